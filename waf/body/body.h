@@ -1,0 +1,84 @@
+// Request body processors: URLENCODED, JSON, MULTIPART, XML.
+//
+// Each turns a complete (already size-limited) body into the values the
+// engine exposes as variables. They never throw; a body that cannot be parsed
+// sets `error` / `error_msg` (REQBODY_ERROR, REQBODY_ERROR_MSG,
+// REQBODY_PROCESSOR_ERROR in SecLang), keeping whatever was parsed before it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::waf::body {
+
+struct Field {
+  std::string name;
+  std::string value;
+};
+
+struct FileInfo {
+  std::string field_name;     // FILES_NAMES value (the part's name=)
+  std::string filename;       // FILES value (the part's filename=)
+  std::string content_type;   // the part's Content-Type, if any
+  uint64_t size = 0;          // FILES_SIZES
+};
+
+// MULTIPART_* flags as ModSecurity v2 sets them (each 0 or 1).
+struct MultipartFlags {
+  int strict_error = 0;           // MULTIPART_STRICT_ERROR / REQBODY_PROCESSOR_ERROR-ish aggregate
+  int boundary_quoted = 0;
+  int boundary_whitespace = 0;
+  int data_before = 0;
+  int data_after = 0;
+  int header_folding = 0;
+  int lf_line = 0;
+  int crlf_lf_lines = 0;          // MULTIPART_CRLF_LF_LINES
+  int missing_semicolon = 0;
+  int invalid_quoting = 0;
+  int invalid_part = 0;
+  int invalid_header_folding = 0;
+  int file_limit_exceeded = 0;
+  int unmatched_boundary = 0;
+  int part_headers_error = 0;     // not a v2 flag name; kept for REQBODY_ERROR detail
+};
+
+struct Limits {
+  uint32_t max_args = 1000;         // SecArgumentsLimit: more args -> error
+  uint32_t json_depth = 10000;      // SecRequestBodyJsonDepthLimit
+  uint32_t max_files = 100;         // multipart file parts
+  bool xml_external_entities = false;  // never loaded unless set
+};
+
+struct Result {
+  std::vector<Field> args;          // ARGS_POST, in body order
+  std::vector<FileInfo> files;      // multipart file parts
+  std::vector<Field> part_headers;  // MULTIPART_PART_HEADERS: name = part name, value = "Name: value" line
+  std::vector<std::string> multipart_filenames;  // MULTIPART_FILENAME values
+  std::vector<std::string> multipart_names;      // MULTIPART_NAME values
+  MultipartFlags multipart;
+  // XML: the parsed document, owned (libxml2 xmlDoc*, freed by the deleter), for XPath
+  // evaluation of XML:/xpath targets. Null for other processors or on error.
+  std::shared_ptr<void> xml_doc;
+  bool error = false;
+  std::string error_msg;
+};
+
+// application/x-www-form-urlencoded; `separator` is SecArgumentSeparator.
+// Names and values are URL-decoded the way ModSecurity does for ARGS.
+Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator = '&');
+
+// JSON with ModSecurity's argument names (prefix "json", keys joined with '.';
+// json.cc's header comment documents arrays and the exact naming, researched
+// against ModSecurity's behaviour). Depth beyond limits.json_depth is an error.
+Result parseJson(std::string_view body, const Limits& limits);
+
+// multipart/form-data; `content_type` is the full request Content-Type header value.
+Result parseMultipart(std::string_view body, std::string_view content_type, const Limits& limits);
+
+// XML (libxml2, no network, no external entities, no DTD loading).
+Result parseXml(std::string_view body, const Limits& limits);
+
+}  // namespace rampart::waf::body
