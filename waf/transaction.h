@@ -1,0 +1,120 @@
+// The WAF engine's public API, as the gateway and the offline tools use it.
+//
+//   auto compiled = rampart::waf::Engine::compile(ruleset);      // once per rule-set generation
+//   if (!compiled.ok()) ... compiled.errors ...
+//   rampart::waf::Transaction tx(compiled.engine, request_id);   // per request, per worker
+//   tx.processConnection("203.0.113.7", 51234, "127.0.0.1", 8080);
+//   tx.processUri("GET", "/search?q=x", "HTTP/1.1");
+//   tx.addRequestHeader("Host", "example.com"); ...
+//   if (auto v = tx.processRequestHeaders(); v.disruptive()) -> answer v.status, stop
+//   tx.appendRequestBody(chunk) ... ; tx.processRequestBody();
+//   tx.setResponseStatus(200, "HTTP/1.1"); tx.addResponseHeader(...); tx.processResponseHeaders();
+//   tx.appendResponseBody(chunk) ...; tx.processResponseBody();
+//   tx.processLogging();                                   // always, errors included
+//   for (auto& m : tx.matches()) ...                        // what fired, for the audit event
+//
+// Semantics are ModSecurity v2's. The Engine is immutable and shared by all
+// workers (std::shared_ptr<const Engine>); a Transaction belongs to one thread.
+// String views passed to process*/add* must stay valid until the Transaction is
+// destroyed (the gateway passes views into its request buffers); body chunks
+// are copied (the engine buffers bodies up to the configured limits).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/ir.h"
+
+namespace rampart::waf {
+
+struct MatchedRule {
+  int64_t id = 0;
+  int phase = 0;
+  std::string msg;         // macros expanded
+  std::string logdata;     // macros expanded
+  int severity = -1;       // 0..7 (EMERGENCY..DEBUG), -1 when not set
+  std::vector<std::string> tags;
+  std::string matched_var_name;  // e.g. "ARGS:q"
+  std::string matched_data;      // the (transformed) value that matched, as MATCHED_VAR
+  bool disruptive = false;       // this rule's disruptive action took effect
+  bool logged = true;            // false for nolog rules (still listed; audit may skip them)
+};
+
+struct Verdict {
+  enum class Action : uint8_t { None, Deny, Drop, Redirect, Allow };
+  Action action = Action::None;  // None: go on. Allow: stop inspecting (per allow's scope)
+  int status = 0;                // for Deny (403 default) and Redirect (302 default)
+  std::string redirect_url;      // for Redirect
+  int64_t rule_id = 0;           // the rule that decided
+  int phase = 0;                 // the phase of the decision
+  bool disruptive() const { return action == Action::Deny || action == Action::Drop || action == Action::Redirect; }
+};
+
+class Engine;
+
+struct CompileResult {
+  std::shared_ptr<const Engine> engine;          // null when errors is non-empty
+  std::vector<rules::Diagnostic> errors;         // file:line of the rule that failed to compile
+  bool ok() const { return engine != nullptr; }
+};
+
+class Engine {
+ public:
+  // Compiles a resolved rule set (regexes, @pm sets, data files, matching
+  // databases). Every rule that cannot be compiled is reported.
+  static CompileResult compile(const rules::RuleSet& ruleset);
+  const rules::EngineSettings& settings() const;
+  size_t ruleCount() const;
+  ~Engine();
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Transaction {
+ public:
+  Transaction(std::shared_ptr<const Engine> engine, std::string_view unique_id);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void processConnection(std::string_view client_ip, uint16_t client_port, std::string_view server_ip,
+                         uint16_t server_port);
+  // uri is the request-target as sent; protocol e.g. "HTTP/1.1"
+  void processUri(std::string_view method, std::string_view uri, std::string_view protocol);
+  void addRequestHeader(std::string_view name, std::string_view value);
+  Verdict processRequestHeaders();  // phase 1
+
+  // Returns false when the body exceeds the limit and SecRequestBodyLimitAction is Reject
+  // (the caller answers 413); with ProcessPartial the rest is ignored.
+  bool appendRequestBody(std::string_view chunk);
+  Verdict processRequestBody();  // phase 2; call it even when there is no body
+
+  void setResponseStatus(int status, std::string_view protocol);
+  void addResponseHeader(std::string_view name, std::string_view value);
+  Verdict processResponseHeaders();  // phase 3
+  bool appendResponseBody(std::string_view chunk);
+  Verdict processResponseBody();  // phase 4 (runs only when response body access applies)
+
+  void processLogging();  // phase 5; always call
+
+  const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
+  const Verdict& verdict() const;                   // the first disruptive verdict, or None
+  // A TX collection value ("blocking_inbound_anomaly_score"), empty when unset.
+  std::string txValue(std::string_view name) const;
+  bool isAuditRelevant() const;  // auditlog/noauditlog + SecAuditEngine say log this one
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rampart::waf
