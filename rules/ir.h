@@ -37,6 +37,8 @@ struct Variable {
   bool selector_is_regex = false;  // written as /.../ : selector holds the regex without the slashes
   bool count = false;           // &VAR
   bool exclude = false;         // !VAR[:sel]
+
+  bool operator==(const Variable&) const = default;
 };
 
 struct Operator {
@@ -45,12 +47,16 @@ struct Operator {
   std::string argument;  // raw argument (macros not expanded), leading space after the name removed
   bool negated = false;  // "!@rx ..."
   // An operator string with no '@' is "rx" with the whole string as argument.
+
+  bool operator==(const Operator&) const = default;
 };
 
 struct Action {
   std::string name;   // lower case: "id", "phase", "t", "setvar", "ctl", "msg", "tag", "chain"...
   std::string value;  // argument with one pair of surrounding single quotes removed; "" when none
   bool has_value = false;  // "name:value" (even "name:") vs bare "name"
+
+  bool operator==(const Action&) const = default;
 };
 
 struct Rule {
@@ -70,7 +76,8 @@ struct Rule {
   // Convenience fields derived from `actions` by the front end (chain heads only for id/phase):
   int64_t id = 0;       // 0 when the rule has none (chained rules, markers)
   int phase = 2;        // 1..5; "request"->2, "response"->4, "logging"->5
-  std::string marker;   // SecMarker name, or empty
+  std::string marker;   // SecMarker name, or empty (a marker's `phase` is left at 2 and means
+                        // nothing: like ModSecurity, a marker ends skipAfter in every phase)
 
   // Rules chained after this one (only on a chain head), in order. A chained
   // rule never has its own entry in RuleSet::rules.

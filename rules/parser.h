@@ -54,4 +54,7 @@ std::string format(const Diagnostic& d);
 // that parsing the output gives an equal Rule (modulo locations).
 std::string print(const Rule& rule);
 
+// Rule equality that ignores source locations (the round-trip property of print()).
+bool equalIgnoringLocation(const Rule& a, const Rule& b);
+
 }  // namespace rampart::rules

@@ -49,8 +49,8 @@ struct RequestHead {
   bool keep_alive = true;           // per version and Connection header
   bool expect_continue = false;     // Expect: 100-continue
   bool upgrade = false;             // Connection: upgrade + Upgrade: present (e.g. websocket)
-  std::string_view host;            // Host header value (required for HTTP/1.1; exactly one)
-  size_t head_size = 0;             // bytes of the head including the final CRLFCRLF
+  std::string_view host;            // Host value (required for HTTP/1.1; exactly one); for absolute-form, the target authority
+  size_t head_size = 0;             // bytes of the head including the final CRLFCRLF (and skipped leading CRLFs)
   const Header* find(std::string_view name) const;  // first header with that name, or nullptr
 };
 
@@ -78,9 +78,24 @@ struct ParseError {
 // Parses one request head at the start of `data` (the bytes received so far).
 // NeedMore: the head is incomplete and no limit is exceeded yet (call again with more data).
 // Done: `out` is filled and out.head_size bytes were the head.
-// Error: `err` says what and which status. Cost is linear in the head size per call;
-// callers pass the whole buffer again after each read.
+// Error: `err` says what and which status (close is always true). Cost is linear in the
+// head size per call; callers pass the whole buffer again after each read (see
+// headMayHaveEnded() below to skip useless calls). `out` is meaningful only after Done; its
+// headers vector keeps its capacity, so reusing one RequestHead per connection allocates
+// nothing after the first request. The verdict depends only on the first offending byte:
+// feeding a head in pieces gives the same result as feeding it whole. Strictness choices
+// (bare LF rejected, duplicate Content-Length rejected, Expect other than 100-continue ->
+// 417, ...) are listed at the top of parser.cc.
 ParseStatus parseRequestHead(std::string_view data, const Limits& limits, RequestHead& out, ParseError& err);
+
+// Cheap pre-check for callers that re-parse the whole buffer after each read: true when
+// the bytes added since `previous_size` hold a line end ('\n') or the buffer went past
+// max_header_bytes, i.e. when parseRequestHead/parseResponseHead may give a new verdict
+// other than NeedMore for a line-level reason. Calling the parser only then bounds the
+// cost of a client that drips a head byte by byte to O(lines x head size) instead of
+// O(head size^2). (An invalid byte in an unfinished line is then reported when its line
+// ends, or as 431 when the head never ends.)
+bool headMayHaveEnded(std::string_view data, size_t previous_size, const Limits& limits);
 
 // Parses a response head; `request_method` decides HEAD framing, `connect` for 2xx to CONNECT.
 ParseStatus parseResponseHead(std::string_view data, std::string_view request_method, const Limits& limits,
@@ -97,28 +112,58 @@ class ChunkedDecoder {
     std::string_view data;        // body bytes found in this step (a slice of `in`), maybe empty
   };
   // Consumes from `in` until it has produced one slice of body data, needs more input,
-  // reaches the end of the message, or fails. Call repeatedly on the remainder.
+  // reaches the end of the message, or fails. Call repeatedly on the remainder:
+  //   NeedMore with data non-empty: a body slice; in.substr(consumed) may hold more.
+  //   NeedMore with data empty: consumed == in.size(); feed the next bytes.
+  //   Done: consumed ends exactly after the final CRLF (pipelined bytes follow).
+  //   Error: err says why (400 grammar, 413 over max_body, 431 trailers); stays failed.
+  // Strictness (no whitespace on the chunk line, 1-16 hex digits, CRLF only, trailers
+  // validated then dropped) is documented in chunked.cc.
   Step feed(std::string_view in, ParseError& err);
   bool done() const { return state_ == State::Done; }
   uint64_t bodyBytes() const { return body_bytes_; }
   void reset() { *this = ChunkedDecoder(limits_); }
 
  private:
-  enum class State : uint8_t { Size, Ext, SizeLF, Data, DataCR, DataLF, Trailer, TrailerLF, Done };
+  enum class State : uint8_t {
+    Size,          // 1*HEXDIG
+    ExtNameStart,  // after ';': first tchar of chunk-ext-name
+    ExtName,       // tchar* then '=', ';' or CR
+    ExtValStart,   // after '=': token or quoted-string
+    ExtValToken,   // tchar* then ';' or CR
+    ExtQuoted,     // inside quoted-string
+    ExtQuotedEsc,  // after '\\' in a quoted-string
+    ExtAfterQuoted,  // after the closing quote: ';' or CR
+    SizeLF,        // CR seen at the end of the chunk line
+    Data,          // remaining_ bytes of chunk-data
+    DataCR,        // CRLF after the data
+    DataLF,
+    TrailerStart,  // start of a trailer line (or the final CRLF)
+    TrailerName,
+    TrailerValue,
+    TrailerLF,     // CR seen at the end of a trailer line
+    FinalLF,       // CR of the final empty line seen
+    Done,
+    Failed,
+  };
+  Step fail(size_t consumed, ParseError& err, uint16_t status, const char* reason);
   Limits limits_;
   State state_ = State::Size;
-  uint64_t remaining_ = 0;
+  uint64_t remaining_ = 0;    // chunk size while reading it, then data bytes left
   uint64_t body_bytes_ = 0;
-  size_t ext_bytes_ = 0;
-  size_t trailer_bytes_ = 0;
-  size_t line_bytes_ = 0;
-  bool size_digits_ = false;
-  bool trailer_line_empty_ = true;
+  size_t ext_bytes_ = 0;      // chunk-ext bytes of the current chunk line
+  size_t trailer_bytes_ = 0;  // bytes of the trailer section so far
+  size_t trailer_fields_ = 0;
+  size_t size_digits_ = 0;    // hex digits of the current chunk size
 };
 
+// ASCII case-insensitive equality (header names, tokens).
 bool iequals(std::string_view a, std::string_view b);
 
-// Header names that are hop-by-hop (RFC 9110 7.6.1) plus those named in Connection.
+// Header names that are always hop-by-hop (RFC 9110 7.6.1: Connection, Keep-Alive,
+// Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer, Proxy-Authenticate,
+// Proxy-Authorization). Those named in a Connection header are hop-by-hop as well:
+// see isHopByHopIn() in headers.h, with the other helpers (tokens, lists, Host).
 bool isHopByHop(std::string_view name);
 
 }  // namespace rampart::gateway::http

@@ -20,36 +20,42 @@ struct Field {
 };
 
 struct FileInfo {
-  std::string field_name;     // FILES_NAMES value (the part's name=)
-  std::string filename;       // FILES value (the part's filename=)
-  std::string content_type;   // the part's Content-Type, if any
-  uint64_t size = 0;          // FILES_SIZES
+  std::string field_name;    // FILES_NAMES value (the part's name=)
+  std::string filename;      // FILES value (the part's filename=)
+  std::string content_type;  // the part's Content-Type, if any
+  uint64_t size = 0;         // FILES_SIZES
 };
 
 // MULTIPART_* flags as ModSecurity v2 sets them (each 0 or 1).
 struct MultipartFlags {
-  int strict_error = 0;           // MULTIPART_STRICT_ERROR / REQBODY_PROCESSOR_ERROR-ish aggregate
+  int strict_error = 0;  // MULTIPART_STRICT_ERROR exactly as v2 computes it (see multipart.cc)
   int boundary_quoted = 0;
   int boundary_whitespace = 0;
   int data_before = 0;
   int data_after = 0;
   int header_folding = 0;
   int lf_line = 0;
-  int crlf_lf_lines = 0;          // MULTIPART_CRLF_LF_LINES
+  int crlf_lf_lines = 0;  // MULTIPART_CRLF_LF_LINES
   int missing_semicolon = 0;
   int invalid_quoting = 0;
   int invalid_part = 0;
   int invalid_header_folding = 0;
   int file_limit_exceeded = 0;
   int unmatched_boundary = 0;
-  int part_headers_error = 0;     // not a v2 flag name; kept for REQBODY_ERROR detail
+  int part_headers_error = 0;  // not a v2 flag name; kept for REQBODY_ERROR detail
+  int crlf_line = 0;           // MULTIPART_CRLF_LINE (some line ended in CRLF)
+  int error = 0;               // v2's flag_error: a parse error (part of strict_error)
 };
 
 struct Limits {
-  uint32_t max_args = 1000;         // SecArgumentsLimit: more args -> error
-  uint32_t json_depth = 10000;      // SecRequestBodyJsonDepthLimit
-  uint32_t max_files = 100;         // multipart file parts
+  uint32_t max_args = 1000;            // SecArgumentsLimit for this call (v2 counts ARGS_GET too)
+  uint32_t json_depth = 10000;         // SecRequestBodyJsonDepthLimit
+  uint32_t max_files = 100;            // multipart file parts
   bool xml_external_entities = false;  // never loaded unless set
+  // JSON argument naming: false (default) = ModSecurity v2 (`a.b`, arrays repeat
+  // the key: {"a":[1]} -> `a.a`); true = libmodsecurity v3 (`json.a.array_0`).
+  // json.cc's header comment has the full rules.
+  bool json_v3_naming = false;
 };
 
 struct Result {
@@ -64,15 +70,20 @@ struct Result {
   std::shared_ptr<void> xml_doc;
   bool error = false;
   std::string error_msg;
+  // URLENCODED_ERROR: parseUrlEncoded saw an invalid %-escape ("%G1", a '%'
+  // without two bytes after it). Not an error: the bytes are kept as they are.
+  bool urlencoded_error = false;
 };
 
 // application/x-www-form-urlencoded; `separator` is SecArgumentSeparator.
 // Names and values are URL-decoded the way ModSecurity does for ARGS.
 Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator = '&');
 
-// JSON with ModSecurity's argument names (prefix "json", keys joined with '.';
-// json.cc's header comment documents arrays and the exact naming, researched
-// against ModSecurity's behaviour). Depth beyond limits.json_depth is an error.
+// JSON with ModSecurity's argument names: v2 by default (keys joined with '.',
+// no prefix: {"a":{"b":1}} -> `a.b`), v3 (`json.a.b`) with
+// limits.json_v3_naming. json.cc's header comment documents arrays and the
+// exact naming, researched against ModSecurity's code. Depth beyond
+// limits.json_depth is an error.
 Result parseJson(std::string_view body, const Limits& limits);
 
 // multipart/form-data; `content_type` is the full request Content-Type header value.

@@ -1,0 +1,53 @@
+// Counters for /metrics. Every worker owns its WorkerMetrics and is its only
+// writer (plain load+store on relaxed atomics: no locked instruction on the
+// hot path); the admin thread reads them all and sums at scrape time.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace rampart::gateway::admin {
+
+struct Counter {
+  std::atomic<uint64_t> v{0};
+  void add(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+// Latency buckets in seconds (upper bounds), Prometheus style; the last is +Inf.
+inline constexpr std::array<double, 14> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+
+struct RouteMetrics {
+  std::array<Counter, 6> by_class;  // index 1..5 = 1xx..5xx, 0 = other
+  std::array<Counter, kLatencyBuckets.size() + 1> latency;  // non-cumulative counts per bucket
+  Counter latency_sum_us;
+  void observe(uint16_t status, double seconds);
+};
+
+struct WorkerMetrics {
+  Counter connections_accepted;
+  Counter connections_active;
+  Counter requests_active;
+  Counter bytes_in;
+  Counter bytes_out;
+  Counter parse_errors;
+  Counter upstream_connect_failures;
+  Counter upstream_retries;
+  Counter no_healthy_upstream;
+
+  // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
+  // admin thread iterates under mu; the worker's own lookups need no lock.
+  RouteMetrics& route(const std::string& name);
+  std::mutex mu;
+  std::map<std::string, std::unique_ptr<RouteMetrics>> routes;
+};
+
+}  // namespace rampart::gateway::admin

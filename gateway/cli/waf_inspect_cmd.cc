@@ -1,0 +1,281 @@
+// `rampart waf inspect`: replays a JSONL corpus of requests through the WAF,
+// request side only (what the gateway does before choosing a backend), and
+// prints each verdict, or with --bench the per-request inspection latency.
+//
+// Corpus lines use the format of ../shared/modsec-oracle (modsec_inspect):
+//   {"method":"GET","uri":"/a?b=c","version":"1.1","headers":[["Host","x"],...],"body":""}
+// and the measurement mirrors it (same phases, warm-up pass, nearest-rank
+// percentiles, requests/s = samples / sum of latencies), so that the two
+// outputs can be compared line by line. Verdict lines (the default output, or
+// --bench --verdicts FILE) use its --verdicts shape:
+// "index<TAB>status<TAB>rule ids<TAB>method uri" (status 0 = passed).
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "gateway/cli/alloc_counter.h"
+#include "gateway/cli/waf_commands.h"
+#include "gateway/cli/waf_runner.h"
+
+namespace rampart::cli {
+namespace {
+
+struct CorpusRequest {
+  std::string method;
+  std::string uri;
+  std::string protocol;  // "HTTP/1.1"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string unique_id;
+};
+
+struct InspectOptions {
+  std::vector<std::string> rules;
+  std::string corpus;
+  bool bench = false;
+  int paranoia = 0;
+  int passes = 5;
+  std::string label;
+  std::string verdicts;  // --bench: also write verdict lines here (untimed pass)
+};
+
+int usageError(const std::string& msg) {
+  std::fprintf(stderr, "rampart waf inspect: %s\n", msg.c_str());
+  std::fputs(
+      "usage: rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
+      "                           [--passes N] [--label TEXT] [--verdicts FILE]\n",
+      stderr);
+  return 2;
+}
+
+bool loadCorpus(const std::string& path, std::vector<CorpusRequest>& out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "rampart waf inspect: cannot open corpus %s\n", path.c_str());
+    return false;
+  }
+  simdjson::dom::parser parser;
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto fail = [&](const char* what) {
+      std::fprintf(stderr, "rampart waf inspect: %s:%zu: %s\n", path.c_str(), lineno, what);
+      return false;
+    };
+    simdjson::dom::element doc;
+    if (parser.parse(line).get(doc)) return fail("not JSON");
+    CorpusRequest r;
+    std::string_view s;
+    if (doc["method"].get(s)) return fail("no \"method\"");
+    r.method = s;
+    if (doc["uri"].get(s)) return fail("no \"uri\"");
+    r.uri = s;
+    if (doc["version"].get(s)) s = "1.1";
+    r.protocol = s.rfind("HTTP/", 0) == 0 ? std::string(s) : "HTTP/" + std::string(s);
+    simdjson::dom::array headers;
+    if (doc["headers"].get(headers)) return fail("no \"headers\" array");
+    for (auto h : headers) {
+      simdjson::dom::array pair;
+      std::string_view n, v;
+      if (h.get(pair) || pair.size() != 2 || pair.at(0).get(n) || pair.at(1).get(v))
+        return fail("header is not a [name, value] pair");
+      r.headers.emplace_back(std::string(n), std::string(v));
+    }
+    if (!doc["body"].get(s)) r.body = s;
+    r.unique_id = fmt::format("inspect-{}", out.size());
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) {
+    std::fprintf(stderr, "rampart waf inspect: corpus %s has no requests\n", path.c_str());
+    return false;
+  }
+  return true;
+}
+
+// One request-side transaction, as the gateway runs it; returns the status of
+// the intervention (0 when the request passes).
+int inspectOne(const std::shared_ptr<const waf::Engine>& engine, const CorpusRequest& r, std::vector<int64_t>* ids) {
+  waf::Transaction tx(engine, r.unique_id);
+  tx.processConnection("127.0.0.1", 40000, "127.0.0.1", 80);
+  tx.processUri(r.method, r.uri, r.protocol);
+  for (const auto& [n, v] : r.headers) tx.addRequestHeader(n, v);
+  waf::Verdict v = tx.processRequestHeaders();
+  int status = 0;
+  if (v.disruptive()) {
+    status = v.status ? v.status : 403;
+  } else {
+    if (!r.body.empty() && !tx.appendRequestBody(r.body)) status = 413;
+    if (!status) {
+      v = tx.processRequestBody();
+      if (v.disruptive()) status = v.status ? v.status : 403;
+    }
+  }
+  if (ids) {
+    tx.processLogging();
+    for (const auto& m : tx.matches())
+      if (m.logged) ids->push_back(m.id);  // what an error log (and modsec_inspect --verdicts) shows
+  }
+  return status;
+}
+
+// One line per request: "index<TAB>status<TAB>logged rule ids<TAB>method uri"
+// (modsec_inspect --verdicts shape). Returns how many were intervened.
+size_t writeVerdicts(const std::shared_ptr<const waf::Engine>& engine, const std::vector<CorpusRequest>& corpus,
+                     FILE* out) {
+  size_t intervened = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    std::vector<int64_t> ids;
+    int s = inspectOne(engine, corpus[i], &ids);
+    if (s) ++intervened;
+    std::set<int64_t> uniq(ids.begin(), ids.end());
+    std::string list;
+    for (auto id : uniq) list += (list.empty() ? "" : ",") + std::to_string(id);
+    std::string uri = corpus[i].uri.size() > 160 ? corpus[i].uri.substr(0, 160) + "..." : corpus[i].uri;
+    for (char& c : uri)
+      if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    std::fprintf(out, "%zu\t%d\t%s\t%s %s\n", i, s, list.c_str(), corpus[i].method.c_str(), uri.c_str());
+  }
+  return intervened;
+}
+
+double pct(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+}  // namespace
+
+int wafInspectMain(int argc, char** argv) {
+  InspectOptions o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--rules") {
+      while (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) o.rules.push_back(argv[++i]);
+      if (o.rules.empty()) return usageError("--rules needs at least one file or glob");
+    } else if (a == "--corpus" && i + 1 < argc) {
+      o.corpus = argv[++i];
+    } else if (a == "--bench") {
+      o.bench = true;
+    } else if (a == "--paranoia" && i + 1 < argc) {
+      o.paranoia = std::atoi(argv[++i]);
+      if (o.paranoia < 1 || o.paranoia > 4) return usageError("--paranoia must be 1..4");
+    } else if (a == "--passes" && i + 1 < argc) {
+      o.passes = std::atoi(argv[++i]);
+      if (o.passes < 2) return usageError("--passes must be at least 2 (the first is a warm-up)");
+    } else if (a == "--label" && i + 1 < argc) {
+      o.label = argv[++i];
+    } else if (a == "--verdicts" && i + 1 < argc) {
+      o.verdicts = argv[++i];
+    } else if (a == "-h" || a == "--help") {
+      usageError("help");
+      return 0;
+    } else {
+      return usageError("unknown or incomplete argument: " + a);
+    }
+  }
+  if (o.rules.empty() || o.corpus.empty()) return usageError("--rules and --corpus are required");
+
+  auto rules = wafrun::loadRules(wafrun::inspectSettings(o.paranoia), o.rules);
+  for (const auto& w : rules.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!rules.engine) {
+    for (const auto& e : rules.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "rampart waf inspect: the rule set did not load (%zu errors)\n", rules.errors.size());
+    return 2;
+  }
+  std::vector<CorpusRequest> corpus;
+  if (!loadCorpus(o.corpus, corpus)) return 2;
+  const size_t n = corpus.size();
+
+  if (!o.bench) {
+    size_t intervened = writeVerdicts(rules.engine, corpus, stdout);
+    std::printf("intervened: %zu of %zu\n", intervened, n);
+    return 0;
+  }
+
+  std::printf("rampart: %s\n", RAMPART_VERSION);
+  std::printf("rules: %zu rules (%s%s), loaded in %.0f ms, compiled in %.0f ms\n", rules.engine->ruleCount(),
+              o.rules.front().c_str(), o.rules.size() > 1 ? " ..." : "", rules.load_ms, rules.compile_ms);
+  std::printf("corpus: %s (%zu requests), passes: %d (first is warm-up), paranoia: %s\n", o.corpus.c_str(), n,
+              o.passes, o.paranoia ? std::to_string(o.paranoia).c_str() : "rule set default");
+
+  std::vector<int> status(n, -1);
+  std::vector<double> samples;
+  samples.reserve(n * static_cast<size_t>(o.passes - 1));
+  size_t unstable = 0;
+  uint64_t allocs = 0;
+  auto wall0 = std::chrono::steady_clock::now();
+  for (int pass = 0; pass < o.passes; ++pass) {
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t a0 = threadAllocations();
+      auto t0 = std::chrono::steady_clock::now();
+      int s = inspectOne(rules.engine, corpus[i], nullptr);
+      auto t1 = std::chrono::steady_clock::now();
+      uint64_t a1 = threadAllocations();
+      if (pass == 0) {
+        status[i] = s;
+      } else {
+        if (status[i] != s) ++unstable;
+        samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        allocs += a1 - a0;
+      }
+    }
+  }
+  auto wall1 = std::chrono::steady_clock::now();
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  double sum = 0;
+  for (double v : samples) sum += v;
+  const double mean = sum / static_cast<double>(samples.size());
+  const double rps = static_cast<double>(samples.size()) / (sum / 1e6);
+  const double allocs_per = static_cast<double>(allocs) / static_cast<double>(samples.size());
+  size_t intervened = 0;
+  std::map<int, size_t> by_status;
+  for (int s : status)
+    if (s != 0) {
+      ++intervened;
+      ++by_status[s];
+    }
+  std::printf("samples: %zu, wall: %.2f s\n", samples.size(), std::chrono::duration<double>(wall1 - wall0).count());
+  std::printf("latency us: mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", mean, pct(sorted, 50),
+              pct(sorted, 90), pct(sorted, 99), sorted.back());
+  std::printf("requests/s (one core): %.0f\n", rps);
+  std::printf("allocations/request: %.1f\n", allocs_per);
+  std::printf("intervened: %zu of %zu", intervened, n);
+  for (auto& [s, c] : by_status) std::printf("  [status %d: %zu]", s, c);
+  std::printf("\n");
+  if (unstable) std::printf("WARNING: %zu verdicts differed between passes\n", unstable);
+  std::printf(
+      "RESULT label=%s requests=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f rps=%.0f "
+      "intervened=%zu allocs_per_request=%.1f load_ms=%.0f compile_ms=%.0f\n",
+      o.label.empty() ? "-" : o.label.c_str(), n, mean, pct(sorted, 50), pct(sorted, 90), pct(sorted, 99),
+      sorted.back(), rps, intervened, allocs_per, rules.load_ms, rules.compile_ms);
+  if (!o.verdicts.empty()) {
+    FILE* f = std::fopen(o.verdicts.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "rampart waf inspect: cannot write %s\n", o.verdicts.c_str());
+      return 2;
+    }
+    writeVerdicts(rules.engine, corpus, f);
+    std::fclose(f);
+    std::printf("verdicts: %s\n", o.verdicts.c_str());
+  }
+  return 0;
+}
+
+}  // namespace rampart::cli

@@ -1,0 +1,771 @@
+// YAML -> Config, strict: unknown keys and wrong types are errors that name
+// the file, line and column. Every error is collected; nothing is silently
+// defaulted when the operator wrote something we do not understand.
+#include "gateway/config/config.h"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "gateway/http/headers.h"
+
+namespace rampart::gateway::config {
+
+std::string format(const Error& e) {
+  return fmt::format("{}:{}:{}: error: {}", e.loc.file, e.loc.line, e.loc.column, e.message);
+}
+
+bool parseDuration(std::string_view s, Duration& out) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (n > (1ull << 40)) return false;
+    n = n * 10 + uint64_t(s[i] - '0');
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string_view unit = s.substr(i);
+  uint64_t ms;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m") ms = n * 60000;
+  else if (unit == "h") ms = n * 3600000;
+  else return false;
+  out = Duration(ms);
+  return true;
+}
+
+bool parseSize(std::string_view s, uint64_t& out) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    if (n > (1ull << 50)) return false;
+    n = n * 10 + uint64_t(s[i] - '0');
+    ++i;
+  }
+  if (i == 0) return false;
+  std::string_view unit = s.substr(i);
+  uint64_t mul;
+  if (unit.empty() || unit == "B") mul = 1;
+  else if (unit == "KiB" || unit == "k" || unit == "K") mul = 1ull << 10;
+  else if (unit == "MiB" || unit == "M") mul = 1ull << 20;
+  else if (unit == "GiB" || unit == "G") mul = 1ull << 30;
+  else if (unit == "KB") mul = 1000;
+  else if (unit == "MB") mul = 1000000;
+  else if (unit == "GB") mul = 1000000000;
+  else return false;
+  out = n * mul;
+  return true;
+}
+
+static bool parsePort(std::string_view p, uint16_t& port) {
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || ptr != p.data() + p.size() || v == 0 || v > 65535) return false;
+  port = uint16_t(v);
+  return true;
+}
+
+bool parseListenAddress(std::string_view s, ListenAddress& out, std::string* why) {
+  out.text = std::string(s);
+  std::string_view host, port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      if (why) *why = "expected [ipv6]:port";
+      return false;
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) {
+      if (why) *why = "expected host:port";
+      return false;
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      if (why) *why = "IPv6 addresses must be written [addr]:port";
+      return false;
+    }
+  }
+  if (!parsePort(port, out.port)) {
+    if (why) *why = fmt::format("invalid port '{}'", port);
+    return false;
+  }
+  if (host == "*" || host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  out.host = std::string(host);
+  return true;
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  std::vector<Error> errors;
+
+  Location loc(const YAML::Node& n) const {
+    auto m = n.Mark();
+    return Location{file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+  }
+  void error(const YAML::Node& n, std::string msg) { errors.push_back({loc(n), std::move(msg)}); }
+  void error(Location l, std::string msg) { errors.push_back({std::move(l), std::move(msg)}); }
+
+  // Checks that `n` is a map whose keys are all in `allowed`.
+  bool map(const YAML::Node& n, std::string_view what, std::initializer_list<std::string_view> allowed) {
+    if (!n.IsMap()) {
+      error(n, fmt::format("{} must be a mapping", what));
+      return false;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string key = it->first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(it->first, fmt::format("unknown key '{}' in {} (expected one of: {})", key, what, list));
+      }
+    }
+    return true;
+  }
+
+  bool str(const YAML::Node& n, std::string_view what, std::string& out) {
+    if (!n.IsScalar()) {
+      error(n, fmt::format("{} must be a string", what));
+      return false;
+    }
+    out = n.Scalar();
+    return true;
+  }
+  bool u64(const YAML::Node& n, std::string_view what, uint64_t& out, uint64_t min = 0,
+           uint64_t max = UINT64_MAX) {
+    if (!n.IsScalar()) {
+      error(n, fmt::format("{} must be a number", what));
+      return false;
+    }
+    const std::string& s = n.Scalar();
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) {
+      error(n, fmt::format("{} must be a whole number, got '{}'", what, s));
+      return false;
+    }
+    if (v < min || v > max) {
+      error(n, fmt::format("{} must be between {} and {}, got {}", what, min, max, v));
+      return false;
+    }
+    out = v;
+    return true;
+  }
+  template <typename T>
+  bool uint(const YAML::Node& n, std::string_view what, T& out, uint64_t min = 0,
+            uint64_t max = std::numeric_limits<T>::max()) {
+    uint64_t v;
+    if (!u64(n, what, v, min, max)) return false;
+    out = T(v);
+    return true;
+  }
+  bool boolean(const YAML::Node& n, std::string_view what, bool& out) {
+    if (n.IsScalar()) {
+      const std::string& s = n.Scalar();
+      if (s == "true" || s == "yes" || s == "on") return out = true, true;
+      if (s == "false" || s == "no" || s == "off") return out = false, true;
+    }
+    error(n, fmt::format("{} must be true or false", what));
+    return false;
+  }
+  bool duration(const YAML::Node& n, std::string_view what, Duration& out) {
+    if (!n.IsScalar() || !parseDuration(n.Scalar(), out)) {
+      error(n, fmt::format("{} must be a duration like 250ms, 5s, 2m, 1h", what));
+      return false;
+    }
+    return true;
+  }
+  bool size(const YAML::Node& n, std::string_view what, uint64_t& out) {
+    if (!n.IsScalar() || !parseSize(n.Scalar(), out)) {
+      error(n, fmt::format("{} must be a size like 512, 64KiB, 10MiB", what));
+      return false;
+    }
+    return true;
+  }
+  bool strList(const YAML::Node& n, std::string_view what, std::vector<std::string>& out) {
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return true;
+    }
+    if (!n.IsSequence()) {
+      error(n, fmt::format("{} must be a list of strings", what));
+      return false;
+    }
+    for (const auto& e : n) {
+      std::string s;
+      if (str(e, what, s)) out.push_back(std::move(s));
+    }
+    return true;
+  }
+  bool listen(const YAML::Node& n, std::string_view what, ListenAddress& out) {
+    std::string s, why;
+    if (!str(n, what, s)) return false;
+    if (!parseListenAddress(s, out, &why)) {
+      error(n, fmt::format("{}: {}", what, why));
+      return false;
+    }
+    return true;
+  }
+
+  void limits(const YAML::Node& n, Limits& l) {
+    if (!map(n, "limits", {"max_request_line", "max_header_bytes", "max_headers", "max_body",
+                           "max_connections"}))
+      return;
+    if (auto v = n["max_request_line"]) size(v, "limits.max_request_line", l.max_request_line);
+    if (auto v = n["max_header_bytes"]) size(v, "limits.max_header_bytes", l.max_header_bytes);
+    if (auto v = n["max_headers"]) u64(v, "limits.max_headers", l.max_headers, 1, 10000);
+    if (auto v = n["max_body"]) size(v, "limits.max_body", l.max_body);
+    if (auto v = n["max_connections"]) u64(v, "limits.max_connections", l.max_connections, 1, 10000000);
+    if (l.max_request_line < 64) error(n, "limits.max_request_line must be at least 64 bytes");
+    if (l.max_header_bytes < 1024) error(n, "limits.max_header_bytes must be at least 1KiB");
+  }
+
+  void timeouts(const YAML::Node& n, Timeouts& t) {
+    if (!map(n, "timeouts", {"client_header", "client_body", "keepalive", "drain"})) return;
+    if (auto v = n["client_header"]) duration(v, "timeouts.client_header", t.client_header);
+    if (auto v = n["client_body"]) duration(v, "timeouts.client_body", t.client_body);
+    if (auto v = n["keepalive"]) duration(v, "timeouts.keepalive", t.keepalive);
+    if (auto v = n["drain"]) duration(v, "timeouts.drain", t.drain);
+  }
+
+  void log(const YAML::Node& n, Log& l) {
+    if (!map(n, "log", {"level", "format", "access"})) return;
+    if (auto v = n["level"]) {
+      if (str(v, "log.level", l.level)) {
+        static const std::set<std::string> ok = {"trace", "debug", "info", "warn", "error"};
+        if (!ok.count(l.level)) error(v, "log.level must be one of trace, debug, info, warn, error");
+      }
+    }
+    if (auto v = n["format"]) {
+      if (str(v, "log.format", l.format) && l.format != "text" && l.format != "json")
+        error(v, "log.format must be text or json");
+    }
+    if (auto a = n["access"]) {
+      if (map(a, "log.access", {"enabled", "path"})) {
+        if (auto v = a["enabled"]) boolean(v, "log.access.enabled", l.access_enabled);
+        if (auto v = a["path"]) {
+          if (str(v, "log.access.path", l.access_path) && l.access_path.empty())
+            error(v, "log.access.path must not be empty");
+        }
+      }
+    }
+  }
+
+  void headerOps(const YAML::Node& n, std::string_view what, HeaderOps& ops) {
+    if (!map(n, what, {"add", "remove"})) return;
+    if (auto a = n["add"]) {
+      if (!a.IsMap()) {
+        error(a, fmt::format("{}.add must be a mapping of header name to value", what));
+      } else {
+        for (auto it = a.begin(); it != a.end(); ++it) {
+          std::string name = it->first.Scalar(), value;
+          if (!http::isToken(name)) error(it->first, fmt::format("invalid header name '{}'", name));
+          if (str(it->second, "header value", value)) {
+            if (!http::isValidFieldValue(value))
+              error(it->second, fmt::format("invalid characters in the value of header '{}'", name));
+            ops.add.emplace_back(std::move(name), std::move(value));
+          }
+        }
+      }
+    }
+    if (auto r = n["remove"]) strList(r, fmt::format("{}.remove", what), ops.remove);
+  }
+
+  void route(const YAML::Node& n, Route& r, size_t index) {
+    r.loc = loc(n);
+    if (!map(n, "route", {"name", "listeners", "match", "direct_response", "pool", "rewrite_prefix",
+                          "timeouts", "retry", "request_headers", "response_headers"}))
+      return;
+    if (auto v = n["name"]) str(v, "route.name", r.name);
+    if (r.name.empty()) r.name = fmt::format("route{}", index);
+    if (auto v = n["listeners"]) strList(v, "route.listeners", r.listeners);
+    if (auto m = n["match"]) {
+      if (map(m, "route.match", {"hosts", "path", "methods", "headers"})) {
+        if (auto v = m["hosts"]) {
+          strList(v, "match.hosts", r.hosts);
+          for (auto& h : r.hosts) {
+            std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+            if (h.find('*') != std::string::npos && (h.rfind("*.", 0) != 0 || h.find('*', 1) != std::string::npos))
+              error(v, fmt::format("host '{}': only a leading '*.' wildcard is supported", h));
+          }
+        }
+        if (auto p = m["path"]) {
+          if (map(p, "match.path", {"exact", "prefix", "regex"})) {
+            int kinds = 0;
+            if (auto v = p["exact"]) ++kinds, r.path.kind = PathMatch::Kind::Exact, str(v, "path.exact", r.path.value);
+            if (auto v = p["prefix"]) ++kinds, r.path.kind = PathMatch::Kind::Prefix, str(v, "path.prefix", r.path.value);
+            if (auto v = p["regex"]) {
+              ++kinds;
+              r.path.kind = PathMatch::Kind::Regex;
+              if (str(v, "path.regex", r.path.value)) {
+                auto re = std::make_shared<re2::RE2>(r.path.value, re2::RE2::Quiet);
+                if (!re->ok()) error(v, fmt::format("invalid path regex: {}", re->error()));
+                else r.path.regex = re;
+              }
+            }
+            if (kinds != 1) error(p, "match.path needs exactly one of exact, prefix, regex");
+            if ((r.path.kind == PathMatch::Kind::Exact || r.path.kind == PathMatch::Kind::Prefix) &&
+                (r.path.value.empty() || r.path.value[0] != '/'))
+              error(p, "match.path exact/prefix must start with '/'");
+          }
+        }
+        if (auto v = m["methods"]) {
+          strList(v, "match.methods", r.methods);
+          for (auto& meth : r.methods)
+            if (!http::isToken(meth)) error(v, fmt::format("invalid method '{}'", meth));
+        }
+        if (auto hs = m["headers"]) {
+          if (!hs.IsSequence()) {
+            error(hs, "match.headers must be a list");
+          } else {
+            for (const auto& h : hs) {
+              if (!map(h, "match.headers[]", {"name", "exact", "regex", "present"})) continue;
+              HeaderMatch hm;
+              if (auto v = h["name"]) str(v, "header name", hm.name);
+              if (hm.name.empty()) error(h, "match.headers[] needs a name");
+              int kinds = 0;
+              if (auto v = h["exact"]) ++kinds, hm.kind = HeaderMatch::Kind::Exact, str(v, "exact", hm.value);
+              if (auto v = h["regex"]) {
+                ++kinds;
+                hm.kind = HeaderMatch::Kind::Regex;
+                if (str(v, "regex", hm.value)) {
+                  auto re = std::make_shared<re2::RE2>(hm.value, re2::RE2::Quiet);
+                  if (!re->ok()) error(v, fmt::format("invalid header regex: {}", re->error()));
+                  else hm.regex = re;
+                }
+              }
+              if (auto v = h["present"]) {
+                ++kinds;
+                bool b = true;
+                boolean(v, "present", b);
+                hm.kind = b ? HeaderMatch::Kind::Present : HeaderMatch::Kind::Absent;
+              }
+              if (kinds != 1) error(h, "match.headers[] needs exactly one of exact, regex, present");
+              r.headers.push_back(std::move(hm));
+            }
+          }
+        }
+      }
+    }
+    if (auto d = n["direct_response"]) {
+      DirectResponse dr;
+      if (map(d, "direct_response", {"status", "body", "content_type"})) {
+        if (auto v = d["status"]) uint(v, "direct_response.status", dr.status, 100, 599);
+        if (auto v = d["body"]) str(v, "direct_response.body", dr.body);
+        if (auto v = d["content_type"]) str(v, "direct_response.content_type", dr.content_type);
+      }
+      r.direct = std::move(dr);
+    }
+    if (auto v = n["pool"]) str(v, "route.pool", r.pool);
+    if (r.direct && !r.pool.empty()) error(n, fmt::format("route '{}': pool and direct_response exclude each other", r.name));
+    if (!r.direct && r.pool.empty()) error(n, fmt::format("route '{}' needs a pool or a direct_response", r.name));
+    if (auto v = n["rewrite_prefix"]) {
+      std::string s;
+      if (str(v, "rewrite_prefix", s)) {
+        if (r.path.kind != PathMatch::Kind::Prefix) error(v, "rewrite_prefix needs a match.path prefix");
+        if (s.empty() || s[0] != '/') error(v, "rewrite_prefix must start with '/'");
+        r.rewrite_prefix = s;
+      }
+    }
+    if (auto t = n["timeouts"]) {
+      if (map(t, "route.timeouts", {"connect", "first_byte", "idle"})) {
+        if (auto v = t["connect"]) duration(v, "timeouts.connect", r.timeouts.connect);
+        if (auto v = t["first_byte"]) duration(v, "timeouts.first_byte", r.timeouts.first_byte);
+        if (auto v = t["idle"]) duration(v, "timeouts.idle", r.timeouts.idle);
+      }
+    }
+    if (auto rt = n["retry"]) {
+      if (map(rt, "route.retry", {"attempts", "on", "budget_percent"})) {
+        if (auto v = rt["attempts"]) uint(v, "retry.attempts", r.retry.attempts, 0, 10);
+        if (auto v = rt["budget_percent"]) uint(v, "retry.budget_percent", r.retry.budget_percent, 0, 100);
+        if (auto v = rt["on"]) {
+          std::vector<std::string> on;
+          strList(v, "retry.on", on);
+          for (auto& o : on) {
+            if (o == "connect-failure") r.retry.on_connect_failure = true;
+            else if (o == "reset") r.retry.on_reset = true;
+            else {
+              uint16_t st = 0;
+              auto [p, ec] = std::from_chars(o.data(), o.data() + o.size(), st);
+              if (ec != std::errc() || p != o.data() + o.size() || st < 100 || st > 599)
+                error(v, fmt::format("retry.on: '{}' is not connect-failure, reset or a status code", o));
+              else r.retry.statuses.push_back(st);
+            }
+          }
+        }
+      }
+    }
+    if (auto v = n["request_headers"]) headerOps(v, "request_headers", r.request_headers);
+    if (auto v = n["response_headers"]) headerOps(v, "response_headers", r.response_headers);
+  }
+
+  void pool(const YAML::Node& n, upstream::PoolConfig& p) {
+    if (!map(n, "pool", {"name", "endpoints", "lb", "hash", "connections", "health"})) return;
+    if (auto v = n["name"]) str(v, "pool.name", p.name);
+    if (p.name.empty()) error(n, "pool needs a name");
+    if (auto eps = n["endpoints"]) {
+      if (!eps.IsSequence() || eps.size() == 0) {
+        error(eps, "pool.endpoints must be a non-empty list");
+      } else {
+        for (const auto& e : eps) {
+          upstream::EndpointConfig ec;
+          YAML::Node addr;
+          addr.reset(e);  // (operator= on a Node assigns into the node it refers to)
+          if (e.IsMap()) {
+            if (!map(e, "endpoint", {"address", "weight"})) continue;
+            addr.reset(e["address"]);
+            if (!addr) {
+              error(e, "endpoint needs an address");
+              continue;
+            }
+            if (auto w = e["weight"]) uint(w, "endpoint.weight", ec.weight, 1, 1000);
+          }
+          if (!str(addr, "endpoint.address", ec.address)) continue;
+          ListenAddress la;
+          std::string why;
+          // host:port where host may be a name; reuse the listen parser for the split.
+          std::string_view s = ec.address;
+          auto colon = s.rfind(':');
+          if (colon == std::string_view::npos || !parsePort(s.substr(colon + 1), ec.port)) {
+            error(addr, fmt::format("endpoint address '{}' must be host:port", ec.address));
+            continue;
+          }
+          std::string_view host = s.substr(0, colon);
+          if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+          if (host.empty()) {
+            error(addr, fmt::format("endpoint address '{}' has no host", ec.address));
+            continue;
+          }
+          ec.host = std::string(host);
+          p.endpoints.push_back(std::move(ec));
+        }
+      }
+    } else {
+      error(n, fmt::format("pool '{}' needs endpoints", p.name));
+    }
+    if (auto v = n["lb"]) {
+      std::string lb;
+      if (str(v, "pool.lb", lb)) {
+        if (lb == "round_robin") p.lb = upstream::LbPolicy::RoundRobin;
+        else if (lb == "least_request") p.lb = upstream::LbPolicy::LeastRequest;
+        else if (lb == "hash") p.lb = upstream::LbPolicy::Hash;
+        else error(v, "pool.lb must be round_robin, least_request or hash");
+      }
+    }
+    if (auto h = n["hash"]) {
+      if (map(h, "pool.hash", {"on", "name"})) {
+        std::string on;
+        if (auto v = h["on"]; v && str(v, "hash.on", on)) {
+          if (on == "client_ip") p.hash_on = upstream::HashOn::ClientIp;
+          else if (on == "header") p.hash_on = upstream::HashOn::Header;
+          else if (on == "cookie") p.hash_on = upstream::HashOn::Cookie;
+          else error(v, "hash.on must be client_ip, header or cookie");
+        }
+        if (auto v = h["name"]) str(v, "hash.name", p.hash_name);
+        if (p.hash_on != upstream::HashOn::ClientIp && p.hash_name.empty())
+          error(h, "hash.name is required for hash.on header/cookie");
+      }
+      if (p.lb != upstream::LbPolicy::Hash) error(h, "pool.hash is only used with lb: hash");
+    }
+    if (auto c = n["connections"]) {
+      if (map(c, "pool.connections", {"max_per_endpoint", "max_idle_per_endpoint", "idle_timeout"})) {
+        if (auto v = c["max_per_endpoint"]) uint(v, "connections.max_per_endpoint", p.connections.max_per_endpoint, 1, 1000000);
+        if (auto v = c["max_idle_per_endpoint"]) uint(v, "connections.max_idle_per_endpoint", p.connections.max_idle_per_endpoint, 0, 1000000);
+        if (auto v = c["idle_timeout"]) duration(v, "connections.idle_timeout", p.connections.idle_timeout);
+      }
+    }
+    if (auto h = n["health"]) {
+      if (map(h, "pool.health", {"active", "passive"})) {
+        if (auto a = h["active"]) {
+          auto& ac = p.active;
+          ac.enabled = true;
+          if (map(a, "health.active", {"path", "host", "interval", "timeout", "healthy_threshold",
+                                       "unhealthy_threshold", "expected_statuses"})) {
+            if (auto v = a["path"]) {
+              if (str(v, "health.active.path", ac.path) && (ac.path.empty() || ac.path[0] != '/'))
+                error(v, "health.active.path must start with '/'");
+            }
+            if (auto v = a["host"]) str(v, "health.active.host", ac.host);
+            if (auto v = a["interval"]) duration(v, "health.active.interval", ac.interval);
+            if (auto v = a["timeout"]) duration(v, "health.active.timeout", ac.timeout);
+            if (auto v = a["healthy_threshold"]) uint(v, "healthy_threshold", ac.healthy_threshold, 1, 100);
+            if (auto v = a["unhealthy_threshold"]) uint(v, "unhealthy_threshold", ac.unhealthy_threshold, 1, 100);
+            if (auto v = a["expected_statuses"]) {
+              std::vector<std::string> ranges;
+              strList(v, "expected_statuses", ranges);
+              ac.expected_statuses.clear();
+              for (auto& r : ranges) {
+                unsigned lo = 0, hi = 0;
+                auto dash = r.find('-');
+                std::string a1 = r.substr(0, dash), b1 = dash == std::string::npos ? a1 : r.substr(dash + 1);
+                auto [p1, e1] = std::from_chars(a1.data(), a1.data() + a1.size(), lo);
+                auto [p2, e2] = std::from_chars(b1.data(), b1.data() + b1.size(), hi);
+                if (e1 != std::errc() || e2 != std::errc() || p1 != a1.data() + a1.size() ||
+                    p2 != b1.data() + b1.size() || lo < 100 || hi > 599 || lo > hi)
+                  error(v, fmt::format("expected_statuses: '{}' is not a status or range like 200-399", r));
+                else ac.expected_statuses.emplace_back(uint16_t(lo), uint16_t(hi));
+              }
+            }
+            if (ac.timeout >= ac.interval) error(a, "health.active.timeout must be shorter than the interval");
+          }
+        }
+        if (auto ps = h["passive"]) {
+          auto& pc = p.passive;
+          if (map(ps, "health.passive", {"enabled", "consecutive_5xx", "consecutive_connect_failures",
+                                          "base_ejection_time", "max_ejection_time", "max_ejected_percent"})) {
+            if (auto v = ps["enabled"]) boolean(v, "passive.enabled", pc.enabled);
+            if (auto v = ps["consecutive_5xx"]) uint(v, "consecutive_5xx", pc.consecutive_5xx, 0, 1000);
+            if (auto v = ps["consecutive_connect_failures"]) uint(v, "consecutive_connect_failures", pc.consecutive_connect_failures, 0, 1000);
+            if (auto v = ps["base_ejection_time"]) duration(v, "base_ejection_time", pc.base_ejection_time);
+            if (auto v = ps["max_ejection_time"]) duration(v, "max_ejection_time", pc.max_ejection_time);
+            if (auto v = ps["max_ejected_percent"]) uint(v, "max_ejected_percent", pc.max_ejected_percent, 0, 100);
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  std::string file_;
+};
+
+LoadResult build(const YAML::Node& root, const std::string& name) {
+  Reader rd(name);
+  auto cfg = std::make_shared<Config>();
+  cfg->path = name;
+  LoadResult res;
+  if (!root || root.IsNull()) {
+    rd.error(Location{name, 1, 1}, "the configuration is empty");
+    res.errors = std::move(rd.errors);
+    return res;
+  }
+  if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
+                                        "routes", "pools"})) {
+    cfg->workers = std::max(1u, std::thread::hardware_concurrency());
+    if (auto v = root["workers"]) {
+      if (v.IsScalar() && v.Scalar() == "auto") {
+      } else {
+        rd.uint(v, "workers", cfg->workers, 1, 1024);
+      }
+    }
+    if (auto v = root["log"]) rd.log(v, cfg->log);
+    if (auto v = root["admin"]) {
+      if (rd.map(v, "admin", {"listen"})) {
+        if (auto l = v["listen"]) cfg->admin.enabled = rd.listen(l, "admin.listen", cfg->admin.listen);
+      }
+    }
+    if (auto v = root["limits"]) rd.limits(v, cfg->limits);
+    if (auto v = root["timeouts"]) rd.timeouts(v, cfg->timeouts);
+
+    std::set<std::string> listener_names;
+    std::set<std::string> addresses;
+    if (auto ls = root["listeners"]) {
+      if (!ls.IsSequence()) {
+        rd.error(ls, "listeners must be a list");
+      } else {
+        for (const auto& l : ls) {
+          Listener li;
+          li.loc = rd.loc(l);
+          li.limits = cfg->limits;
+          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls"})) continue;
+          if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
+          if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
+          if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
+          if (auto v = l["tls"]) rd.error(v, "listener.tls is not supported yet (TLS termination lands in its own issue)");
+          if (auto v = l["listen"]) {
+            std::vector<YAML::Node> items;
+            if (v.IsSequence()) for (const auto& e : v) items.push_back(e);
+            else items.push_back(v);
+            for (const auto& e : items) {
+              ListenAddress a;
+              if (rd.listen(e, "listener.listen", a)) {
+                std::string key = fmt::format("{}|{}", a.host, a.port);
+                if (!addresses.insert(key).second) rd.error(e, fmt::format("address {} is used twice", a.text));
+                li.listen.push_back(std::move(a));
+              }
+            }
+          }
+          if (li.listen.empty()) rd.error(l, fmt::format("listener '{}' needs at least one listen address", li.name));
+          if (auto v = l["limits"]) rd.limits(v, li.limits);
+          cfg->listeners.push_back(std::move(li));
+        }
+      }
+    }
+    if (cfg->listeners.empty()) rd.error(rd.loc(root), "at least one listener is required");
+    if (cfg->admin.enabled) {
+      std::string key = fmt::format("{}|{}", cfg->admin.listen.host, cfg->admin.listen.port);
+      if (addresses.count(key)) rd.error(root["admin"], "admin.listen uses the address of a listener");
+    }
+
+    std::set<std::string> pool_names;
+    if (auto ps = root["pools"]) {
+      if (!ps.IsSequence()) {
+        rd.error(ps, "pools must be a list");
+      } else {
+        for (const auto& p : ps) {
+          upstream::PoolConfig pc;
+          rd.pool(p, pc);
+          if (!pc.name.empty() && !pool_names.insert(pc.name).second)
+            rd.error(p, fmt::format("duplicate pool name '{}'", pc.name));
+          cfg->pools.push_back(std::move(pc));
+        }
+      }
+    }
+    if (auto rs = root["routes"]) {
+      if (!rs.IsSequence()) {
+        rd.error(rs, "routes must be a list");
+      } else {
+        std::set<std::string> route_names;
+        for (const auto& r : rs) {
+          Route ro;
+          rd.route(r, ro, cfg->routes.size());
+          if (!route_names.insert(ro.name).second) rd.error(r, fmt::format("duplicate route name '{}'", ro.name));
+          for (auto& l : ro.listeners)
+            if (!listener_names.count(l)) rd.error(r, fmt::format("route '{}' names unknown listener '{}'", ro.name, l));
+          if (!ro.pool.empty()) {
+            auto it = std::find_if(cfg->pools.begin(), cfg->pools.end(), [&](auto& p) { return p.name == ro.pool; });
+            if (it == cfg->pools.end()) rd.error(r["pool"] ? r["pool"] : r, fmt::format("route '{}' names unknown pool '{}'", ro.name, ro.pool));
+            else ro.pool_index = size_t(it - cfg->pools.begin());
+          }
+          cfg->routes.push_back(std::move(ro));
+        }
+      }
+    }
+  }
+  res.errors = std::move(rd.errors);
+  if (res.errors.empty()) res.config = std::move(cfg);
+  return res;
+}
+
+LoadResult parseText(const std::string& text, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    LoadResult r;
+    r.errors.push_back({Location{name, e.mark.line + 1, e.mark.column + 1}, e.msg});
+    return r;
+  }
+  try {
+    return build(root, name);
+  } catch (const YAML::Exception& e) {
+    LoadResult r;
+    r.errors.push_back({Location{name, e.mark.line + 1, e.mark.column + 1}, e.msg});
+    return r;
+  }
+}
+
+}  // namespace
+
+LoadResult loadString(const std::string& text, const std::string& name) { return parseText(text, name); }
+
+LoadResult loadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back({Location{path, 0, 0}, fmt::format("cannot read the file: {}", std::strerror(errno))});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseText(ss.str(), path);
+}
+
+static void jsonStr(std::string& o, std::string_view s) {
+  o += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) o += fmt::format("\\u{:04x}", c);
+        else o += char(c);
+    }
+  }
+  o += '"';
+}
+
+std::string toJson(const Config& c) {
+  std::string o = "{";
+  o += fmt::format("\"path\":");
+  jsonStr(o, c.path);
+  o += fmt::format(",\"workers\":{},\"log\":{{\"level\":", c.workers);
+  jsonStr(o, c.log.level);
+  o += ",\"access\":{\"enabled\":";
+  o += c.log.access_enabled ? "true" : "false";
+  o += ",\"path\":";
+  jsonStr(o, c.log.access_path);
+  o += "}},\"admin\":";
+  if (c.admin.enabled) jsonStr(o, c.admin.listen.text);
+  else o += "null";
+  o += ",\"listeners\":[";
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    auto& l = c.listeners[i];
+    if (i) o += ',';
+    o += "{\"name\":";
+    jsonStr(o, l.name);
+    o += ",\"listen\":[";
+    for (size_t j = 0; j < l.listen.size(); ++j) {
+      if (j) o += ',';
+      jsonStr(o, l.listen[j].text);
+    }
+    o += fmt::format("],\"max_body\":{},\"max_header_bytes\":{}}}", l.limits.max_body, l.limits.max_header_bytes);
+  }
+  o += "],\"routes\":[";
+  for (size_t i = 0; i < c.routes.size(); ++i) {
+    auto& r = c.routes[i];
+    if (i) o += ',';
+    o += "{\"name\":";
+    jsonStr(o, r.name);
+    if (r.direct) o += fmt::format(",\"direct_response\":{}", r.direct->status);
+    else {
+      o += ",\"pool\":";
+      jsonStr(o, r.pool);
+    }
+    o += ",\"request_headers_add\":[";
+    // Header values may carry credentials (Authorization to a backend): names only.
+    for (size_t j = 0; j < r.request_headers.add.size(); ++j) {
+      if (j) o += ',';
+      jsonStr(o, r.request_headers.add[j].first + ": <redacted>");
+    }
+    o += "]}";
+  }
+  o += "],\"pools\":[";
+  for (size_t i = 0; i < c.pools.size(); ++i) {
+    auto& p = c.pools[i];
+    if (i) o += ',';
+    o += "{\"name\":";
+    jsonStr(o, p.name);
+    o += ",\"endpoints\":[";
+    for (size_t j = 0; j < p.endpoints.size(); ++j) {
+      if (j) o += ',';
+      jsonStr(o, p.endpoints[j].address);
+    }
+    o += fmt::format("],\"active_health\":{}}}", p.active.enabled ? "true" : "false");
+  }
+  o += "]}";
+  return o;
+}
+
+}  // namespace rampart::gateway::config

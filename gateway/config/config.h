@@ -1,0 +1,167 @@
+// The gateway's configuration: plain data read from YAML (docs/config.md).
+//
+// load() reports every error it finds with file, line and column; a Config is
+// only produced when there are none. A loaded Config is immutable and shared
+// (std::shared_ptr<const Config>) by everything built from it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/upstream/config.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace rampart::gateway::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct Location {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+};
+
+struct Error {
+  Location loc;
+  std::string message;
+};
+std::string format(const Error& e);  // "file:line:column: error: message"
+
+struct Limits {
+  uint64_t max_request_line = 8192;
+  uint64_t max_header_bytes = 65536;
+  uint64_t max_headers = 100;
+  uint64_t max_body = 100ull << 20;  // 0 = unlimited
+  uint64_t max_connections = 10000;
+};
+
+struct Timeouts {
+  Duration client_header{10000};
+  Duration client_body{60000};
+  Duration keepalive{75000};
+  Duration drain{30000};
+};
+
+struct ListenAddress {
+  std::string text;  // as configured
+  std::string host;  // IP literal
+  uint16_t port = 0;
+};
+
+struct Listener {
+  std::string name;
+  std::vector<ListenAddress> listen;
+  Limits limits;
+  Location loc;
+};
+
+struct HeaderMatch {
+  enum class Kind { Exact, Regex, Present, Absent };
+  std::string name;
+  Kind kind = Kind::Present;
+  std::string value;
+  std::shared_ptr<const re2::RE2> regex;
+};
+
+struct PathMatch {
+  enum class Kind { Any, Exact, Prefix, Regex };
+  Kind kind = Kind::Any;
+  std::string value;
+  std::shared_ptr<const re2::RE2> regex;
+};
+
+struct HeaderOps {
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+  bool empty() const { return add.empty() && remove.empty(); }
+};
+
+struct RetryPolicy {
+  uint32_t attempts = 0;
+  bool on_connect_failure = false;
+  bool on_reset = false;
+  std::vector<uint16_t> statuses;
+  uint32_t budget_percent = 20;
+};
+
+struct RouteTimeouts {
+  Duration connect{2000};
+  Duration first_byte{30000};
+  Duration idle{60000};
+};
+
+struct DirectResponse {
+  uint16_t status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+struct Route {
+  std::string name;
+  Location loc;
+  std::vector<std::string> listeners;  // empty = all
+  std::vector<std::string> hosts;      // empty = any; "*.example.com" = wildcard
+  PathMatch path;
+  std::vector<std::string> methods;    // empty = any
+  std::vector<HeaderMatch> headers;
+  std::optional<DirectResponse> direct;
+  std::string pool;
+  size_t pool_index = 0;               // index into Config::pools when pool is set
+  std::optional<std::string> rewrite_prefix;
+  RouteTimeouts timeouts;
+  RetryPolicy retry;
+  HeaderOps request_headers;
+  HeaderOps response_headers;
+};
+
+struct Log {
+  std::string level = "info";
+  std::string format = "text";
+  bool access_enabled = true;
+  std::string access_path = "stderr";
+};
+
+struct Admin {
+  bool enabled = false;
+  ListenAddress listen;
+};
+
+struct Config {
+  std::string path;       // the file it was read from
+  unsigned workers = 0;   // resolved: never 0
+  Log log;
+  Admin admin;
+  Limits limits;
+  Timeouts timeouts;
+  std::vector<Listener> listeners;
+  std::vector<Route> routes;
+  std::vector<upstream::PoolConfig> pools;
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // null when errors is not empty
+  std::vector<Error> errors;
+};
+
+LoadResult loadFile(const std::string& path);
+LoadResult loadString(const std::string& text, const std::string& name);
+
+// Parses "250ms", "5s", "2m", "1h" or a bare number of seconds; false when invalid.
+bool parseDuration(std::string_view s, Duration& out);
+// Parses "512", "64KiB", "10MiB", "1GiB", "10KB"; false when invalid.
+bool parseSize(std::string_view s, uint64_t& out);
+// "127.0.0.1:8080", "[::1]:8080", "*:8080" -> host (IP literal) and port; false when invalid.
+bool parseListenAddress(std::string_view s, ListenAddress& out, std::string* why);
+
+// The effective configuration as JSON for the admin /config page (no secrets today;
+// values that could hold secrets are redacted).
+std::string toJson(const Config& c);
+
+}  // namespace rampart::gateway::config

@@ -1,0 +1,37 @@
+#include "gateway/core/runtime.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+
+namespace rampart::gateway::core {
+
+std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Config> cfg, const Runtime* previous,
+                                              std::vector<std::string>* errors) {
+  static std::atomic<uint64_t> generations{0};
+  auto rt = std::make_shared<Runtime>();
+  rt->config = cfg;
+  rt->generation = ++generations;
+  bool ok = true;
+  for (const auto& pc : cfg->pools) {
+    std::string err;
+    auto pool = upstream::Pool::create(pc, &err);
+    if (!pool) {
+      ok = false;
+      if (errors) errors->push_back(fmt::format("{}: pool '{}': {}", cfg->path, pc.name, err));
+      rt->pools.push_back(nullptr);
+      continue;
+    }
+    if (previous) {
+      for (const auto& old : previous->pools)
+        if (old && old->config().name == pc.name) pool->inheritState(*old);
+    }
+    rt->pools.push_back(std::move(pool));
+  }
+  for (const auto& r : cfg->routes)
+    rt->retry_budgets.push_back(std::make_shared<upstream::RetryBudget>(r.retry.budget_percent));
+  if (!ok) return nullptr;
+  return rt;
+}
+
+}  // namespace rampart::gateway::core

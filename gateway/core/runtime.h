@@ -1,0 +1,28 @@
+// One generation of the gateway's state, built from a Config off the request
+// path and swapped in whole on reload. Connections pin the generation they
+// started with (shared_ptr), so an old generation lives until its last
+// connection ends.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/upstream/pool.h"
+
+namespace rampart::gateway::core {
+
+struct Runtime {
+  std::shared_ptr<const config::Config> config;
+  std::vector<std::shared_ptr<upstream::Pool>> pools;                // as config->pools
+  std::vector<std::shared_ptr<upstream::RetryBudget>> retry_budgets;  // as config->routes
+  uint64_t generation = 0;
+
+  // Builds pools (resolving endpoint names) and carries health state over from
+  // `previous` (may be null). On failure returns null and fills *errors.
+  static std::shared_ptr<const Runtime> build(std::shared_ptr<const config::Config> cfg, const Runtime* previous,
+                                              std::vector<std::string>* errors);
+};
+
+}  // namespace rampart::gateway::core

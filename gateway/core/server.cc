@@ -1,0 +1,189 @@
+#include "gateway/core/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <random>
+#include <set>
+
+#include "gateway/admin/admin.h"
+
+namespace rampart::gateway::core {
+
+using boost::system::error_code;
+
+struct Server::Impl {
+  asio::io_context ioc{1};
+  std::unique_ptr<tcp::acceptor> admin;
+  std::unique_ptr<upstream::HealthChecker> checker;
+  std::unique_ptr<log::AccessLog> access_log;
+};
+
+Server::Server(std::string config_path) : path_(std::move(config_path)), impl_(std::make_unique<Impl>()) {}
+Server::~Server() = default;
+
+static void applyLogSettings(const config::Config& c) {
+  auto level = spdlog::level::from_str(c.log.level);
+  spdlog::set_level(level);
+  if (c.log.format == "json")
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
+  else
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+}
+
+static std::set<std::string> listenSet(const config::Config& c) {
+  std::set<std::string> s;
+  for (auto& l : c.listeners)
+    for (auto& a : l.listen) s.insert(fmt::format("{}|{}|{}", l.name, a.host, a.port));
+  return s;
+}
+
+int Server::run() {
+  auto loaded = config::loadFile(path_);
+  if (!loaded.config) {
+    for (auto& e : loaded.errors) spdlog::error("{}", config::format(e));
+    spdlog::error("not started: the configuration has {} error(s)", loaded.errors.size());
+    return 1;
+  }
+  const auto& cfg = *loaded.config;
+  applyLogSettings(cfg);
+  std::vector<std::string> errors;
+  runtime_ = Runtime::build(loaded.config, nullptr, &errors);
+  if (!runtime_) {
+    for (auto& e : errors) spdlog::error("{}", e);
+    return 1;
+  }
+
+  {
+    std::random_device rd;
+    shared_.id_prefix = fmt::format("{:08x}", uint32_t(rd()));
+  }
+  if (cfg.log.access_enabled) {
+    impl_->access_log = std::make_unique<log::AccessLog>(cfg.log.access_path, cfg.workers);
+    shared_.access_log = impl_->access_log.get();
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);
+  for (unsigned i = 0; i < cfg.workers; ++i) {
+    auto w = std::make_unique<Worker>(i, shared_);
+    std::string err;
+    if (!w->openListeners(*runtime_, &err)) {
+      spdlog::error("{}", err);
+      return 1;
+    }
+    workers_.push_back(std::move(w));
+  }
+  if (cfg.admin.enabled) {
+    error_code ec;
+    auto addr = asio::ip::make_address(cfg.admin.listen.host, ec);
+    tcp::endpoint ep(addr, cfg.admin.listen.port);
+    impl_->admin = std::make_unique<tcp::acceptor>(impl_->ioc);
+    if (!ec) impl_->admin->open(ep.protocol(), ec);
+    if (!ec) impl_->admin->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) impl_->admin->bind(ep, ec);
+    if (!ec) impl_->admin->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      spdlog::error("admin: cannot listen on {}: {}", cfg.admin.listen.text, ec.message());
+      return 1;
+    }
+    asio::co_spawn(impl_->ioc, admin::serveAdmin(*this, *impl_->admin), asio::detached);
+  }
+
+  impl_->checker = std::make_unique<upstream::HealthChecker>();
+  impl_->checker->on_change = [](const upstream::Pool& p, const upstream::Endpoint& e, bool healthy) {
+    if (healthy) spdlog::info("pool '{}': endpoint {} is healthy", p.config().name, e.config().address);
+    else spdlog::warn("pool '{}': endpoint {} is unhealthy", p.config().name, e.config().address);
+  };
+  impl_->checker->start(runtime_->pools);
+
+  for (auto& w : workers_) w->start(runtime_);
+
+  std::string addrs;
+  for (auto& l : cfg.listeners)
+    for (auto& a : l.listen) addrs += (addrs.empty() ? "" : ", ") + a.text;
+  spdlog::info("rampart {} started: {} worker(s), listening on {}{}", RAMPART_VERSION, cfg.workers, addrs,
+               cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
+
+  asio::signal_set signals(impl_->ioc, SIGHUP, SIGTERM, SIGINT);
+  std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      signals.async_wait(on_signal);
+    } else {
+      spdlog::info("signal {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      drain();
+    }
+  };
+  signals.async_wait(on_signal);
+  impl_->ioc.run();
+
+  impl_->checker->stop();
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  if (impl_->access_log) impl_->access_log->flush();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Server::reload() {
+  spdlog::info("SIGHUP: reloading {}", path_);
+  auto loaded = config::loadFile(path_);
+  if (!loaded.config) {
+    for (auto& e : loaded.errors) spdlog::error("{}", config::format(e));
+    spdlog::error("reload failed: the configuration has {} error(s); the running configuration stays in force",
+                  loaded.errors.size());
+    ++reloads_failed_;
+    return;
+  }
+  std::vector<std::string> errors;
+  auto rt = Runtime::build(loaded.config, runtime_.get(), &errors);
+  if (!rt) {
+    for (auto& e : errors) spdlog::error("{}", e);
+    spdlog::error("reload failed; the running configuration stays in force");
+    ++reloads_failed_;
+    return;
+  }
+  if (listenSet(*rt->config) != listenSet(*runtime_->config))
+    spdlog::warn("reload: listener addresses changed; they take effect at the next restart");
+  if (rt->config->workers != runtime_->config->workers)
+    spdlog::warn("reload: 'workers' changed; it takes effect at the next restart");
+  applyLogSettings(*rt->config);
+  for (auto& w : workers_) w->setRuntime(rt);
+  impl_->checker->start(rt->pools);
+  if (impl_->access_log) impl_->access_log->reopen();
+  runtime_ = std::move(rt);
+  ++reloads_ok_;
+  spdlog::info("reload done (generation {})", runtime_->generation);
+}
+
+void Server::drain() {
+  shared_.draining = true;
+  for (auto& w : workers_) w->beginDrain();
+  // The admin listener stays open: /ready answers 503 while draining.
+  auto deadline = std::chrono::steady_clock::now() + runtime_->config->timeouts.drain;
+  asio::co_spawn(
+      impl_->ioc,
+      // Parameters, not captures: they live in the coroutine frame.
+      [](Server* self, std::chrono::steady_clock::time_point deadline) -> asio::awaitable<void> {
+        auto& workers_ = self->workers_;
+        auto& impl_ = self->impl_;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (;;) {
+          uint64_t active = 0;
+          for (auto& w : workers_) active += w->metrics().connections_active.get();
+          if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
+            if (active) spdlog::warn("drain deadline reached with {} connection(s) still open", active);
+            impl_->ioc.stop();
+            co_return;
+          }
+          t.expires_after(std::chrono::milliseconds(20));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      }(this, deadline),
+      asio::detached);
+}
+
+}  // namespace rampart::gateway::core

@@ -1,0 +1,42 @@
+// The process: configuration, workers, admin listener, health checker, and
+// the signals that reload (SIGHUP) and drain (SIGTERM, SIGINT).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/core/runtime.h"
+#include "gateway/core/worker.h"
+
+namespace rampart::gateway::core {
+
+class Server {
+ public:
+  explicit Server(std::string config_path);
+  ~Server();
+  // Runs until drained; returns the process exit code.
+  int run();
+
+  // For the admin pages (main thread).
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  bool draining() const { return shared_.draining.load(); }
+  uint64_t reloadsOk() const { return reloads_ok_; }
+  uint64_t reloadsFailed() const { return reloads_failed_; }
+
+ private:
+  struct Impl;
+  void reload();
+  void drain();
+
+  std::string path_;
+  Shared shared_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Impl> impl_;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+};
+
+}  // namespace rampart::gateway::core

@@ -1,0 +1,146 @@
+#include "gateway/core/worker.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "gateway/proxy/connection.h"
+
+namespace rampart::gateway::core {
+
+using boost::system::error_code;
+
+std::optional<tcp::socket> UpstreamCache::take(const tcp::endpoint& ep, std::chrono::milliseconds idle_timeout) {
+  auto it = idle_.find(ep);
+  if (it == idle_.end()) return std::nullopt;
+  auto& q = it->second;
+  auto now = std::chrono::steady_clock::now();
+  while (!q.empty()) {
+    Idle idle = std::move(q.back());
+    q.pop_back();
+    if (now - idle.since > idle_timeout) continue;  // too old: closes on destruction
+    // Still open? A readable idle socket means EOF or junk: drop it.
+    char b;
+    ssize_t r = ::recv(idle.socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || r > 0) continue;
+    return std::move(idle.socket);
+  }
+  return std::nullopt;
+}
+
+void UpstreamCache::put(const tcp::endpoint& ep, tcp::socket s, size_t max_idle) {
+  auto& q = idle_[ep];
+  if (q.size() >= max_idle) return;  // s closes
+  q.push_back(Idle{std::move(s), std::chrono::steady_clock::now()});
+}
+
+void UpstreamCache::closeAll() { idle_.clear(); }
+
+size_t UpstreamCache::size() const {
+  size_t n = 0;
+  for (auto& [k, q] : idle_) n += q.size();
+  return n;
+}
+
+Worker::Worker(unsigned id, Shared& shared) : id_(id), shared_(shared) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+bool Worker::openListeners(const Runtime& rt, std::string* error) {
+  for (const auto& l : rt.config->listeners) {
+    for (const auto& a : l.listen) {
+      error_code ec;
+      auto addr = asio::ip::make_address(a.host, ec);
+      if (ec) {
+        *error = fmt::format("listener '{}': invalid address '{}'", l.name, a.host);
+        return false;
+      }
+      tcp::endpoint ep(addr, a.port);
+      auto acc = std::make_unique<tcp::acceptor>(ioc_);
+      acc->open(ep.protocol(), ec);
+      if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+          ec = error_code(errno, boost::system::system_category());
+      }
+      if (!ec && ep.address().is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acc->bind(ep, ec);
+      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        *error = fmt::format("listener '{}': cannot listen on {}: {}", l.name, a.text, ec.message());
+        return false;
+      }
+      acceptors_.push_back({std::move(acc), l.name});
+    }
+  }
+  return true;
+}
+
+void Worker::start(std::shared_ptr<const Runtime> rt) {
+  runtime_ = std::move(rt);
+  work_.emplace(ioc_.get_executor());
+  for (auto& a : acceptors_) asio::co_spawn(ioc_, acceptLoop(*a.acc, a.listener), asio::detached);
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        ioc_.run();
+        break;
+      } catch (const std::exception& e) {
+        spdlog::error("worker {}: unexpected exception: {}", id_, e.what());
+      }
+    }
+  });
+}
+
+void Worker::setRuntime(std::shared_ptr<const Runtime> rt) {
+  asio::post(ioc_, [this, rt = std::move(rt)]() mutable { runtime_ = std::move(rt); });
+}
+
+void Worker::beginDrain() {
+  asio::post(ioc_, [this] {
+    for (auto& a : acceptors_) {
+      error_code ec;
+      a.acc->close(ec);
+    }
+    for (auto* s : idle_clients) {
+      error_code ec;
+      s->cancel(ec);
+    }
+    cache_.closeAll();
+  });
+}
+
+void Worker::stop() {
+  work_.reset();
+  ioc_.stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Worker::nextRequestId() {
+  return fmt::format("{}{:x}{:06x}", shared_.id_prefix, id_, ++request_seq_);
+}
+
+asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listener) {
+  for (;;) {
+    auto [ec, sock] = co_await acc.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      spdlog::warn("accept on listener '{}' failed: {}", listener, ec.message());
+      asio::steady_timer t(ioc_, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (shared_.draining) continue;  // sock closes
+    asio::co_spawn(ioc_, proxy::serveClient(*this, std::move(sock), listener), asio::detached);
+  }
+}
+
+}  // namespace rampart::gateway::core

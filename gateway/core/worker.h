@@ -1,0 +1,95 @@
+// A worker: one thread, one io_context, its own SO_REUSEPORT acceptor per
+// listen address, its own upstream connection cache and metrics. A connection
+// never leaves the worker that accepted it; nothing on the request path is
+// shared mutable state between workers (pools' atomics aside).
+#pragma once
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/core/runtime.h"
+#include "gateway/log/access_log.h"
+
+namespace rampart::gateway::core {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Shared {
+  log::AccessLog* access_log = nullptr;  // null when access logging is off
+  std::atomic<bool> draining{false};
+  std::string id_prefix;                 // random per process, for request ids
+};
+
+// Idle keep-alive connections to upstream endpoints, per worker.
+class UpstreamCache {
+ public:
+  struct Idle {
+    tcp::socket socket;
+    std::chrono::steady_clock::time_point since;
+  };
+  // A usable idle connection to `ep`, or nullopt.
+  std::optional<tcp::socket> take(const tcp::endpoint& ep, std::chrono::milliseconds idle_timeout);
+  void put(const tcp::endpoint& ep, tcp::socket s, size_t max_idle);
+  void closeAll();
+  size_t size() const;
+
+ private:
+  std::map<tcp::endpoint, std::deque<Idle>> idle_;
+};
+
+class Worker {
+ public:
+  Worker(unsigned id, Shared& shared);
+  ~Worker();
+
+  // Opens this worker's acceptors (SO_REUSEPORT) for every listen address of `rt`.
+  // Called on the main thread before start(); false with *error when a bind fails.
+  bool openListeners(const Runtime& rt, std::string* error);
+  void start(std::shared_ptr<const Runtime> rt);
+  void setRuntime(std::shared_ptr<const Runtime> rt);  // thread-safe (posts)
+  void beginDrain();                                    // thread-safe: stop accepting, close idle conns
+  void stop();                                          // thread-safe: stop the io_context
+  void join();
+
+  unsigned id() const { return id_; }
+  asio::io_context& ioc() { return ioc_; }
+  admin::WorkerMetrics& metrics() { return metrics_; }
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  Shared& shared() { return shared_; }
+  UpstreamCache& upstreamCache() { return cache_; }
+  std::string nextRequestId();
+
+  // Client connections waiting for their next request (closed at drain).
+  std::set<tcp::socket*> idle_clients;
+
+ private:
+  asio::awaitable<void> acceptLoop(tcp::acceptor& acc, std::string listener);
+
+  unsigned id_;
+  Shared& shared_;
+  asio::io_context ioc_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<const Runtime> runtime_;
+  admin::WorkerMetrics metrics_;
+  UpstreamCache cache_;
+  struct Acceptor {
+    std::unique_ptr<tcp::acceptor> acc;
+    std::string listener;
+  };
+  std::vector<Acceptor> acceptors_;
+  uint64_t request_seq_ = 0;
+};
+
+}  // namespace rampart::gateway::core

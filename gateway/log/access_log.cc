@@ -1,0 +1,158 @@
+#include "gateway/log/access_log.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+namespace rampart::gateway::log {
+
+void appendJsonString(std::string& o, std::string_view s) {
+  o += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          o += fmt::format("\\u{:04x}", c);
+        } else {
+          o += char(c);
+        }
+    }
+  }
+  o += '"';
+}
+
+static void appendTime(std::string& o, int64_t ms) {
+  time_t secs = time_t(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  o += fmt::format("\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                   tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
+}
+
+std::string AccessRecord::toJson() const {
+  std::string o;
+  o.reserve(384);
+  o += "{\"time\":";
+  appendTime(o, time_ms);
+  o += ",\"request_id\":";
+  appendJsonString(o, request_id);
+  o += ",\"client\":";
+  appendJsonString(o, client);
+  o += ",\"listener\":";
+  appendJsonString(o, listener);
+  o += ",\"route\":";
+  appendJsonString(o, route);
+  o += ",\"method\":";
+  appendJsonString(o, method);
+  o += ",\"host\":";
+  appendJsonString(o, host);
+  o += ",\"path\":";
+  appendJsonString(o, path);
+  o += ",\"protocol\":";
+  appendJsonString(o, protocol);
+  o += fmt::format(",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}", status, bytes_in, bytes_out);
+  o += ",\"upstream\":";
+  appendJsonString(o, upstream);
+  if (upstream_ms >= 0) o += fmt::format(",\"upstream_ms\":{:.3f}", upstream_ms);
+  else o += ",\"upstream_ms\":null";
+  o += fmt::format(",\"total_ms\":{:.3f}", total_ms);
+  o += ",\"user_agent\":";
+  appendJsonString(o, user_agent);
+  if (!error.empty()) {
+    o += ",\"error\":";
+    appendJsonString(o, error);
+  }
+  o += '}';
+  return o;
+}
+
+AccessLog::AccessLog(std::string path, unsigned workers) : path_(std::move(path)) {
+  for (unsigned i = 0; i < workers; ++i) queues_.push_back(std::make_unique<Queue>());
+  reopen_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+AccessLog::~AccessLog() {
+  stop_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (own_ && out_) fclose(out_);
+}
+
+void AccessLog::push(unsigned worker, AccessRecord&& r) {
+  auto& q = *queues_[worker % queues_.size()];
+  size_t n;
+  {
+    std::lock_guard<std::mutex> g(q.mu);
+    q.items.push_back(std::move(r));
+    n = q.items.size();
+  }
+  if (n == 1024) wake_.notify_one();
+}
+
+void AccessLog::reopen() {
+  reopen_ = true;
+  wake_.notify_one();
+}
+
+void AccessLog::flush() { drain(); }
+
+void AccessLog::drain() {
+  std::lock_guard<std::mutex> wg(write_mu_);
+  if (reopen_.exchange(false)) {
+    if (own_ && out_) fclose(out_);
+    own_ = false;
+    if (path_ == "stderr") out_ = stderr;
+    else if (path_ == "stdout") out_ = stdout;
+    else {
+      out_ = fopen(path_.c_str(), "ae");
+      if (!out_) {
+        spdlog::error("access log: cannot open {}: {}; writing to stderr", path_, std::strerror(errno));
+        out_ = stderr;
+      } else {
+        own_ = true;
+      }
+    }
+  }
+  std::vector<AccessRecord> batch;
+  std::string text;
+  for (auto& q : queues_) {
+    {
+      std::lock_guard<std::mutex> g(q->mu);
+      batch.swap(q->items);
+    }
+    for (auto& r : batch) {
+      text += r.toJson();
+      text += '\n';
+    }
+    written_ += batch.size();
+    batch.clear();
+  }
+  if (!text.empty() && out_) {
+    fwrite(text.data(), 1, text.size(), out_);
+    fflush(out_);
+  }
+}
+
+void AccessLog::run() {
+  while (!stop_) {
+    {
+      std::unique_lock<std::mutex> lk(wake_mu_);
+      wake_.wait_for(lk, std::chrono::milliseconds(50));
+    }
+    drain();
+  }
+  drain();
+}
+
+}  // namespace rampart::gateway::log

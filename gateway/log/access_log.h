@@ -1,0 +1,78 @@
+// The access log: one JSON object per request, written off the request path.
+//
+// Workers push AccessRecord values into their own queue (a mutex per worker,
+// shared only with the writer thread, never between workers); the writer
+// thread drains every queue every 50 ms (or sooner when one grows) and writes
+// the lines in one go. AccessRecord::toJson() is the one schema, so later
+// sinks (object stores) ship the same lines.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rampart::gateway::log {
+
+struct AccessRecord {
+  int64_t time_ms = 0;  // Unix time of the request's start, ms
+  std::string request_id;
+  std::string client;    // "ip:port"
+  std::string listener;
+  std::string route;
+  std::string method;
+  std::string host;
+  std::string path;      // the request-target as received
+  std::string protocol;  // "HTTP/1.1"
+  uint16_t status = 0;
+  uint64_t bytes_in = 0;   // request body bytes
+  uint64_t bytes_out = 0;  // response body bytes
+  std::string upstream;    // endpoint address, empty when none
+  double upstream_ms = -1; // time to the upstream's response head, -1 when none
+  double total_ms = 0;
+  std::string user_agent;
+  std::string error;       // why the gateway answered an error itself, if it did
+
+  std::string toJson() const;
+};
+
+class AccessLog {
+ public:
+  // path: "stderr", "stdout" or a file (appended). workers: number of queues.
+  AccessLog(std::string path, unsigned workers);
+  ~AccessLog();
+  void push(unsigned worker, AccessRecord&& r);
+  void reopen();  // SIGHUP: reopen the file (after rotation)
+  void flush();   // writes everything queued now (drain, tests)
+  uint64_t written() const { return written_.load(); }
+
+ private:
+  struct Queue {
+    std::mutex mu;
+    std::vector<AccessRecord> items;
+  };
+  void run();
+  void drain();
+
+  std::string path_;
+  FILE* out_ = nullptr;
+  bool own_ = false;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> reopen_{false};
+  std::atomic<uint64_t> written_{0};
+  std::mutex write_mu_;
+  std::thread thread_;
+};
+
+// JSON string escaping shared by the log writers and the admin pages.
+void appendJsonString(std::string& out, std::string_view s);
+
+}  // namespace rampart::gateway::log

@@ -1,0 +1,937 @@
+// The client side of the proxy. One coroutine per client connection, on the
+// worker that accepted it; requests are handled one at a time (pipelined
+// requests wait in the read buffer).
+//
+// Buffers: the request head is parsed in place in `in_` and its views stay
+// valid until the request is done (the buffer never grows or moves while a
+// request is in flight; it is compacted between requests). Bodies go through a
+// separate fixed-size chunk buffer, so no body is ever held whole.
+//
+// Timeouts: one watchdog coroutine per connection sleeps until the current
+// deadline and closes the socket(s) of the phase that overran it; the main
+// coroutine sees the aborted operation and answers 408/504 as the phase says.
+//
+// Expect: 100-continue is answered by the gateway itself once a route and an
+// upstream connection are ready, and Expect is not forwarded (as nginx does).
+// Trailers of chunked bodies are validated and dropped.
+#include "gateway/proxy/connection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "gateway/core/worker.h"
+#include "gateway/http/headers.h"
+#include "gateway/http/parser.h"
+#include "gateway/http/writer.h"
+#include "gateway/router/router.h"
+
+namespace rampart::gateway::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kChunk = 64 * 1024;
+
+bool isIdempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+// What the watchdog closes when the deadline passes.
+enum class Phase : uint8_t { None, ClientRead, ClientWrite, UpstreamConnect, UpstreamFirstByte, Streaming };
+
+struct Conn {
+  Conn(core::Worker& w, tcp::socket s, std::string l)
+      : worker(w), client(std::move(s)), listener(std::move(l)), timer(client.get_executor()) {}
+
+  core::Worker& worker;
+  tcp::socket client;
+  std::string listener;
+  std::string peer;  // "ip:port"
+  std::string peer_ip;
+  asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();
+  Phase phase = Phase::None;
+  bool expired = false;
+  bool closed = false;
+  tcp::socket* upstream = nullptr;  // the upstream socket of the request in flight
+
+  std::vector<char> in;  // request heads (+ pipelined bytes)
+  size_t begin = 0, end = 0;
+  size_t floor = 0;  // end of the current request's head: body reads never go below it
+  std::vector<char> chunk = std::vector<char>(kChunk);
+  std::string out;  // serialized heads
+
+  void arm(Phase p, std::chrono::milliseconds d) {
+    phase = p;
+    expired = false;
+    auto dl = Clock::now() + d;
+    bool earlier = dl < deadline;
+    deadline = dl;
+    if (earlier) timer.cancel();  // wake the watchdog to re-arm sooner
+  }
+  void disarm() {
+    phase = Phase::None;
+    deadline = Clock::time_point::max();
+  }
+};
+
+asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
+  while (!c->closed) {
+    c->timer.expires_at(c->deadline);
+    auto [ec] = co_await c->timer.async_wait(kTuple);
+    if (c->closed) break;
+    if (Clock::now() < c->deadline) continue;  // moved later, or cancelled to re-arm
+    c->expired = true;
+    error_code ignored;
+    switch (c->phase) {
+      case Phase::ClientRead:
+      case Phase::ClientWrite:
+        c->client.cancel(ignored);
+        break;
+      case Phase::UpstreamConnect:
+      case Phase::UpstreamFirstByte:
+      case Phase::Streaming:
+        if (c->upstream) c->upstream->cancel(ignored);
+        if (c->phase == Phase::Streaming) c->client.cancel(ignored);
+        break;
+      case Phase::None:
+        break;
+    }
+    c->deadline = Clock::time_point::max();
+  }
+}
+
+// Writes everything, returns false on error.
+asio::awaitable<bool> writeAll(tcp::socket& s, std::string_view data) {
+  auto [ec, n] = co_await asio::async_write(s, asio::buffer(data.data(), data.size()), kTuple);
+  co_return !ec;
+}
+
+std::string_view pathOf(std::string_view target) {
+  if (!target.empty() && target[0] != '/') {
+    // absolute-form: skip scheme://authority
+    auto p = target.find("://");
+    if (p != std::string_view::npos) {
+      auto slash = target.find('/', p + 3);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+  }
+  auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+std::string_view originTarget(std::string_view target) {
+  if (!target.empty() && target[0] != '/' && target != "*") {
+    auto p = target.find("://");
+    if (p != std::string_view::npos) {
+      auto slash = target.find_first_of("/?", p + 3);
+      if (slash == std::string_view::npos) return "/";
+      return target.substr(slash);
+    }
+  }
+  return target;
+}
+
+struct Exchange {
+  // Filled as the request goes.
+  http::RequestHead req;
+  std::string request_id;
+  const config::Route* route = nullptr;
+  Clock::time_point start;
+  int64_t start_unix_ms = 0;
+  uint16_t status = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  std::string upstream_addr;
+  double upstream_ms = -1;
+  std::string error;
+  bool close_after = false;
+};
+
+class Handler {
+ public:
+  Handler(std::shared_ptr<Conn> c) : c_(std::move(c)), w_(c_->worker) {}
+
+  asio::awaitable<void> run();
+
+ private:
+  asio::awaitable<int> readHead(http::RequestHead& head, http::ParseError& err, bool first);
+  asio::awaitable<void> respondSimple(Exchange& x, uint16_t status, std::string_view body,
+                                      std::string_view content_type = "text/plain; charset=utf-8",
+                                      std::span<const std::pair<std::string, std::string>> extra = {});
+  asio::awaitable<bool> discardBody(Exchange& x);
+  asio::awaitable<void> proxy(Exchange& x, uint32_t attempt = 0, const upstream::Endpoint* avoid = nullptr);
+  void finish(Exchange& x);
+
+  // Body streaming helpers: read the next bytes of the client's body.
+  asio::awaitable<std::pair<error_code, size_t>> readClient(char* dst, size_t max);
+
+  std::shared_ptr<Conn> c_;
+  core::Worker& w_;
+  std::shared_ptr<const core::Runtime> rt_;
+  http::Limits limits_;
+  const config::Listener* listener_cfg_ = nullptr;
+};
+
+asio::awaitable<std::pair<error_code, size_t>> Handler::readClient(char* dst, size_t max) {
+  // Bytes already buffered after the head first.
+  if (c_->end > c_->begin) {
+    size_t n = std::min(max, c_->end - c_->begin);
+    std::memcpy(dst, c_->in.data() + c_->begin, n);
+    c_->begin += n;
+    co_return std::pair{error_code{}, n};
+  }
+  auto [ec, n] = co_await c_->client.async_read_some(asio::buffer(dst, max), kTuple);
+  co_return std::pair{ec, n};
+}
+
+// Returns 0 when a head is ready (head filled), -1 when the connection should
+// close silently, or an HTTP status to answer with before closing.
+asio::awaitable<int> Handler::readHead(http::RequestHead& head, http::ParseError& err, bool first) {
+  bool waiting_first_byte = true;
+  for (;;) {
+    if (c_->end > c_->begin) {
+      waiting_first_byte = false;
+      auto st = http::parseRequestHead(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), limits_,
+                                       head, err);
+      if (st == http::ParseStatus::Done) co_return 0;
+      if (st == http::ParseStatus::Error) co_return err.status;
+    }
+    if (c_->end == c_->in.size()) {
+      if (c_->begin > 0) {
+        std::memmove(c_->in.data(), c_->in.data() + c_->begin, c_->end - c_->begin);
+        c_->end -= c_->begin;
+        c_->begin = 0;
+      } else {
+        err.status = 431;
+        err.reason = "request head too large";
+        co_return 431;
+      }
+    }
+    const auto& t = rt_->config->timeouts;
+    c_->arm(Phase::ClientRead, (waiting_first_byte && !first) ? t.keepalive : t.client_header);
+    if (waiting_first_byte && !first) w_.idle_clients.insert(&c_->client);
+    auto [ec, n] = co_await c_->client.async_read_some(asio::buffer(c_->in.data() + c_->end, c_->in.size() - c_->end),
+                                                       kTuple);
+    w_.idle_clients.erase(&c_->client);
+    c_->disarm();
+    if (ec || n == 0) {
+      if (c_->expired && !waiting_first_byte) co_return 408;
+      co_return -1;
+    }
+    c_->end += n;
+    w_.metrics().bytes_in.add(n);
+  }
+}
+
+asio::awaitable<void> Handler::respondSimple(Exchange& x, uint16_t status, std::string_view body,
+                                             std::string_view content_type,
+                                             std::span<const std::pair<std::string, std::string>> extra) {
+  x.status = status;
+  if (w_.shared().draining.load(std::memory_order_relaxed)) x.close_after = true;
+  auto& o = c_->out;
+  o.clear();
+  http::appendStatusLine(o, status);
+  http::appendHeader(o, "Content-Type", content_type);
+  http::appendHeader(o, "Content-Length", std::to_string(body.size()));
+  for (auto& [n, v] : extra) http::appendHeader(o, n, v);
+  if (!x.request_id.empty()) http::appendHeader(o, "X-Request-Id", x.request_id);
+  if (x.close_after) http::appendHeader(o, "Connection", "close");
+  o += "\r\n";
+  if (x.req.method != "HEAD") o.append(body);
+  c_->arm(Phase::ClientWrite, rt_->config->timeouts.client_body);
+  bool ok = co_await writeAll(c_->client, o);
+  c_->disarm();
+  if (!ok) x.close_after = true;
+  x.bytes_out += body.size();
+  w_.metrics().bytes_out.add(o.size());
+}
+
+// Reads and drops the request body (direct responses, errors), so the next
+// pipelined request can be read. False: the connection must close.
+asio::awaitable<bool> Handler::discardBody(Exchange& x) {
+  auto& req = x.req;
+  if (req.framing == http::BodyFraming::None) co_return true;
+  if (req.expect_continue) co_return false;  // the client waits for 100; do not invite the body
+  const auto& t = rt_->config->timeouts;
+  if (req.framing == http::BodyFraming::ContentLength) {
+    uint64_t left = req.content_length;
+    while (left > 0) {
+      c_->arm(Phase::ClientRead, t.client_body);
+      auto [ec, n] = co_await readClient(c_->chunk.data(), size_t(std::min<uint64_t>(left, kChunk)));
+      c_->disarm();
+      if (ec || n == 0) co_return false;
+      left -= n;
+      x.bytes_in += n;
+    }
+    co_return true;
+  }
+  http::ChunkedDecoder dec(limits_);
+  for (;;) {
+    if (c_->end == c_->begin) {
+      c_->begin = c_->end = c_->floor;
+      c_->arm(Phase::ClientRead, t.client_body);
+      auto [ec, n] = co_await c_->client.async_read_some(
+          asio::buffer(c_->in.data() + c_->floor, c_->in.size() - c_->floor), kTuple);
+      c_->disarm();
+      if (ec || n == 0) co_return false;
+      c_->end = c_->floor + n;
+    }
+    http::ParseError err;
+    auto step = dec.feed(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), err);
+    c_->begin += step.consumed;
+    x.bytes_in += step.data.size();
+    if (step.status == http::ParseStatus::Done) co_return true;
+    if (step.status == http::ParseStatus::Error) co_return false;
+  }
+}
+
+void Handler::finish(Exchange& x) {
+  auto now = Clock::now();
+  double secs = std::chrono::duration<double>(now - x.start).count();
+  auto& m = w_.metrics();
+  m.route(x.route ? x.route->name : std::string("(none)")).observe(x.status, secs);
+  if (auto* log = w_.shared().access_log) {
+    log::AccessRecord r;
+    r.time_ms = x.start_unix_ms;
+    r.request_id = x.request_id;
+    r.client = c_->peer;
+    r.listener = c_->listener;
+    r.route = x.route ? x.route->name : "";
+    r.method = std::string(x.req.method);
+    r.host = std::string(x.req.host);
+    r.path = std::string(x.req.target);
+    r.protocol = x.req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    r.status = x.status;
+    r.bytes_in = x.bytes_in;
+    r.bytes_out = x.bytes_out;
+    r.upstream = x.upstream_addr;
+    r.upstream_ms = x.upstream_ms;
+    r.total_ms = secs * 1000.0;
+    if (auto* ua = x.req.find("User-Agent")) r.user_agent = std::string(ua->value);
+    r.error = x.error;
+    log->push(w_.id(), std::move(r));
+  }
+}
+
+asio::awaitable<void> Handler::run() {
+  error_code ec;
+  auto ep = c_->client.remote_endpoint(ec);
+  if (!ec) {
+    c_->peer_ip = ep.address().to_string();
+    c_->peer = ep.address().is_v6() ? fmt::format("[{}]:{}", c_->peer_ip, ep.port())
+                                    : fmt::format("{}:{}", c_->peer_ip, ep.port());
+  }
+  c_->client.set_option(tcp::no_delay(true), ec);
+  rt_ = w_.runtime();  // this connection keeps the generation it started with
+  for (auto& l : rt_->config->listeners)
+    if (l.name == c_->listener) listener_cfg_ = &l;
+  const config::Limits& lim = listener_cfg_ ? listener_cfg_->limits : rt_->config->limits;
+  limits_.max_request_line = lim.max_request_line;
+  limits_.max_header_bytes = lim.max_header_bytes;
+  limits_.max_headers = lim.max_headers;
+  limits_.max_body = lim.max_body;
+  c_->in.resize(lim.max_header_bytes + 16 * 1024);
+
+  bool first = true;
+  for (;;) {
+    Exchange x;
+    http::ParseError perr;
+    int r = co_await readHead(x.req, perr, first);
+    first = false;
+    x.start = Clock::now();
+    x.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+    if (r < 0) break;
+    if (r > 0) {
+      // A malformed or oversized head: answer and close (framing is in doubt).
+      w_.metrics().parse_errors.add();
+      x.request_id = w_.nextRequestId();
+      x.close_after = true;
+      x.error = perr.reason ? perr.reason : "bad request";
+      x.req = http::RequestHead{};
+      std::string body = fmt::format("{} {}: {}\nrequest id: {}\n", r, http::reasonPhrase(uint16_t(r)), x.error,
+                                     x.request_id);
+      co_await respondSimple(x, uint16_t(r), body);
+      finish(x);
+      break;
+    }
+    c_->begin += x.req.head_size;
+    c_->floor = c_->begin;
+    w_.metrics().requests_active.add();
+
+    // Request id: keep a sane client-supplied one, else make one.
+    if (auto* h = x.req.find("X-Request-Id"); h && !h->value.empty() && h->value.size() <= 128 &&
+                                               http::isToken(h->value))
+      x.request_id = std::string(h->value);
+    else
+      x.request_id = w_.nextRequestId();
+
+    x.close_after = !x.req.keep_alive || w_.shared().draining.load(std::memory_order_relaxed);
+    std::string_view path = pathOf(x.req.target);
+    x.route = router::select(*rt_->config, c_->listener, x.req.host, path, x.req);
+    if (!x.route) {
+      if (!co_await discardBody(x)) x.close_after = true;
+      co_await respondSimple(x, 404, fmt::format("no route for {}{}\nrequest id: {}\n", x.req.host, path, x.request_id));
+    } else if (x.route->direct) {
+      if (!co_await discardBody(x)) x.close_after = true;
+      std::vector<std::pair<std::string, std::string>> extra = x.route->response_headers.add;
+      co_await respondSimple(x, x.route->direct->status, x.route->direct->body, x.route->direct->content_type, extra);
+    } else {
+      co_await proxy(x);
+    }
+    w_.metrics().requests_active.sub();
+    finish(x);
+    if (x.close_after || c_->closed || w_.shared().draining.load(std::memory_order_relaxed)) break;
+    // Compact the buffer between requests (no views are live now).
+    if (c_->begin == c_->end) c_->begin = c_->end = 0;
+    c_->floor = 0;
+  }
+  error_code ignored;
+  c_->client.shutdown(tcp::socket::shutdown_send, ignored);
+  c_->client.close(ignored);
+}
+
+// --- proxying ---------------------------------------------------------------
+
+struct UpstreamConn {
+  std::optional<tcp::socket> sock;
+  bool reused = false;
+};
+
+asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstream::Endpoint* avoid) {
+  const auto& route = *x.route;
+  auto& pool = *rt_->pools[route.pool_index];
+  auto& budget = *rt_->retry_budgets[size_t(&route - rt_->config->routes.data())];
+  const auto& pc = pool.config();
+  auto& req = x.req;
+  const bool has_body = req.framing != http::BodyFraming::None;
+
+  // Hash input for consistent hashing.
+  std::string_view hash_input;
+  std::string cookie_value;
+  if (pc.lb == upstream::LbPolicy::Hash) {
+    switch (pc.hash_on) {
+      case upstream::HashOn::ClientIp: hash_input = c_->peer_ip; break;
+      case upstream::HashOn::Header:
+        if (auto* h = req.find(pc.hash_name)) hash_input = h->value;
+        break;
+      case upstream::HashOn::Cookie:
+        for (auto& h : req.headers) {
+          if (!http::iequals(h.name, "Cookie")) continue;
+          std::string_view v = h.value;
+          size_t pos = 0;
+          while (pos < v.size()) {
+            size_t semi = v.find(';', pos);
+            if (semi == std::string_view::npos) semi = v.size();
+            auto kv = http::trimOws(v.substr(pos, semi - pos));
+            auto eq = kv.find('=');
+            if (eq != std::string_view::npos && kv.substr(0, eq) == pc.hash_name) {
+              cookie_value = std::string(kv.substr(eq + 1));
+              break;
+            }
+            pos = semi + 1;
+          }
+        }
+        hash_input = cookie_value;
+        break;
+    }
+  }
+
+  // Build the upstream request head once.
+  std::string head;
+  {
+    std::string target;
+    std::string_view orig = originTarget(req.target);
+    if (route.rewrite_prefix && route.path.kind == config::PathMatch::Kind::Prefix &&
+        orig.substr(0, route.path.value.size()) == route.path.value) {
+      std::string_view rest = orig.substr(route.path.value.size());
+      target = *route.rewrite_prefix;
+      if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+      target.append(rest);
+      if (target.empty() || (target[0] != '/')) target.insert(0, "/");
+    } else {
+      target = std::string(orig);
+    }
+    http::appendRequestLine(head, req.method, target);
+    std::string xff, via;
+    for (const auto& h : req.headers) {
+      if (http::isHopByHopIn(req.headers, h.name)) continue;
+      if (http::iequals(h.name, "Content-Length") || http::iequals(h.name, "Expect")) continue;
+      if (http::iequals(h.name, "X-Forwarded-For")) {
+        xff.append(xff.empty() ? "" : ", ").append(h.value);
+        continue;
+      }
+      if (http::iequals(h.name, "Via")) {
+        via.append(via.empty() ? "" : ", ").append(h.value);
+        continue;
+      }
+      if (http::iequals(h.name, "X-Forwarded-Proto") || http::iequals(h.name, "X-Forwarded-Host") ||
+          http::iequals(h.name, "X-Request-Id"))
+        continue;
+      bool removed = false;
+      for (auto& r : route.request_headers.remove)
+        if (http::iequals(h.name, r)) removed = true;
+      if (removed) continue;
+      http::appendHeader(head, h.name, h.value);
+    }
+    if (req.host.empty()) http::appendHeader(head, "Host", pool.endpoints().front()->config().address);
+    xff.append(xff.empty() ? "" : ", ").append(c_->peer_ip);
+    http::appendHeader(head, "X-Forwarded-For", xff);
+    http::appendHeader(head, "X-Forwarded-Proto", "http");
+    if (!req.host.empty()) http::appendHeader(head, "X-Forwarded-Host", req.host);
+    via.append(via.empty() ? "" : ", ").append(req.version_minor == 0 ? "1.0 rampart" : "1.1 rampart");
+    http::appendHeader(head, "Via", via);
+    http::appendHeader(head, "X-Request-Id", x.request_id);
+    for (auto& [n, v] : route.request_headers.add) http::appendHeader(head, n, v);
+    if (req.framing == http::BodyFraming::ContentLength)
+      http::appendHeader(head, "Content-Length", std::to_string(req.content_length));
+    else if (req.framing == http::BodyFraming::Chunked)
+      http::appendHeader(head, "Transfer-Encoding", "chunked");
+    if (req.upgrade) {
+      http::appendHeader(head, "Connection", "Upgrade");
+      if (auto* u = req.find("Upgrade")) http::appendHeader(head, "Upgrade", u->value);
+    }
+    head += "\r\n";
+  }
+
+  // Least-request accounting follows the endpoint in use; the budget counts the client request once.
+  struct Guard {
+    upstream::Pool& pool;
+    upstream::RetryBudget* budget = nullptr;
+    const upstream::Endpoint* ep = nullptr;
+    void use(const upstream::Endpoint* e) {
+      if (ep) pool.requestFinished(*ep);
+      ep = e;
+      if (ep) pool.requestStarted(*ep);
+    }
+    upstream::RetryBudget* retry_budget = nullptr;
+    uint32_t retries = 0;  // retries started by this call, finished when it ends
+    ~Guard() {
+      if (ep) pool.requestFinished(*ep);
+      if (budget) budget->requestFinished();
+      for (uint32_t i = 0; i < retries; ++i) retry_budget->retryFinished();
+    }
+  } guard{pool};
+  guard.retry_budget = &budget;
+  if (attempt == 0) {
+    budget.requestStarted();
+    guard.budget = &budget;
+  }
+
+  const upstream::Endpoint* ep = nullptr;
+  const upstream::Endpoint* last = avoid;
+  bool body_sent = false;
+  http::ResponseHead resp;
+  std::vector<char> rbuf(limits_.max_header_bytes + 16 * 1024);
+  size_t rend = 0;
+  UpstreamConn uc;
+  Clock::time_point sent_at;
+
+  for (;;) {
+    ep = pool.pick(hash_input, last);
+    if (!ep) {
+      w_.metrics().no_healthy_upstream.add();
+      x.error = "no healthy upstream";
+      if (has_body && !co_await discardBody(x)) x.close_after = true;
+      co_await respondSimple(x, 503, fmt::format("503 Service Unavailable: no healthy endpoint in pool '{}'\nrequest id: {}\n",
+                                                 pc.name, x.request_id));
+      co_return;
+    }
+    last = ep;
+    x.upstream_addr = ep->config().address;
+    guard.use(ep);
+
+    // Connection: an idle one from this worker's cache, or a new one.
+    uc = UpstreamConn{};
+    if (!req.upgrade) {
+      if (auto s = w_.upstreamCache().take(ep->address(), pc.connections.idle_timeout)) {
+        uc.sock.emplace(std::move(*s));
+        uc.reused = true;
+      }
+    }
+    if (!uc.sock) {
+      uc.sock.emplace(c_->client.get_executor());
+      c_->upstream = &*uc.sock;
+      c_->arm(Phase::UpstreamConnect, route.timeouts.connect);
+      auto [cec] = co_await uc.sock->async_connect(ep->address(), kTuple);
+      c_->disarm();
+      if (cec) {
+        w_.metrics().upstream_connect_failures.add();
+        pool.report(*ep, {upstream::Outcome::Kind::ConnectFailure, 0});
+        c_->upstream = nullptr;
+        bool can_retry = attempt < route.retry.attempts && route.retry.on_connect_failure &&
+                         isIdempotent(req.method) && !body_sent && budget.tryStartRetry();
+        if (can_retry) {
+          ++attempt;
+          ++guard.retries;
+          w_.metrics().upstream_retries.add();
+          continue;
+        }
+        x.error = c_->expired ? "upstream connect timeout" : fmt::format("upstream connect failed: {}", cec.message());
+        if (has_body && !co_await discardBody(x)) x.close_after = true;
+        co_await respondSimple(x, c_->expired ? 504 : 502,
+                               fmt::format("{} upstream {} unreachable\nrequest id: {}\n", c_->expired ? 504 : 502,
+                                           ep->config().address, x.request_id));
+        co_return;
+      }
+      error_code ignored;
+      uc.sock->set_option(tcp::no_delay(true), ignored);
+    }
+    c_->upstream = &*uc.sock;
+
+    // Send the head, then the body.
+    c_->arm(Phase::UpstreamFirstByte, route.timeouts.first_byte);
+    bool ok = co_await writeAll(*uc.sock, head);
+    if (ok && has_body && !body_sent) {
+      if (req.expect_continue) {
+        c_->arm(Phase::ClientWrite, rt_->config->timeouts.client_body);
+        ok = co_await writeAll(c_->client, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (!ok) {
+          x.close_after = true;
+          co_return;
+        }
+      }
+      body_sent = true;  // from here a retry would need the body again
+      if (req.framing == http::BodyFraming::ContentLength) {
+        uint64_t left = req.content_length;
+        while (left > 0 && ok) {
+          c_->arm(Phase::ClientRead, rt_->config->timeouts.client_body);
+          auto [ec, n] = co_await readClient(c_->chunk.data(), size_t(std::min<uint64_t>(left, kChunk)));
+          if (ec || n == 0) {
+            x.close_after = true;
+            x.error = "client closed during the request body";
+            c_->disarm();
+            co_return;
+          }
+          left -= n;
+          x.bytes_in += n;
+          c_->arm(Phase::Streaming, route.timeouts.idle);
+          ok = co_await writeAll(*uc.sock, std::string_view(c_->chunk.data(), n));
+        }
+      } else {
+        http::ChunkedDecoder dec(limits_);
+        std::string frame;
+        while (ok) {
+          if (c_->end == c_->begin) {
+            c_->begin = c_->end = c_->floor;
+            c_->arm(Phase::ClientRead, rt_->config->timeouts.client_body);
+            auto [ec, n] = co_await c_->client.async_read_some(
+                asio::buffer(c_->in.data() + c_->floor, c_->in.size() - c_->floor), kTuple);
+            if (ec || n == 0) {
+              x.close_after = true;
+              x.error = "client closed during the request body";
+              c_->disarm();
+              co_return;
+            }
+            c_->end = c_->floor + n;
+          }
+          http::ParseError err;
+          auto step = dec.feed(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), err);
+          c_->begin += step.consumed;
+          if (step.status == http::ParseStatus::Error) {
+            // Framing broke mid-body: the upstream got a partial request; close both.
+            x.close_after = true;
+            x.error = err.reason;
+            c_->disarm();
+            co_await respondSimple(x, err.status, fmt::format("{} bad chunked body: {}\nrequest id: {}\n", err.status,
+                                                               err.reason, x.request_id));
+            co_return;
+          }
+          frame.clear();
+          if (!step.data.empty()) {
+            x.bytes_in += step.data.size();
+            http::appendChunk(frame, step.data);
+          }
+          if (step.status == http::ParseStatus::Done) http::appendLastChunk(frame);
+          if (!frame.empty()) {
+            c_->arm(Phase::Streaming, route.timeouts.idle);
+            ok = co_await writeAll(*uc.sock, frame);
+          }
+          if (step.status == http::ParseStatus::Done) break;
+        }
+      }
+      c_->arm(Phase::UpstreamFirstByte, route.timeouts.first_byte);
+    }
+    sent_at = Clock::now();
+
+    // Read the response head (skipping interim 1xx other than 101).
+    rend = 0;
+    http::ParseError rerr;
+    int got = 0;  // 1 head, -1 failed (retryable if nothing arrived), -2 protocol error
+    while (ok) {
+      auto st = rend ? http::parseResponseHead(std::string_view(rbuf.data(), rend), req.method, limits_, resp, rerr)
+                     : http::ParseStatus::NeedMore;
+      if (st == http::ParseStatus::Done) {
+        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
+          std::memmove(rbuf.data(), rbuf.data() + resp.head_size, rend - resp.head_size);
+          rend -= resp.head_size;
+          continue;
+        }
+        got = 1;
+        break;
+      }
+      if (st == http::ParseStatus::Error) {
+        got = -2;
+        break;
+      }
+      if (rend == rbuf.size()) {
+        got = -2;
+        break;
+      }
+      auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend), kTuple);
+      if (ec || n == 0) {
+        got = rend == 0 ? -1 : -2;
+        break;
+      }
+      rend += n;
+    }
+    if (!ok) got = rend == 0 ? -1 : -2;
+    c_->disarm();
+    if (got == 1) break;
+
+    // Failure before a response.
+    bool timed_out = c_->expired;
+    error_code ignored;
+    uc.sock->close(ignored);
+    c_->upstream = nullptr;
+    if (got == -1 && uc.reused && !timed_out && !has_body) {
+      // A kept-alive connection the upstream had closed: try once more on a fresh one.
+      uc.reused = false;
+      continue;
+    }
+    pool.report(*ep, {timed_out ? upstream::Outcome::Kind::Timeout : upstream::Outcome::Kind::Reset, 0});
+    bool can_retry = attempt < route.retry.attempts && !timed_out && route.retry.on_reset &&
+                     isIdempotent(req.method) && !has_body && budget.tryStartRetry();
+    if (can_retry) {
+      ++attempt;
+      ++guard.retries;
+      w_.metrics().upstream_retries.add();
+      continue;
+    }
+    x.close_after = x.close_after || (has_body && !body_sent);
+    x.error = timed_out ? "upstream response timeout" : (got == -2 ? "invalid upstream response" : "upstream closed");
+    co_await respondSimple(x, timed_out ? 504 : 502,
+                           fmt::format("{} {}\nrequest id: {}\n", timed_out ? 504 : 502, x.error, x.request_id));
+    co_return;
+  }
+  // (the loop breaks with a response head in resp and an open upstream socket)
+  x.upstream_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
+
+  pool.report(*ep, {upstream::Outcome::Kind::Status, resp.status});
+  // Status-based retry: only for idempotent requests without a body, within the budget.
+  if (attempt < route.retry.attempts && !has_body && isIdempotent(req.method) &&
+      std::find(route.retry.statuses.begin(), route.retry.statuses.end(), resp.status) != route.retry.statuses.end() &&
+      budget.tryStartRetry()) {
+    error_code ignored;
+    uc.sock->close(ignored);
+    c_->upstream = nullptr;
+    w_.metrics().upstream_retries.add();
+    guard.use(nullptr);
+    co_await proxy(x, attempt + 1, ep);
+    budget.retryFinished();
+    co_return;
+  }
+
+  // Response head to the client.
+  const bool client_11 = req.version_minor >= 1;
+  bool chunk_to_client = false;
+  bool close_after_body = false;
+  x.status = resp.status;
+  auto& o = c_->out;
+  o.clear();
+  http::appendStatusLine(o, resp.status, resp.reason);
+  bool upgrade_ok = resp.status == 101 && req.upgrade;
+  for (const auto& h : resp.headers) {
+    if (!upgrade_ok && http::isHopByHopIn(resp.headers, h.name)) continue;
+    if (upgrade_ok && (http::iequals(h.name, "Connection") || http::iequals(h.name, "Upgrade"))) continue;
+    if (http::iequals(h.name, "X-Request-Id")) continue;
+    bool removed = false;
+    for (auto& r : route.response_headers.remove)
+      if (http::iequals(h.name, r)) removed = true;
+    if (removed) continue;
+    http::appendHeader(o, h.name, h.value);
+  }
+  for (auto& [n, v] : route.response_headers.add) http::appendHeader(o, n, v);
+  http::appendHeader(o, "X-Request-Id", x.request_id);
+  if (upgrade_ok) {
+    http::appendHeader(o, "Connection", "Upgrade");
+    if (auto* u = resp.find("Upgrade")) http::appendHeader(o, "Upgrade", u->value);
+  } else if (resp.framing == http::BodyFraming::Chunked || resp.framing == http::BodyFraming::UntilClose) {
+    if (client_11) {
+      chunk_to_client = true;
+      http::appendHeader(o, "Transfer-Encoding", "chunked");
+    } else {
+      close_after_body = true;
+    }
+  }
+  if (w_.shared().draining.load(std::memory_order_relaxed)) x.close_after = true;
+  if (close_after_body || x.close_after) {
+    x.close_after = true;
+    http::appendHeader(o, "Connection", "close");
+  }
+  o += "\r\n";
+  c_->arm(Phase::ClientWrite, route.timeouts.idle);
+  if (!co_await writeAll(c_->client, o)) {
+    x.close_after = true;
+    error_code ignored;
+    uc.sock->close(ignored);
+    c_->upstream = nullptr;
+    c_->disarm();
+    co_return;
+  }
+  w_.metrics().bytes_out.add(o.size());
+
+  // Upgrade: relay bytes both ways until one side closes.
+  if (upgrade_ok) {
+    x.close_after = true;
+    size_t extra = rend - resp.head_size;
+    if (extra) co_await writeAll(c_->client, std::string_view(rbuf.data() + resp.head_size, extra));
+    // Client bytes already buffered after the request head go up first.
+    if (c_->end > c_->begin) {
+      co_await writeAll(*uc.sock, std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin));
+      c_->begin = c_->end;
+    }
+    c_->disarm();
+    auto relay = [](tcp::socket& from, tcp::socket& to, std::shared_ptr<Conn> keep) -> asio::awaitable<void> {
+      std::vector<char> buf(16 * 1024);
+      for (;;) {
+        auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kTuple);
+        if (ec || n == 0) break;
+        auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kTuple);
+        if (wec) break;
+      }
+      error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    co_await (relay(c_->client, *uc.sock, c_) && relay(*uc.sock, c_->client, c_));
+    error_code ignored;
+    uc.sock->close(ignored);
+    c_->upstream = nullptr;
+    co_return;
+  }
+
+  // Body.
+  std::string_view pending(rbuf.data() + resp.head_size, rend - resp.head_size);
+  bool upstream_reusable = resp.keep_alive;
+  bool ok = true;
+  std::string frame;
+  auto sendToClient = [&](std::string_view data) -> asio::awaitable<bool> {
+    if (data.empty()) co_return true;
+    x.bytes_out += data.size();
+    w_.metrics().bytes_out.add(data.size());
+    c_->arm(Phase::Streaming, route.timeouts.idle);
+    if (chunk_to_client) {
+      frame.clear();
+      http::appendChunkHeader(frame, data.size());
+      std::array<asio::const_buffer, 3> bufs = {asio::buffer(frame), asio::buffer(data.data(), data.size()),
+                                                asio::buffer("\r\n", 2)};
+      auto [ec, n] = co_await asio::async_write(c_->client, bufs, kTuple);
+      co_return !ec;
+    }
+    co_return co_await writeAll(c_->client, data);
+  };
+  auto readUpstream = [&]() -> asio::awaitable<std::string_view> {
+    c_->arm(Phase::Streaming, route.timeouts.idle);
+    auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(rbuf.data(), rbuf.size()), kTuple);
+    if (ec || n == 0) co_return std::string_view();
+    co_return std::string_view(rbuf.data(), n);
+  };
+
+  if (resp.framing == http::BodyFraming::ContentLength) {
+    uint64_t left = resp.content_length;
+    while (left > 0 && ok) {
+      if (pending.empty()) {
+        pending = co_await readUpstream();
+        if (pending.empty()) {
+          ok = false;
+          break;
+        }
+      }
+      auto take = pending.substr(0, size_t(std::min<uint64_t>(left, pending.size())));
+      pending.remove_prefix(take.size());
+      left -= take.size();
+      if (!co_await sendToClient(take)) ok = false;
+    }
+    if (!pending.empty()) upstream_reusable = false;  // junk after the body
+  } else if (resp.framing == http::BodyFraming::Chunked) {
+    http::ChunkedDecoder dec{http::Limits{}};  // the upstream's body is not bound by client limits
+    for (;;) {
+      if (pending.empty()) {
+        pending = co_await readUpstream();
+        if (pending.empty()) {
+          ok = false;
+          break;
+        }
+      }
+      http::ParseError err;
+      auto step = dec.feed(pending, err);
+      pending.remove_prefix(step.consumed);
+      if (step.status == http::ParseStatus::Error) {
+        ok = false;
+        x.error = fmt::format("invalid chunked response: {}", err.reason);
+        break;
+      }
+      if (!step.data.empty() && !co_await sendToClient(step.data)) {
+        ok = false;
+        break;
+      }
+      if (step.status == http::ParseStatus::Done) break;
+    }
+    if (!pending.empty()) upstream_reusable = false;
+  } else if (resp.framing == http::BodyFraming::UntilClose) {
+    upstream_reusable = false;
+    if (!pending.empty() && !co_await sendToClient(pending)) ok = false;
+    while (ok) {
+      auto d = co_await readUpstream();
+      if (d.empty()) break;
+      if (!co_await sendToClient(d)) ok = false;
+    }
+  }
+  if (ok && chunk_to_client) {
+    c_->arm(Phase::ClientWrite, route.timeouts.idle);
+    ok = co_await writeAll(c_->client, "0\r\n\r\n");
+  }
+  c_->disarm();
+  c_->upstream = nullptr;
+  if (!ok) {
+    // Bytes already went out: the only honest signal left is closing.
+    x.close_after = true;
+    if (x.error.empty()) x.error = "stream broken";
+    error_code ignored;
+    uc.sock->close(ignored);
+    co_return;
+  }
+  if (upstream_reusable && !w_.shared().draining.load(std::memory_order_relaxed))
+    w_.upstreamCache().put(ep->address(), std::move(*uc.sock), pc.connections.max_idle_per_endpoint);
+  else {
+    error_code ignored;
+    uc.sock->close(ignored);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> serveClient(core::Worker& worker, tcp::socket socket, std::string listener) {
+  auto c = std::make_shared<Conn>(worker, std::move(socket), std::move(listener));
+  asio::co_spawn(c->client.get_executor(), watchdog(c), asio::detached);
+  worker.metrics().connections_accepted.add();
+  worker.metrics().connections_active.add();
+  Handler h(c);
+  co_await h.run();
+  c->closed = true;
+  c->timer.cancel();
+  worker.metrics().connections_active.sub();
+}
+
+}  // namespace rampart::gateway::proxy

@@ -1,0 +1,166 @@
+// The matching building blocks: Regex (RE2 first, PCRE2 fallback) and the
+// case-insensitive Aho-Corasick automaton behind @pm.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "waf/match/aho_corasick.h"
+#include "waf/match/hs_prefilter.h"
+#include "waf/match/regex.h"
+
+namespace rampart::waf::match {
+namespace {
+
+TEST(Regex, Re2UsedWhenPossible) {
+  auto re = Regex::compile("a+b", {}, nullptr);
+  ASSERT_TRUE(re);
+  EXPECT_FALSE(re->usesPcre());
+  EXPECT_TRUE(re->matches("xaab"));
+}
+
+TEST(Regex, PcreFallbackForLookbehind) {
+  std::string err;
+  auto re = Regex::compile("(?<=a)b", {}, &err);
+  ASSERT_TRUE(re) << err;
+  EXPECT_TRUE(re->usesPcre());
+  EXPECT_TRUE(re->matches("ab"));
+  EXPECT_FALSE(re->matches("cb"));
+}
+
+TEST(Regex, CaselessOption) {
+  RegexOptions o;
+  o.caseless = true;
+  auto re = Regex::compile("^id_", o, nullptr);
+  EXPECT_TRUE(re->matches("ID_x"));
+}
+
+TEST(Regex, MatchLimitStopsCatastrophicBacktracking) {
+  RegexOptions o;
+  o.match_limit = 1000;
+  auto re = Regex::compile("^(a+)+\\1$", o, nullptr);  // backreference: PCRE2
+  ASSERT_TRUE(re);
+  ASSERT_TRUE(re->usesPcre());
+  std::string evil(40, 'a');
+  evil += "b";
+  EXPECT_FALSE(re->matches(evil));  // a limit error counts as no match, and returns quickly
+}
+
+TEST(Regex, UnsetGroupIsEmpty) {
+  auto re = Regex::compile("(a)|(b)", {}, nullptr);
+  std::string_view caps[3];
+  int n = re->match("b", caps, 3);
+  ASSERT_EQ(n, 3);
+  EXPECT_TRUE(caps[1].empty());
+  EXPECT_EQ(caps[2], "b");
+}
+
+TEST(AhoCorasick, FindsEarliestEnd) {
+  AhoCorasick ac;
+  ac.add("he");
+  ac.add("she");
+  ac.add("hers");
+  ac.build();
+  auto h = ac.findFirst("ushers");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->pos, 1u);  // "she" ends at 4, the longest literal ending there
+  EXPECT_EQ(h->len, 3u);
+}
+
+TEST(AhoCorasick, CaseFolding) {
+  AhoCorasick ac;
+  ac.add("SeLeCt");
+  ac.build();
+  EXPECT_TRUE(ac.findFirst("xselectx"));
+  EXPECT_TRUE(ac.findFirst("SELECT"));
+  EXPECT_FALSE(ac.findFirst("selec"));
+}
+
+TEST(AhoCorasick, EmptySetNeverMatches) {
+  AhoCorasick ac;
+  ac.add("");
+  ac.build();
+  EXPECT_FALSE(ac.findFirst("anything"));
+  EXPECT_EQ(ac.size(), 0u);
+}
+
+TEST(AhoCorasick, BinaryBytes) {
+  AhoCorasick ac;
+  ac.add(std::string("\x00\xff", 2));
+  ac.build();
+  EXPECT_TRUE(ac.findFirst(std::string("a\x00\xff", 3)));
+  EXPECT_FALSE(ac.findFirst(std::string("a\xff\x00", 3)));
+}
+
+// Randomised comparison with a naive search, on a set large enough for many states.
+TEST(AhoCorasick, AgreesWithNaiveSearch) {
+  std::mt19937 rng(7);
+  auto word = [&](int len) {
+    std::string w;
+    for (int i = 0; i < len; ++i) w.push_back("abcAB/._"[rng() % 8]);
+    return w;
+  };
+  std::vector<std::string> words;
+  AhoCorasick ac;
+  for (int i = 0; i < 2000; ++i) {
+    words.push_back(word(2 + rng() % 6));
+    ac.add(words.back());
+  }
+  ac.build();
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (int t = 0; t < 300; ++t) {
+    std::string text = word(rng() % 12);
+    std::string lt = lower(text);
+    bool naive = false;
+    for (auto& w : words)
+      if (lt.find(lower(w)) != std::string::npos) naive = true;
+    auto hit = ac.findFirst(text);
+    ASSERT_EQ(naive, hit.has_value()) << text;
+    if (hit) {
+      std::string found = lower(text.substr(hit->pos, hit->len));
+      bool listed = false;
+      for (auto& w : words)
+        if (lower(w) == found) listed = true;
+      EXPECT_TRUE(listed) << found;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rampart::waf::match
+
+namespace rampart::waf::match {
+namespace {
+
+TEST(HsPrefilter, ReportsPossibleMatchesOnly) {
+  HsPrefilter db;
+  int a = db.add("(?i)union\\s+select");
+  int b = db.add("^abc$");
+  int c = db.add("caf\xc3\xa9");  // non-ASCII: left to RE2
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(c, -1);
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  ASSERT_TRUE(db.scan("1 UNION  SELECT 2", hits));
+  EXPECT_EQ(hits[a], 1);
+  EXPECT_EQ(hits[b], 0);
+  ASSERT_TRUE(db.scan("abc", hits));
+  EXPECT_EQ(hits[a], 0);
+  EXPECT_EQ(hits[b], 1);
+}
+
+TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
+  HsPrefilter db;
+  int id = db.add("foo(?!bar)");
+  if (id < 0) GTEST_SKIP() << "Hyperscan rejects it even in prefilter mode";
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  ASSERT_TRUE(db.scan("foobaz", hits));
+  EXPECT_EQ(hits[id], 1);  // a superset: never drops the real match
+}
+
+}  // namespace
+}  // namespace rampart::waf::match

@@ -1,0 +1,294 @@
+// Operators, evaluated directly through the registry (no transaction).
+#include <gtest/gtest.h>
+
+#include "waf/operators/operator.h"
+
+namespace rampart::waf::operators {
+namespace {
+
+class FakeMacros : public MacroExpander {
+ public:
+  std::string expand(std::string_view text) override {
+    std::string s(text);
+    auto p = s.find("%{tx.v}");
+    if (p != std::string::npos) s.replace(p, 7, value);
+    return s;
+  }
+  std::string value = "5";
+};
+
+struct Op {
+  std::unique_ptr<Operator> op;
+  FakeMacros macros;
+  Op(std::string_view name, const std::string& arg) {
+    CompileContext cc;
+    cc.rule_dir = RAMPART_TEST_DATA "/waf";
+    std::string err;
+    op = create(name, arg, cc, &err);
+    EXPECT_TRUE(op) << err;
+  }
+  bool operator()(std::string_view in) {
+    EvalContext ctx;
+    ctx.macros = &macros;
+    return op->evaluate(ctx, in);
+  }
+  std::string capture(std::string_view in, int idx = 0) {
+    EvalContext ctx;
+    ctx.macros = &macros;
+    ctx.capture = true;
+    if (!op->evaluate(ctx, in) || ctx.ncaps <= idx) return "<none>";
+    return std::string(ctx.caps[idx]);
+  }
+};
+
+TEST(Operators, RxMatchesAnywhere) {
+  Op rx("rx", "b+c");
+  EXPECT_TRUE(rx("abbbcd"));
+  EXPECT_FALSE(rx("acb"));
+}
+
+TEST(Operators, RxDotMatchesNewline) {
+  Op rx("rx", "a.b");
+  EXPECT_TRUE(rx("a\nb"));
+}
+
+TEST(Operators, RxDollarIsEndOnly) {
+  Op rx("rx", "abc$");
+  EXPECT_TRUE(rx("xabc"));
+  EXPECT_FALSE(rx("abc\n"));  // PCRE_DOLLAR_ENDONLY
+}
+
+TEST(Operators, RxCaseSensitiveUnlessFlag) {
+  EXPECT_FALSE(Op("rx", "select")("SELECT"));
+  EXPECT_TRUE(Op("rx", "(?i)select")("SELECT"));
+}
+
+TEST(Operators, RxBytesAreCharacters) {
+  Op rx("rx", "^\\xff.$");
+  EXPECT_TRUE(rx(std::string("\xff\xfe", 2)));
+}
+
+TEST(Operators, RxCaptures) {
+  Op rx("rx", "(\\d+)-(\\d+)");
+  EXPECT_EQ(rx.capture("a 12-34 b", 0), "12-34");
+  EXPECT_EQ(rx.capture("a 12-34 b", 2), "34");
+}
+
+TEST(Operators, RxPcreFallbackForLookaround) {
+  Op rx("rx", "foo(?!bar)");
+  EXPECT_TRUE(rx("foobaz"));
+  EXPECT_FALSE(rx("foobar"));
+}
+
+TEST(Operators, RxBackreferenceViaPcre) {
+  Op rx("rx", "(a+)b\\1");
+  EXPECT_TRUE(rx("aabaa"));
+  EXPECT_FALSE(rx("ab"));
+}
+
+TEST(Operators, RxInvalidIsError) {
+  CompileContext cc;
+  std::string err;
+  EXPECT_FALSE(create("rx", "(abc", cc, &err));
+  EXPECT_FALSE(err.empty());
+}
+
+TEST(Operators, RxWithMacroCompiledPerValue) {
+  Op rx("rx", "^%{tx.v}$");
+  rx.macros.value = "a+";
+  EXPECT_TRUE(rx("aaa"));
+  rx.macros.value = "b+";
+  EXPECT_FALSE(rx("aaa"));
+  EXPECT_TRUE(rx("bb"));
+}
+
+TEST(Operators, PmCaseInsensitive) {
+  Op pm("pm", "select union");
+  EXPECT_TRUE(pm("1 UNION 2"));
+  EXPECT_FALSE(pm("nothing"));
+  EXPECT_EQ(pm.capture("x UnIoN y"), "UnIoN");
+}
+
+TEST(Operators, PmOverlappingPhrases) {
+  Op pm("pm", "abcd bc");
+  EXPECT_EQ(pm.capture("xabcy"), "bc");
+  EXPECT_EQ(pm.capture("xabcd"), "bc");  // the first match to end wins
+}
+
+TEST(Operators, PmFromFileSkipsCommentsAndTrims) {
+  Op pm("pmFromFile", "phrases.data");
+  EXPECT_TRUE(pm("ALPHA"));
+  EXPECT_TRUE(pm("a beta phrase here"));
+  EXPECT_FALSE(pm("comment"));
+  Op pmf("pmf", "phrases.data");
+  EXPECT_TRUE(pmf("alpha"));
+}
+
+TEST(Operators, PmFromFileMissingIsError) {
+  CompileContext cc;
+  cc.rule_dir = RAMPART_TEST_DATA "/waf";
+  std::string err;
+  EXPECT_FALSE(create("pmfromfile", "nope.data", cc, &err));
+}
+
+TEST(Operators, Streq) {
+  Op op("streq", "POST");
+  EXPECT_TRUE(op("POST"));
+  EXPECT_FALSE(op("post"));
+  EXPECT_FALSE(op("POSTS"));
+}
+
+TEST(Operators, StreqWithMacro) {
+  Op op("streq", "%{tx.v}");
+  op.macros.value = "abc";
+  EXPECT_TRUE(op("abc"));
+}
+
+TEST(Operators, ContainsAndEmptyArgument) {
+  EXPECT_TRUE(Op("contains", "etc/passwd")("/x/etc/passwd"));
+  EXPECT_FALSE(Op("contains", "etc/passwd")("/x/etc/pass"));
+  EXPECT_TRUE(Op("contains", "")("anything"));
+}
+
+TEST(Operators, BeginsEndsWith) {
+  EXPECT_TRUE(Op("beginsWith", "/admin")("/admin/x"));
+  EXPECT_FALSE(Op("beginsWith", "/admin")("/x/admin"));
+  EXPECT_TRUE(Op("endsWith", ".php")("/a.php"));
+  EXPECT_FALSE(Op("endsWith", ".php")("/a.php5"));
+  EXPECT_FALSE(Op("endsWith", "long-suffix")("x"));
+}
+
+TEST(Operators, WithinIsSubstringOfArgument) {
+  Op op("within", "GET HEAD POST");
+  EXPECT_TRUE(op("HEAD"));
+  EXPECT_TRUE(op("ET H"));  // v2: plain substring
+  EXPECT_FALSE(op("PUT"));
+  EXPECT_TRUE(op(""));  // empty value always matches
+}
+
+TEST(Operators, ContainsWordNeedsBoundaries) {
+  Op op("containsWord", "select");
+  EXPECT_TRUE(op("a select b"));
+  EXPECT_TRUE(op("select"));
+  EXPECT_FALSE(op("selection"));
+  EXPECT_FALSE(op("_select"));
+  EXPECT_TRUE(op("preselect select"));
+}
+
+TEST(Operators, Strmatch) {
+  EXPECT_TRUE(Op("strmatch", "WebZIP")("Mozilla WebZIP/1"));
+  EXPECT_FALSE(Op("strmatch", "WebZIP")("webzip"));
+}
+
+TEST(Operators, NumericComparisonsUseAtoi) {
+  EXPECT_TRUE(Op("eq", "0")(""));
+  EXPECT_TRUE(Op("eq", "12")("12abc"));
+  EXPECT_TRUE(Op("gt", "5")("6"));
+  EXPECT_FALSE(Op("gt", "5")("5"));
+  EXPECT_TRUE(Op("ge", "5")("5"));
+  EXPECT_TRUE(Op("lt", "5")("-3"));
+  EXPECT_TRUE(Op("le", "5")("5"));
+  EXPECT_FALSE(Op("le", "5")("6"));
+  EXPECT_TRUE(Op("eq", "0")("abc"));
+}
+
+TEST(Operators, NumericWithMacro) {
+  Op ge("ge", "%{tx.v}");
+  ge.macros.value = "10";
+  EXPECT_TRUE(ge("10"));
+  EXPECT_FALSE(ge("9"));
+}
+
+TEST(Operators, ValidateByteRange) {
+  Op op("validateByteRange", "32-126,9,10,13");
+  EXPECT_FALSE(op("hello world\n"));
+  EXPECT_TRUE(op(std::string("a\x01", 2)));
+  EXPECT_TRUE(op("caf\xc3\xa9"));
+}
+
+TEST(Operators, ValidateByteRangeRejectsBadSpec) {
+  CompileContext cc;
+  std::string err;
+  EXPECT_FALSE(create("validatebyterange", "1-300", cc, &err));
+  EXPECT_FALSE(create("validatebyterange", "a-b", cc, &err));
+}
+
+TEST(Operators, ValidateUrlEncoding) {
+  Op op("validateUrlEncoding", "");
+  EXPECT_FALSE(op("a%20b"));
+  EXPECT_TRUE(op("a%2"));
+  EXPECT_TRUE(op("a%zz"));
+  EXPECT_TRUE(op("%"));
+  EXPECT_FALSE(op("plain"));
+}
+
+TEST(Operators, ValidateUtf8) {
+  Op op("validateUtf8Encoding", "");
+  EXPECT_FALSE(op("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(op("\xc3"));              // truncated
+  EXPECT_TRUE(op("\xc0\xaf"));          // overlong '/'
+  EXPECT_TRUE(op("\xed\xa0\x80"));      // surrogate
+  EXPECT_TRUE(op("\x80"));              // continuation as lead
+  EXPECT_TRUE(op("\xf4\x90\x80\x80"));  // > U+10FFFF
+}
+
+TEST(Operators, IpMatchV4AndV6) {
+  Op op("ipMatch", "127.0.0.1, 10.0.0.0/8,2001:db8::/32");
+  EXPECT_TRUE(op("127.0.0.1"));
+  EXPECT_TRUE(op("10.20.30.40"));
+  EXPECT_FALSE(op("11.0.0.1"));
+  EXPECT_TRUE(op("2001:db8::1"));
+  EXPECT_FALSE(op("2001:db9::1"));
+  EXPECT_FALSE(op("not-an-ip"));
+}
+
+TEST(Operators, IpMatchOddPrefix) {
+  Op op("ipMatch", "192.168.1.128/25");
+  EXPECT_TRUE(op("192.168.1.200"));
+  EXPECT_FALSE(op("192.168.1.100"));
+}
+
+TEST(Operators, IpMatchFromFile) {
+  Op op("ipMatchFromFile", "ips.data");
+  EXPECT_TRUE(op("10.1.1.1"));
+  EXPECT_TRUE(op("2001:db8::5"));
+  EXPECT_FALSE(op("8.8.8.8"));
+}
+
+TEST(Operators, UnconditionalAndNoMatch) {
+  EXPECT_TRUE(Op("unconditionalMatch", "")("x"));
+  EXPECT_FALSE(Op("noMatch", "")("x"));
+}
+
+TEST(Operators, VerifyCcUsesLuhn) {
+  Op op("verifyCC", "\\d{13,16}");
+  EXPECT_TRUE(op("card 4111111111111111 ok"));
+  EXPECT_FALSE(op("card 4111111111111112 ok"));
+}
+
+TEST(Operators, VerifySsnAndCpf) {
+  EXPECT_TRUE(Op("verifySSN", "\\d{3}-\\d{2}-\\d{4}")("ssn 123-45-6789"));
+  EXPECT_FALSE(Op("verifySSN", "\\d{3}-\\d{2}-\\d{4}")("ssn 000-45-6789"));
+  EXPECT_TRUE(Op("verifyCPF", "\\d{11}")("52998224725"));
+  EXPECT_FALSE(Op("verifyCPF", "\\d{11}")("52998224724"));
+}
+
+TEST(Operators, UnsupportedAndUnknown) {
+  CompileContext cc;
+  std::string err;
+  EXPECT_FALSE(create("rbl", "x", cc, &err));
+  EXPECT_NE(err.find("not supported"), std::string::npos);
+  EXPECT_FALSE(create("bogus", "x", cc, &err));
+  EXPECT_NE(err.find("unknown"), std::string::npos);
+  EXPECT_TRUE(known("detectSQLi"));
+}
+
+TEST(Operators, AtoiLike) {
+  EXPECT_EQ(atoiLike("  42x"), 42);
+  EXPECT_EQ(atoiLike("-7"), -7);
+  EXPECT_EQ(atoiLike("x1"), 0);
+  EXPECT_EQ(atoiLike(""), 0);
+}
+
+}  // namespace
+}  // namespace rampart::waf::operators

@@ -1,0 +1,484 @@
+// Rule flow with v2 semantics: chains, skip/skipAfter, block and default
+// actions, DetectionOnly, allow, ctl exclusions, setvar per match, multiMatch,
+// capture, MATCHED_VAR(S) in chains.
+#include "tests/unit/waf/harness.h"
+
+namespace rampart::waf::testing {
+namespace {
+
+TEST(RuleFlow, SimpleDenyBlocksWith403) {
+  auto e = compileRules(R"(SecRule ARGS:q "@contains evil" "id:1,phase:1,deny")");
+  ASSERT_TRUE(e);
+  Request req;
+  req.uri = "/s?q=very+evil";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::Deny);
+  EXPECT_EQ(r.first.status, 403);
+  EXPECT_EQ(r.first.rule_id, 1);
+  EXPECT_EQ(r.tx->verdict().phase, 1);
+}
+
+TEST(RuleFlow, NoMatchNoVerdict) {
+  auto e = compileRules(R"(SecRule ARGS:q "@contains evil" "id:1,phase:1,deny")");
+  Request req;
+  req.uri = "/s?q=good";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::None);
+  EXPECT_TRUE(r.tx->matches().empty());
+}
+
+TEST(RuleFlow, StatusActionSetsStatus) {
+  auto e = compileRules(R"(SecRule REQUEST_METHOD "@streq DELETE" "id:2,phase:1,deny,status:405")");
+  Request req;
+  req.method = "DELETE";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.status, 405);
+}
+
+TEST(RuleFlow, DetectionOnlyNeverInterrupts) {
+  auto e = compileRules("SecRuleEngine DetectionOnly\nSecRule ARGS \"@contains x\" \"id:3,phase:1,deny\"\n"
+                        "SecRule ARGS \"@contains x\" \"id:4,phase:2,deny\"",
+                        false);
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::None);
+  EXPECT_TRUE(r.fired(3));
+  EXPECT_TRUE(r.fired(4));  // everything still runs
+  EXPECT_FALSE(r.tx->matches()[0].disruptive);
+}
+
+TEST(RuleFlow, EngineOffRunsNothing) {
+  auto e = compileRules("SecRuleEngine Off\nSecRule ARGS \"@contains x\" \"id:3,phase:1,deny\"", false);
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_TRUE(r.tx->matches().empty());
+}
+
+TEST(RuleFlow, ChainNeedsEveryLink) {
+  auto e = compileRules(R"(
+SecRule REQUEST_METHOD "@streq POST" "id:10,phase:1,deny,chain"
+  SecRule REQUEST_HEADERS:X-Test "@streq yes")");
+  Request a;
+  a.method = "POST";
+  a.headers.push_back({"X-Test", "no"});
+  EXPECT_EQ(run(e, a).first.action, Verdict::Action::None);
+  Request b;
+  b.method = "POST";
+  b.headers.push_back({"X-Test", "yes"});
+  EXPECT_EQ(run(e, b).first.action, Verdict::Action::Deny);
+  Request c;
+  c.headers.push_back({"X-Test", "yes"});
+  EXPECT_EQ(run(e, c).first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, ChainSetvarInHeadRunsEvenWhenChainFails) {
+  // v2 runs a link's non-disruptive actions as soon as that link matches.
+  auto e = compileRules(R"(
+SecRule REQUEST_METHOD "@streq GET" "id:11,phase:1,pass,setvar:tx.head=1,chain"
+  SecRule REQUEST_METHOD "@streq POST" "setvar:tx.tail=1")");
+  Request req;
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("head"), "1");
+  EXPECT_EQ(r.tx_("tail"), "");
+  EXPECT_FALSE(r.fired(11));
+}
+
+TEST(RuleFlow, ChainMatchedVarRefersToPreviousLink) {
+  auto e = compileRules(R"(
+SecRule ARGS:a "@rx ^abc" "id:12,phase:1,pass,chain"
+  SecRule MATCHED_VAR "@streq abcdef" "setvar:tx.ok=1")");
+  Request req;
+  req.uri = "/?a=abcdef";
+  EXPECT_EQ(run(e, req).tx_("ok"), "1");
+}
+
+TEST(RuleFlow, ChainMatchedVarsAccumulateOverChain) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx ^x" "id:13,phase:1,pass,chain"
+  SecRule &MATCHED_VARS "@eq 2" "setvar:tx.two=1")");
+  Request req;
+  req.uri = "/?a=x1&b=x2&c=y";
+  EXPECT_EQ(run(e, req).tx_("two"), "1");
+}
+
+TEST(RuleFlow, MatchedVarsClearedBetweenRules) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx ^x" "id:14,phase:1,pass"
+SecRule &MATCHED_VARS "@eq 0" "id:15,phase:1,pass,setvar:tx.cleared=1")");
+  Request req;
+  req.uri = "/?a=x1";
+  EXPECT_EQ(run(e, req).tx_("cleared"), "1");
+}
+
+TEST(RuleFlow, MatchedVarPersistsAcrossRules) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx ^x" "id:16,phase:1,pass"
+SecRule MATCHED_VAR "@streq x1" "id:17,phase:1,pass,setvar:tx.seen=1")");
+  Request req;
+  req.uri = "/?a=x1";
+  EXPECT_EQ(run(e, req).tx_("seen"), "1");
+}
+
+TEST(RuleFlow, SkipAfterJumpsToMarker) {
+  auto e = compileRules(R"(
+SecAction "id:20,phase:1,pass,nolog,skipAfter:END"
+SecAction "id:21,phase:1,pass,setvar:tx.skipped=no"
+SecMarker END
+SecAction "id:22,phase:1,pass,setvar:tx.after=yes")");
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("skipped"), "");
+  EXPECT_EQ(r.tx_("after"), "yes");
+}
+
+TEST(RuleFlow, SkipAfterOnlyWhenChainMatches) {
+  auto e = compileRules(R"(
+SecRule REQUEST_METHOD "@streq GET" "id:23,phase:1,pass,skipAfter:END,chain"
+  SecRule REQUEST_METHOD "@streq POST"
+SecAction "id:24,phase:1,pass,setvar:tx.ran=1"
+SecMarker END)");
+  EXPECT_EQ(run(e, Request{}).tx_("ran"), "1");
+}
+
+TEST(RuleFlow, SkipAfterMissingMarkerSkipsRestOfPhaseOnly) {
+  auto e = compileRules(R"(
+SecAction "id:25,phase:1,pass,skipAfter:NOWHERE"
+SecAction "id:26,phase:1,pass,setvar:tx.p1=1"
+SecAction "id:27,phase:2,pass,setvar:tx.p2=1")");
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("p1"), "");
+  EXPECT_EQ(r.tx_("p2"), "1");
+}
+
+TEST(RuleFlow, SkipCountsChainsAsOne) {
+  auto e = compileRules(R"(
+SecAction "id:30,phase:1,pass,skip:1"
+SecRule REQUEST_METHOD "@streq GET" "id:31,phase:1,pass,setvar:tx.a=1,chain"
+  SecRule REQUEST_METHOD "@streq GET" "setvar:tx.b=1"
+SecAction "id:32,phase:1,pass,setvar:tx.c=1")");
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("a"), "");
+  EXPECT_EQ(r.tx_("b"), "");
+  EXPECT_EQ(r.tx_("c"), "1");
+}
+
+TEST(RuleFlow, BlockUsesDefaultActionPass) {
+  auto e = compileRules(R"(
+SecDefaultAction "phase:1,log,auditlog,pass"
+SecRule ARGS "@contains x" "id:40,phase:1,block")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_TRUE(r.fired(40));
+  EXPECT_EQ(r.first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, BlockUsesDefaultActionDeny) {
+  auto e = compileRules(R"(
+SecDefaultAction "phase:1,log,auditlog,deny,status:418"
+SecRule ARGS "@contains x" "id:41,phase:1,block")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::Deny);
+  EXPECT_EQ(r.first.status, 418);
+}
+
+TEST(RuleFlow, DefaultActionTransformationsApplyUnlessTNone) {
+  auto e = compileRules(R"(
+SecDefaultAction "phase:1,pass,t:lowercase"
+SecRule ARGS:a "@streq abc" "id:42,phase:1,pass,setvar:tx.lower=1"
+SecRule ARGS:a "@streq abc" "id:43,phase:1,pass,t:none,setvar:tx.none=1")");
+  Request req;
+  req.uri = "/?a=ABC";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("lower"), "1");
+  EXPECT_EQ(r.tx_("none"), "");
+}
+
+TEST(RuleFlow, PhasesRunInOrderAndDenyStopsLaterPhases) {
+  auto e = compileRules(R"(
+SecAction "id:50,phase:2,pass,setvar:tx.p2=1"
+SecRule REQUEST_URI "@contains stop" "id:51,phase:1,deny"
+SecAction "id:52,phase:3,pass,setvar:tx.p3=1")");
+  Request req;
+  req.uri = "/stop";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.rule_id, 51);
+  EXPECT_EQ(r.tx_("p2"), "");
+  EXPECT_EQ(r.tx_("p3"), "");
+}
+
+TEST(RuleFlow, LoggingPhaseRunsAfterDeny) {
+  auto e = compileRules(R"(
+SecRule REQUEST_URI "@contains stop" "id:53,phase:1,deny"
+SecAction "id:54,phase:5,pass,setvar:tx.logged=1")");
+  Request req;
+  req.uri = "/stop";
+  EXPECT_EQ(run(e, req).tx_("logged"), "1");
+}
+
+TEST(RuleFlow, AllowStopsRemainingRequestRules) {
+  auto e = compileRules(R"(
+SecRule REMOTE_ADDR "@ipMatch 192.0.2.0/24" "id:60,phase:1,allow"
+SecRule ARGS "@contains x" "id:61,phase:1,deny"
+SecRule ARGS "@contains x" "id:62,phase:2,deny")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::Allow);
+  EXPECT_FALSE(r.first.disruptive());
+  EXPECT_FALSE(r.fired(61));
+  EXPECT_FALSE(r.fired(62));
+}
+
+TEST(RuleFlow, AllowPhaseOnlyStopsCurrentPhase) {
+  auto e = compileRules(R"(
+SecAction "id:63,phase:1,allow:phase"
+SecAction "id:64,phase:1,pass,setvar:tx.p1=1"
+SecAction "id:65,phase:2,pass,setvar:tx.p2=1")");
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("p1"), "");
+  EXPECT_EQ(r.tx_("p2"), "1");
+}
+
+TEST(RuleFlow, SetvarRunsPerMatchingValue) {
+  auto e = compileRules(R"(SecRule ARGS "@rx ^x" "id:70,phase:1,pass,setvar:tx.score=+5")");
+  Request req;
+  req.uri = "/?a=x&b=x&c=y";
+  EXPECT_EQ(run(e, req).tx_("score"), "10");
+}
+
+TEST(RuleFlow, RuleListedOnceInMatchesEvenWithManyValues) {
+  auto e = compileRules(R"(SecRule ARGS "@rx ^x" "id:71,phase:1,pass")");
+  Request req;
+  req.uri = "/?a=x&b=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx->matches().size(), 1u);
+  EXPECT_EQ(r.tx->matches()[0].matched_var_name, "ARGS:a");
+}
+
+TEST(RuleFlow, MultiMatchTestsEveryTransformationStep) {
+  // Without multiMatch only the final value (lowercased) is tested.
+  auto e = compileRules(R"(
+SecRule ARGS:a "@streq ABC" "id:72,phase:1,pass,t:lowercase,setvar:tx.single=1"
+SecRule ARGS:a "@streq ABC" "id:73,phase:1,pass,t:lowercase,multiMatch,setvar:tx.multi=1")");
+  Request req;
+  req.uri = "/?a=ABC";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("single"), "");
+  EXPECT_EQ(r.tx_("multi"), "1");
+}
+
+TEST(RuleFlow, CaptureFillsTxDigits) {
+  auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
+  Request req;
+  req.uri = "/?a=12-34";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("0"), "12-34");
+  EXPECT_EQ(r.tx_("1"), "12");
+  EXPECT_EQ(r.tx_("2"), "34");
+  EXPECT_EQ(r.tx_("sum"), "1234");
+}
+
+TEST(RuleFlow, WithoutCaptureTxDigitsUntouched) {
+  auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)" "id:81,phase:1,pass")X");
+  Request req;
+  req.uri = "/?a=12";
+  EXPECT_EQ(run(e, req).tx_("1"), "");
+}
+
+TEST(RuleFlow, NegatedOperator) {
+  auto e = compileRules(R"(SecRule REQUEST_METHOD "!@within GET HEAD" "id:90,phase:1,deny")");
+  Request a;
+  EXPECT_EQ(run(e, a).first.action, Verdict::Action::None);
+  Request b;
+  b.method = "PUT";
+  EXPECT_EQ(run(e, b).first.action, Verdict::Action::Deny);
+}
+
+TEST(RuleFlow, NegatedOperatorWithNoTargetDoesNotMatch) {
+  auto e = compileRules(R"(SecRule ARGS:missing "!@streq x" "id:91,phase:1,deny")");
+  EXPECT_EQ(run(e, Request{}).first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, CtlRuleRemoveByIdAffectsLaterRules) {
+  auto e = compileRules(R"(
+SecAction "id:100,phase:1,pass,ctl:ruleRemoveById=102"
+SecAction "id:101,phase:1,pass,ctl:ruleRemoveById=200-299"
+SecRule ARGS "@contains x" "id:102,phase:2,deny"
+SecRule ARGS "@contains x" "id:250,phase:2,deny"
+SecRule ARGS "@contains x" "id:300,phase:2,pass")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::None);
+  EXPECT_TRUE(r.fired(300));
+}
+
+TEST(RuleFlow, CtlRuleRemoveByTag) {
+  auto e = compileRules(R"(
+SecAction "id:110,phase:1,pass,ctl:ruleRemoveByTag=attack-sqli"
+SecRule ARGS "@contains x" "id:111,phase:1,deny,tag:'attack-sqli'"
+SecRule ARGS "@contains x" "id:112,phase:1,pass,tag:'attack-xss'")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(111));
+  EXPECT_TRUE(r.fired(112));
+}
+
+TEST(RuleFlow, CtlRuleRemoveTargetById) {
+  auto e = compileRules(R"(
+SecAction "id:120,phase:1,pass,ctl:ruleRemoveTargetById=121;ARGS:password"
+SecRule ARGS "@contains '" "id:121,phase:1,deny")");
+  Request a;
+  a.uri = "/?password=o'brien";
+  EXPECT_EQ(run(e, a).first.action, Verdict::Action::None);
+  Request b;
+  b.uri = "/?user=o'brien";
+  EXPECT_EQ(run(e, b).first.action, Verdict::Action::Deny);
+}
+
+TEST(RuleFlow, CtlRuleRemoveTargetByTagWithRegexSelector) {
+  auto e = compileRules(R"(
+SecAction "id:122,phase:1,pass,ctl:ruleRemoveTargetByTag=sqli;ARGS:/^pw_/"
+SecRule ARGS "@contains '" "id:123,phase:1,deny,tag:sqli")");
+  Request a;
+  a.uri = "/?PW_1=o'brien";
+  EXPECT_EQ(run(e, a).first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, CtlRuleEngineOffStopsEvaluation) {
+  auto e = compileRules(R"(
+SecAction "id:130,phase:1,pass,ctl:ruleEngine=Off"
+SecRule ARGS "@contains x" "id:131,phase:1,deny")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(131));
+}
+
+TEST(RuleFlow, CtlRuleEngineDetectionOnly) {
+  auto e = compileRules(R"(
+SecAction "id:132,phase:1,pass,ctl:ruleEngine=DetectionOnly"
+SecRule ARGS "@contains x" "id:133,phase:1,deny")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_TRUE(r.fired(133));
+  EXPECT_EQ(r.first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, RedirectVerdict) {
+  auto e = compileRules(R"(SecRule ARGS "@contains x" "id:140,phase:1,redirect:'https://example.com/%{tx.none}blocked'")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.first.action, Verdict::Action::Redirect);
+  EXPECT_EQ(r.first.status, 302);
+  EXPECT_EQ(r.first.redirect_url, "https://example.com/blocked");
+}
+
+TEST(RuleFlow, DropVerdict) {
+  auto e = compileRules(R"(SecRule ARGS "@contains x" "id:141,phase:1,drop")");
+  Request req;
+  req.uri = "/?a=x";
+  EXPECT_EQ(run(e, req).first.action, Verdict::Action::Drop);
+}
+
+TEST(RuleFlow, MatchedRuleCarriesExpandedMessageAndLogdata) {
+  auto e = compileRules(
+      R"(SecRule ARGS "@rx evil" "id:150,phase:1,pass,severity:CRITICAL,tag:t1,msg:'Bad %{MATCHED_VAR_NAME}',logdata:'Data: %{MATCHED_VAR}'")");
+  Request req;
+  req.uri = "/?q=evil";
+  auto r = run(e, req);
+  ASSERT_EQ(r.tx->matches().size(), 1u);
+  const auto& m = r.tx->matches()[0];
+  EXPECT_EQ(m.msg, "Bad ARGS:q");
+  EXPECT_EQ(m.logdata, "Data: evil");
+  EXPECT_EQ(m.severity, 2);
+  EXPECT_EQ(m.tags, std::vector<std::string>{"t1"});
+  EXPECT_EQ(m.phase, 1);
+}
+
+TEST(RuleFlow, NologRuleListedButNotLogged) {
+  auto e = compileRules(R"(SecAction "id:151,phase:1,pass,nolog")");
+  auto r = run(e, Request{});
+  ASSERT_EQ(r.tx->matches().size(), 1u);
+  EXPECT_FALSE(r.tx->matches()[0].logged);
+}
+
+TEST(RuleFlow, AnomalyScoringLikeCrs) {
+  auto e = compileRules(R"(
+SecDefaultAction "phase:2,log,auditlog,pass"
+SecAction "id:900,phase:1,pass,nolog,setvar:tx.critical=5,setvar:tx.threshold=5,setvar:tx.score=0"
+SecRule ARGS "@rx select" "id:901,phase:2,block,setvar:'tx.score=+%{tx.critical}'"
+SecRule TX:SCORE "@ge %{tx.threshold}" "id:949,phase:2,deny,msg:'score %{tx.score}'")");
+  Request a;
+  a.uri = "/?q=select";
+  auto r = run(e, a);
+  EXPECT_EQ(r.first.rule_id, 949);
+  EXPECT_EQ(r.tx->matches().back().msg, "score 5");
+  Request b;
+  b.uri = "/?q=ok";
+  EXPECT_EQ(run(e, b).first.action, Verdict::Action::None);
+}
+
+TEST(RuleFlow, AuditRelevance) {
+  auto e = compileRules("SecAuditEngine RelevantOnly\nSecRule ARGS \"@contains x\" \"id:160,phase:1,pass,log\"\n"
+                        "SecRule ARGS \"@contains y\" \"id:161,phase:1,pass,noauditlog\"");
+  Request a;
+  a.uri = "/?a=x";
+  EXPECT_TRUE(run(e, a).tx->isAuditRelevant());
+  Request b;
+  b.uri = "/?a=y";
+  EXPECT_FALSE(run(e, b).tx->isAuditRelevant());
+}
+
+TEST(RuleFlow, CompileErrorsAreReported) {
+  std::vector<rules::Diagnostic> errors;
+  rules::ParseOptions opts;
+  auto loaded = rules::loadString("SecRule ARGS \"@rx (unclosed\" \"id:1,phase:1,deny\"", "<t>", opts);
+  ASSERT_TRUE(loaded.ok());
+  auto c = Engine::compile(loaded.ruleset);
+  EXPECT_FALSE(c.ok());
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].message.find("rule 1"), std::string::npos);
+}
+
+TEST(RuleFlow, UnsupportedOperatorIsCompileError) {
+  rules::ParseOptions opts;
+  auto loaded = rules::loadString("SecRule REMOTE_ADDR \"@rbl sbl.example\" \"id:2,phase:1,deny\"", "<t>", opts);
+  if (!loaded.ok()) GTEST_SKIP() << "parser rejects @rbl itself";
+  auto c = Engine::compile(loaded.ruleset);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.errors[0].message.find("not supported"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rampart::waf::testing
+
+namespace rampart::waf::testing {
+namespace {
+
+// With the experimental prefilter on, results are the same as without it
+// (including negated operators, whose raw result the prefilter decides).
+TEST(RuleFlow, PrefilterKeepsResults) {
+  setenv("RAMPART_WAF_PREFILTER", "1", 1);
+  auto e = compileRules(R"(
+SecRule ARGS "@rx (?i)union\s+select" "id:1,phase:1,pass,t:lowercase,setvar:tx.sqli=+1"
+SecRule ARGS "!@rx ^[a-z0-9]+$" "id:2,phase:1,pass,t:lowercase,setvar:tx.odd=+1"
+SecRule ARGS "@rx ^abc" "id:3,phase:1,pass,t:none,setvar:tx.abc=+1")");
+  unsetenv("RAMPART_WAF_PREFILTER");
+  Request req;
+  req.uri = "/?a=1%20UNION%20SELECT%202&b=ABC&c=x";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("sqli"), "1");
+  EXPECT_EQ(r.tx_("odd"), "1");
+  EXPECT_EQ(r.tx_("abc"), "");  // t:none: "ABC" is not "abc"
+}
+
+}  // namespace
+}  // namespace rampart::waf::testing

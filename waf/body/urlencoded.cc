@@ -1,0 +1,92 @@
+// URLENCODED body processor (application/x-www-form-urlencoded), also used by
+// the engine for the query string (ARGS_GET).
+//
+// Behaviour follows ModSecurity v2's parse_arguments() (apache2/msc_parsers.c):
+//   - the input is split on `separator` (SecArgumentSeparator, default '&');
+//   - a piece's name ends at the first '=' (or the separator); everything after
+//     that first '=' is the value, further '=' included: "a=b=c" -> a = "b=c";
+//   - a piece without '=' is a name with an empty value: "a&b" -> a="", b="";
+//   - empty pieces are kept as an empty name with an empty value:
+//     "a=1&&b=2" -> a="1", ""="", b="2" (v2 adds them too); a trailing
+//     separator adds nothing: "a=1&" -> a="1";
+//   - "=v" gives an empty name with value "v";
+//   - names and values are URL-decoded non-strictly: '+' -> ' ', %XX (two hex
+//     digits, either case) -> the byte, anything else (a lone '%', "%G1",
+//     "%4" at the end) is kept as it is: "a%2=%41%zz+b" -> "a%2" = "A%zz b";
+//   - an invalid escape sets result.urlencoded_error (URLENCODED_ERROR), as
+//     v2 does from urldecode's invalid count; it is not a body error;
+//   - more than limits.max_args pieces: the first max_args are kept and the
+//     result carries error "SecArgumentsLimit exceeded" (REQBODY_ERROR).
+// Example: parseUrlEncoded("q=select+1&x=%3Cscript%3E", {}) ->
+//   args {("q","select 1"), ("x","<script>")}.
+#include <string>
+#include <string_view>
+
+#include "waf/body/body.h"
+#include "waf/body/internal.h"
+
+namespace rampart::waf::body {
+namespace {
+
+int hexValue(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// urldecode_nonstrict: invalid escapes are copied through unchanged.
+std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size();) {
+    const unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c == '%') {
+      if (i + 2 < in.size()) {
+        const int hi = hexValue(static_cast<unsigned char>(in[i + 1]));
+        const int lo = hexValue(static_cast<unsigned char>(in[i + 2]));
+        if (hi >= 0 && lo >= 0) {
+          out.push_back(static_cast<char>((hi << 4) | lo));
+          i += 3;
+          continue;
+        }
+      }
+      out.push_back('%');
+      invalid = true;
+      ++i;
+    } else {
+      out.push_back(c == '+' ? ' ' : static_cast<char>(c));
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator) {
+  Result result;
+  size_t i = 0;
+  const size_t n = body.size();
+  while (i < n) {
+    // Name: up to '=' or the separator.
+    size_t name_end = i;
+    while (name_end < n && body[name_end] != '=' && body[name_end] != separator) ++name_end;
+    std::string name = urlDecodeNonStrict(body.substr(i, name_end - i), result.urlencoded_error);
+    if (name_end < n && body[name_end] == '=') {
+      size_t value_end = name_end + 1;
+      while (value_end < n && body[value_end] != separator) ++value_end;
+      std::string value =
+          urlDecodeNonStrict(body.substr(name_end + 1, value_end - name_end - 1), result.urlencoded_error);
+      detail::addArg(result, limits, std::move(name), std::move(value));
+      i = value_end + 1;
+    } else {
+      // No '=': an empty value (also for an empty piece between separators).
+      detail::addArg(result, limits, std::move(name), std::string());
+      i = name_end + 1;
+    }
+  }
+  return result;
+}
+
+}  // namespace rampart::waf::body

@@ -1,0 +1,92 @@
+// Engine::Impl: the compiled, immutable form of a rule set. Rules keep v2's
+// order per phase; each rule holds its compiled targets, operator,
+// transformation pipeline (with prefix ids for the per-transaction cache) and
+// its actions split into metadata, flow, disruptive and per-match steps.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rules/ir.h"
+#include "waf/actions/actions.h"
+#include "waf/match/hs_prefilter.h"
+#include "waf/match/regex.h"
+#include "waf/operators/operator.h"
+#include "waf/transaction.h"
+#include "waf/transformations/transformation.h"
+#include "waf/variables/variables.h"
+
+namespace rampart::waf {
+
+std::string toLower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+struct CompiledVar {
+  variables::Kind kind = variables::Kind::Unknown;
+  std::string name;            // canonical upper case, e.g. "ARGS"
+  std::string selector;        // as written
+  std::string selector_lower;  // lower case, for case-insensitive key matching
+  std::shared_ptr<match::Regex> selector_re;
+  bool count = false;
+  bool exclude = false;
+};
+
+enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };
+enum class AllowScope : uint8_t { All, Request, Phase };
+
+struct CompiledRule {
+  const rules::Rule* src = nullptr;
+  int64_t id = 0;
+  int phase = 2;
+  bool is_marker = false;
+  std::string marker;
+
+  std::vector<CompiledVar> vars;
+  std::unique_ptr<operators::Operator> op;
+  bool negated = false;
+  std::string op_name;  // lower case, for logs
+  std::string op_arg;
+
+  std::vector<const transformations::Info*> tfns;
+  std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
+  bool multi_match = false;
+  bool capture = false;
+  bool chained = false;  // another link follows
+  // Prefilter: the Hyperscan database of this link's pipeline and the id of
+  // its @rx pattern in it (-1: always run the operator).
+  int prefilter_db = -1;
+  int prefilter_id = -1;
+  int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
+
+  // The acting actionset (meaningful on the chain head).
+  Disruptive disruptive = Disruptive::None;  // None: inherit from SecDefaultAction
+  AllowScope allow_scope = AllowScope::All;
+  int status = 0;
+  std::string redirect_url;
+  bool log = true;
+  bool auditlog = true;
+  std::string msg, logdata;
+  int severity = -1;
+  std::vector<std::string> tags;
+  int skip = 0;
+  std::string skip_after;
+  std::string rev, ver, maturity, accuracy;
+
+  std::vector<actions::Step> steps;  // per-match, non-disruptive
+  std::vector<std::unique_ptr<CompiledRule>> chain;  // links after the head (head only)
+};
+
+struct Engine::Impl {
+  rules::RuleSet ruleset;  // owned copy; CompiledRule::src points into it
+  std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
+  std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
+  int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
+  size_t rule_count = 0;
+  std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
+  std::vector<std::unique_ptr<match::HsPrefilter>> prefilters;  // one per transformation pipeline
+};
+
+}  // namespace rampart::waf

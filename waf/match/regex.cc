@@ -1,0 +1,116 @@
+#include "waf/match/regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+
+namespace rampart::waf::match {
+
+namespace {
+
+struct PcreThreadState {
+  pcre2_match_data* md = nullptr;
+  pcre2_match_context* mctx = nullptr;
+  pcre2_jit_stack* jit = nullptr;
+  PcreThreadState() {
+    md = pcre2_match_data_create(32, nullptr);
+    mctx = pcre2_match_context_create(nullptr);
+    jit = pcre2_jit_stack_create(32 * 1024, 512 * 1024, nullptr);
+    if (mctx && jit) pcre2_jit_stack_assign(mctx, nullptr, jit);
+  }
+  ~PcreThreadState() {
+    if (md) pcre2_match_data_free(md);
+    if (mctx) pcre2_match_context_free(mctx);
+    if (jit) pcre2_jit_stack_free(jit);
+  }
+};
+
+PcreThreadState& pcreState() {
+  thread_local PcreThreadState s;
+  return s;
+}
+
+}  // namespace
+
+Regex::~Regex() {
+  if (pcre_) pcre2_code_free(static_cast<pcre2_code*>(pcre_));
+}
+
+std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptions& opts, std::string* error) {
+  std::unique_ptr<Regex> r(new Regex());
+  r->pattern_ = std::string(pattern);
+  r->match_limit_ = opts.match_limit;
+  r->depth_limit_ = opts.depth_limit;
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  o.set_dot_nl(true);
+  o.set_log_errors(false);
+  o.set_case_sensitive(!opts.caseless);
+  o.set_max_mem(64 << 20);
+  auto re = std::make_unique<RE2>(r->pattern_, o);
+  if (re->ok()) {
+    r->groups_ = re->NumberOfCapturingGroups();
+    r->re2_ = std::move(re);
+    return r;
+  }
+  int errcode = 0;
+  PCRE2_SIZE erroff = 0;
+  uint32_t flags = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY;
+  if (opts.caseless) flags |= PCRE2_CASELESS;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(r->pattern_.data()), r->pattern_.size(), flags,
+                                   &errcode, &erroff, nullptr);
+  if (!code) {
+    if (error) {
+      PCRE2_UCHAR buf[256];
+      pcre2_get_error_message(errcode, buf, sizeof(buf));
+      *error = "invalid regular expression at offset " + std::to_string(erroff) + ": " +
+               reinterpret_cast<const char*>(buf);
+    }
+    return nullptr;
+  }
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // best effort: the interpreter still works
+  uint32_t cap = 0;
+  pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
+  r->groups_ = static_cast<int>(cap);
+  r->pcre_ = code;
+  return r;
+}
+
+bool Regex::matches(std::string_view input) const {
+  if (re2_) return RE2::PartialMatch(input, *re2_);
+  std::string_view cap;
+  return match(input, &cap, 1) > 0;
+}
+
+int Regex::match(std::string_view input, std::string_view* caps, int max_caps) const {
+  if (max_caps < 1) return matches(input) ? 1 : 0;
+  if (re2_) {
+    // The DFA answers "no match" (the common case) much faster than a
+    // submatch search: only a value that matches pays for the captures.
+    if (!RE2::PartialMatch(input, *re2_)) return 0;
+    int n = std::min(max_caps, groups_ + 1);
+    re2::StringPiece sp[10];
+    n = std::min(n, 10);
+    if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, n)) return 0;
+    for (int i = 0; i < n; ++i) caps[i] = sp[i].data() ? std::string_view(sp[i].data(), sp[i].size()) : std::string_view();
+    return n;
+  }
+  auto& st = pcreState();
+  if (!st.md || !st.mctx) return 0;
+  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, UINT32_MAX)));
+  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, UINT32_MAX)));
+  auto* code = static_cast<pcre2_code*>(pcre_);
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(input.data()), input.size(), 0, 0, st.md, st.mctx);
+  if (rc <= 0) return 0;  // no match, or a limit error: v2 treats an error as "no match" (and logs it)
+  PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
+  int n = std::min({rc, max_caps, groups_ + 1});
+  for (int i = 0; i < n; ++i) {
+    if (ov[2 * i] == PCRE2_UNSET) caps[i] = {};
+    else caps[i] = input.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+  }
+  return std::max(n, 1);
+}
+
+}  // namespace rampart::waf::match

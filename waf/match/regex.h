@@ -1,0 +1,55 @@
+// One regular expression as ModSecurity v2 compiles it (PCRE_DOTALL |
+// PCRE_DOLLAR_ENDONLY, byte semantics): RE2 first (linear time, Latin-1 so that
+// every byte is a character, dot_nl for DOTALL; RE2's `$` outside multi-line
+// mode already means "end of text only"), PCRE2 with JIT and a match limit for
+// the patterns RE2 rejects (lookarounds, backreferences...).
+//
+//   auto re = rampart::waf::match::Regex::compile("^(?i)select\\b", {}, &err);
+//   std::string_view caps[10]; int n = re->match(input, caps, 10);
+//
+// A compiled Regex is immutable and safe to share between threads; PCRE2 match
+// data is per thread (thread_local), never allocated per request.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace re2 {
+class RE2;
+}
+
+namespace rampart::waf::match {
+
+struct RegexOptions {
+  bool caseless = false;           // selector regexes (ARGS:/^id/) are case-insensitive
+  uint64_t match_limit = 1000000;  // PCRE2 only (SecPcreMatchLimit)
+  uint64_t depth_limit = 1000000;  // PCRE2 only (SecPcreMatchLimitRecursion)
+};
+
+class Regex {
+ public:
+  static std::unique_ptr<Regex> compile(std::string_view pattern, const RegexOptions& opts, std::string* error);
+  ~Regex();
+
+  // True when the pattern matches anywhere in `input`.
+  bool matches(std::string_view input) const;
+  // Fills caps[0..n) with the whole match and groups (empty views for unset
+  // groups); returns the number filled (0 when no match). max_caps >= 1.
+  int match(std::string_view input, std::string_view* caps, int max_caps) const;
+  // False on a PCRE2 resource-limit error for the last call on this thread.
+  bool usesPcre() const { return pcre_ != nullptr; }
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  Regex() = default;
+  std::string pattern_;
+  std::unique_ptr<re2::RE2> re2_;
+  void* pcre_ = nullptr;  // pcre2_code*
+  int groups_ = 0;
+  uint64_t match_limit_ = 0;
+  uint64_t depth_limit_ = 0;
+};
+
+}  // namespace rampart::waf::match

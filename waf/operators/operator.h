@@ -1,0 +1,90 @@
+// Operators (@rx, @pm, @eq, ...): the test a rule applies to each
+// (transformed) target value. Each SecLang operator lives in its own file,
+// named after it (rx.cc, pm_from_file.cc, validate_byte_range.cc), and is
+// listed in the explicit registry in registry.cc.
+//
+// An Operator is compiled once per Engine (regexes, literal automata, data
+// files) and is then immutable and shared by every worker. Per-request state
+// (macro values, captures) goes through EvalContext.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rampart::waf::operators {
+
+// Expands %{...} macros against the running transaction.
+class MacroExpander {
+ public:
+  virtual ~MacroExpander() = default;
+  virtual std::string expand(std::string_view text) = 0;
+};
+
+struct EvalContext {
+  MacroExpander* macros = nullptr;
+  bool capture = false;        // the rule has the `capture` action
+  std::string_view caps[10];   // filled when capture is on and the operator captures
+  int ncaps = 0;               // -1: the operator captures nothing; n: caps[0..n) are TX:0..n-1
+  std::string cap_storage;     // owns a captured value that is not a view into the input
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  // True when the operator matches `input` (before negation).
+  virtual bool evaluate(EvalContext& ctx, std::string_view input) const = 0;
+};
+
+struct CompileContext {
+  std::string rule_dir;  // data files (@pmFromFile, @ipMatchFromFile) are relative to it
+  uint64_t pcre_match_limit = 1000;
+  uint64_t pcre_depth_limit = 1000;
+};
+
+// Builds the operator `name` (lower case, without '@') with its raw argument.
+// Returns null and sets *error for an unknown or unsupported operator or an
+// invalid argument.
+std::unique_ptr<Operator> create(std::string_view name, const std::string& argument, const CompileContext& cc,
+                                 std::string* error);
+
+// True when `name` is an operator this engine knows (supported or not).
+bool known(std::string_view name);
+
+// ---- helpers shared by operator files ----
+
+bool hasMacro(std::string_view s);
+
+// An operator argument that may contain macros: expanded per evaluation only
+// when it does.
+class MacroArg {
+ public:
+  explicit MacroArg(std::string raw) : raw_(std::move(raw)), has_macro_(operators::hasMacro(raw_)) {}
+  // The expanded value (a view of raw_ or of buf).
+  std::string_view get(EvalContext& ctx, std::string& buf) const {
+    if (!has_macro_ || !ctx.macros) return raw_;
+    buf = ctx.macros->expand(raw_);
+    return buf;
+  }
+  const std::string& raw() const { return raw_; }
+  bool dynamic() const { return has_macro_; }
+
+ private:
+  std::string raw_;
+  bool has_macro_;
+};
+
+// C atoi(): leading spaces, sign, digits; 0 when none.
+int64_t atoiLike(std::string_view s);
+
+// Reads a data file (relative paths against cc.rule_dir), one entry per line,
+// without empty lines and '#' comments; false and *error when unreadable.
+bool readDataFile(const std::string& path, const CompileContext& cc, std::vector<std::string>* lines,
+                  std::string* error);
+
+using Factory = std::unique_ptr<Operator> (*)(const std::string& argument, const CompileContext& cc,
+                                              std::string* error);
+
+}  // namespace rampart::waf::operators

@@ -1,0 +1,715 @@
+// Transaction: runs the compiled rules over one request/response with
+// ModSecurity v2's rule flow (re.c: msre_ruleset_process_phase):
+//  - phases in order, rules of a phase in definition order, markers in every phase;
+//  - a rule's targets are expanded in order, exclusions (!VAR) remove what
+//    earlier targets added, &VAR counts; every value is transformed (cached per
+//    (value, pipeline prefix)) and tested; each match runs the link's
+//    non-disruptive actions (setvar, ctl...) at once, and on the last link of a
+//    chain the head's disruptive action;
+//  - MATCHED_VARS accumulate over a chain and are cleared between rules;
+//  - skip/skipAfter apply when the whole chain matched; DetectionOnly runs
+//    everything and interrupts nothing.
+// Every operator evaluation goes through evaluateOperator() so that a
+// prefilter (candidate set from a Hyperscan scan) can short-circuit it.
+#include <algorithm>
+
+#include "waf/transaction_impl.h"
+
+namespace rampart::waf {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+body::Limits limitsOf(const rules::EngineSettings& s) {
+  body::Limits l;
+  l.max_args = s.arguments_limit;
+  l.json_depth = s.request_body_json_depth_limit;
+  return l;
+}
+
+// `excluded`: the prefilter proved the operator cannot match this value.
+bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std::string_view value, bool excluded) {
+  bool m = excluded ? false : link.op->evaluate(ctx, value);
+  return link.negated ? !m : m;
+}
+
+}  // namespace
+
+Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) {
+  eng = &engine->impl();
+  tcache.reserve(512);
+  const auto& s = eng->ruleset.settings;
+  mode = s.rule_engine;
+  request_body_access = s.request_body_access;
+  response_body_access = s.response_body_access;
+  audit_engine = s.audit_engine;
+  audit_log_parts = s.audit_log_parts;
+}
+
+// ---------------------------------------------------------------- macros
+
+std::string Transaction::Impl::expand(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t p = text.find("%{", i);
+    if (p == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    size_t e = text.find('}', p + 2);
+    if (e == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, p - i));
+    std::string_view name = text.substr(p + 2, e - p - 2);
+    i = e + 1;
+    std::string_view coll = name, key;
+    if (auto dot = name.find('.'); dot != std::string_view::npos) {
+      coll = name.substr(0, dot);
+      key = name.substr(dot + 1);
+    }
+    std::string upper(coll);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CompiledVar v;
+    v.kind = variables::lookup(upper);
+    if (v.kind == variables::Kind::Unknown) continue;  // v2: unresolved macros expand to nothing
+    v.name = upper;
+    v.selector = std::string(key);
+    v.selector_lower = toLower(key);
+    std::vector<VarValue> vals;
+    collect(v, vals);
+    if (!vals.empty()) out.append(vals.front().value);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- request setup
+
+void Transaction::Impl::prepareRequest() {
+  const auto& s = eng->ruleset.settings;
+  // Apache merges repeated request headers into one ("a, b") before v2 sees them.
+  req_headers.clear();
+  for (auto& h : raw_req_headers) {
+    auto it = std::find_if(req_headers.begin(), req_headers.end(), [&](const KV& x) { return iequals(x.name, h.name); });
+    if (it == req_headers.end()) {
+      req_headers.push_back(h);
+      continue;
+    }
+    merged_storage.push_back(std::string(it->value) + ", " + std::string(h.value));
+    it->value = merged_storage.back();
+  }
+  // Query string arguments, v2 style (URL-decoded names and values).
+  args_get_result = body::parseUrlEncoded(query_string, limitsOf(s), s.argument_separator);
+  args_get.clear();
+  for (auto& f : args_get_result.args) args_get.push_back({f.name, f.value});
+  // Cookies (version 0 format: ';'-separated, leading spaces dropped, empty names ignored).
+  cookies.clear();
+  std::string_view content_type;
+  for (auto& h : req_headers) {
+    if (iequals(h.name, "cookie")) {
+      std::string_view rest = h.value;
+      while (!rest.empty()) {
+        auto semi = rest.find(';');
+        std::string_view item = rest.substr(0, semi);
+        rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+        auto eq = item.find('=');
+        std::string_view name = item.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+        if (!name.empty()) cookies.push_back({name, value});
+      }
+    } else if (iequals(h.name, "content-type") && content_type.empty()) {
+      content_type = h.value;
+    } else if (iequals(h.name, "host") && server_name.empty()) {
+      std::string_view host = trim(h.value);
+      if (!host.empty() && host.front() == '[') {
+        auto rb = host.find(']');
+        server_name = std::string(host.substr(0, rb == std::string_view::npos ? host.size() : rb + 1));
+      } else {
+        server_name = std::string(host.substr(0, host.find(':')));
+      }
+    }
+  }
+  if (server_name.empty()) server_name = std::string(server_ip);
+  // Body processor from Content-Type, as v2 decides it before phase 1.
+  if (content_type.size() >= 33 && iequals(content_type.substr(0, 33), "application/x-www-form-urlencoded"))
+    reqbody_processor = "URLENCODED";
+  else if (content_type.size() >= 19 && iequals(content_type.substr(0, 19), "multipart/form-data"))
+    reqbody_processor = "MULTIPART";
+}
+
+void Transaction::Impl::processBody() {
+  if (body_processed) return;
+  body_processed = true;
+  if (!request_body_access) return;
+  const auto& s = eng->ruleset.settings;
+  std::string_view content_type;
+  for (auto& h : req_headers)
+    if (iequals(h.name, "content-type")) {
+      content_type = h.value;
+      break;
+    }
+  const std::string& p = reqbody_processor;
+  if (req_body.empty() || p.empty()) return;
+  if (p == "URLENCODED") body_result = body::parseUrlEncoded(req_body, limitsOf(s), s.argument_separator);
+  else if (p == "MULTIPART") body_result = body::parseMultipart(req_body, content_type, limitsOf(s));
+  else if (p == "JSON") body_result = body::parseJson(req_body, limitsOf(s));
+  else if (p == "XML") body_result = body::parseXml(req_body, limitsOf(s));
+  else return;
+  reqbody_error = body_result.error;
+  if (reqbody_error) {
+    std::string prefix = p == "JSON"        ? "JSON parser error: "
+                         : p == "XML"       ? "XML parser error: "
+                         : p == "MULTIPART" ? "Multipart parsing error: "
+                                            : "";
+    reqbody_error_msg = prefix + body_result.error_msg;
+  }
+  args_post.clear();
+  for (auto& f : body_result.args) args_post.push_back({f.name, f.value});
+}
+
+// Apache runs v2's phase 1 before it unescapes r->uri (which is also
+// r->parsed_uri.path) and removes dot segments; phase 2 and later see the
+// decoded path in REQUEST_FILENAME, REQUEST_BASENAME and REQUEST_URI.
+void Transaction::Impl::decodePathForLaterPhases() {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const std::string& raw = request_filename;
+  std::string dec;
+  dec.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+      dec.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
+      i += 2;
+    } else {
+      dec.push_back(raw[i]);
+    }
+  }
+  // Dot segments (RFC 3986 5.2.4), as ap_normalize_path does.
+  std::string out;
+  size_t i = 0;
+  while (i < dec.size()) {
+    size_t j = dec.find('/', i + 1);
+    std::string_view seg = std::string_view(dec).substr(i, j == std::string::npos ? std::string::npos : j - i);
+    if (seg == "/.") {
+      if (j == std::string::npos) out.push_back('/');
+    } else if (seg == "/..") {
+      auto p = out.rfind('/');
+      out.erase(p == std::string::npos ? 0 : p);
+      if (j == std::string::npos) out.push_back('/');
+    } else {
+      out.append(seg);
+    }
+    if (j == std::string::npos) break;
+    i = j;
+  }
+  if (out.empty() && !dec.empty()) out = dec[0] == '/' ? "/" : dec;
+  // New members (not overwriting the raw ones): cached transformations are keyed by value address.
+  decoded_filename = out;
+  std::string_view base = decoded_filename;
+  if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
+  if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
+  decoded_basename = std::string(base);
+  decoded_uri = uri_raw.find('?') == std::string_view::npos ? decoded_filename : decoded_filename + "?" + query_string;
+  path_decoded = true;
+}
+
+// ---------------------------------------------------------------- rule flow
+
+bool Transaction::Impl::ruleRemoved(const CompiledRule& head) {
+  if (head.id && actions::idInRanges(head.id, removed_ids)) return true;
+  for (auto& rb : removed_tags) {
+    if (rb.matching_rules && rb.matching_rules->count(&head)) return true;
+    for (auto& tag : head.tags) {
+      if (!operators::hasMacro(tag)) continue;  // literal tags were resolved at compile time
+      if (rb.re && rb.re->matches(expand(tag))) return true;
+    }
+  }
+  for (auto& rb : removed_msgs)
+    if (rb.matching_rules ? rb.matching_rules->count(&head) > 0 : (rb.re && rb.re->matches(head.msg))) return true;
+  return false;
+}
+
+// The ctl:ruleRemoveTarget* entries that apply to this rule (tag/msg/id tests
+// done once per rule evaluation, not per target).
+void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out) {
+  out.clear();
+  for (auto& rt : removed_targets) {
+    bool applies = false;
+    if ((rt.by_tag || rt.by_msg) && rt.matching_rules) {
+      applies = rt.matching_rules->count(&head) > 0;
+    } else if (rt.by_tag) {
+      for (auto& t : head.tags)
+        if (rt.re && rt.re->matches(t)) {
+          applies = true;
+          break;
+        }
+    } else if (rt.by_msg) {
+      applies = rt.re && rt.re->matches(head.msg);
+    } else {
+      applies = head.id && actions::idInRanges(head.id, rt.ids);
+    }
+    if (applies) out.push_back(&rt);
+  }
+}
+
+bool Transaction::Impl::targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll,
+                                      std::string_view key) {
+  for (const RemovedTarget* rt : removals) {
+    if (!iequals(rt->target.name, coll)) continue;
+    if (rt->target.selector_re) {
+      if (rt->target.selector_re->matches(key)) return true;
+    } else if (rt->target.selector.empty() || iequals(rt->target.selector, key)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Transaction::Impl::runStep(const actions::Step& s, const CompiledRule& rule) {
+  switch (s.kind) {
+    case actions::Step::Kind::SetVar: runSetVar(s.setvar); break;
+    case actions::Step::Kind::Ctl: runCtl(s.ctl, rule); break;
+    case actions::Step::Kind::InitCol: {
+      // initcol:ip=%{remote_addr}: collections live per transaction for now.
+      auto eq = s.arg.find('=');
+      std::string name = toLower(s.arg.substr(0, eq));
+      collections[name];
+      break;
+    }
+    case actions::Step::Kind::SetSid: session_id = expand(s.arg); collections["session"]; break;
+    case actions::Step::Kind::SetUid: user_id = expand(s.arg); collections["user"]; break;
+    case actions::Step::Kind::SetEnv: {
+      std::string a = expand(s.arg);
+      auto eq = a.find('=');
+      if (!a.empty() && a[0] == '!') env.erase(a.substr(1));
+      else env[a.substr(0, eq)] = eq == std::string::npos ? "1" : a.substr(eq + 1);
+      break;
+    }
+  }
+}
+
+void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
+  MatchedRule m;
+  m.id = head.id;
+  m.phase = current_phase;
+  m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
+  m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
+  m.severity = head.severity;
+  if (head.log) for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
+  m.matched_var_name = matched_var_name;
+  m.matched_data = matched_var;
+  m.disruptive = disruptive;
+  m.logged = head.log;
+  if (head.auditlog) audit_relevant = true;
+  matches.push_back(std::move(m));
+}
+
+void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
+  const bool online = mode == rules::EngineSettings::RuleEngine::On && current_phase != 5;
+  bool takes = false;
+  switch (head.disruptive) {
+    case Disruptive::Deny:
+    case Disruptive::Drop:
+    case Disruptive::Redirect:
+    case Disruptive::Proxy:
+      takes = online;
+      break;
+    case Disruptive::Allow:
+      if (online) {
+        allow_level = head.allow_scope == AllowScope::All ? 3 : head.allow_scope == AllowScope::Request ? 2 : 1;
+        allow_phase = current_phase;
+      }
+      break;
+    default:
+      break;
+  }
+  recordMatch(head, takes);
+  if (!takes) return;
+  intercepted = true;
+  if (verdict.action != Verdict::Action::None) return;
+  verdict.rule_id = head.id;
+  verdict.phase = current_phase;
+  switch (head.disruptive) {
+    case Disruptive::Drop:
+      verdict.action = Verdict::Action::Drop;
+      break;
+    case Disruptive::Redirect: {
+      verdict.action = Verdict::Action::Redirect;
+      int st = head.status;
+      verdict.status = (st == 301 || st == 302 || st == 303 || st == 307) ? st : 302;
+      verdict.redirect_url = operators::hasMacro(head.redirect_url) ? expand(head.redirect_url) : head.redirect_url;
+      break;
+    }
+    default:
+      verdict.action = Verdict::Action::Deny;
+      verdict.status = head.status > 0 ? head.status : 403;
+      break;
+  }
+}
+
+// Returns true when the link matched at least once.
+int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
+  scratch.clear();
+  pins.clear();
+  auto& targets = targets_buf;
+  targets.clear();
+  auto& tmp = tmp_buf;
+  for (const auto& cv : link.vars) {
+    if (cv.exclude) {
+      tmp.clear();
+      collect(cv, tmp);
+      targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                   [&](const VarValue& t) {
+                                     for (auto& x : tmp)
+                                       if (t.coll == x.coll && iequals(t.key, x.key)) return true;
+                                     return false;
+                                   }),
+                    targets.end());
+      // "!ARGS:foo" with no such arg still names the key: remove by selector too.
+      if (!cv.selector.empty() && !cv.selector_re) {
+        targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                     [&](const VarValue& t) {
+                                       return t.coll == cv.name && iequals(t.key, cv.selector_lower);
+                                     }),
+                      targets.end());
+      }
+      continue;
+    }
+    if (cv.count) {
+      tmp.clear();
+      collect(cv, tmp);
+      // v2 names a count after the bare variable: MATCHED_VAR_NAME is "ARGS" for &ARGS:foo.
+      targets.push_back({cv.name, {}, keep(std::to_string(tmp.size())), false});
+      continue;
+    }
+    collect(cv, targets);
+  }
+  // SecAction (and a rule without targets): the operator runs once on an empty value.
+  if (link.vars.empty()) targets.push_back({{}, {}, {}, false});
+
+  auto& removals = removals_buf;
+  removals.clear();
+  if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
+
+  int matched = 0;
+  operators::EvalContext ctx;
+  ctx.macros = this;
+  ctx.capture = link.capture;
+  auto& candidates = candidates_buf;
+  for (const auto& t : targets) {
+    if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+    // Transformations, cached per (value, pipeline prefix) for stable values:
+    // the whole pipeline is looked up first (the common hit), then the
+    // longest cached prefix is extended step by step.
+    candidates.clear();
+    std::string_view cur = t.value;
+    if (link.multi_match) candidates.push_back(cur);
+    const size_t steps = link.tfns.size();
+    size_t i = 0;
+    if (t.stable && steps > 0 && !link.multi_match) {
+      auto it = tcache.find(CacheKey{t.value.data(), t.value.size(), link.prefix_ids[steps - 1]});
+      if (it != tcache.end()) {
+        cur = it->second;
+        i = steps;
+      }
+    }
+    for (; i < steps; ++i) {
+      std::string_view before = cur;
+      if (t.stable) {
+        CacheKey key{t.value.data(), t.value.size(), link.prefix_ids[i]};
+        auto it = tcache.find(key);
+        if (it != tcache.end()) {
+          cur = it->second;
+        } else {
+          out_buf.clear();
+          if (link.tfns[i]->fn(cur, out_buf)) {
+            tcache_store.push_back(out_buf);
+            cur = tcache_store.back();
+          }
+          tcache.emplace(key, cur);
+        }
+      } else {
+        out_buf.clear();
+        if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
+      }
+      if (link.multi_match && (cur.data() != before.data() || cur.size() != before.size())) candidates.push_back(cur);
+    }
+    if (!link.multi_match) candidates.push_back(cur);
+
+    // Prefilter: one Hyperscan scan per (value, pipeline), shared by every
+    // @rx of that pipeline; a pattern it does not report cannot match.
+    bool excluded = false;
+    if (link.prefilter_db >= 0 && t.stable && !link.multi_match) {
+      CacheKey key{t.value.data(), t.value.size(), link.pipeline_id};
+      auto it = hits_cache.find(key);
+      if (it == hits_cache.end()) {
+        std::vector<uint8_t> hits;
+        if (!eng->prefilters[link.prefilter_db]->scan(cur, hits)) hits.clear();
+        it = hits_cache.emplace(key, std::move(hits)).first;
+      }
+      const auto& hits = it->second;
+      excluded = !hits.empty() && static_cast<size_t>(link.prefilter_id) < hits.size() && hits[link.prefilter_id] == 0;
+    }
+
+    for (std::string_view value : candidates) {
+      ctx.ncaps = 0;
+      if (!evaluateOperator(link, ctx, value, excluded)) continue;
+      ++matched;
+      if (link.capture && ctx.ncaps > 0) {
+        std::string caps[10];
+        for (int i = 0; i < ctx.ncaps; ++i) caps[i] = std::string(ctx.caps[i]);
+        for (int i = 0; i < ctx.ncaps; ++i) setTx(std::to_string(i), std::move(caps[i]));
+        auto& txc = coll("tx");
+        for (int i = ctx.ncaps; i < 10; ++i) txc.erase(std::to_string(i));
+      }
+      matched_var.assign(value);
+      matched_var_name.assign(t.coll);
+      if (!t.key.empty()) matched_var_name.append(":").append(t.key);
+      matched_vars.emplace_back(matched_var_name, matched_var);
+      if (!link.chained && head.severity >= 0 && head.severity < highest_severity) highest_severity = head.severity;
+      for (const auto& s : link.steps) runStep(s, link);
+      if (is_last) {
+        // The head's disruptive action and the log record, once per matching value as v2.
+        // The audit record lists the rule once (its first matching value).
+        if (matched == 1) takeDisruptive(head);
+        if (intercepted) return matched;
+      }
+    }
+  }
+  return matched;
+}
+
+Verdict Transaction::Impl::runPhase(int phase) {
+  current_phase = phase;
+  Verdict none;
+  if (phase_done[phase]) return none;
+  phase_done[phase] = true;
+  if (!active() || intercepted) return none;
+  if (phase != 5 && (allow_level == 3 || (allow_level == 2 && phase <= 2))) {
+    none.action = Verdict::Action::Allow;
+    return none;
+  }
+  matched_vars.clear();
+  const auto& list = eng->phases[phase];
+  std::string_view skip_after;
+  bool skipping = false;
+  int skip = 0;
+  for (const CompiledRule* rule : list) {
+    if (skipping) {
+      if (rule->is_marker && rule->marker == skip_after) {
+        skipping = false;
+        matched_vars.clear();
+      }
+      continue;
+    }
+    if (rule->is_marker) continue;
+    if (skip > 0) {
+      --skip;
+      matched_vars.clear();
+      continue;
+    }
+    if (!active()) break;
+    if ((!removed_ids.empty() || !removed_tags.empty() || !removed_msgs.empty()) && ruleRemoved(*rule)) {
+      matched_vars.clear();
+      continue;
+    }
+    current_head = rule;
+    size_t links = 1 + rule->chain.size();
+    bool all = true;
+    for (size_t i = 0; i < links; ++i) {
+      const CompiledRule& link = i == 0 ? *rule : *rule->chain[i - 1];
+      if (evaluateLink(link, *rule, i + 1 == links) == 0) {
+        all = false;
+        break;
+      }
+      if (intercepted) break;
+    }
+    matched_vars.clear();
+    if (intercepted) return verdict;
+    if (!all) continue;
+    if (allow_level > 0 && allow_phase == phase) {
+      Verdict v;
+      v.action = Verdict::Action::Allow;
+      v.rule_id = rule->id;
+      v.phase = phase;
+      if (allow_level == 1) allow_level = 0;  // phase scope: only the rest of this phase
+      return v;
+    }
+    if (!rule->skip_after.empty()) {
+      skip_after = rule->skip_after;
+      skipping = true;
+    } else if (rule->skip > 0) {
+      skip = rule->skip;
+    }
+  }
+  current_head = nullptr;
+  return none;
+}
+
+// ---------------------------------------------------------------- public API
+
+Transaction::Transaction(std::shared_ptr<const Engine> engine, std::string_view unique_id)
+    : impl_(std::make_unique<Impl>(std::move(engine))) {
+  impl_->unique_id = std::string(unique_id);
+}
+
+Transaction::~Transaction() = default;
+
+void Transaction::processConnection(std::string_view client_ip, uint16_t client_port, std::string_view server_ip,
+                                    uint16_t server_port) {
+  impl_->client_ip = client_ip;
+  impl_->client_port = client_port;
+  impl_->server_ip = server_ip;
+  impl_->server_port = server_port;
+}
+
+void Transaction::processUri(std::string_view method, std::string_view uri, std::string_view protocol) {
+  auto& t = *impl_;
+  t.method = method;
+  t.uri_raw = uri;
+  t.protocol = protocol;
+  t.request_line = std::string(method) + " " + std::string(uri) + (protocol.empty() ? "" : " " + std::string(protocol));
+  // Apache's parsed_uri: drop "scheme://authority" of an absolute target, then
+  // path / query / fragment, all still percent-encoded.
+  std::string_view rest = uri;
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos && rest.find('/') > scheme) {
+    auto slash = rest.find('/', scheme + 3);
+    rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  }
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  auto q = rest.find('?');
+  std::string_view path = rest.substr(0, q);
+  t.query_string = q == std::string_view::npos ? std::string() : std::string(rest.substr(q + 1));
+  t.request_filename = std::string(path);
+  t.request_uri = q == std::string_view::npos ? std::string(path) : std::string(path) + "?" + t.query_string;
+  std::string_view base = path;
+  if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
+  if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
+  t.request_basename = std::string(base);
+}
+
+void Transaction::addRequestHeader(std::string_view name, std::string_view value) {
+  impl_->raw_req_headers.push_back({name, value});
+}
+
+Verdict Transaction::processRequestHeaders() {
+  impl_->prepareRequest();
+  return impl_->runPhase(1);
+}
+
+bool Transaction::appendRequestBody(std::string_view chunk) {
+  auto& t = *impl_;
+  const auto& s = t.eng->ruleset.settings;
+  if (t.req_body_truncated || !t.request_body_access || !t.active()) return true;  // not inspected: not buffered
+  uint64_t limit = s.request_body_limit;
+  if (t.reqbody_processor != "MULTIPART") limit = std::min(limit, s.request_body_no_files_limit);
+  if (t.req_body.size() + chunk.size() > limit) {
+    if (s.request_body_limit_reject) {
+      t.inbound_data_error = true;
+      return false;
+    }
+    t.inbound_data_error = true;
+    t.req_body.append(chunk.substr(0, limit > t.req_body.size() ? limit - t.req_body.size() : 0));
+    t.req_body_truncated = true;
+    return true;
+  }
+  t.req_body.append(chunk);
+  return true;
+}
+
+Verdict Transaction::processRequestBody() {
+  if (!impl_->phase_done[1]) processRequestHeaders();
+  if (impl_->intercepted) return impl_->verdict;
+  impl_->processBody();
+  impl_->decodePathForLaterPhases();
+  return impl_->runPhase(2);
+}
+
+void Transaction::setResponseStatus(int status, std::string_view protocol) {
+  impl_->response_status = status;
+  impl_->response_protocol = protocol;
+}
+
+void Transaction::addResponseHeader(std::string_view name, std::string_view value) {
+  impl_->resp_headers.push_back({name, value});
+}
+
+Verdict Transaction::processResponseHeaders() {
+  if (impl_->intercepted) return impl_->verdict;
+  return impl_->runPhase(3);
+}
+
+bool Transaction::appendResponseBody(std::string_view chunk) {
+  auto& t = *impl_;
+  const auto& s = t.eng->ruleset.settings;
+  if (!t.response_body_access) return true;
+  if (t.resp_body.size() + chunk.size() > s.response_body_limit) {
+    t.outbound_data_error = true;
+    if (s.response_body_limit_reject && t.active()) return false;
+    t.resp_body.append(chunk.substr(0, s.response_body_limit > t.resp_body.size() ? s.response_body_limit - t.resp_body.size() : 0));
+    return true;
+  }
+  t.resp_body.append(chunk);
+  return true;
+}
+
+Verdict Transaction::processResponseBody() {
+  auto& t = *impl_;
+  if (t.intercepted) return t.verdict;
+  if (!t.response_body_access) return {};
+  // Only for the configured MIME types (SecResponseBodyMimeType).
+  std::string_view ct;
+  for (auto& h : t.resp_headers)
+    if (iequals(h.name, "content-type")) {
+      ct = h.value;
+      break;
+    }
+  ct = trim(ct.substr(0, ct.find(';')));
+  bool ok = false;
+  for (auto& m : t.eng->ruleset.settings.response_body_mime_types)
+    if (iequals(m, ct)) ok = true;
+  if (!ok) return {};
+  return t.runPhase(4);
+}
+
+void Transaction::processLogging() {
+  auto& t = *impl_;
+  if (!t.phase_done[1]) t.prepareRequest();
+  t.intercepted = false;  // logging rules always run
+  t.runPhase(5);
+}
+
+const std::vector<MatchedRule>& Transaction::matches() const { return impl_->matches; }
+const Verdict& Transaction::verdict() const { return impl_->verdict; }
+
+std::string Transaction::txValue(std::string_view name) const {
+  auto it = impl_->collections.find("tx");
+  if (it == impl_->collections.end()) return {};
+  auto e = it->second.find(toLower(name));
+  return e == it->second.end() || !e->second.p ? std::string() : e->second.p->value;
+}
+
+bool Transaction::isAuditRelevant() const {
+  const auto& a = impl_->audit_engine;
+  if (iequals(a, "On")) return true;
+  if (iequals(a, "RelevantOnly")) {
+    if (impl_->audit_relevant) return true;
+    const auto& re = impl_->eng->relevant_status;
+    if (re && impl_->response_status && re->matches(std::to_string(impl_->response_status))) return true;
+  }
+  return false;
+}
+
+}  // namespace rampart::waf

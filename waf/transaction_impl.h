@@ -1,0 +1,195 @@
+// Transaction::Impl: the state of one request/response as the rules see it.
+// Split from transaction.cc so that variables/, actions/ and the macro
+// expander can work on it; nothing here is visible outside waf/.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "waf/body/body.h"
+#include "waf/engine_impl.h"
+#include "waf/transaction.h"
+
+namespace rampart::waf {
+
+struct KV {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One resolved target value.
+struct VarValue {
+  std::string_view coll;   // "ARGS", "REQUEST_HEADERS", "TX"
+  std::string_view key;    // empty for scalars
+  std::string_view value;
+  bool stable = false;     // value memory lives for the whole transaction (cacheable)
+};
+
+// A collection variable. Values are immutable and shared: setvar installs a
+// new one, so a rule that is reading the old one (views in its target list)
+// keeps it alive through `pins` without copying strings per read.
+struct CollValue {
+  std::string name;  // as first written
+  std::string value;
+};
+struct CollEntry {
+  std::shared_ptr<const CollValue> p;
+};
+using Collection = std::map<std::string, CollEntry>;  // key: lower-case name
+
+struct RemovedTarget {
+  bool by_tag = false;
+  bool by_msg = false;
+  std::vector<actions::IdRange> ids;
+  std::shared_ptr<match::Regex> re;
+  std::shared_ptr<const std::unordered_set<const void*>> matching_rules;
+  actions::TargetSpec target;
+};
+
+struct RemovedBy {
+  std::shared_ptr<match::Regex> re;
+  std::shared_ptr<const std::unordered_set<const void*>> matching_rules;
+};
+
+struct Transaction::Impl : public operators::MacroExpander {
+  std::shared_ptr<const Engine> engine;
+  const Engine::Impl* eng = nullptr;
+  std::string unique_id;
+  std::chrono::system_clock::time_point start = std::chrono::system_clock::now();
+
+  // connection / request line
+  std::string_view client_ip, server_ip;
+  uint16_t client_port = 0, server_port = 0;
+  std::string_view method, uri_raw, protocol;
+  std::string request_line, request_uri, request_filename, request_basename, query_string, path_info;
+  std::vector<KV> req_headers;       // as Apache hands them to v2: repeated names merged with ", "
+  std::vector<KV> raw_req_headers;   // as received
+  std::deque<std::string> merged_storage;
+  bool path_decoded = false;
+  std::string decoded_filename, decoded_basename, decoded_uri;  // phase 2+ (Apache unescapes r->uri in place)
+  std::string cookie_storage;  // not used for views (cookies view into header values)
+  std::vector<KV> cookies;
+  body::Result args_get_result;
+  std::vector<KV> args_get;
+  std::string server_name;
+
+  // request body
+  std::string req_body;
+  bool req_body_truncated = false;
+  bool body_processed = false;
+  std::string reqbody_processor;  // "", URLENCODED, MULTIPART, JSON, XML
+  bool force_body_variable = false;
+  bool request_body_access = false;
+  body::Result body_result;
+  std::vector<KV> args_post;
+  bool reqbody_error = false;
+  std::string reqbody_error_msg;
+  bool inbound_data_error = false;
+
+  // response
+  int response_status = 0;
+  std::string response_status_text;
+  std::string_view response_protocol;
+  std::vector<KV> resp_headers;
+  std::string resp_body;
+  bool outbound_data_error = false;
+  bool response_body_access = false;
+
+  // engine state
+  rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
+  std::string audit_engine, audit_log_parts;
+  std::map<std::string, Collection> collections;  // "tx", "ip", "session", ...
+  std::map<std::string, std::string> env;
+  std::string user_id, session_id;
+  std::vector<MatchedRule> matches;
+  Verdict verdict;
+  bool intercepted = false;
+  int allow_level = 0;  // 0 none; 1 rest of phase; 2 request phases; 3 all but logging
+  int allow_phase = 0;
+  int highest_severity = 255;
+  int current_phase = 0;
+  bool audit_relevant = false;
+  bool phase_done[6] = {};
+
+  // rule evaluation state
+  std::string matched_var, matched_var_name;
+  std::vector<std::pair<std::string, std::string>> matched_vars;  // name, value (this rule/chain)
+  const CompiledRule* current_head = nullptr;
+  std::vector<int64_t> removed_ids_dummy;
+  std::vector<actions::IdRange> removed_ids;
+  std::vector<RemovedBy> removed_tags, removed_msgs;
+  std::vector<RemovedTarget> removed_targets;
+
+  // scratch: values computed for the current rule link (TX copies, numbers...)
+  std::deque<std::string> scratch;
+  std::vector<std::shared_ptr<const CollValue>> pins;  // collection values viewed by the current link
+  // transformation cache: (value pointer, length, pipeline prefix id) -> result
+  struct CacheKey {
+    const char* p;
+    size_t n;
+    int prefix;
+    bool operator==(const CacheKey& o) const { return p == o.p && n == o.n && prefix == o.prefix; }
+  };
+  struct CacheHash {
+    size_t operator()(const CacheKey& k) const {  // splitmix64 finaliser over the three fields
+      uint64_t x = reinterpret_cast<uintptr_t>(k.p) ^ (static_cast<uint64_t>(k.n) << 32) ^
+                   (static_cast<uint64_t>(k.prefix) * 0x9E3779B97F4A7C15ull);
+      x ^= x >> 30;
+      x *= 0xBF58476D1CE4E5B9ull;
+      x ^= x >> 27;
+      x *= 0x94D049BB133111EBull;
+      x ^= x >> 31;
+      return static_cast<size_t>(x);
+    }
+  };
+  std::unordered_map<CacheKey, std::string_view, CacheHash> tcache;
+  std::deque<std::string> tcache_store;
+  // Prefilter results: (value, whole pipeline) -> which patterns of that
+  // pipeline's database may match the transformed value (empty: scan failed).
+  std::unordered_map<CacheKey, std::vector<uint8_t>, CacheHash> hits_cache;
+  // Buffers reused by every rule evaluation (no allocation per rule once warm).
+  std::vector<VarValue> targets_buf, tmp_buf;
+  std::vector<const RemovedTarget*> removals_buf;
+  std::vector<std::string_view> candidates_buf;
+  std::string out_buf;
+
+  explicit Impl(std::shared_ptr<const Engine> e);
+
+  // MacroExpander
+  std::string expand(std::string_view text) override;
+
+  // variables.cc
+  void collect(const CompiledVar& v, std::vector<VarValue>& out);
+  std::string_view keep(std::string s) {
+    scratch.push_back(std::move(s));
+    return scratch.back();
+  }
+  Collection& coll(std::string_view name) { return collections[std::string(name)]; }
+  void setTx(std::string_view key, std::string value);
+
+  // actions (setvar.cc / ctl.cc / transaction.cc)
+  void runStep(const actions::Step& s, const CompiledRule& rule);
+  void runSetVar(const actions::SetVar& sv);
+  void runCtl(const actions::Ctl& c, const CompiledRule& rule);
+
+  // rule flow (transaction.cc)
+  Verdict runPhase(int phase);
+  int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
+  bool ruleRemoved(const CompiledRule& head);
+  void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);
+  bool targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll, std::string_view key);
+  void takeDisruptive(const CompiledRule& head);
+  void recordMatch(const CompiledRule& head, bool disruptive);
+  void prepareRequest();
+  void processBody();
+  void decodePathForLaterPhases();
+  bool active() const { return mode != rules::EngineSettings::RuleEngine::Off; }
+};
+
+}  // namespace rampart::waf

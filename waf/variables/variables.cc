@@ -1,0 +1,386 @@
+// Resolution of every SecLang variable against a transaction (v2 semantics;
+// see variables.h). Collections yield one item per element, filtered by the
+// target's selector; scalars yield one item, or none when v2 would not define
+// the variable (QUERY_STRING without '?', REQUEST_BODY without a buffered
+// URLENCODED/forced body, MULTIPART_* outside multipart requests...).
+#include "waf/variables/variables.h"
+
+#include <ctime>
+#include <unordered_map>
+
+#include "waf/transaction_impl.h"
+
+#if __has_include("waf/body/xml.h")
+#include "waf/body/xml.h"
+#define RAMPART_HAVE_XPATH 1
+#endif
+
+namespace rampart::waf {
+
+namespace variables {
+
+namespace {
+const std::unordered_map<std::string_view, Kind>& table() {
+  static const std::unordered_map<std::string_view, Kind> t = {
+      {"ARGS", Kind::Args}, {"ARGS_GET", Kind::ArgsGet}, {"ARGS_POST", Kind::ArgsPost},
+      {"ARGS_NAMES", Kind::ArgsNames}, {"ARGS_GET_NAMES", Kind::ArgsGetNames},
+      {"ARGS_POST_NAMES", Kind::ArgsPostNames}, {"REQUEST_COOKIES", Kind::RequestCookies},
+      {"REQUEST_COOKIES_NAMES", Kind::RequestCookiesNames}, {"REQUEST_HEADERS", Kind::RequestHeaders},
+      {"REQUEST_HEADERS_NAMES", Kind::RequestHeadersNames}, {"RESPONSE_HEADERS", Kind::ResponseHeaders},
+      {"RESPONSE_HEADERS_NAMES", Kind::ResponseHeadersNames}, {"FILES", Kind::Files},
+      {"FILES_NAMES", Kind::FilesNames}, {"FILES_SIZES", Kind::FilesSizes}, {"FILES_TMPNAMES", Kind::FilesTmpNames},
+      {"FILES_TMP_CONTENT", Kind::FilesTmpContent}, {"MULTIPART_PART_HEADERS", Kind::MultipartPartHeaders},
+      {"MULTIPART_FILENAME", Kind::MultipartFilename}, {"MULTIPART_NAME", Kind::MultipartName},
+      {"TX", Kind::Tx}, {"IP", Kind::Ip}, {"SESSION", Kind::Session}, {"USER", Kind::User},
+      {"GLOBAL", Kind::Global}, {"RESOURCE", Kind::Resource}, {"ENV", Kind::Env}, {"GEO", Kind::Geo},
+      {"RULE", Kind::Rule}, {"MATCHED_VARS", Kind::MatchedVars}, {"MATCHED_VARS_NAMES", Kind::MatchedVarsNames},
+      {"XML", Kind::Xml}, {"ARGS_COMBINED_SIZE", Kind::ArgsCombinedSize},
+      {"FILES_COMBINED_SIZE", Kind::FilesCombinedSize}, {"FULL_REQUEST", Kind::FullRequest},
+      {"FULL_REQUEST_LENGTH", Kind::FullRequestLength}, {"QUERY_STRING", Kind::QueryString},
+      {"REMOTE_ADDR", Kind::RemoteAddr}, {"REMOTE_PORT", Kind::RemotePort}, {"REMOTE_HOST", Kind::RemoteHost},
+      {"REMOTE_USER", Kind::RemoteUser}, {"SERVER_ADDR", Kind::ServerAddr}, {"SERVER_PORT", Kind::ServerPort},
+      {"SERVER_NAME", Kind::ServerName}, {"REQUEST_BASENAME", Kind::RequestBasename},
+      {"REQUEST_BODY", Kind::RequestBody}, {"REQUEST_BODY_LENGTH", Kind::RequestBodyLength},
+      {"REQUEST_FILENAME", Kind::RequestFilename}, {"REQUEST_LINE", Kind::RequestLine},
+      {"REQUEST_METHOD", Kind::RequestMethod}, {"REQUEST_PROTOCOL", Kind::RequestProtocol},
+      {"REQUEST_URI", Kind::RequestUri}, {"REQUEST_URI_RAW", Kind::RequestUriRaw}, {"PATH_INFO", Kind::PathInfo},
+      {"AUTH_TYPE", Kind::AuthType}, {"REQBODY_ERROR", Kind::ReqbodyError},
+      {"REQBODY_ERROR_MSG", Kind::ReqbodyErrorMsg}, {"REQBODY_PROCESSOR", Kind::ReqbodyProcessor},
+      {"REQBODY_PROCESSOR_ERROR", Kind::ReqbodyProcessorError},
+      {"REQBODY_PROCESSOR_ERROR_MSG", Kind::ReqbodyProcessorErrorMsg}, {"URLENCODED_ERROR", Kind::UrlencodedError},
+      {"INBOUND_DATA_ERROR", Kind::InboundDataError}, {"OUTBOUND_DATA_ERROR", Kind::OutboundDataError},
+      {"MULTIPART_BOUNDARY_QUOTED", Kind::MultipartBoundaryQuoted},
+      {"MULTIPART_BOUNDARY_WHITESPACE", Kind::MultipartBoundaryWhitespace},
+      {"MULTIPART_CRLF_LF_LINES", Kind::MultipartCrlfLfLines}, {"MULTIPART_DATA_AFTER", Kind::MultipartDataAfter},
+      {"MULTIPART_DATA_BEFORE", Kind::MultipartDataBefore},
+      {"MULTIPART_FILE_LIMIT_EXCEEDED", Kind::MultipartFileLimitExceeded},
+      {"MULTIPART_HEADER_FOLDING", Kind::MultipartHeaderFolding},
+      {"MULTIPART_INVALID_HEADER_FOLDING", Kind::MultipartInvalidHeaderFolding},
+      {"MULTIPART_INVALID_PART", Kind::MultipartInvalidPart},
+      {"MULTIPART_INVALID_QUOTING", Kind::MultipartInvalidQuoting}, {"MULTIPART_LF_LINE", Kind::MultipartLfLine},
+      {"MULTIPART_MISSING_SEMICOLON", Kind::MultipartMissingSemicolon},
+      {"MULTIPART_SEMICOLON_MISSING", Kind::MultipartMissingSemicolon},
+      {"MULTIPART_STRICT_ERROR", Kind::MultipartStrictError},
+      {"MULTIPART_UNMATCHED_BOUNDARY", Kind::MultipartUnmatchedBoundary}, {"RESPONSE_BODY", Kind::ResponseBody},
+      {"RESPONSE_CONTENT_LENGTH", Kind::ResponseContentLength},
+      {"RESPONSE_CONTENT_TYPE", Kind::ResponseContentType}, {"RESPONSE_PROTOCOL", Kind::ResponseProtocol},
+      {"RESPONSE_STATUS", Kind::ResponseStatus}, {"STATUS_LINE", Kind::StatusLine}, {"TIME", Kind::Time},
+      {"TIME_DAY", Kind::TimeDay}, {"TIME_EPOCH", Kind::TimeEpoch}, {"TIME_HOUR", Kind::TimeHour},
+      {"TIME_MIN", Kind::TimeMin}, {"TIME_MON", Kind::TimeMon}, {"TIME_SEC", Kind::TimeSec},
+      {"TIME_WDAY", Kind::TimeWday}, {"TIME_YEAR", Kind::TimeYear}, {"DURATION", Kind::Duration},
+      {"HIGHEST_SEVERITY", Kind::HighestSeverity}, {"MATCHED_VAR", Kind::MatchedVar},
+      {"MATCHED_VAR_NAME", Kind::MatchedVarName}, {"UNIQUE_ID", Kind::UniqueId},
+      {"WEBSERVER_ERROR_LOG", Kind::WebserverErrorLog}, {"USERID", Kind::UserId}, {"SESSIONID", Kind::SessionId},
+      {"WEBAPPID", Kind::Webappid},
+  };
+  return t;
+}
+}  // namespace
+
+Kind lookup(std::string_view upper_name) {
+  auto& t = table();
+  auto it = t.find(upper_name);
+  return it == t.end() ? Kind::Unknown : it->second;
+}
+
+bool isCollection(Kind k) { return k >= Kind::Args && k <= Kind::Xml; }
+
+std::string_view collectionName(Kind k) {
+  switch (k) {
+    case Kind::Tx: return "tx";
+    case Kind::Ip: return "ip";
+    case Kind::Session: return "session";
+    case Kind::User: return "user";
+    case Kind::Global: return "global";
+    case Kind::Resource: return "resource";
+    default: return "";
+  }
+}
+
+}  // namespace variables
+
+namespace {
+
+bool keyMatches(const CompiledVar& v, std::string_view key) {
+  if (v.selector_re) return v.selector_re->matches(key);
+  if (v.selector.empty()) return true;
+  return iequals(key, v.selector_lower);
+}
+
+void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
+             std::vector<VarValue>& out) {
+  for (const auto& kv : list) {
+    if (!keyMatches(v, kv.name)) continue;
+    out.push_back({coll, kv.name, names ? kv.name : kv.value, true});
+  }
+}
+
+}  // namespace
+
+void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out) {
+  using K = variables::Kind;
+  const std::string_view n = v.name;  // canonical name, used as the collection label
+  auto scalar = [&](std::string_view value, bool stable) { out.push_back({n, {}, value, stable}); };
+  auto num = [&](int64_t x) { scalar(keep(std::to_string(x)), false); };
+  auto flag = [&](int x) { scalar(x ? "1" : "0", true); };
+  const bool multipart = reqbody_processor == "MULTIPART" && body_processed;
+  switch (v.kind) {
+    case K::Args:
+      addList(v, n, args_get, false, out);
+      addList(v, n, args_post, false, out);
+      break;
+    case K::ArgsGet: addList(v, n, args_get, false, out); break;
+    case K::ArgsPost: addList(v, n, args_post, false, out); break;
+    case K::ArgsNames:
+      addList(v, n, args_get, true, out);
+      addList(v, n, args_post, true, out);
+      break;
+    case K::ArgsGetNames: addList(v, n, args_get, true, out); break;
+    case K::ArgsPostNames: addList(v, n, args_post, true, out); break;
+    case K::RequestCookies: addList(v, n, cookies, false, out); break;
+    case K::RequestCookiesNames: addList(v, n, cookies, true, out); break;
+    case K::RequestHeaders: addList(v, n, req_headers, false, out); break;
+    case K::RequestHeadersNames: addList(v, n, req_headers, true, out); break;
+    case K::ResponseHeaders: addList(v, n, resp_headers, false, out); break;
+    case K::ResponseHeadersNames: addList(v, n, resp_headers, true, out); break;
+    case K::Files:
+      for (auto& f : body_result.files)
+        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, f.filename, true});
+      break;
+    case K::FilesNames:
+      for (auto& f : body_result.files)
+        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, f.field_name, true});
+      break;
+    case K::FilesSizes:
+      for (auto& f : body_result.files)
+        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, keep(std::to_string(f.size)), false});
+      break;
+    case K::FilesTmpNames:
+    case K::FilesTmpContent:
+    case K::Geo:
+      break;
+    case K::MultipartPartHeaders:
+      for (auto& h : body_result.part_headers)
+        if (keyMatches(v, h.name)) out.push_back({n, h.name, h.value, true});
+      break;
+    case K::MultipartFilename:
+      for (auto& s : body_result.multipart_filenames) out.push_back({n, {}, s, true});
+      break;
+    case K::MultipartName:
+      for (auto& s : body_result.multipart_names) out.push_back({n, {}, s, true});
+      break;
+    case K::Tx:
+    case K::Ip:
+    case K::Session:
+    case K::User:
+    case K::Global:
+    case K::Resource: {
+      auto it = collections.find(std::string(variables::collectionName(v.kind)));
+      if (it == collections.end()) break;
+      if (!v.selector.empty() && !v.selector_re) {
+        auto e = it->second.find(v.selector_lower);
+        if (e != it->second.end() && e->second.p) {
+          pins.push_back(e->second.p);
+          out.push_back({n, e->second.p->name, e->second.p->value, false});
+        }
+        break;
+      }
+      for (auto& [k, e] : it->second)
+        if (e.p && keyMatches(v, e.p->name)) {
+          pins.push_back(e.p);
+          out.push_back({n, e.p->name, e.p->value, false});
+        }
+      break;
+    }
+    case K::Env:
+      for (auto& [k, val] : env)
+        if (keyMatches(v, k)) out.push_back({n, keep(k), keep(val), false});
+      break;
+    case K::Rule: {
+      if (!current_head) break;
+      auto add = [&](std::string_view key, std::string value) {
+        if (keyMatches(v, key)) out.push_back({n, key, keep(std::move(value)), false});
+      };
+      add("id", std::to_string(current_head->id));
+      add("msg", current_head->msg);
+      add("rev", current_head->rev);
+      add("ver", current_head->ver);
+      add("severity", current_head->severity >= 0 ? std::to_string(current_head->severity) : "");
+      add("logdata", current_head->logdata);
+      add("phase", std::to_string(current_head->phase));
+      add("maturity", current_head->maturity);
+      add("accuracy", current_head->accuracy);
+      break;
+    }
+    case K::MatchedVars:
+      for (auto& [name, value] : matched_vars)
+        if (keyMatches(v, name)) out.push_back({n, keep(name), keep(value), false});
+      break;
+    case K::MatchedVarsNames:
+      for (auto& [name, value] : matched_vars)
+        if (keyMatches(v, name)) out.push_back({n, keep(name), keep(name), false});
+      break;
+    case K::Xml: {
+#ifdef RAMPART_HAVE_XPATH
+      if (!body_result.xml_doc) break;
+      std::string xpath = v.selector.empty() ? "/*" : v.selector;
+      for (auto& s : body::evaluateXPath(body_result, xpath)) out.push_back({n, {}, keep(std::move(s)), false});
+#endif
+      break;
+    }
+    case K::ArgsCombinedSize: {
+      int64_t total = 0;
+      for (auto& a : args_get) total += a.name.size() + a.value.size();
+      for (auto& a : args_post) total += a.name.size() + a.value.size();
+      num(total);
+      break;
+    }
+    case K::FilesCombinedSize: {
+      int64_t total = 0;
+      for (auto& f : body_result.files) total += f.size;
+      num(total);
+      break;
+    }
+    case K::FullRequest:
+    case K::FullRequestLength: {
+      std::string full = request_line + "\r\n";
+      for (auto& h : req_headers) {
+        full.append(h.name).append(": ").append(h.value).append("\r\n");
+      }
+      full += "\r\n";
+      full += req_body;
+      if (v.kind == K::FullRequest) scalar(keep(std::move(full)), false);
+      else num(static_cast<int64_t>(full.size()));
+      break;
+    }
+    case K::QueryString:
+      if (uri_raw.find('?') != std::string_view::npos) scalar(query_string, true);
+      break;
+    case K::RemoteAddr:
+    case K::RemoteHost: scalar(client_ip, true); break;
+    case K::RemotePort: num(client_port); break;
+    case K::RemoteUser:
+    case K::AuthType:
+    case K::PathInfo:
+    case K::WebserverErrorLog:
+      break;
+    case K::ServerAddr: scalar(server_ip, true); break;
+    case K::ServerPort: num(server_port); break;
+    case K::ServerName: scalar(server_name, true); break;
+    case K::RequestBasename: scalar(path_decoded ? decoded_basename : request_basename, true); break;
+    case K::RequestFilename: scalar(path_decoded ? decoded_filename : request_filename, true); break;
+    case K::RequestBody:
+      if (body_processed && (reqbody_processor == "URLENCODED" || force_body_variable) && !req_body.empty())
+        scalar(req_body, true);
+      break;
+    case K::RequestBodyLength: num(static_cast<int64_t>(req_body.size())); break;
+    case K::RequestLine: scalar(request_line, true); break;
+    case K::RequestMethod: scalar(method, true); break;
+    case K::RequestProtocol: scalar(protocol, true); break;
+    case K::RequestUri: scalar(path_decoded ? decoded_uri : request_uri, true); break;
+    case K::RequestUriRaw: scalar(uri_raw, true); break;
+    case K::ReqbodyError:
+    case K::ReqbodyProcessorError: flag(reqbody_error); break;
+    case K::ReqbodyErrorMsg:
+    case K::ReqbodyProcessorErrorMsg: scalar(reqbody_error_msg, true); break;
+    case K::ReqbodyProcessor: scalar(reqbody_processor, true); break;
+    case K::UrlencodedError: flag(reqbody_processor == "URLENCODED" && reqbody_error); break;
+    case K::InboundDataError: flag(inbound_data_error); break;
+    case K::OutboundDataError: flag(outbound_data_error); break;
+#define RAMPART_MP_FLAG(kind, field) \
+  case K::kind:                      \
+    if (multipart) flag(body_result.multipart.field); \
+    break;
+      RAMPART_MP_FLAG(MultipartBoundaryQuoted, boundary_quoted)
+      RAMPART_MP_FLAG(MultipartBoundaryWhitespace, boundary_whitespace)
+      RAMPART_MP_FLAG(MultipartCrlfLfLines, crlf_lf_lines)
+      RAMPART_MP_FLAG(MultipartDataAfter, data_after)
+      RAMPART_MP_FLAG(MultipartDataBefore, data_before)
+      RAMPART_MP_FLAG(MultipartFileLimitExceeded, file_limit_exceeded)
+      RAMPART_MP_FLAG(MultipartHeaderFolding, header_folding)
+      RAMPART_MP_FLAG(MultipartInvalidHeaderFolding, invalid_header_folding)
+      RAMPART_MP_FLAG(MultipartInvalidPart, invalid_part)
+      RAMPART_MP_FLAG(MultipartInvalidQuoting, invalid_quoting)
+      RAMPART_MP_FLAG(MultipartLfLine, lf_line)
+      RAMPART_MP_FLAG(MultipartMissingSemicolon, missing_semicolon)
+      RAMPART_MP_FLAG(MultipartUnmatchedBoundary, unmatched_boundary)
+#undef RAMPART_MP_FLAG
+    case K::MultipartStrictError:
+      if (multipart) {
+        const auto& m = body_result.multipart;
+        flag(m.strict_error || m.boundary_quoted || m.boundary_whitespace || m.data_before || m.data_after ||
+             m.header_folding || m.lf_line || m.missing_semicolon || m.invalid_quoting || m.invalid_part ||
+             m.invalid_header_folding || m.file_limit_exceeded || reqbody_error);
+      }
+      break;
+    case K::ResponseBody:
+      if (response_body_access && !resp_body.empty()) scalar(resp_body, true);
+      break;
+    case K::ResponseContentLength:
+    case K::ResponseContentType: {
+      std::string_view want = v.kind == K::ResponseContentType ? "content-type" : "content-length";
+      for (auto& h : resp_headers)
+        if (iequals(h.name, want)) {
+          scalar(h.value, true);
+          break;
+        }
+      break;
+    }
+    case K::ResponseProtocol: scalar(response_protocol, true); break;
+    case K::ResponseStatus:
+      if (response_status) num(response_status);
+      break;
+    case K::StatusLine:
+      if (response_status)
+        scalar(keep(std::string(response_protocol) + " " + std::to_string(response_status) +
+                    (response_status_text.empty() ? "" : " " + response_status_text)),
+               false);
+      break;
+    case K::Time:
+    case K::TimeDay:
+    case K::TimeEpoch:
+    case K::TimeHour:
+    case K::TimeMin:
+    case K::TimeMon:
+    case K::TimeSec:
+    case K::TimeWday:
+    case K::TimeYear: {
+      std::time_t t = std::time(nullptr);
+      std::tm tm{};
+      localtime_r(&t, &tm);
+      char buf[32];
+      switch (v.kind) {
+        case K::Time: std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec); break;
+        case K::TimeDay: std::snprintf(buf, sizeof buf, "%d", tm.tm_mday); break;
+        case K::TimeEpoch: std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(t)); break;
+        case K::TimeHour: std::snprintf(buf, sizeof buf, "%d", tm.tm_hour); break;
+        case K::TimeMin: std::snprintf(buf, sizeof buf, "%d", tm.tm_min); break;
+        case K::TimeMon: std::snprintf(buf, sizeof buf, "%d", tm.tm_mon); break;
+        case K::TimeSec: std::snprintf(buf, sizeof buf, "%d", tm.tm_sec); break;
+        case K::TimeWday: std::snprintf(buf, sizeof buf, "%d", tm.tm_wday); break;
+        default: std::snprintf(buf, sizeof buf, "%d", tm.tm_year + 1900); break;
+      }
+      scalar(keep(buf), false);
+      break;
+    }
+    case K::Duration:
+      num(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now() - start).count());
+      break;
+    case K::HighestSeverity: num(highest_severity); break;
+    case K::MatchedVar: scalar(keep(matched_var), false); break;
+    case K::MatchedVarName: scalar(keep(matched_var_name), false); break;
+    case K::UniqueId: scalar(unique_id, true); break;
+    case K::UserId:
+    case K::SessionId: {
+      const std::string& id = v.kind == K::UserId ? user_id : session_id;
+      if (!id.empty()) scalar(id, false);
+      break;
+    }
+    case K::Webappid: scalar("default", true); break;
+    case K::Unknown:
+    case K::RequestHeadersCountDummy:
+      break;
+  }
+}
+
+}  // namespace rampart::waf
