@@ -49,7 +49,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
+#include <re2/re2.h>
+
+#include <memory>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -217,7 +219,7 @@ class Loader {
   bool setting(Ctx& c, const std::string& lname);
 
   bool parseIdRanges(Ctx& c, size_t first_arg, size_t last_arg, std::vector<IdRange>& out);
-  bool compileRegex(Ctx& c, size_t arg, std::regex& re);
+  bool compileRegex(Ctx& c, size_t arg, std::unique_ptr<re2::RE2>& re);
   bool onOff(Ctx& c, size_t arg, bool& out);
   bool number(Ctx& c, size_t arg, uint64_t& out);
 
@@ -282,7 +284,7 @@ void Loader::loadPathOrGlob(const std::string& spec, const std::string& base_dir
   for (const auto& f : files) {
     struct stat st {};
     if (stat(f.c_str(), &st) != 0) {
-      if (!optional || !hasGlob(full)) fail("cannot open '" + f + "': no such file");
+      if (!optional) fail("cannot open '" + f + "': no such file");
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -688,32 +690,21 @@ bool Loader::parseIdRanges(Ctx& c, size_t first, size_t last, std::vector<IdRang
   return ok;
 }
 
-bool Loader::compileRegex(Ctx& c, size_t arg, std::regex& re) {
-  // Configuration-time only: tags and messages are short, trusted text.
-  std::string pattern = c.words[arg].value;
-  // libstdc++'s std::regex compiles recursively and overflows on long numbers
-  // (found by fuzz_seclang): keep patterns small and plain before handing them over.
-  size_t depth = 0, max_depth = 0, digits = 0, max_digits = 0;
-  for (char ch : pattern) {
-    if (ch == '(') max_depth = std::max(max_depth, ++depth);
-    if (ch == ')' && depth) --depth;
-    digits = (ch >= '0' && ch <= '9') ? digits + 1 : 0;
-    max_digits = std::max(max_digits, digits);
-  }
-  if (pattern.size() > 1024 || max_depth > 32 || max_digits > 6) {
-    error(c, argStart(c, arg),
-          c.name + ": regular expression too complex (at most 1024 characters, 32 nested groups, 6-digit numbers)");
+bool Loader::compileRegex(Ctx& c, size_t arg, std::unique_ptr<re2::RE2>& re) {
+  // RE2: linear-time matching, and no recursion in the compiler that a long or
+  // deeply nested pattern could overflow (std::regex did, found by fuzz_seclang).
+  const std::string& pattern = c.words[arg].value;
+  if (pattern.size() > 4096) {
+    error(c, argStart(c, arg), c.name + ": regular expression too long (at most 4096 characters)");
     return false;
   }
-  auto flags = std::regex::ECMAScript | std::regex::optimize;
-  if (pattern.rfind("(?i)", 0) == 0) {
-    pattern = pattern.substr(4);
-    flags |= std::regex::icase;
-  }
-  try {
-    re = std::regex(pattern, flags);
-  } catch (const std::regex_error& e) {
-    error(c, argStart(c, arg), c.name + ": invalid regular expression '" + c.words[arg].value + "': " + e.what());
+  re2::RE2::Options opts;
+  opts.set_log_errors(false);
+  opts.set_max_mem(8 << 20);
+  re = std::make_unique<re2::RE2>(pattern, opts);
+  if (!re->ok()) {
+    error(c, argStart(c, arg), c.name + ": invalid regular expression '" + pattern + "': " + re->error());
+    re.reset();
     return false;
   }
   return true;
@@ -736,20 +727,20 @@ void Loader::removeById(Ctx& c) {
 }
 
 namespace {
-bool anyActionMatches(const Rule& r, std::string_view action, const std::regex& re) {
+bool anyActionMatches(const Rule& r, std::string_view action, const re2::RE2& re) {
   for (const auto& a : r.actions)
-    if (a.name == action && std::regex_search(a.value, re)) return true;
+    if (a.name == action && re2::RE2::PartialMatch(a.value, re)) return true;
   return false;
 }
 }  // namespace
 
 void Loader::removeByRegex(Ctx& c, bool by_tag) {
   if (!argCount(c, 1, 1)) return;
-  std::regex re;
+  std::unique_ptr<re2::RE2> re;
   if (!compileRegex(c, 1, re)) return;
   std::erase_if(rules_, [&](const Rule& r) {
     if (r.kind == Rule::Kind::SecMarker) return false;
-    if (anyActionMatches(r, by_tag ? "tag" : "msg", re)) {
+    if (anyActionMatches(r, by_tag ? "tag" : "msg", *re)) {
       forgetId(r);
       return true;
     }
@@ -760,7 +751,7 @@ void Loader::removeByRegex(Ctx& c, bool by_tag) {
 void Loader::updateTarget(Ctx& c, int by) {
   if (!argCount(c, 2, 3)) return;
   std::vector<IdRange> ranges;
-  std::regex re;
+  std::unique_ptr<re2::RE2> re;
   if (by == 0) {
     if (!parseIdRanges(c, 1, 1, ranges)) return;
   } else if (!compileRegex(c, 1, re)) {
@@ -786,7 +777,7 @@ void Loader::updateTarget(Ctx& c, int by) {
       for (const auto& rg : ranges)
         match = match || (r.id != 0 && static_cast<uint64_t>(r.id) >= rg.lo && static_cast<uint64_t>(r.id) <= rg.hi);
     } else {
-      match = anyActionMatches(r, by == 1 ? "tag" : "msg", re);
+      match = anyActionMatches(r, by == 1 ? "tag" : "msg", *re);
     }
     if (!match) continue;
     any = true;

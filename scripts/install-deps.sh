@@ -10,10 +10,10 @@ PKGS=(
   # libraries (DESIGN.md "Dependencies")
   libboost1.81-dev libboost-url1.81-dev libssl-dev openssl
   libhyperscan-dev libre2-dev libpcre2-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libsimdjson-dev libxml2-dev zlib1g-dev
+  libspdlog-dev libfmt-dev libsimdjson-dev libxml2-dev zlib1g-dev libhiredis-dev
   # tests
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  curl python3 python3-yaml procps iproute2 netcat-openbsd
+  curl python3 python3-yaml procps iproute2 netcat-openbsd redis-server openssl
 )
 
 SUDO=""

@@ -93,6 +93,9 @@ std::string Transaction::Impl::expand(std::string_view text) {
 // ---------------------------------------------------------------- request setup
 
 void Transaction::Impl::prepareRequest() {
+  // Once: cached transformations are keyed by the address of these values.
+  if (request_prepared) return;
+  request_prepared = true;
   const auto& s = eng->ruleset.settings;
   // Apache merges repeated request headers into one ("a, b") before v2 sees them.
   req_headers.clear();

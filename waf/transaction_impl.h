@@ -73,7 +73,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::deque<std::string> merged_storage;
   bool path_decoded = false;
   std::string decoded_filename, decoded_basename, decoded_uri;  // phase 2+ (Apache unescapes r->uri in place)
-  std::string cookie_storage;  // not used for views (cookies view into header values)
   std::vector<KV> cookies;
   body::Result args_get_result;
   std::vector<KV> args_get;
@@ -116,12 +115,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   int current_phase = 0;
   bool audit_relevant = false;
   bool phase_done[6] = {};
+  bool request_prepared = false;
 
   // rule evaluation state
   std::string matched_var, matched_var_name;
   std::vector<std::pair<std::string, std::string>> matched_vars;  // name, value (this rule/chain)
   const CompiledRule* current_head = nullptr;
-  std::vector<int64_t> removed_ids_dummy;
   std::vector<actions::IdRange> removed_ids;
   std::vector<RemovedBy> removed_tags, removed_msgs;
   std::vector<RemovedTarget> removed_targets;

@@ -283,7 +283,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::ReqbodyProcessorError: flag(reqbody_error); break;
     case K::ReqbodyErrorMsg:
     case K::ReqbodyProcessorErrorMsg: scalar(reqbody_error_msg, true); break;
-    case K::ReqbodyProcessor: scalar(reqbody_processor, true); break;
+    case K::ReqbodyProcessor: scalar(keep(reqbody_processor), false); break;  // ctl may change it
     case K::UrlencodedError: flag(reqbody_processor == "URLENCODED" && reqbody_error); break;
     case K::InboundDataError: flag(inbound_data_error); break;
     case K::OutboundDataError: flag(outbound_data_error); break;
@@ -378,7 +378,6 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     }
     case K::Webappid: scalar("default", true); break;
     case K::Unknown:
-    case K::RequestHeadersCountDummy:
       break;
   }
 }

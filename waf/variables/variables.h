@@ -38,7 +38,6 @@ enum class Kind : uint8_t {
   ResponseBody, ResponseContentLength, ResponseContentType, ResponseProtocol, ResponseStatus, StatusLine,
   Time, TimeDay, TimeEpoch, TimeHour, TimeMin, TimeMon, TimeSec, TimeWday, TimeYear, Duration,
   HighestSeverity, MatchedVar, MatchedVarName, UniqueId, WebserverErrorLog, UserId, SessionId, Webappid,
-  RequestHeadersCountDummy,
 };
 
 // Canonical upper-case name -> kind; Unknown when not a variable we know.

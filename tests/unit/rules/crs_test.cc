@@ -65,6 +65,28 @@ TEST_F(Crs, LoadsWithoutErrorsOrWarnings) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(Crs, RegexTextIsWhatPcreWouldReceive) {
+  LoadResult r = load();
+  ASSERT_TRUE(r.ok());
+  const Rule* rule = nullptr;
+  for (const auto& x : r.ruleset.rules)
+    if (x.id == 920470) rule = &x;
+  ASSERT_NE(rule, nullptr);
+  // Source: "!@rx ^[\w/.+*-]+(?:...\s?=\s?['\"\w.()+,/:=?<>@#*-]+)*$": Apache turns \" into ",
+  // every other backslash reaches PCRE unchanged.
+  EXPECT_EQ(rule->op, (Operator{"rx",
+                                R"(^[\w/.+*-]+(?:\s?;\s*(?:action|boundary|charset|component|start(?:-info)?|type|version)\s?=\s?['"\w.()+,/:=?<>@#*-]+)*$)",
+                                true}));
+  EXPECT_EQ(rule->variables, (std::vector<Variable>{{"REQUEST_HEADERS", "Content-Type", false, false, false}}));
+  size_t escaped_quotes = 0;
+  for (const auto& x : r.ruleset.rules) {
+    if (x.op.argument.find("\\\"") != std::string::npos) ++escaped_quotes;
+    for (const auto& c : x.chain)
+      if (c.op.argument.find("\\\"") != std::string::npos) ++escaped_quotes;
+  }
+  EXPECT_EQ(escaped_quotes, 0u);
+}
+
 TEST_F(Crs, PrintRoundTripsEveryRule) {
   LoadResult r = load();
   ASSERT_TRUE(r.ok());

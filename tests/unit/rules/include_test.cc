@@ -46,7 +46,8 @@ TEST(Include, RecursionIsStopped) {
 }
 
 TEST(Include, MissingFilesAndDirectories) {
-  LoadResult r = loadString("Include nothing-here/*.conf\nInclude /no/such/file.conf\nIncludeOptional /no/*.conf\n");
+  LoadResult r = loadString(
+      "Include nothing-here/*.conf\nInclude /no/such/file.conf\nIncludeOptional /no/*.conf\nIncludeOptional /no/x.conf\n");
   ASSERT_EQ(r.diagnostics.size(), 2u);
   EXPECT_EQ(format(r.diagnostics[0]), "<string>:1:9: error: no file matches 'nothing-here/*.conf'");
   EXPECT_EQ(format(r.diagnostics[1]), "<string>:2:9: error: cannot open '/no/such/file.conf': no such file");
