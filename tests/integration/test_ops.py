@@ -1,0 +1,185 @@
+"""Operations through the real binary: admin pages, access log, `rampart check`,
+SIGHUP reload (good and bad, under load), SIGTERM drain."""
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import RAMPART, Backend, Gateway, http, metric
+
+BASE = """
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes:
+  - name: hello
+    match: {{ path: {{ exact: "/hello" }} }}
+    direct_response: {{ status: 200, body: "{greeting}" }}
+  - name: app
+    match: {{ path: {{ prefix: "/" }} }}
+    pool: app
+pools:
+  - name: app
+    endpoints: [ {{ address: "{backend}" }} ]
+"""
+
+
+def check(text):
+    d = tempfile.mkdtemp(prefix="rampart-check-")
+    path = os.path.join(d, "c.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    p = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout + p.stderr, path
+
+
+class CheckTest(unittest.TestCase):
+    def test_default_config_is_valid(self):
+        root = os.environ.get("RAMPART_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+        p = subprocess.run([RAMPART, "check", "-c", os.path.join(root, "conf/rampart.yaml")], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_errors_name_file_line_column(self):
+        rc, out, path = check("listeners:\n  - name: main\n    listen: [\"127.0.0.1:8080\"]\n    lisen: x\n"
+                              "routes:\n  - name: r\n    match: { path: { prefix: \"/\" } }\n    pool: nowhere\n"
+                              "timeouts:\n  keepalive: soon\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(f"{path}:4:5: error: unknown key 'lisen' in listener", out)
+        self.assertIn(f"{path}:8:11: error: route 'r' names unknown pool 'nowhere'", out)
+        self.assertIn(f"{path}:10:14: error: timeouts.keepalive must be a duration", out)
+
+    def test_wrong_types_and_yaml_syntax(self):
+        rc, out, path = check("workers: many\nlisteners: {}\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(f"{path}:1:10: error: workers must be a whole number", out)
+        self.assertIn(f"{path}:2:12: error: listeners must be a list", out)
+        rc, out, path = check("listeners: [\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(path + ":", out)
+
+    def test_help_and_version(self):
+        for args in (["--help"], ["run", "--help"], ["check", "--help"], ["version"]):
+            p = subprocess.run([RAMPART] + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 0, args)
+            self.assertTrue(p.stdout.strip())
+
+
+class AdminAndLogTest(unittest.TestCase):
+    def test_admin_pages_and_access_log(self):
+        backend = Backend()
+        try:
+            with Gateway(BASE, extra={"backend": backend.address, "greeting": "hi"}) as gw:
+                for i in range(5):
+                    http(gw.port, "GET", f"/a{i}", {"User-Agent": "it/1"})
+                self.assertEqual(http(gw.admin, "GET", "/healthz")[0], 200)
+                self.assertEqual(http(gw.admin, "GET", "/ready")[0], 200)
+                self.assertGreaterEqual(metric(gw.admin, "rampart_requests_total", {"route": "app", "class": "2xx"}), 5)
+                self.assertGreaterEqual(metric(gw.admin, "rampart_request_duration_seconds_count", {"route": "app"}), 5)
+                up = json.loads(http(gw.admin, "GET", "/upstreams")[2])
+                self.assertEqual(up["pools"][0]["endpoints"][0]["address"], backend.address)
+                cfg = json.loads(http(gw.admin, "GET", "/config")[2])
+                self.assertEqual(cfg["routes"][0]["name"], "hello")
+                self.assertEqual(http(gw.admin, "GET", "/nope")[0], 404)
+                deadline = time.time() + 3
+                recs = []
+                while time.time() < deadline and len(recs) < 5:
+                    time.sleep(0.1)
+                    recs = [r for r in gw.access_records() if r["path"].startswith("/a")]
+                self.assertEqual(len(recs), 5)
+                r = recs[0]
+                for field in ("time", "request_id", "client", "method", "host", "path", "status", "bytes_in",
+                              "bytes_out", "upstream", "upstream_ms", "total_ms", "route", "listener"):
+                    self.assertIn(field, r)
+                self.assertEqual((r["status"], r["route"], r["upstream"], r["user_agent"]), (200, "app", backend.address, "it/1"))
+        finally:
+            backend.close()
+
+
+class ReloadDrainTest(unittest.TestCase):
+    def test_reload_under_load_fails_nothing(self):
+        backend = Backend()
+        gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "one"}).start()
+        try:
+            stop = threading.Event()
+            results = []
+
+            def load():
+                end = time.time() + 8
+                while not stop.is_set() and time.time() < end:
+                    try:
+                        results.append(http(gw.port, "GET", "/x")[0])
+                    except OSError as e:
+                        results.append(str(e))
+
+            threads = [threading.Thread(target=load) for _ in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)
+            for i in range(5):
+                gw.write(BASE, extra={"backend": backend.address, "greeting": f"v{i}"})
+                gw.signal(signal.SIGHUP)
+                time.sleep(0.2)
+            stop.set()
+            for t in threads:
+                t.join(10)
+            self.assertGreater(len(results), 50)
+            self.assertEqual([r for r in results if r != 200], [])
+            deadline = time.time() + 3
+            while time.time() < deadline and http(gw.port, "GET", "/hello")[2] != b"v4":
+                time.sleep(0.05)
+            self.assertEqual(http(gw.port, "GET", "/hello")[2], b"v4")
+            self.assertEqual(metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}), 5)
+        finally:
+            gw.stop()
+            backend.close()
+
+    def test_bad_reload_keeps_old_config(self):
+        backend = Backend()
+        gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "old"}).start()
+        try:
+            with open(gw.path, "a") as f:
+                f.write("bogus_key: 1\n")
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 3
+            while time.time() < deadline and metric(gw.admin, "rampart_config_reloads_total", {"result": "error"}) < 1:
+                time.sleep(0.05)
+            self.assertEqual(metric(gw.admin, "rampart_config_reloads_total", {"result": "error"}), 1)
+            self.assertEqual(http(gw.port, "GET", "/hello")[2], b"old")
+            self.assertIn(f"{gw.path}:", gw.output())
+            self.assertIn("unknown key 'bogus_key'", gw.output())
+            self.assertIn("running configuration stays in force", gw.output())
+        finally:
+            gw.stop()
+            backend.close()
+
+    def test_sigterm_drains_in_flight_requests(self):
+        slow = Backend(lambda req: (time.sleep(1.0), (200, {}, b"done"))[1])
+        gw = Gateway(BASE, extra={"backend": slow.address, "greeting": "x"}).start()
+        results = []
+        try:
+            threads = [threading.Thread(target=lambda: results.append(http(gw.port, "GET", "/slow", timeout=10)))
+                       for _ in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)  # all four are in flight at the backend
+            gw.signal(signal.SIGTERM)
+            time.sleep(0.2)
+            self.assertEqual(http(gw.admin, "GET", "/ready")[0], 503)
+            for t in threads:
+                t.join(10)
+            rc = gw.proc.wait(10)
+            self.assertEqual(rc, 0)
+            self.assertEqual([(s, b) for s, _, b in results], [(200, b"done")] * 4)
+            for _, headers, _ in results:
+                self.assertEqual(headers.get("connection"), "close")
+        finally:
+            gw.stop()
+            slow.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

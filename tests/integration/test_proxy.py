@@ -1,0 +1,252 @@
+"""Routing and proxying through the real binary."""
+
+import socket
+import time
+import unittest
+
+from harness import Backend, Gateway, http, raw
+
+CONFIG = """
+listeners:
+  - name: main
+    listen: ["127.0.0.1:{port}"]
+routes:
+  - name: exact
+    match: {{ path: {{ exact: "/exact" }} }}
+    direct_response: {{ status: 200, body: "exact" }}
+  - name: regex
+    match: {{ path: {{ regex: "/items/[0-9]+" }} }}
+    direct_response: {{ status: 200, body: "regex" }}
+  - name: host-wild
+    match: {{ hosts: ["*.example.com"], path: {{ prefix: "/" }} }}
+    direct_response: {{ status: 200, body: "wildcard" }}
+  - name: host-exact
+    match: {{ hosts: ["api.test"], path: {{ prefix: "/" }} }}
+    direct_response: {{ status: 200, body: "exact-host" }}
+  - name: method
+    match: {{ path: {{ prefix: "/m" }}, methods: [DELETE] }}
+    direct_response: {{ status: 202, body: "deleted" }}
+  - name: header
+    match: {{ path: {{ prefix: "/h" }}, headers: [{{ name: X-Canary, exact: "1" }}] }}
+    direct_response: {{ status: 200, body: "canary" }}
+  - name: app
+    match: {{ path: {{ prefix: "/app/" }} }}
+    pool: app
+    rewrite_prefix: "/v2/"
+    request_headers: {{ add: {{ X-Env: test }}, remove: [X-Debug] }}
+    response_headers: {{ add: {{ X-Frame-Options: DENY }}, remove: [Server] }}
+  - name: rest
+    match: {{ path: {{ prefix: "/" }} }}
+    pool: app
+pools:
+  - name: app
+    endpoints: [ {{ address: "{backend}" }} ]
+"""
+
+
+class ProxyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        def handler(req):
+            if req["path"].startswith("/chunked"):
+                return 200, {"Content-Type": "application/octet-stream"}, lambda: (b"x" * 65536 for _ in range(160))
+            if req["path"].startswith("/nocontent"):
+                return 204, {}, b""
+            if req["path"].startswith("/echo"):
+                return 200, {"Content-Type": "application/octet-stream", "Server": "backend/1.0",
+                             "Connection": "close, X-Hop", "X-Hop": "secret"}, req["body"]
+            return 200, {"Content-Type": "text/plain", "Server": "backend/1.0"}, b"ok " + req["path"].encode()
+
+        cls.backend = Backend(handler)
+        cls.gw = Gateway(CONFIG, extra={"backend": cls.backend.address}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.backend.close()
+
+    def last(self):
+        return self.backend.requests[-1]
+
+    def test_routes(self):
+        p = self.gw.port
+        self.assertEqual(http(p, "GET", "/exact")[2], b"exact")
+        self.assertEqual(http(p, "GET", "/items/42")[2], b"regex")
+        self.assertNotEqual(http(p, "GET", "/items/42x")[2], b"regex")  # regex is a full match
+        self.assertEqual(http(p, "GET", "/", {"Host": "shop.example.com"})[2], b"wildcard")
+        self.assertNotEqual(http(p, "GET", "/", {"Host": "example.com"})[2], b"wildcard")  # bare domain: no
+        self.assertEqual(http(p, "GET", "/", {"Host": "API.test:8080"})[2], b"exact-host")  # case, port ignored
+        self.assertEqual(http(p, "DELETE", "/m")[0], 202)
+        self.assertNotEqual(http(p, "GET", "/m")[0], 202)
+        self.assertEqual(http(p, "GET", "/h", {"X-Canary": "1"})[2], b"canary")
+        self.assertNotEqual(http(p, "GET", "/h", {"X-Canary": "2"})[2], b"canary")
+
+    def test_forwarded_headers_and_request_id(self):
+        status, headers, body = http(self.gw.port, "GET", "/plain?q=1", {"X-Forwarded-For": "203.0.113.9"})
+        self.assertEqual(status, 200)
+        req = self.last()
+        self.assertEqual(req["path"], "/plain?q=1")
+        self.assertEqual(req["h"]["x-forwarded-for"], "203.0.113.9, 127.0.0.1")
+        self.assertEqual(req["h"]["x-forwarded-proto"], "http")
+        self.assertEqual(req["h"]["x-forwarded-host"], f"127.0.0.1:{self.gw.port}")
+        self.assertEqual(req["h"]["via"], "1.1 rampart")
+        rid = headers["x-request-id"]
+        self.assertTrue(rid)
+        self.assertEqual(req["h"]["x-request-id"], rid)
+        # A sane client-supplied id is kept end to end.
+        status, headers, _ = http(self.gw.port, "GET", "/plain", {"X-Request-Id": "abc-123"})
+        self.assertEqual(headers["x-request-id"], "abc-123")
+        self.assertEqual(self.last()["h"]["x-request-id"], "abc-123")
+
+    def test_rewrite_and_header_ops(self):
+        status, headers, body = http(self.gw.port, "GET", "/app/users?id=7", {"X-Debug": "1"})
+        self.assertEqual(status, 200)
+        req = self.last()
+        self.assertEqual(req["path"], "/v2/users?id=7")
+        self.assertEqual(req["h"]["x-env"], "test")
+        self.assertNotIn("x-debug", req["h"])
+        self.assertEqual(headers["x-frame-options"], "DENY")
+        self.assertNotIn("server", headers)
+
+    def test_hop_by_hop_removed_both_ways(self):
+        status, headers, body = http(self.gw.port, "POST", "/echo", {"Connection": "X-Private", "X-Private": "1",
+                                                                       "Keep-Alive": "timeout=5", "TE": "trailers"},
+                                     body=b"hello")
+        self.assertEqual(body, b"hello")
+        req = self.last()
+        for h in ("x-private", "keep-alive", "te"):
+            self.assertNotIn(h, req["h"])
+        self.assertNotIn("x-hop", headers)  # named in the backend's Connection header
+
+    def test_no_content_and_head(self):
+        self.assertEqual(http(self.gw.port, "GET", "/nocontent")[0], 204)
+        status, headers, body = http(self.gw.port, "HEAD", "/plain")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(headers["content-length"], str(len(b"ok /plain")))
+
+    def test_large_chunked_response_streams(self):
+        # 10 MiB chunked from the backend arrives whole and in order.
+        status, headers, body = http(self.gw.port, "GET", "/chunked", timeout=30)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), 160 * 65536)
+
+    def test_large_chunked_request_streams(self):
+        # A chunked upload through the gateway arrives re-framed and intact.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=30)
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        total = 0
+        for i in range(64):
+            chunk = bytes([65 + i % 26]) * 32768
+            s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            total += len(chunk)
+        s.sendall(b"0\r\n\r\n")
+        data = b""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            data += b
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        self.assertEqual(len(self.last()["body"]), total)
+
+    def test_pipelining_in_order(self):
+        reqs = b"".join(b"GET /p%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(5))
+        reqs += b"GET /exact HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        data, closed = raw(self.gw.port, reqs, timeout=5)
+        self.assertTrue(closed)
+        bodies = [b"ok /p%d" % i for i in range(5)]
+        pos = 0
+        for b in bodies:
+            i = data.find(b, pos)
+            self.assertGreater(i, -1, f"{b} missing or out of order")
+            pos = i
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 6)
+
+    def test_keepalive_reuses_upstream_connection(self):
+        before = self.backend.connections
+        for i in range(20):
+            self.assertEqual(http(self.gw.port, "GET", f"/k{i}")[0], 200)
+        # 20 requests over new client connections, few upstream connections (one idle cache per worker).
+        self.assertLessEqual(self.backend.connections - before, 4)
+
+    def test_expect_continue(self):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        first = s.recv(100)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue"), first)
+        s.sendall(b"hello")
+        data = b""
+        while b"hello" not in data:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        s.close()
+        self.assertIn(b"200", data)
+        self.assertNotIn("expect", self.last()["h"])
+
+    def test_websocket_upgrade_relayed(self):
+        # The backend answers 101 and then echoes bytes; the gateway relays both ways.
+        ws = socket.socket()
+        ws.bind(("127.0.0.1", 0))
+        ws.listen(1)
+        port = ws.getsockname()[1]
+        import threading
+
+        def serve():
+            c, _ = ws.accept()
+            c.settimeout(5)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += c.recv(4096)
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    break
+                c.sendall(d.upper())
+            c.close()
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        gw = Gateway("""
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes: [ {{ name: ws, match: {{ path: {{ prefix: "/" }} }}, pool: ws }} ]
+pools: [ {{ name: ws, endpoints: [ {{ address: "127.0.0.1:{wsport}" }} ] }} ]
+""", extra={"wsport": port}).start()
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+            s.sendall(b"ping frame")
+            got = b""
+            deadline = time.time() + 5
+            while len(got) < 10 and time.time() < deadline:
+                got += s.recv(4096)
+            self.assertEqual(got, b"PING FRAME")
+            s.close()
+        finally:
+            gw.stop()
+            ws.close()
+
+    def test_no_route_is_404_with_request_id(self):
+        gw = Gateway("""
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes: [ {{ name: only, match: {{ path: {{ exact: "/only" }} }}, direct_response: {{ status: 200 }} }} ]
+""").start()
+        try:
+            status, headers, body = http(gw.port, "GET", "/other")
+            self.assertEqual(status, 404)
+            self.assertIn(headers["x-request-id"].encode(), body)
+        finally:
+            gw.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
