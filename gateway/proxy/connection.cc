@@ -70,6 +70,7 @@ struct Conn {
   size_t begin = 0, end = 0;
   size_t floor = 0;  // end of the current request's head: body reads never go below it
   std::vector<char> chunk = std::vector<char>(kChunk);
+  std::vector<char> rbuf;  // upstream response bytes; sized once per connection
   std::string out;  // serialized heads
 
   void arm(Phase p, std::chrono::milliseconds d) {
@@ -199,13 +200,19 @@ asio::awaitable<std::pair<error_code, size_t>> Handler::readClient(char* dst, si
 // close silently, or an HTTP status to answer with before closing.
 asio::awaitable<int> Handler::readHead(http::RequestHead& head, http::ParseError& err, bool first) {
   bool waiting_first_byte = true;
+  size_t seen = 0;  // bytes (from begin) the parser has already looked at
   for (;;) {
     if (c_->end > c_->begin) {
       waiting_first_byte = false;
-      auto st = http::parseRequestHead(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), limits_,
-                                       head, err);
-      if (st == http::ParseStatus::Done) co_return 0;
-      if (st == http::ParseStatus::Error) co_return err.status;
+      std::string_view data(c_->in.data() + c_->begin, c_->end - c_->begin);
+      // Parse again only when the new bytes may have ended the head: a client that
+      // drips a head byte by byte costs O(lines x size), not O(size^2).
+      if (seen == 0 || http::headMayHaveEnded(data, seen, limits_)) {
+        auto st = http::parseRequestHead(data, limits_, head, err);
+        if (st == http::ParseStatus::Done) co_return 0;
+        if (st == http::ParseStatus::Error) co_return err.status;
+      }
+      seen = data.size();
     }
     if (c_->end == c_->in.size()) {
       if (c_->begin > 0) {
@@ -533,7 +540,8 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   const upstream::Endpoint* last = avoid;
   bool body_sent = false;
   http::ResponseHead resp;
-  std::vector<char> rbuf(limits_.max_header_bytes + 16 * 1024);
+  if (c_->rbuf.size() < limits_.max_header_bytes + 16 * 1024) c_->rbuf.resize(limits_.max_header_bytes + 16 * 1024);
+  std::vector<char>& rbuf = c_->rbuf;
   size_t rend = 0;
   UpstreamConn uc;
   Clock::time_point sent_at;
@@ -592,7 +600,20 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
 
     // Send the head, then the body.
     c_->arm(Phase::UpstreamFirstByte, route.timeouts.first_byte);
-    bool ok = co_await writeAll(*uc.sock, head);
+    bool ok;
+    if (has_body && !body_sent && !req.expect_continue && req.framing == http::BodyFraming::ContentLength &&
+        c_->end - c_->begin >= req.content_length) {
+      // The whole body is already buffered (small POSTs): head and body in one write.
+      std::string_view body(c_->in.data() + c_->begin, size_t(req.content_length));
+      std::array<asio::const_buffer, 2> bufs = {asio::buffer(head), asio::buffer(body.data(), body.size())};
+      auto [wec, wn] = co_await asio::async_write(*uc.sock, bufs, kTuple);
+      ok = !wec;
+      c_->begin += body.size();
+      x.bytes_in += body.size();
+      body_sent = true;
+    } else {
+      ok = co_await writeAll(*uc.sock, head);
+    }
     if (ok && has_body && !body_sent) {
       if (req.expect_continue) {
         c_->arm(Phase::ClientWrite, rt_->config->timeouts.client_body);
@@ -782,7 +803,22 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   o += "\r\n";
   c_->arm(Phase::ClientWrite, route.timeouts.idle);
-  if (!co_await writeAll(c_->client, o)) {
+  // The whole body already arrived with the head (small responses): one write.
+  size_t inline_body = 0;
+  if (!upgrade_ok && resp.framing == http::BodyFraming::ContentLength &&
+      rend - resp.head_size >= resp.content_length)
+    inline_body = size_t(resp.content_length);
+  bool head_ok;
+  if (inline_body) {
+    std::array<asio::const_buffer, 2> bufs = {asio::buffer(o), asio::buffer(rbuf.data() + resp.head_size, inline_body)};
+    auto [wec, wn] = co_await asio::async_write(c_->client, bufs, kTuple);
+    head_ok = !wec;
+    x.bytes_out += inline_body;
+    w_.metrics().bytes_out.add(inline_body);
+  } else {
+    head_ok = co_await writeAll(c_->client, o);
+  }
+  if (!head_ok) {
     x.close_after = true;
     error_code ignored;
     uc.sock->close(ignored);
@@ -822,7 +858,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
 
   // Body.
-  std::string_view pending(rbuf.data() + resp.head_size, rend - resp.head_size);
+  std::string_view pending(rbuf.data() + resp.head_size + inline_body, rend - resp.head_size - inline_body);
   bool upstream_reusable = resp.keep_alive;
   bool ok = true;
   std::string frame;
@@ -849,7 +885,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   };
 
   if (resp.framing == http::BodyFraming::ContentLength) {
-    uint64_t left = resp.content_length;
+    uint64_t left = resp.content_length - inline_body;
     while (left > 0 && ok) {
       if (pending.empty()) {
         pending = co_await readUpstream();

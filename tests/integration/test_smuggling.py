@@ -98,6 +98,23 @@ class SmugglingTest(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:80])
         self.assertEqual(self.backend.requests[-1]["body"], b"hello")
 
+    def test_head_dripped_byte_by_byte(self):
+        import socket
+        import time
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        for b in b"GET /drip HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nConnection: close\r\n\r\n":
+            s.sendall(bytes([b]))
+            time.sleep(0.002)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:80])
+        self.assertEqual(self.backend.requests[-1]["path"], "/drip")
+
     def test_slow_header_gets_408(self):
         gw = Gateway("""
 timeouts: {{ client_header: 500ms }}
