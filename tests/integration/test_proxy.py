@@ -151,6 +151,37 @@ class ProxyTest(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
         self.assertEqual(len(self.last()["body"]), total)
 
+    def test_64mib_upload_streams_with_bounded_memory(self):
+        # A 64 MiB content-length body goes through while the gateway's RSS stays far below it.
+        def rss_kib():
+            with open(f"/proc/{self.gw.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+
+        size = 64 << 20
+        rss_before = rss_kib()
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=30)
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % size)
+        block = b"z" * (1 << 20)
+        peak = 0
+        for i in range(64):
+            s.sendall(block)
+            if i % 8 == 0:
+                peak = max(peak, rss_kib())
+        data = b""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        self.assertEqual(len(self.last()["body"]), size)
+        self.assertLess(peak - rss_before, 16 * 1024, f"RSS grew by {peak - rss_before} KiB")
+
     def test_pipelining_in_order(self):
         reqs = b"".join(b"GET /p%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(5))
         reqs += b"GET /exact HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
