@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "gateway/http/headers.h"
+#include "gateway/log/json.h"
 
 namespace rampart::gateway::config {
 
@@ -689,46 +690,29 @@ LoadResult loadFile(const std::string& path) {
   return parseText(ss.str(), path);
 }
 
-static void jsonStr(std::string& o, std::string_view s) {
-  o += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) o += fmt::format("\\u{:04x}", c);
-        else o += char(c);
-    }
-  }
-  o += '"';
-}
-
 std::string toJson(const Config& c) {
   std::string o = "{";
   o += fmt::format("\"path\":");
-  jsonStr(o, c.path);
+  log::appendJsonString(o, c.path);
   o += fmt::format(",\"workers\":{},\"log\":{{\"level\":", c.workers);
-  jsonStr(o, c.log.level);
+  log::appendJsonString(o, c.log.level);
   o += ",\"access\":{\"enabled\":";
   o += c.log.access_enabled ? "true" : "false";
   o += ",\"path\":";
-  jsonStr(o, c.log.access_path);
+  log::appendJsonString(o, c.log.access_path);
   o += "}},\"admin\":";
-  if (c.admin.enabled) jsonStr(o, c.admin.listen.text);
+  if (c.admin.enabled) log::appendJsonString(o, c.admin.listen.text);
   else o += "null";
   o += ",\"listeners\":[";
   for (size_t i = 0; i < c.listeners.size(); ++i) {
     auto& l = c.listeners[i];
     if (i) o += ',';
     o += "{\"name\":";
-    jsonStr(o, l.name);
+    log::appendJsonString(o, l.name);
     o += ",\"listen\":[";
     for (size_t j = 0; j < l.listen.size(); ++j) {
       if (j) o += ',';
-      jsonStr(o, l.listen[j].text);
+      log::appendJsonString(o, l.listen[j].text);
     }
     o += fmt::format("],\"max_body\":{},\"max_header_bytes\":{}}}", l.limits.max_body, l.limits.max_header_bytes);
   }
@@ -737,17 +721,17 @@ std::string toJson(const Config& c) {
     auto& r = c.routes[i];
     if (i) o += ',';
     o += "{\"name\":";
-    jsonStr(o, r.name);
+    log::appendJsonString(o, r.name);
     if (r.direct) o += fmt::format(",\"direct_response\":{}", r.direct->status);
     else {
       o += ",\"pool\":";
-      jsonStr(o, r.pool);
+      log::appendJsonString(o, r.pool);
     }
     o += ",\"request_headers_add\":[";
     // Header values may carry credentials (Authorization to a backend): names only.
     for (size_t j = 0; j < r.request_headers.add.size(); ++j) {
       if (j) o += ',';
-      jsonStr(o, r.request_headers.add[j].first + ": <redacted>");
+      log::appendJsonString(o, r.request_headers.add[j].first + ": <redacted>");
     }
     o += "]}";
   }
@@ -756,11 +740,11 @@ std::string toJson(const Config& c) {
     auto& p = c.pools[i];
     if (i) o += ',';
     o += "{\"name\":";
-    jsonStr(o, p.name);
+    log::appendJsonString(o, p.name);
     o += ",\"endpoints\":[";
     for (size_t j = 0; j < p.endpoints.size(); ++j) {
       if (j) o += ',';
-      jsonStr(o, p.endpoints[j].address);
+      log::appendJsonString(o, p.endpoints[j].address);
     }
     o += fmt::format("],\"active_health\":{}}}", p.active.enabled ? "true" : "false");
   }

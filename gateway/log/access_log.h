@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/log/json.h"
+
 namespace rampart::gateway::log {
 
 struct AccessRecord {
@@ -71,8 +73,5 @@ class AccessLog {
   std::mutex write_mu_;
   std::thread thread_;
 };
-
-// JSON string escaping shared by the log writers and the admin pages.
-void appendJsonString(std::string& out, std::string_view s);
 
 }  // namespace rampart::gateway::log
