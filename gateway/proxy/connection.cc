@@ -7,9 +7,12 @@
 // request is in flight; it is compacted between requests). Bodies go through a
 // separate fixed-size chunk buffer, so no body is ever held whole.
 //
-// Timeouts: one watchdog coroutine per connection sleeps until the current
-// deadline and closes the socket(s) of the phase that overran it; the main
+// Timeouts: each connection sets a deadline and a phase (a plain store, no
+// syscall); one sweep per worker thread, every 100 ms, cancels the socket(s)
+// of every connection whose phase overran its deadline, and the connection's
 // coroutine sees the aborted operation and answers 408/504 as the phase says.
+// (A per-connection asio timer cost a timerfd_settime and a handler dispatch
+// per re-arm, several times per request.) Precision: 100 ms.
 //
 // Expect: 100-continue is answered by the gateway itself once a route and an
 // upstream connection are ready, and Expect is not forwarded (as nginx does).
@@ -47,19 +50,18 @@ bool isIdempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
-// What the watchdog closes when the deadline passes.
+// What the sweep cancels when the deadline passes.
 enum class Phase : uint8_t { None, ClientRead, ClientWrite, UpstreamConnect, UpstreamFirstByte, Streaming };
 
 struct Conn {
   Conn(core::Worker& w, tcp::socket s, std::string l)
-      : worker(w), client(std::move(s)), listener(std::move(l)), timer(client.get_executor()) {}
+      : worker(w), client(std::move(s)), listener(std::move(l)) {}
 
   core::Worker& worker;
   tcp::socket client;
   std::string listener;
   std::string peer;  // "ip:port"
   std::string peer_ip;
-  asio::steady_timer timer;
   Clock::time_point deadline = Clock::time_point::max();
   Phase phase = Phase::None;
   bool expired = false;
@@ -76,40 +78,67 @@ struct Conn {
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
     expired = false;
-    auto dl = Clock::now() + d;
-    bool earlier = dl < deadline;
-    deadline = dl;
-    if (earlier) timer.cancel();  // wake the watchdog to re-arm sooner
+    deadline = Clock::now() + d;
   }
   void disarm() {
     phase = Phase::None;
     deadline = Clock::time_point::max();
   }
-};
-
-asio::awaitable<void> watchdog(std::shared_ptr<Conn> c) {
-  while (!c->closed) {
-    c->timer.expires_at(c->deadline);
-    auto [ec] = co_await c->timer.async_wait(kTuple);
-    if (c->closed) break;
-    if (Clock::now() < c->deadline) continue;  // moved later, or cancelled to re-arm
-    c->expired = true;
+  // Called by the sweep when the deadline has passed.
+  void expire() {
+    expired = true;
     error_code ignored;
-    switch (c->phase) {
+    switch (phase) {
       case Phase::ClientRead:
       case Phase::ClientWrite:
-        c->client.cancel(ignored);
+        client.cancel(ignored);
         break;
       case Phase::UpstreamConnect:
       case Phase::UpstreamFirstByte:
       case Phase::Streaming:
-        if (c->upstream) c->upstream->cancel(ignored);
-        if (c->phase == Phase::Streaming) c->client.cancel(ignored);
+        if (upstream) upstream->cancel(ignored);
+        if (phase == Phase::Streaming) client.cancel(ignored);
         break;
       case Phase::None:
         break;
     }
-    c->deadline = Clock::time_point::max();
+    deadline = Clock::time_point::max();
+  }
+  size_t sweep_index = 0;  // position in this thread's Sweep
+};
+
+// The connections of one worker thread and the 100 ms sweep over their deadlines.
+// Only that thread touches it, so no lock.
+struct Sweep {
+  std::vector<Conn*> conns;
+  bool running = false;
+
+  void add(Conn* c) {
+    c->sweep_index = conns.size();
+    conns.push_back(c);
+  }
+  void remove(Conn* c) {
+    Conn* last = conns.back();
+    conns[c->sweep_index] = last;
+    last->sweep_index = c->sweep_index;
+    conns.pop_back();
+  }
+};
+thread_local Sweep t_sweep;
+
+asio::awaitable<void> sweepLoop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec) co_return;
+    auto now = Clock::now();
+    // expire() only cancels socket operations; the connections leave the list later,
+    // from their own coroutines, so iterating by index is safe here.
+    for (size_t i = 0; i < t_sweep.conns.size(); ++i) {
+      Conn* c = t_sweep.conns[i];
+      if (c->phase != Phase::None && now >= c->deadline) c->expire();
+    }
   }
 }
 
@@ -960,13 +989,17 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
 
 asio::awaitable<void> serveClient(core::Worker& worker, tcp::socket socket, std::string listener) {
   auto c = std::make_shared<Conn>(worker, std::move(socket), std::move(listener));
-  asio::co_spawn(c->client.get_executor(), watchdog(c), asio::detached);
+  if (!t_sweep.running) {
+    t_sweep.running = true;
+    asio::co_spawn(c->client.get_executor(), sweepLoop(), asio::detached);
+  }
+  t_sweep.add(c.get());
   worker.metrics().connections_accepted.add();
   worker.metrics().connections_active.add();
   Handler h(c);
   co_await h.run();
   c->closed = true;
-  c->timer.cancel();
+  t_sweep.remove(c.get());
   worker.metrics().connections_active.sub();
 }
 
