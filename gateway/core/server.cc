@@ -66,6 +66,8 @@ int Server::run() {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  for (const auto& l : cfg.listeners)
+    shared_.listener_connections.emplace(l.name, std::make_unique<std::atomic<uint64_t>>(0));
   for (unsigned i = 0; i < cfg.workers; ++i) {
     auto w = std::make_unique<Worker>(i, shared_);
     std::string err;

@@ -128,7 +128,20 @@ std::string Worker::nextRequestId() {
 }
 
 asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listener) {
+  std::atomic<uint64_t>& open = *shared_.listener_connections.at(listener);
+  asio::steady_timer wait(ioc_);
   for (;;) {
+    // At limits.max_connections (all workers together) stop accepting, as HAProxy's
+    // maxconn does: further connections wait in the kernel's backlog until one closes.
+    for (;;) {
+      uint64_t max = rampart::gateway::config::Limits{}.max_connections;
+      for (const auto& l : runtime_->config->listeners)
+        if (l.name == listener) max = l.limits.max_connections;
+      if (open.load(std::memory_order_relaxed) < max) break;
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!acc.is_open()) co_return;
+    }
     auto [ec, sock] = co_await acc.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
@@ -139,7 +152,9 @@ asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listene
       continue;
     }
     if (shared_.draining) continue;  // sock closes
-    asio::co_spawn(ioc_, proxy::serveClient(*this, std::move(sock), listener), asio::detached);
+    open.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(ioc_, proxy::serveClient(*this, std::move(sock), listener),
+                   [&open](std::exception_ptr) { open.fetch_sub(1, std::memory_order_relaxed); });
   }
 }
 

@@ -29,6 +29,9 @@ struct Shared {
   log::AccessLog* access_log = nullptr;  // null when access logging is off
   std::atomic<bool> draining{false};
   std::string id_prefix;                 // random per process, for request ids
+  // Open client connections per listener, all workers together (limits.max_connections).
+  // Created before the workers start; listeners do not change until a restart.
+  std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> listener_connections;
 };
 
 // Idle keep-alive connections to upstream endpoints, per worker.

@@ -99,6 +99,67 @@ class AdminAndLogTest(unittest.TestCase):
             backend.close()
 
 
+class ConnectionLimitTest(unittest.TestCase):
+    def test_max_connections_holds_further_clients_in_the_backlog(self):
+        import socket
+        cfg = """
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"], limits: {{ max_connections: 2 }} }} ]
+routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ status: 200, body: "ok" }} }} ]
+"""
+        with Gateway(cfg) as gw:
+            def keepalive_request(s):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                return s.recv(4096)
+
+            a = socket.create_connection(("127.0.0.1", gw.port), timeout=2)
+            b = socket.create_connection(("127.0.0.1", gw.port), timeout=2)
+            self.assertIn(b"200 OK", keepalive_request(a))
+            self.assertIn(b"200 OK", keepalive_request(b))
+            c = socket.create_connection(("127.0.0.1", gw.port), timeout=0.5)  # the kernel completes the handshake
+            c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            with self.assertRaises(socket.timeout):
+                c.recv(4096)  # not accepted while two are open
+            a.close()
+            c.settimeout(3)
+            self.assertIn(b"200 OK", c.recv(4096))  # accepted once one closed
+            b.close()
+            c.close()
+
+
+class ListenerTest(unittest.TestCase):
+    def test_ipv4_and_ipv6_addresses(self):
+        import socket
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        cfg = """
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}", "[::1]:{port}"] }} ]
+routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ status: 200, body: "both" }} }} ]
+"""
+        with Gateway(cfg) as gw:
+            self.assertEqual(http(gw.port, "GET", "/")[2], b"both")
+            s = socket.create_connection(("::1", gw.port), timeout=3)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:60])
+            self.assertTrue(data.endswith(b"both"))
+            rec = [r for r in gw.access_records() if r["client"].startswith("[::1]")]
+            deadline = time.time() + 2
+            while not rec and time.time() < deadline:
+                time.sleep(0.05)
+                rec = [r for r in gw.access_records() if r["client"].startswith("[::1]")]
+            self.assertTrue(rec, "no access record with an IPv6 client address")
+
+
 class ReloadDrainTest(unittest.TestCase):
     def test_reload_under_load_fails_nothing(self):
         backend = Backend()
