@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <map>
 
 #include "gateway/core/server.h"
@@ -13,7 +15,9 @@ namespace rampart::gateway::admin {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds kAdminIdle{60};
 
 namespace {
 
@@ -71,15 +75,17 @@ std::string metrics(core::Server& s) {
   counter("rampart_upstream_connect_failures_total", "Failed connections to upstream endpoints.", cfail);
   counter("rampart_upstream_retries_total", "Requests retried on another attempt.", retries);
   counter("rampart_no_healthy_upstream_total", "Requests answered 503 for lack of a healthy endpoint.", nohealthy);
-  o += fmt::format("# HELP rampart_config_reloads_total Configuration reloads by result.\n"
-                   "# TYPE rampart_config_reloads_total counter\n"
-                   "rampart_config_reloads_total{{result=\"ok\"}} {}\nrampart_config_reloads_total{{result=\"error\"}} {}\n",
-                   s.reloadsOk(), s.reloadsFailed());
+  o += fmt::format(
+      "# HELP rampart_config_reloads_total Configuration reloads by result.\n"
+      "# TYPE rampart_config_reloads_total counter\n"
+      "rampart_config_reloads_total{{result=\"ok\"}} {}\nrampart_config_reloads_total{{result=\"error\"}} {}\n",
+      s.reloadsOk(), s.reloadsFailed());
   o += "# HELP rampart_requests_total Requests by route and status class.\n# TYPE rampart_requests_total counter\n";
   static const char* kClass[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
   for (auto& [name, a] : routes)
     for (size_t i = 0; i < a.cls.size(); ++i)
-      if (a.cls[i]) o += fmt::format("rampart_requests_total{{route=\"{}\",class=\"{}\"}} {}\n", label(name), kClass[i], a.cls[i]);
+      if (a.cls[i])
+        o += fmt::format("rampart_requests_total{{route=\"{}\",class=\"{}\"}} {}\n", label(name), kClass[i], a.cls[i]);
   o += "# HELP rampart_request_duration_seconds Time from request head to the end of the response.\n"
        "# TYPE rampart_request_duration_seconds histogram\n";
   for (auto& [name, a] : routes) {
@@ -96,20 +102,25 @@ std::string metrics(core::Server& s) {
   }
   o += "# HELP rampart_upstream_healthy Endpoint available (active-healthy and not ejected).\n"
        "# TYPE rampart_upstream_healthy gauge\n";
-  std::string reqs = "# HELP rampart_upstream_requests_total Requests sent to an endpoint.\n"
-                     "# TYPE rampart_upstream_requests_total counter\n";
-  std::string fails = "# HELP rampart_upstream_failures_total Failed requests to an endpoint.\n"
-                      "# TYPE rampart_upstream_failures_total counter\n";
-  std::string ejects = "# HELP rampart_upstream_ejections_total Passive ejections of an endpoint.\n"
-                       "# TYPE rampart_upstream_ejections_total counter\n";
-  std::string actives = "# HELP rampart_upstream_active_requests Requests in flight to an endpoint.\n"
-                        "# TYPE rampart_upstream_active_requests gauge\n";
+  std::string reqs =
+      "# HELP rampart_upstream_requests_total Requests sent to an endpoint.\n"
+      "# TYPE rampart_upstream_requests_total counter\n";
+  std::string fails =
+      "# HELP rampart_upstream_failures_total Failed requests to an endpoint.\n"
+      "# TYPE rampart_upstream_failures_total counter\n";
+  std::string ejects =
+      "# HELP rampart_upstream_ejections_total Passive ejections of an endpoint.\n"
+      "# TYPE rampart_upstream_ejections_total counter\n";
+  std::string actives =
+      "# HELP rampart_upstream_active_requests Requests in flight to an endpoint.\n"
+      "# TYPE rampart_upstream_active_requests gauge\n";
   auto now = upstream::Clock::now();
   for (auto& p : s.runtime()->pools) {
     if (!p) continue;
     for (auto& e : p->endpoints()) {
       auto st = e->stats(now);
-      std::string l = fmt::format("{{pool=\"{}\",endpoint=\"{}\"}}", label(p->config().name), label(e->config().address));
+      std::string l =
+          fmt::format("{{pool=\"{}\",endpoint=\"{}\"}}", label(p->config().name), label(e->config().address));
       o += fmt::format("rampart_upstream_healthy{} {}\n", l, (st.active_healthy && !st.ejected) ? 1 : 0);
       reqs += fmt::format("rampart_upstream_requests_total{} {}\n", l, st.requests);
       fails += fmt::format("rampart_upstream_failures_total{} {}\n", l, st.failures);
@@ -139,68 +150,76 @@ std::string upstreams(core::Server& s) {
 // One admin connection (a plain function: a coroutine lambda's captures would
 // die with the lambda object before the frame runs).
 asio::awaitable<void> serveAdminConnection(core::Server& server, tcp::socket s) {
-          std::vector<char> buf(16384);
-          size_t end = 0;
-          for (;;) {
-            http::RequestHead head;
-            http::ParseError err;
-            http::Limits lim;
-            lim.max_header_bytes = buf.size();
-            http::ParseStatus st = http::ParseStatus::NeedMore;
-            while ((st = end ? http::parseRequestHead(std::string_view(buf.data(), end), lim, head, err)
-                             : http::ParseStatus::NeedMore) == http::ParseStatus::NeedMore) {
-              if (end == buf.size()) co_return;
-              auto [rec, n] = co_await s.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), kTuple);
-              if (rec || n == 0) co_return;
-              end += n;
-            }
-            if (st == http::ParseStatus::Error || head.framing != http::BodyFraming::None) {
-              std::string r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-              co_await asio::async_write(s, asio::buffer(r), kTuple);
-              co_return;
-            }
-            std::string_view target = head.target;
-            auto q = target.find('?');
-            std::string_view path = target.substr(0, q);
-            uint16_t status = 200;
-            std::string body, type = "text/plain; charset=utf-8";
-            if (head.method != "GET" && head.method != "HEAD") {
-              status = 405;
-              body = "only GET and HEAD\n";
-            } else if (path == "/metrics") {
-              body = metrics(server);
-              type = "text/plain; version=0.0.4; charset=utf-8";
-            } else if (path == "/healthz") {
-              body = "ok\n";
-            } else if (path == "/ready") {
-              if (server.draining()) status = 503, body = "draining\n";
-              else body = "ready\n";
-            } else if (path == "/upstreams") {
-              body = upstreams(server);
-              type = "application/json";
-            } else if (path == "/config") {
-              body = config::toJson(*server.runtime()->config) + "\n";
-              type = "application/json";
-            } else if (path == "/") {
-              body = "rampart admin: /metrics /healthz /ready /upstreams /config\n";
-            } else {
-              status = 404;
-              body = "not found\n";
-            }
-            std::string r;
-            http::appendStatusLine(r, status);
-            http::appendHeader(r, "Content-Type", type);
-            http::appendHeader(r, "Content-Length", std::to_string(body.size()));
-            if (!head.keep_alive) http::appendHeader(r, "Connection", "close");
-            r += "\r\n";
-            if (head.method != "HEAD") r += body;
-            bool keep = head.keep_alive;
-            size_t used = head.head_size;
-            auto [wec, wn] = co_await asio::async_write(s, asio::buffer(r), kTuple);
-            if (wec || !keep) co_return;
-            std::memmove(buf.data(), buf.data() + used, end - used);
-            end -= used;
-          }
+  asio::steady_timer idle(s.get_executor());
+  std::vector<char> buf(16384);
+  size_t end = 0;
+  for (;;) {
+    http::RequestHead head;
+    http::ParseError err;
+    http::Limits lim;
+    lim.max_header_bytes = buf.size();
+    http::ParseStatus st = http::ParseStatus::NeedMore;
+    while ((st = end ? http::parseRequestHead(std::string_view(buf.data(), end), lim, head, err)
+                     : http::ParseStatus::NeedMore) == http::ParseStatus::NeedMore) {
+      if (end == buf.size()) co_return;
+      // Idle admin connections (a scraper's keep-alive) close after a minute.
+      idle.expires_after(kAdminIdle);
+      auto r = co_await (s.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), kTuple) ||
+                         idle.async_wait(kTuple));
+      if (r.index() == 1) co_return;
+      auto [rec, n] = std::get<0>(r);
+      if (rec || n == 0) co_return;
+      end += n;
+    }
+    if (st == http::ParseStatus::Error || head.framing != http::BodyFraming::None) {
+      std::string r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      co_await asio::async_write(s, asio::buffer(r), kTuple);
+      co_return;
+    }
+    std::string_view target = head.target;
+    auto q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    uint16_t status = 200;
+    std::string body, type = "text/plain; charset=utf-8";
+    if (head.method != "GET" && head.method != "HEAD") {
+      status = 405;
+      body = "only GET and HEAD\n";
+    } else if (path == "/metrics") {
+      body = metrics(server);
+      type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (path == "/healthz") {
+      body = "ok\n";
+    } else if (path == "/ready") {
+      if (server.draining())
+        status = 503, body = "draining\n";
+      else
+        body = "ready\n";
+    } else if (path == "/upstreams") {
+      body = upstreams(server);
+      type = "application/json";
+    } else if (path == "/config") {
+      body = config::toJson(*server.runtime()->config) + "\n";
+      type = "application/json";
+    } else if (path == "/") {
+      body = "rampart admin: /metrics /healthz /ready /upstreams /config\n";
+    } else {
+      status = 404;
+      body = "not found\n";
+    }
+    std::string r;
+    http::appendStatusLine(r, status);
+    http::appendHeader(r, "Content-Type", type);
+    http::appendHeader(r, "Content-Length", std::to_string(body.size()));
+    if (!head.keep_alive) http::appendHeader(r, "Connection", "close");
+    r += "\r\n";
+    if (head.method != "HEAD") r += body;
+    bool keep = head.keep_alive;
+    size_t used = head.head_size;
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(r), kTuple);
+    if (wec || !keep) co_return;
+    std::memmove(buf.data(), buf.data() + used, end - used);
+    end -= used;
+  }
 }
 
 asio::awaitable<void> serveAdmin(core::Server& server, tcp::acceptor& acceptor) {

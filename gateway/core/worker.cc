@@ -133,11 +133,13 @@ asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listene
   for (;;) {
     // At limits.max_connections (all workers together) stop accepting, as HAProxy's
     // maxconn does: further connections wait in the kernel's backlog until one closes.
-    for (;;) {
-      uint64_t max = rampart::gateway::config::Limits{}.max_connections;
+    auto maxConnections = [&] {
+      uint64_t max = config::Limits{}.max_connections;
       for (const auto& l : runtime_->config->listeners)
         if (l.name == listener) max = l.limits.max_connections;
-      if (open.load(std::memory_order_relaxed) < max) break;
+      return max;
+    };
+    while (open.load(std::memory_order_relaxed) >= maxConnections()) {
       wait.expires_after(std::chrono::milliseconds(10));
       co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
       if (!acc.is_open()) co_return;
@@ -152,7 +154,19 @@ asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listene
       continue;
     }
     if (shared_.draining) continue;  // sock closes
-    open.fetch_add(1, std::memory_order_relaxed);
+    // Another worker's accept may have filled the last slot meanwhile: reserve one
+    // atomically, holding this connection unserved until a slot frees.
+    bool reserved = false;
+    while (!reserved && !shared_.draining) {
+      uint64_t cur = open.load(std::memory_order_relaxed);
+      if (cur < maxConnections()) {
+        reserved = open.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed);
+        continue;
+      }
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (!reserved) continue;  // draining: sock closes
     asio::co_spawn(ioc_, proxy::serveClient(*this, std::move(sock), listener),
                    [&open](std::exception_ptr) { open.fetch_sub(1, std::memory_order_relaxed); });
   }
