@@ -99,6 +99,32 @@ class AdminAndLogTest(unittest.TestCase):
             backend.close()
 
 
+class AccessLogFileTest(unittest.TestCase):
+    def test_file_log_is_reopened_on_sighup(self):
+        d = tempfile.mkdtemp(prefix="rampart-log-")
+        path = os.path.join(d, "access.log")
+        cfg = """
+log: {{ access: {{ path: "{log}" }} }}
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ status: 200, body: "ok" }} }} ]
+"""
+        with Gateway(cfg, extra={"log": path}) as gw:
+            http(gw.port, "GET", "/before")
+            deadline = time.time() + 3
+            while time.time() < deadline and not (os.path.exists(path) and "/before" in open(path).read()):
+                time.sleep(0.05)
+            self.assertIn('"path":"/before"', open(path).read())
+            os.rename(path, path + ".1")  # what logrotate does
+            gw.signal(signal.SIGHUP)
+            time.sleep(0.3)
+            http(gw.port, "GET", "/after")
+            deadline = time.time() + 3
+            while time.time() < deadline and not (os.path.exists(path) and "/after" in open(path).read()):
+                time.sleep(0.05)
+            self.assertIn('"path":"/after"', open(path).read())
+            self.assertNotIn("/after", open(path + ".1").read())
+
+
 class ConnectionLimitTest(unittest.TestCase):
     def test_max_connections_holds_further_clients_in_the_backlog(self):
         import socket
