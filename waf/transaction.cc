@@ -339,6 +339,22 @@ void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
       break;
   }
   recordMatch(head, takes);
+  if (would_be.action == Verdict::Action::None && current_phase != 5 && active()) {
+    switch (head.disruptive) {
+      case Disruptive::Deny:
+      case Disruptive::Proxy:
+        would_be = {Verdict::Action::Deny, head.status > 0 ? head.status : 403, {}, head.id, current_phase};
+        break;
+      case Disruptive::Drop:
+        would_be = {Verdict::Action::Drop, 0, {}, head.id, current_phase};
+        break;
+      case Disruptive::Redirect:
+        would_be = {Verdict::Action::Redirect, 302, {}, head.id, current_phase};
+        break;
+      default:
+        break;
+    }
+  }
   if (!takes) return;
   intercepted = true;
   if (verdict.action != Verdict::Action::None) return;
@@ -668,10 +684,9 @@ bool Transaction::appendResponseBody(std::string_view chunk) {
   return true;
 }
 
-Verdict Transaction::processResponseBody() {
+bool Transaction::wantsResponseBody() const {
   auto& t = *impl_;
-  if (t.intercepted) return t.verdict;
-  if (!t.response_body_access) return {};
+  if (t.intercepted || !t.response_body_access || !t.active()) return false;
   // Only for the configured MIME types (SecResponseBodyMimeType).
   std::string_view ct;
   for (auto& h : t.resp_headers)
@@ -680,12 +695,23 @@ Verdict Transaction::processResponseBody() {
       break;
     }
   ct = trim(ct.substr(0, ct.find(';')));
-  bool ok = false;
   for (auto& m : t.eng->ruleset.settings.response_body_mime_types)
-    if (iequals(m, ct)) ok = true;
-  if (!ok) return {};
+    if (iequals(m, ct)) return true;
+  return false;
+}
+
+bool Transaction::wantsRequestBody() const { return impl_->request_body_access && impl_->active(); }
+
+Verdict Transaction::processResponseBody() {
+  auto& t = *impl_;
+  if (t.intercepted) return t.verdict;
+  if (!wantsResponseBody()) return {};
   return t.runPhase(4);
 }
+
+const Verdict& Transaction::wouldBeVerdict() const { return impl_->would_be; }
+
+void Transaction::setRuleEngine(rules::EngineSettings::RuleEngine mode) { impl_->mode = mode; }
 
 void Transaction::processLogging() {
   auto& t = *impl_;
@@ -702,6 +728,13 @@ std::string Transaction::txValue(std::string_view name) const {
   if (it == impl_->collections.end()) return {};
   auto e = it->second.find(toLower(name));
   return e == it->second.end() || !e->second.p ? std::string() : e->second.p->value;
+}
+
+void Transaction::forEachArgument(
+    const std::function<void(std::string_view, std::string_view, std::string_view)>& fn) const {
+  for (auto& kv : impl_->args_get) fn("ARGS_GET", kv.name, kv.value);
+  for (auto& kv : impl_->args_post) fn("ARGS_POST", kv.name, kv.value);
+  for (auto& kv : impl_->cookies) fn("REQUEST_COOKIES", kv.name, kv.value);
 }
 
 bool Transaction::isAuditRelevant() const {

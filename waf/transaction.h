@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -108,9 +109,25 @@ class Transaction {
 
   const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
   const Verdict& verdict() const;                   // the first disruptive verdict, or None
+  // The first disruptive decision a rule made, whether or not it took effect: in
+  // DetectionOnly this is what blocking mode would have done (shadow rule sets, audit).
+  const Verdict& wouldBeVerdict() const;
+
+  // Per-transaction override of SecRuleEngine (the gateway's per-route mode); call
+  // before processRequestHeaders.
+  void setRuleEngine(rules::EngineSettings::RuleEngine mode);
+  // After processResponseHeaders: whether processResponseBody will inspect the body
+  // (response body access on, the engine active, the Content-Type in SecResponseBodyMimeType).
+  bool wantsResponseBody() const;
+  // Whether processRequestBody would look at a request body (SecRequestBodyAccess, engine on).
+  bool wantsRequestBody() const;
   // A TX collection value ("blocking_inbound_anomaly_score"), empty when unset.
   std::string txValue(std::string_view name) const;
-  bool isAuditRelevant() const;  // auditlog/noauditlog + SecAuditEngine say log this one
+  bool isAuditRelevant() const;
+  // Query and body arguments and cookies as the engine parsed them, for the
+  // audit log's redaction: kind is "ARGS_GET", "ARGS_POST" or "REQUEST_COOKIES".
+  void forEachArgument(
+      const std::function<void(std::string_view kind, std::string_view name, std::string_view value)>& fn) const;  // auditlog/noauditlog + SecAuditEngine say log this one
 
   struct Impl;
 

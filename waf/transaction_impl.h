@@ -108,6 +108,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string user_id, session_id;
   std::vector<MatchedRule> matches;
   Verdict verdict;
+  Verdict would_be;  // first disruptive decision, taken or not
   bool intercepted = false;
   int allow_level = 0;  // 0 none; 1 rest of phase; 2 request phases; 3 all but logging
   int allow_phase = 0;

@@ -42,6 +42,7 @@ std::string metrics(core::Server& s) {
     std::array<uint64_t, 6> cls{};
     std::array<uint64_t, kLatencyBuckets.size() + 1> lat{};
     uint64_t sum_us = 0;
+    uint64_t waf[6] = {};
   };
   std::map<std::string, Agg> routes;
   for (auto& w : s.workers()) {
@@ -61,6 +62,9 @@ std::string metrics(core::Server& s) {
       for (size_t i = 0; i < a.cls.size(); ++i) a.cls[i] += rm->by_class[i].get();
       for (size_t i = 0; i < a.lat.size(); ++i) a.lat[i] += rm->latency[i].get();
       a.sum_us += rm->latency_sum_us.get();
+      const Counter* wc[6] = {&rm->waf_inspected, &rm->waf_blocked,        &rm->waf_detected,
+                              &rm->waf_errors,    &rm->waf_shadow_differs, &rm->waf_time_us};
+      for (int i = 0; i < 6; ++i) a.waf[i] += wc[i]->get();
     }
   }
   auto counter = [&](std::string_view name, std::string_view help, uint64_t v, std::string_view type = "counter") {
@@ -99,6 +103,25 @@ std::string metrics(core::Server& s) {
     o += fmt::format("rampart_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", label(name), cum);
     o += fmt::format("rampart_request_duration_seconds_sum{{route=\"{}\"}} {:.6f}\n", label(name), a.sum_us / 1e6);
     o += fmt::format("rampart_request_duration_seconds_count{{route=\"{}\"}} {}\n", label(name), cum);
+  }
+  struct WafMetric {
+    const char* name;
+    const char* help;
+  };
+  static const WafMetric kWaf[6] = {
+      {"rampart_waf_inspected_total", "Requests inspected by the WAF."},
+      {"rampart_waf_blocked_total", "Requests or responses the WAF blocked."},
+      {"rampart_waf_detected_total", "Detect mode: requests block mode would have blocked."},
+      {"rampart_waf_errors_total", "WAF engine errors (handled by the route's on_error)."},
+      {"rampart_waf_shadow_differences_total", "Requests where the shadow rule set's verdict differed."},
+      {"rampart_waf_seconds_total", "Time spent in the WAF engine."}};
+  for (int i = 0; i < 6; ++i) {
+    o += fmt::format("# HELP {} {}\n# TYPE {} counter\n", kWaf[i].name, kWaf[i].help, kWaf[i].name);
+    for (auto& [name, a] : routes) {
+      if (!a.waf[0]) continue;
+      if (i == 5) o += fmt::format("{}{{route=\"{}\"}} {:.6f}\n", kWaf[i].name, label(name), a.waf[i] / 1e6);
+      else o += fmt::format("{}{{route=\"{}\"}} {}\n", kWaf[i].name, label(name), a.waf[i]);
+    }
   }
   o += "# HELP rampart_upstream_healthy Endpoint available (active-healthy and not ejected).\n"
        "# TYPE rampart_upstream_healthy gauge\n";

@@ -29,6 +29,13 @@ struct RouteMetrics {
   std::array<Counter, 6> by_class;  // index 1..5 = 1xx..5xx, 0 = other
   std::array<Counter, kLatencyBuckets.size() + 1> latency;  // non-cumulative counts per bucket
   Counter latency_sum_us;
+  // WAF (zero where the route has no WAF).
+  Counter waf_inspected;      // transactions run through the engine
+  Counter waf_blocked;        // disruptive verdicts that took effect
+  Counter waf_detected;       // detect mode: verdicts that block mode would have taken
+  Counter waf_errors;         // engine errors (by fail mode: passed or answered 500)
+  Counter waf_shadow_differs; // live and shadow rule sets disagreed on blocking
+  Counter waf_time_us;        // time spent in the engine (phases 1-5)
   void observe(uint16_t status, double seconds);
 };
 

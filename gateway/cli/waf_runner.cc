@@ -4,19 +4,10 @@
 #include <fmt/format.h>
 
 #include "rules/parser.h"
+#include "waf/base_rules.h"
 
 namespace rampart::cli::wafrun {
 namespace {
-
-// The body-processor switches of ModSecurity's recommended base configuration,
-// which CRS's test image and every CRS deployment run before CRS.
-constexpr const char* kBodyProcessorRules = R"(SecRule REQUEST_HEADERS:Content-Type "@rx ^(?:application(?:/soap\+|/)|text/)xml" \
-    "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "@rx ^application/json" \
-    "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-SecRule REQUEST_HEADERS:Content-Type "@rx ^application/[a-z0-9.-]+[+]json" \
-    "id:200006,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-)";
 
 constexpr const char* kBodyLimits = R"(SecRequestBodyAccess On
 SecRequestBodyLimit 13107200
@@ -68,7 +59,7 @@ std::string crsTestSettings() {
   s += "SecResponseBodyMimeType text/plain text/html text/xml application/json\n";
   s += "SecResponseBodyLimit 1048576\n";
   s += "SecResponseBodyLimitAction ProcessPartial\n";
-  s += kBodyProcessorRules;
+  s += waf::kBodyProcessorRules;
   s += R"(SecAction "id:10001,phase:1,pass,nolog,t:none,)"
        R"(setvar:tx.blocking_paranoia_level=4,setvar:tx.detection_paranoia_level=4,)"
        R"(setvar:tx.arg_length=400,setvar:tx.total_arg_length=6400,)"
@@ -82,7 +73,7 @@ std::string inspectSettings(int paranoia) {
   s += "SecRuleEngine On\n";
   s += kBodyLimits;
   s += "SecResponseBodyAccess Off\n";
-  s += kBodyProcessorRules;
+  s += waf::kBodyProcessorRules;
   if (paranoia > 0) {
     s += fmt::format(
         "SecAction \"id:10001,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level={0},"

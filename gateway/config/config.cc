@@ -293,7 +293,7 @@ class Reader {
   void route(const YAML::Node& n, Route& r, size_t index) {
     r.loc = loc(n);
     if (!map(n, "route", {"name", "listeners", "match", "direct_response", "pool", "rewrite_prefix",
-                          "timeouts", "retry", "request_headers", "response_headers"}))
+                          "timeouts", "retry", "request_headers", "response_headers", "waf"}))
       return;
     if (auto v = n["name"]) str(v, "route.name", r.name);
     if (r.name.empty()) r.name = fmt::format("route{}", index);
@@ -416,6 +416,7 @@ class Reader {
     }
     if (auto v = n["request_headers"]) headerOps(v, "request_headers", r.request_headers);
     if (auto v = n["response_headers"]) headerOps(v, "response_headers", r.response_headers);
+    if (auto v = n["waf"]) wafAttach(v, "route.waf", r.waf);
   }
 
   void pool(const YAML::Node& n, upstream::PoolConfig& p) {
@@ -544,6 +545,204 @@ class Reader {
     }
   }
 
+
+  bool wafMode(const YAML::Node& n, WafMode& out) {
+    std::string m;
+    if (!str(n, "waf.mode", m)) return false;
+    if (m == "off") out = WafMode::Off;
+    else if (m == "detect") out = WafMode::Detect;
+    else if (m == "block") out = WafMode::Block;
+    else {
+      error(n, fmt::format("waf.mode must be off, detect or block, got '{}'", m));
+      return false;
+    }
+    return true;
+  }
+
+  // A SecLang variable name with an optional :selector, as exclusion targets are written.
+  bool wafTarget(const YAML::Node& n, const std::string& t) {
+    static const RE2 re("[A-Za-z_]+(:(/.+/|[^\\s,;\"|]+))?");
+    if (!RE2::FullMatch(t, re)) {
+      error(n, fmt::format("exclusion target '{}' must be VARIABLE or VARIABLE:selector (e.g. ARGS:password, "
+                           "REQUEST_COOKIES:/^sess_/)", t));
+      return false;
+    }
+    return true;
+  }
+
+  void wafAttach(const YAML::Node& n, std::string_view what, WafAttach& w) {
+    w.present = true;
+    w.loc = loc(n);
+    if (n.IsScalar()) {  // waf: off | detect | block (the listener's rule set)
+      WafMode m;
+      if (wafMode(n, m)) w.mode = m;
+      return;
+    }
+    if (!map(n, what, {"rule_set", "mode", "shadow", "on_error", "exclusions"})) return;
+    if (auto v = n["rule_set"]) {
+      std::string s;
+      if (str(v, "waf.rule_set", s)) w.rule_set = s;
+    }
+    if (auto v = n["mode"]) {
+      WafMode m;
+      if (wafMode(v, m)) w.mode = m;
+    }
+    if (auto v = n["shadow"]) {
+      std::string s;
+      if (str(v, "waf.shadow", s)) w.shadow = s;
+    }
+    if (auto v = n["on_error"]) {
+      std::string s;
+      if (str(v, "waf.on_error", s)) {
+        if (s == "open") w.fail_open = true;
+        else if (s == "closed") w.fail_open = false;
+        else error(v, "waf.on_error must be open or closed");
+      }
+    }
+    if (auto ex = n["exclusions"]) {
+      if (!ex.IsSequence()) {
+        error(ex, "waf.exclusions must be a list");
+        return;
+      }
+      for (const auto& e : ex) {
+        WafExclusion x;
+        x.loc = loc(e);
+        if (!map(e, "waf.exclusions[]", {"rule_ids", "tags", "targets", "path_prefix"})) continue;
+        if (auto v = e["rule_ids"]) {
+          std::vector<std::string> ids;
+          strList(v, "exclusions.rule_ids", ids);
+          static const RE2 idre("[0-9]{1,9}(-[0-9]{1,9})?");
+          for (auto& id : ids) {
+            if (!RE2::FullMatch(id, idre)) error(v, fmt::format("exclusions.rule_ids: '{}' is not an id or a range like 942100-942199", id));
+            else x.rule_ids.push_back(id);
+          }
+        }
+        if (auto v = e["tags"]) {
+          strList(v, "exclusions.tags", x.tags);
+          for (auto& t : x.tags)
+            if (t.empty() || t.find_first_of("\"',;\\ \t") != std::string::npos)
+              error(v, fmt::format("exclusions.tags: '{}' must be a plain tag name", t));
+        }
+        if (auto v = e["targets"]) {
+          strList(v, "exclusions.targets", x.targets);
+          for (auto& t : x.targets) wafTarget(v, t);
+        }
+        if (auto v = e["path_prefix"]) {
+          if (str(v, "exclusions.path_prefix", x.path_prefix) && (x.path_prefix.empty() || x.path_prefix[0] != '/' ||
+                                                                  x.path_prefix.find_first_of("\"\\ \t") != std::string::npos))
+            error(v, "exclusions.path_prefix must start with '/' and hold no quotes, backslashes or spaces");
+        }
+        if (x.rule_ids.empty() == x.tags.empty()) error(e, "an exclusion needs exactly one of rule_ids or tags");
+        w.exclusions.push_back(std::move(x));
+      }
+    }
+  }
+
+  void wafRuleSet(const YAML::Node& n, WafRuleSet& rs) {
+    rs.loc = loc(n);
+    if (!map(n, "waf rule set",
+             {"files", "rules", "paranoia_level", "detection_paranoia_level", "anomaly_threshold", "allowed_methods",
+              "allowed_content_types", "request_body_limit", "request_body_no_files_limit",
+              "request_body_limit_action", "response_body", "pcre_match_limit"}))
+      return;
+    if (auto v = n["files"]) strList(v, "rule_set.files", rs.files);
+    if (auto v = n["rules"]) str(v, "rule_set.rules", rs.rules);
+    if (rs.files.empty() && rs.rules.empty()) error(n, fmt::format("rule set '{}' needs files or rules", rs.name));
+    if (auto v = n["paranoia_level"]) uint(v, "paranoia_level", rs.paranoia_level, 1, 4);
+    if (auto v = n["detection_paranoia_level"]) uint(v, "detection_paranoia_level", rs.detection_paranoia_level, 1, 4);
+    if (rs.detection_paranoia_level && rs.paranoia_level && rs.detection_paranoia_level < rs.paranoia_level)
+      error(n, "detection_paranoia_level must not be below paranoia_level");
+    if (auto a = n["anomaly_threshold"]) {
+      if (map(a, "anomaly_threshold", {"inbound", "outbound"})) {
+        if (auto v = a["inbound"]) uint(v, "anomaly_threshold.inbound", rs.inbound_anomaly_threshold, 1, 10000);
+        if (auto v = a["outbound"]) uint(v, "anomaly_threshold.outbound", rs.outbound_anomaly_threshold, 1, 10000);
+      }
+    }
+    if (auto v = n["allowed_methods"]) {
+      strList(v, "allowed_methods", rs.allowed_methods);
+      for (auto& m : rs.allowed_methods)
+        if (!http::isToken(m)) error(v, fmt::format("allowed_methods: '{}' is not a method", m));
+    }
+    if (auto v = n["allowed_content_types"]) {
+      strList(v, "allowed_content_types", rs.allowed_content_types);
+      for (auto& t : rs.allowed_content_types)
+        if (t.find('/') == std::string::npos || t.find_first_of("|' \"") != std::string::npos)
+          error(v, fmt::format("allowed_content_types: '{}' is not a media type like application/json", t));
+    }
+    if (auto v = n["request_body_limit"]) size(v, "request_body_limit", rs.request_body_limit);
+    if (auto v = n["request_body_no_files_limit"]) size(v, "request_body_no_files_limit", rs.request_body_no_files_limit);
+    if (auto v = n["request_body_limit_action"]) {
+      std::string a;
+      if (str(v, "request_body_limit_action", a)) {
+        if (a == "reject") rs.request_body_limit_reject = true;
+        else if (a == "process_partial") rs.request_body_limit_reject = false;
+        else error(v, "request_body_limit_action must be reject or process_partial");
+      }
+    }
+    if (auto r = n["response_body"]) {
+      if (map(r, "response_body", {"enabled", "mime_types", "limit", "limit_action"})) {
+        rs.response_body = true;
+        if (auto v = r["enabled"]) boolean(v, "response_body.enabled", rs.response_body);
+        if (auto v = r["mime_types"]) {
+          rs.response_mime_types.clear();
+          strList(v, "response_body.mime_types", rs.response_mime_types);
+        }
+        if (auto v = r["limit"]) size(v, "response_body.limit", rs.response_body_limit);
+        if (auto v = r["limit_action"]) {
+          std::string a;
+          if (str(v, "response_body.limit_action", a)) {
+            if (a == "reject") rs.response_body_limit_reject = true;
+            else if (a == "process_partial") rs.response_body_limit_reject = false;
+            else error(v, "response_body.limit_action must be reject or process_partial");
+          }
+        }
+      }
+    }
+    if (auto v = n["pcre_match_limit"]) u64(v, "pcre_match_limit", rs.pcre_match_limit, 1, 100000000);
+  }
+
+  void waf(const YAML::Node& n, Waf& w) {
+    if (!map(n, "waf", {"rule_sets", "audit"})) return;
+    if (auto sets = n["rule_sets"]) {
+      if (!sets.IsMap()) {
+        error(sets, "waf.rule_sets must be a mapping of name to rule set");
+      } else {
+        for (auto it = sets.begin(); it != sets.end(); ++it) {
+          WafRuleSet rs;
+          rs.name = it->first.Scalar();
+          wafRuleSet(it->second, rs);
+          w.rule_sets.push_back(std::move(rs));
+        }
+      }
+    }
+    if (auto a = n["audit"]) {
+      if (map(a, "waf.audit", {"path", "events", "redact_headers", "redact_args", "max_matched_data"})) {
+        if (auto v = a["path"]) {
+          if (str(v, "waf.audit.path", w.audit.path) && w.audit.path.empty()) error(v, "waf.audit.path must not be empty");
+        }
+        if (auto v = a["events"]) {
+          std::string e;
+          if (str(v, "waf.audit.events", e)) {
+            if (e == "matched") w.audit.blocked_only = false;
+            else if (e == "blocked") w.audit.blocked_only = true;
+            else error(v, "waf.audit.events must be matched or blocked");
+          }
+        }
+        if (auto v = a["redact_headers"]) {
+          w.audit.redact_headers.clear();
+          strList(v, "waf.audit.redact_headers", w.audit.redact_headers);
+        }
+        if (auto v = a["redact_args"]) {
+          if (str(v, "waf.audit.redact_args", w.audit.redact_args)) {
+            RE2 re(w.audit.redact_args, RE2::Quiet);
+            if (!re.ok()) error(v, fmt::format("waf.audit.redact_args: invalid regex: {}", re.error()));
+          }
+        }
+        if (auto v = a["max_matched_data"]) uint(v, "waf.audit.max_matched_data", w.audit.max_matched_data, 16, 65536);
+      }
+    }
+  }
+
  private:
   std::string file_;
 };
@@ -559,7 +758,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     return res;
   }
   if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
-                                        "routes", "pools"})) {
+                                        "routes", "pools", "waf"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
     if (auto v = root["workers"]) {
       if (v.IsScalar() && v.Scalar() == "auto") {
@@ -575,6 +774,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     }
     if (auto v = root["limits"]) rd.limits(v, cfg->limits);
     if (auto v = root["timeouts"]) rd.timeouts(v, cfg->timeouts);
+    if (auto v = root["waf"]) rd.waf(v, cfg->waf);
 
     std::set<std::string> listener_names;
     std::set<std::string> addresses;
@@ -586,7 +786,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           Listener li;
           li.loc = rd.loc(l);
           li.limits = cfg->limits;
-          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls"})) continue;
+          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf"})) continue;
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
           if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
@@ -606,6 +806,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           }
           if (li.listen.empty()) rd.error(l, fmt::format("listener '{}' needs at least one listen address", li.name));
           if (auto v = l["limits"]) rd.limits(v, li.limits);
+          if (auto v = l["waf"]) rd.wafAttach(v, "listener.waf", li.waf);
           cfg->listeners.push_back(std::move(li));
         }
       }
@@ -650,6 +851,29 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
         }
       }
     }
+  }
+  // WAF references: rule sets named by listeners and routes exist; a rule set is needed
+  // wherever the WAF is not off.
+  auto checkWaf = [&](const WafAttach& w, const WafAttach* inherited, std::string_view who) {
+    if (!w.present) return;
+    auto known = [&](const std::string& n) {
+      return std::any_of(cfg->waf.rule_sets.begin(), cfg->waf.rule_sets.end(), [&](auto& r) { return r.name == n; });
+    };
+    if (w.rule_set && !known(*w.rule_set))
+      rd.error(w.loc, fmt::format("{}: unknown waf rule set '{}'", who, *w.rule_set));
+    if (w.shadow && !known(*w.shadow)) rd.error(w.loc, fmt::format("{}: unknown waf shadow rule set '{}'", who, *w.shadow));
+    bool has_set = w.rule_set || (inherited && inherited->rule_set);
+    WafMode mode = w.mode ? *w.mode : (inherited && inherited->mode) ? *inherited->mode : WafMode::Block;
+    if (mode != WafMode::Off && !has_set)
+      rd.error(w.loc, fmt::format("{}: waf needs a rule_set (here or on its listener)", who));
+  };
+  for (auto& l : cfg->listeners) checkWaf(l.waf, nullptr, fmt::format("listener '{}'", l.name));
+  for (auto& r : cfg->routes) {
+    const WafAttach* inherited = nullptr;
+    for (auto& l : cfg->listeners)
+      if (l.waf.present && (r.listeners.empty() || std::find(r.listeners.begin(), r.listeners.end(), l.name) != r.listeners.end()))
+        if (!inherited || (l.waf.rule_set && !inherited->rule_set)) inherited = &l.waf;
+    checkWaf(r.waf, inherited, fmt::format("route '{}'", r.name));
   }
   res.errors = std::move(rd.errors);
   if (res.errors.empty()) res.config = std::move(cfg);

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/config/location.h"
+#include "gateway/config/waf_config.h"
 #include "gateway/upstream/config.h"
 
 namespace re2 {
@@ -21,12 +23,6 @@ class RE2;
 namespace rampart::gateway::config {
 
 using Duration = std::chrono::milliseconds;
-
-struct Location {
-  std::string file;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
-};
 
 struct Error {
   Location loc;
@@ -59,6 +55,7 @@ struct Listener {
   std::string name;
   std::vector<ListenAddress> listen;
   Limits limits;
+  WafAttach waf;
   Location loc;
 };
 
@@ -119,6 +116,7 @@ struct Route {
   RetryPolicy retry;
   HeaderOps request_headers;
   HeaderOps response_headers;
+  WafAttach waf;
 };
 
 struct Log {
@@ -143,6 +141,7 @@ struct Config {
   std::vector<Listener> listeners;
   std::vector<Route> routes;
   std::vector<upstream::PoolConfig> pools;
+  Waf waf;
 };
 
 struct LoadResult {

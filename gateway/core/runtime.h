@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/config/config.h"
+#include "gateway/filters/waf_policy.h"
 #include "gateway/upstream/pool.h"
 
 namespace rampart::gateway::core {
@@ -17,6 +18,7 @@ struct Runtime {
   std::shared_ptr<const config::Config> config;
   std::vector<std::shared_ptr<upstream::Pool>> pools;                // as config->pools
   std::vector<std::shared_ptr<upstream::RetryBudget>> retry_budgets;  // as config->routes
+  filters::WafPolicies waf;                                         // per listener / route
   uint64_t generation = 0;
 
   // Builds pools (resolving endpoint names) and carries health state over from

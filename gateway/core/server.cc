@@ -19,6 +19,7 @@ struct Server::Impl {
   std::unique_ptr<tcp::acceptor> admin;
   std::unique_ptr<upstream::HealthChecker> checker;
   std::unique_ptr<log::AccessLog> access_log;
+  std::unique_ptr<log::AccessLog> audit_log;  // WAF audit events (rendered lines)
 };
 
 Server::Server(std::string config_path) : path_(std::move(config_path)), impl_(std::make_unique<Impl>()) {}
@@ -63,6 +64,12 @@ int Server::run() {
   if (cfg.log.access_enabled) {
     impl_->access_log = std::make_unique<log::AccessLog>(cfg.log.access_path, cfg.workers);
     shared_.access_log = impl_->access_log.get();
+  }
+  // The audit log opens whenever the configuration says where it goes; its path
+  // (like the access log's) takes effect at start.
+  if (cfg.waf.audit.path != "off") {
+    impl_->audit_log = std::make_unique<log::AccessLog>(cfg.waf.audit.path, cfg.workers);
+    shared_.audit_log = impl_->audit_log.get();
   }
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -126,6 +133,7 @@ int Server::run() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   if (impl_->access_log) impl_->access_log->flush();
+  if (impl_->audit_log) impl_->audit_log->flush();
   spdlog::info("stopped");
   return 0;
 }
@@ -156,6 +164,7 @@ void Server::reload() {
   for (auto& w : workers_) w->setRuntime(rt);
   impl_->checker->start(rt->pools);
   if (impl_->access_log) impl_->access_log->reopen();
+  if (impl_->audit_log) impl_->audit_log->reopen();
   runtime_ = std::move(rt);
   ++reloads_ok_;
   spdlog::info("reload done (generation {})", runtime_->generation);

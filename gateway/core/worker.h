@@ -27,6 +27,7 @@ using tcp = asio::ip::tcp;
 
 struct Shared {
   log::AccessLog* access_log = nullptr;  // null when access logging is off
+  log::AccessLog* audit_log = nullptr;   // WAF audit events; null when waf.audit.path is off
   std::atomic<bool> draining{false};
   std::string id_prefix;                 // random per process, for request ids
   // Open client connections per listener, all workers together (limits.max_connections).

@@ -72,6 +72,10 @@ std::string AccessRecord::toJson() const {
     o += ",\"error\":";
     appendJsonString(o, error);
   }
+  if (!waf.empty()) {
+    o += ",\"waf\":";
+    appendJsonString(o, waf);
+  }
   o += '}';
   return o;
 }
@@ -100,6 +104,17 @@ void AccessLog::push(unsigned worker, AccessRecord&& r) {
   if (n == 1024) wake_.notify_one();
 }
 
+void AccessLog::pushLine(unsigned worker, std::string&& line) {
+  auto& q = *queues_[worker % queues_.size()];
+  size_t n;
+  {
+    std::lock_guard<std::mutex> g(q.mu);
+    q.lines.push_back(std::move(line));
+    n = q.lines.size();
+  }
+  if (n == 1024) wake_.notify_one();
+}
+
 void AccessLog::reopen() {
   reopen_ = true;
   wake_.notify_one();
@@ -117,7 +132,7 @@ void AccessLog::drain() {
     else {
       out_ = fopen(path_.c_str(), "ae");
       if (!out_) {
-        spdlog::error("access log: cannot open {}: {}; writing to stderr", path_, std::strerror(errno));
+        spdlog::error("log: cannot open {}: {}; writing to stderr", path_, std::strerror(errno));
         out_ = stderr;
       } else {
         own_ = true;
@@ -125,18 +140,25 @@ void AccessLog::drain() {
     }
   }
   std::vector<AccessRecord> batch;
+  std::vector<std::string> lines;
   std::string text;
   for (auto& q : queues_) {
     {
       std::lock_guard<std::mutex> g(q->mu);
       batch.swap(q->items);
+      lines.swap(q->lines);
     }
     for (auto& r : batch) {
       text += r.toJson();
       text += '\n';
     }
-    written_ += batch.size();
+    for (auto& l : lines) {
+      text += l;
+      text += '\n';
+    }
+    written_ += batch.size() + lines.size();
     batch.clear();
+    lines.clear();
   }
   if (!text.empty() && out_) {
     fwrite(text.data(), 1, text.size(), out_);

@@ -1,4 +1,5 @@
-// The access log: one JSON object per request, written off the request path.
+// The access log (and the WAF audit log, a second instance fed rendered lines):
+// one JSON object per line, written off the request path.
 //
 // Workers push AccessRecord values into their own queue (a mutex per worker,
 // shared only with the writer thread, never between workers); the writer
@@ -39,6 +40,7 @@ struct AccessRecord {
   double total_ms = 0;
   std::string user_agent;
   std::string error;       // why the gateway answered an error itself, if it did
+  std::string waf;         // "blocked" or "detected" when the WAF decided, else empty
 
   std::string toJson() const;
 };
@@ -49,6 +51,9 @@ class AccessLog {
   AccessLog(std::string path, unsigned workers);
   ~AccessLog();
   void push(unsigned worker, AccessRecord&& r);
+  // A line rendered by the caller (WAF audit events: the transaction that holds
+  // their data ends with the request), written as is with a newline.
+  void pushLine(unsigned worker, std::string&& line);
   void reopen();  // SIGHUP: reopen the file (after rotation)
   void flush();   // writes everything queued now (drain, tests)
   uint64_t written() const { return written_.load(); }
@@ -57,6 +62,7 @@ class AccessLog {
   struct Queue {
     std::mutex mu;
     std::vector<AccessRecord> items;
+    std::vector<std::string> lines;
   };
   void run();
   void drain();

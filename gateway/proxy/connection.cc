@@ -28,6 +28,8 @@
 #include <optional>
 
 #include "gateway/core/worker.h"
+#include "gateway/filters/waf_audit.h"
+#include "gateway/filters/waf_policy.h"
 #include "gateway/http/headers.h"
 #include "gateway/http/parser.h"
 #include "gateway/http/writer.h"
@@ -62,6 +64,9 @@ struct Conn {
   std::string listener;
   std::string peer;  // "ip:port"
   std::string peer_ip;
+  uint16_t peer_port = 0;
+  std::string local_ip;
+  uint16_t local_port = 0;
   Clock::time_point deadline = Clock::time_point::max();
   Phase phase = Phase::None;
   bool expired = false;
@@ -186,6 +191,21 @@ struct Exchange {
   double upstream_ms = -1;
   std::string error;
   bool close_after = false;
+
+  // Request body progress, shared by WAF inspection, forwarding and discarding.
+  uint64_t cl_left = 0;                      // Content-Length body bytes not yet read from the client
+  std::optional<http::ChunkedDecoder> dec;   // chunked body decoder, kept across those steps
+  bool body_done = true;                     // the whole body has been read from the client
+  std::string body_buf;                      // body bytes read (for inspection) and not yet forwarded
+  bool continue_sent = false;                // we answered Expect: 100-continue already
+
+  // WAF.
+  const filters::WafPolicy* waf = nullptr;   // null or inactive: not inspected
+  std::unique_ptr<waf::Transaction> tx;
+  std::unique_ptr<waf::Transaction> shadow_tx;
+  std::vector<std::string> resp_header_store;  // response header copies the engine points into
+  Clock::duration waf_time{};
+  std::string waf_action;                    // "blocked", "detected" (access log)
 };
 
 class Handler {
@@ -200,6 +220,15 @@ class Handler {
                                       std::string_view content_type = "text/plain; charset=utf-8",
                                       std::span<const std::pair<std::string, std::string>> extra = {});
   asio::awaitable<bool> discardBody(Exchange& x);
+  // Reads the next decoded body bytes from the client into x.body_buf (at most about
+  // `want`). 0: read some or the body ended; -1: client gone; else an HTTP status (bad framing).
+  asio::awaitable<int> readBodySome(Exchange& x, uint64_t want);
+  // WAF phases 1 and 2. True: go on; false: answered (blocked, 413, engine error) or closed.
+  asio::awaitable<bool> inspectRequest(Exchange& x);
+  asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
+  void wafError(Exchange& x, const char* where, const std::exception& e);
+  void startBody(Exchange& x);
+  void finishWaf(Exchange& x);  // phase 5, audit events, shadow comparison, metrics
   asio::awaitable<void> proxy(Exchange& x, uint32_t attempt = 0, const upstream::Endpoint* avoid = nullptr);
   void finish(Exchange& x);
 
@@ -296,23 +325,43 @@ asio::awaitable<void> Handler::respondSimple(Exchange& x, uint16_t status, std::
 // Reads and drops the request body (direct responses, errors), so the next
 // pipelined request can be read. False: the connection must close.
 asio::awaitable<bool> Handler::discardBody(Exchange& x) {
-  auto& req = x.req;
-  if (req.framing == http::BodyFraming::None) co_return true;
-  if (req.expect_continue) co_return false;  // the client waits for 100; do not invite the body
-  const auto& t = rt_->config->timeouts;
-  if (req.framing == http::BodyFraming::ContentLength) {
-    uint64_t left = req.content_length;
-    while (left > 0) {
-      c_->arm(Phase::ClientRead, t.client_body);
-      auto [ec, n] = co_await readClient(c_->chunk.data(), size_t(std::min<uint64_t>(left, kChunk)));
-      c_->disarm();
-      if (ec || n == 0) co_return false;
-      left -= n;
-      x.bytes_in += n;
-    }
-    co_return true;
+  x.body_buf.clear();
+  if (x.body_done) co_return true;
+  if (x.req.expect_continue && !x.continue_sent) co_return false;  // the client waits for 100; do not invite the body
+  bool ok = true;
+  while (ok && !x.body_done) {
+    int r = co_await readBodySome(x, kChunk);
+    ok = r == 0;
+    x.body_buf.clear();
   }
-  http::ChunkedDecoder dec(limits_);
+  co_return ok;
+}
+
+void Handler::startBody(Exchange& x) {
+  x.cl_left = x.req.framing == http::BodyFraming::ContentLength ? x.req.content_length : 0;
+  x.body_done = x.req.framing == http::BodyFraming::None ||
+                (x.req.framing == http::BodyFraming::ContentLength && x.cl_left == 0);
+}
+
+asio::awaitable<int> Handler::readBodySome(Exchange& x, uint64_t want) {
+  if (x.body_done) co_return 0;
+  const auto& t = rt_->config->timeouts;
+  if (x.req.framing == http::BodyFraming::ContentLength) {
+    size_t max = size_t(std::min<uint64_t>({x.cl_left, std::max<uint64_t>(want, 1), kChunk}));
+    c_->arm(Phase::ClientRead, t.client_body);
+    auto [ec, n] = co_await readClient(c_->chunk.data(), max);
+    c_->disarm();
+    if (ec || n == 0) {
+      x.error = "client closed during the request body";
+      co_return -1;
+    }
+    x.body_buf.append(c_->chunk.data(), n);
+    x.cl_left -= n;
+    x.bytes_in += n;
+    if (x.cl_left == 0) x.body_done = true;
+    co_return 0;
+  }
+  if (!x.dec) x.dec.emplace(limits_);
   for (;;) {
     if (c_->end == c_->begin) {
       c_->begin = c_->end = c_->floor;
@@ -320,19 +369,31 @@ asio::awaitable<bool> Handler::discardBody(Exchange& x) {
       auto [ec, n] = co_await c_->client.async_read_some(
           asio::buffer(c_->in.data() + c_->floor, c_->in.size() - c_->floor), kTuple);
       c_->disarm();
-      if (ec || n == 0) co_return false;
+      if (ec || n == 0) {
+        x.error = "client closed during the request body";
+        co_return -1;
+      }
       c_->end = c_->floor + n;
     }
     http::ParseError err;
-    auto step = dec.feed(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), err);
+    auto step = x.dec->feed(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), err);
     c_->begin += step.consumed;
+    if (step.status == http::ParseStatus::Error) {
+      x.error = err.reason;
+      co_return err.status;
+    }
+    x.body_buf.append(step.data);
     x.bytes_in += step.data.size();
-    if (step.status == http::ParseStatus::Done) co_return true;
-    if (step.status == http::ParseStatus::Error) co_return false;
+    if (step.status == http::ParseStatus::Done) {
+      x.body_done = true;
+      co_return 0;
+    }
+    if (!step.data.empty()) co_return 0;
   }
 }
 
 void Handler::finish(Exchange& x) {
+  if (x.tx) finishWaf(x);
   auto now = Clock::now();
   double secs = std::chrono::duration<double>(now - x.start).count();
   auto& m = w_.metrics();
@@ -356,7 +417,219 @@ void Handler::finish(Exchange& x) {
     r.total_ms = secs * 1000.0;
     if (auto* ua = x.req.find("User-Agent")) r.user_agent = std::string(ua->value);
     r.error = x.error;
+    r.waf = x.waf_action;
     log->push(w_.id(), std::move(r));
+  }
+}
+
+// --- WAF ---------------------------------------------------------------------
+
+// Runs `fn` (an engine call) and adds its time to the exchange.
+template <typename F>
+auto timed(Exchange& x, F&& fn) {
+  auto t0 = Clock::now();
+  if constexpr (std::is_void_v<decltype(fn())>) {
+    fn();
+    x.waf_time += Clock::now() - t0;
+  } else {
+    auto r = fn();
+    x.waf_time += Clock::now() - t0;
+    return r;
+  }
+}
+
+void feedRequest(waf::Transaction& tx, const Conn& c, const http::RequestHead& req) {
+  tx.processConnection(c.peer_ip, c.peer_port, c.local_ip, c.local_port);
+  tx.processUri(req.method, req.target, req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  for (const auto& h : req.headers) tx.addRequestHeader(h.name, h.value);
+}
+
+void Handler::wafError(Exchange& x, const char* where, const std::exception& e) {
+  if (x.route) w_.metrics().route(x.route->name).waf_errors.add();
+  static std::atomic<int64_t> last_log{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+  if (last_log.exchange(now) != now)  // at most one line per second
+    spdlog::error("waf: engine error in {} (request {}): {}; on_error: {}", where, x.request_id, e.what(),
+                  x.waf->fail_open ? "open (passed)" : "closed (500)");
+  x.error = fmt::format("waf engine error: {}", e.what());
+}
+
+asio::awaitable<void> Handler::respondBlocked(Exchange& x, const waf::Verdict& v) {
+  x.waf_action = "blocked";
+  if (x.route) w_.metrics().route(x.route->name).waf_blocked.add();
+  // The body is not read any further: a large or slow attack body is not worth
+  // waiting for, so the connection closes unless the body is already consumed.
+  if (!x.body_done) x.close_after = true;
+  switch (v.action) {
+    case waf::Verdict::Action::Drop:
+      x.status = 444;  // nginx's "closed without response"
+      x.close_after = true;
+      x.error = fmt::format("dropped by waf rule {}", v.rule_id);
+      co_return;
+    case waf::Verdict::Action::Redirect: {
+      std::vector<std::pair<std::string, std::string>> extra = {{"Location", v.redirect_url}};
+      co_await respondSimple(x, uint16_t(v.status), fmt::format("Redirecting.\nrequest id: {}\n", x.request_id),
+                             "text/plain; charset=utf-8", extra);
+      co_return;
+    }
+    default: {
+      uint16_t status = uint16_t(v.status >= 100 && v.status <= 599 ? v.status : 403);
+      co_await respondSimple(x, status,
+                             fmt::format("{} {}: the request was blocked by the web application firewall.\n"
+                                         "request id: {}\n",
+                                         status, http::reasonPhrase(status), x.request_id));
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
+  const auto& wp = *x.waf;
+  auto& rm = w_.metrics().route(x.route ? x.route->name : std::string("(none)"));
+  rm.waf_inspected.add();
+  waf::Verdict v;
+  bool failed = false;
+  try {
+    timed(x, [&] {
+      x.tx = std::make_unique<waf::Transaction>(wp.engine, x.request_id);
+      x.tx->setRuleEngine(wp.mode == config::WafMode::Block ? rules::EngineSettings::RuleEngine::On
+                                                            : rules::EngineSettings::RuleEngine::DetectionOnly);
+      feedRequest(*x.tx, *c_, x.req);
+      if (wp.shadow) {
+        x.shadow_tx = std::make_unique<waf::Transaction>(wp.shadow, x.request_id);
+        x.shadow_tx->setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
+        feedRequest(*x.shadow_tx, *c_, x.req);
+        x.shadow_tx->processRequestHeaders();
+      }
+      v = x.tx->processRequestHeaders();
+    });
+    if (!v.disruptive() && !x.body_done && x.tx->wantsRequestBody()) {
+      const auto& es = wp.engine->settings();
+      const uint64_t limit = es.request_body_limit;  // multipart; the engine applies the no-files limit itself
+      // Reject: a declared length over the limit is answered before reading anything.
+      if (es.request_body_limit_reject && x.req.framing == http::BodyFraming::ContentLength &&
+          x.req.content_length > limit) {
+        x.close_after = true;
+        x.error = "request body over the waf inspection limit";
+        co_await respondSimple(x, 413, fmt::format("413 Content Too Large: the request body is over the inspection "
+                                                   "limit ({} bytes)\nrequest id: {}\n", limit, x.request_id));
+        co_return false;
+      }
+      if (x.req.expect_continue && !x.continue_sent) {
+        c_->arm(Phase::ClientWrite, rt_->config->timeouts.client_body);
+        bool ok = co_await writeAll(c_->client, "HTTP/1.1 100 Continue\r\n\r\n");
+        c_->disarm();
+        x.continue_sent = true;
+        if (!ok) {
+          x.close_after = true;
+          co_return false;
+        }
+      }
+      // Read up to the limit (the rest, with ProcessPartial, streams to the backend uninspected).
+      bool over = false;
+      while (!x.body_done && x.body_buf.size() <= limit) {
+        size_t before = x.body_buf.size();
+        int r = co_await readBodySome(x, limit + 1 - before);
+        if (r < 0) {
+          x.close_after = true;
+          co_return false;
+        }
+        if (r > 0) {
+          x.close_after = true;
+          co_await respondSimple(x, uint16_t(r), fmt::format("{} bad chunked body: {}\nrequest id: {}\n", r, x.error,
+                                                             x.request_id));
+          co_return false;
+        }
+        std::string_view piece(x.body_buf.data() + before, x.body_buf.size() - before);
+        bool fits = timed(x, [&] {
+          if (x.shadow_tx) x.shadow_tx->appendRequestBody(piece);
+          return x.tx->appendRequestBody(piece);
+        });
+        if (!fits) {
+          over = true;
+          break;
+        }
+      }
+      if (over) {  // SecRequestBodyLimitAction Reject
+        x.close_after = true;
+        x.error = "request body over the waf inspection limit";
+        co_await respondSimple(x, 413, fmt::format("413 Content Too Large: the request body is over the inspection "
+                                                   "limit\nrequest id: {}\n", x.request_id));
+        co_return false;
+      }
+    }
+    if (!v.disruptive()) {
+      v = timed(x, [&] {
+        if (x.shadow_tx) x.shadow_tx->processRequestBody();
+        return x.tx->processRequestBody();
+      });
+    }
+  } catch (const std::exception& e) {
+    wafError(x, "request phases", e);
+    failed = true;
+  }
+  if (failed) {
+    if (wp.fail_open) {
+      x.tx.reset();
+      x.shadow_tx.reset();
+      co_return true;
+    }
+    if (!x.body_done) x.close_after = true;
+    co_await respondSimple(x, 500, fmt::format("500 Internal Server Error\nrequest id: {}\n", x.request_id));
+    co_return false;
+  }
+  if (v.disruptive()) {
+    co_await respondBlocked(x, v);
+    co_return false;
+  }
+  co_return true;
+}
+
+void Handler::finishWaf(Exchange& x) {
+  const auto& wp = *x.waf;
+  auto& rm = w_.metrics().route(x.route ? x.route->name : std::string("(none)"));
+  try {
+    timed(x, [&] {
+      if (x.status) x.tx->setResponseStatus(x.status, "HTTP/1.1");
+      x.tx->processLogging();
+      if (x.shadow_tx) x.shadow_tx->processLogging();
+    });
+  } catch (const std::exception& e) {
+    wafError(x, "logging phase", e);
+  }
+  const bool would_block = x.tx->wouldBeVerdict().disruptive();
+  if (wp.mode == config::WafMode::Detect && would_block) {
+    rm.waf_detected.add();
+    if (x.waf_action.empty()) x.waf_action = "detected";
+  }
+  bool shadow_differs = false;
+  if (x.shadow_tx) {
+    shadow_differs = x.shadow_tx->wouldBeVerdict().disruptive() != would_block;
+    if (shadow_differs) rm.waf_shadow_differs.add();
+  }
+  rm.waf_time_us.add(uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(x.waf_time).count()));
+
+  auto* audit = w_.shared().audit_log;
+  if (!audit) return;
+  const auto& acfg = rt_->config->waf.audit;
+  filters::AuditContext ctx;
+  ctx.time_ms = x.start_unix_ms;
+  ctx.request_id = x.request_id;
+  ctx.listener = c_->listener;
+  ctx.route = x.route ? std::string_view(x.route->name) : std::string_view();
+  ctx.client = c_->peer;
+  ctx.req = &x.req;
+  ctx.status = x.status;
+  if (filters::wantsAuditEvent(*x.tx, acfg, false)) {
+    ctx.rule_set = wp.rule_set;
+    ctx.mode = wp.mode == config::WafMode::Block ? "block" : "detect";
+    audit->pushLine(w_.id(), filters::renderAuditEvent(ctx, *x.tx, *rt_->waf.redactor));
+  }
+  if (shadow_differs) {
+    ctx.rule_set = wp.shadow_name;
+    ctx.mode = "detect";
+    ctx.shadow = true;
+    audit->pushLine(w_.id(), filters::renderAuditEvent(ctx, *x.shadow_tx, *rt_->waf.redactor));
   }
 }
 
@@ -365,13 +638,19 @@ asio::awaitable<void> Handler::run() {
   auto ep = c_->client.remote_endpoint(ec);
   if (!ec) {
     c_->peer_ip = ep.address().to_string();
+    c_->peer_port = ep.port();
     c_->peer = ep.address().is_v6() ? fmt::format("[{}]:{}", c_->peer_ip, ep.port())
                                     : fmt::format("{}:{}", c_->peer_ip, ep.port());
+  }
+  if (auto lep = c_->client.local_endpoint(ec); !ec) {
+    c_->local_ip = lep.address().to_string();
+    c_->local_port = lep.port();
   }
   c_->client.set_option(tcp::no_delay(true), ec);
   rt_ = w_.runtime();  // this connection keeps the generation it started with
   for (auto& l : rt_->config->listeners)
     if (l.name == c_->listener) listener_cfg_ = &l;
+  const size_t listener_index = listener_cfg_ ? size_t(listener_cfg_ - rt_->config->listeners.data()) : 0;
   const config::Limits& lim = listener_cfg_ ? listener_cfg_->limits : rt_->config->limits;
   limits_.max_request_line = lim.max_request_line;
   limits_.max_header_bytes = lim.max_header_bytes;
@@ -414,9 +693,18 @@ asio::awaitable<void> Handler::run() {
       x.request_id = w_.nextRequestId();
 
     x.close_after = !x.req.keep_alive || w_.shared().draining.load(std::memory_order_relaxed);
+    startBody(x);
     std::string_view path = pathOf(x.req.target);
     x.route = router::select(*rt_->config, c_->listener, x.req.host, path, x.req);
-    if (!x.route) {
+    if (listener_cfg_) {
+      const auto& wafs = rt_->waf;
+      x.waf = x.route ? &wafs.forRoute(listener_index, size_t(x.route - rt_->config->routes.data()))
+                      : &wafs.listener[listener_index];
+      if (!x.waf->active()) x.waf = nullptr;
+    }
+    if (x.waf && !co_await inspectRequest(x)) {
+      // Blocked or answered by the WAF step; the body was not forwarded.
+    } else if (!x.route) {
       if (!co_await discardBody(x)) x.close_after = true;
       co_await respondSimple(x, 404, fmt::format("no route for {}{}\nrequest id: {}\n", x.req.host, path, x.request_id));
     } else if (x.route->direct) {
@@ -484,6 +772,17 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     }
   }
 
+  // A small Content-Length body that arrived with the head goes up in the head's write.
+  if (has_body && !x.body_done && x.body_buf.empty() && req.framing == http::BodyFraming::ContentLength &&
+      !req.expect_continue && c_->end - c_->begin >= x.cl_left && x.cl_left <= kChunk) {
+    x.body_buf.assign(c_->in.data() + c_->begin, size_t(x.cl_left));
+    c_->begin += size_t(x.cl_left);
+    x.bytes_in += x.cl_left;
+    x.cl_left = 0;
+    x.body_done = true;
+  }
+  const bool chunk_upstream = has_body && !x.body_done && req.framing == http::BodyFraming::Chunked;
+
   // Build the upstream request head once.
   std::string head;
   {
@@ -530,7 +829,11 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     http::appendHeader(head, "Via", via);
     http::appendHeader(head, "X-Request-Id", x.request_id);
     for (auto& [n, v] : route.request_headers.add) http::appendHeader(head, n, v);
-    if (req.framing == http::BodyFraming::ContentLength)
+    // A body read whole (small, or buffered for the WAF) goes up with a Content-Length,
+    // whatever its framing from the client; otherwise the client's framing is kept.
+    if (has_body && x.body_done)
+      http::appendHeader(head, "Content-Length", std::to_string(x.body_buf.size()));
+    else if (req.framing == http::BodyFraming::ContentLength)
       http::appendHeader(head, "Content-Length", std::to_string(req.content_length));
     else if (req.framing == http::BodyFraming::Chunked)
       http::appendHeader(head, "Transfer-Encoding", "chunked");
@@ -627,88 +930,55 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     }
     c_->upstream = &*uc.sock;
 
-    // Send the head, then the body.
+    // Send the head with whatever body is buffered, then the rest of the body.
     c_->arm(Phase::UpstreamFirstByte, route.timeouts.first_byte);
     bool ok;
-    if (has_body && !body_sent && !req.expect_continue && req.framing == http::BodyFraming::ContentLength &&
-        c_->end - c_->begin >= req.content_length) {
-      // The whole body is already buffered (small POSTs): head and body in one write.
-      std::string_view body(c_->in.data() + c_->begin, size_t(req.content_length));
-      std::array<asio::const_buffer, 2> bufs = {asio::buffer(head), asio::buffer(body.data(), body.size())};
+    if (has_body && !body_sent && !x.body_buf.empty()) {
+      std::string frame;
+      if (chunk_upstream) http::appendChunkHeader(frame, x.body_buf.size());
+      std::array<asio::const_buffer, 4> bufs = {asio::buffer(head), asio::buffer(frame),
+                                                asio::buffer(x.body_buf.data(), x.body_buf.size()),
+                                                asio::buffer("\r\n", chunk_upstream ? 2 : 0)};
       auto [wec, wn] = co_await asio::async_write(*uc.sock, bufs, kTuple);
       ok = !wec;
-      c_->begin += body.size();
-      x.bytes_in += body.size();
       body_sent = true;
     } else {
       ok = co_await writeAll(*uc.sock, head);
     }
-    if (ok && has_body && !body_sent) {
-      if (req.expect_continue) {
+    if (ok && has_body && !x.body_done) {
+      if (req.expect_continue && !x.continue_sent) {
         c_->arm(Phase::ClientWrite, rt_->config->timeouts.client_body);
         ok = co_await writeAll(c_->client, "HTTP/1.1 100 Continue\r\n\r\n");
+        x.continue_sent = true;
         if (!ok) {
           x.close_after = true;
           co_return;
         }
       }
       body_sent = true;  // from here a retry would need the body again
-      if (req.framing == http::BodyFraming::ContentLength) {
-        uint64_t left = req.content_length;
-        while (left > 0 && ok) {
-          c_->arm(Phase::ClientRead, rt_->config->timeouts.client_body);
-          auto [ec, n] = co_await readClient(c_->chunk.data(), size_t(std::min<uint64_t>(left, kChunk)));
-          if (ec || n == 0) {
-            x.close_after = true;
-            x.error = "client closed during the request body";
-            c_->disarm();
-            co_return;
-          }
-          left -= n;
-          x.bytes_in += n;
-          c_->arm(Phase::Streaming, route.timeouts.idle);
-          ok = co_await writeAll(*uc.sock, std::string_view(c_->chunk.data(), n));
+      std::string frame;
+      while (ok && !x.body_done) {
+        x.body_buf.clear();
+        int r = co_await readBodySome(x, kChunk);
+        if (r < 0) {
+          x.close_after = true;
+          co_return;
         }
-      } else {
-        http::ChunkedDecoder dec(limits_);
-        std::string frame;
-        while (ok) {
-          if (c_->end == c_->begin) {
-            c_->begin = c_->end = c_->floor;
-            c_->arm(Phase::ClientRead, rt_->config->timeouts.client_body);
-            auto [ec, n] = co_await c_->client.async_read_some(
-                asio::buffer(c_->in.data() + c_->floor, c_->in.size() - c_->floor), kTuple);
-            if (ec || n == 0) {
-              x.close_after = true;
-              x.error = "client closed during the request body";
-              c_->disarm();
-              co_return;
-            }
-            c_->end = c_->floor + n;
-          }
-          http::ParseError err;
-          auto step = dec.feed(std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin), err);
-          c_->begin += step.consumed;
-          if (step.status == http::ParseStatus::Error) {
-            // Framing broke mid-body: the upstream got a partial request; close both.
-            x.close_after = true;
-            x.error = err.reason;
-            c_->disarm();
-            co_await respondSimple(x, err.status, fmt::format("{} bad chunked body: {}\nrequest id: {}\n", err.status,
-                                                               err.reason, x.request_id));
-            co_return;
-          }
+        if (r > 0) {
+          // Framing broke mid-body: the upstream got a partial request; close both.
+          x.close_after = true;
+          co_await respondSimple(x, uint16_t(r), fmt::format("{} bad chunked body: {}\nrequest id: {}\n", r, x.error,
+                                                             x.request_id));
+          co_return;
+        }
+        c_->arm(Phase::Streaming, route.timeouts.idle);
+        if (chunk_upstream) {
           frame.clear();
-          if (!step.data.empty()) {
-            x.bytes_in += step.data.size();
-            http::appendChunk(frame, step.data);
-          }
-          if (step.status == http::ParseStatus::Done) http::appendLastChunk(frame);
-          if (!frame.empty()) {
-            c_->arm(Phase::Streaming, route.timeouts.idle);
-            ok = co_await writeAll(*uc.sock, frame);
-          }
-          if (step.status == http::ParseStatus::Done) break;
+          if (!x.body_buf.empty()) http::appendChunk(frame, x.body_buf);
+          if (x.body_done) http::appendLastChunk(frame);
+          if (!frame.empty()) ok = co_await writeAll(*uc.sock, frame);
+        } else if (!x.body_buf.empty()) {
+          ok = co_await writeAll(*uc.sock, x.body_buf);
         }
       }
       c_->arm(Phase::UpstreamFirstByte, route.timeouts.first_byte);
@@ -793,6 +1063,157 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     co_return;
   }
 
+  const bool upgrade_ok = resp.status == 101 && req.upgrade;
+  auto closeUpstream = [&] {
+    error_code ignored;
+    uc.sock->close(ignored);
+    c_->upstream = nullptr;
+  };
+
+  // WAF phase 3, on the response head, before a byte of it goes to the client.
+  bool inspect_body = false;
+  if (x.tx) {
+    waf::Verdict v;
+    bool failed = false;
+    try {
+      v = timed(x, [&] {
+        auto& store = x.resp_header_store;
+        store.clear();
+        store.reserve(resp.headers.size() * 2);  // no reallocation: the engine keeps views
+        for (const auto& h : resp.headers) {
+          store.emplace_back(h.name);
+          store.emplace_back(h.value);
+        }
+        for (waf::Transaction* t : {x.tx.get(), x.shadow_tx.get()}) {
+          if (!t) continue;
+          t->setResponseStatus(resp.status, "HTTP/1.1");
+          for (size_t i = 0; i + 1 < store.size(); i += 2) t->addResponseHeader(store[i], store[i + 1]);
+        }
+        if (x.shadow_tx) x.shadow_tx->processResponseHeaders();
+        return x.tx->processResponseHeaders();
+      });
+      inspect_body = !v.disruptive() && !upgrade_ok && resp.framing != http::BodyFraming::None &&
+                     x.tx->wantsResponseBody();
+    } catch (const std::exception& e) {
+      wafError(x, "response headers", e);
+      failed = !x.waf->fail_open;
+    }
+    if (failed) {
+      closeUpstream();
+      co_await respondSimple(x, 500, fmt::format("500 Internal Server Error\nrequest id: {}\n", x.request_id));
+      co_return;
+    }
+    if (v.disruptive()) {
+      closeUpstream();
+      co_await respondBlocked(x, v);
+      co_return;
+    }
+  }
+
+  // The response body, decoded, one slice at a time (views into rbuf, valid until
+  // the next call): 1 a slice, 0 the end, -1 the upstream failed.
+  std::string_view pending(rbuf.data() + resp.head_size, rend - resp.head_size);
+  uint64_t left = resp.framing == http::BodyFraming::ContentLength ? resp.content_length : 0;
+  http::ChunkedDecoder dec{http::Limits{}};  // the upstream's body is not bound by client limits
+  bool src_done = resp.framing == http::BodyFraming::None ||
+                  (resp.framing == http::BodyFraming::ContentLength && left == 0);
+  auto readUpstream = [&]() -> asio::awaitable<std::string_view> {
+    c_->arm(Phase::Streaming, route.timeouts.idle);
+    auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(rbuf.data(), rbuf.size()), kTuple);
+    if (ec || n == 0) co_return std::string_view();
+    co_return std::string_view(rbuf.data(), n);
+  };
+  auto next = [&](std::string_view& out) -> asio::awaitable<int> {
+    out = {};
+    if (src_done) co_return 0;
+    if (resp.framing == http::BodyFraming::ContentLength) {
+      if (pending.empty()) pending = co_await readUpstream();
+      if (pending.empty()) co_return -1;
+      out = pending.substr(0, size_t(std::min<uint64_t>(left, pending.size())));
+      pending.remove_prefix(out.size());
+      left -= out.size();
+      if (left == 0) src_done = true;
+      co_return 1;
+    }
+    if (resp.framing == http::BodyFraming::Chunked) {
+      for (;;) {
+        if (pending.empty()) pending = co_await readUpstream();
+        if (pending.empty()) co_return -1;
+        http::ParseError err;
+        auto step = dec.feed(pending, err);
+        pending.remove_prefix(step.consumed);
+        if (step.status == http::ParseStatus::Error) {
+          x.error = fmt::format("invalid chunked response: {}", err.reason);
+          co_return -1;
+        }
+        if (step.status == http::ParseStatus::Done) src_done = true;
+        if (!step.data.empty()) {
+          out = step.data;
+          co_return 1;
+        }
+        if (src_done) co_return 0;
+      }
+    }
+    // Until close.
+    if (pending.empty()) pending = co_await readUpstream();
+    if (pending.empty()) {
+      src_done = true;
+      co_return 0;
+    }
+    out = pending;
+    pending = {};
+    co_return 1;
+  };
+
+  // WAF phase 4: the body (up to the engine's limit) is held back and inspected
+  // before any of the response goes out, so a blocked response is replaced whole.
+  std::string held;
+  bool held_all = false;
+  if (inspect_body) {
+    const uint64_t rlimit = x.waf->engine->settings().response_body_limit;
+    int r = 1;
+    while (held.size() <= rlimit) {
+      std::string_view d;
+      r = co_await next(d);
+      if (r <= 0) break;
+      held.append(d);
+    }
+    c_->disarm();
+    if (r < 0) {
+      closeUpstream();
+      if (x.error.empty()) x.error = "upstream closed during the response body";
+      co_await respondSimple(x, 502, fmt::format("502 {}\nrequest id: {}\n", x.error, x.request_id));
+      co_return;
+    }
+    held_all = r == 0;
+    waf::Verdict v;
+    bool reject = false;
+    try {
+      v = timed(x, [&] {
+        std::string_view part(held.data(), std::min<size_t>(held.size(), rlimit + (held_all ? 0 : 1)));
+        if (x.shadow_tx) {
+          x.shadow_tx->appendResponseBody(part);
+          x.shadow_tx->processResponseBody();
+        }
+        reject = !x.tx->appendResponseBody(part);
+        return reject ? waf::Verdict{} : x.tx->processResponseBody();
+      });
+    } catch (const std::exception& e) {
+      wafError(x, "response body", e);
+      reject = !x.waf->fail_open;
+    }
+    if (reject || v.disruptive()) {
+      closeUpstream();
+      if (reject) {
+        if (x.error.empty()) x.error = "response body over the waf inspection limit";
+        co_await respondSimple(x, 500, fmt::format("500 Internal Server Error\nrequest id: {}\n", x.request_id));
+      } else {
+        co_await respondBlocked(x, v);
+      }
+      co_return;
+    }
+  }
+
   // Response head to the client.
   const bool client_11 = req.version_minor >= 1;
   bool chunk_to_client = false;
@@ -801,11 +1222,11 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   auto& o = c_->out;
   o.clear();
   http::appendStatusLine(o, resp.status, resp.reason);
-  bool upgrade_ok = resp.status == 101 && req.upgrade;
   for (const auto& h : resp.headers) {
     if (!upgrade_ok && http::isHopByHopIn(resp.headers, h.name)) continue;
     if (upgrade_ok && (http::iequals(h.name, "Connection") || http::iequals(h.name, "Upgrade"))) continue;
     if (http::iequals(h.name, "X-Request-Id")) continue;
+    if (held_all && http::iequals(h.name, "Content-Length")) continue;
     bool removed = false;
     for (auto& r : route.response_headers.remove)
       if (http::iequals(h.name, r)) removed = true;
@@ -817,6 +1238,8 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   if (upgrade_ok) {
     http::appendHeader(o, "Connection", "Upgrade");
     if (auto* u = resp.find("Upgrade")) http::appendHeader(o, "Upgrade", u->value);
+  } else if (held_all) {
+    http::appendHeader(o, "Content-Length", std::to_string(held.size()));  // the whole body is known
   } else if (resp.framing == http::BodyFraming::Chunked || resp.framing == http::BodyFraming::UntilClose) {
     if (client_11) {
       chunk_to_client = true;
@@ -832,36 +1255,36 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   o += "\r\n";
   c_->arm(Phase::ClientWrite, route.timeouts.idle);
-  // The whole body already arrived with the head (small responses): one write.
-  size_t inline_body = 0;
-  if (!upgrade_ok && resp.framing == http::BodyFraming::ContentLength &&
-      rend - resp.head_size >= resp.content_length)
-    inline_body = size_t(resp.content_length);
-  bool head_ok;
-  if (inline_body) {
-    std::array<asio::const_buffer, 2> bufs = {asio::buffer(o), asio::buffer(rbuf.data() + resp.head_size, inline_body)};
-    auto [wec, wn] = co_await asio::async_write(c_->client, bufs, kTuple);
-    head_ok = !wec;
-    x.bytes_out += inline_body;
-    w_.metrics().bytes_out.add(inline_body);
-  } else {
-    head_ok = co_await writeAll(c_->client, o);
+  // The head goes out with the body bytes already here: the held body, or a small
+  // body that arrived with the upstream's head.
+  std::string_view first_body;
+  if (inspect_body) {
+    first_body = held;
+  } else if (!upgrade_ok && resp.framing == http::BodyFraming::ContentLength && pending.size() >= left) {
+    first_body = pending.substr(0, size_t(left));
+    pending.remove_prefix(first_body.size());
+    left = 0;
+    src_done = true;
   }
-  if (!head_ok) {
+  std::string frame;
+  if (chunk_to_client && !first_body.empty()) http::appendChunkHeader(frame, first_body.size());
+  std::array<asio::const_buffer, 4> bufs = {
+      asio::buffer(o), asio::buffer(frame), asio::buffer(first_body.data(), first_body.size()),
+      asio::buffer("\r\n", chunk_to_client && !first_body.empty() ? 2 : 0)};
+  auto [wec, wn] = co_await asio::async_write(c_->client, bufs, kTuple);
+  if (wec) {
     x.close_after = true;
-    error_code ignored;
-    uc.sock->close(ignored);
-    c_->upstream = nullptr;
+    closeUpstream();
     c_->disarm();
     co_return;
   }
-  w_.metrics().bytes_out.add(o.size());
+  x.bytes_out += first_body.size();
+  w_.metrics().bytes_out.add(o.size() + first_body.size());
 
   // Upgrade: relay bytes both ways until one side closes.
   if (upgrade_ok) {
     x.close_after = true;
-    size_t extra = rend - resp.head_size;
-    if (extra) co_await writeAll(c_->client, std::string_view(rbuf.data() + resp.head_size, extra));
+    if (!pending.empty()) co_await writeAll(c_->client, pending);
     // Client bytes already buffered after the request head go up first.
     if (c_->end > c_->begin) {
       co_await writeAll(*uc.sock, std::string_view(c_->in.data() + c_->begin, c_->end - c_->begin));
@@ -880,89 +1303,35 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
       to.shutdown(tcp::socket::shutdown_send, ignored);
     };
     co_await (relay(c_->client, *uc.sock, c_) && relay(*uc.sock, c_->client, c_));
-    error_code ignored;
-    uc.sock->close(ignored);
-    c_->upstream = nullptr;
+    closeUpstream();
     co_return;
   }
 
-  // Body.
-  std::string_view pending(rbuf.data() + resp.head_size + inline_body, rend - resp.head_size - inline_body);
-  bool upstream_reusable = resp.keep_alive;
+  // The rest of the body, streamed.
   bool ok = true;
-  std::string frame;
-  auto sendToClient = [&](std::string_view data) -> asio::awaitable<bool> {
-    if (data.empty()) co_return true;
-    x.bytes_out += data.size();
-    w_.metrics().bytes_out.add(data.size());
+  while (ok && !src_done) {
+    std::string_view d;
+    int r = co_await next(d);
+    if (r < 0) {
+      ok = false;
+      break;
+    }
+    if (r == 0 || d.empty()) continue;
+    x.bytes_out += d.size();
+    w_.metrics().bytes_out.add(d.size());
     c_->arm(Phase::Streaming, route.timeouts.idle);
     if (chunk_to_client) {
       frame.clear();
-      http::appendChunkHeader(frame, data.size());
-      std::array<asio::const_buffer, 3> bufs = {asio::buffer(frame), asio::buffer(data.data(), data.size()),
-                                                asio::buffer("\r\n", 2)};
-      auto [ec, n] = co_await asio::async_write(c_->client, bufs, kTuple);
-      co_return !ec;
-    }
-    co_return co_await writeAll(c_->client, data);
-  };
-  auto readUpstream = [&]() -> asio::awaitable<std::string_view> {
-    c_->arm(Phase::Streaming, route.timeouts.idle);
-    auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(rbuf.data(), rbuf.size()), kTuple);
-    if (ec || n == 0) co_return std::string_view();
-    co_return std::string_view(rbuf.data(), n);
-  };
-
-  if (resp.framing == http::BodyFraming::ContentLength) {
-    uint64_t left = resp.content_length - inline_body;
-    while (left > 0 && ok) {
-      if (pending.empty()) {
-        pending = co_await readUpstream();
-        if (pending.empty()) {
-          ok = false;
-          break;
-        }
-      }
-      auto take = pending.substr(0, size_t(std::min<uint64_t>(left, pending.size())));
-      pending.remove_prefix(take.size());
-      left -= take.size();
-      if (!co_await sendToClient(take)) ok = false;
-    }
-    if (!pending.empty()) upstream_reusable = false;  // junk after the body
-  } else if (resp.framing == http::BodyFraming::Chunked) {
-    http::ChunkedDecoder dec{http::Limits{}};  // the upstream's body is not bound by client limits
-    for (;;) {
-      if (pending.empty()) {
-        pending = co_await readUpstream();
-        if (pending.empty()) {
-          ok = false;
-          break;
-        }
-      }
-      http::ParseError err;
-      auto step = dec.feed(pending, err);
-      pending.remove_prefix(step.consumed);
-      if (step.status == http::ParseStatus::Error) {
-        ok = false;
-        x.error = fmt::format("invalid chunked response: {}", err.reason);
-        break;
-      }
-      if (!step.data.empty() && !co_await sendToClient(step.data)) {
-        ok = false;
-        break;
-      }
-      if (step.status == http::ParseStatus::Done) break;
-    }
-    if (!pending.empty()) upstream_reusable = false;
-  } else if (resp.framing == http::BodyFraming::UntilClose) {
-    upstream_reusable = false;
-    if (!pending.empty() && !co_await sendToClient(pending)) ok = false;
-    while (ok) {
-      auto d = co_await readUpstream();
-      if (d.empty()) break;
-      if (!co_await sendToClient(d)) ok = false;
+      http::appendChunkHeader(frame, d.size());
+      std::array<asio::const_buffer, 3> cb = {asio::buffer(frame), asio::buffer(d.data(), d.size()),
+                                              asio::buffer("\r\n", 2)};
+      auto [ec, n] = co_await asio::async_write(c_->client, cb, kTuple);
+      ok = !ec;
+    } else {
+      ok = co_await writeAll(c_->client, d);
     }
   }
+  bool upstream_reusable = resp.keep_alive && resp.framing != http::BodyFraming::UntilClose && pending.empty();
   if (ok && chunk_to_client) {
     c_->arm(Phase::ClientWrite, route.timeouts.idle);
     ok = co_await writeAll(c_->client, "0\r\n\r\n");

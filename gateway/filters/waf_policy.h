@@ -1,0 +1,64 @@
+// The WAF as the request path sees it: for every (listener, route) pair the
+// compiled engine to run, its mode, an optional shadow engine and the fail
+// mode, built once per Runtime generation off the request path.
+//
+// A rule set is compiled once per distinct source text: the generated
+// settings (engine directives and the CRS tx.* shortcuts of the config), the
+// rule files in order, the inline rules and the route's exclusions compiled to
+// SecLang. Every route and worker using the same text shares one
+// std::shared_ptr<const waf::Engine>; memory grows with the number of
+// distinct rule sets, not with routes. The mode is not part of the text: it is
+// applied per transaction (Transaction::setRuleEngine), so `detect` and
+// `block` routes share an engine too, and a SecRuleEngine line inside the
+// user's files (modsecurity.conf has one) never overrides the route's mode.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/filters/waf_audit.h"
+#include "waf/transaction.h"
+
+namespace rampart::gateway::filters {
+
+struct WafPolicy {
+  std::shared_ptr<const waf::Engine> engine;  // null: the WAF is off here
+  std::shared_ptr<const waf::Engine> shadow;  // null: no shadow set
+  config::WafMode mode = config::WafMode::Off;
+  bool fail_open = false;
+  std::string rule_set;     // the rule set's name (metrics, audit)
+  std::string shadow_name;
+  bool active() const { return engine && mode != config::WafMode::Off; }
+};
+
+struct WafPolicies {
+  std::vector<WafPolicy> listener;            // [listener]: requests that match no route
+  std::vector<std::vector<WafPolicy>> route;  // [listener][route]
+  std::shared_ptr<const AuditRedactor> redactor;  // from waf.audit
+  size_t distinct_engines = 0;
+  double compile_ms = 0;
+
+  const WafPolicy& forRoute(size_t listener_index, size_t route_index) const {
+    return route[listener_index][route_index];
+  }
+
+  // Compiles every rule set the configuration uses, each distinct one once.
+  // A reload recompiles (rule and data files may have changed on disk); the
+  // old engines live until the last request that started on them ends.
+  // False with *errors ("file:line:column: error: problem") on any error.
+  static bool build(const config::Config& cfg, WafPolicies& out, std::vector<std::string>* errors);
+};
+
+// The SecLang generated in front of a rule set's files (engine directives, the
+// recommended body-processor rules, the CRS shortcuts, runtime exclusions) and
+// after them (configure-time exclusions). Exposed for tests and `rampart check -v`.
+struct GeneratedRules {
+  std::string before;
+  std::string after;
+};
+GeneratedRules generateRules(const config::WafRuleSet& rs, const std::vector<config::WafExclusion>& exclusions);
+
+}  // namespace rampart::gateway::filters
