@@ -70,10 +70,10 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
   if (rs.outbound_anomaly_threshold)
     setvars.push_back(fmt::format("setvar:tx.outbound_anomaly_score_threshold={}", rs.outbound_anomaly_threshold));
   if (!rs.allowed_methods.empty())
-    setvars.push_back(fmt::format("'setvar:tx.allowed_methods={}'", joinPiped(rs.allowed_methods, false)));
+    setvars.push_back(fmt::format("setvar:'tx.allowed_methods={}'", joinPiped(rs.allowed_methods, false)));
   if (!rs.allowed_content_types.empty())
     setvars.push_back(
-        fmt::format("'setvar:tx.allowed_request_content_type={}'", joinPiped(rs.allowed_content_types, true)));
+        fmt::format("setvar:'tx.allowed_request_content_type={}'", joinPiped(rs.allowed_content_types, true)));
   if (!setvars.empty()) {
     b += fmt::format("SecAction \"id:{},phase:1,pass,nolog,t:none", kSettingsRuleId);
     for (auto& s : setvars) b += "," + s;
@@ -98,7 +98,7 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
       }
       b += fmt::format("SecRule REQUEST_FILENAME \"@beginsWith {}\" \"id:{},phase:1,pass,nolog,t:none", x.path_prefix,
                        next_id++);
-      for (auto& c : ctls) b += ",'" + c + "'";
+      for (auto& c : ctls) b += "," + c;
       b += "\"\n";
       continue;
     }

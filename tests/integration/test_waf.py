@@ -1,0 +1,429 @@
+"""The WAF in the data path, through the real binary with OWASP CRS 4.28 (../shared/crs or
+$RAMPART_CRS_DIR): attacks are blocked before the backend with the request id, benign traffic
+passes, detect mode passes and audits, limits, response rules, shadow sets, exclusions,
+redaction, reloads."""
+
+import json
+import os
+import signal
+import threading
+import time
+import unittest
+import urllib.parse
+
+from harness import Backend, Gateway, free_port, http, metric, raw
+
+SOURCE = os.environ.get("RAMPART_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+CRS = os.environ.get("RAMPART_CRS_DIR") or os.path.abspath(os.path.join(SOURCE, "..", "shared", "crs"))
+BENCH = os.path.abspath(os.path.join(SOURCE, "..", "shared", "bench"))
+HAVE_CRS = os.path.isfile(os.path.join(CRS, "crs-setup.conf.example"))
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)", "Accept": "text/html,*/*;q=0.8"}
+
+CONFIG = """
+waf:
+  audit: {{ path: "{audit}" }}
+  rule_sets:
+    crs:
+      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
+      paranoia_level: 1
+      request_body_no_files_limit: 64KiB
+      response_body: {{ enabled: true, mime_types: [text/html, text/plain] }}
+    shadowset:
+      rules: |
+        SecRule ARGS:x "@streq shadowme" "id:5001,phase:1,deny,log,msg:'shadow only'"
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: crs, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+  - name: leaky
+    endpoints: ["{leaky}"]
+routes:
+  - name: detect
+    match: {{ path: {{ prefix: "/detect/" }} }}
+    pool: app
+    waf: {{ mode: detect }}
+  - name: nowaf
+    match: {{ path: {{ prefix: "/nowaf/" }} }}
+    pool: app
+    waf: off
+  - name: shadow
+    match: {{ path: {{ prefix: "/shadow/" }} }}
+    pool: app
+    waf: {{ shadow: shadowset }}
+  - name: login
+    match: {{ path: {{ prefix: "/login" }} }}
+    pool: app
+    waf:
+      exclusions:
+        - {{ tags: [attack-xss], targets: ["ARGS:bio"] }}
+        - {{ rule_ids: ["930100-930130", "932160"], path_prefix: "/login/files" }}
+  - name: leaky
+    match: {{ path: {{ prefix: "/leaky/" }} }}
+    pool: leaky
+  - name: app
+    pool: app
+"""
+
+
+def leaky_handler(req):
+    if "sql" in req["path"]:
+        body = b"<html><body>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near ''1'' at line 1</body></html>"
+    else:
+        body = b"<html><body>all good</body></html>"
+    return 200, {"Content-Type": "text/html"}, body
+
+
+@unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
+class WafTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = Backend()
+        cls.leaky = Backend(leaky_handler, name="leaky")
+        cls.audit_dir = __import__("tempfile").mkdtemp(prefix="rampart-waf-")
+        cls.audit = os.path.join(cls.audit_dir, "audit.log")
+        cls.gw = Gateway(CONFIG, workers=2, extra={"backend": cls.backend.address, "leaky": cls.leaky.address,
+                                                   "crs": CRS, "audit": cls.audit}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.backend.close()
+        cls.leaky.close()
+
+    def events(self, request_id=None, wait=2.0):
+        """Audit events (optionally of one request), waiting for the log thread to write them."""
+        deadline = time.time() + wait
+        while True:
+            out = []
+            if os.path.exists(self.audit):
+                with open(self.audit) as f:
+                    for line in f:
+                        ev = json.loads(line)
+                        if request_id is None or ev["request_id"] == request_id:
+                            out.append(ev)
+            if out or time.time() > deadline:
+                return out
+            time.sleep(0.05)
+
+    def assertBlocked(self, method, path, body=None, headers=None):
+        before = self.backend.count()
+        h = dict(BROWSER)
+        h.update(headers or {})
+        status, hdrs, data = http(self.gw.port, method, path, headers=h, body=body)
+        self.assertEqual(status, 403, f"{method} {path}: {data[:200]}")
+        rid = hdrs["x-request-id"]
+        self.assertIn(f"request id: {rid}".encode(), data)
+        self.assertEqual(self.backend.count(), before, "a blocked request reached the backend")
+        ev = self.events(rid)
+        self.assertEqual(len(ev), 1, f"one audit event for {rid}")
+        self.assertEqual(ev[0]["action"], "deny")
+        self.assertEqual(ev[0]["status"], 403)
+        self.assertTrue(any(m.get("disruptive") for m in ev[0]["matches"]))
+        return ev[0]
+
+    # --- attacks -----------------------------------------------------------------
+
+    def test_xss_in_query(self):
+        ev = self.assertBlocked("GET", "/search?q=" + urllib.parse.quote("<script>alert(document.cookie)</script>"))
+        self.assertTrue(any(m["id"] in (941110, 941160, 941100) for m in ev["matches"]), ev["matches"])
+        self.assertEqual(ev["decision"]["rule_id"], 949110)
+        self.assertGreaterEqual(ev["anomaly_score"]["inbound"], 5)
+
+    def test_sqli_in_query(self):
+        ev = self.assertBlocked("GET", "/items?id=" + urllib.parse.quote("1 UNION SELECT username, password FROM users--"))
+        self.assertTrue(any("attack-sqli" in m["tags"] for m in ev["matches"]))
+
+    def test_path_traversal(self):
+        ev = self.assertBlocked("GET", "/download?file=../../../../etc/passwd")
+        self.assertTrue(any(m["id"] // 1000 == 930 for m in ev["matches"]))
+
+    def test_command_injection(self):
+        ev = self.assertBlocked("GET", "/ping?host=" + urllib.parse.quote("127.0.0.1;cat /etc/passwd"))
+        self.assertTrue(any(m["id"] // 1000 == 932 for m in ev["matches"]))
+
+    def test_sqli_in_form_body(self):
+        self.assertBlocked("POST", "/contact", body="name=x&comment=" + urllib.parse.quote("1' UNION SELECT password FROM users--"),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    def test_xss_in_json(self):
+        ev = self.assertBlocked("POST", "/api/profile", body=json.dumps({"bio": "<script>alert(1)</script>"}),
+                                headers={"Content-Type": "application/json"})
+        self.assertTrue(any(m["variable"] == "ARGS:bio" for m in ev["matches"]), ev["matches"])
+
+    def test_malicious_multipart_filename(self):
+        boundary = "----rampartboundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"shell.php\"\r\n"
+                f"Content-Type: application/octet-stream\r\n\r\n<?php system($_GET['c']); ?>\r\n--{boundary}--\r\n")
+        ev = self.assertBlocked("POST", "/upload", body=body,
+                                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        self.assertTrue(any(m["id"] == 933110 for m in ev["matches"]), [m["id"] for m in ev["matches"]])
+
+    def test_chunked_attack_body_is_inspected(self):
+        body = b"comment=" + urllib.parse.quote("<script>alert(1)</script>").encode()
+        before = self.backend.count()
+        req = (b"POST /contact HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n"
+               b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n"
+               b"Connection: close\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        data, _ = raw(self.gw.port, req)
+        self.assertTrue(data.startswith(b"HTTP/1.1 403"), data[:100])
+        self.assertEqual(self.backend.count(), before)
+
+    # --- benign traffic ----------------------------------------------------------
+
+    def shared_headers(self):
+        h = {}
+        with open(os.path.join(BENCH, "browser.headers")) as f:
+            for line in f:
+                if ":" in line:
+                    k, v = line.rstrip("\r\n").split(":", 1)
+                    h[k.strip()] = v.strip()
+        return h
+
+    @unittest.skipUnless(os.path.isdir(BENCH), "no ../shared/bench")
+    def test_benign_browser_get_and_form_post_pass(self):
+        h = self.shared_headers()
+        n = self.backend.count()
+        st, hd, _ = http(self.gw.port, "GET", "/products/leather-running-shoes-48213?color=black&size=42&ref=newsletter",
+                         headers=h)
+        self.assertEqual(st, 200)
+        with open(os.path.join(BENCH, "form.body"), "rb") as f:
+            form = f.read().strip()
+        h2 = dict(h, **{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://shop.example.com"})
+        st2, hd2, _ = http(self.gw.port, "POST", "/contact", headers=h2, body=form)
+        self.assertEqual(st2, 200)
+        self.assertEqual(self.backend.count(), n + 2)
+        last = self.backend.requests[-1]
+        self.assertEqual(last["body"], form, "the inspected body reached the backend unchanged")
+        self.assertEqual(self.events(hd["x-request-id"], wait=0.3), [])
+        self.assertEqual(self.events(hd2["x-request-id"], wait=0.3), [])
+
+    def test_expect_continue_with_inspection(self):
+        # (CRS 4 scores the Expect header itself at PL1, 920450: detect mode lets it through.)
+        req = (b"POST /detect/contact HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n"
+               b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\nExpect: 100-continue\r\n"
+               b"Connection: close\r\n\r\n")
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s.sendall(req)
+        first = s.recv(100)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue"), first)
+        s.sendall(b"name=nobody")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        self.assertIn(b"HTTP/1.1 200", data)
+        self.assertEqual(self.backend.requests[-1]["body"], b"name=nobody")
+
+    # --- modes, limits, response rules -------------------------------------------
+
+    def test_detect_mode_passes_and_audits(self):
+        n = self.backend.count()
+        st, hd, _ = http(self.gw.port, "GET", "/detect/x?q=" + urllib.parse.quote("<script>alert(1)</script>"),
+                         headers=BROWSER)
+        self.assertEqual(st, 200)
+        self.assertEqual(self.backend.count(), n + 1)
+        ev = self.events(hd["x-request-id"])
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["action"], "detected")
+        self.assertEqual(ev[0]["mode"], "detect")
+        self.assertEqual(ev[0]["decision"]["rule_id"], 949110)
+
+    def test_waf_off_route(self):
+        st, _, _ = http(self.gw.port, "GET", "/nowaf/x?q=" + urllib.parse.quote("<script>alert(1)</script>"),
+                        headers=BROWSER)
+        self.assertEqual(st, 200)
+
+    def test_body_over_inspection_limit_gets_413(self):
+        n = self.backend.count()
+        body = "a=" + "x" * (70 * 1024)
+        st, _, data = http(self.gw.port, "POST", "/contact", headers=dict(BROWSER, **{"Content-Type": "application/x-www-form-urlencoded"}), body=body)
+        self.assertEqual(st, 413, data[:200])
+        self.assertEqual(self.backend.count(), n)
+
+    def test_sql_error_leak_in_response_is_blocked(self):
+        st, hd, data = http(self.gw.port, "GET", "/leaky/sql", headers=BROWSER)
+        self.assertEqual(st, 403, data[:200])
+        self.assertNotIn(b"SQL syntax", data)
+        ev = self.events(hd["x-request-id"])
+        self.assertTrue(any(m["id"] // 1000 == 951 for m in ev[0]["matches"]), [m["id"] for m in ev[0]["matches"]])
+        self.assertEqual(ev[0]["decision"]["phase"], 4)
+        st2, _, data2 = http(self.gw.port, "GET", "/leaky/fine", headers=BROWSER)
+        self.assertEqual((st2, data2), (200, b"<html><body>all good</body></html>"))
+
+    # --- shadow, exclusions, redaction -------------------------------------------
+
+    def test_shadow_differences_are_counted_and_audited(self):
+        before = metric(self.gw.admin, "rampart_waf_shadow_differences_total", {"route": "shadow"}) or 0
+        st, hd, _ = http(self.gw.port, "GET", "/shadow/x?x=shadowme", headers=BROWSER)
+        self.assertEqual(st, 200, "the shadow set never blocks")
+        st2, _, _ = http(self.gw.port, "GET", "/shadow/x?x=fine", headers=BROWSER)
+        self.assertEqual(st2, 200)
+        after = metric(self.gw.admin, "rampart_waf_shadow_differences_total", {"route": "shadow"})
+        self.assertEqual(after, before + 1)
+        ev = [e for e in self.events(hd["x-request-id"]) if e.get("shadow")]
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["rule_set"], "shadowset")
+        self.assertEqual(ev[0]["matches"][0]["id"], 5001)
+
+    def test_exclusions(self):
+        xss = urllib.parse.quote("<script>alert(1)</script>")
+        # ARGS:bio is excluded from the XSS rules on /login; another argument is not.
+        st, _, _ = http(self.gw.port, "GET", "/login?bio=" + xss, headers=BROWSER)
+        self.assertEqual(st, 200)
+        st, _, _ = http(self.gw.port, "GET", "/login?name=" + xss, headers=BROWSER)
+        self.assertEqual(st, 403)
+        # The LFI rules and 932160 are removed under /login/files only.
+        trav = "../../../../etc/passwd"
+        st, _, _ = http(self.gw.port, "GET", "/login/files?f=" + trav, headers=BROWSER)
+        self.assertEqual(st, 200)
+        st_other, _, _ = http(self.gw.port, "GET", "/login/other?f=" + trav, headers=BROWSER)
+        self.assertEqual(st_other, 403)
+
+    def test_redaction(self):
+        secret = "Tr0ub4dor&3-Horse"
+        token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig"
+        body = "user=alice&password=" + urllib.parse.quote(secret + "' OR 1=1 UNION SELECT * FROM users--")
+        st, hd, _ = http(self.gw.port, "POST", "/login?session_token=" + token + "&q=" + urllib.parse.quote("<script>x</script>"),
+                         headers=dict(BROWSER, **{"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Authorization": "Bearer " + token,
+                                                  "Cookie": "sid=" + secret + "-cookie"}), body=body)
+        self.assertEqual(st, 403)
+        ev = self.events(hd["x-request-id"])
+        self.assertEqual(len(ev), 1)
+        text = json.dumps(ev)
+        self.assertNotIn(secret, text)
+        self.assertNotIn(urllib.parse.quote(secret), text)
+        self.assertNotIn(token, text)
+        self.assertIn("[redacted]", text)
+        self.assertIn("ARGS:password", text, "where it matched is kept")
+
+    def test_metrics(self):
+        http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_blocked_total", {"route": "app"}), 1)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_inspected_total", {"route": "app"}), 1)
+        self.assertGreater(metric(self.gw.admin, "rampart_waf_seconds_total", {"route": "app"}), 0)
+
+
+SMALL_RULES = """
+waf:
+  audit: {{ path: "off" }}
+  rule_sets:
+    custom:
+      rules: |
+        SecRule ARGS:x "@rx {pattern}" "id:1001,phase:1,deny,status:403,log"
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: custom, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: app
+    pool: app
+"""
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class WafReloadTest(unittest.TestCase):
+    def test_bad_rules_keep_the_old_set_and_name_the_line(self):
+        b = Backend()
+        try:
+            with Gateway(SMALL_RULES, workers=2, extra={"backend": b.address, "pattern": "^evil$"}) as gw:
+                self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 403)
+                gw.write(SMALL_RULES.replace("@rx {pattern}", "@rx ("), {"backend": b.address, "pattern": ""})
+                gw.signal(signal.SIGHUP)
+                deadline = time.time() + 5
+                while "reload failed" not in gw.output() and time.time() < deadline:
+                    time.sleep(0.05)
+                out = gw.output()
+                self.assertIn("reload failed", out)
+                self.assertRegex(out, r"rule set 'custom'")
+                self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 403, "the old rule set stays in force")
+                gw.write(SMALL_RULES, {"backend": b.address, "pattern": "^other$"})
+                gw.signal(signal.SIGHUP)
+                deadline = time.time() + 5
+                while http(gw.port, "GET", "/?x=other")[0] != 403 and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(http(gw.port, "GET", "/?x=other")[0], 403)
+                self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 200)
+        finally:
+            b.close()
+
+    @unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
+    def test_crs_reload_under_load_fails_nothing_and_memory_stays_flat(self):
+        cfg = """
+waf:
+  audit: {{ path: "off" }}
+  rule_sets:
+    crs:
+      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: crs, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: app
+    pool: app
+"""
+        b = Backend()
+        try:
+            with Gateway(cfg, workers=2, extra={"backend": b.address, "crs": CRS}) as gw:
+                failures, done = [], [0]
+                stop = threading.Event()
+
+                def load():
+                    end = time.time() + 120
+                    while not stop.is_set() and time.time() < end:
+                        try:
+                            st = http(gw.port, "GET", "/products/1?color=black", headers=BROWSER)[0]
+                            if st != 200:
+                                failures.append(st)
+                        except Exception as e:  # noqa: BLE001 - any failure counts
+                            failures.append(repr(e))
+                        done[0] += 1
+
+                t = threading.Thread(target=load)
+                t.start()
+                reloads = metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}) or 0
+                rss = []
+                for i in range(100):
+                    gw.signal(signal.SIGHUP)
+                    deadline = time.time() + 10
+                    while (metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}) or 0) < reloads + i + 1:
+                        if time.time() > deadline:
+                            self.fail(f"reload {i} did not finish:\n{gw.output()[-2000:]}")
+                        time.sleep(0.01)
+                    if i in (20, 99):
+                        time.sleep(0.3)  # let old generations drain
+                        rss.append(rss_kib(gw.proc.pid))
+                stop.set()
+                t.join()
+                self.assertEqual(failures, [])
+                self.assertGreater(done[0], 100)
+                growth = (rss[1] - rss[0]) / rss[0]
+                self.assertLess(growth, 0.05, f"RSS after 20 reloads {rss[0]} KiB, after 100 {rss[1]} KiB")
+        finally:
+            b.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
