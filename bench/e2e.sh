@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# End-to-end proxy benchmark: rampart against nginx (proxy_pass), in front of
-# the same backend, one worker each, in one run, with the two requests of
-# ../shared/bench (the browser GET and the 1 KB form POST).
+# End-to-end proxy benchmark, one worker each, in one run, with the two
+# requests of ../shared/bench (the browser GET and the 1 KB form POST):
+#   nginx          plain reverse proxy (proxy_pass, keepalive upstream)
+#   nginx+modsec   nginx + libmodsecurity 3 (Debian's libnginx-mod-http-modsecurity) + CRS 4.28 PL1, blocking
+#   rampart        no WAF
+#   rampart+crs    CRS 4.28 PL1 in block mode
+# The WAF pair needs ../shared/crs (or $RAMPART_CRS_DIR); WAF=0 skips it.
 #
-#   bench/e2e.sh                 # env: DURATION=10s CONNECTIONS=32 RAMPART_BUILD_DIR=build
+#   bench/e2e.sh                 # env: DURATION=10s CONNECTIONS=32 WAF=1 RAMPART_BUILD_DIR=build
 #
 # The backend is a third nginx process answering `return 200` (so the backend is
 # never the bottleneck). Access logs are off in both proxies. Everything binds
 # 127.0.0.1. nginx and wrk are installed with apt-get only when missing (only
 # this script needs them). Prints requests/s, p50 and p99 for each proxy and
-# request, and rampart's ratio to nginx.
+# request, the ratios, and the unloaded latency (one connection) each WAF adds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,10 +23,15 @@ SHARED=${RAMPART_SHARED_BENCH:-$root/../shared/bench}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 WORK=$(mktemp -d /tmp/rampart-e2e.XXXXXX)
+WAF=${WAF:-1}
+CRS=${RAMPART_CRS_DIR:-$root/../shared/crs}
+if [ "$WAF" = 1 ] && [ ! -f "$CRS/crs-setup.conf.example" ]; then echo "e2e: no CRS at $CRS, WAF runs skipped" >&2; WAF=0; fi
+MODSEC_SO=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
 
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
+if [ "$WAF" = 1 ] && [ ! -f "$MODSEC_SO" ]; then need+=(libnginx-mod-http-modsecurity); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "e2e: installing ${need[*]}" >&2
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -33,6 +42,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND=$(free_port); NGINX_PORT=$(free_port); RAMPART_PORT=$(free_port); ADMIN=$(free_port)
+MODSEC_PORT=$(free_port); RAMPART_CRS_PORT=$(free_port); ADMIN2=$(free_port)
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -66,11 +76,64 @@ routes: [ { name: app, match: { path: { prefix: "/" } }, pool: app } ]
 pools: [ { name: app, endpoints: [ { address: "127.0.0.1:$BACKEND" } ], connections: { max_idle_per_endpoint: 128 } } ]
 EOF
 
+if [ "$WAF" = 1 ]; then
+  mkdir -p "$WORK/modsec"
+  # ModSecurity's recommended engine settings (body access, limits, JSON/XML processors), then CRS.
+  cat > "$WORK/modsec/main.conf" <<EOF
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRequestBodyLimit 13107200
+SecRequestBodyNoFilesLimit 131072
+SecRequestBodyLimitAction Reject
+SecResponseBodyAccess Off
+SecPcreMatchLimit 100000
+SecPcreMatchLimitRecursion 100000
+SecAuditEngine Off
+SecRule REQUEST_HEADERS:Content-Type "@rx ^(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "@rx ^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
+Include $CRS/crs-setup.conf.example
+Include $CRS/rules/*.conf
+EOF
+  cat > "$WORK/modsec/nginx.conf" <<EOF
+load_module $MODSEC_SO;
+worker_processes 1; daemon off; pid $WORK/modsec/nginx.pid; error_log $WORK/modsec/error.log;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $WORK/modsec; proxy_temp_path $WORK/modsec;
+  fastcgi_temp_path $WORK/modsec; uwsgi_temp_path $WORK/modsec; scgi_temp_path $WORK/modsec;
+  upstream app { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$MODSEC_PORT; keepalive_requests 1000000;
+    modsecurity on; modsecurity_rules_file $WORK/modsec/main.conf;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+EOF
+  cat > "$WORK/rampart-crs.yaml" <<EOF
+workers: 1
+log: { level: warn, access: { enabled: false } }
+admin: { listen: "127.0.0.1:$ADMIN2" }
+waf:
+  audit: { path: "$WORK/audit.log" }
+  rule_sets:
+    crs: { files: ["$CRS/crs-setup.conf.example", "$CRS/rules/*.conf"], paranoia_level: 1 }
+listeners: [ { name: main, listen: ["127.0.0.1:$RAMPART_CRS_PORT"], waf: { rule_set: crs, mode: block } } ]
+routes: [ { name: app, match: { path: { prefix: "/" } }, pool: app } ]
+pools: [ { name: app, endpoints: [ { address: "127.0.0.1:$BACKEND" } ], connections: { max_idle_per_endpoint: 128 } } ]
+EOF
+fi
+
 "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & pids+=($!)
 "$NGINX" -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & pids+=($!)
 "$BUILD/rampart" run -c "$WORK/rampart.yaml" & pids+=($!)
-for port in $BACKEND $NGINX_PORT $RAMPART_PORT; do
-  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+systems="nginx rampart"
+ports="$BACKEND $NGINX_PORT $RAMPART_PORT"
+if [ "$WAF" = 1 ]; then
+  "$NGINX" -c "$WORK/modsec/nginx.conf" -p "$WORK/modsec" & pids+=($!)
+  "$BUILD/rampart" run -c "$WORK/rampart-crs.yaml" & pids+=($!)
+  systems="nginx nginx+modsec rampart rampart+crs"
+  ports="$ports $MODSEC_PORT $RAMPART_CRS_PORT"
+fi
+declare -A PORT=([nginx]=$NGINX_PORT [rampart]=$RAMPART_PORT [nginx+modsec]=$MODSEC_PORT [rampart+crs]=$RAMPART_CRS_PORT)
+for port in $ports; do
+  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
 done
 
 # wrk scripts for the two requests of ../shared/bench.
@@ -96,10 +159,17 @@ lua_headers() {
   printf 'wrk.body = "%s"\n' "$(tr -d '\n' < "$SHARED/form.body" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 } > "$WORK/post.lua"
 
-# Sanity: both proxies answer 200 through to the backend.
-for port in $NGINX_PORT $RAMPART_PORT; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/products/x?y=1")
-  [ "$code" = 200 ] || { echo "e2e: proxy on $port answered $code" >&2; exit 1; }
+# Sanity: every proxy passes the benign requests and the WAFs block an attack.
+for sys in $systems; do
+  port=${PORT[$sys]}
+  for req in get post; do
+    bad=$(wrk -t1 -c1 -d1s -s "$WORK/$req.lua" "http://127.0.0.1:$port" 2>&1 | awk '/Non-2xx/ {print "bad"}')
+    [ -z "$bad" ] || { echo "e2e: $sys answered non-2xx to the benign $req" >&2; exit 1; }
+  done
+  case $sys in *modsec|*crs)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -A Mozilla/5.0 "http://127.0.0.1:$port/?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    [ "$code" = 403 ] || { echo "e2e: $sys did not block an XSS ($code)" >&2; exit 1; } ;;
+  esac
 done
 
 # wrk's --latency output -> "rps p50_ms p99_ms"
@@ -112,20 +182,39 @@ run_wrk() {
     END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
 }
 
-printf '%-8s %-8s %12s %10s %10s %8s\n' request proxy "requests/s" "p50 ms" "p99 ms" non2xx
-declare -A R
+printf '%-6s %-13s %12s %10s %10s %8s\n' request system "requests/s" "p50 ms" "p99 ms" non2xx
+declare -A R L
 for req in get post; do
-  for proxy in nginx rampart; do
-    port=$NGINX_PORT; [ $proxy = rampart ] && port=$RAMPART_PORT
-    read -r rps p50 p99 bad < <(run_wrk "$port" "$WORK/$req.lua")
-    R[$req.$proxy]="$rps $p50 $p99"
-    printf '%-8s %-8s %12.0f %10.3f %10.3f %8s\n' "$req" "$proxy" "$rps" "$p50" "$p99" "$bad"
+  for sys in $systems; do
+    read -r rps p50 p99 bad < <(run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
+    R[$req.$sys]="$rps $p50 $p99"
+    printf '%-6s %-13s %12.0f %10.3f %10.3f %8s\n' "$req" "$sys" "$rps" "$p50" "$p99" "$bad"
+  done
+done
+# Unloaded latency: one connection, one request at a time.
+echo
+printf '%-6s %-13s %16s\n' request system "unloaded p50 ms"
+for req in get post; do
+  for sys in $systems; do
+    read -r rps p50 p99 bad < <(CONNECTIONS=1 DURATION=3s run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
+    L[$req.$sys]=$p50
+    printf '%-6s %-13s %16.3f\n' "$req" "$sys" "$p50"
   done
 done
 echo
+ratio() {  # ratio NAME A B: requests/s and p99 of A over B
+  read -r a_rps a_p50 a_p99 <<< "${R[$2]}"
+  read -r b_rps b_p50 b_p99 <<< "${R[$3]}"
+  awk -v n="$1" -v ar="$a_rps" -v br="$b_rps" -v a99="$a_p99" -v b99="$b_p99" \
+    'BEGIN { printf "%-34s requests/s %9.2fx   p99 %7.2fx\n", n, ar/br, a99/b99 }'
+}
 for req in get post; do
-  read -r n_rps n_p50 n_p99 <<< "${R[$req.nginx]}"
-  read -r r_rps r_p50 r_p99 <<< "${R[$req.rampart]}"
-  awk -v req="$req" -v nr="$n_rps" -v rr="$r_rps" -v n99="$n_p99" -v r99="$r_p99" -v n50="$n_p50" -v r50="$r_p50" \
-    'BEGIN { printf "%s: rampart/nginx requests/s %.2f, p50 %.2f, p99 %.2f\n", toupper(req), rr/nr, r50/n50, r99/n99 }'
+  up=${req^^}
+  ratio "$up rampart / nginx" "$req.rampart" "$req.nginx"
+  if [ "$WAF" = 1 ]; then
+    ratio "$up rampart+crs / nginx+modsec" "$req.rampart+crs" "$req.nginx+modsec"
+    ratio "$up rampart+crs / nginx (no WAF)" "$req.rampart+crs" "$req.nginx"
+    awk -v n="$up" -v w="${L[$req.rampart+crs]}" -v p="${L[$req.rampart]}" -v mw="${L[$req.nginx+modsec]}" -v mp="${L[$req.nginx]}" \
+      'BEGIN { printf "%s unloaded latency added by the WAF: rampart %.0f us, nginx+modsec %.0f us\n", n, (w-p)*1000, (mw-mp)*1000 }'
+  fi
 done

@@ -59,7 +59,7 @@ std::string crsTestSettings() {
   s += "SecResponseBodyMimeType text/plain text/html text/xml application/json\n";
   s += "SecResponseBodyLimit 1048576\n";
   s += "SecResponseBodyLimitAction ProcessPartial\n";
-  s += waf::kBodyProcessorRules;
+  s += waf::bodyProcessorRules();
   s += R"(SecAction "id:10001,phase:1,pass,nolog,t:none,)"
        R"(setvar:tx.blocking_paranoia_level=4,setvar:tx.detection_paranoia_level=4,)"
        R"(setvar:tx.arg_length=400,setvar:tx.total_arg_length=6400,)"
@@ -73,7 +73,7 @@ std::string inspectSettings(int paranoia) {
   s += "SecRuleEngine On\n";
   s += kBodyLimits;
   s += "SecResponseBodyAccess Off\n";
-  s += waf::kBodyProcessorRules;
+  s += waf::bodyProcessorRules();
   if (paranoia > 0) {
     s += fmt::format(
         "SecAction \"id:10001,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level={0},"

@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <map>
 #include <set>
 #include <string>
@@ -23,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/cli/ftw_gateway.h"
 #include "gateway/cli/ftw_request.h"
 #include "gateway/cli/ftw_test.h"
 #include "gateway/cli/waf_commands.h"
@@ -38,13 +41,17 @@ struct TestOptions {
   std::string expected_failures;
   std::string only;
   bool verbose = false;
+  bool gateway = false;
 };
 
 int usageError(const std::string& msg) {
   std::fprintf(stderr, "rampart waf test: %s\n", msg.c_str());
   std::fputs(
       "usage: rampart waf test --rules FILE_OR_GLOB... --tests DIR [--overrides FILE]\n"
-      "                        [--expected-failures FILE] [--only RULEID|RULEID-TESTID] [-v]\n",
+      "                        [--expected-failures FILE] [--only RULEID|RULEID-TESTID] [--gateway] [-v]\n"
+      "  --gateway   run the tests over HTTP through `rampart run` (detect mode) in front of a\n"
+      "              reflector backend, reading fired rules from the audit output, as go-ftw does;\n"
+      "              without it the tests run in process (same parser, engine and reflector)\n",
       stderr);
   return 2;
 }
@@ -111,6 +118,32 @@ StageOutcome runStage(const std::shared_ptr<const waf::Engine>& engine, const ft
     if (!m.logged) continue;
     out.fired.insert(m.id);
     out.log += wafrun::logLine(m, wire.target, unique_id);
+    out.log += '\n';
+  }
+  return out;
+}
+
+// The same stage through the real gateway (see ftw_gateway.h).
+StageOutcome runStageGateway(ftw::GatewayRun& g, const ftw::Input& input) {
+  StageOutcome out;
+  std::string raw = ftw::buildRawRequest(input);
+  ftw::WireRequest wire = ftw::parseWire(raw);
+  auto r = g.send(raw);
+  out.note = r.note;
+  if (r.error) {
+    out.error = true;
+    return out;
+  }
+  out.status = r.status;
+  out.response = r.response;
+  if (wire.rejected) {
+    out.rejected = true;
+    out.note = fmt::format("rejected by the gateway's HTTP parser: {} {}", wire.status, wire.reason);
+  }
+  for (const auto& m : r.matches) {
+    out.fired.insert(m.id);
+    out.fired_all.insert(m.id);
+    out.log += wafrun::logLine(m, wire.target, r.request_id);
     out.log += '\n';
   }
   return out;
@@ -195,6 +228,8 @@ int wafTestMain(int argc, char** argv) {
       auto v = need("--only");
       if (!v) return usageError("--only needs RULEID or RULEID-TESTID");
       o.only = v;
+    } else if (a == "--gateway") {
+      o.gateway = true;
     } else if (a == "-v" || a == "--verbose") {
       o.verbose = true;
     } else if (a == "-h" || a == "--help") {
@@ -230,6 +265,18 @@ int wafTestMain(int argc, char** argv) {
   }
   std::fprintf(stderr, "rules: %zu loaded in %.0f ms, compiled in %.0f ms; %zu tests\n", rules.engine->ruleCount(),
                rules.load_ms, rules.compile_ms, tests.size());
+  std::unique_ptr<ftw::GatewayRun> gw;
+  if (o.gateway) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    gw = std::make_unique<ftw::GatewayRun>();
+    std::string err;
+    if (ec || !gw->start(self.string(), wafrun::crsTestSettings(), o.rules, &err)) {
+      std::fprintf(stderr, "rampart waf test --gateway: %s\n", ec ? ec.message().c_str() : err.c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "gateway: rampart run in detect mode in front of the reflector (%s)\n", gw->dir().c_str());
+  }
 
   size_t passed = 0, failed = 0, skipped = 0, unlisted = 0;
   std::set<std::string> seen_keys;
@@ -271,7 +318,8 @@ int wafTestMain(int argc, char** argv) {
       const auto& stage = t.stages[si];
       StageOutcome got;
       try {
-        got = runStage(rules.engine, stage.input, fmt::format("{}-{}", key, si + 1));
+        got = gw ? runStageGateway(*gw, stage.input)
+                 : runStage(rules.engine, stage.input, fmt::format("{}-{}", key, si + 1));
       } catch (const std::exception& e) {
         got.error = true;
         got.note = std::string("exception: ") + e.what();

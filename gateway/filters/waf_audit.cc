@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <vector>
 
 #include "gateway/http/headers.h"
@@ -108,13 +107,6 @@ const char* actionName(waf::Verdict::Action a) {
   return "pass";
 }
 
-std::string isoTime(int64_t ms) {
-  time_t secs = time_t(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
-}
 
 void field(std::string& o, std::string_view name, std::string_view value) {
   o += ",\"";
@@ -188,7 +180,9 @@ std::string renderAuditEvent(const AuditContext& ctx, const waf::Transaction& tx
   std::string o;
   o.reserve(2048);
   o += "{\"type\":\"waf\"";
-  field(o, "time", isoTime(ctx.time_ms));
+  o += ",\"time\":\"";
+  log::appendIsoTime(o, ctx.time_ms);
+  o += '"';
   field(o, "request_id", ctx.request_id);
   field(o, "listener", ctx.listener);
   field(o, "route", ctx.route);

@@ -55,7 +55,7 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
   b += fmt::format("SecResponseBodyLimitAction {}\n", rs.response_body_limit_reject ? "Reject" : "ProcessPartial");
   b += fmt::format("SecPcreMatchLimit {0}\nSecPcreMatchLimitRecursion {0}\n", rs.pcre_match_limit);
   b += "SecAuditEngine RelevantOnly\n";
-  b += waf::kBodyProcessorRules;
+  b += waf::bodyProcessorRules(kSettingsRuleId + 1, kSettingsRuleId + 2, kSettingsRuleId + 3);
 
   std::vector<std::string> setvars;
   if (rs.paranoia_level) {

@@ -11,39 +11,14 @@
 
 namespace rampart::gateway::log {
 
-void appendJsonString(std::string& o, std::string_view s) {
-  o += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          o += fmt::format("\\u{:04x}", c);
-        } else {
-          o += char(c);
-        }
-    }
-  }
-  o += '"';
-}
-
-static void appendTime(std::string& o, int64_t ms) {
-  time_t secs = time_t(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  o += fmt::format("\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                   tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
-}
 
 std::string AccessRecord::toJson() const {
   std::string o;
   o.reserve(384);
   o += "{\"time\":";
-  appendTime(o, time_ms);
+  o += '"';
+  appendIsoTime(o, time_ms);
+  o += '"';
   o += ",\"request_id\":";
   appendJsonString(o, request_id);
   o += ",\"client\":";
