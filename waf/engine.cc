@@ -293,7 +293,8 @@ struct Compiler {
       int phase = std::clamp(r.phase, 1, 5);
       cr->phase = phase;
       impl.phases[phase].push_back(cr.get());
-      impl.rule_count++;
+      cr->profile_index = int(impl.rule_count++);
+      impl.by_profile_index.push_back(cr.get());
       impl.rules.push_back(std::move(cr));
     }
   }
@@ -318,6 +319,43 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 const rules::EngineSettings& Engine::settings() const { return impl_->ruleset.settings; }
 size_t Engine::ruleCount() const { return impl_->rule_count; }
+
+RuleInfo Engine::ruleInfo(size_t index) const {
+  RuleInfo info;
+  if (index >= impl_->by_profile_index.size()) return info;
+  const CompiledRule* r = impl_->by_profile_index[index];
+  info.id = r->id;
+  info.phase = r->phase;
+  if (r->src) {
+    info.file = r->src->loc.file;
+    info.line = r->src->loc.line;
+  }
+  return info;
+}
+
+std::vector<RuleCost> ruleCosts(const Engine& engine, const std::vector<const RuleProfile*>& profiles) {
+  std::vector<RuleCost> out;
+  for (size_t i = 0; i < engine.ruleCount(); ++i) {
+    RuleCost c;
+    for (const RuleProfile* p : profiles) {
+      if (!p || i >= p->size()) continue;
+      const auto& k = p->at(i);
+      c.evaluations += k.evaluations.load(std::memory_order_relaxed);
+      c.matches += k.matches.load(std::memory_order_relaxed);
+      c.sampled_evaluations += k.sampled_evaluations.load(std::memory_order_relaxed);
+      c.time_ns += k.time_ns.load(std::memory_order_relaxed);
+    }
+    if (!c.evaluations) continue;
+    c.rule = engine.ruleInfo(i);
+    c.est_time_ns = c.mean_ns() * double(c.evaluations);
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const RuleCost& a, const RuleCost& b) { return a.est_time_ns > b.est_time_ns; });
+  return out;
+}
+
+RuleProfile::RuleProfile(const Engine& engine)
+    : counters_storage_(new Counters[engine.ruleCount()]), counters_(counters_storage_.get(), engine.ruleCount()) {}
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;

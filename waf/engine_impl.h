@@ -60,6 +60,7 @@ struct CompiledRule {
   int prefilter_db = -1;
   int prefilter_id = -1;
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
+  int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
 
   // The acting actionset (meaningful on the chain head).
   Disruptive disruptive = Disruptive::None;  // None: inherit from SecDefaultAction
@@ -85,6 +86,7 @@ struct Engine::Impl {
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   size_t rule_count = 0;
+  std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head
   std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
   std::vector<std::unique_ptr<match::HsPrefilter>> prefilters;  // one per transformation pipeline
 };

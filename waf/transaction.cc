@@ -15,6 +15,8 @@
 
 #include "waf/transaction_impl.h"
 
+#include <chrono>
+
 namespace rampart::waf {
 
 namespace {
@@ -547,6 +549,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
     current_head = rule;
     size_t links = 1 + rule->chain.size();
     bool all = true;
+    std::chrono::steady_clock::time_point t0;
+    if (profile_timed) t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < links; ++i) {
       const CompiledRule& link = i == 0 ? *rule : *rule->chain[i - 1];
       if (evaluateLink(link, *rule, i + 1 == links) == 0) {
@@ -554,6 +558,21 @@ Verdict Transaction::Impl::runPhase(int phase) {
         break;
       }
       if (intercepted) break;
+    }
+    if (profile && rule->profile_index >= 0) {
+      // One writer per profile (its worker): plain load + store, no locked instruction.
+      auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+      };
+      auto& c = profile->at(size_t(rule->profile_index));
+      bump(c.evaluations, 1);
+      if (all) bump(c.matches, 1);
+      if (profile_timed) {
+        bump(c.sampled_evaluations, 1);
+        bump(c.time_ns, uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - t0)
+                                     .count()));
+      }
     }
     matched_vars.clear();
     if (intercepted) return verdict;
@@ -712,6 +731,11 @@ Verdict Transaction::processResponseBody() {
 const Verdict& Transaction::wouldBeVerdict() const { return impl_->would_be; }
 
 void Transaction::setRuleEngine(rules::EngineSettings::RuleEngine mode) { impl_->mode = mode; }
+
+void Transaction::setProfile(RuleProfile* profile, bool timed) {
+  impl_->profile = profile;
+  impl_->profile_timed = profile && timed;
+}
 
 void Transaction::processLogging() {
   auto& t = *impl_;

@@ -20,7 +20,9 @@
 // are copied (the engine buffers bodies up to the configured limits).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <span>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,6 +59,53 @@ struct Verdict {
 
 class Engine;
 
+// Per-rule cost profile (evaluations, matches, time), filled by the
+// transactions it is attached to. One per (engine, worker thread): its counters
+// are written by one thread only (relaxed stores, no locked instruction) and
+// read by others when summed. Time is measured only on the transactions asked
+// to (sampling keeps the clock reads off most requests); `sampled_evaluations`
+// counts the evaluations those cover, so time per evaluation is
+// time_ns / sampled_evaluations and the estimated total is that times evaluations.
+class RuleProfile {
+ public:
+  explicit RuleProfile(const Engine& engine);
+  struct Counters {
+    std::atomic<uint64_t> evaluations{0};
+    std::atomic<uint64_t> matches{0};
+    std::atomic<uint64_t> sampled_evaluations{0};
+    std::atomic<uint64_t> time_ns{0};
+  };
+  size_t size() const { return counters_.size(); }
+  Counters& at(size_t rule_index) { return counters_[rule_index]; }
+  const Counters& at(size_t rule_index) const { return counters_[rule_index]; }
+
+ private:
+  std::unique_ptr<Counters[]> counters_storage_;
+  std::span<Counters> counters_;
+};
+
+// A rule of a compiled engine, for profile reports.
+struct RuleInfo {
+  int64_t id = 0;
+  int phase = 0;
+  std::string file;
+  uint32_t line = 0;
+};
+
+// One rule's cost summed over profiles, for reports (admin /waf/rules,
+// `waf inspect --profile`). est_time_ns = evaluations x time_ns / sampled_evaluations.
+struct RuleCost {
+  RuleInfo rule;
+  uint64_t evaluations = 0;
+  uint64_t matches = 0;
+  uint64_t sampled_evaluations = 0;
+  uint64_t time_ns = 0;
+  double est_time_ns = 0;
+  double mean_ns() const { return sampled_evaluations ? double(time_ns) / double(sampled_evaluations) : 0; }
+};
+// Every rule evaluated at least once, most expensive (estimated total time) first.
+std::vector<RuleCost> ruleCosts(const Engine& engine, const std::vector<const RuleProfile*>& profiles);
+
 struct CompileResult {
   std::shared_ptr<const Engine> engine;          // null when errors is non-empty
   std::vector<rules::Diagnostic> errors;         // file:line of the rule that failed to compile
@@ -70,6 +119,8 @@ class Engine {
   static CompileResult compile(const rules::RuleSet& ruleset);
   const rules::EngineSettings& settings() const;
   size_t ruleCount() const;
+  // Rules (chain heads and SecActions) by profile index, 0 .. ruleCount()-1.
+  RuleInfo ruleInfo(size_t index) const;
   ~Engine();
 
   struct Impl;
@@ -106,6 +157,10 @@ class Transaction {
   Verdict processResponseBody();  // phase 4 (runs only when response body access applies)
 
   void processLogging();  // phase 5; always call
+
+  // Counts evaluations and matches per rule into `profile` (which must come from
+  // this transaction's engine), and with `timed` the time of each evaluation.
+  void setProfile(RuleProfile* profile, bool timed);
 
   const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
   const Verdict& verdict() const;                   // the first disruptive verdict, or None

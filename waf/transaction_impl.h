@@ -109,6 +109,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<MatchedRule> matches;
   Verdict verdict;
   Verdict would_be;  // first disruptive decision, taken or not
+  RuleProfile* profile = nullptr;
+  bool profile_timed = false;
   bool intercepted = false;
   int allow_level = 0;  // 0 none; 1 rest of phase; 2 request phases; 3 all but logging
   int allow_phase = 0;

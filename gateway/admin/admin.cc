@@ -4,6 +4,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <charconv>
 #include <map>
 
 #include "gateway/core/server.h"
@@ -31,6 +32,54 @@ std::string label(std::string_view v) {
     }
     o += c;
   }
+  return o;
+}
+
+// Per-rule WAF costs of the running generation, summed over workers.
+struct EngineCosts {
+  std::string name;
+  std::vector<waf::RuleCost> costs;
+};
+std::vector<EngineCosts> wafCosts(core::Server& s) {
+  std::vector<EngineCosts> out;
+  const auto& w = s.runtime()->waf;
+  for (size_t e = 0; e < w.engines.size(); ++e) {
+    std::vector<const waf::RuleProfile*> ps;
+    for (auto& p : w.profiles[e]) ps.push_back(p.get());
+    out.push_back({w.engine_names[e], waf::ruleCosts(*w.engines[e], ps)});
+  }
+  return out;
+}
+
+// GET /waf/rules[?top=N]: the N rules (default 20) that cost the most, per rule set.
+std::string wafRules(core::Server& s, std::string_view query) {
+  size_t top = 20;
+  if (auto p = query.find("top="); p != std::string_view::npos) {
+    size_t v = 0;
+    auto q = query.substr(p + 4);
+    auto [ptr, ec] = std::from_chars(q.data(), q.data() + q.size(), v);
+    if (ec == std::errc() && v > 0) top = std::min<size_t>(v, 100000);
+  }
+  std::string o = "{\"sampling\":\"rule time measured on 1 transaction in 16 per worker; counts on all\",\"rule_sets\":[";
+  bool first = true;
+  for (auto& ec : wafCosts(s)) {
+    if (!first) o += ',';
+    first = false;
+    o += "{\"name\":";
+    log::appendJsonString(o, ec.name);
+    o += ",\"rules\":[";
+    for (size_t i = 0; i < ec.costs.size() && i < top; ++i) {
+      const auto& c = ec.costs[i];
+      if (i) o += ',';
+      o += fmt::format("{{\"id\":{},\"phase\":{},\"evaluations\":{},\"matches\":{},\"mean_ns\":{:.0f},"
+                       "\"est_seconds\":{:.6f},\"file\":",
+                       c.rule.id, c.rule.phase, c.evaluations, c.matches, c.mean_ns(), c.est_time_ns / 1e9);
+      log::appendJsonString(o, c.rule.file);
+      o += fmt::format(",\"line\":{}}}", c.rule.line);
+    }
+    o += "]}";
+  }
+  o += "]}\n";
   return o;
 }
 
@@ -122,6 +171,24 @@ std::string metrics(core::Server& s) {
       if (i == 5) o += fmt::format("{}{{route=\"{}\"}} {:.6f}\n", kWaf[i].name, label(name), a.waf[i] / 1e6);
       else o += fmt::format("{}{{route=\"{}\"}} {}\n", kWaf[i].name, label(name), a.waf[i]);
     }
+  }
+  {
+    // Per rule (every rule evaluated at least once in this generation).
+    auto costs = wafCosts(s);
+    std::string ev = "# HELP rampart_waf_rule_evaluations_total WAF rule evaluations (chain heads).\n"
+                     "# TYPE rampart_waf_rule_evaluations_total counter\n";
+    std::string ma = "# HELP rampart_waf_rule_matches_total WAF rules that matched (whole chain).\n"
+                     "# TYPE rampart_waf_rule_matches_total counter\n";
+    std::string se = "# HELP rampart_waf_rule_seconds_total Estimated time in each WAF rule (sampled).\n"
+                     "# TYPE rampart_waf_rule_seconds_total counter\n";
+    for (auto& ec : costs)
+      for (auto& c : ec.costs) {
+        std::string lbl = fmt::format("{{rule_set=\"{}\",rule_id=\"{}\"}}", label(ec.name), c.rule.id);
+        ev += fmt::format("rampart_waf_rule_evaluations_total{} {}\n", lbl, c.evaluations);
+        ma += fmt::format("rampart_waf_rule_matches_total{} {}\n", lbl, c.matches);
+        se += fmt::format("rampart_waf_rule_seconds_total{} {:.6f}\n", lbl, c.est_time_ns / 1e9);
+      }
+    o += ev + ma + se;
   }
   o += "# HELP rampart_upstream_healthy Endpoint available (active-healthy and not ejected).\n"
        "# TYPE rampart_upstream_healthy gauge\n";
@@ -223,8 +290,11 @@ asio::awaitable<void> serveAdminConnection(core::Server& server, tcp::socket s) 
     } else if (path == "/config") {
       body = config::toJson(*server.runtime()->config) + "\n";
       type = "application/json";
+    } else if (path == "/waf/rules") {
+      body = wafRules(server, q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+      type = "application/json";
     } else if (path == "/") {
-      body = "rampart admin: /metrics /healthz /ready /upstreams /config\n";
+      body = "rampart admin: /metrics /healthz /ready /upstreams /config /waf/rules\n";
     } else {
       status = 404;
       body = "not found\n";

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -49,13 +50,16 @@ struct InspectOptions {
   int passes = 5;
   std::string label;
   std::string verdicts;  // --bench: also write verdict lines here (untimed pass)
+  int profile = 0;       // --profile N: per-rule cost table, top N
 };
 
 int usageError(const std::string& msg) {
   std::fprintf(stderr, "rampart waf inspect: %s\n", msg.c_str());
   std::fputs(
       "usage: rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
-      "                           [--passes N] [--label TEXT] [--verdicts FILE]\n",
+      "                           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]]\n"
+      "  --profile [N]   after the timed passes, one more set of passes with every rule timed; prints\n"
+      "                  the N (default 30) rules that cost the most: evaluations, matches, time\n",
       stderr);
   return 2;
 }
@@ -108,8 +112,10 @@ bool loadCorpus(const std::string& path, std::vector<CorpusRequest>& out) {
 
 // One request-side transaction, as the gateway runs it; returns the status of
 // the intervention (0 when the request passes).
-int inspectOne(const std::shared_ptr<const waf::Engine>& engine, const CorpusRequest& r, std::vector<int64_t>* ids) {
+int inspectOne(const std::shared_ptr<const waf::Engine>& engine, const CorpusRequest& r, std::vector<int64_t>* ids,
+               waf::RuleProfile* profile = nullptr) {
   waf::Transaction tx(engine, r.unique_id);
+  if (profile) tx.setProfile(profile, true);
   tx.processConnection("127.0.0.1", 40000, "127.0.0.1", 80);
   tx.processUri(r.method, r.uri, r.protocol);
   for (const auto& [n, v] : r.headers) tx.addRequestHeader(n, v);
@@ -170,6 +176,10 @@ int wafInspectMain(int argc, char** argv) {
       if (o.rules.empty()) return usageError("--rules needs at least one file or glob");
     } else if (a == "--corpus" && i + 1 < argc) {
       o.corpus = argv[++i];
+    } else if (a == "--profile") {
+      o.profile = 30;
+      if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') o.profile = std::atoi(argv[++i]);
+      if (o.profile < 1) return usageError("--profile needs a positive count");
     } else if (a == "--bench") {
       o.bench = true;
     } else if (a == "--paranoia" && i + 1 < argc) {
@@ -265,6 +275,28 @@ int wafInspectMain(int argc, char** argv) {
       "intervened=%zu allocs_per_request=%.1f load_ms=%.0f compile_ms=%.0f\n",
       o.label.empty() ? "-" : o.label.c_str(), n, mean, pct(sorted, 50), pct(sorted, 90), pct(sorted, 99),
       sorted.back(), rps, intervened, allocs_per, rules.load_ms, rules.compile_ms);
+  if (o.profile) {
+    waf::RuleProfile profile(*rules.engine);
+    auto p0 = std::chrono::steady_clock::now();
+    for (int pass = 1; pass < o.passes; ++pass)
+      for (size_t i = 0; i < n; ++i) inspectOne(rules.engine, corpus[i], nullptr, &profile);
+    double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - p0).count();
+    auto costs = waf::ruleCosts(*rules.engine, {&profile});
+    double total = 0;
+    for (auto& c : costs) total += c.est_time_ns;
+    const double reqs = double(n) * double(o.passes - 1);
+    std::printf("\nper-rule cost (%zu rules evaluated; rules account for %.0f%% of the profiled time)\n", costs.size(),
+                wall_ns > 0 ? 100.0 * total / wall_ns : 0.0);
+    std::printf("%4s %9s %5s %12s %10s %10s %12s %7s  %s\n", "rank", "rule", "phase", "evals/req", "matches",
+                "mean ns", "us/request", "share", "where");
+    for (size_t k = 0; k < costs.size() && k < size_t(o.profile); ++k) {
+      const auto& c = costs[k];
+      std::printf("%4zu %9lld %5d %12.2f %10llu %10.0f %12.2f %6.1f%%  %s:%u\n", k + 1, (long long)c.rule.id,
+                  c.rule.phase, double(c.evaluations) / reqs, (unsigned long long)c.matches, c.mean_ns(),
+                  c.est_time_ns / reqs / 1000.0, total > 0 ? 100.0 * c.est_time_ns / total : 0.0,
+                  std::filesystem::path(c.rule.file).filename().c_str(), c.rule.line);
+    }
+  }
   if (!o.verdicts.empty()) {
     FILE* f = std::fopen(o.verdicts.c_str(), "w");
     if (!f) {

@@ -122,7 +122,9 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
 bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector<std::string>* errors) {
   auto t0 = std::chrono::steady_clock::now();
   std::filesystem::path base = std::filesystem::path(cfg.path).parent_path();
-  std::map<std::string, std::shared_ptr<const waf::Engine>> by_source;
+  std::map<std::string, int> by_source;  // source text -> index in out.engines
+  out.engines.clear();
+  out.engine_names.clear();
   std::map<std::string, bool> failed;  // source -> reported already
   bool ok = true;
 
@@ -132,8 +134,7 @@ bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector
     return nullptr;
   };
   // Compiles (or reuses) the engine for a rule set with exclusions.
-  auto engineFor = [&](const WafRuleSet& rs,
-                       const std::vector<WafExclusion>& exclusions) -> std::shared_ptr<const waf::Engine> {
+  auto engineFor = [&](const WafRuleSet& rs, const std::vector<WafExclusion>& exclusions) -> int {
     GeneratedRules gen = generateRules(rs, exclusions);
     std::vector<rules::Source> sources;
     std::string key = gen.before;
@@ -156,7 +157,7 @@ bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector
       key += "\nafter:" + gen.after;
     }
     if (auto it = by_source.find(key); it != by_source.end()) return it->second;
-    if (failed.count(key)) return nullptr;
+    if (failed.count(key)) return -1;
     auto loaded = rules::loadSources(sources, {});
     bool bad = !loaded.ok();
     for (auto& d : loaded.diagnostics)
@@ -175,10 +176,16 @@ bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector
     if (!engine) {
       failed[key] = true;
       ok = false;
-      return nullptr;
+      return -1;
     }
-    by_source[key] = engine;
-    return engine;
+    int index = int(out.engines.size());
+    out.engines.push_back(engine);
+    size_t same = std::count(out.engine_names.begin(), out.engine_names.end(), rs.name);
+    for (auto& n : out.engine_names)
+      if (n.rfind(rs.name + "#", 0) == 0) ++same;
+    out.engine_names.push_back(same ? fmt::format("{}#{}", rs.name, same + 1) : rs.name);
+    by_source[key] = index;
+    return index;
   };
 
   // Route fields override the listener's; exclusions add up.
@@ -203,11 +210,13 @@ bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector
     const WafRuleSet* rs = findSet(*set);
     if (!rs) return p;  // reported by the config loader
     p.rule_set = rs->name;
-    p.engine = engineFor(*rs, exclusions);
+    p.engine_index = engineFor(*rs, exclusions);
+    if (p.engine_index >= 0) p.engine = out.engines[size_t(p.engine_index)];
     if (shadow) {
       if (const WafRuleSet* ss = findSet(*shadow)) {
         p.shadow_name = ss->name;
-        p.shadow = engineFor(*ss, exclusions);
+        p.shadow_index = engineFor(*ss, exclusions);
+        if (p.shadow_index >= 0) p.shadow = out.engines[size_t(p.shadow_index)];
       }
     }
     return p;
@@ -224,6 +233,11 @@ bool WafPolicies::build(const config::Config& cfg, WafPolicies& out, std::vector
     }
   }
   out.redactor = std::make_shared<AuditRedactor>(cfg.waf.audit);
+  out.profiles.clear();
+  for (auto& e : out.engines) {
+    auto& row = out.profiles.emplace_back();
+    for (unsigned w = 0; w < std::max(1u, cfg.workers); ++w) row.push_back(std::make_unique<waf::RuleProfile>(*e));
+  }
   out.distinct_engines = by_source.size();
   out.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return ok;

@@ -27,6 +27,8 @@ namespace rampart::gateway::filters {
 struct WafPolicy {
   std::shared_ptr<const waf::Engine> engine;  // null: the WAF is off here
   std::shared_ptr<const waf::Engine> shadow;  // null: no shadow set
+  int engine_index = -1;                      // into WafPolicies::engines
+  int shadow_index = -1;
   config::WafMode mode = config::WafMode::Off;
   bool fail_open = false;
   std::string rule_set;     // the rule set's name (metrics, audit)
@@ -38,6 +40,18 @@ struct WafPolicies {
   std::vector<WafPolicy> listener;            // [listener]: requests that match no route
   std::vector<std::vector<WafPolicy>> route;  // [listener][route]
   std::shared_ptr<const AuditRedactor> redactor;  // from waf.audit
+
+  // The distinct compiled engines, their display names (the rule set's name,
+  // "name#2"... when exclusions make several of one set), and a rule profile
+  // per engine per worker (sampled timing; counters start at zero each reload).
+  std::vector<std::shared_ptr<const waf::Engine>> engines;
+  std::vector<std::string> engine_names;
+  std::vector<std::vector<std::unique_ptr<waf::RuleProfile>>> profiles;  // [engine][worker]
+  waf::RuleProfile* profile(int engine_index, unsigned worker) const {
+    if (engine_index < 0 || size_t(engine_index) >= profiles.size()) return nullptr;
+    auto& row = profiles[size_t(engine_index)];
+    return worker < row.size() ? row[worker].get() : nullptr;
+  }
   size_t distinct_engines = 0;
   double compile_ms = 0;
 

@@ -424,6 +424,9 @@ void Handler::finish(Exchange& x) {
 
 // --- WAF ---------------------------------------------------------------------
 
+constexpr uint64_t kProfileSampling = 16;
+thread_local uint64_t t_profile_seq = 0;
+
 // Runs `fn` (an engine call) and adds its time to the exchange.
 template <typename F>
 auto timed(Exchange& x, F&& fn) {
@@ -494,10 +497,13 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
       x.tx = std::make_unique<waf::Transaction>(wp.engine, x.request_id);
       x.tx->setRuleEngine(wp.mode == config::WafMode::Block ? rules::EngineSettings::RuleEngine::On
                                                             : rules::EngineSettings::RuleEngine::DetectionOnly);
+      // Per-rule counts always; rule timing on one transaction in kProfileSampling per worker.
+      x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), (++t_profile_seq % kProfileSampling) == 0);
       feedRequest(*x.tx, *c_, x.req);
       if (wp.shadow) {
         x.shadow_tx = std::make_unique<waf::Transaction>(wp.shadow, x.request_id);
         x.shadow_tx->setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
+        x.shadow_tx->setProfile(rt_->waf.profile(wp.shadow_index, w_.id()), false);
         feedRequest(*x.shadow_tx, *c_, x.req);
         x.shadow_tx->processRequestHeaders();
       }

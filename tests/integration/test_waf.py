@@ -305,6 +305,24 @@ class WafTest(unittest.TestCase):
         self.assertIn("[redacted]", text)
         self.assertIn("ARGS:password", text, "where it matched is kept")
 
+    def test_rule_profile_at_admin_and_in_metrics(self):
+        for _ in range(40):
+            http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
+        st, _, data = http(self.gw.admin, "GET", "/waf/rules?top=5")
+        self.assertEqual(st, 200)
+        sets = {r["name"]: r["rules"] for r in json.loads(data)["rule_sets"]}
+        self.assertIn("crs", sets)
+        rules = sets["crs"]
+        self.assertEqual(len(rules), 5)
+        est = [r["est_seconds"] for r in rules]
+        self.assertEqual(est, sorted(est, reverse=True))
+        self.assertGreater(est[0], 0, "some evaluations were timed (1 in 16)")
+        self.assertTrue(all(r["evaluations"] >= 40 and r["file"].endswith(".conf") for r in rules), rules)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_matches_total",
+                                       {"rule_set": "crs", "rule_id": "941110"}), 40)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_evaluations_total",
+                                       {"rule_set": "crs", "rule_id": "941110"}), 40)
+
     def test_metrics(self):
         http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_blocked_total", {"route": "app"}), 1)
@@ -338,6 +356,32 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+class WafInspectProfileTest(unittest.TestCase):
+    def test_inspect_profile_lists_rules_by_cost(self):
+        import subprocess
+        import tempfile
+        from harness import RAMPART
+        d = tempfile.mkdtemp(prefix="rampart-prof-")
+        rules = os.path.join(d, "rules.conf")
+        with open(rules, "w") as f:
+            f.write('SecRuleEngine On\n'
+                    'SecRule ARGS "@rx ^(a+)+$" "id:1001,phase:1,pass,log"\n'
+                    'SecRule REQUEST_HEADERS:Host "@streq never" "id:1002,phase:1,pass,log"\n')
+        corpus = os.path.join(d, "corpus.jsonl")
+        with open(corpus, "w") as f:
+            f.write(json.dumps({"method": "GET", "uri": "/?x=" + "a" * 20 + "b", "version": "1.1",
+                                "headers": [["Host", "x"]], "body": ""}) + "\n")
+        out = subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
+                              "--passes", "20", "--profile", "5"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        table = out.stdout.split("per-rule cost", 1)[1].splitlines()[2:]
+        ids = [int(line.split()[1]) for line in table if line.strip()]
+        # (waf inspect puts the recommended body-processor rules, 2000xx, in front.)
+        self.assertEqual(ids[0], 1001, out.stdout)
+        self.assertIn(1002, ids)
+        self.assertIn("rules.conf:2", table[0])
 
 
 class WafReloadTest(unittest.TestCase):
