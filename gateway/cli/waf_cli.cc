@@ -15,10 +15,11 @@ void usage(FILE* out) {
       "commands:\n"
       "  test     run go-ftw regression tests (e.g. OWASP CRS tests/) against a rule set\n"
       "           --rules FILE_OR_GLOB... --tests DIR [--overrides FILE]\n"
-      "           [--expected-failures FILE] [--only RULEID|RULEID-TESTID] [-v]\n"
+      "           [--expected-failures FILE] [--only RULEID|RULEID-TESTID] [--gateway] [-v]\n"
       "  inspect  replay a JSONL corpus of requests through the WAF (verdicts or --bench)\n"
       "           --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
-      "           [--passes N] [--label TEXT]\n",
+      "           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]]\n"
+      "  detect   run a detector behind @detectXSS on a value: xss STRING|-\n",
       out);
 }
 
@@ -32,6 +33,7 @@ int wafMain(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "test") == 0) return wafTestMain(argc - 1, argv + 1);
   if (std::strcmp(argv[1], "inspect") == 0) return wafInspectMain(argc - 1, argv + 1);
+  if (std::strcmp(argv[1], "detect") == 0) return wafDetectMain(argc - 1, argv + 1);
   std::fprintf(stderr, "rampart waf: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;

@@ -1,0 +1,186 @@
+// @detectXSS against attack vectors (tags, handlers, URL schemes, CSS, breaking
+// out of attribute values, namespace and case tricks) and benign text that looks
+// like markup. The values are what the operator sees after CRS's transformations
+// (entities and URL encoding already decoded).
+#include "waf/detect/xss.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rampart::waf::detect {
+namespace {
+
+const std::vector<std::string> kAttacks = {
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<script\n>alert(1)</script>",
+    "<ScRiPt>alert(document.cookie)</sCrIpT>",
+    "\"><script>alert(1)</script>",
+    "'><script>alert(1)</script>",
+    "</title><script>alert(1)</script>",
+    "<x:script xmlns:x=\"http://www.w3.org/1999/xhtml\" src=\"data:,alert(1)\" />",
+    "<img src=x onerror=alert(1)>",
+    "<img src=x onerror=\"alert(1)\">",
+    "<IMG SRC=x ONERROR=alert(1)>",
+    "<img/src=\"x\"/onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "<svg/onload=alert(1)>",
+    "<body onload=alert(1)>",
+    "<xss onbeforehellfreezes=alert(1)>",
+    "<div onmouseover='alert(1)'>hover</div>",
+    "<input autofocus onfocus=alert(1)>",
+    "<details open ontoggle=alert(1)>",
+    "<video><source onerror=alert(1)>",
+    "<marquee onstart=alert(1)>",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "<a href='javascript:alert(1)'>x</a>",
+    "<a href=javascript:alert(1)>x</a>",
+    "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+    "<a href=\" javascript:alert(1)\">x</a>",
+    "<a href=\"java\tscript:alert(1)\">x</a>",
+    "<a href=\"java\nscript:alert(1)\">x</a>",
+    "<a href=\"\x01javascript:alert(1)\">x</a>",
+    "<a href=\"vbscript:msgbox(1)\">x</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+    "<form action=javascript:alert(1)><input type=submit>",
+    "<button formaction=javascript:alert(1)>x</button>",
+    "<iframe src=//evil.example></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\">",
+    "<object data=\"javascript:alert(1)\">",
+    "<embed src=//evil.example/x.swf>",
+    "<applet code=x.class>",
+    "<base href=//evil.example/>",
+    "<meta http-equiv=refresh content=\"0;url=javascript:alert(1)\">",
+    "<link rel=stylesheet href=//evil.example/x.css>",
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "<div style=\"width:expression(alert(1))\">",
+    "<div style=\"width: expression (alert(1))\">",
+    "<div style=\"width:exp/**/ression(alert(1))\">",
+    "<div style=\"-moz-binding:url(//evil.example/x.xml#xss)\">",
+    "<div style=\"background:url('javascript:alert(1)')\">",
+    "<math><maction actiontype=statusline xlink:href=javascript:alert(1)>x</maction></math>",
+    "<table background=javascript:alert(1)>",
+    "<isindex action=javascript:alert(1) type=image>",
+    "<frameset onload=alert(1)>",
+    "<template><script>alert(1)</script></template>",
+    "\" onmouseover=\"alert(1)",
+    "\" onfocus=alert(1) autofocus x=\"",
+    "' onmouseover='alert(1)",
+    "x onmouseover=alert(1)",
+    "\" style=\"background:url(javascript:alert(1))",
+    "javascript:alert(1)",
+    "  JAVASCRIPT:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "data:,alert(1)",
+    "<scr<script>ipt>alert(1)</script>",
+    "<<script>alert(1)//<</script>",
+    "<!--><script>alert(1)</script>",
+    "<p>hello</p><script>alert(1)</script>",
+    "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
+    "<svg><a xlink:href=\"javascript:alert(1)\"><text x=20 y=20>x</text></a></svg>",
+    "<a href=\"#\" onclick=\"alert(1)\">x</a>",
+    "<img src=\"x\" onerror=\"eval(atob('YWxlcnQoMSk='))\">",
+    "<object classid=clsid:ae24fdae-03c6-11d1-8b76-0080c744f389>",
+    "<xml id=x><x><c><![CDATA[<img src=x onerror=alert(1)>]]></c></x></xml>",
+    "<portal src=//evil.example>",
+};
+
+const std::vector<std::string> kBenign = {
+    "",
+    "hello world",
+    "It's a beautiful day, isn't it?",
+    "O'Brien and O'Neill went to the shop",
+    "<b>bold</b> and <i>italic</i>",
+    "<p class=\"intro\">Hello</p>",
+    "<a href=\"https://example.com/path?x=1\">link</a>",
+    "<a href=\"/relative/page\">link</a>",
+    "<img src=\"/images/logo.png\" alt=\"logo\">",
+    "<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=x>",
+    "a < b and c > d",
+    "if (x < 10 && y > 2) return;",
+    "I <3 you",
+    "3 < 4",
+    "<john.doe@example.com>",
+    "John Doe <john@example.com>",
+    "price: 5 < 10 EUR",
+    "x=1&y=2",
+    "{\"name\": \"x\", \"value\": 1}",
+    "# Title\n\n* item one\n* item two",
+    "the onboarding team meets on Monday",
+    "online only",
+    "on sale now",
+    "once upon a time",
+    "javascript is a programming language",
+    "learn JavaScript: the good parts",
+    "data: the new oil",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==",
+    "mailto:someone@example.com",
+    "https://example.com/?q=script",
+    "script",
+    "description of the script tag in HTML",
+    "<!-- a comment -->",
+    "<?xml version=\"1.0\"?><root><a>1</a></root>",
+    "<br/>",
+    "<hr>",
+    "<ul><li>one</li><li>two</li></ul>",
+    "<table><tr><td>1</td></tr></table>",
+    "<div style=\"color: red; font-weight: bold\">x</div>",
+    "<span title=\"it's fine\">x</span>",
+    "He said \"hello\" and left",
+    "5' 10\" tall",
+    "width=\"100\" height=\"50\"",
+    "\" class=\"big\"",
+    "' title='x'",
+    "on=1",
+    "one=two",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "sessionid=k3J9xQ2mZp7LwT4vB8nR1cY6hF0sD5aE",
+    "2026-11-24T02:05:35Z",
+    "C:\\Program Files\\App",
+    "SELECT * FROM users",
+    "<3 <3 <3",
+    "<>",
+    "< script",
+    "</p>",
+    "a<b",
+    "<em>stress</em> on the word",
+    "<code>onclick</code> is an attribute",
+};
+
+TEST(DetectXss, Attacks) {
+  size_t hits = 0;
+  for (const auto& a : kAttacks) {
+    bool got = detectXss(a);
+    hits += got;
+    EXPECT_TRUE(got) << a;
+  }
+  std::printf("xss attacks: %zu of %zu detected\n", hits, kAttacks.size());
+}
+
+TEST(DetectXss, Benign) {
+  size_t fps = 0;
+  for (const auto& b : kBenign) {
+    bool got = detectXss(b);
+    fps += got;
+    EXPECT_FALSE(got) << b;
+  }
+  std::printf("xss benign: %zu false positives of %zu\n", fps, kBenign.size());
+}
+
+TEST(DetectXss, LongInputsAreLinear) {
+  // Many quotes, tags and attribute starts: each context is one pass.
+  std::string s;
+  for (int i = 0; i < 20000; ++i) s += "<b a=\"x\" '";
+  EXPECT_FALSE(detectXss(s));
+  s += "<img src=x onerror=alert(1)>";
+  EXPECT_TRUE(detectXss(s));
+  std::string nul(100000, '\0');
+  EXPECT_FALSE(detectXss(nul));
+}
+
+}  // namespace
+}  // namespace rampart::waf::detect
