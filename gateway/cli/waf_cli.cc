@@ -19,7 +19,7 @@ void usage(FILE* out) {
       "  inspect  replay a JSONL corpus of requests through the WAF (verdicts or --bench)\n"
       "           --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
       "           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]]\n"
-      "  detect   run a detector behind @detectXSS on a value: xss STRING|-\n",
+      "  detect   run the detector behind @detectSQLi or @detectXSS on a value: sqli|xss STRING|-\n",
       out);
 }
 

@@ -11,7 +11,7 @@ int wafTestMain(int argc, char** argv);
 // rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]
 int wafInspectMain(int argc, char** argv);
 
-// rampart waf detect xss STRING
+// rampart waf detect sqli|xss STRING
 int wafDetectMain(int argc, char** argv);
 
 }  // namespace rampart::cli

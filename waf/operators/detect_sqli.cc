@@ -1,13 +1,9 @@
-// @detectSQLi: libinjection-style SQL injection detection on the value. With
-// `capture`, TX:0 is the token fingerprint. Until waf/detect/sqli.h exists the
-// operator compiles and never matches.
+// @detectSQLi: the value would change the shape of a SQL statement it is pasted
+// into (waf/detect/sqli.h says how it decides). With `capture`, TX:0 is the
+// token fingerprint, as ModSecurity exposes libinjection's.
 //   SecRule ARGS "@detectSQLi" "id:17,capture,..."
-#include "waf/operators/operator.h"
-
-#if __has_include("waf/detect/sqli.h")
 #include "waf/detect/sqli.h"
-#define RAMPART_HAVE_SQLI 1
-#endif
+#include "waf/operators/operator.h"
 
 namespace rampart::waf::operators {
 
@@ -15,18 +11,14 @@ namespace {
 class DetectSqli final : public Operator {
  public:
   bool evaluate(EvalContext& ctx, std::string_view input) const override {
-#ifdef RAMPART_HAVE_SQLI
-    std::string fp;
-    if (!rampart::waf::detect::detectSqli(input, &fp)) return false;
+    std::string fp;  // filled only on a detection
+    if (!detect::detectSqli(input, &fp)) return false;
     if (ctx.capture) {
       ctx.cap_storage = std::move(fp);
       ctx.caps[0] = ctx.cap_storage;
       ctx.ncaps = 1;
     }
     return true;
-#else
-    return false;
-#endif
   }
 };
 }  // namespace
