@@ -19,7 +19,9 @@ void usage(FILE* out) {
       "  inspect  replay a JSONL corpus of requests through the WAF (verdicts or --bench)\n"
       "           --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
       "           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]]\n"
-      "  detect   run the detector behind @detectSQLi or @detectXSS on a value: sqli|xss STRING|-\n",
+      "  detect   run the detector behind @detectSQLi or @detectXSS on a value: sqli|xss STRING|-\n"
+      "  tune     propose the narrowest exclusions for the blocking decisions of an audit log\n"
+      "           --audit FILE [--format yaml|seclang] [--min-requests N]\n",
       out);
 }
 
@@ -34,6 +36,7 @@ int wafMain(int argc, char** argv) {
   if (std::strcmp(argv[1], "test") == 0) return wafTestMain(argc - 1, argv + 1);
   if (std::strcmp(argv[1], "inspect") == 0) return wafInspectMain(argc - 1, argv + 1);
   if (std::strcmp(argv[1], "detect") == 0) return wafDetectMain(argc - 1, argv + 1);
+  if (std::strcmp(argv[1], "tune") == 0) return wafTuneMain(argc - 1, argv + 1);
   std::fprintf(stderr, "rampart waf: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;

@@ -14,4 +14,7 @@ int wafInspectMain(int argc, char** argv);
 // rampart waf detect sqli|xss STRING
 int wafDetectMain(int argc, char** argv);
 
+// rampart waf tune --audit FILE
+int wafTuneMain(int argc, char** argv);
+
 }  // namespace rampart::cli

@@ -236,6 +236,32 @@ class WafTest(unittest.TestCase):
         self.assertEqual(ev[0]["mode"], "detect")
         self.assertEqual(ev[0]["decision"]["rule_id"], 949110)
 
+    def test_tune_proposes_narrow_exclusions_that_load(self):
+        import subprocess
+        import yaml
+        from harness import RAMPART
+        for v in ("<script>alert(1)</script>", "<script>alert(2)</script>"):
+            st, hd, _ = http(self.gw.port, "GET", "/detect/search/items?q=" + urllib.parse.quote(v), headers=BROWSER)
+            self.assertEqual(st, 200)
+            self.assertEqual(len(self.events(hd["x-request-id"])), 1)
+        out = subprocess.run([RAMPART, "waf", "tune", "--audit", self.audit], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        doc = yaml.safe_load(out.stdout)
+        props = [x for r in doc["routes"] if r["name"] == "detect" for x in r["waf"]["exclusions"]]
+        want = {"rule_ids": ["941110"], "targets": ["ARGS:q"], "path_prefix": "/detect/search/items"}
+        self.assertIn(want, props, out.stdout)
+        self.assertFalse(any("targets" not in p and "path_prefix" not in p for p in props), "never a whole rule everywhere")
+        # The proposals are valid configuration.
+        cfg = CONFIG.format(port=free_port(), backend=self.backend.address, leaky=self.leaky.address, crs=CRS,
+                            audit=self.audit)
+        cfg = cfg.replace("    waf: { mode: detect }", "    waf:\n      mode: detect\n      exclusions: " + json.dumps(props))
+        self.assertIn("exclusions", cfg)
+        path = os.path.join(self.audit_dir, "tuned.yaml")
+        with open(path, "w") as f:
+            f.write(cfg)
+        chk = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
+
     def test_waf_off_route(self):
         st, _, _ = http(self.gw.port, "GET", "/nowaf/x?q=" + urllib.parse.quote("<script>alert(1)</script>"),
                         headers=BROWSER)
