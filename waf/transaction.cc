@@ -44,7 +44,6 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 
 Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) {
   eng = &engine->impl();
-  tcache.reserve(512);
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
   request_body_access = s.request_body_access;
@@ -440,9 +439,8 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
     const size_t steps = link.tfns.size();
     size_t i = 0;
     if (t.stable && steps > 0 && !link.multi_match) {
-      auto it = tcache.find(CacheKey{t.value.data(), t.value.size(), link.prefix_ids[steps - 1]});
-      if (it != tcache.end()) {
-        cur = it->second;
+      if (auto* hit = tcache.find(CacheKey{t.value.data(), t.value.size(), link.prefix_ids[steps - 1]})) {
+        cur = *hit;
         i = steps;
       }
     }
@@ -450,16 +448,12 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       std::string_view before = cur;
       if (t.stable) {
         CacheKey key{t.value.data(), t.value.size(), link.prefix_ids[i]};
-        auto it = tcache.find(key);
-        if (it != tcache.end()) {
-          cur = it->second;
+        if (auto* hit = tcache.find(key)) {
+          cur = *hit;
         } else {
           out_buf.clear();
-          if (link.tfns[i]->fn(cur, out_buf)) {
-            tcache_store.push_back(out_buf);
-            cur = tcache_store.back();
-          }
-          tcache.emplace(key, cur);
+          if (link.tfns[i]->fn(cur, out_buf)) cur = tcache_store.store(out_buf);
+          tcache.put(key, cur);
         }
       } else {
         out_buf.clear();

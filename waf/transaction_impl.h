@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -150,8 +151,78 @@ struct Transaction::Impl : public operators::MacroExpander {
       return static_cast<size_t>(x);
     }
   };
-  std::unordered_map<CacheKey, std::string_view, CacheHash> tcache;
-  std::deque<std::string> tcache_store;
+  // Open addressing, linear probing, power-of-two capacity: one allocation per
+  // growth instead of one node per entry (CRS makes hundreds of entries per request).
+  class TransformCache {
+   public:
+    const std::string_view* find(const CacheKey& k) const {
+      if (slots_.empty()) return nullptr;
+      for (size_t i = CacheHash{}(k) & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.key.prefix < 0) return nullptr;
+        if (s.key == k) return &s.value;
+      }
+    }
+    void put(const CacheKey& k, std::string_view v) {
+      if ((count_ + 1) * 4 > slots_.size() * 3) grow();
+      for (size_t i = CacheHash{}(k) & mask_;; i = (i + 1) & mask_) {
+        Slot& s = slots_[i];
+        if (s.key.prefix < 0) {
+          s.key = k;
+          s.value = v;
+          ++count_;
+          return;
+        }
+        if (s.key == k) {
+          s.value = v;
+          return;
+        }
+      }
+    }
+
+   private:
+    struct Slot {
+      CacheKey key{nullptr, 0, -1};  // prefix -1: empty
+      std::string_view value;
+    };
+    void grow() {
+      std::vector<Slot> old = std::move(slots_);
+      slots_.assign(old.empty() ? 512 : old.size() * 2, Slot{});
+      mask_ = slots_.size() - 1;
+      count_ = 0;
+      for (auto& s : old)
+        if (s.key.prefix >= 0) put(s.key, s.value);
+    }
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    size_t count_ = 0;
+  };
+  TransformCache tcache;
+  // Bytes that live as long as the transaction (transformed values): chunks, never moved.
+  class Arena {
+   public:
+    std::string_view store(std::string_view v) {
+      if (v.size() > 4096) {
+        big_.emplace_back(v);
+        return big_.back();
+      }
+      if (chunks_.empty() || used_ + v.size() > kChunk) {
+        chunks_.push_back(std::make_unique<char[]>(kChunk));
+        used_ = 0;
+      }
+      char* dst = chunks_.back().get() + used_;
+      if (!v.empty()) std::memcpy(dst, v.data(), v.size());
+      used_ += v.size();
+      return std::string_view(dst, v.size());
+    }
+
+   private:
+    static constexpr size_t kChunk = 16 * 1024;
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    size_t used_ = 0;
+    std::deque<std::string> big_;
+  };
+  Arena tcache_store;
   // Prefilter results: (value, whole pipeline) -> which patterns of that
   // pipeline's database may match the transformed value (empty: scan failed).
   std::unordered_map<CacheKey, std::vector<uint8_t>, CacheHash> hits_cache;

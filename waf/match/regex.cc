@@ -1,5 +1,8 @@
 #include "waf/match/regex.h"
 
+#include <cctype>
+#include <cstring>
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <re2/re2.h>
@@ -41,6 +44,35 @@ Regex::~Regex() {
 std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptions& opts, std::string* error) {
   std::unique_ptr<Regex> r(new Regex());
   r->pattern_ = std::string(pattern);
+  {
+    // A plain literal (escapes of punctuation allowed), maybe anchored at the start.
+    std::string_view p = pattern;
+    bool anchored = !p.empty() && p[0] == '^';
+    if (anchored) p.remove_prefix(1);
+    std::string lit;
+    bool plain = !p.empty();
+    for (size_t i = 0; i < p.size() && plain; ++i) {
+      char c = p[i];
+      if (c == '\\') {
+        if (i + 1 < p.size() && !std::isalnum(static_cast<unsigned char>(p[i + 1]))) {
+          lit += p[++i];
+          continue;
+        }
+        plain = false;
+      } else if (std::strchr(".[]{}()*+?|^$", c)) {
+        plain = false;
+      } else {
+        lit += c;
+      }
+    }
+    if (plain) {
+      r->caseless_ = opts.caseless;
+      if (opts.caseless)
+        for (auto& c : lit) c = char(std::tolower(static_cast<unsigned char>(c)));
+      r->literal_text_ = std::move(lit);
+      r->literal_ = anchored ? Literal::Prefix : Literal::Anywhere;
+    }
+  }
   r->match_limit_ = opts.match_limit;
   r->depth_limit_ = opts.depth_limit;
   RE2::Options o;
@@ -79,6 +111,22 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
 }
 
 bool Regex::matches(std::string_view input) const {
+  if (literal_ != Literal::None) {
+    const std::string& lit = literal_text_;
+    auto eq = [&](size_t at) {
+      for (size_t k = 0; k < lit.size(); ++k) {
+        char c = input[at + k];
+        if (caseless_ && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+        if (c != lit[k]) return false;
+      }
+      return true;
+    };
+    if (input.size() < lit.size()) return false;
+    if (literal_ == Literal::Prefix) return eq(0);
+    for (size_t at = 0; at + lit.size() <= input.size(); ++at)
+      if (eq(at)) return true;
+    return false;
+  }
   if (re2_) return RE2::PartialMatch(input, *re2_);
   std::string_view cap;
   return match(input, &cap, 1) > 0;

@@ -48,6 +48,11 @@ class Regex {
   std::unique_ptr<re2::RE2> re2_;
   void* pcre_ = nullptr;  // pcre2_code*
   int groups_ = 0;
+  // Patterns that are a plain literal, optionally anchored with '^' (TX:/^header_name_/,
+  // ARGS:/^id_/): matches() compares bytes instead of running a regex engine.
+  enum class Literal : uint8_t { None, Prefix, Anywhere } literal_ = Literal::None;
+  std::string literal_text_;  // lower case when caseless
+  bool caseless_ = false;
   uint64_t match_limit_ = 0;
   uint64_t depth_limit_ = 0;
 };
