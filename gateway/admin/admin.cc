@@ -190,6 +190,24 @@ std::string metrics(core::Server& s) {
       }
     o += ev + ma + se;
   }
+  {
+    const auto& rls = s.runtime()->rate_limits.policies;
+    std::string a = "# HELP rampart_ratelimit_allowed_total Requests a rate limit admitted.\n"
+                    "# TYPE rampart_ratelimit_allowed_total counter\n";
+    std::string r = "# HELP rampart_ratelimit_rejected_total Requests a rate limit answered 429.\n"
+                    "# TYPE rampart_ratelimit_rejected_total counter\n";
+    std::string e = "# HELP rampart_ratelimit_evictions_total Keys evicted because the table was at max_keys.\n"
+                    "# TYPE rampart_ratelimit_evictions_total counter\n";
+    std::string k = "# HELP rampart_ratelimit_keys Keys tracked now.\n# TYPE rampart_ratelimit_keys gauge\n";
+    for (const auto& p : rls) {
+      std::string lbl = fmt::format("{{policy=\"{}\"}}", label(p.cfg->policy.name));
+      a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.limiter->allowedCount());
+      r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.limiter->rejectedCount());
+      e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.limiter->evictions());
+      k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.limiter->size());
+    }
+    o += a + r + e + k;
+  }
   o += "# HELP rampart_upstream_healthy Endpoint available (active-healthy and not ejected).\n"
        "# TYPE rampart_upstream_healthy gauge\n";
   std::string reqs =

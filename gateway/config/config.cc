@@ -16,6 +16,7 @@
 
 #include "gateway/http/headers.h"
 #include "gateway/log/json.h"
+#include "gateway/ratelimit/client_address.h"
 
 namespace rampart::gateway::config {
 
@@ -293,7 +294,7 @@ class Reader {
   void route(const YAML::Node& n, Route& r, size_t index) {
     r.loc = loc(n);
     if (!map(n, "route", {"name", "listeners", "match", "direct_response", "pool", "rewrite_prefix",
-                          "timeouts", "retry", "request_headers", "response_headers", "waf"}))
+                          "timeouts", "retry", "request_headers", "response_headers", "waf", "rate_limits"}))
       return;
     if (auto v = n["name"]) str(v, "route.name", r.name);
     if (r.name.empty()) r.name = fmt::format("route{}", index);
@@ -417,6 +418,7 @@ class Reader {
     if (auto v = n["request_headers"]) headerOps(v, "request_headers", r.request_headers);
     if (auto v = n["response_headers"]) headerOps(v, "response_headers", r.response_headers);
     if (auto v = n["waf"]) wafAttach(v, "route.waf", r.waf);
+    if (auto v = n["rate_limits"]) strList(v, "route.rate_limits", r.rate_limits);
   }
 
   void pool(const YAML::Node& n, upstream::PoolConfig& p) {
@@ -743,6 +745,92 @@ class Reader {
     }
   }
 
+  // "50/s", "100/m", "1000/h", "10/2s": count per duration.
+  bool rate(const YAML::Node& n, ratelimit::Rate& out) {
+    std::string s;
+    if (!str(n, "rate", s)) return false;
+    auto slash = s.find('/');
+    uint64_t count = 0;
+    if (slash != std::string::npos) {
+      std::string c = s.substr(0, slash), per = s.substr(slash + 1);
+      auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), count);
+      Duration d{0};
+      if (per == "s" || per == "sec" || per == "second") d = Duration(1000);
+      else if (per == "m" || per == "min" || per == "minute") d = Duration(60000);
+      else if (per == "h" || per == "hour") d = Duration(3600000);
+      else if (!parseDuration(per, d)) d = Duration(0);
+      if (ec == std::errc() && p == c.data() + c.size() && count > 0 && d.count() > 0) {
+        out.count = count;
+        out.per = d;
+        return true;
+      }
+    }
+    error(n, fmt::format("rate must be COUNT/s, COUNT/m, COUNT/h or COUNT/DURATION with COUNT > 0, got '{}'", s));
+    return false;
+  }
+
+  void rateLimit(const YAML::Node& n, RateLimitPolicy& rl) {
+    rl.loc = loc(n);
+    if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys"})) return;
+    auto& p = rl.policy;
+    if (auto v = n["name"]) str(v, "rate_limits.name", p.name);
+    else error(n, "a rate limit needs a name");
+    if (auto v = n["rate"]) rate(v, p.rate);
+    else error(n, fmt::format("rate limit '{}' needs a rate", p.name));
+    if (auto v = n["burst"]) u64(v, "rate_limits.burst", p.burst, 1, 1000000000);
+    if (auto v = n["headers"]) boolean(v, "rate_limits.headers", p.headers);
+    if (auto v = n["max_keys"]) u64(v, "rate_limits.max_keys", rl.max_keys, 64, 100000000);
+    if (auto v = n["exempt"]) {
+      strList(v, "rate_limits.exempt", p.exemptions);
+      for (auto& c : p.exemptions)
+        if (!ratelimit::parseCidr(c)) error(v, fmt::format("exempt: '{}' is not an address or CIDR", c));
+    }
+    if (auto k = n["key"]) {
+      p.key.clear();
+      std::vector<YAML::Node> parts;
+      if (k.IsSequence())
+        for (const auto& e : k) parts.push_back(e);
+      else
+        parts.push_back(k);
+      for (const auto& e : parts) {
+        ratelimit::KeyPart kp;
+        if (e.IsScalar()) {
+          const std::string& s = e.Scalar();
+          if (s == "client_ip") kp.kind = ratelimit::KeyPart::Kind::kClientIp;
+          else if (s == "route") kp.kind = ratelimit::KeyPart::Kind::kRoute;
+          else if (s == "host") kp.kind = ratelimit::KeyPart::Kind::kHost;
+          else {
+            error(e, fmt::format("unknown rate limit key '{}' (client_ip, route, host, or a map: header, cookie, query, "
+                                 "client_ip with ipv6_prefix)", s));
+            continue;
+          }
+        } else if (e.IsMap() && map(e, "rate limit key", {"header", "cookie", "query", "client_ip"})) {
+          int kinds = 0;
+          if (auto v = e["header"]) ++kinds, kp.kind = ratelimit::KeyPart::Kind::kHeader, str(v, "key.header", kp.name);
+          if (auto v = e["cookie"]) ++kinds, kp.kind = ratelimit::KeyPart::Kind::kCookie, str(v, "key.cookie", kp.name);
+          if (auto v = e["query"]) ++kinds, kp.kind = ratelimit::KeyPart::Kind::kQuery, str(v, "key.query", kp.name);
+          if (auto c = e["client_ip"]) {
+            ++kinds;
+            kp.kind = ratelimit::KeyPart::Kind::kClientIp;
+            if (map(c, "key.client_ip", {"ipv4_prefix", "ipv6_prefix"})) {
+              if (auto v = c["ipv4_prefix"]) uint(v, "ipv4_prefix", kp.ipv4Prefix, 0, 32);
+              if (auto v = c["ipv6_prefix"]) uint(v, "ipv6_prefix", kp.ipv6Prefix, 0, 128);
+            }
+          }
+          if (kinds != 1) {
+            error(e, "a rate limit key part is one of: client_ip, route, host, header, cookie, query");
+            continue;
+          }
+        } else {
+          continue;
+        }
+        p.key.push_back(kp);
+      }
+      if (p.key.empty()) error(k, fmt::format("rate limit '{}' has an empty key", p.name));
+    }
+    for (auto& e : ratelimit::validate(p)) error(n, e);
+  }
+
  private:
   std::string file_;
 };
@@ -758,7 +846,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     return res;
   }
   if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
-                                        "routes", "pools", "waf"})) {
+                                        "routes", "pools", "waf", "rate_limits", "trusted_proxies"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
     if (auto v = root["workers"]) {
       if (v.IsScalar() && v.Scalar() == "auto") {
@@ -775,6 +863,25 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     if (auto v = root["limits"]) rd.limits(v, cfg->limits);
     if (auto v = root["timeouts"]) rd.timeouts(v, cfg->timeouts);
     if (auto v = root["waf"]) rd.waf(v, cfg->waf);
+    if (auto rls = root["rate_limits"]) {
+      if (!rls.IsSequence()) {
+        rd.error(rls, "rate_limits must be a list");
+      } else {
+        std::set<std::string> names;
+        for (const auto& r : rls) {
+          RateLimitPolicy rl;
+          rd.rateLimit(r, rl);
+          if (!names.insert(rl.policy.name).second)
+            rd.error(r, fmt::format("duplicate rate limit name '{}'", rl.policy.name));
+          cfg->rate_limits.push_back(std::move(rl));
+        }
+      }
+    }
+    if (auto v = root["trusted_proxies"]) {
+      rd.strList(v, "trusted_proxies", cfg->trusted_proxies);
+      for (auto& c : cfg->trusted_proxies)
+        if (!ratelimit::parseCidr(c)) rd.error(v, fmt::format("trusted_proxies: '{}' is not an address or CIDR", c));
+    }
 
     std::set<std::string> listener_names;
     std::set<std::string> addresses;
@@ -786,7 +893,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           Listener li;
           li.loc = rd.loc(l);
           li.limits = cfg->limits;
-          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf"})) continue;
+          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits"})) continue;
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
           if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
@@ -807,6 +914,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           if (li.listen.empty()) rd.error(l, fmt::format("listener '{}' needs at least one listen address", li.name));
           if (auto v = l["limits"]) rd.limits(v, li.limits);
           if (auto v = l["waf"]) rd.wafAttach(v, "listener.waf", li.waf);
+          if (auto v = l["rate_limits"]) rd.strList(v, "listener.rate_limits", li.rate_limits);
           cfg->listeners.push_back(std::move(li));
         }
       }
@@ -868,6 +976,15 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
       rd.error(w.loc, fmt::format("{}: waf needs a rule_set (here or on its listener)", who));
   };
   for (auto& l : cfg->listeners) checkWaf(l.waf, nullptr, fmt::format("listener '{}'", l.name));
+  auto knownLimit = [&](const std::string& n) {
+    return std::any_of(cfg->rate_limits.begin(), cfg->rate_limits.end(), [&](auto& r) { return r.policy.name == n; });
+  };
+  for (auto& l : cfg->listeners)
+    for (auto& n : l.rate_limits)
+      if (!knownLimit(n)) rd.error(l.loc, fmt::format("listener '{}' names unknown rate limit '{}'", l.name, n));
+  for (auto& r : cfg->routes)
+    for (auto& n : r.rate_limits)
+      if (!knownLimit(n)) rd.error(r.loc, fmt::format("route '{}' names unknown rate limit '{}'", r.name, n));
   for (auto& r : cfg->routes) {
     const WafAttach* inherited = nullptr;
     for (auto& l : cfg->listeners)

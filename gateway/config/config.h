@@ -14,6 +14,7 @@
 
 #include "gateway/config/location.h"
 #include "gateway/config/waf_config.h"
+#include "gateway/ratelimit/config.h"
 #include "gateway/upstream/config.h"
 
 namespace re2 {
@@ -51,11 +52,20 @@ struct ListenAddress {
   uint16_t port = 0;
 };
 
+// A named rate-limit policy (docs/config.md, "rate_limits"): one limiter per
+// gateway instance, shared by every worker and every listener or route naming it.
+struct RateLimitPolicy {
+  ratelimit::Policy policy;
+  uint64_t max_keys = 100000;  // keys tracked; the least recently used are evicted beyond it
+  Location loc;
+};
+
 struct Listener {
   std::string name;
   std::vector<ListenAddress> listen;
   Limits limits;
   WafAttach waf;
+  std::vector<std::string> rate_limits;  // policy names, applied to every request here
   Location loc;
 };
 
@@ -117,6 +127,7 @@ struct Route {
   HeaderOps request_headers;
   HeaderOps response_headers;
   WafAttach waf;
+  std::vector<std::string> rate_limits;  // policy names, on top of the listener's
 };
 
 struct Log {
@@ -142,6 +153,10 @@ struct Config {
   std::vector<Route> routes;
   std::vector<upstream::PoolConfig> pools;
   Waf waf;
+  std::vector<RateLimitPolicy> rate_limits;
+  // X-Forwarded-For is believed (for the client address of rate limits and logs)
+  // only from peers in these CIDRs.
+  std::vector<std::string> trusted_proxies;
 };
 
 struct LoadResult {

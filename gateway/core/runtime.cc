@@ -31,6 +31,7 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
   for (const auto& r : cfg->routes)
     rt->retry_budgets.push_back(std::make_shared<upstream::RetryBudget>(r.retry.budget_percent));
   if (!filters::WafPolicies::build(*cfg, rt->waf, errors)) ok = false;
+  filters::RateLimiters::build(*cfg, previous ? &previous->rate_limits : nullptr, rt->rate_limits);
   if (!ok) return nullptr;
   return rt;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/config/config.h"
+#include "gateway/filters/rate_limits.h"
 #include "gateway/filters/waf_policy.h"
 #include "gateway/upstream/pool.h"
 
@@ -19,6 +20,7 @@ struct Runtime {
   std::vector<std::shared_ptr<upstream::Pool>> pools;                // as config->pools
   std::vector<std::shared_ptr<upstream::RetryBudget>> retry_budgets;  // as config->routes
   filters::WafPolicies waf;                                         // per listener / route
+  filters::RateLimiters rate_limits;
   uint64_t generation = 0;
 
   // Builds pools (resolving endpoint names) and carries health state over from

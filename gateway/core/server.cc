@@ -27,6 +27,7 @@ struct Server::Impl {
   // makes tens of MB of short-lived allocations, and without a trim glibc's
   // arenas keep the high-water mark of every reload (RSS steps up over reloads).
   asio::steady_timer trim_timer{ioc};
+  asio::steady_timer expiry_timer{ioc};  // rate-limit keys whose bucket is full again are dropped
 };
 
 Server::Server(std::string config_path) : path_(std::move(config_path)), impl_(std::make_unique<Impl>()) {}
@@ -121,6 +122,15 @@ int Server::run() {
     for (auto& a : l.listen) addrs += (addrs.empty() ? "" : ", ") + a.text;
   spdlog::info("rampart {} started: {} worker(s), listening on {}{}", RAMPART_VERSION, cfg.workers, addrs,
                cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
+
+  std::function<void(const error_code&)> expire = [&](const error_code& ec) {
+    if (ec) return;
+    runtime_->rate_limits.expireIdle();
+    impl_->expiry_timer.expires_after(std::chrono::seconds(5));
+    impl_->expiry_timer.async_wait(expire);
+  };
+  impl_->expiry_timer.expires_after(std::chrono::seconds(5));
+  impl_->expiry_timer.async_wait(expire);
 
   asio::signal_set signals(impl_->ioc, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {

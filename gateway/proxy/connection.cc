@@ -33,6 +33,7 @@
 #include "gateway/http/headers.h"
 #include "gateway/http/parser.h"
 #include "gateway/http/writer.h"
+#include "gateway/ratelimit/headers.h"
 #include "gateway/router/router.h"
 
 namespace rampart::gateway::proxy {
@@ -226,6 +227,7 @@ class Handler {
   // WAF phases 1 and 2. True: go on; false: answered (blocked, 413, engine error) or closed.
   asio::awaitable<bool> inspectRequest(Exchange& x);
   asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
+  asio::awaitable<void> respondRateLimited(Exchange& x, const filters::RateLimiters::Result& r);
   void wafError(Exchange& x, const char* where, const std::exception& e);
   void startBody(Exchange& x);
   void finishWaf(Exchange& x);  // phase 5, audit events, shadow comparison, metrics
@@ -486,6 +488,22 @@ asio::awaitable<void> Handler::respondBlocked(Exchange& x, const waf::Verdict& v
   }
 }
 
+asio::awaitable<void> Handler::respondRateLimited(Exchange& x, const filters::RateLimiters::Result& r) {
+  const auto& p = *r.rejected_by;
+  const std::string& name = p.cfg->policy.name;
+  x.error = fmt::format("rate limited by policy '{}'", name);
+  if (!x.body_done) x.close_after = true;  // the body is not read
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"Retry-After", ratelimit::retryAfterValue(r.decision.retryAfter)}};
+  if (p.cfg->policy.headers) {
+    extra.emplace_back("RateLimit-Policy", p.policy_header);
+    extra.emplace_back("RateLimit", ratelimit::rateLimitValue(name, r.decision.remaining, r.decision.reset));
+  }
+  co_await respondSimple(x, 429,
+                         fmt::format("429 Too Many Requests: rate limit '{}'\nrequest id: {}\n", name, x.request_id),
+                         "text/plain; charset=utf-8", extra);
+}
+
 asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
   const auto& wp = *x.waf;
   auto& rm = w_.metrics().route(x.route ? x.route->name : std::string("(none)"));
@@ -708,7 +726,13 @@ asio::awaitable<void> Handler::run() {
                       : &wafs.listener[listener_index];
       if (!x.waf->active()) x.waf = nullptr;
     }
-    if (x.waf && !co_await inspectRequest(x)) {
+    const auto limit = listener_cfg_ ? rt_->rate_limits.check(listener_index, x.route,
+                                                              x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
+                                                              x.req, c_->peer_ip)
+                                     : filters::RateLimiters::Result{};
+    if (limit.rejected_by) {
+      co_await respondRateLimited(x, limit);
+    } else if (x.waf && !co_await inspectRequest(x)) {
       // Blocked or answered by the WAF step; the body was not forwarded.
     } else if (!x.route) {
       if (!co_await discardBody(x)) x.close_after = true;

@@ -1,0 +1,54 @@
+// Rate limiting as the request path sees it: the configured policies, each
+// with one LocalLimiter per gateway instance shared by all workers (the limiter
+// shards its table by key, so workers contend only on one shard's mutex for a
+// few arithmetic operations; see gateway/ratelimit/local_limiter.h), the
+// policies that apply per listener and per route, and the trusted proxies
+// whose X-Forwarded-For names the client.
+//
+// Built with the Runtime; a limiter whose policy (rate, burst, key, max_keys)
+// is unchanged by a reload is carried over with its state, so a reload does
+// not hand every client a fresh burst.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/http/parser.h"
+#include "gateway/ratelimit/client_address.h"
+#include "gateway/ratelimit/local_limiter.h"
+
+namespace rampart::gateway::filters {
+
+struct RateLimiters {
+  struct Policy {
+    const config::RateLimitPolicy* cfg = nullptr;
+    std::shared_ptr<ratelimit::LocalLimiter> limiter;
+    std::vector<ratelimit::Cidr> exempt;
+    std::string policy_header;  // RateLimit-Policy value
+  };
+  std::vector<Policy> policies;             // as config.rate_limits
+  std::vector<std::vector<size_t>> listener;  // [listener] -> policies
+  std::vector<std::vector<size_t>> route;     // [route] -> policies (on top of the listener's)
+  std::vector<ratelimit::Cidr> trusted;
+
+  static void build(const config::Config& cfg, const RateLimiters* previous, RateLimiters& out);
+  void expireIdle() const;
+
+  struct Result {
+    const Policy* rejected_by = nullptr;  // null: admitted
+    ratelimit::Decision decision;
+  };
+  // Decides every policy of (listener, route) for this request; stops at the first that rejects.
+  Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,
+               std::string_view peer_ip) const;
+};
+
+// The client address: the peer, or when the peer is a trusted proxy the first
+// untrusted address of X-Forwarded-For read right to left.
+std::string clientAddress(const http::RequestHead& req, std::string_view peer_ip,
+                          const std::vector<ratelimit::Cidr>& trusted);
+
+}  // namespace rampart::gateway::filters
