@@ -87,6 +87,7 @@ std::string metrics(core::Server& s) {
   std::string o;
   o.reserve(16384);
   uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0;
+  uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0;
   struct Agg {
     std::array<uint64_t, 6> cls{};
     std::array<uint64_t, kLatencyBuckets.size() + 1> lat{};
@@ -105,6 +106,9 @@ std::string metrics(core::Server& s) {
     cfail += m.upstream_connect_failures.get();
     retries += m.upstream_retries.get();
     nohealthy += m.no_healthy_upstream.get();
+    tls_ok += m.tls_handshakes.get();
+    tls_resumed += m.tls_resumed.get();
+    tls_failed += m.tls_handshake_failures.get();
     std::lock_guard<std::mutex> g(m.mu);
     for (auto& [name, rm] : m.routes) {
       auto& a = routes[name];
@@ -128,6 +132,9 @@ std::string metrics(core::Server& s) {
   counter("rampart_upstream_connect_failures_total", "Failed connections to upstream endpoints.", cfail);
   counter("rampart_upstream_retries_total", "Requests retried on another attempt.", retries);
   counter("rampart_no_healthy_upstream_total", "Requests answered 503 for lack of a healthy endpoint.", nohealthy);
+  counter("rampart_tls_handshakes_total", "TLS handshakes completed.", tls_ok);
+  counter("rampart_tls_resumed_total", "TLS handshakes that resumed a session.", tls_resumed);
+  counter("rampart_tls_handshake_failures_total", "TLS handshakes that failed.", tls_failed);
   o += fmt::format(
       "# HELP rampart_config_reloads_total Configuration reloads by result.\n"
       "# TYPE rampart_config_reloads_total counter\n"

@@ -49,6 +49,9 @@ struct WorkerMetrics {
   Counter upstream_connect_failures;
   Counter upstream_retries;
   Counter no_healthy_upstream;
+  Counter tls_handshakes;          // completed
+  Counter tls_resumed;             // of them, resumed sessions
+  Counter tls_handshake_failures;
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
   // admin thread iterates under mu; the worker's own lookups need no lock.

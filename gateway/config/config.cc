@@ -831,12 +831,65 @@ class Reader {
     for (auto& e : ratelimit::validate(p)) error(n, e);
   }
 
+
+  void tlsSettings(const YAML::Node& n, tls::ServerSettings& t) {
+    if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;
+    if (!map(n, "listener.tls", {"certificates", "min_version", "profile", "alpn", "allow_insecure_key_permissions",
+                                 "session_cache_size", "session_timeout"}))
+      return;
+    if (auto cs = n["certificates"]) {
+      if (!cs.IsSequence()) {
+        error(cs, "tls.certificates must be a list of {cert, key}");
+      } else {
+        for (const auto& c : cs) {
+          if (!map(c, "tls.certificates[]", {"cert", "key"})) continue;
+          tls::CertificatePair p;
+          if (auto v = c["cert"]) str(v, "tls cert", p.cert_file);
+          if (auto v = c["key"]) str(v, "tls key", p.key_file);
+          if (p.cert_file.empty() || p.key_file.empty()) {
+            error(c, "a certificate needs cert and key files");
+            continue;
+          }
+          // Relative to the configuration file's directory, like rule files.
+          for (auto* f : {&p.cert_file, &p.key_file})
+            if (!f->empty() && (*f)[0] != '/' && !base_.empty()) *f = base_ + "/" + *f;
+          t.certificates.push_back(std::move(p));
+        }
+      }
+    }
+    if (auto v = n["min_version"]) {
+      if (str(v, "tls.min_version", t.min_version) && t.min_version != "1.2" && t.min_version != "1.3")
+        error(v, "tls.min_version must be \"1.2\" or \"1.3\" (TLS 1.0 and 1.1 are not offered)");
+    }
+    if (auto v = n["profile"]) {
+      if (str(v, "tls.profile", t.profile) && t.profile != "modern" && t.profile != "intermediate")
+        error(v, "tls.profile must be modern or intermediate");
+    }
+    if (t.profile == "modern" && t.min_version == "1.2")
+      error(n, "tls: min_version \"1.2\" needs profile: intermediate (the modern profile is TLS 1.3 only)");
+    if (auto v = n["alpn"]) {
+      t.alpn.clear();
+      strList(v, "tls.alpn", t.alpn);
+      for (auto& a : t.alpn)
+        if (a != "http/1.1") error(v, fmt::format("tls.alpn: '{}' is not supported (http/1.1; h2 once HTTP/2 exists)", a));
+    }
+    if (auto v = n["allow_insecure_key_permissions"]) boolean(v, "allow_insecure_key_permissions", t.allow_insecure_key_permissions);
+    if (auto v = n["session_cache_size"]) uint(v, "tls.session_cache_size", t.session_cache_size, 0, 10000000);
+    if (auto v = n["session_timeout"]) {
+      Duration d;
+      if (duration(v, "tls.session_timeout", d)) t.session_timeout_seconds = uint32_t(std::max<int64_t>(1, d.count() / 1000));
+    }
+  }
+
+  std::string base_;  // the configuration file's directory
+
  private:
   std::string file_;
 };
 
 LoadResult build(const YAML::Node& root, const std::string& name) {
   Reader rd(name);
+  if (auto slash = name.rfind('/'); slash != std::string::npos) rd.base_ = name.substr(0, slash);
   auto cfg = std::make_shared<Config>();
   cfg->path = name;
   LoadResult res;
@@ -897,7 +950,10 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
           if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
-          if (auto v = l["tls"]) rd.error(v, "listener.tls is not supported yet (TLS termination lands in its own issue)");
+          if (auto v = l["tls"]) {
+            li.tls.emplace();
+            rd.tlsSettings(v, *li.tls);
+          }
           if (auto v = l["listen"]) {
             std::vector<YAML::Node> items;
             if (v.IsSequence()) for (const auto& e : v) items.push_back(e);

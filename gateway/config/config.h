@@ -16,6 +16,7 @@
 #include "gateway/config/waf_config.h"
 #include "gateway/ratelimit/config.h"
 #include "gateway/upstream/config.h"
+#include "tls/server_context.h"
 
 namespace re2 {
 class RE2;
@@ -66,6 +67,7 @@ struct Listener {
   Limits limits;
   WafAttach waf;
   std::vector<std::string> rate_limits;  // policy names, applied to every request here
+  std::optional<tls::ServerSettings> tls;  // set: the listener terminates TLS
   Location loc;
 };
 

@@ -32,6 +32,18 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     rt->retry_budgets.push_back(std::make_shared<upstream::RetryBudget>(r.retry.budget_percent));
   if (!filters::WafPolicies::build(*cfg, rt->waf, errors)) ok = false;
   filters::RateLimiters::build(*cfg, previous ? &previous->rate_limits : nullptr, rt->rate_limits);
+  for (const auto& l : cfg->listeners) {
+    std::shared_ptr<tls::ServerContext> ctx;
+    if (l.tls) {
+      std::string err;
+      ctx = tls::ServerContext::create(*l.tls, &err);
+      if (!ctx) {
+        ok = false;
+        if (errors) errors->push_back(fmt::format("{}:{}: listener '{}': tls: {}", l.loc.file, l.loc.line, l.name, err));
+      }
+    }
+    rt->tls.push_back(std::move(ctx));
+  }
   if (!ok) return nullptr;
   return rt;
 }

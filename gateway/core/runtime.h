@@ -12,6 +12,7 @@
 #include "gateway/filters/rate_limits.h"
 #include "gateway/filters/waf_policy.h"
 #include "gateway/upstream/pool.h"
+#include "tls/server_context.h"
 
 namespace rampart::gateway::core {
 
@@ -21,6 +22,7 @@ struct Runtime {
   std::vector<std::shared_ptr<upstream::RetryBudget>> retry_budgets;  // as config->routes
   filters::WafPolicies waf;                                         // per listener / route
   filters::RateLimiters rate_limits;
+  std::vector<std::shared_ptr<tls::ServerContext>> tls;             // as config->listeners; null: plain
   uint64_t generation = 0;
 
   // Builds pools (resolving endpoint names) and carries health state over from

@@ -117,6 +117,15 @@ int Server::run() {
 
   for (auto& w : workers_) w->start(runtime_);
 
+  for (size_t i = 0; i < runtime_->tls.size(); ++i) {
+    const auto& t = runtime_->tls[i];
+    if (!t) continue;
+    if (t->selfSigned())
+      spdlog::warn("listener '{}': no certificate configured: serving a self-signed certificate for localhost "
+                   "(clients will not trust it; configure tls.certificates)",
+                   cfg.listeners[i].name);
+    for (auto& names : t->describe()) spdlog::info("listener '{}': TLS certificate for {}", cfg.listeners[i].name, names);
+  }
   std::string addrs;
   for (auto& l : cfg.listeners)
     for (auto& a : l.listen) addrs += (addrs.empty() ? "" : ", ") + a.text;

@@ -28,6 +28,7 @@
 #include <optional>
 
 #include "gateway/core/worker.h"
+#include "gateway/proxy/client_stream.h"
 #include "gateway/filters/waf_audit.h"
 #include "gateway/filters/waf_policy.h"
 #include "gateway/http/headers.h"
@@ -61,7 +62,7 @@ struct Conn {
       : worker(w), client(std::move(s)), listener(std::move(l)) {}
 
   core::Worker& worker;
-  tcp::socket client;
+  ClientStream client;
   std::string listener;
   std::string peer;  // "ip:port"
   std::string peer_ip;
@@ -149,7 +150,8 @@ asio::awaitable<void> sweepLoop() {
 }
 
 // Writes everything, returns false on error.
-asio::awaitable<bool> writeAll(tcp::socket& s, std::string_view data) {
+template <typename Stream>
+asio::awaitable<bool> writeAll(Stream& s, std::string_view data) {
   auto [ec, n] = co_await asio::async_write(s, asio::buffer(data.data(), data.size()), kTuple);
   co_return !ec;
 }
@@ -287,10 +289,10 @@ asio::awaitable<int> Handler::readHead(http::RequestHead& head, http::ParseError
     }
     const auto& t = rt_->config->timeouts;
     c_->arm(Phase::ClientRead, (waiting_first_byte && !first) ? t.keepalive : t.client_header);
-    if (waiting_first_byte && !first) w_.idle_clients.insert(&c_->client);
+    if (waiting_first_byte && !first) w_.idle_clients.insert(&c_->client.socket());
     auto [ec, n] = co_await c_->client.async_read_some(asio::buffer(c_->in.data() + c_->end, c_->in.size() - c_->end),
                                                        kTuple);
-    w_.idle_clients.erase(&c_->client);
+    w_.idle_clients.erase(&c_->client.socket());
     c_->disarm();
     if (ec || n == 0) {
       if (c_->expired && !waiting_first_byte) co_return 408;
@@ -422,6 +424,13 @@ void Handler::finish(Exchange& x) {
     r.waf = x.waf_action;
     log->push(w_.id(), std::move(r));
   }
+}
+
+// A failed TLS handshake is worth one log line per second, not one per scanner probe.
+void tlsFailureLog(const std::string& peer, const error_code& ec) {
+  static std::atomic<int64_t> last{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+  if (last.exchange(now) != now) spdlog::info("tls: handshake with {} failed: {}", peer, ec.message());
 }
 
 // --- WAF ---------------------------------------------------------------------
@@ -682,6 +691,26 @@ asio::awaitable<void> Handler::run() {
   limits_.max_body = lim.max_body;
   c_->in.resize(lim.max_header_bytes + 16 * 1024);
 
+  // TLS: the handshake, under the client-header timeout.
+  if (listener_cfg_) {
+    size_t li = size_t(listener_cfg_ - rt_->config->listeners.data());
+    if (li < rt_->tls.size() && rt_->tls[li]) {
+      c_->client.startTls(rt_->tls[li]->defaultContext());
+      c_->arm(Phase::ClientRead, rt_->config->timeouts.client_header);
+      auto [hec] = co_await c_->client.tlsStream().async_handshake(asio::ssl::stream_base::server, kTuple);
+      c_->disarm();
+      if (hec) {
+        w_.metrics().tls_handshake_failures.add();
+        tlsFailureLog(c_->peer, hec);
+        error_code ignored;
+        c_->client.close(ignored);
+        co_return;
+      }
+      w_.metrics().tls_handshakes.add();
+      if (SSL_session_reused(c_->client.ssl())) w_.metrics().tls_resumed.add();
+    }
+  }
+
   bool first = true;
   for (;;) {
     Exchange x;
@@ -853,7 +882,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     if (req.host.empty()) http::appendHeader(head, "Host", pool.endpoints().front()->config().address);
     xff.append(xff.empty() ? "" : ", ").append(c_->peer_ip);
     http::appendHeader(head, "X-Forwarded-For", xff);
-    http::appendHeader(head, "X-Forwarded-Proto", "http");
+    http::appendHeader(head, "X-Forwarded-Proto", c_->client.tls() ? "https" : "http");
     if (!req.host.empty()) http::appendHeader(head, "X-Forwarded-Host", req.host);
     via.append(via.empty() ? "" : ", ").append(req.version_minor == 0 ? "1.0 rampart" : "1.1 rampart");
     http::appendHeader(head, "Via", via);
@@ -1321,7 +1350,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
       c_->begin = c_->end;
     }
     c_->disarm();
-    auto relay = [](tcp::socket& from, tcp::socket& to, std::shared_ptr<Conn> keep) -> asio::awaitable<void> {
+    auto relay = [](auto& from, auto& to, std::shared_ptr<Conn> keep) -> asio::awaitable<void> {
       std::vector<char> buf(16 * 1024);
       for (;;) {
         auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kTuple);

@@ -1,0 +1,251 @@
+"""TLS termination through the real binary with real handshakes (Python's ssl and
+`openssl s_client`): TLS 1.3 only by default, 1.2 when configured, SNI and key-type
+certificate selection, wildcard and default certificates, ALPN, session resumption
+across workers, X-Forwarded-Proto, certificate reload (and a bad one refused while
+the old stays), key permission checks, self-signed fallback, metrics."""
+
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import RAMPART, Backend, Gateway, metric
+
+
+def openssl(*args, **kw):
+    return subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=30, **kw)
+
+
+def make_cert(d, name, kind, sans, days=30):
+    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+    keyargs = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    r = openssl("req", "-x509", *keyargs, "-nodes", "-keyout", key, "-out", crt, "-days", str(days),
+                "-subj", "/CN=" + sans[0], "-addext", "subjectAltName=" + ",".join("DNS:" + s for s in sans))
+    assert r.returncode == 0, r.stderr
+    os.chmod(key, 0o600)
+    return crt, key
+
+
+def s_client(port, *args, data=b"", timeout=10):
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args], input=data,
+                       capture_output=True, timeout=timeout)
+    return r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+
+
+def peer_cert_text(port, server_name, *args):
+    out = s_client(port, "-servername", server_name, *args, "-showcerts")
+    pem = out[out.find("-----BEGIN CERTIFICATE-----"):out.find("-----END CERTIFICATE-----") + 25]
+    return openssl("x509", "-noout", "-text", input=pem).stdout
+
+
+CONFIG = """
+listeners:
+  - name: tls13
+    listen: 127.0.0.1:{port}
+    tls:
+      certificates:
+        - {{ cert: "{rsa_crt}", key: "{rsa_key}" }}
+        - {{ cert: "{ec_crt}", key: "{ec_key}" }}
+        - {{ cert: "{wild_crt}", key: "{wild_key}" }}
+  - name: tls12
+    listen: 127.0.0.1:{port12}
+    tls:
+      min_version: "1.2"
+      profile: intermediate
+      certificates:
+        - {{ cert: "{ec_crt}", key: "{ec_key}" }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: app
+    pool: app
+"""
+
+
+class TlsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="rampart-tls-")
+        d = cls.dir
+        cls.rsa = make_cert(d, "a-rsa", "rsa", ["a.test"])
+        cls.ec = make_cert(d, "a-ec", "ec", ["a.test"])
+        cls.wild = make_cert(d, "wild", "ec", ["*.wild.test"])
+        cls.backend = Backend()
+        from harness import free_port
+        cls.port12 = free_port()
+        cls.gw = Gateway(CONFIG, workers=2, extra={
+            "backend": cls.backend.address, "port12": cls.port12,
+            "rsa_crt": cls.rsa[0], "rsa_key": cls.rsa[1], "ec_crt": cls.ec[0], "ec_key": cls.ec[1],
+            "wild_crt": cls.wild[0], "wild_key": cls.wild[1]}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.backend.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def client_ctx(self, minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = minimum
+        ctx.maximum_version = maximum
+        return ctx
+
+    def request(self, port, ctx, host="a.test", path="/", session=None):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s = ctx.wrap_socket(raw, server_hostname=host, session=session)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        info = (s.version(), s.session, s.session_reused, s.selected_alpn_protocol())
+        s.close()
+        return data, info
+
+    def test_tls13_and_proxying(self):
+        ctx = self.client_ctx()
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        data, (version, _, _, alpn) = self.request(self.gw.port, ctx, path="/hello")
+        self.assertEqual(version, "TLSv1.3")
+        self.assertEqual(alpn, "http/1.1")
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        hdrs = dict((k.lower(), v) for k, v in self.backend.requests[-1]["headers"])
+        self.assertEqual(hdrs["x-forwarded-proto"], "https")
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_handshakes_total"), 1)
+
+    def test_old_versions_refused(self):
+        with self.assertRaises(ssl.SSLError):
+            self.request(self.gw.port, self.client_ctx(ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2))
+        out = s_client(self.gw.port, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
+        self.assertNotIn("Cipher is ECDHE", out)
+        self.assertIn("Cipher is (NONE)", out)
+        # The 1.2 listener negotiates TLS 1.2 with a 1.2-only client, and 1.3 with a modern one.
+        _, (v12, _, _, _) = self.request(self.port12, self.client_ctx(ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2))
+        self.assertEqual(v12, "TLSv1.2")
+        _, (v13, _, _, _) = self.request(self.port12, self.client_ctx())
+        self.assertEqual(v13, "TLSv1.3")
+        self.assertIn("Cipher is (NONE)", s_client(self.port12, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"))
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_handshake_failures_total"), 2)
+
+    def test_certificate_selection(self):
+        ec = peer_cert_text(self.gw.port, "a.test", "-sigalgs", "ECDSA+SHA256")
+        self.assertIn("id-ecPublicKey", ec)
+        self.assertIn("DNS:a.test", ec)
+        rsa = peer_cert_text(self.gw.port, "a.test", "-sigalgs", "RSA-PSS+SHA256")
+        self.assertIn("rsaEncryption", rsa)
+        wild = peer_cert_text(self.gw.port, "x.wild.test")
+        self.assertIn("DNS:*.wild.test", wild)
+        default = peer_cert_text(self.gw.port, "unknown.example")
+        self.assertIn("DNS:a.test", default)
+
+    def test_resumption_across_workers(self):
+        ctx = self.client_ctx()
+        _, (_, session, reused, _) = self.request(self.gw.port, ctx)
+        self.assertFalse(reused)
+        self.assertIsNotNone(session)
+        reused_count = 0
+        for _ in range(6):  # new connections land on either worker (SO_REUSEPORT)
+            _, (_, _, reused, _) = self.request(self.gw.port, ctx, session=session)
+            reused_count += bool(reused)
+        self.assertEqual(reused_count, 6)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_resumed_total"), 6)
+
+
+class TlsReloadTest(unittest.TestCase):
+    def test_reload_swaps_certificate_and_refuses_a_bad_one(self):
+        d = tempfile.mkdtemp(prefix="rampart-tls-")
+        crt, key = make_cert(d, "one", "ec", ["a.test"])
+        cfg = """
+listeners:
+  - name: tls
+    listen: 127.0.0.1:{port}
+    tls: {{ certificates: [{{ cert: "{crt}", key: "{key}" }}] }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=2, extra={"crt": crt, "key": key}) as gw:
+            serial1 = openssl("x509", "-noout", "-serial", "-in", crt).stdout
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            # A connection opened before the reload keeps working after it.
+            held = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5), server_hostname="a.test")
+
+            def served_serial():
+                out = s_client(gw.port, "-servername", "a.test", "-showcerts")
+                pem = out[out.find("-----BEGIN CERTIFICATE-----"):out.find("-----END CERTIFICATE-----") + 25]
+                return openssl("x509", "-noout", "-serial", input=pem).stdout
+
+            self.assertEqual(served_serial(), serial1)
+            make_cert(d, "one", "ec", ["a.test"])  # new key and certificate in the same files
+            serial2 = openssl("x509", "-noout", "-serial", "-in", crt).stdout
+            self.assertNotEqual(serial1, serial2)
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while served_serial() != serial2 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(served_serial(), serial2)
+            held.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            self.assertTrue(held.recv(100).startswith(b"HTTP/1.1 200"))
+            held.close()
+            # A broken certificate file: the reload fails with the file named, the old certificate stays.
+            with open(crt, "w") as f:
+                f.write("not a certificate\n")
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "reload failed" not in gw.output() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("reload failed", gw.output())
+            self.assertIn(crt, gw.output())
+            self.assertEqual(served_serial(), serial2)
+
+    def test_check_refuses_readable_keys_and_mismatches(self):
+        d = tempfile.mkdtemp(prefix="rampart-tls-")
+        crt, key = make_cert(d, "k", "ec", ["a.test"])
+        other_crt, _ = make_cert(d, "o", "ec", ["b.test"])
+        os.chmod(key, 0o644)
+        path = os.path.join(d, "c.yaml")
+
+        def check(c, k):
+            with open(path, "w") as f:
+                f.write(f'listeners:\n  - name: t\n    listen: 127.0.0.1:1\n    tls: {{ certificates: [{{ cert: "{c}", key: "{k}" }}] }}\n'
+                        'routes: [{ name: r, direct_response: { status: 200 } }]\n')
+            r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
+            return r.returncode, r.stdout + r.stderr
+
+        rc, out = check(crt, key)
+        self.assertEqual(rc, 1)
+        self.assertIn(key, out)
+        self.assertIn("group or others", out)
+        os.chmod(key, 0o600)
+        self.assertEqual(check(crt, key)[0], 0)
+        rc, out = check(other_crt, key)
+        self.assertEqual(rc, 1)
+        self.assertIn("does not match", out)
+
+    def test_self_signed_fallback_warns(self):
+        cfg = """
+listeners:
+  - {{ name: dev, listen: 127.0.0.1:{port}, tls: self_signed }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=1) as gw:
+            out = s_client(gw.port, "-servername", "localhost")
+            self.assertIn("TLSv1.3", out)
+            self.assertIn("CN = localhost", out)
+            self.assertIn("self-signed certificate for localhost", gw.output())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,303 @@
+#include "tls/server_context.h"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace rampart::tls {
+
+namespace {
+
+std::string sslError() {
+  unsigned long e = ERR_get_error();
+  if (!e) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+struct Loaded {
+  X509* leaf = nullptr;
+  STACK_OF(X509)* chain = nullptr;
+  EVP_PKEY* key = nullptr;
+  std::vector<std::string> names;
+  ~Loaded() {
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+  }
+};
+
+std::vector<std::string> namesOf(X509* cert) {
+  std::vector<std::string> names;
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+      if (gn->type != GEN_DNS) continue;
+      const unsigned char* d = ASN1_STRING_get0_data(gn->d.dNSName);
+      names.push_back(lower(std::string(reinterpret_cast<const char*>(d), size_t(ASN1_STRING_length(gn->d.dNSName)))));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (names.empty()) {
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+      names.push_back(lower(cn));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool loadPair(const CertificatePair& p, bool allow_insecure, Loaded& out, std::string* error) {
+  std::string why;
+  if (!allow_insecure && !keyPermissionsOk(p.key_file, &why)) {
+    *error = fmt::format("{}: {}", p.key_file, why);
+    return false;
+  }
+  BIO* b = BIO_new_file(p.cert_file.c_str(), "r");
+  if (!b) {
+    *error = fmt::format("{}: cannot read: {}", p.cert_file, std::strerror(errno));
+    return false;
+  }
+  out.leaf = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  if (!out.leaf) {
+    BIO_free(b);
+    *error = fmt::format("{}: no PEM certificate: {}", p.cert_file, sslError());
+    return false;
+  }
+  out.chain = sk_X509_new_null();
+  while (X509* c = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) sk_X509_push(out.chain, c);
+  ERR_clear_error();  // the end of the file reads as an error
+  BIO_free(b);
+  b = BIO_new_file(p.key_file.c_str(), "r");
+  if (!b) {
+    *error = fmt::format("{}: cannot read: {}", p.key_file, std::strerror(errno));
+    return false;
+  }
+  out.key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  if (!out.key) {
+    *error = fmt::format("{}: no PEM private key (encrypted keys are not supported): {}", p.key_file, sslError());
+    return false;
+  }
+  if (X509_check_private_key(out.leaf, out.key) != 1) {
+    ERR_clear_error();
+    *error = fmt::format("{}: the key does not match the certificate {}", p.key_file, p.cert_file);
+    return false;
+  }
+  out.names = namesOf(out.leaf);
+  return true;
+}
+
+// A self-signed ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1 (dev convenience).
+bool makeSelfSigned(Loaded& out, std::string* error) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  if (!key || !x) {
+    *error = "cannot generate a key: " + sslError();
+    EVP_PKEY_free(key);
+    X509_free(x);
+    return false;
+  }
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), long(time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 30L * 24 * 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  if (X509_EXTENSION* ext =
+          X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1")) {
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  if (!X509_sign(x, key, EVP_sha256())) {
+    *error = "cannot sign the self-signed certificate: " + sslError();
+    EVP_PKEY_free(key);
+    X509_free(x);
+    return false;
+  }
+  out.leaf = x;
+  out.key = key;
+  out.chain = sk_X509_new_null();
+  out.names = {"localhost"};
+  return true;
+}
+
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+               void* arg) {
+  // Our protocols in order of preference; the first the client also offers wins.
+  const auto* ours = static_cast<const std::vector<std::string>*>(arg);
+  for (const auto& p : *ours) {
+    for (unsigned int i = 0; i < inlen;) {
+      unsigned int n = in[i];
+      if (i + 1 + n > inlen) break;
+      if (n == p.size() && std::memcmp(in + i + 1, p.data(), n) == 0) {
+        *out = in + i + 1;
+        *outlen = static_cast<unsigned char>(n);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + n;
+    }
+  }
+  return SSL_TLSEXT_ERR_NOACK;  // no common protocol: go on without ALPN (HTTP/1.1)
+}
+
+SSL_CTX* newContext(const ServerSettings& s, std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    *error = "SSL_CTX_new: " + sslError();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, s.min_version == "1.2" ? TLS1_2_VERSION : TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_max_early_data(ctx, 0);
+  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  SSL_CTX_set_cipher_list(ctx,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, s.session_cache_size);
+  SSL_CTX_set_timeout(ctx, s.session_timeout_seconds);
+  static const unsigned char kSid[] = "rampart";
+  SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  return ctx;
+}
+
+bool addPair(SSL_CTX* ctx, const Loaded& p, const std::string& what, std::string* error) {
+  if (SSL_CTX_use_certificate(ctx, p.leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, p.key) != 1) {
+    *error = fmt::format("{}: {}", what, sslError());
+    return false;
+  }
+  for (int i = 0; i < sk_X509_num(p.chain); ++i)
+    if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(p.chain, i)) != 1) {
+      *error = fmt::format("{}: chain: {}", what, sslError());
+      return false;
+    }
+  return true;
+}
+
+}  // namespace
+
+bool keyPermissionsOk(const std::string& path, std::string* why) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    *why = fmt::format("cannot read: {}", std::strerror(errno));
+    return false;
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    *why = fmt::format("the private key is accessible by group or others (mode {:o}); chmod 600 it, or set "
+                       "allow_insecure_key_permissions: true",
+                       st.st_mode & 0777);
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& settings, std::string* error) {
+  std::shared_ptr<ServerContext> sc(new ServerContext());
+  sc->alpn_ = settings.alpn;
+  std::vector<std::unique_ptr<Loaded>> pairs;
+  std::vector<std::string> what;
+  if (settings.certificates.empty()) {
+    auto l = std::make_unique<Loaded>();
+    if (!makeSelfSigned(*l, error)) return nullptr;
+    pairs.push_back(std::move(l));
+    what.push_back("self-signed certificate");
+    sc->self_signed_ = true;
+  }
+  for (const auto& p : settings.certificates) {
+    auto l = std::make_unique<Loaded>();
+    if (!loadPair(p, settings.allow_insecure_key_permissions, *l, error)) return nullptr;
+    pairs.push_back(std::move(l));
+    what.push_back(p.cert_file);
+  }
+  // Group by the names served, in configuration order (the first group is the default).
+  std::vector<std::pair<std::vector<std::string>, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == pairs[i]->names; });
+    if (it == groups.end()) groups.push_back({pairs[i]->names, {i}});
+    else it->second.push_back(i);
+  }
+  for (auto& [names, members] : groups) {
+    Group g;
+    g.names = names;
+    g.ctx = newContext(settings, error);
+    if (!g.ctx) return nullptr;
+    sc->groups_.push_back(g);  // owned from here (freed by the destructor on failure)
+    std::map<int, size_t> by_type;
+    for (size_t i : members) {
+      int type = EVP_PKEY_get_base_id(pairs[i]->key);
+      if (by_type.count(type)) {
+        *error = fmt::format("{} and {} serve the same names with the same key type", what[by_type[type]], what[i]);
+        return nullptr;
+      }
+      by_type[type] = i;
+      if (!addPair(g.ctx, *pairs[i], what[i], error)) return nullptr;
+    }
+    SSL_CTX_set_alpn_select_cb(g.ctx, selectAlpn, &sc->alpn_);
+    SSL_CTX_set_tlsext_servername_callback(g.ctx, onServerName);
+    SSL_CTX_set_tlsext_servername_arg(g.ctx, sc.get());
+  }
+  return sc;
+}
+
+ServerContext::~ServerContext() {
+  for (auto& g : groups_) SSL_CTX_free(g.ctx);
+}
+
+const ServerContext::Group* ServerContext::pick(std::string_view host) const {
+  std::string h = lower(std::string(host));
+  for (const auto& g : groups_)
+    for (const auto& n : g.names)
+      if (n == h) return &g;
+  auto dot = h.find('.');
+  if (dot != std::string::npos) {
+    std::string wild = "*" + h.substr(dot);
+    for (const auto& g : groups_)
+      for (const auto& n : g.names)
+        if (n == wild) return &g;
+  }
+  return nullptr;
+}
+
+int ServerContext::onServerName(SSL* ssl, int*, void* arg) {
+  const auto* self = static_cast<const ServerContext*>(arg);
+  const char* host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!host) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  const Group* g = self->pick(host);
+  if (g && g->ctx != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, g->ctx);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::vector<std::string> ServerContext::describe() const {
+  std::vector<std::string> out;
+  for (const auto& g : groups_) {
+    std::string s;
+    for (const auto& n : g.names) s += (s.empty() ? "" : ",") + n;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace rampart::tls

@@ -1,0 +1,76 @@
+// TLS termination contexts for one listener, on OpenSSL 3.
+//
+// Certificates are grouped by the names they serve (their DNS subjectAltNames,
+// or the CN when there are none): one SSL_CTX per group, holding every key type
+// configured for those names (an RSA and an ECDSA certificate for the same
+// names live in one context and OpenSSL picks by the client's signature
+// algorithms). The SNI callback switches a connection to the group whose names
+// match the requested host exactly, else by a leading wildcard; with no match,
+// or no SNI, the first certificate's group answers (the default).
+//
+// Protocol: TLS 1.3 always; TLS 1.2 only with min_version "1.2" (then the
+// profile's cipher list applies: "modern" allows only TLS 1.3, "intermediate"
+// is Mozilla's TLS 1.2 list of ECDHE + AEAD suites); no compression, no
+// renegotiation, 0-RTT off. ALPN: http/1.1. Session resumption: tickets (keys
+// per listener context, shared by all workers because every worker uses the
+// same SSL_CTX) plus a server-side session cache.
+//
+// Private keys must not be readable by group or others unless
+// allow_insecure_key_permissions is set (as sshd refuses such keys).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rampart::tls {
+
+struct CertificatePair {
+  std::string cert_file;  // PEM, leaf first then the chain
+  std::string key_file;   // PEM
+};
+
+struct ServerSettings {
+  std::vector<CertificatePair> certificates;  // empty: a self-signed certificate for localhost
+  std::string min_version = "1.3";            // "1.3" | "1.2"
+  std::string profile = "modern";             // "modern" | "intermediate"
+  std::vector<std::string> alpn = {"http/1.1"};
+  bool allow_insecure_key_permissions = false;
+  uint32_t session_cache_size = 20480;
+  uint32_t session_timeout_seconds = 3600;
+};
+
+class ServerContext {
+ public:
+  // Loads and checks everything; null with *error ("file: problem") on failure.
+  static std::shared_ptr<ServerContext> create(const ServerSettings& settings, std::string* error);
+  ~ServerContext();
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // The context new connections start on (the default certificate group).
+  SSL_CTX* defaultContext() const { return groups_.front().ctx; }
+  bool selfSigned() const { return self_signed_; }
+  // Names served, per group, for logs.
+  std::vector<std::string> describe() const;
+
+ private:
+  ServerContext() = default;
+  struct Group {
+    SSL_CTX* ctx = nullptr;
+    std::vector<std::string> names;  // lower case; "*.example.com" for wildcards
+  };
+  static int onServerName(SSL* ssl, int* alert, void* arg);
+  const Group* pick(std::string_view host) const;
+
+  std::vector<Group> groups_;
+  std::vector<std::string> alpn_;  // ALPN protocols, preferred first
+  bool self_signed_ = false;
+};
+
+// Checks a private key file's permissions (no group/other access); false with *why.
+bool keyPermissionsOk(const std::string& path, std::string* why);
+
+}  // namespace rampart::tls
