@@ -181,6 +181,20 @@ SSL_CTX* newContext(const ServerSettings& s, std::string* error) {
   static const unsigned char kSid[] = "rampart";
   SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  const auto& cc = s.client;
+  if (cc.mode != ClientCertificates::Mode::None) {
+    if (SSL_CTX_load_verify_locations(ctx, cc.ca_file.c_str(), nullptr) != 1) {
+      *error = fmt::format("{}: cannot load the client CA bundle: {}", cc.ca_file, sslError());
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cc.ca_file.c_str()))
+      SSL_CTX_set_client_CA_list(ctx, names);  // the CAs the server asks for
+    int mode = SSL_VERIFY_PEER;
+    if (cc.mode == ClientCertificates::Mode::Required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, nullptr);
+    SSL_CTX_set_verify_depth(ctx, cc.verify_depth);
+  }
   return ctx;
 }
 
@@ -214,9 +228,36 @@ bool keyPermissionsOk(const std::string& path, std::string* why) {
   return true;
 }
 
+PeerIdentity peerIdentity(SSL* ssl) {
+  PeerIdentity id;
+  if (!ssl) return id;
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (!peer) return id;
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    BIO* b = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(b, &data);
+    id.subject.assign(data, size_t(n));
+    BIO_free(b);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(peer, EVP_sha256(), md, &len) == 1) {
+      static const char* kHex = "0123456789abcdef";
+      for (unsigned int i = 0; i < len; ++i) {
+        id.fingerprint += kHex[md[i] >> 4];
+        id.fingerprint += kHex[md[i] & 15];
+      }
+    }
+  }
+  X509_free(peer);
+  return id;
+}
+
 std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& settings, std::string* error) {
   std::shared_ptr<ServerContext> sc(new ServerContext());
   sc->alpn_ = settings.alpn;
+  sc->client_ = settings.client;
   std::vector<std::unique_ptr<Loaded>> pairs;
   std::vector<std::string> what;
   if (settings.certificates.empty()) {

@@ -32,6 +32,14 @@ struct CertificatePair {
   std::string key_file;   // PEM
 };
 
+struct ClientCertificates {
+  enum class Mode { None, Optional, Required } mode = Mode::None;
+  std::string ca_file;          // PEM bundle of the CAs client certificates must chain to
+  int verify_depth = 3;
+  std::string subject_header;   // passed to backends when set (client-sent copies removed)
+  std::string fingerprint_header;
+};
+
 struct ServerSettings {
   std::vector<CertificatePair> certificates;  // empty: a self-signed certificate for localhost
   std::string min_version = "1.3";            // "1.3" | "1.2"
@@ -40,7 +48,16 @@ struct ServerSettings {
   bool allow_insecure_key_permissions = false;
   uint32_t session_cache_size = 20480;
   uint32_t session_timeout_seconds = 3600;
+  ClientCertificates client;
 };
+
+// The verified client certificate of a connection, for routing and backends.
+struct PeerIdentity {
+  std::string subject;      // RFC 2253, e.g. "CN=alice,O=Example"
+  std::string fingerprint;  // SHA-256 of the DER certificate, lower-case hex
+};
+// Empty when the client sent no certificate (mode optional).
+PeerIdentity peerIdentity(SSL* ssl);
 
 class ServerContext {
  public:
@@ -53,6 +70,7 @@ class ServerContext {
   // The context new connections start on (the default certificate group).
   SSL_CTX* defaultContext() const { return groups_.front().ctx; }
   bool selfSigned() const { return self_signed_; }
+  const ClientCertificates& clientCertificates() const { return client_; }
   // Names served, per group, for logs.
   std::vector<std::string> describe() const;
 
@@ -67,6 +85,7 @@ class ServerContext {
 
   std::vector<Group> groups_;
   std::vector<std::string> alpn_;  // ALPN protocols, preferred first
+  ClientCertificates client_;
   bool self_signed_ = false;
 };
 

@@ -40,6 +40,7 @@ bool parseDuration(std::string_view s, Duration& out) {
   else if (unit == "ms") ms = n;
   else if (unit == "m") ms = n * 60000;
   else if (unit == "h") ms = n * 3600000;
+  else if (unit == "d") ms = n * 86400000;
   else return false;
   out = Duration(ms);
   return true;
@@ -190,7 +191,7 @@ class Reader {
   }
   bool duration(const YAML::Node& n, std::string_view what, Duration& out) {
     if (!n.IsScalar() || !parseDuration(n.Scalar(), out)) {
-      error(n, fmt::format("{} must be a duration like 250ms, 5s, 2m, 1h", what));
+      error(n, fmt::format("{} must be a duration like 250ms, 5s, 2m, 1h, 7d", what));
       return false;
     }
     return true;
@@ -294,7 +295,8 @@ class Reader {
   void route(const YAML::Node& n, Route& r, size_t index) {
     r.loc = loc(n);
     if (!map(n, "route", {"name", "listeners", "match", "direct_response", "pool", "rewrite_prefix",
-                          "timeouts", "retry", "request_headers", "response_headers", "waf", "rate_limits"}))
+                          "timeouts", "retry", "request_headers", "response_headers", "waf", "rate_limits",
+                          "hsts"}))
       return;
     if (auto v = n["name"]) str(v, "route.name", r.name);
     if (r.name.empty()) r.name = fmt::format("route{}", index);
@@ -419,6 +421,19 @@ class Reader {
     if (auto v = n["response_headers"]) headerOps(v, "response_headers", r.response_headers);
     if (auto v = n["waf"]) wafAttach(v, "route.waf", r.waf);
     if (auto v = n["rate_limits"]) strList(v, "route.rate_limits", r.rate_limits);
+    if (auto h = n["hsts"]) {
+      if (map(h, "route.hsts", {"max_age", "include_subdomains", "preload"})) {
+        Duration age{31536000000};
+        bool sub = false, preload = false;
+        if (auto v = h["max_age"]) duration(v, "hsts.max_age", age);
+        if (auto v = h["include_subdomains"]) boolean(v, "hsts.include_subdomains", sub);
+        if (auto v = h["preload"]) boolean(v, "hsts.preload", preload);
+        if (preload && (!sub || age.count() < 31536000000))
+          error(h, "hsts.preload needs include_subdomains and a max_age of at least a year");
+        r.hsts = fmt::format("max-age={}{}{}", age.count() / 1000, sub ? "; includeSubDomains" : "",
+                             preload ? "; preload" : "");
+      }
+    }
   }
 
   void pool(const YAML::Node& n, upstream::PoolConfig& p) {
@@ -835,7 +850,7 @@ class Reader {
   void tlsSettings(const YAML::Node& n, tls::ServerSettings& t) {
     if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;
     if (!map(n, "listener.tls", {"certificates", "min_version", "profile", "alpn", "allow_insecure_key_permissions",
-                                 "session_cache_size", "session_timeout"}))
+                                 "session_cache_size", "session_timeout", "client_certificates"}))
       return;
     if (auto cs = n["certificates"]) {
       if (!cs.IsSequence()) {
@@ -872,6 +887,32 @@ class Reader {
       strList(v, "tls.alpn", t.alpn);
       for (auto& a : t.alpn)
         if (a != "http/1.1") error(v, fmt::format("tls.alpn: '{}' is not supported (http/1.1; h2 once HTTP/2 exists)", a));
+    }
+    if (auto cc = n["client_certificates"]) {
+      auto& c = t.client;
+      if (map(cc, "tls.client_certificates", {"mode", "ca", "verify_depth", "headers"})) {
+        std::string mode = "required";
+        if (auto v = cc["mode"]) str(v, "client_certificates.mode", mode);
+        if (mode == "none") c.mode = tls::ClientCertificates::Mode::None;
+        else if (mode == "optional") c.mode = tls::ClientCertificates::Mode::Optional;
+        else if (mode == "required") c.mode = tls::ClientCertificates::Mode::Required;
+        else error(cc["mode"], "client_certificates.mode must be none, optional or required");
+        if (auto v = cc["ca"]) {
+          if (str(v, "client_certificates.ca", c.ca_file) && !c.ca_file.empty() && c.ca_file[0] != '/' && !base_.empty())
+            c.ca_file = base_ + "/" + c.ca_file;
+        }
+        if (c.mode != tls::ClientCertificates::Mode::None && c.ca_file.empty())
+          error(cc, "client_certificates needs a ca bundle");
+        if (auto v = cc["verify_depth"]) uint(v, "client_certificates.verify_depth", c.verify_depth, 1, 16);
+        if (auto h = cc["headers"]) {
+          if (map(h, "client_certificates.headers", {"subject", "fingerprint"})) {
+            if (auto v = h["subject"]) str(v, "headers.subject", c.subject_header);
+            if (auto v = h["fingerprint"]) str(v, "headers.fingerprint", c.fingerprint_header);
+            for (auto* hn : {&c.subject_header, &c.fingerprint_header})
+              if (!hn->empty() && !http::isToken(*hn)) error(h, fmt::format("invalid header name '{}'", *hn));
+          }
+        }
+      }
     }
     if (auto v = n["allow_insecure_key_permissions"]) boolean(v, "allow_insecure_key_permissions", t.allow_insecure_key_permissions);
     if (auto v = n["session_cache_size"]) uint(v, "tls.session_cache_size", t.session_cache_size, 0, 10000000);
@@ -946,7 +987,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           Listener li;
           li.loc = rd.loc(l);
           li.limits = cfg->limits;
-          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits"})) continue;
+          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits", "redirect_https"})) continue;
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
           if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
@@ -971,6 +1012,17 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           if (auto v = l["limits"]) rd.limits(v, li.limits);
           if (auto v = l["waf"]) rd.wafAttach(v, "listener.waf", li.waf);
           if (auto v = l["rate_limits"]) rd.strList(v, "listener.rate_limits", li.rate_limits);
+          if (auto v = l["redirect_https"]) {
+            if (v.IsMap()) {
+              if (rd.map(v, "redirect_https", {"port"})) {
+                li.redirect_https = true;
+                if (auto p = v["port"]) rd.uint(p, "redirect_https.port", li.https_port, 1, 65535);
+              }
+            } else {
+              rd.boolean(v, "redirect_https", li.redirect_https);
+            }
+            if (li.redirect_https && l["tls"]) rd.error(v, "redirect_https is for a plain listener, not a TLS one");
+          }
           cfg->listeners.push_back(std::move(li));
         }
       }

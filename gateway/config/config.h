@@ -68,6 +68,10 @@ struct Listener {
   WafAttach waf;
   std::vector<std::string> rate_limits;  // policy names, applied to every request here
   std::optional<tls::ServerSettings> tls;  // set: the listener terminates TLS
+  // Every request here is answered 308 to the same host and target over https
+  // (on https_port; 443 is left out of the URL).
+  bool redirect_https = false;
+  uint16_t https_port = 443;
   Location loc;
 };
 
@@ -130,6 +134,7 @@ struct Route {
   HeaderOps response_headers;
   WafAttach waf;
   std::vector<std::string> rate_limits;  // policy names, on top of the listener's
+  std::string hsts;  // Strict-Transport-Security value on TLS responses; empty: none
 };
 
 struct Log {

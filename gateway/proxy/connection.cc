@@ -69,6 +69,8 @@ struct Conn {
   uint16_t peer_port = 0;
   std::string local_ip;
   uint16_t local_port = 0;
+  tls::PeerIdentity peer_cert;  // a verified client certificate (mTLS)
+  const tls::ClientCertificates* mtls = nullptr;
   Clock::time_point deadline = Clock::time_point::max();
   Phase phase = Phase::None;
   bool expired = false;
@@ -708,6 +710,8 @@ asio::awaitable<void> Handler::run() {
       }
       w_.metrics().tls_handshakes.add();
       if (SSL_session_reused(c_->client.ssl())) w_.metrics().tls_resumed.add();
+      c_->mtls = &rt_->tls[li]->clientCertificates();
+      if (c_->mtls->mode != tls::ClientCertificates::Mode::None) c_->peer_cert = tls::peerIdentity(c_->client.ssl());
     }
   }
 
@@ -747,6 +751,25 @@ asio::awaitable<void> Handler::run() {
 
     x.close_after = !x.req.keep_alive || w_.shared().draining.load(std::memory_order_relaxed);
     startBody(x);
+    if (listener_cfg_ && listener_cfg_->redirect_https) {
+      // Plain listener that only sends clients to https: 308 keeps the method and body.
+      std::string_view host = x.req.host;
+      if (!host.empty() && host.front() != '[') host = host.substr(0, host.rfind(':'));
+      else if (!host.empty()) host = host.substr(0, host.find(']') + 1);
+      std::string location = fmt::format("https://{}{}{}", host.empty() ? c_->local_ip : std::string(host),
+                                         listener_cfg_->https_port == 443 ? std::string()
+                                                                          : fmt::format(":{}", listener_cfg_->https_port),
+                                         originTarget(x.req.target));
+      std::vector<std::pair<std::string, std::string>> extra = {{"Location", location}};
+      if (!co_await discardBody(x)) x.close_after = true;
+      co_await respondSimple(x, 308, fmt::format("Redirecting to {}\n", location), "text/plain; charset=utf-8", extra);
+      w_.metrics().requests_active.sub();
+      finish(x);
+      if (x.close_after || c_->closed) break;
+      if (c_->begin == c_->end) c_->begin = c_->end = 0;
+      c_->floor = 0;
+      continue;
+    }
     std::string_view path = pathOf(x.req.target);
     x.route = router::select(*rt_->config, c_->listener, x.req.host, path, x.req);
     if (listener_cfg_) {
@@ -769,6 +792,7 @@ asio::awaitable<void> Handler::run() {
     } else if (x.route->direct) {
       if (!co_await discardBody(x)) x.close_after = true;
       std::vector<std::pair<std::string, std::string>> extra = x.route->response_headers.add;
+      if (!x.route->hsts.empty() && c_->client.tls()) extra.emplace_back("Strict-Transport-Security", x.route->hsts);
       co_await respondSimple(x, x.route->direct->status, x.route->direct->body, x.route->direct->content_type, extra);
     } else {
       co_await proxy(x);
@@ -873,6 +897,10 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
       if (http::iequals(h.name, "X-Forwarded-Proto") || http::iequals(h.name, "X-Forwarded-Host") ||
           http::iequals(h.name, "X-Request-Id"))
         continue;
+      // The client-certificate headers are ours alone: a client cannot send its own.
+      if (c_->mtls && ((!c_->mtls->subject_header.empty() && http::iequals(h.name, c_->mtls->subject_header)) ||
+                       (!c_->mtls->fingerprint_header.empty() && http::iequals(h.name, c_->mtls->fingerprint_header))))
+        continue;
       bool removed = false;
       for (auto& r : route.request_headers.remove)
         if (http::iequals(h.name, r)) removed = true;
@@ -887,6 +915,11 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     via.append(via.empty() ? "" : ", ").append(req.version_minor == 0 ? "1.0 rampart" : "1.1 rampart");
     http::appendHeader(head, "Via", via);
     http::appendHeader(head, "X-Request-Id", x.request_id);
+    if (c_->mtls && !c_->peer_cert.subject.empty()) {
+      if (!c_->mtls->subject_header.empty()) http::appendHeader(head, c_->mtls->subject_header, c_->peer_cert.subject);
+      if (!c_->mtls->fingerprint_header.empty())
+        http::appendHeader(head, c_->mtls->fingerprint_header, c_->peer_cert.fingerprint);
+    }
     for (auto& [n, v] : route.request_headers.add) http::appendHeader(head, n, v);
     // A body read whole (small, or buffered for the WAF) goes up with a Content-Length,
     // whatever its framing from the client; otherwise the client's framing is kept.
@@ -1293,6 +1326,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     http::appendHeader(o, h.name, h.value);
   }
   for (auto& [n, v] : route.response_headers.add) http::appendHeader(o, n, v);
+  if (!route.hsts.empty() && c_->client.tls()) http::appendHeader(o, "Strict-Transport-Security", route.hsts);
   http::appendHeader(o, "X-Request-Id", x.request_id);
   if (upgrade_ok) {
     http::appendHeader(o, "Connection", "Upgrade");

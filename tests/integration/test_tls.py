@@ -161,6 +161,119 @@ class TlsTest(unittest.TestCase):
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_resumed_total"), 6)
 
 
+def make_ca_and_client(d):
+    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+    assert openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key,
+                   "-out", ca_crt, "-days", "3", "-subj", "/CN=Test CA",
+                   "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=keyCertSign").returncode == 0
+    key, csr, crt = os.path.join(d, "alice.key"), os.path.join(d, "alice.csr"), os.path.join(d, "alice.crt")
+    assert openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                   "-subj", "/O=Example/CN=alice").returncode == 0
+    assert openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt,
+                   "-days", "3").returncode == 0
+    return ca_crt, crt, key
+
+
+class MtlsTest(unittest.TestCase):
+    def test_required_and_optional_client_certificates(self):
+        d = tempfile.mkdtemp(prefix="rampart-mtls-")
+        crt, key = make_cert(d, "srv", "ec", ["a.test"])
+        ca, client_crt, client_key = make_ca_and_client(d)
+        rogue_crt, rogue_key = make_cert(d, "rogue", "ec", ["alice"])  # self-signed: not from the CA
+        from harness import free_port
+        port2 = free_port()
+        cfg = """
+listeners:
+  - name: required
+    listen: 127.0.0.1:{port}
+    tls:
+      certificates: [{{ cert: "{crt}", key: "{key}" }}]
+      client_certificates: {{ mode: required, ca: "{ca}", headers: {{ subject: X-Client-Subject, fingerprint: X-Client-Sha256 }} }}
+  - name: optional
+    listen: 127.0.0.1:{port2}
+    tls:
+      certificates: [{{ cert: "{crt}", key: "{key}" }}]
+      client_certificates: {{ mode: optional, ca: "{ca}", headers: {{ subject: X-Client-Subject }} }}
+pools:
+  - {{ name: app, endpoints: ["{backend}"] }}
+routes:
+  - {{ name: app, pool: app }}
+"""
+        b = Backend()
+        try:
+            with Gateway(cfg, workers=2, extra={"crt": crt, "key": key, "ca": ca, "backend": b.address,
+                                                "port2": port2}) as gw:
+                def get(port, cert=None, extra=b""):
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    if cert:
+                        ctx.load_cert_chain(*cert)
+                    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="a.test")
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n" + extra + b"\r\n")
+                    data = b""
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    s.close()
+                    return data
+
+                # Required: no certificate, or one not from the CA -> the handshake (or first read) fails.
+                for cert in (None, (rogue_crt, rogue_key)):
+                    with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+                        get(gw.port, cert)
+                n = b.count()
+                data = get(gw.port, (client_crt, client_key), extra=b"X-Client-Subject: CN=mallory\r\n")
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                self.assertEqual(b.count(), n + 1)
+                hdrs = b.requests[-1]["headers"]
+                subjects = [v for k, v in hdrs if k.lower() == "x-client-subject"]
+                self.assertEqual(subjects, ["CN=alice,O=Example"], "ours only, the client's copy removed")
+                fp = openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", client_crt).stdout
+                fp = fp.split("=", 1)[1].strip().replace(":", "").lower()
+                self.assertEqual([v for k, v in hdrs if k.lower() == "x-client-sha256"], [fp])
+                # Optional: without a certificate the request passes, with no subject header.
+                data = get(port2, None, extra=b"X-Client-Subject: CN=mallory\r\n")
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                self.assertEqual([v for k, v in b.requests[-1]["headers"] if k.lower() == "x-client-subject"], [])
+                data = get(port2, (client_crt, client_key))
+                self.assertEqual([v for k, v in b.requests[-1]["headers"] if k.lower() == "x-client-subject"],
+                                 ["CN=alice,O=Example"])
+        finally:
+            b.close()
+
+
+class RedirectAndHstsTest(unittest.TestCase):
+    def test_redirect_listener_and_hsts(self):
+        from harness import free_port, http
+        plain = free_port()
+        cfg = """
+listeners:
+  - {{ name: https, listen: 127.0.0.1:{port}, tls: self_signed }}
+  - {{ name: http, listen: 127.0.0.1:{plain}, redirect_https: {{ port: {port} }} }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }}, hsts: {{ max_age: 1h, include_subdomains: true }} }}
+"""
+        with Gateway(cfg, workers=1, extra={"plain": plain}) as gw:
+            st, h, _ = http(plain, "POST", "/a/b?c=d", headers={"Host": "shop.test:8080"}, body=b"x=1")
+            self.assertEqual(st, 308)
+            self.assertEqual(h["location"], f"https://shop.test:{gw.port}/a/b?c=d")
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5), server_hostname="localhost")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertIn(b"Strict-Transport-Security: max-age=3600; includeSubDomains\r\n", data)
+
+
 class TlsReloadTest(unittest.TestCase):
     def test_reload_swaps_certificate_and_refuses_a_bad_one(self):
         d = tempfile.mkdtemp(prefix="rampart-tls-")
