@@ -13,7 +13,7 @@ PKGS=(
   libspdlog-dev libfmt-dev libsimdjson-dev libxml2-dev zlib1g-dev libhiredis-dev
   # tests
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  curl python3 python3-yaml procps iproute2 netcat-openbsd redis-server openssl
+  curl python3 python3-yaml procps iproute2 netcat-openbsd redis-server openssl testssl.sh bsdextrautils dnsutils
 )
 
 SUDO=""

@@ -274,6 +274,55 @@ routes:
             self.assertIn(b"Strict-Transport-Security: max-age=3600; includeSubDomains\r\n", data)
 
 
+@unittest.skipUnless(shutil.which("testssl"), "testssl.sh not installed (scripts/install-deps.sh installs it)")
+class TestsslTest(unittest.TestCase):
+    def test_testssl_finds_nothing_medium_or_above(self):
+        # A certificate as an operator would deploy it: from a CA (given to testssl), valid 90
+        # days, with CRL and OCSP locations; HSTS on the route. Every finding of severity MEDIUM
+        # or above fails the test.
+        import json
+        d = tempfile.mkdtemp(prefix="rampart-testssl-")
+        ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+        self.assertEqual(openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                 "-keyout", ca_key, "-out", ca_crt, "-days", "400", "-subj", "/CN=Rampart Test CA",
+                                 "-addext", "basicConstraints=critical,CA:TRUE",
+                                 "-addext", "keyUsage=critical,keyCertSign,cRLSign").returncode, 0)
+        key, csr, crt = os.path.join(d, "srv.key"), os.path.join(d, "srv.csr"), os.path.join(d, "srv.crt")
+        self.assertEqual(openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                                 "-out", csr, "-subj", "/CN=localhost").returncode, 0)
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:localhost\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                    "crlDistributionPoints=URI:http://crl.example.test/ca.crl\n"
+                    "authorityInfoAccess=OCSP;URI:http://ocsp.example.test\n")
+        self.assertEqual(openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+                                 "-out", crt, "-days", "90", "-extfile", ext).returncode, 0)
+        os.chmod(key, 0o600)
+        with open(crt, "a") as f, open(ca_crt) as c:
+            f.write(c.read())  # the full chain
+        cfg = """
+listeners:
+  - {{ name: tls, listen: 127.0.0.1:{port}, tls: {{ certificates: [{{ cert: "{crt}", key: "{key}" }}] }} }}
+routes:
+  - name: ok
+    direct_response: {{ status: 200, body: "ok" }}
+    hsts: {{ max_age: 365d, include_subdomains: true }}
+    # testssl also grades the application's own headers (security_headers): an operator sets them per route.
+    response_headers: {{ add: {{ X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
+                                 Content-Security-Policy: "default-src 'self'" }} }}
+"""
+        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key}) as gw:
+            out = os.path.join(d, "testssl.json")
+            r = subprocess.run(["testssl", "--quiet", "--color", "0", "--warnings", "off", "--add-ca", ca_crt,
+                                "--severity", "MEDIUM", "--jsonfile", out, "--ip", "127.0.0.1", f"localhost:{gw.port}"],
+                               capture_output=True, text=True, timeout=300)
+            with open(out) as f:
+                findings = json.load(f)
+        bad = [f"{x['severity']} {x['id']}: {x['finding']}" for x in findings
+               if x["severity"] in ("MEDIUM", "HIGH", "CRITICAL")]
+        self.assertEqual(bad, [], r.stdout[-3000:])
+
+
 class TlsReloadTest(unittest.TestCase):
     def test_reload_swaps_certificate_and_refuses_a_bad_one(self):
         d = tempfile.mkdtemp(prefix="rampart-tls-")

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# TLS handshakes per second, rampart against nginx, one worker each, same
+# certificates, in one run: full TLS 1.3 handshakes and resumed ones, with an
+# ECDSA P-256 and an RSA 2048 certificate. The client is `openssl s_time`
+# (new connection per handshake; -reuse for resumption), bound in time.
+#
+#   bench/tls_handshake.sh      # env: SECONDS_EACH=10 RAMPART_BUILD_DIR=build
+#
+# Prints handshakes/s for each server, certificate and mode, and rampart/nginx.
+# nginx is installed with apt-get only when missing. Everything binds 127.0.0.1.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=${RAMPART_BUILD_DIR:-$root/build}
+T=${SECONDS_EACH:-10}
+WORK=$(mktemp -d /tmp/rampart-tlsbench.XXXXXX)
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$BUILD/rampart" ] || { echo "tls_handshake: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ec.key" -out "$WORK/ec.crt" \
+  -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/rsa.key" -out "$WORK/rsa.crt" \
+  -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+chmod 600 "$WORK"/*.key
+
+declare -A PORT
+for s in nginx rampart; do for c in ec rsa; do PORT[$s.$c]=$(free_port); done; done
+
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  ssl_protocols TLSv1.3; ssl_session_cache shared:S:10m; ssl_session_tickets on;
+  server { listen 127.0.0.1:${PORT[nginx.ec]} ssl; ssl_certificate $WORK/ec.crt; ssl_certificate_key $WORK/ec.key;
+    location / { return 200 "ok\n"; } }
+  server { listen 127.0.0.1:${PORT[nginx.rsa]} ssl; ssl_certificate $WORK/rsa.crt; ssl_certificate_key $WORK/rsa.key;
+    location / { return 200 "ok\n"; } } }
+NGX
+cat > "$WORK/rampart.yaml" <<YML
+workers: 1
+log: { level: warn, access: { enabled: false } }
+listeners:
+  - { name: ec, listen: "127.0.0.1:${PORT[rampart.ec]}", tls: { certificates: [ { cert: "$WORK/ec.crt", key: "$WORK/ec.key" } ] } }
+  - { name: rsa, listen: "127.0.0.1:${PORT[rampart.rsa]}", tls: { certificates: [ { cert: "$WORK/rsa.crt", key: "$WORK/rsa.key" } ] } }
+routes: [ { name: ok, direct_response: { status: 200, body: "ok\n" } } ]
+YML
+"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & pids+=($!)
+"$BUILD/rampart" run -c "$WORK/rampart.yaml" & pids+=($!)
+for p in "${PORT[@]}"; do
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.05; done
+done
+
+# "N connections in S real seconds" -> N/S
+rate() {
+  timeout $((T + 20)) openssl s_time -connect "127.0.0.1:$1" -time "$T" "$2" 2>/dev/null |
+    awk '/connections in [0-9]+ real seconds/ { n = $1; s = $4 } END { if (s > 0) printf "%.0f", n / s; else print 0 }'
+}
+printf '%-8s %-6s %-8s %14s\n' server cert mode "handshakes/s"
+declare -A R
+for c in ec rsa; do
+  for m in new reuse; do
+    for s in nginx rampart; do
+      R[$s.$c.$m]=$(rate "${PORT[$s.$c]}" "-$m")
+      printf '%-8s %-6s %-8s %14s\n' "$s" "$c" "$m" "${R[$s.$c.$m]}"
+    done
+  done
+done
+echo
+for c in ec rsa; do
+  for m in new reuse; do
+    awk -v c="$c" -v m="$m" -v r="${R[rampart.$c.$m]}" -v n="${R[nginx.$c.$m]}" \
+      'BEGIN { printf "%s %-5s rampart/nginx %.2f\n", (c == "ec" ? "ECDSA P-256" : "RSA 2048   "), m, (n > 0 ? r / n : 0) }'
+  done
+done
+echo "(s_time's -reuse resumes with TLS 1.3 tickets only when the server sends them before s_time closes; both servers are measured the same way)"
