@@ -76,6 +76,16 @@ std::string Transaction::Impl::expand(std::string_view text) {
       coll = name.substr(0, dot);
       key = name.substr(dot + 1);
     }
+    if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
+      // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
+      auto cit = collections.find("tx");
+      if (cit == collections.end()) continue;
+      std::string lk(key);
+      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto e = cit->second.find(lk);
+      if (e != cit->second.end() && e->second.p) out.append(e->second.p->value);
+      continue;
+    }
     std::string upper(coll);
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     CompiledVar v;

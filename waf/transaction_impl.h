@@ -187,7 +187,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     };
     void grow() {
       std::vector<Slot> old = std::move(slots_);
-      slots_.assign(old.empty() ? 512 : old.size() * 2, Slot{});
+      slots_.assign(old.empty() ? 2048 : old.size() * 2, Slot{});  // CRS PL1: ~1000 entries per request
       mask_ = slots_.size() - 1;
       count_ = 0;
       for (auto& s : old)
