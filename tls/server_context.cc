@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
@@ -211,7 +213,81 @@ bool addPair(SSL_CTX* ctx, const Loaded& p, const std::string& what, std::string
   return true;
 }
 
+int64_t nowSeconds() { return int64_t(time(nullptr)); }
+
 }  // namespace
+
+// The SSL_CTX ex_data slot that points back to its ServerContext.
+static int ticketIndex() {
+  static int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+namespace {
+
+}  // namespace
+
+void TicketKeys::rotateLocked(int64_t now) {
+  Key k;
+  RAND_bytes(k.name, sizeof k.name);
+  RAND_bytes(k.aes, sizeof k.aes);
+  RAND_bytes(k.hmac, sizeof k.hmac);
+  k.created = now;
+  keys_.push_back(k);
+  ++rotations_;
+  // Keys older than rotation + lifetime can no longer have issued a live ticket.
+  while (keys_.size() > 1 && keys_.front().created + int64_t(rotation_) + int64_t(lifetime_) < now)
+    keys_.erase(keys_.begin());
+}
+
+TicketKeys::Key TicketKeys::current() {
+  std::lock_guard<std::mutex> g(mu_);
+  int64_t now = nowSeconds();
+  if (keys_.empty() || keys_.back().created + int64_t(rotation_) <= now) rotateLocked(now);
+  return keys_.back();
+}
+
+bool TicketKeys::find(const unsigned char* name, Key* out, bool* renew) {
+  std::lock_guard<std::mutex> g(mu_);
+  int64_t now = nowSeconds();
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (std::memcmp(keys_[i].name, name, sizeof keys_[i].name) != 0) continue;
+    // A key stops issuing at its successor's creation; its tickets live `lifetime_` longer.
+    int64_t retired = i + 1 < keys_.size() ? keys_[i + 1].created : now;
+    if (retired + int64_t(lifetime_) < now) return false;
+    *out = keys_[i];
+    *renew = i + 1 < keys_.size() || keys_[i].created + int64_t(rotation_) <= now;
+    return true;
+  }
+  return false;
+}
+
+void TicketKeys::setSchedule(uint32_t rotation_seconds, uint32_t lifetime_seconds) {
+  std::lock_guard<std::mutex> g(mu_);
+  rotation_ = rotation_seconds;
+  lifetime_ = lifetime_seconds;
+}
+
+int ServerContext::onTicket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                            EVP_MAC_CTX* mac, int encrypt) {
+  auto* self = static_cast<ServerContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ticketIndex()));
+  if (!self || !self->keys_) return -1;
+  TicketKeys::Key k;
+  bool renew = false;
+  if (encrypt) {
+    k = self->keys_->current();
+    std::memcpy(name, k.name, sizeof k.name);
+    if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
+  } else if (!self->keys_->find(name, &k, &renew)) {
+    return 0;  // unknown or expired key: a full handshake
+  }
+  if (EVP_CipherInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes, iv, encrypt) != 1) return -1;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string("key", k.hmac, sizeof k.hmac),
+                         OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("sha256"), 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  return renew ? 2 : 1;
+}
 
 bool keyPermissionsOk(const std::string& path, std::string* why) {
   struct stat st;
@@ -254,8 +330,13 @@ PeerIdentity peerIdentity(SSL* ssl) {
   return id;
 }
 
-std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& settings, std::string* error) {
+std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& settings, std::string* error,
+                                                     std::shared_ptr<TicketKeys> previous_keys) {
   std::shared_ptr<ServerContext> sc(new ServerContext());
+  sc->keys_ = previous_keys ? std::move(previous_keys)
+                            : std::make_shared<TicketKeys>(settings.ticket_key_rotation_seconds,
+                                                           settings.session_timeout_seconds);
+  sc->keys_->setSchedule(settings.ticket_key_rotation_seconds, settings.session_timeout_seconds);
   sc->alpn_ = settings.alpn;
   sc->client_ = settings.client;
   std::vector<std::unique_ptr<Loaded>> pairs;
@@ -298,6 +379,8 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& setti
     }
     SSL_CTX_set_alpn_select_cb(g.ctx, selectAlpn, &sc->alpn_);
     SSL_CTX_set_tlsext_servername_callback(g.ctx, onServerName);
+    SSL_CTX_set_ex_data(g.ctx, ticketIndex(), sc.get());
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(g.ctx, onTicket);
     SSL_CTX_set_tlsext_servername_arg(g.ctx, sc.get());
   }
   return sc;

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,38 @@ struct ServerSettings {
   bool allow_insecure_key_permissions = false;
   uint32_t session_cache_size = 20480;
   uint32_t session_timeout_seconds = 3600;
+  uint32_t ticket_key_rotation_seconds = 43200;  // a new ticket key this often; the previous ones are
+                                                 // still accepted for session_timeout
   ClientCertificates client;
+};
+
+// Session ticket keys of a listener, shared by all its workers (one SSL_CTX)
+// and carried across reloads, so that resumption survives both. Rotated on a
+// schedule; a ticket under an older key still resumes (and is renewed) while
+// that key is younger than the session timeout.
+class TicketKeys {
+ public:
+  TicketKeys(uint32_t rotation_seconds, uint32_t lifetime_seconds)
+      : rotation_(rotation_seconds), lifetime_(lifetime_seconds) {}
+  struct Key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    int64_t created = 0;  // unix seconds
+  };
+  // The key to issue tickets under (rotating first when due).
+  Key current();
+  // The key named `name`, if still accepted; *renew when it is not the current one.
+  bool find(const unsigned char* name, Key* out, bool* renew);
+  void setSchedule(uint32_t rotation_seconds, uint32_t lifetime_seconds);
+  size_t rotations() const { return rotations_; }
+
+ private:
+  void rotateLocked(int64_t now);
+  std::mutex mu_;
+  std::vector<Key> keys_;  // newest last
+  uint32_t rotation_, lifetime_;
+  size_t rotations_ = 0;
 };
 
 // The verified client certificate of a connection, for routing and backends.
@@ -62,7 +94,10 @@ PeerIdentity peerIdentity(SSL* ssl);
 class ServerContext {
  public:
   // Loads and checks everything; null with *error ("file: problem") on failure.
-  static std::shared_ptr<ServerContext> create(const ServerSettings& settings, std::string* error);
+  // previous_keys: the ticket keys of the context this one replaces (reload), kept.
+  static std::shared_ptr<ServerContext> create(const ServerSettings& settings, std::string* error,
+                                               std::shared_ptr<TicketKeys> previous_keys = nullptr);
+  const std::shared_ptr<TicketKeys>& ticketKeys() const { return keys_; }
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -84,7 +119,10 @@ class ServerContext {
   const Group* pick(std::string_view host) const;
 
   std::vector<Group> groups_;
+  static int onTicket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                      int encrypt);
   std::vector<std::string> alpn_;  // ALPN protocols, preferred first
+  std::shared_ptr<TicketKeys> keys_;
   ClientCertificates client_;
   bool self_signed_ = false;
 };

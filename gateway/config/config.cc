@@ -850,7 +850,8 @@ class Reader {
   void tlsSettings(const YAML::Node& n, tls::ServerSettings& t) {
     if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;
     if (!map(n, "listener.tls", {"certificates", "min_version", "profile", "alpn", "allow_insecure_key_permissions",
-                                 "session_cache_size", "session_timeout", "client_certificates"}))
+                                 "session_cache_size", "session_timeout", "client_certificates",
+                                 "ticket_key_rotation"}))
       return;
     if (auto cs = n["certificates"]) {
       if (!cs.IsSequence()) {
@@ -915,6 +916,11 @@ class Reader {
       }
     }
     if (auto v = n["allow_insecure_key_permissions"]) boolean(v, "allow_insecure_key_permissions", t.allow_insecure_key_permissions);
+    if (auto v = n["ticket_key_rotation"]) {
+      Duration d;
+      if (duration(v, "tls.ticket_key_rotation", d))
+        t.ticket_key_rotation_seconds = uint32_t(std::max<int64_t>(1, d.count() / 1000));
+    }
     if (auto v = n["session_cache_size"]) uint(v, "tls.session_cache_size", t.session_cache_size, 0, 10000000);
     if (auto v = n["session_timeout"]) {
       Duration d;

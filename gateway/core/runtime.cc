@@ -36,7 +36,12 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     std::shared_ptr<tls::ServerContext> ctx;
     if (l.tls) {
       std::string err;
-      ctx = tls::ServerContext::create(*l.tls, &err);
+      // Ticket keys carry over from the previous generation's listener of the same name.
+      std::shared_ptr<tls::TicketKeys> keys;
+      if (previous)
+        for (size_t i = 0; i < previous->config->listeners.size() && i < previous->tls.size(); ++i)
+          if (previous->config->listeners[i].name == l.name && previous->tls[i]) keys = previous->tls[i]->ticketKeys();
+      ctx = tls::ServerContext::create(*l.tls, &err, keys);
       if (!ctx) {
         ok = false;
         if (errors) errors->push_back(fmt::format("{}:{}: listener '{}': tls: {}", l.loc.file, l.loc.line, l.name, err));

@@ -245,6 +245,43 @@ routes:
             b.close()
 
 
+class TicketKeyTest(unittest.TestCase):
+    def test_resumption_across_key_rotation_and_reload(self):
+        cfg = """
+listeners:
+  - {{ name: t, listen: 127.0.0.1:{port}, tls: {{ ticket_key_rotation: 1s, session_timeout: 60s, session_cache_size: 0 }} }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=2) as gw:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+
+            def connect(session=None):
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5),
+                                    server_hostname="localhost", session=session)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                while s.recv(65536):
+                    pass
+                info = (s.session, s.session_reused)
+                s.close()
+                return info
+
+            first, reused = connect()
+            self.assertFalse(reused)
+            time.sleep(2.2)  # the key that sealed `first` is no longer current
+            _, reused = connect(first)
+            self.assertTrue(reused, "a ticket under the previous key still resumes")
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "reload done" not in gw.output() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("reload done", gw.output())
+            _, reused = connect(first)
+            self.assertTrue(reused, "ticket keys survive a reload")
+
+
 class RedirectAndHstsTest(unittest.TestCase):
     def test_redirect_listener_and_hsts(self):
         from harness import free_port, http
