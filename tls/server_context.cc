@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/core_names.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -376,9 +377,34 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& setti
       }
       by_type[type] = i;
       if (!addPair(g.ctx, *pairs[i], what[i], error)) return nullptr;
+      if (!sc->self_signed_ && !settings.certificates[i].ocsp_file.empty()) {  // pairs[i] is certificates[i]
+        const std::string& f = settings.certificates[i].ocsp_file;
+        std::string der;
+        if (FILE* fp = std::fopen(f.c_str(), "rb")) {
+          char buf[4096];
+          size_t n;
+          while ((n = std::fread(buf, 1, sizeof buf, fp)) > 0) der.append(buf, n);
+          std::fclose(fp);
+        } else {
+          *error = fmt::format("{}: cannot read: {}", f, std::strerror(errno));
+          return nullptr;
+        }
+        const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+        OCSP_RESPONSE* resp = d2i_OCSP_RESPONSE(nullptr, &p, long(der.size()));
+        if (!resp) {
+          ERR_clear_error();
+          *error = fmt::format("{}: not a DER OCSP response", f);
+          return nullptr;
+        }
+        OCSP_RESPONSE_free(resp);
+        sc->ocsp_.emplace_back(pairs[i]->leaf, std::move(der));
+        X509_up_ref(pairs[i]->leaf);
+      }
     }
     SSL_CTX_set_alpn_select_cb(g.ctx, selectAlpn, &sc->alpn_);
     SSL_CTX_set_tlsext_servername_callback(g.ctx, onServerName);
+    SSL_CTX_set_tlsext_status_cb(g.ctx, onStatus);
+    SSL_CTX_set_tlsext_status_arg(g.ctx, sc.get());
     SSL_CTX_set_ex_data(g.ctx, ticketIndex(), sc.get());
     SSL_CTX_set_tlsext_ticket_key_evp_cb(g.ctx, onTicket);
     SSL_CTX_set_tlsext_servername_arg(g.ctx, sc.get());
@@ -388,6 +414,22 @@ std::shared_ptr<ServerContext> ServerContext::create(const ServerSettings& setti
 
 ServerContext::~ServerContext() {
   for (auto& g : groups_) SSL_CTX_free(g.ctx);
+  for (auto& [leaf, der] : ocsp_) X509_free(leaf);
+}
+
+// OCSP stapling: the configured response of the certificate this handshake uses.
+int ServerContext::onStatus(SSL* ssl, void* arg) {
+  const auto* self = static_cast<const ServerContext*>(arg);
+  X509* cert = SSL_get_certificate(ssl);
+  for (const auto& [leaf, der] : self->ocsp_) {
+    if (X509_cmp(leaf, cert) != 0) continue;
+    auto* buf = static_cast<unsigned char*>(OPENSSL_malloc(der.size()));
+    if (!buf) return SSL_TLSEXT_ERR_NOACK;
+    std::memcpy(buf, der.data(), der.size());
+    SSL_set_tlsext_status_ocsp_resp(ssl, buf, long(der.size()));  // OpenSSL frees it
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
 }
 
 const ServerContext::Group* ServerContext::pick(std::string_view host) const {

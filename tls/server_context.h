@@ -31,6 +31,7 @@ namespace rampart::tls {
 struct CertificatePair {
   std::string cert_file;  // PEM, leaf first then the chain
   std::string key_file;   // PEM
+  std::string ocsp_file;  // optional: a DER OCSP response for the leaf, stapled to handshakes
 };
 
 struct ClientCertificates {
@@ -116,6 +117,8 @@ class ServerContext {
     std::vector<std::string> names;  // lower case; "*.example.com" for wildcards
   };
   static int onServerName(SSL* ssl, int* alert, void* arg);
+  static int onStatus(SSL* ssl, void* arg);
+  std::vector<std::pair<X509*, std::string>> ocsp_;  // leaf -> DER response (leaves owned by the SSL_CTXs)
   const Group* pick(std::string_view host) const;
 
   std::vector<Group> groups_;

@@ -858,16 +858,17 @@ class Reader {
         error(cs, "tls.certificates must be a list of {cert, key}");
       } else {
         for (const auto& c : cs) {
-          if (!map(c, "tls.certificates[]", {"cert", "key"})) continue;
+          if (!map(c, "tls.certificates[]", {"cert", "key", "ocsp"})) continue;
           tls::CertificatePair p;
           if (auto v = c["cert"]) str(v, "tls cert", p.cert_file);
           if (auto v = c["key"]) str(v, "tls key", p.key_file);
+          if (auto v = c["ocsp"]) str(v, "tls ocsp", p.ocsp_file);
           if (p.cert_file.empty() || p.key_file.empty()) {
             error(c, "a certificate needs cert and key files");
             continue;
           }
           // Relative to the configuration file's directory, like rule files.
-          for (auto* f : {&p.cert_file, &p.key_file})
+          for (auto* f : {&p.cert_file, &p.key_file, &p.ocsp_file})
             if (!f->empty() && (*f)[0] != '/' && !base_.empty()) *f = base_ + "/" + *f;
           t.certificates.push_back(std::move(p));
         }

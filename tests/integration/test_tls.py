@@ -282,6 +282,47 @@ routes:
             self.assertTrue(reused, "ticket keys survive a reload")
 
 
+class OcspStaplingTest(unittest.TestCase):
+    def test_configured_response_is_stapled_and_reloaded(self):
+        d = tempfile.mkdtemp(prefix="rampart-ocsp-")
+        ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+        self.assertEqual(openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                 "-keyout", ca_key, "-out", ca_crt, "-days", "30", "-subj", "/CN=OCSP Test CA",
+                                 "-addext", "basicConstraints=critical,CA:TRUE").returncode, 0)
+        key, csr, crt = os.path.join(d, "srv.key"), os.path.join(d, "srv.csr"), os.path.join(d, "srv.crt")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                "-subj", "/CN=localhost")
+        self.assertEqual(openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-set_serial", "4660",
+                                 "-out", crt, "-days", "10").returncode, 0)
+        os.chmod(key, 0o600)
+        index = os.path.join(d, "index.txt")
+        with open(index, "w") as f:
+            f.write("V\t351231235959Z\t\t1234\tunknown\t/CN=localhost\n")
+        resp = os.path.join(d, "resp.der")
+        r = openssl("ocsp", "-index", index, "-rsigner", ca_crt, "-rkey", ca_key, "-CA", ca_crt, "-issuer", ca_crt,
+                    "-cert", crt, "-respout", resp, "-ndays", "1")
+        self.assertTrue(os.path.exists(resp), r.stderr)
+        cfg = """
+listeners:
+  - {{ name: t, listen: 127.0.0.1:{port}, tls: {{ certificates: [{{ cert: "{crt}", key: "{key}", ocsp: "{resp}" }}] }} }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key, "resp": resp}) as gw:
+            out = s_client(gw.port, "-servername", "localhost", "-status")
+            self.assertIn("OCSP Response Status: successful", out)
+            self.assertIn("Cert Status: good", out)
+            # A broken response file fails the reload (named) and the old one stays stapled.
+            with open(resp, "wb") as f:
+                f.write(b"garbage")
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "reload failed" not in gw.output() and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertIn("not a DER OCSP response", gw.output())
+            self.assertIn("Cert Status: good", s_client(gw.port, "-servername", "localhost", "-status"))
+
+
 class RedirectAndHstsTest(unittest.TestCase):
     def test_redirect_listener_and_hsts(self):
         from harness import free_port, http
