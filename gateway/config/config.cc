@@ -994,7 +994,9 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           Listener li;
           li.loc = rd.loc(l);
           li.limits = cfg->limits;
-          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits", "redirect_https"})) continue;
+          if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits", "redirect_https",
+                                       "proxy_protocol"}))
+            continue;
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
           if (!listener_names.insert(li.name).second) rd.error(l, fmt::format("duplicate listener name '{}'", li.name));
@@ -1019,6 +1021,15 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           if (auto v = l["limits"]) rd.limits(v, li.limits);
           if (auto v = l["waf"]) rd.wafAttach(v, "listener.waf", li.waf);
           if (auto v = l["rate_limits"]) rd.strList(v, "listener.rate_limits", li.rate_limits);
+          if (auto v = l["proxy_protocol"]) {
+            if (rd.map(v, "proxy_protocol", {"trusted"})) {
+              if (auto t = v["trusted"]) rd.strList(t, "proxy_protocol.trusted", li.proxy_protocol_trusted);
+              if (li.proxy_protocol_trusted.empty())
+                rd.error(v, "proxy_protocol needs trusted: the load balancers allowed to send it (CIDRs)");
+              for (auto& c : li.proxy_protocol_trusted)
+                if (!ratelimit::parseCidr(c)) rd.error(v, fmt::format("proxy_protocol.trusted: '{}' is not a CIDR", c));
+            }
+          }
           if (auto v = l["redirect_https"]) {
             if (v.IsMap()) {
               if (rd.map(v, "redirect_https", {"port"})) {

@@ -72,6 +72,9 @@ struct Listener {
   // (on https_port; 443 is left out of the URL).
   bool redirect_https = false;
   uint16_t https_port = 443;
+  // PROXY protocol (v1 or v2) expected first on every connection; only peers in
+  // these CIDRs may send it, others are closed. Empty: not expected.
+  std::vector<std::string> proxy_protocol_trusted;
   Location loc;
 };
 

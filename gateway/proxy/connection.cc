@@ -34,7 +34,9 @@
 #include "gateway/http/headers.h"
 #include "gateway/http/parser.h"
 #include "gateway/http/writer.h"
+#include "gateway/ratelimit/client_address.h"
 #include "gateway/ratelimit/headers.h"
+#include "gateway/ratelimit/proxy_protocol.h"
 #include "gateway/router/router.h"
 
 namespace rampart::gateway::proxy {
@@ -235,6 +237,9 @@ class Handler {
   void wafError(Exchange& x, const char* where, const std::exception& e);
   void startBody(Exchange& x);
   void finishWaf(Exchange& x);  // phase 5, audit events, shadow comparison, metrics
+  // Reads exactly the PROXY v1/v2 header (nothing after it: TLS may follow) and takes
+  // the client address from it. False: refuse the connection.
+  asio::awaitable<bool> readProxyHeader();
   asio::awaitable<void> proxy(Exchange& x, uint32_t attempt = 0, const upstream::Endpoint* avoid = nullptr);
   void finish(Exchange& x);
 
@@ -426,6 +431,65 @@ void Handler::finish(Exchange& x) {
     r.waf = x.waf_action;
     log->push(w_.id(), std::move(r));
   }
+}
+
+asio::awaitable<bool> Handler::readProxyHeader() {
+  // Only from trusted balancers.
+  error_code ec;
+  auto peer = asio::ip::make_address(c_->peer_ip, ec);
+  bool trusted = false;
+  for (const auto& t : listener_cfg_->proxy_protocol_trusted)
+    if (auto cidr = ratelimit::parseCidr(t); cidr && !ec && ratelimit::cidrContains(*cidr, peer)) trusted = true;
+  if (!trusted) {
+    spdlog::debug("proxy protocol: {} is not a trusted sender; closed", c_->peer);
+    co_return false;
+  }
+  // v1 is at least 15 bytes ("PROXY UNKNOWN\r\n"), v2 at least 16: read 15, then exactly the rest.
+  std::array<unsigned char, 536> buf{};
+  size_t have = 0;
+  c_->arm(Phase::ClientRead, rt_->config->timeouts.client_header);
+  auto readExact = [&](size_t n) -> asio::awaitable<bool> {
+    if (have + n > buf.size()) co_return false;
+    auto [rec, got] = co_await asio::async_read(c_->client.socket(), asio::buffer(buf.data() + have, n), kTuple);
+    have += got;
+    co_return !rec && got == n;
+  };
+  bool ok = co_await readExact(15);
+  static const unsigned char kV2[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+  if (ok && std::memcmp(buf.data(), kV2, 12) == 0) {
+    bool more = co_await readExact(1);
+    ok = more;
+    size_t len = ok ? (size_t(buf[14]) << 8 | buf[15]) : 0;
+    if (ok && len) {
+      bool rest = co_await readExact(len);
+      ok = rest;
+    }
+  } else if (ok && std::memcmp(buf.data(), "PROXY ", 6) == 0) {
+    while (ok && !(buf[have - 2] == '\r' && buf[have - 1] == '\n')) {
+      if (have >= 107) {
+        ok = false;
+        break;
+      }
+      bool more = co_await readExact(1);
+      ok = more;
+    }
+  } else {
+    ok = false;
+  }
+  c_->disarm();
+  if (!ok) {
+    spdlog::debug("proxy protocol: no valid header from {}", c_->peer);
+    co_return false;
+  }
+  auto h = ratelimit::parseProxyHeader(std::span<const unsigned char>(buf.data(), have));
+  if (h.error != ratelimit::ProxyError::kNone || h.consumed != have) co_return false;
+  if (h.source) {  // LOCAL (a balancer's own health check) keeps the peer
+    c_->peer_ip = h.source->to_string();
+    c_->peer_port = h.sourcePort;
+    c_->peer = h.source->is_v6() ? fmt::format("[{}]:{}", c_->peer_ip, c_->peer_port)
+                                 : fmt::format("{}:{}", c_->peer_ip, c_->peer_port);
+  }
+  co_return true;
 }
 
 // A failed TLS handshake is worth one log line per second, not one per scanner probe.
@@ -692,6 +756,15 @@ asio::awaitable<void> Handler::run() {
   limits_.max_headers = lim.max_headers;
   limits_.max_body = lim.max_body;
   c_->in.resize(lim.max_header_bytes + 16 * 1024);
+
+  // PROXY protocol: the real client, from a trusted load balancer, before anything else.
+  if (listener_cfg_ && !listener_cfg_->proxy_protocol_trusted.empty()) {
+    if (!co_await readProxyHeader()) {
+      error_code ignored;
+      c_->client.close(ignored);
+      co_return;
+    }
+  }
 
   // TLS: the handshake, under the client-header timeout.
   if (listener_cfg_) {

@@ -163,6 +163,84 @@ class RateLimitTest(unittest.TestCase):
         self.assertLess(rss_kib(self.gw.proc.pid) - before, 8 * 1024)
 
 
+class ProxyProtocolTest(unittest.TestCase):
+    def test_v1_v2_client_address_tls_and_untrusted(self):
+        import socket
+        import ssl
+        import struct
+        from harness import free_port
+        b = Backend()
+        tls_port, untrusted_port = free_port(), free_port()
+        cfg = """
+rate_limits:
+  - {{ name: one, key: [client_ip], rate: 1/m, burst: 1 }}
+listeners:
+  - {{ name: lb, listen: 127.0.0.1:{port}, proxy_protocol: {{ trusted: ["127.0.0.0/8"] }}, rate_limits: [one] }}
+  - {{ name: lbtls, listen: 127.0.0.1:{tls_port}, proxy_protocol: {{ trusted: ["127.0.0.1"] }}, tls: self_signed }}
+  - {{ name: strict, listen: 127.0.0.1:{untrusted_port}, proxy_protocol: {{ trusted: ["10.0.0.0/8"] }} }}
+pools:
+  - {{ name: app, endpoints: ["{backend}"] }}
+routes:
+  - {{ name: app, pool: app }}
+"""
+        try:
+            with Gateway(cfg, workers=2, extra={"backend": b.address, "tls_port": tls_port,
+                                                "untrusted_port": untrusted_port}) as gw:
+                def send(port, header, req=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+                    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    s.sendall(header + req)
+                    data = b""
+                    while True:
+                        try:
+                            chunk = s.recv(65536)
+                        except ConnectionResetError:
+                            break
+                        if not chunk:
+                            break
+                        data += chunk
+                    s.close()
+                    return data
+
+                data = send(gw.port, b"PROXY TCP4 203.0.113.9 10.0.0.1 5555 80\r\n")
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                xff = [v for k, v in b.requests[-1]["headers"] if k.lower() == "x-forwarded-for"]
+                self.assertEqual(xff, ["203.0.113.9"])
+                # The limit keys on the real client: the same address again is over its 1/m.
+                self.assertTrue(send(gw.port, b"PROXY TCP4 203.0.113.9 10.0.0.1 5556 80\r\n").startswith(b"HTTP/1.1 429"))
+                # v2, IPv6 source.
+                src = socket.inet_pton(socket.AF_INET6, "2001:db8::7")
+                dst = socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+                body = src + dst + struct.pack("!HH", 4444, 443)
+                v2 = b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x21]) + struct.pack("!H", len(body)) + body
+                self.assertTrue(send(gw.port, v2).startswith(b"HTTP/1.1 200"))
+                self.assertEqual([v for k, v in b.requests[-1]["headers"] if k.lower() == "x-forwarded-for"],
+                                 ["2001:db8::7"])
+                # No header, or a bad one, on a PROXY listener: closed without an answer.
+                self.assertEqual(send(gw.port, b""), b"")
+                self.assertEqual(send(gw.port, b"PROXY TCP4 nonsense\r\n"), b"")
+                # A sender outside `trusted` is closed.
+                self.assertEqual(send(untrusted_port, b"PROXY TCP4 203.0.113.9 10.0.0.1 5555 80\r\n"), b"")
+                # PROXY then TLS on the same connection.
+                raw = socket.create_connection(("127.0.0.1", tls_port), timeout=5)
+                raw.sendall(b"PROXY TCP4 198.51.100.4 10.0.0.1 7777 443\r\n")
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                t = ctx.wrap_socket(raw, server_hostname="localhost")
+                t.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = t.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                self.assertEqual([v for k, v in b.requests[-1]["headers"] if k.lower() == "x-forwarded-for"],
+                                 ["198.51.100.4"])
+        finally:
+            b.close()
+
+
 class RateLimitConfigTest(unittest.TestCase):
     def check(self, text):
         d = tempfile.mkdtemp(prefix="rampart-rl-")
