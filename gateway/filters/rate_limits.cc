@@ -169,6 +169,10 @@ RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Ro
         return res;
       }
       res.decision = d;
+      if (p.cfg->policy.headers && (!res.closest || d.remaining < res.closest_decision.remaining)) {
+        res.closest = &p;
+        res.closest_decision = d;
+      }
     }
   }
   return res;

@@ -40,6 +40,10 @@ struct RateLimiters {
   struct Result {
     const Policy* rejected_by = nullptr;  // null: admitted
     ratelimit::Decision decision;
+    // Admitted: the policy (with headers on) that has the fewest requests left, for the
+    // RateLimit-Policy / RateLimit headers of the response; null when none applied.
+    const Policy* closest = nullptr;
+    ratelimit::Decision closest_decision;
   };
   // Decides every policy of (listener, route) for this request; stops at the first that rejects.
   Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,

@@ -213,6 +213,8 @@ struct Exchange {
   std::vector<std::string> resp_header_store;  // response header copies the engine points into
   Clock::duration waf_time{};
   std::string waf_action;                    // "blocked", "detected" (access log)
+  // RateLimit-Policy / RateLimit of the admitting policy closest to its limit.
+  std::vector<std::pair<std::string, std::string>> limit_headers;
 };
 
 class Handler {
@@ -321,6 +323,8 @@ asio::awaitable<void> Handler::respondSimple(Exchange& x, uint16_t status, std::
   http::appendHeader(o, "Content-Type", content_type);
   http::appendHeader(o, "Content-Length", std::to_string(body.size()));
   for (auto& [n, v] : extra) http::appendHeader(o, n, v);
+  if (status != 429)
+    for (auto& [n, v] : x.limit_headers) http::appendHeader(o, n, v);
   if (!x.request_id.empty()) http::appendHeader(o, "X-Request-Id", x.request_id);
   if (x.close_after) http::appendHeader(o, "Connection", "close");
   o += "\r\n";
@@ -855,6 +859,12 @@ asio::awaitable<void> Handler::run() {
                                                               x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
                                                               x.req, c_->peer_ip)
                                      : filters::RateLimiters::Result{};
+    if (limit.closest) {
+      const std::string& pn = limit.closest->cfg->policy.name;
+      x.limit_headers.emplace_back("RateLimit-Policy", limit.closest->policy_header);
+      x.limit_headers.emplace_back(
+          "RateLimit", ratelimit::rateLimitValue(pn, limit.closest_decision.remaining, limit.closest_decision.reset));
+    }
     if (limit.rejected_by) {
       co_await respondRateLimited(x, limit);
     } else if (x.waf && !co_await inspectRequest(x)) {
@@ -1400,6 +1410,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   for (auto& [n, v] : route.response_headers.add) http::appendHeader(o, n, v);
   if (!route.hsts.empty() && c_->client.tls()) http::appendHeader(o, "Strict-Transport-Security", route.hsts);
+  for (auto& [n, v] : x.limit_headers) http::appendHeader(o, n, v);
   http::appendHeader(o, "X-Request-Id", x.request_id);
   if (upgrade_ok) {
     http::appendHeader(o, "Connection", "Upgrade");

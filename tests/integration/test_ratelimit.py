@@ -119,6 +119,10 @@ class RateLimitTest(unittest.TestCase):
     def test_burst_and_headers(self):
         statuses = [get(self.gw.port, "/burst") for _ in range(7)]
         self.assertEqual([s for s, _, _ in statuses], [200] * 5 + [429] * 2)
+        # Admitted responses carry the policy and what is left of it.
+        self.assertEqual(statuses[0][1]["ratelimit-policy"], '"burst";q=1;w=60')
+        self.assertRegex(statuses[0][1]["ratelimit"], r'^"burst";r=4;t=\d+$')
+        self.assertRegex(statuses[4][1]["ratelimit"], r'^"burst";r=0;t=\d+$')
         st, h, body = statuses[-1]
         self.assertIn("retry-after", h)
         self.assertGreaterEqual(int(h["retry-after"]), 1)
