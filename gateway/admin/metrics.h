@@ -52,6 +52,7 @@ struct WorkerMetrics {
   Counter tls_handshakes;          // completed
   Counter tls_resumed;             // of them, resumed sessions
   Counter tls_handshake_failures;
+  Counter ratelimit_delayed;       // requests a delay policy held back before admitting
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
   // admin thread iterates under mu; the worker's own lookups need no lock.

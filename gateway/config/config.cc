@@ -786,7 +786,7 @@ class Reader {
 
   void rateLimit(const YAML::Node& n, RateLimitPolicy& rl) {
     rl.loc = loc(n);
-    if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys"})) return;
+    if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys", "delay"})) return;
     auto& p = rl.policy;
     if (auto v = n["name"]) str(v, "rate_limits.name", p.name);
     else error(n, "a rate limit needs a name");
@@ -795,6 +795,17 @@ class Reader {
     if (auto v = n["burst"]) u64(v, "rate_limits.burst", p.burst, 1, 1000000000);
     if (auto v = n["headers"]) boolean(v, "rate_limits.headers", p.headers);
     if (auto v = n["max_keys"]) u64(v, "rate_limits.max_keys", rl.max_keys, 64, 100000000);
+    if (auto d = n["delay"]) {
+      if (map(d, "rate_limits.delay", {"max_queued", "max_delay"})) {
+        rl.delay = true;
+        rl.delay_max_queued = 10;
+        rl.delay_max = Duration(1000);
+        if (auto v = d["max_queued"]) u64(v, "delay.max_queued", rl.delay_max_queued, 1, 100000);
+        if (auto v = d["max_delay"]) duration(v, "delay.max_delay", rl.delay_max);
+        if (rl.delay_max.count() <= 0 || rl.delay_max.count() > 60000)
+          error(d, "delay.max_delay must be between 1ms and 60s");
+      }
+    }
     if (auto v = n["exempt"]) {
       strList(v, "rate_limits.exempt", p.exemptions);
       for (auto& c : p.exemptions)

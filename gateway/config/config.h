@@ -58,6 +58,11 @@ struct ListenAddress {
 struct RateLimitPolicy {
   ratelimit::Policy policy;
   uint64_t max_keys = 100000;  // keys tracked; the least recently used are evicted beyond it
+  // nginx limit_req's delay: a request over the burst waits (up to max_delay, with at
+  // most max_queued waiting per key) instead of being rejected.
+  bool delay = false;
+  uint64_t delay_max_queued = 0;
+  Duration delay_max = Duration(0);
   Location loc;
 };
 

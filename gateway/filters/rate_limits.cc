@@ -162,7 +162,14 @@ RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Ro
         key.append(v).push_back('\x1f');
       }
       if (!complete) continue;
-      auto d = p.limiter->decide(key);
+      ratelimit::DelayOptions delay;
+      if (p.cfg->delay) {
+        delay.enabled = true;
+        delay.maxQueued = p.cfg->delay_max_queued;
+        delay.maxDelay = p.cfg->delay_max;
+      }
+      auto d = p.limiter->decide(key, delay);
+      if (d.delay > res.delay) res.delay = d.delay;
       if (!d.allowed) {
         res.rejected_by = &p;
         res.decision = d;

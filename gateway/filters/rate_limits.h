@@ -44,6 +44,7 @@ struct RateLimiters {
     // RateLimit-Policy / RateLimit headers of the response; null when none applied.
     const Policy* closest = nullptr;
     ratelimit::Decision closest_decision;
+    std::chrono::nanoseconds delay{0};  // admitted late: wait this long first (delay policies)
   };
   // Decides every policy of (listener, route) for this request; stops at the first that rejects.
   Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,

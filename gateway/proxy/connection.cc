@@ -865,6 +865,13 @@ asio::awaitable<void> Handler::run() {
       x.limit_headers.emplace_back(
           "RateLimit", ratelimit::rateLimitValue(pn, limit.closest_decision.remaining, limit.closest_decision.reset));
     }
+    if (!limit.rejected_by && limit.delay.count() > 0) {
+      // Admitted late (a delay policy): wait on this worker's timer, then go on.
+      asio::steady_timer wait(c_->client.get_executor());
+      wait.expires_after(limit.delay);
+      co_await wait.async_wait(kTuple);
+      w_.metrics().ratelimit_delayed.add();
+    }
     if (limit.rejected_by) {
       co_await respondRateLimited(x, limit);
     } else if (x.waf && !co_await inspectRequest(x)) {

@@ -24,6 +24,7 @@ rate_limits:
     burst: 1
   - {{ name: exempted, key: [client_ip], rate: 1/m, burst: 1, exempt: ["127.0.0.0/8"] }}
   - {{ name: flood, key: [{{ header: X-Id }}], rate: 1/m, burst: 1, max_keys: 1024 }}
+  - {{ name: delayed, key: [client_ip], rate: 10/s, burst: 1, delay: {{ max_queued: 5, max_delay: 2s }} }}
 listeners:
   - name: main
     listen: ["127.0.0.1:{port}", "127.0.0.2:{port}"]
@@ -37,6 +38,7 @@ routes:
   - {{ name: v6, match: {{ path: {{ prefix: "/v6" }} }}, pool: app, rate_limits: [v6] }}
   - {{ name: exempt, match: {{ path: {{ prefix: "/exempt" }} }}, pool: app, rate_limits: [exempted] }}
   - {{ name: flood, match: {{ path: {{ prefix: "/flood" }} }}, pool: app, rate_limits: [flood] }}
+  - {{ name: delayed, match: {{ path: {{ prefix: "/delayed" }} }}, pool: app, rate_limits: [delayed] }}
   - {{ name: app, pool: app }}
 """
 
@@ -147,6 +149,30 @@ class RateLimitTest(unittest.TestCase):
         # From an untrusted peer the header is ignored: the peer is the key (and it is spent after one).
         self.assertEqual(get(self.gw.port, "/v6", {"X-Forwarded-For": "198.51.100.1"})[0], 200)
         self.assertEqual(get(self.gw.port, "/v6", {"X-Forwarded-For": "198.51.100.2"})[0], 429)
+
+    def test_delay_queues_instead_of_rejecting(self):
+        # 10/s, burst 1, up to 5 waiting: of 8 simultaneous requests one passes at once, five wait
+        # 100..500 ms, two are rejected.
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            t0 = time.time()
+            st = get(self.gw.port, "/delayed")[0]
+            with lock:
+                results.append((st, time.time() - t0))
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = sorted(d for st, d in results if st == 200)
+        self.assertEqual(len(ok), 6, results)
+        self.assertEqual(sum(1 for st, _ in results if st == 429), 2, results)
+        self.assertGreater(ok[-1], 0.4, "the last admitted waited about 500 ms")
+        self.assertLess(ok[-1], 1.5)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_ratelimit_delayed_total"), 5)
 
     def test_exemption(self):
         self.assertEqual([get(self.gw.port, "/exempt")[0] for _ in range(3)], [200] * 3)
