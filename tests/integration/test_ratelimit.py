@@ -171,7 +171,7 @@ class RateLimitTest(unittest.TestCase):
         self.assertEqual(len(ok), 6, results)
         self.assertEqual(sum(1 for st, _ in results if st == 429), 2, results)
         self.assertGreater(ok[-1], 0.4, "the last admitted waited about 500 ms")
-        self.assertLess(ok[-1], 1.5)
+        self.assertLess(ok[-1], 3.0)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_ratelimit_delayed_total"), 5)
 
     def test_exemption(self):
