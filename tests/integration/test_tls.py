@@ -101,6 +101,7 @@ class TlsTest(unittest.TestCase):
     def request(self, port, ctx, host="a.test", path="/", session=None):
         raw = socket.create_connection(("127.0.0.1", port), timeout=5)
         s = ctx.wrap_socket(raw, server_hostname=host, session=session)
+        version, reused, alpn = s.version(), s.session_reused, s.selected_alpn_protocol()
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while True:
@@ -108,7 +109,7 @@ class TlsTest(unittest.TestCase):
             if not b:
                 break
             data += b
-        info = (s.version(), s.session, s.session_reused, s.selected_alpn_protocol())
+        info = (version, s.session, reused, alpn)  # (the ticket arrives after the handshake: session last)
         s.close()
         return data, info
 
