@@ -9,6 +9,7 @@
 #include "gateway/config/config.h"
 #include "gateway/core/runtime.h"
 #include "gateway/core/server.h"
+#include "gateway/filters/waf_policy.h"
 
 namespace rampart::cli {
 
@@ -32,9 +33,11 @@ constexpr const char* kRunUsage =
     "  (YAML; see docs/config.md). Logs go to stderr.\n";
 
 constexpr const char* kCheckUsage =
-    "usage: rampart check -c FILE\n"
-    "  Validates FILE and everything it references (pools' endpoint names are resolved)\n"
-    "  and prints every error as file:line:column: message. Exit 0 when valid, 1 otherwise.\n";
+    "usage: rampart check -c FILE [-v]\n"
+    "  Validates FILE and everything it references (pools' endpoint names are resolved,\n"
+    "  WAF rule sets compiled, TLS certificates and keys loaded) and prints every error as\n"
+    "  file:line:column: message. Exit 0 when valid, 1 otherwise. With -v, also prints the\n"
+    "  WAF each listener and route gets and the SecLang rampart generates around its files.\n";
 
 bool wantsHelp(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
@@ -43,12 +46,13 @@ bool wantsHelp(int argc, char** argv) {
 }
 
 // Finds -c FILE / --config FILE / --config=FILE; returns "" and prints why when absent.
-std::string configArg(int argc, char** argv, const char* usage) {
+std::string configArg(int argc, char** argv, const char* usage, bool* verbose = nullptr) {
   std::string path;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if ((a == "-c" || a == "--config") && i + 1 < argc) path = argv[++i];
     else if (a.rfind("--config=", 0) == 0) path = a.substr(9);
+    else if (verbose && (a == "-v" || a == "--verbose")) *verbose = true;
     else {
       fmt::print(stderr, "rampart: unexpected argument '{}'\n{}", a, usage);
       return "";
@@ -56,6 +60,50 @@ std::string configArg(int argc, char** argv, const char* usage) {
   }
   if (path.empty()) fmt::print(stderr, "rampart: missing -c FILE\n{}", usage);
   return path;
+}
+
+const char* modeName(gateway::config::WafMode m) {
+  switch (m) {
+    case gateway::config::WafMode::Off: return "off";
+    case gateway::config::WafMode::Detect: return "detect";
+    case gateway::config::WafMode::Block: return "block";
+  }
+  return "?";
+}
+
+// `check -v`: the WAF per listener and route, and the generated SecLang of each rule set.
+void printWaf(const gateway::config::Config& cfg, const gateway::core::Runtime& rt) {
+  const auto& w = rt.waf;
+  fmt::print("\nWAF: {} distinct compiled rule set(s), {:.0f} ms\n", w.distinct_engines, w.compile_ms);
+  for (size_t l = 0; l < cfg.listeners.size(); ++l) {
+    const auto& lp = w.listener[l];
+    fmt::print("listener '{}': {}\n", cfg.listeners[l].name,
+               lp.active() ? fmt::format("{} ({})", w.engine_names[size_t(lp.engine_index)], modeName(lp.mode))
+                           : std::string("off"));
+    for (size_t r = 0; r < cfg.routes.size(); ++r) {
+      const auto& rp = w.forRoute(l, r);
+      std::string shadow = rp.shadow ? fmt::format(", shadow {}", w.engine_names[size_t(rp.shadow_index)]) : "";
+      fmt::print("  route '{}': {}{}\n", cfg.routes[r].name,
+                 rp.active() ? fmt::format("{} ({}{})", w.engine_names[size_t(rp.engine_index)], modeName(rp.mode),
+                                           shadow)
+                             : std::string("off"),
+                 rp.active() && rp.fail_open ? ", on_error open" : "");
+    }
+  }
+  for (const auto& rs : cfg.waf.rule_sets) {
+    auto gen = gateway::filters::generateRules(rs, {});
+    fmt::print("\n# --- rule set '{}': generated before its files ---\n{}", rs.name, gen.before);
+  }
+  for (const auto& r : cfg.routes) {
+    if (r.waf.exclusions.empty()) continue;
+    gateway::config::WafRuleSet empty;
+    auto gen = gateway::filters::generateRules(empty, r.waf.exclusions);
+    std::string before = gen.before.substr(gen.before.find("SecRule REQUEST_FILENAME") == std::string::npos
+                                               ? gen.before.size()
+                                               : gen.before.find("SecRule REQUEST_FILENAME"));
+    fmt::print("\n# --- route '{}': exclusions (path-prefixed ones before the files, the others after) ---\n{}{}",
+               r.name, before, gen.after);
+  }
 }
 
 }  // namespace
@@ -83,7 +131,8 @@ int serverMain(int argc, char** argv) {
   }
   if (cmd == "check") {
     if (wantsHelp(argc, argv)) return fmt::print("{}", kCheckUsage), 0;
-    std::string path = configArg(argc, argv, kCheckUsage);
+    bool verbose = false;
+    std::string path = configArg(argc, argv, kCheckUsage, &verbose);
     if (path.empty()) return 2;
     auto loaded = gateway::config::loadFile(path);
     if (!loaded.config) {
@@ -99,6 +148,7 @@ int serverMain(int argc, char** argv) {
     }
     fmt::print("{}: ok ({} listener(s), {} route(s), {} pool(s))\n", path, loaded.config->listeners.size(),
                loaded.config->routes.size(), loaded.config->pools.size());
+    if (verbose) printWaf(*loaded.config, *rt);
     return 0;
   }
   fmt::print(stderr, "rampart: unknown command '{}'\n{}", cmd, kUsage);

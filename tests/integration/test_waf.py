@@ -262,6 +262,22 @@ class WafTest(unittest.TestCase):
         chk = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=60)
         self.assertEqual(chk.returncode, 0, chk.stdout + chk.stderr)
 
+    def test_check_verbose_shows_the_waf_per_route_and_generated_seclang(self):
+        import subprocess
+        from harness import RAMPART
+        path = os.path.join(self.audit_dir, "check.yaml")
+        with open(path, "w") as f:
+            f.write(CONFIG.format(port=free_port(), backend=self.backend.address, leaky=self.leaky.address, crs=CRS,
+                                  audit=self.audit))
+        r = subprocess.run([RAMPART, "check", "-c", path, "-v"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("  route 'detect': crs (detect)", r.stdout)
+        self.assertIn("  route 'nowaf': off", r.stdout)
+        self.assertIn("  route 'shadow': crs (block, shadow shadowset)", r.stdout)
+        self.assertIn("setvar:tx.blocking_paranoia_level=1", r.stdout)
+        self.assertIn('SecRule REQUEST_FILENAME "@beginsWith /login/files"', r.stdout)
+        self.assertIn('SecRuleUpdateTargetByTag "attack-xss" "!ARGS:bio"', r.stdout)
+
     def test_waf_off_route(self):
         st, _, _ = http(self.gw.port, "GET", "/nowaf/x?q=" + urllib.parse.quote("<script>alert(1)</script>"),
                         headers=BROWSER)
