@@ -4,8 +4,9 @@
 // SecLang, for an operator to review.
 //
 // Narrowest first: every proposal is one rule x one target (the variable that
-// matched, e.g. ARGS:q) x a path prefix (the longest common prefix, on segment
-// boundaries, of the paths where it fired in one directory). A rule is
+// matched, e.g. ARGS:q) x a path: the exact path when it fired on one path of a
+// directory, else the longest common prefix, on segment boundaries, of the paths
+// where it fired in that directory. A rule is
 // never proposed for removal as a whole: when the matched variable is internal
 // (TX:..., a rule that scores collected data) the proposal is the rule on the
 // path prefix, never route-wide. Anomaly evaluation and reporting rules (tags
@@ -52,6 +53,7 @@ struct Key {
 struct Proposal {
   Key key;
   std::string prefix;
+  bool exact = false;  // `prefix` is one path: proposed as path_exact
   size_t requests = 0;
   std::string example;  // one URI it covers
 };
@@ -186,6 +188,7 @@ int wafTuneMain(int argc, char** argv) {
       Proposal p;
       p.key = key;
       p.prefix = commonPrefix(paths);
+      p.exact = paths.size() == 1;
       std::set<std::string> ids;
       for (auto& path : paths) ids.insert(by_path[path].begin(), by_path[path].end());
       p.requests = ids.size();
@@ -210,9 +213,9 @@ int wafTuneMain(int argc, char** argv) {
       std::printf("    waf:\n      exclusions:\n");
       for (const Proposal* p : list) {
         std::string targets = p->key.target.empty() ? "" : fmt::format(", targets: [{}]", yamlQuote(p->key.target));
-        std::printf("        - { rule_ids: [\"%lld\"]%s, path_prefix: %s }   # %zu request(s), e.g. %s\n",
-                    (long long)p->key.rule, targets.c_str(), yamlQuote(p->prefix).c_str(), p->requests,
-                    p->example.c_str());
+        std::printf("        - { rule_ids: [\"%lld\"]%s, %s: %s }   # %zu request(s), e.g. %s\n",
+                    (long long)p->key.rule, targets.c_str(), p->exact ? "path_exact" : "path_prefix",
+                    yamlQuote(p->prefix).c_str(), p->requests, p->example.c_str());
       }
     }
   } else {
@@ -221,8 +224,8 @@ int wafTuneMain(int argc, char** argv) {
       std::string ctl = p.key.target.empty() ? fmt::format("ctl:ruleRemoveById={}", p.key.rule)
                                              : fmt::format("ctl:ruleRemoveTargetById={};{}", p.key.rule, p.key.target);
       std::printf("# route %s: %zu request(s), e.g. %s\n", p.key.route.c_str(), p.requests, p.example.c_str());
-      std::printf("SecRule REQUEST_FILENAME \"@beginsWith %s\" \"id:%lld,phase:1,pass,nolog,t:none,%s\"\n",
-                  p.prefix.c_str(), (long long)id++, ctl.c_str());
+      std::printf("SecRule REQUEST_FILENAME \"%s %s\" \"id:%lld,phase:1,pass,nolog,t:none,%s\"\n",
+                  p.exact ? "@streq" : "@beginsWith", p.prefix.c_str(), (long long)id++, ctl.c_str());
     }
   }
   return 0;

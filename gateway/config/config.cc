@@ -624,7 +624,7 @@ class Reader {
       for (const auto& e : ex) {
         WafExclusion x;
         x.loc = loc(e);
-        if (!map(e, "waf.exclusions[]", {"rule_ids", "tags", "targets", "path_prefix"})) continue;
+        if (!map(e, "waf.exclusions[]", {"rule_ids", "tags", "targets", "path_prefix", "path_exact"})) continue;
         if (auto v = e["rule_ids"]) {
           std::vector<std::string> ids;
           strList(v, "exclusions.rule_ids", ids);
@@ -648,6 +648,12 @@ class Reader {
           if (str(v, "exclusions.path_prefix", x.path_prefix) && (x.path_prefix.empty() || x.path_prefix[0] != '/' ||
                                                                   x.path_prefix.find_first_of("\"\\ \t") != std::string::npos))
             error(v, "exclusions.path_prefix must start with '/' and hold no quotes, backslashes or spaces");
+        }
+        if (auto v = e["path_exact"]) {
+          if (str(v, "exclusions.path_exact", x.path_exact) && (x.path_exact.empty() || x.path_exact[0] != '/' ||
+                                                                x.path_exact.find_first_of("\"\\ \t") != std::string::npos))
+            error(v, "exclusions.path_exact must start with '/' and hold no quotes, backslashes or spaces");
+          if (!x.path_prefix.empty()) error(v, "an exclusion takes path_prefix or path_exact, not both");
         }
         if (x.rule_ids.empty() == x.tags.empty()) error(e, "an exclusion needs exactly one of rule_ids or tags");
         w.exclusions.push_back(std::move(x));

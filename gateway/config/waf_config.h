@@ -23,6 +23,7 @@ struct WafExclusion {
   std::vector<std::string> tags;      // "attack-sqli"
   std::vector<std::string> targets;   // "ARGS:password", "REQUEST_COOKIES:/^sess_/"
   std::string path_prefix;            // empty: everywhere on the route
+  std::string path_exact;             // or exactly this path (at most one of the two)
   Location loc;
 };
 

@@ -87,7 +87,7 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
   auto& a = g.after;
   for (const auto& x : exclusions) {
     std::vector<std::string> ctls;
-    if (!x.path_prefix.empty()) {
+    if (!x.path_prefix.empty() || !x.path_exact.empty()) {
       for (auto& id : x.rule_ids) {
         if (x.targets.empty()) ctls.push_back(fmt::format("ctl:ruleRemoveById={}", id));
         for (auto& t : x.targets) ctls.push_back(fmt::format("ctl:ruleRemoveTargetById={};{}", id, t));
@@ -96,8 +96,11 @@ GeneratedRules generateRules(const WafRuleSet& rs, const std::vector<WafExclusio
         if (x.targets.empty()) ctls.push_back(fmt::format("ctl:ruleRemoveByTag={}", tag));
         for (auto& t : x.targets) ctls.push_back(fmt::format("ctl:ruleRemoveTargetByTag={};{}", tag, t));
       }
-      b += fmt::format("SecRule REQUEST_FILENAME \"@beginsWith {}\" \"id:{},phase:1,pass,nolog,t:none", x.path_prefix,
-                       next_id++);
+      b += x.path_exact.empty()
+               ? fmt::format("SecRule REQUEST_FILENAME \"@beginsWith {}\" \"id:{},phase:1,pass,nolog,t:none", x.path_prefix,
+                             next_id++)
+               : fmt::format("SecRule REQUEST_FILENAME \"@streq {}\" \"id:{},phase:1,pass,nolog,t:none", x.path_exact,
+                             next_id++);
       for (auto& c : ctls) b += "," + c;
       b += "\"\n";
       continue;

@@ -61,6 +61,7 @@ routes:
       exclusions:
         - {{ tags: [attack-xss], targets: ["ARGS:bio"] }}
         - {{ rule_ids: ["930100-930130", "932160"], path_prefix: "/login/files" }}
+        - {{ rule_ids: ["941100", "941110", "941160", "941390"], targets: ["ARGS:note"], path_exact: "/login/exact" }}
   - name: leaky
     match: {{ path: {{ prefix: "/leaky/" }} }}
     pool: leaky
@@ -248,9 +249,10 @@ class WafTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         doc = yaml.safe_load(out.stdout)
         props = [x for r in doc["routes"] if r["name"] == "detect" for x in r["waf"]["exclusions"]]
-        want = {"rule_ids": ["941110"], "targets": ["ARGS:q"], "path_prefix": "/detect/search/items"}
+        want = {"rule_ids": ["941110"], "targets": ["ARGS:q"], "path_exact": "/detect/search/items"}
         self.assertIn(want, props, out.stdout)
-        self.assertFalse(any("targets" not in p and "path_prefix" not in p for p in props), "never a whole rule everywhere")
+        self.assertFalse(any("targets" not in p and "path_prefix" not in p and "path_exact" not in p for p in props),
+                         "never a whole rule everywhere")
         # The proposals are valid configuration.
         cfg = CONFIG.format(port=free_port(), backend=self.backend.address, leaky=self.leaky.address, crs=CRS,
                             audit=self.audit)
@@ -328,6 +330,9 @@ class WafTest(unittest.TestCase):
         self.assertEqual(st, 200)
         st_other, _, _ = http(self.gw.port, "GET", "/login/other?f=" + trav, headers=BROWSER)
         self.assertEqual(st_other, 403)
+        # path_exact: ARGS:note is excluded on /login/exact only, not below it.
+        self.assertEqual(http(self.gw.port, "GET", "/login/exact?note=" + xss, headers=BROWSER)[0], 200)
+        self.assertEqual(http(self.gw.port, "GET", "/login/exact/more?note=" + xss, headers=BROWSER)[0], 403)
 
     def test_redaction(self):
         secret = "Tr0ub4dor&3-Horse"
