@@ -224,10 +224,6 @@ static int ticketIndex() {
   return index;
 }
 
-namespace {
-
-}  // namespace
-
 void TicketKeys::rotateLocked(int64_t now) {
   Key k;
   RAND_bytes(k.name, sizeof k.name);
