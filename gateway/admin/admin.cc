@@ -87,7 +87,7 @@ std::string metrics(core::Server& s) {
   std::string o;
   o.reserve(16384);
   uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0;
-  uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0, rl_delayed = 0;
+  uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0, rl_delayed = 0, utls_ok = 0, utls_resumed = 0, utls_failed = 0;
   struct Agg {
     std::array<uint64_t, 6> cls{};
     std::array<uint64_t, kLatencyBuckets.size() + 1> lat{};
@@ -109,6 +109,9 @@ std::string metrics(core::Server& s) {
     tls_ok += m.tls_handshakes.get();
     tls_resumed += m.tls_resumed.get();
     tls_failed += m.tls_handshake_failures.get();
+    utls_ok += m.upstream_tls_handshakes.get();
+    utls_resumed += m.upstream_tls_resumed.get();
+    utls_failed += m.upstream_tls_failures.get();
     rl_delayed += m.ratelimit_delayed.get();
     std::lock_guard<std::mutex> g(m.mu);
     for (auto& [name, rm] : m.routes) {
@@ -136,6 +139,10 @@ std::string metrics(core::Server& s) {
   counter("rampart_tls_handshakes_total", "TLS handshakes completed.", tls_ok);
   counter("rampart_tls_resumed_total", "TLS handshakes that resumed a session.", tls_resumed);
   counter("rampart_tls_handshake_failures_total", "TLS handshakes that failed.", tls_failed);
+  counter("rampart_upstream_tls_handshakes_total", "TLS handshakes with upstream endpoints completed.", utls_ok);
+  counter("rampart_upstream_tls_resumed_total", "Upstream TLS handshakes that resumed a session.", utls_resumed);
+  counter("rampart_upstream_tls_failures_total", "Upstream TLS handshakes that failed (verification included).",
+          utls_failed);
   counter("rampart_ratelimit_delayed_total", "Requests a delay policy held back before admitting them.", rl_delayed);
   o += fmt::format(
       "# HELP rampart_config_reloads_total Configuration reloads by result.\n"

@@ -52,6 +52,9 @@ struct WorkerMetrics {
   Counter tls_handshakes;          // completed
   Counter tls_resumed;             // of them, resumed sessions
   Counter tls_handshake_failures;
+  Counter upstream_tls_handshakes;  // TLS to backends: completed
+  Counter upstream_tls_resumed;     // of them, resumed sessions
+  Counter upstream_tls_failures;    // failed (verification, protocol, timeout)
   Counter ratelimit_delayed;       // requests a delay policy held back before admitting
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the

@@ -437,8 +437,13 @@ class Reader {
   }
 
   void pool(const YAML::Node& n, upstream::PoolConfig& p) {
-    if (!map(n, "pool", {"name", "endpoints", "lb", "hash", "connections", "health"})) return;
+    if (!map(n, "pool", {"name", "endpoints", "lb", "hash", "connections", "health", "tls"})) return;
     if (auto v = n["name"]) str(v, "pool.name", p.name);
+    {
+      Location l = loc(n);
+      p.location = fmt::format("{}:{}", l.file, l.line);
+    }
+    if (auto t = n["tls"]) upstreamTls(t, p);
     if (p.name.empty()) error(n, "pool needs a name");
     if (auto eps = n["endpoints"]) {
       if (!eps.IsSequence() || eps.size() == 0) {
@@ -863,6 +868,48 @@ class Reader {
     for (auto& e : ratelimit::validate(p)) error(n, e);
   }
 
+
+  // pool.tls: TLS towards the endpoints. `tls: on` verifies against the system
+  // trust store with each endpoint's host as the name.
+  void upstreamTls(const YAML::Node& n, upstream::PoolConfig& p) {
+    auto& t = p.tls.emplace();
+    if (n.IsScalar()) {
+      bool on = false;
+      if (boolean(n, "pool.tls", on) && !on) p.tls.reset();
+      return;
+    }
+    if (!map(n, "pool.tls", {"verify", "ca", "server_name", "min_version", "client_certificate",
+                              "allow_insecure_key_permissions"}))
+      return;
+    auto rel = [&](std::string& f) {
+      if (!f.empty() && f[0] != '/' && !base_.empty()) f = base_ + "/" + f;
+    };
+    if (auto v = n["verify"]) boolean(v, "pool.tls.verify", t.verify);
+    if (auto v = n["ca"]) {
+      if (str(v, "pool.tls.ca", t.ca_file)) rel(t.ca_file);
+      if (!t.verify) error(v, "pool.tls.ca is unused with verify: false");
+    }
+    if (auto v = n["server_name"]) {
+      if (str(v, "pool.tls.server_name", t.server_name) && t.server_name.empty())
+        error(v, "pool.tls.server_name must not be empty");
+    }
+    if (auto v = n["min_version"]) {
+      if (str(v, "pool.tls.min_version", t.min_version) && t.min_version != "1.2" && t.min_version != "1.3")
+        error(v, "pool.tls.min_version must be \"1.2\" or \"1.3\"");
+    }
+    if (auto c = n["client_certificate"]) {
+      if (map(c, "pool.tls.client_certificate", {"cert", "key"})) {
+        auto& cp = t.client_certificate;
+        if (auto v = c["cert"]) str(v, "client_certificate.cert", cp.cert_file);
+        if (auto v = c["key"]) str(v, "client_certificate.key", cp.key_file);
+        if (cp.cert_file.empty() || cp.key_file.empty()) error(c, "pool.tls.client_certificate needs cert and key");
+        rel(cp.cert_file);
+        rel(cp.key_file);
+      }
+    }
+    if (auto v = n["allow_insecure_key_permissions"])
+      boolean(v, "pool.tls.allow_insecure_key_permissions", t.allow_insecure_key_permissions);
+  }
 
   void tlsSettings(const YAML::Node& n, tls::ServerSettings& t) {
     if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;

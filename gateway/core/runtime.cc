@@ -18,7 +18,7 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     auto pool = upstream::Pool::create(pc, &err);
     if (!pool) {
       ok = false;
-      if (errors) errors->push_back(fmt::format("{}: pool '{}': {}", cfg->path, pc.name, err));
+      if (errors) errors->push_back(fmt::format("{}: pool '{}': {}", pc.location.empty() ? cfg->path : pc.location, pc.name, err));
       rt->pools.push_back(nullptr);
       continue;
     }

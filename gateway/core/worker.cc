@@ -10,8 +10,9 @@ namespace rampart::gateway::core {
 
 using boost::system::error_code;
 
-std::optional<tcp::socket> UpstreamCache::take(const tcp::endpoint& ep, std::chrono::milliseconds idle_timeout) {
-  auto it = idle_.find(ep);
+std::optional<proxy::Stream> UpstreamCache::take(const tcp::endpoint& ep, const void* tls,
+                                                std::chrono::milliseconds idle_timeout) {
+  auto it = idle_.find(Key{ep, tls});
   if (it == idle_.end()) return std::nullopt;
   auto& q = it->second;
   auto now = std::chrono::steady_clock::now();
@@ -21,15 +22,17 @@ std::optional<tcp::socket> UpstreamCache::take(const tcp::endpoint& ep, std::chr
     if (now - idle.since > idle_timeout) continue;  // too old: closes on destruction
     // Still open? A readable idle socket means EOF or junk: drop it.
     char b;
-    ssize_t r = ::recv(idle.socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    // (TLS: a close_notify, or data OpenSSL holds, counts the same.)
+    ssize_t r = ::recv(idle.stream.socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || r > 0) continue;
-    return std::move(idle.socket);
+    if (idle.stream.ssl() && SSL_pending(idle.stream.ssl()) > 0) continue;
+    return std::move(idle.stream);
   }
   return std::nullopt;
 }
 
-void UpstreamCache::put(const tcp::endpoint& ep, tcp::socket s, size_t max_idle) {
-  auto& q = idle_[ep];
+void UpstreamCache::put(const tcp::endpoint& ep, const void* tls, proxy::Stream s, size_t max_idle) {
+  auto& q = idle_[Key{ep, tls}];
   if (q.size() >= max_idle) return;  // s closes
   q.push_back(Idle{std::move(s), std::chrono::steady_clock::now()});
 }

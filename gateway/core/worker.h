@@ -19,6 +19,7 @@
 #include "gateway/admin/metrics.h"
 #include "gateway/core/runtime.h"
 #include "gateway/log/access_log.h"
+#include "gateway/proxy/stream.h"
 
 namespace rampart::gateway::core {
 
@@ -35,21 +36,25 @@ struct Shared {
   std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> listener_connections;
 };
 
-// Idle keep-alive connections to upstream endpoints, per worker.
+// Idle keep-alive connections to upstream endpoints, per worker. Keyed by the
+// endpoint and the TLS context the connection was made with (null: plain), so
+// a plain and a TLS pool to one address never share a connection, nor do two
+// generations of a TLS pool (an idle connection holds its context alive).
 class UpstreamCache {
  public:
+  using Key = std::pair<tcp::endpoint, const void*>;
   struct Idle {
-    tcp::socket socket;
+    proxy::Stream stream;
     std::chrono::steady_clock::time_point since;
   };
-  // A usable idle connection to `ep`, or nullopt.
-  std::optional<tcp::socket> take(const tcp::endpoint& ep, std::chrono::milliseconds idle_timeout);
-  void put(const tcp::endpoint& ep, tcp::socket s, size_t max_idle);
+  // A usable idle connection to `ep` made with `tls` (null: plain), or nullopt.
+  std::optional<proxy::Stream> take(const tcp::endpoint& ep, const void* tls, std::chrono::milliseconds idle_timeout);
+  void put(const tcp::endpoint& ep, const void* tls, proxy::Stream s, size_t max_idle);
   void closeAll();
   size_t size() const;
 
  private:
-  std::map<tcp::endpoint, std::deque<Idle>> idle_;
+  std::map<Key, std::deque<Idle>> idle_;
 };
 
 class Worker {

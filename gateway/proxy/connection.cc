@@ -28,7 +28,7 @@
 #include <optional>
 
 #include "gateway/core/worker.h"
-#include "gateway/proxy/client_stream.h"
+#include "gateway/proxy/stream.h"
 #include "gateway/filters/waf_audit.h"
 #include "gateway/filters/waf_policy.h"
 #include "gateway/http/headers.h"
@@ -64,7 +64,7 @@ struct Conn {
       : worker(w), client(std::move(s)), listener(std::move(l)) {}
 
   core::Worker& worker;
-  ClientStream client;
+  Stream client;
   std::string listener;
   std::string peer;  // "ip:port"
   std::string peer_ip;
@@ -77,7 +77,7 @@ struct Conn {
   Phase phase = Phase::None;
   bool expired = false;
   bool closed = false;
-  tcp::socket* upstream = nullptr;  // the upstream socket of the request in flight
+  Stream* upstream = nullptr;  // the upstream connection of the request in flight
 
   std::vector<char> in;  // request heads (+ pipelined bytes)
   size_t begin = 0, end = 0;
@@ -776,7 +776,7 @@ asio::awaitable<void> Handler::run() {
     if (li < rt_->tls.size() && rt_->tls[li]) {
       c_->client.startTls(rt_->tls[li]->defaultContext());
       c_->arm(Phase::ClientRead, rt_->config->timeouts.client_header);
-      auto [hec] = co_await c_->client.tlsStream().async_handshake(asio::ssl::stream_base::server, kTuple);
+      auto [hec] = co_await c_->client.async_handshake(asio::ssl::stream_base::server, kTuple);
       c_->disarm();
       if (hec) {
         w_.metrics().tls_handshake_failures.add();
@@ -902,7 +902,7 @@ asio::awaitable<void> Handler::run() {
 // --- proxying ---------------------------------------------------------------
 
 struct UpstreamConn {
-  std::optional<tcp::socket> sock;
+  std::optional<Stream> sock;
   bool reused = false;
 };
 
@@ -911,6 +911,8 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   auto& pool = *rt_->pools[route.pool_index];
   auto& budget = *rt_->retry_budgets[size_t(&route - rt_->config->routes.data())];
   const auto& pc = pool.config();
+  const tls::ClientContext* upstream_tls = pool.tls().get();
+  const void* tls_key = upstream_tls ? upstream_tls->context() : nullptr;  // idle connections per TLS context
   auto& req = x.req;
   const bool has_body = req.framing != http::BodyFraming::None;
 
@@ -1077,18 +1079,38 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     // Connection: an idle one from this worker's cache, or a new one.
     uc = UpstreamConn{};
     if (!req.upgrade) {
-      if (auto s = w_.upstreamCache().take(ep->address(), pc.connections.idle_timeout)) {
+      if (auto s = w_.upstreamCache().take(ep->address(), tls_key, pc.connections.idle_timeout)) {
         uc.sock.emplace(std::move(*s));
         uc.reused = true;
       }
     }
     if (!uc.sock) {
-      uc.sock.emplace(c_->client.get_executor());
+      uc.sock.emplace(tcp::socket(c_->client.get_executor()));
       c_->upstream = &*uc.sock;
       c_->arm(Phase::UpstreamConnect, route.timeouts.connect);
-      auto [cec] = co_await uc.sock->async_connect(ep->address(), kTuple);
+      auto [cec] = co_await uc.sock->socket().async_connect(ep->address(), kTuple);
+      std::string tls_error;
+      if (!cec && upstream_tls) {
+        // TLS to the backend, under the same connect timeout.
+        uc.sock->startTls(upstream_tls->context());
+        if (!upstream_tls->prepare(uc.sock->ssl(), ep->config().host)) {
+          tls_error = "cannot use the backend's name for TLS";
+        } else {
+          auto [hec] = co_await uc.sock->async_handshake(asio::ssl::stream_base::client, kTuple);
+          if (hec) {
+            std::string why = tls::ClientContext::verifyError(uc.sock->ssl());
+            tls_error = why.empty() ? hec.message() : fmt::format("certificate verify failed: {}", why);
+          }
+        }
+        if (tls_error.empty()) {
+          w_.metrics().upstream_tls_handshakes.add();
+          if (SSL_session_reused(uc.sock->ssl())) w_.metrics().upstream_tls_resumed.add();
+        } else {
+          w_.metrics().upstream_tls_failures.add();
+        }
+      }
       c_->disarm();
-      if (cec) {
+      if (cec || !tls_error.empty()) {
         w_.metrics().upstream_connect_failures.add();
         pool.report(*ep, {upstream::Outcome::Kind::ConnectFailure, 0});
         c_->upstream = nullptr;
@@ -1100,11 +1122,14 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
           w_.metrics().upstream_retries.add();
           continue;
         }
-        x.error = c_->expired ? "upstream connect timeout" : fmt::format("upstream connect failed: {}", cec.message());
+        x.error = c_->expired      ? "upstream connect timeout"
+                  : cec              ? fmt::format("upstream connect failed: {}", cec.message())
+                                     : fmt::format("upstream tls: {}", tls_error);
         if (has_body && !co_await discardBody(x)) x.close_after = true;
         co_await respondSimple(x, c_->expired ? 504 : 502,
-                               fmt::format("{} upstream {} unreachable\nrequest id: {}\n", c_->expired ? 504 : 502,
-                                           ep->config().address, x.request_id));
+                               fmt::format("{} upstream {} {}\nrequest id: {}\n", c_->expired ? 504 : 502,
+                                           ep->config().address,
+                                           cec || c_->expired ? "unreachable" : "TLS handshake failed", x.request_id));
         co_return;
       }
       error_code ignored;
@@ -1531,7 +1556,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     co_return;
   }
   if (upstream_reusable && !w_.shared().draining.load(std::memory_order_relaxed))
-    w_.upstreamCache().put(ep->address(), std::move(*uc.sock), pc.connections.max_idle_per_endpoint);
+    w_.upstreamCache().put(ep->address(), tls_key, std::move(*uc.sock), pc.connections.max_idle_per_endpoint);
   else {
     error_code ignored;
     uc.sock->close(ignored);

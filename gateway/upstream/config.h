@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tls/client_context.h"
 
 namespace rampart::gateway::upstream {
 
@@ -57,6 +60,8 @@ struct PoolConfig {
   ConnectionLimits connections;
   ActiveHealthConfig active;
   PassiveHealthConfig passive;
+  std::optional<tls::ClientSettings> tls;  // set: requests (and health checks) go over TLS
+  std::string location;                   // "file:line" of the pool, for messages
 };
 
 }  // namespace rampart::gateway::upstream

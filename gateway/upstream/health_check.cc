@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -85,6 +86,34 @@ uint64_t jitterRandom() {  // checker thread only
   return x;
 }
 
+// Sends the check request on a connected stream and reads the status line.
+template <typename Stream>
+asio::awaitable<bool> exchange(Stream& stream, const ActiveHealthConfig& a, const Endpoint& ep) {
+  std::string req;
+  req.reserve(128);
+  req += "GET ";
+  req += a.path;
+  req += " HTTP/1.1\r\nHost: ";
+  req += a.host.empty() ? ep.config().address : a.host;
+  req += "\r\nConnection: close\r\nUser-Agent: rampart-health-check\r\nAccept: */*\r\n\r\n";
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(req), kTuple);
+  if (wec) co_return false;
+  bool ok = false;
+  std::string got;
+  char buf[1024];
+  for (;;) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(buf), kTuple);
+    got.append(buf, n);
+    const int status = parseStatusLine(got);
+    if (status > 0) {
+      for (auto [lo, hi] : a.expected_statuses) ok = ok || (status >= lo && status <= hi);
+      break;
+    }
+    if (status < 0 || rec || got.size() > 2048) break;
+  }
+  co_return ok;
+}
+
 // One check: true when the endpoint answered with an expected status in time.
 asio::awaitable<bool> checkOnce(const Pool& pool, const Endpoint& ep) {
   const ActiveHealthConfig& a = pool.config().active;
@@ -101,27 +130,18 @@ asio::awaitable<bool> checkOnce(const Pool& pool, const Endpoint& ep) {
   {
     auto [ec] = co_await st->socket.async_connect(ep.address(), kTuple);
     if (!ec) {
-      std::string req;
-      req.reserve(128);
-      req += "GET ";
-      req += a.path;
-      req += " HTTP/1.1\r\nHost: ";
-      req += a.host.empty() ? ep.config().address : a.host;
-      req += "\r\nConnection: close\r\nUser-Agent: rampart-health-check\r\nAccept: */*\r\n\r\n";
-      auto [wec, written] = co_await asio::async_write(st->socket, asio::buffer(req), kTuple);
-      if (!wec) {
-        std::string got;
-        char buf[1024];
-        for (;;) {
-          auto [rec, n] = co_await st->socket.async_read_some(asio::buffer(buf), kTuple);
-          got.append(buf, n);
-          const int status = parseStatusLine(got);
-          if (status > 0) {
-            for (auto [lo, hi] : a.expected_statuses) ok = ok || (status >= lo && status <= hi);
-            break;
-          }
-          if (status < 0 || rec || got.size() > 2048) break;
+      if (const auto& tls = pool.tls()) {
+        // The same TLS as requests (verification included): a backend whose
+        // certificate fails is unhealthy.
+        SSL_CTX_up_ref(tls->context());
+        asio::ssl::context ctx(tls->context());
+        asio::ssl::stream<tcp::socket&> s(st->socket, ctx);
+        if (tls->prepare(s.native_handle(), ep.config().host)) {
+          auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, kTuple);
+          if (!hec) ok = co_await exchange(s, a, ep);
         }
+      } else {
+        ok = co_await exchange(st->socket, a, ep);
       }
     }
   }

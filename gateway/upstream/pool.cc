@@ -196,6 +196,14 @@ bool Pool::build(std::string* error) {
     *error = "max_ejected_percent must be <= 100";
     return false;
   }
+  if (c.tls) {
+    std::string err;
+    tls_ = tls::ClientContext::create(*c.tls, &err);
+    if (!tls_) {
+      *error = "tls: " + err;
+      return false;
+    }
+  }
 
   asio::io_context io;  // only for the resolver, at load time
   tcp::resolver resolver(io);

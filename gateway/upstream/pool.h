@@ -134,6 +134,8 @@ class Pool {
   static std::shared_ptr<Pool> create(const PoolConfig& cfg, std::string* error, ClockFn clock);
 
   const PoolConfig& config() const { return config_; }
+  // TLS towards the endpoints (config().tls), built with the pool; null: plain TCP.
+  const std::shared_ptr<tls::ClientContext>& tls() const { return tls_; }
   const std::vector<std::unique_ptr<Endpoint>>& endpoints() const { return endpoints_; }
 
   // Picks an available endpoint for a request. hash_input: the client ip / header / cookie value
@@ -173,6 +175,7 @@ class Pool {
 
   PoolConfig config_;
   ClockFn clock_;
+  std::shared_ptr<tls::ClientContext> tls_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   std::vector<uint32_t> rr_schedule_;      // smooth weighted round-robin order, endpoint indices
   alignas(64) std::atomic<uint64_t> rr_next_{0};

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -140,8 +141,19 @@ class Backend:
     keep-alive, Content-Length and chunked request bodies, and a few special behaviours
     through the handler's return value (see respond())."""
 
-    def __init__(self, handler=None, name="b"):
+    def __init__(self, handler=None, name="b", tls=None):
+        """tls: an ssl.SSLContext (server side) to serve HTTPS; the SNI names and the
+        client certificates seen are recorded in .sni and .peer_certs."""
         self.name = name
+        self.tls = tls
+        self.sni = []
+        self.peer_certs = []
+        self.tls_failures = 0
+        if tls is not None:
+            def on_sni(sock, name, ctx):
+                with self.lock:
+                    self.sni.append(name)
+            tls.sni_callback = on_sni
         self.handler = handler or (lambda req: (200, {"Content-Type": "text/plain"}, f"hello from {self.name}".encode()))
         self.requests = []
         self.lock = threading.Lock()
@@ -182,6 +194,16 @@ class Backend:
 
     def _serve(self, conn):
         conn.settimeout(30)
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                with self.lock:
+                    self.tls_failures += 1
+                conn.close()
+                return
+            with self.lock:
+                self.peer_certs.append(conn.getpeercert())
         f = conn.makefile("rb")
         try:
             while True:

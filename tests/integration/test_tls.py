@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, metric
+from harness import RAMPART, Backend, Gateway, http, metric
 
 
 def openssl(*args, **kw):
@@ -486,6 +486,178 @@ routes:
             self.assertIn("TLSv1.3", out)
             self.assertIn("CN = localhost", out)
             self.assertIn("self-signed certificate for localhost", gw.output())
+
+
+def make_ca(d, name="ca"):
+    ca_key, ca_crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+    assert openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key,
+                   "-out", ca_crt, "-days", "3", "-subj", "/CN=" + name,
+                   "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=keyCertSign").returncode == 0
+    return ca_crt, ca_key
+
+
+def make_signed(d, ca, name, san):
+    """A leaf certificate for `san` (e.g. "DNS:backend.test,IP:127.0.0.1") signed by ca = (crt, key)."""
+    key, csr, crt = (os.path.join(d, name + ext) for ext in (".key", ".csr", ".crt"))
+    ext = os.path.join(d, name + ".ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName={san}\n")
+    assert openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                   "-subj", "/O=Example/CN=" + name).returncode == 0
+    r = openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial", "-out", crt,
+                "-days", "3", "-extfile", ext)
+    assert r.returncode == 0, r.stderr
+    os.chmod(key, 0o600)
+    return crt, key
+
+
+class UpstreamTlsTest(unittest.TestCase):
+    """TLS from rampart to backends: verification against a CA bundle and a name (DNS
+    or IP SAN), SNI, client certificates, session resumption on new connections,
+    502 on a failed verification, health checks over TLS, config errors."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tempfile.mkdtemp(prefix="rampart-utls-")
+        cls.ca = make_ca(cls.d, "backend-ca")
+        cls.other_ca = make_ca(cls.d, "other-ca")
+        cls.srv = make_signed(cls.d, cls.ca, "backend.test", "DNS:backend.test,IP:127.0.0.1")
+        cls.client = make_signed(cls.d, cls.other_ca, "gateway", "DNS:gateway.test")
+
+    def backend(self, require_client_cert=False, handler=None):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self.srv)
+        if require_client_cert:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.other_ca[0])
+        return Backend(handler=handler, tls=ctx)
+
+    def gateway(self, pool_tls, b, extra_pool=""):
+        cfg = """
+listeners:
+  - {{ name: main, listen: 127.0.0.1:{port} }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+    tls: %s
+%s
+routes:
+  - {{ name: app, pool: app }}
+""" % tuple(x.replace("{", "{{").replace("}", "}}") for x in (pool_tls, extra_pool))
+        return Gateway(cfg, workers=1, extra={"backend": b.address})
+
+    def test_verified_with_sni_keepalive_and_resumption(self):
+        b = self.backend(handler=lambda req: (200, {"Content-Type": "text/plain"} if req["path"] != "/close"
+                                               else {"Connection": "close"}, b"secure"))
+        try:
+            with self.gateway('{ ca: "%s", server_name: backend.test }' % self.ca[0], b) as gw:
+                for _ in range(3):
+                    st, _, body = http(gw.port, "GET", "/")
+                    self.assertEqual((st, body), (200, b"secure"))
+                self.assertEqual(b.connections, 1, "kept alive and reused over TLS")
+                self.assertEqual(b.sni, ["backend.test"])
+                self.assertEqual(metric(gw.admin, "rampart_upstream_tls_handshakes_total"), 1)
+                # The backend closes; the next connection resumes the session.
+                self.assertEqual(http(gw.port, "GET", "/close")[0], 200)
+                self.assertEqual(http(gw.port, "GET", "/")[0], 200)
+                self.assertEqual(b.connections, 2)
+                self.assertEqual(metric(gw.admin, "rampart_upstream_tls_resumed_total"), 1)
+        finally:
+            b.close()
+
+    def test_ip_endpoint_verified_against_ip_san_without_sni(self):
+        b = self.backend()
+        try:
+            with self.gateway('{ ca: "%s" }' % self.ca[0], b) as gw:
+                self.assertEqual(http(gw.port, "GET", "/")[0], 200)
+                self.assertEqual(b.sni, [None], "no SNI for an IP address (RFC 6066)")
+        finally:
+            b.close()
+
+    def test_verification_failure_is_502(self):
+        b = self.backend()
+        try:
+            for pool_tls, why in (('{ ca: "%s", server_name: backend.test }' % self.other_ca[0], "certificate verify failed"),
+                                  ('{ ca: "%s", server_name: wrong.test }' % self.ca[0], "certificate verify failed"),
+                                  ('{ server_name: backend.test }', "certificate verify failed")):  # system store
+                with self.subTest(pool_tls=pool_tls), self.gateway(pool_tls, b) as gw:
+                    st, _, body = http(gw.port, "GET", "/")
+                    self.assertEqual(st, 502, body)
+                    self.assertIn(b"TLS handshake failed", body)
+                    self.assertEqual(metric(gw.admin, "rampart_upstream_tls_failures_total"), 1)
+                    gw.stop()
+                    recs = gw.access_records()
+                    self.assertTrue(any(why in r.get("error", "") for r in recs), recs)
+            self.assertEqual(b.count(), 0, "no request reached an unverified backend")
+            # verify: false encrypts without checking (labs): the same backend answers.
+            with self.gateway("{ verify: false }", b) as gw:
+                self.assertEqual(http(gw.port, "GET", "/")[0], 200)
+        finally:
+            b.close()
+
+    def test_client_certificate(self):
+        b = self.backend(require_client_cert=True)
+        try:
+            with self.gateway('{ ca: "%s", server_name: backend.test }' % self.ca[0], b) as gw:
+                self.assertEqual(http(gw.port, "GET", "/")[0], 502, "the backend requires a certificate")
+            with self.gateway('{ ca: "%s", server_name: backend.test, client_certificate: { cert: "%s", key: "%s" } }'
+                              % (self.ca[0], *self.client), b) as gw:
+                self.assertEqual(http(gw.port, "GET", "/")[0], 200)
+                subject = dict(x[0] for x in b.peer_certs[-1]["subject"])
+                self.assertEqual(subject["commonName"], "gateway")
+        finally:
+            b.close()
+
+    def test_active_health_check_over_tls(self):
+        good = self.backend(handler=lambda req: (200, {}, b"good"))
+        bad_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        bad_ctx.load_cert_chain(*self.client)  # a certificate from another CA
+        bad = Backend(handler=lambda req: (200, {}, b"bad"), tls=bad_ctx)
+        try:
+            cfg = """
+listeners:
+  - {{ name: main, listen: 127.0.0.1:{port} }}
+pools:
+  - name: app
+    endpoints: ["{good}", "{bad}"]
+    tls: {{ ca: "{ca}", server_name: backend.test }}
+    health:
+      active: {{ path: /health, interval: 200ms, timeout: 150ms, unhealthy_threshold: 1, healthy_threshold: 1 }}
+routes:
+  - {{ name: app, pool: app }}
+"""
+            with Gateway(cfg, workers=1, extra={"good": good.address, "bad": bad.address, "ca": self.ca[0]}) as gw:
+                deadline = time.time() + 10
+                while time.time() < deadline and metric(gw.admin, "rampart_upstream_healthy",
+                                                        {"endpoint": bad.address}) != 0:
+                    time.sleep(0.1)
+                self.assertEqual(metric(gw.admin, "rampart_upstream_healthy", {"endpoint": bad.address}), 0)
+                self.assertEqual(metric(gw.admin, "rampart_upstream_healthy", {"endpoint": good.address}), 1)
+                self.assertTrue(any(r["path"] == "/health" for r in good.requests), "checks reached the good one")
+                for _ in range(6):
+                    st, _, body = http(gw.port, "GET", "/")
+                    self.assertEqual((st, body), (200, b"good"))
+                self.assertEqual(bad.count(), 0)
+        finally:
+            good.close()
+            bad.close()
+
+    def test_config_errors(self):
+        path = os.path.join(self.d, "bad.yaml")
+        for tls, expect in (('{ ca: "/nonexistent/ca.pem" }', "/nonexistent/ca.pem: cannot read"),
+                            ("{ min_version: \"1.1\" }", "min_version"),
+                            ("{ verify: false, ca: x.pem }", "unused with verify: false"),
+                            ("{ client_certificate: { cert: a.pem } }", "needs cert and key"),
+                            ("{ sni: x }", "sni")):
+            with open(path, "w") as f:
+                f.write("listeners: [{ name: l, listen: 127.0.0.1:1 }]\n"
+                        "pools:\n  - name: app\n    endpoints: [127.0.0.1:9]\n    tls: " + tls + "\n"
+                        "routes: [{ name: r, pool: app }]\n")
+            r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
+            with self.subTest(tls=tls):
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn(expect, r.stdout + r.stderr)
+                self.assertIn(path + ":", r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
