@@ -836,8 +836,10 @@ class Reader {
           if (s == "client_ip") kp.kind = ratelimit::KeyPart::Kind::kClientIp;
           else if (s == "route") kp.kind = ratelimit::KeyPart::Kind::kRoute;
           else if (s == "host") kp.kind = ratelimit::KeyPart::Kind::kHost;
+          else if (s == "tls_client_subject") kp.kind = ratelimit::KeyPart::Kind::kTlsSubject;
           else {
-            error(e, fmt::format("unknown rate limit key '{}' (client_ip, route, host, or a map: header, cookie, query, "
+            error(e, fmt::format("unknown rate limit key '{}' (client_ip, route, host, tls_client_subject, or a map: "
+                                 "header, cookie, query, "
                                  "client_ip with ipv6_prefix)", s));
             continue;
           }

@@ -115,7 +115,7 @@ void RateLimiters::expireIdle() const {
 }
 
 RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Route* route, size_t route_index,
-                                         const http::RequestHead& req, std::string_view peer_ip) const {
+                                         const http::RequestHead& req, std::string_view peer_ip, std::string_view tls_subject) const {
   Result res;
   const std::vector<size_t>* lists[2] = {listener_index < listener.size() ? &listener[listener_index] : nullptr,
                                          route && route_index < this->route.size() ? &this->route[route_index] : nullptr};
@@ -153,6 +153,7 @@ RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Ro
           case KeyPart::Kind::kQuery: v = queryValue(req.target, part.name); break;
           case KeyPart::Kind::kRoute: v = route ? std::string_view(route->name) : std::string_view("-"); break;
           case KeyPart::Kind::kHost: v = req.host; break;
+          case KeyPart::Kind::kTlsSubject: v = tls_subject; break;  // verified client certificate, else none
           default: break;
         }
         if (v.empty()) {

@@ -48,7 +48,7 @@ struct RateLimiters {
   };
   // Decides every policy of (listener, route) for this request; stops at the first that rejects.
   Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,
-               std::string_view peer_ip) const;
+               std::string_view peer_ip, std::string_view tls_subject = {}) const;
 };
 
 // The client address: the peer, or when the peer is a trusted proxy the first

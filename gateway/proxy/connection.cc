@@ -857,7 +857,7 @@ asio::awaitable<void> Handler::run() {
     }
     const auto limit = listener_cfg_ ? rt_->rate_limits.check(listener_index, x.route,
                                                               x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
-                                                              x.req, c_->peer_ip)
+                                                              x.req, c_->peer_ip, c_->peer_cert.subject)
                                      : filters::RateLimiters::Result{};
     if (limit.closest) {
       const std::string& pn = limit.closest->cfg->policy.name;

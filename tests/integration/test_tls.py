@@ -246,6 +246,43 @@ routes:
             b.close()
 
 
+    def test_rate_limit_keyed_on_client_certificate_subject(self):
+        d = tempfile.mkdtemp(prefix="rampart-mtls-rl-")
+        crt, key = make_cert(d, "srv", "ec", ["a.test"])
+        ca, client_crt, client_key = make_ca_and_client(d)
+        cfg = """
+rate_limits:
+  - {{ name: per-cert, key: [tls_client_subject], rate: 1/m, burst: 2 }}
+listeners:
+  - name: optional
+    listen: 127.0.0.1:{port}
+    rate_limits: [per-cert]
+    tls:
+      certificates: [{{ cert: "{crt}", key: "{key}" }}]
+      client_certificates: {{ mode: optional, ca: "{ca}" }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=2, extra={"crt": crt, "key": key, "ca": ca}) as gw:
+            def status(cert):
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                if cert:
+                    ctx.load_cert_chain(*cert)
+                with ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5),
+                                     server_hostname="a.test") as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+                    data = b""
+                    while chunk := s.recv(65536):
+                        data += chunk
+                return int(data.split(b" ", 2)[1])
+
+            self.assertEqual([status((client_crt, client_key)) for _ in range(3)], [200, 200, 429],
+                             "alice's certificate is one key, whatever connection or worker")
+            self.assertEqual([status(None) for _ in range(4)], [200] * 4, "no certificate: the policy does not apply")
+
+
 class TicketKeyTest(unittest.TestCase):
     def test_resumption_across_key_rotation_and_reload(self):
         cfg = """
