@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # TLS handshakes per second, rampart against nginx, one worker each, same
 # certificates, in one run: full TLS 1.3 handshakes and resumed ones, with an
-# ECDSA P-256 and an RSA 2048 certificate. The client is `openssl s_time`
-# (new connection per handshake; -reuse for resumption), bound in time.
+# ECDSA P-256 and an RSA 2048 certificate. The client is bench/tools/tls_load
+# (THREADS threads, a new connection per handshake with one GET read to the
+# end so tickets arrive; `resume` offers the last ticket), bound in time.
 #
-#   bench/tls_handshake.sh      # env: SECONDS_EACH=10 RAMPART_BUILD_DIR=build
+#   bench/tls_handshake.sh      # env: SECONDS_EACH=10 THREADS=2 RAMPART_BUILD_DIR=build
 #
-# Prints handshakes/s for each server, certificate and mode, and rampart/nginx.
+# Prints handshakes/s for each server, certificate and mode, the share that
+# resumed, and handshakes per second of server CPU time (user + system of the
+# server process: on a 2-core machine the client shares the CPU, so the rate
+# alone is partly the client's), with the rampart/nginx ratios of both.
 # nginx is installed with apt-get only when missing. Everything binds 127.0.0.1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=${RAMPART_BUILD_DIR:-$root/build}
 T=${SECONDS_EACH:-10}
+THREADS=${THREADS:-2}
+LOAD=$BUILD/bench/tls_load
 WORK=$(mktemp -d /tmp/rampart-tlsbench.XXXXXX)
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -20,6 +26,7 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "tls_handshake: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
+[ -x "$LOAD" ] || { echo "tls_handshake: build the load client first (ninja -C $BUILD tls_load)" >&2; exit 1; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -60,26 +67,40 @@ for p in "${PORT[@]}"; do
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.05; done
 done
 
-# "N connections in S real seconds" -> N/S
-rate() {
-  timeout $((T + 20)) openssl s_time -connect "127.0.0.1:$1" -time "$T" "$2" 2>/dev/null |
-    awk '/connections in [0-9]+ real seconds/ { n = $1; s = $4 } END { if (s > 0) printf "%.0f", n / s; else print 0 }'
+# Server CPU time (user + system, clock ticks) of a process.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+RAMPART_PID=${pids[1]}
+NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
+declare -A SPID=([nginx]=$NGINX_WORKER [rampart]=$RAMPART_PID)
+TICKS=$(getconf CLK_TCK)
+# One run: prints "handshakes/s resumed-share handshakes-per-server-cpu-second".
+run() {  # server cert mode
+  local before after out
+  before=$(cpu "${SPID[$1]}")
+  out=$(timeout $((T + 30)) "$LOAD" 127.0.0.1 "${PORT[$1.$2]}" "$T" "$THREADS" "$3")
+  after=$(cpu "${SPID[$1]}")
+  echo "$out" | awk -v cpu=$(( after - before )) -v hz="$TICKS" \
+    '{ n = $2; r = $4; e = $6; s = $8 } END { printf "%.0f %.2f %.0f %d\n", n / s, (n ? r / n : 0), (cpu ? n / (cpu / hz) : 0), e }'
 }
-printf '%-8s %-6s %-8s %14s\n' server cert mode "handshakes/s"
-declare -A R
+printf '%-8s %-6s %-7s %13s %8s %16s %7s\n' server cert mode "handshakes/s" resumed "per server CPU-s" errors
+declare -A R C
 for c in ec rsa; do
-  for m in new reuse; do
+  for m in new resume; do
     for s in nginx rampart; do
-      R[$s.$c.$m]=$(rate "${PORT[$s.$c]}" "-$m")
-      printf '%-8s %-6s %-8s %14s\n' "$s" "$c" "$m" "${R[$s.$c.$m]}"
+      read -r rate share per errs < <(run "$s" "$c" "$m")
+      R[$s.$c.$m]=$rate
+      C[$s.$c.$m]=$per
+      printf '%-8s %-6s %-7s %13s %8s %16s %7s\n' "$s" "$c" "$m" "$rate" "$share" "$per" "$errs"
     done
   done
 done
 echo
 for c in ec rsa; do
-  for m in new reuse; do
+  for m in new resume; do
     awk -v c="$c" -v m="$m" -v r="${R[rampart.$c.$m]}" -v n="${R[nginx.$c.$m]}" \
-      'BEGIN { printf "%s %-5s rampart/nginx %.2f\n", (c == "ec" ? "ECDSA P-256" : "RSA 2048   "), m, (n > 0 ? r / n : 0) }'
+        -v rc="${C[rampart.$c.$m]}" -v nc="${C[nginx.$c.$m]}" \
+      'BEGIN { printf "%s %-6s rampart/nginx: handshakes/s %.2f, per server CPU-second %.2f\n",
+               (c == "ec" ? "ECDSA P-256" : "RSA 2048   "), m, (n > 0 ? r / n : 0), (nc > 0 ? rc / nc : 0) }'
   done
 done
-echo "(s_time's -reuse resumes with TLS 1.3 tickets only when the server sends them before s_time closes; both servers are measured the same way)"
+echo "(client: bench/tools/tls_load, $THREADS threads on the same machine; per server CPU-second divides by the server process's user+system time, which the shared client does not inflate)"

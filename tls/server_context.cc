@@ -283,7 +283,10 @@ int ServerContext::onTicket(SSL* ssl, unsigned char* name, unsigned char* iv, EV
                          OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("sha256"), 0),
                          OSSL_PARAM_construct_end()};
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
-  return renew ? 2 : 1;
+  // TLS 1.3: a fresh ticket after every resumption (RFC 8446 8.1 prefers
+  // single-use tickets; OpenSSL sends none after a resumption unless told to
+  // renew, and OpenSSL clients then fall back to a full handshake next time).
+  return (renew || SSL_version(ssl) == TLS1_3_VERSION) ? 2 : 1;
 }
 
 bool keyPermissionsOk(const std::string& path, std::string* why) {

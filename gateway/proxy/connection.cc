@@ -894,6 +894,15 @@ asio::awaitable<void> Handler::run() {
     if (c_->begin == c_->end) c_->begin = c_->end = 0;
     c_->floor = 0;
   }
+  if (c_->client.tls() && !c_->closed && !c_->expired) {
+    // close_notify, so clients know the response was not truncated and keep
+    // the session: OpenSSL clients drop a session whose connection ended
+    // without one, and would pay a full handshake next time. Bounded: a peer
+    // that neither answers nor closes is cut after a second.
+    c_->arm(Phase::ClientWrite, std::chrono::seconds(1));
+    auto [sec] = co_await c_->client.async_shutdown(kTuple);
+    c_->disarm();
+  }
   error_code ignored;
   c_->client.shutdown(tcp::socket::shutdown_send, ignored);
   c_->client.close(ignored);

@@ -42,6 +42,12 @@ class Stream {
     return tls_->stream.async_handshake(type, std::forward<Token>(token));
   }
 
+  // TLS only: sends close_notify and waits for the peer's (or its close).
+  template <typename Token>
+  auto async_shutdown(Token&& token) {
+    return tls_->stream.async_shutdown(std::forward<Token>(token));
+  }
+
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     if (tls_) return tls_->stream.async_read_some(buffers, std::forward<Token>(token));

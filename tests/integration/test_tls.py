@@ -161,6 +161,36 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(reused_count, 6)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_resumed_total"), 6)
 
+    def test_chained_resumption_and_close_notify(self):
+        # Each connection resumes with the ticket of the one before: a resumed
+        # handshake must issue a fresh ticket, and the close must carry a
+        # close_notify (OpenSSL clients drop the session of a connection that
+        # ends without one; with ragged EOFs not suppressed, recv() would raise).
+        ctx = self.client_ctx()
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+
+        def request(session):
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.gw.port), timeout=5),
+                                server_hostname="a.test", session=session, suppress_ragged_eofs=False)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):  # SSLEOFError without a close_notify
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:80])
+            reused, session = s.session_reused, s.session
+            s.close()
+            return reused, session
+
+        reused, session = request(None)
+        self.assertFalse(reused)
+        chain, ids = [], {session.id}
+        for _ in range(5):
+            reused, session = request(session)
+            chain.append(reused)
+            ids.add(session.id)
+        self.assertEqual(chain, [True] * 5)
+        self.assertEqual(len(ids), 6, "a new ticket after every resumption")
+
 
 def make_ca_and_client(d):
     ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
