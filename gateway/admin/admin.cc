@@ -215,14 +215,38 @@ std::string metrics(core::Server& s) {
     std::string e = "# HELP rampart_ratelimit_evictions_total Keys evicted because the table was at max_keys.\n"
                     "# TYPE rampart_ratelimit_evictions_total counter\n";
     std::string k = "# HELP rampart_ratelimit_keys Keys tracked now.\n# TYPE rampart_ratelimit_keys gauge\n";
+    std::string f = "# HELP rampart_ratelimit_redis_fallback_total Requests a global limit decided without Redis "
+                    "(fail open or closed).\n# TYPE rampart_ratelimit_redis_fallback_total counter\n";
     for (const auto& p : rls) {
       std::string lbl = fmt::format("{{policy=\"{}\"}}", label(p.cfg->policy.name));
+      if (p.global) {
+        a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.global->allowedCount());
+        r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.global->rejectedCount());
+        e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.global->evictions());
+        k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.global->size());
+        f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, p.global->fallbacks());
+        continue;
+      }
       a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.limiter->allowedCount());
       r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.limiter->rejectedCount());
       e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.limiter->evictions());
       k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.limiter->size());
     }
-    o += a + r + e + k;
+    o += a + r + e + k + f;
+    if (const auto* rs = s.redisSync()) {
+      o += fmt::format(
+          "# HELP rampart_ratelimit_redis_up Whether the last sync with Redis succeeded.\n"
+          "# TYPE rampart_ratelimit_redis_up gauge\nrampart_ratelimit_redis_up {}\n"
+          "# HELP rampart_ratelimit_redis_syncs_total Syncs of global rate limits with Redis by result.\n"
+          "# TYPE rampart_ratelimit_redis_syncs_total counter\n"
+          "rampart_ratelimit_redis_syncs_total{{result=\"ok\"}} {}\n"
+          "rampart_ratelimit_redis_syncs_total{{result=\"error\"}} {}\n"
+          "# HELP rampart_ratelimit_redis_commands_total Commands sent to Redis.\n"
+          "# TYPE rampart_ratelimit_redis_commands_total counter\nrampart_ratelimit_redis_commands_total {}\n"
+          "# HELP rampart_ratelimit_redis_sync_seconds_total Time spent in successful syncs.\n"
+          "# TYPE rampart_ratelimit_redis_sync_seconds_total counter\nrampart_ratelimit_redis_sync_seconds_total {:.6f}\n",
+          rs->up() ? 1 : 0, rs->syncs(), rs->errors(), rs->commands(), double(rs->syncMicros()) / 1e6);
+    }
   }
   o += "# HELP rampart_upstream_healthy Endpoint available (active-healthy and not ejected).\n"
        "# TYPE rampart_upstream_healthy gauge\n";

@@ -795,9 +795,73 @@ class Reader {
     return false;
   }
 
+  void redis(const YAML::Node& n, RedisConfig& r) {
+    r.loc = loc(n);
+    if (!map(n, "redis", {"address", "password", "password_env", "db", "timeout", "sync_interval", "key_prefix",
+                          "replicas"}))
+      return;
+    r.enabled = true;
+    auto& s = r.settings;
+    if (auto v = n["address"]) {
+      std::string a;
+      if (str(v, "redis.address", a)) {
+        auto colon = a.rfind(':');
+        uint16_t port = 0;
+        if (colon == std::string::npos || colon == 0 || !parsePort(std::string_view(a).substr(colon + 1), port))
+          error(v, fmt::format("redis.address '{}' must be host:port", a));
+        else
+          s.host = a.substr(0, colon), s.port = port;
+        if (s.host.size() >= 2 && s.host.front() == '[' && s.host.back() == ']') s.host = s.host.substr(1, s.host.size() - 2);
+      }
+    } else {
+      error(n, "redis needs an address (host:port)");
+    }
+    if (auto v = n["password"]) str(v, "redis.password", s.password);
+    if (auto v = n["password_env"]) {
+      std::string var;
+      if (str(v, "redis.password_env", var)) {
+        const char* val = std::getenv(var.c_str());
+        if (!val) error(v, fmt::format("redis.password_env: the environment has no {}", var));
+        else s.password = val;
+      }
+    }
+    if (auto v = n["db"]) uint(v, "redis.db", s.db, 0, 1000);
+    if (auto v = n["timeout"]) duration(v, "redis.timeout", s.timeout);
+    if (auto v = n["sync_interval"]) {
+      if (duration(v, "redis.sync_interval", s.sync_interval) &&
+          (s.sync_interval.count() < 10 || s.sync_interval.count() > 1000))
+        error(v, "redis.sync_interval must be between 10ms and 1s");
+    }
+    if (s.timeout.count() <= 0 || s.timeout.count() > 10000) error(n, "redis.timeout must be between 1ms and 10s");
+    if (auto v = n["key_prefix"]) str(v, "redis.key_prefix", s.key_prefix);
+    if (auto v = n["replicas"]) uint(v, "redis.replicas", r.replicas, 1, 10000);
+    else error(n, "redis needs replicas: the number of instances sharing the limits (a global limit falls back to "
+                  "limit / replicas per instance when Redis is out)");
+  }
+
   void rateLimit(const YAML::Node& n, RateLimitPolicy& rl) {
     rl.loc = loc(n);
-    if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys", "delay"})) return;
+    if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys", "delay", "scope",
+                                "on_redis_error"}))
+      return;
+    if (auto v = n["scope"]) {
+      std::string scope;
+      if (str(v, "rate_limits.scope", scope)) {
+        if (scope == "global") rl.global = true;
+        else if (scope != "local") error(v, "rate_limits.scope must be local or global");
+      }
+    }
+    if (auto v = n["on_redis_error"]) {
+      std::string mode;
+      if (str(v, "rate_limits.on_redis_error", mode)) {
+        if (mode == "closed") rl.fail_open = false;
+        else if (mode != "open") error(v, "rate_limits.on_redis_error must be open or closed");
+      }
+      if (!rl.global) error(v, "on_redis_error is for scope: global");
+    }
+    if (rl.global && n["delay"]) error(n["delay"], "delay is for local rate limits (a global one rejects)");
+    if (rl.global && n["burst"])
+      error(n["burst"], "burst is for local rate limits (a global window admits its whole rate at once)");
     auto& p = rl.policy;
     if (auto v = n["name"]) str(v, "rate_limits.name", p.name);
     else error(n, "a rate limit needs a name");
@@ -1013,7 +1077,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     return res;
   }
   if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
-                                        "routes", "pools", "waf", "rate_limits", "trusted_proxies"})) {
+                                        "routes", "pools", "waf", "rate_limits", "trusted_proxies", "redis"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
     if (auto v = root["workers"]) {
       if (v.IsScalar() && v.Scalar() == "auto") {
@@ -1043,6 +1107,13 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           cfg->rate_limits.push_back(std::move(rl));
         }
       }
+    }
+    if (auto v = root["redis"]) rd.redis(v, cfg->redis);
+    for (const auto& rl : cfg->rate_limits) {
+      if (rl.global && !cfg->redis.enabled)
+        rd.error(rl.loc, fmt::format("rate limit '{}' is global: it needs a top-level redis section", rl.policy.name));
+      if (rl.global && rl.policy.rate.per.count() < 1000)
+        rd.error(rl.loc, fmt::format("rate limit '{}': a global rate is per second or longer", rl.policy.name));
     }
     if (auto v = root["trusted_proxies"]) {
       rd.strList(v, "trusted_proxies", cfg->trusted_proxies);

@@ -15,6 +15,7 @@
 #include "gateway/config/location.h"
 #include "gateway/config/waf_config.h"
 #include "gateway/ratelimit/config.h"
+#include "gateway/ratelimit/redis_sync.h"
 #include "gateway/upstream/config.h"
 #include "tls/server_context.h"
 
@@ -63,6 +64,19 @@ struct RateLimitPolicy {
   bool delay = false;
   uint64_t delay_max_queued = 0;
   Duration delay_max = Duration(0);
+  // scope: global: one limit for every instance sharing `redis` (see
+  // gateway/ratelimit/global_limiter.h); when Redis is out, fail open (a local
+  // limit of rate / redis.replicas) or closed (reject).
+  bool global = false;
+  bool fail_open = true;
+  Location loc;
+};
+
+// Where global rate limits are counted (docs/config.md, "redis").
+struct RedisConfig {
+  bool enabled = false;
+  ratelimit::RedisSettings settings;
+  uint32_t replicas = 0;  // expected instances sharing the limits
   Location loc;
 };
 
@@ -172,6 +186,7 @@ struct Config {
   // X-Forwarded-For is believed (for the client address of rate limits and logs)
   // only from peers in these CIDRs.
   std::vector<std::string> trusted_proxies;
+  RedisConfig redis;
 };
 
 struct LoadResult {

@@ -132,6 +132,7 @@ int Server::run() {
   spdlog::info("rampart {} started: {} worker(s), listening on {}{}", RAMPART_VERSION, cfg.workers, addrs,
                cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
 
+  configureRedis();
   std::function<void(const error_code&)> expire = [&](const error_code& ec) {
     if (ec) return;
     runtime_->rate_limits.expireIdle();
@@ -164,6 +165,16 @@ int Server::run() {
   return 0;
 }
 
+void Server::configureRedis() {
+  auto globals = runtime_->rate_limits.globals();
+  if (globals.empty()) {
+    if (redis_) redis_->configure({}, {});
+    return;
+  }
+  if (!redis_) redis_ = std::make_unique<ratelimit::RedisSync>();
+  redis_->configure(runtime_->config->redis.settings, std::move(globals));
+}
+
 void Server::reload() {
   spdlog::info("SIGHUP: reloading {}", path_);
   auto loaded = config::loadFile(path_);
@@ -192,6 +203,7 @@ void Server::reload() {
   if (impl_->access_log) impl_->access_log->reopen();
   if (impl_->audit_log) impl_->audit_log->reopen();
   runtime_ = std::move(rt);
+  configureRedis();
   ++reloads_ok_;
   ::malloc_trim(0);  // what the compile left free; the old generation's share follows
   impl_->trim_timer.expires_after(std::chrono::seconds(2));

@@ -9,6 +9,7 @@
 
 #include "gateway/core/runtime.h"
 #include "gateway/core/worker.h"
+#include "gateway/ratelimit/redis_sync.h"
 
 namespace rampart::gateway::core {
 
@@ -25,6 +26,8 @@ class Server {
   bool draining() const { return shared_.draining.load(); }
   uint64_t reloadsOk() const { return reloads_ok_; }
   uint64_t reloadsFailed() const { return reloads_failed_; }
+  // Global rate limits' Redis sync; null when no policy is global.
+  const ratelimit::RedisSync* redisSync() const { return redis_.get(); }
 
  private:
   struct Impl;
@@ -37,6 +40,8 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Impl> impl_;
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+  std::unique_ptr<ratelimit::RedisSync> redis_;
+  void configureRedis();
 };
 
 }  // namespace rampart::gateway::core

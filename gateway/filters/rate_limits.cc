@@ -77,10 +77,31 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
   for (const auto& rl : cfg.rate_limits) {
     Policy p;
     p.cfg = &rl;
+    ratelimit::GlobalOptions gopt;
+    if (rl.global) {
+      gopt.replicas = std::max<uint32_t>(cfg.redis.replicas, 1);
+      gopt.fail_open = rl.fail_open;
+      gopt.sync_interval = cfg.redis.settings.sync_interval;
+      gopt.timeout = cfg.redis.settings.timeout;
+      gopt.max_keys = rl.max_keys;
+    }
     if (previous)
-      for (const auto& old : previous->policies)
-        if (old.cfg->policy.name == rl.policy.name && samePolicy(*old.cfg, rl)) p.limiter = old.limiter;
-    if (!p.limiter) p.limiter = std::make_shared<ratelimit::LocalLimiter>(rl.policy, rl.max_keys);
+      for (const auto& old : previous->policies) {
+        if (old.cfg->policy.name != rl.policy.name || !samePolicy(*old.cfg, rl) || old.cfg->global != rl.global) continue;
+        if (!rl.global) {
+          p.limiter = old.limiter;
+        } else if (old.global) {
+          const auto& o = old.global->options();
+          if (o.replicas == gopt.replicas && o.fail_open == gopt.fail_open && o.sync_interval == gopt.sync_interval &&
+              o.timeout == gopt.timeout)
+            p.global = old.global;
+        }
+      }
+    if (rl.global) {
+      if (!p.global) p.global = std::make_shared<ratelimit::GlobalLimiter>(rl.policy, gopt);
+    } else if (!p.limiter) {
+      p.limiter = std::make_shared<ratelimit::LocalLimiter>(rl.policy, rl.max_keys);
+    }
     for (const auto& c : rl.policy.exemptions)
       if (auto cidr = ratelimit::parseCidr(c)) p.exempt.push_back(*cidr);
     auto window = std::chrono::duration_cast<std::chrono::seconds>(rl.policy.rate.per);
@@ -111,7 +132,17 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
 }
 
 void RateLimiters::expireIdle() const {
-  for (const auto& p : policies) p.limiter->expireIdle();
+  for (const auto& p : policies) {
+    if (p.limiter) p.limiter->expireIdle();
+    if (p.global) p.global->expireIdle();
+  }
+}
+
+std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> RateLimiters::globals() const {
+  std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> out;
+  for (const auto& p : policies)
+    if (p.global) out.push_back(p.global);
+  return out;
 }
 
 RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Route* route, size_t route_index,
@@ -169,7 +200,7 @@ RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Ro
         delay.maxQueued = p.cfg->delay_max_queued;
         delay.maxDelay = p.cfg->delay_max;
       }
-      auto d = p.limiter->decide(key, delay);
+      auto d = p.global ? p.global->decide(key).decision : p.limiter->decide(key, delay);
       if (d.delay > res.delay) res.delay = d.delay;
       if (!d.allowed) {
         res.rejected_by = &p;

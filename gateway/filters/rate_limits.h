@@ -18,6 +18,7 @@
 #include "gateway/config/config.h"
 #include "gateway/http/parser.h"
 #include "gateway/ratelimit/client_address.h"
+#include "gateway/ratelimit/global_limiter.h"
 #include "gateway/ratelimit/local_limiter.h"
 
 namespace rampart::gateway::filters {
@@ -25,7 +26,8 @@ namespace rampart::gateway::filters {
 struct RateLimiters {
   struct Policy {
     const config::RateLimitPolicy* cfg = nullptr;
-    std::shared_ptr<ratelimit::LocalLimiter> limiter;
+    std::shared_ptr<ratelimit::LocalLimiter> limiter;   // scope: local
+    std::shared_ptr<ratelimit::GlobalLimiter> global;   // scope: global (limiter unused)
     std::vector<ratelimit::Cidr> exempt;
     std::string policy_header;  // RateLimit-Policy value
   };
@@ -36,6 +38,7 @@ struct RateLimiters {
 
   static void build(const config::Config& cfg, const RateLimiters* previous, RateLimiters& out);
   void expireIdle() const;
+  std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> globals() const;
 
   struct Result {
     const Policy* rejected_by = nullptr;  // null: admitted

@@ -1,0 +1,252 @@
+#include "gateway/ratelimit/redis_sync.h"
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+namespace rampart::gateway::ratelimit {
+
+namespace {
+
+// KEYS: pairs (current window's key, previous window's key); ARGV[1]: TTL in
+// ms; then per pair: own admissions to add to each. Returns per pair the two
+// fleet totals.
+constexpr const char* kScript = R"lua(
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS, 2 do
+  local totals = {}
+  for j = 0, 1 do
+    local k = KEYS[i + j]
+    local add = tonumber(ARGV[i + j + 1])
+    local v
+    if add > 0 then
+      v = redis.call('INCRBY', k, add)
+      redis.call('PEXPIRE', k, ttl)
+    else
+      v = tonumber(redis.call('GET', k) or '0')
+    end
+    out[#out + 1] = v
+  end
+end
+return out
+)lua";
+
+constexpr size_t kBatch = 500;  // keys per EVAL
+
+timeval toTimeval(std::chrono::milliseconds d) {
+  timeval tv;
+  tv.tv_sec = long(d.count() / 1000);
+  tv.tv_usec = long(d.count() % 1000) * 1000;
+  return tv;
+}
+
+struct Reply {
+  redisReply* r = nullptr;
+  ~Reply() {
+    if (r) freeReplyObject(r);
+  }
+};
+
+}  // namespace
+
+RedisSync::RedisSync() : thread_([this] { run(); }) {}
+
+RedisSync::~RedisSync() {
+  {
+    std::lock_guard g(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  disconnect();
+}
+
+void RedisSync::configure(const RedisSettings& settings, std::vector<std::shared_ptr<GlobalLimiter>> limiters) {
+  {
+    std::lock_guard g(mu_);
+    settings_ = settings;
+    limiters_ = std::move(limiters);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void RedisSync::disconnect() {
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+  up_ = false;
+}
+
+void RedisSync::logError(const RedisSettings& s, const std::string& error) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_log_ < std::chrono::seconds(10)) return;
+  last_log_ = now;
+  spdlog::warn("redis {}:{}: {}; global rate limits fall back (fail open or closed, per policy) until it answers",
+               s.host, s.port, error);
+}
+
+bool RedisSync::connect(const RedisSettings& s, std::string* error) {
+  disconnect();
+  ctx_ = redisConnectWithTimeout(s.host.c_str(), s.port, toTimeval(s.timeout));
+  if (!ctx_ || ctx_->err) {
+    *error = ctx_ ? std::string("cannot connect: ") + ctx_->errstr : "cannot allocate a connection";
+    disconnect();
+    return false;
+  }
+  redisSetTimeout(ctx_, toTimeval(s.timeout));
+  auto command = [&](std::vector<std::string> args) -> bool {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
+    Reply rep{static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data()))};
+    commands_.fetch_add(1, std::memory_order_relaxed);
+    if (!rep.r) {
+      *error = std::string("connection lost: ") + ctx_->errstr;
+      return false;
+    }
+    if (rep.r->type == REDIS_REPLY_ERROR) {
+      *error = fmt::format("{} refused: {}", args[0], std::string(rep.r->str, rep.r->len));
+      return false;
+    }
+    return true;
+  };
+  if (!s.password.empty() && !command({"AUTH", s.password})) {
+    disconnect();
+    return false;
+  }
+  if (s.db != 0 && !command({"SELECT", std::to_string(s.db)})) {
+    disconnect();
+    return false;
+  }
+  spdlog::info("redis {}:{}: connected (global rate limits)", s.host, s.port);
+  return true;
+}
+
+bool RedisSync::syncOne(const RedisSettings& s, GlobalLimiter& limiter, std::string* error) {
+  auto items = limiter.collect();
+  const std::string ttl = std::to_string(3 * limiter.periodMs());
+  const std::string prefix = fmt::format("{}:{}:", s.key_prefix, limiter.policy().name);
+  for (size_t at = 0; at < items.size(); at += kBatch) {
+    const size_t n = std::min(kBatch, items.size() - at);
+    std::vector<std::string> args;
+    args.reserve(3 + 4 * n);
+    args.push_back("EVAL");
+    args.push_back(kScript);
+    args.push_back(std::to_string(2 * n));
+    for (size_t i = 0; i < n; ++i) {
+      const auto& it = items[at + i];
+      args.push_back(prefix + std::to_string(it.window) + ":" + it.key);
+      args.push_back(prefix + std::to_string(it.window - 1) + ":" + it.key);
+    }
+    args.push_back(ttl);
+    for (size_t i = 0; i < n; ++i) {
+      args.push_back(std::to_string(items[at + i].add_cur));
+      args.push_back(std::to_string(items[at + i].add_prev));
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
+    Reply rep{static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data()))};
+    commands_.fetch_add(1, std::memory_order_relaxed);
+    if (!rep.r) {
+      *error = std::string("connection lost: ") + ctx_->errstr;
+      return false;
+    }
+    if (rep.r->type == REDIS_REPLY_ERROR) {
+      *error = "EVAL refused: " + std::string(rep.r->str, rep.r->len);
+      return false;
+    }
+    if (rep.r->type != REDIS_REPLY_ARRAY || rep.r->elements != 2 * n) {
+      *error = "unexpected reply to EVAL";
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      auto val = [&](size_t k) -> uint64_t {
+        const redisReply* e = rep.r->element[k];
+        return e->type == REDIS_REPLY_INTEGER && e->integer > 0 ? uint64_t(e->integer) : 0;
+      };
+      limiter.apply(items[at + i], val(2 * i), val(2 * i + 1));
+    }
+  }
+  return true;
+}
+
+void RedisSync::run() {
+  std::mt19937_64 rng(std::random_device{}());
+  std::chrono::milliseconds backoff{100};
+  auto next_connect = std::chrono::steady_clock::now();
+  RedisSettings connected_to;
+  for (;;) {
+    RedisSettings s;
+    std::vector<std::shared_ptr<GlobalLimiter>> limiters;
+    {
+      std::unique_lock lk(mu_);
+      if (stop_) return;
+      if (limiters_.empty()) {
+        cv_.wait(lk, [&] { return stop_ || !limiters_.empty(); });
+        if (stop_) return;
+      }
+      s = settings_;
+      limiters = limiters_;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    std::string error;
+    bool ok = true;
+    if (ctx_ && !(connected_to == s)) disconnect();
+    if (!ctx_) {
+      if (start < next_connect) {
+        ok = false;
+      } else if (!connect(s, &error)) {
+        logError(s, error);
+        ok = false;
+        // Exponential backoff with jitter: 100 ms doubling to 5 s, +-25%.
+        std::uniform_real_distribution<double> jitter(0.75, 1.25);
+        next_connect = start + std::chrono::milliseconds(int64_t(double(backoff.count()) * jitter(rng)));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      } else {
+        connected_to = s;
+        backoff = std::chrono::milliseconds(100);
+      }
+    }
+    if (ok) {
+      const uint64_t sent = commands_.load(std::memory_order_relaxed);
+      for (auto& l : limiters) {
+        if (!syncOne(s, *l, &error)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok && commands_.load(std::memory_order_relaxed) == sent) {
+        // Nothing to send: a PING keeps the view fresh (Redis is there).
+        Reply rep{static_cast<redisReply*>(redisCommand(ctx_, "PING"))};
+        commands_.fetch_add(1, std::memory_order_relaxed);
+        if (!rep.r || rep.r->type == REDIS_REPLY_ERROR) {
+          error = rep.r ? "PING refused" : std::string("connection lost: ") + ctx_->errstr;
+          ok = false;
+        }
+      }
+      if (!ok) {
+        logError(s, error);
+        disconnect();
+      } else {
+        for (auto& l : limiters) l->markSynced();
+        up_ = true;
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+        sync_us_.fetch_add(
+            uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+                         .count()),
+            std::memory_order_relaxed);
+      }
+    }
+    std::unique_lock lk(mu_);
+    cv_.wait_until(lk, start + s.sync_interval, [&] { return stop_; });
+  }
+}
+
+}  // namespace rampart::gateway::ratelimit
