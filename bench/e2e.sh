@@ -40,7 +40,7 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "e2e: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$here/lib.sh"
 BACKEND=$(free_port); NGINX_PORT=$(free_port); RAMPART_PORT=$(free_port); ADMIN=$(free_port)
 MODSEC_PORT=$(free_port); RAMPART_CRS_PORT=$(free_port); ADMIN2=$(free_port)
 
@@ -132,32 +132,9 @@ if [ "$WAF" = 1 ]; then
   ports="$ports $MODSEC_PORT $RAMPART_CRS_PORT"
 fi
 declare -A PORT=([nginx]=$NGINX_PORT [rampart]=$RAMPART_PORT [nginx+modsec]=$MODSEC_PORT [rampart+crs]=$RAMPART_CRS_PORT)
-for port in $ports; do
-  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
-done
+wait_ports $ports
 
-# wrk scripts for the two requests of ../shared/bench.
-lua_headers() {
-  while IFS= read -r line; do
-    [ -z "$line" ] && continue
-    name=${line%%:*}; value=${line#*: }
-    value=${value//\\/\\\\}; value=${value//\"/\\\"}
-    echo "wrk.headers[\"$name\"] = \"$value\""
-  done < "$SHARED/browser.headers"
-}
-{
-  echo 'wrk.method = "GET"'
-  echo 'wrk.path = "/products/leather-running-shoes-48213?color=black&size=42&ref=newsletter"'
-  lua_headers
-} > "$WORK/get.lua"
-{
-  echo 'wrk.method = "POST"'
-  echo 'wrk.path = "/contact"'
-  lua_headers
-  echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
-  echo 'wrk.headers["Origin"] = "https://shop.example.com"'
-  printf 'wrk.body = "%s"\n' "$(tr -d '\n' < "$SHARED/form.body" | sed 's/\\/\\\\/g; s/"/\\"/g')"
-} > "$WORK/post.lua"
+write_wrk_scripts "$SHARED" "$WORK"
 
 # Sanity: every proxy passes the benign requests and the WAFs block an attack.
 for sys in $systems; do
@@ -171,16 +148,6 @@ for sys in $systems; do
     [ "$code" = 403 ] || { echo "e2e: $sys did not block an XSS ($code)" >&2; exit 1; } ;;
   esac
 done
-
-# wrk's --latency output -> "rps p50_ms p99_ms"
-run_wrk() {
-  local port=$1 script=$2
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$port" 2>&1 | awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
-    /Non-2xx or 3xx/ { bad = $NF }
-    END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
-}
 
 printf '%-6s %-13s %12s %10s %10s %8s\n' request system "requests/s" "p50 ms" "p99 ms" non2xx
 declare -A R L

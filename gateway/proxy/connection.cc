@@ -213,8 +213,14 @@ struct Exchange {
   std::vector<std::string> resp_header_store;  // response header copies the engine points into
   Clock::duration waf_time{};
   std::string waf_action;                    // "blocked", "detected" (access log)
-  // RateLimit-Policy / RateLimit of the admitting policy closest to its limit.
-  std::vector<std::pair<std::string, std::string>> limit_headers;
+  // RateLimit-Policy / RateLimit of the admitting policy closest to its limit (null: none).
+  const filters::RateLimiters::Policy* limit_policy = nullptr;
+  ratelimit::Decision limit_decision;
+  void appendLimitHeaders(std::string& o) const {
+    if (limit_policy)
+      ratelimit::appendRateLimitHeaders(o, limit_policy->policy_header, limit_policy->cfg->policy.name,
+                                        limit_decision.remaining, limit_decision.reset);
+  }
 };
 
 class Handler {
@@ -324,7 +330,7 @@ asio::awaitable<void> Handler::respondSimple(Exchange& x, uint16_t status, std::
   http::appendHeader(o, "Content-Length", std::to_string(body.size()));
   for (auto& [n, v] : extra) http::appendHeader(o, n, v);
   if (status != 429)
-    for (auto& [n, v] : x.limit_headers) http::appendHeader(o, n, v);
+    x.appendLimitHeaders(o);
   if (!x.request_id.empty()) http::appendHeader(o, "X-Request-Id", x.request_id);
   if (x.close_after) http::appendHeader(o, "Connection", "close");
   o += "\r\n";
@@ -860,10 +866,8 @@ asio::awaitable<void> Handler::run() {
                                                               x.req, c_->peer_ip, c_->peer_cert.subject)
                                      : filters::RateLimiters::Result{};
     if (limit.closest) {
-      const std::string& pn = limit.closest->cfg->policy.name;
-      x.limit_headers.emplace_back("RateLimit-Policy", limit.closest->policy_header);
-      x.limit_headers.emplace_back(
-          "RateLimit", ratelimit::rateLimitValue(pn, limit.closest_decision.remaining, limit.closest_decision.reset));
+      x.limit_policy = limit.closest;
+      x.limit_decision = limit.closest_decision;
     }
     if (!limit.rejected_by && limit.delay.count() > 0) {
       // Admitted late (a delay policy): wait on this worker's timer, then go on.
@@ -1451,7 +1455,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   for (auto& [n, v] : route.response_headers.add) http::appendHeader(o, n, v);
   if (!route.hsts.empty() && c_->client.tls()) http::appendHeader(o, "Strict-Transport-Security", route.hsts);
-  for (auto& [n, v] : x.limit_headers) http::appendHeader(o, n, v);
+  x.appendLimitHeaders(o);
   http::appendHeader(o, "X-Request-Id", x.request_id);
   if (upgrade_ok) {
     http::appendHeader(o, "Connection", "Upgrade");

@@ -78,7 +78,7 @@ GlobalLimiter::Result GlobalLimiter::decide(std::string_view key) {
   const double elapsed = double(now % period_ms_) / double(period_ms_);
   Shard& s = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(std::string(key));
+  auto it = s.map.find(key);
   if (it == s.map.end()) {
     if (s.map.size() >= per_shard_cap_) {  // the least recently used goes
       auto victim = std::min_element(s.map.begin(), s.map.end(), [](const auto& a, const auto& b) {

@@ -100,7 +100,7 @@ class GlobalLimiter {
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> map;
+    std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> map;  // found by string_view
   };
   int64_t nowMs() const;
   static void roll(Entry& e, int64_t window);

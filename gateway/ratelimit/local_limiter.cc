@@ -48,7 +48,7 @@ Decision LocalLimiter::decide(std::string_view key, const DelayOptions& delay) {
   const int64_t t = now();
   Shard& s = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lk(s.mu);
-  auto it = s.map.find(std::string(key));
+  auto it = s.map.find(key);
   if (it == s.map.end()) {
     if (s.map.size() >= perShardCap_) {  // evict least recently used
       s.map.erase(s.order.front());

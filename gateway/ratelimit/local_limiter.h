@@ -21,6 +21,12 @@ namespace rampart::gateway::ratelimit {
 
 using Clock = std::function<std::chrono::nanoseconds()>;  // monotonic "now"
 
+// Lets the key tables be searched with a string_view (no copy per request).
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct Decision {
   bool allowed = false;
   std::chrono::nanoseconds retryAfter{0};  // 0 when allowed
@@ -63,7 +69,7 @@ class LocalLimiter {
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> map;
+    std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> map;  // found by string_view
     std::list<std::string> order;  // front = least recently used
   };
   int64_t now() const;

@@ -1,0 +1,49 @@
+# Shared by the bench scripts (sourced): ports, the wrk scripts of ../shared/bench, wrk runs.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_ports PORT...: until each accepts a connection (10 s at most each).
+wait_ports() {
+  local port
+  for port in "$@"; do
+    for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+  done
+}
+
+# write_wrk_scripts SHARED_DIR OUT_DIR: OUT_DIR/get.lua (the browser GET) and
+# OUT_DIR/post.lua (the 1 KB form POST) with the browser's headers.
+write_wrk_scripts() {
+  local shared=$1 out=$2
+  lua_headers() {
+    local line name value
+    while IFS= read -r line; do
+      [ -z "$line" ] && continue
+      name=${line%%:*}; value=${line#*: }
+      value=${value//\\/\\\\}; value=${value//\"/\\\"}
+      echo "wrk.headers[\"$name\"] = \"$value\""
+    done < "$shared/browser.headers"
+  }
+  {
+    echo 'wrk.method = "GET"'
+    echo 'wrk.path = "/products/leather-running-shoes-48213?color=black&size=42&ref=newsletter"'
+    lua_headers
+  } > "$out/get.lua"
+  {
+    echo 'wrk.method = "POST"'
+    echo 'wrk.path = "/contact"'
+    lua_headers
+    echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
+    echo 'wrk.headers["Origin"] = "https://shop.example.com"'
+    printf 'wrk.body = "%s"\n' "$(tr -d '\n' < "$shared/form.body" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+  } > "$out/post.lua"
+}
+
+# run_wrk PORT SCRIPT -> "rps p50_ms p99_ms non2xx" (env: CONNECTIONS, DURATION)
+run_wrk() {
+  local port=$1 script=$2
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$port" 2>&1 | awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
+    /Non-2xx or 3xx/ { bad = $NF }
+    END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+}
