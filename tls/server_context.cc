@@ -173,11 +173,23 @@ SSL_CTX* newContext(const ServerSettings& s, std::string* error) {
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_max_early_data(ctx, 0);
-  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
-  SSL_CTX_set_cipher_list(ctx,
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-  SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
+  const std::string suites =
+      s.ciphersuites.empty() ? "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256" : s.ciphersuites;
+  const std::string ciphers = s.ciphers.empty()
+                                  ? "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+                                  : s.ciphers;
+  const std::string groups = s.groups.empty() ? "X25519:P-256:P-384" : s.groups;
+  std::string bad;
+  if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) bad = "ciphersuites: '" + suites + "'";
+  else if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) bad = "ciphers: '" + ciphers + "'";
+  else if (SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1) bad = "groups: '" + groups + "'";
+  if (!bad.empty()) {
+    ERR_clear_error();
+    *error = fmt::format("tls.{} is not a list OpenSSL accepts", bad);
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(ctx, s.session_cache_size);
   SSL_CTX_set_timeout(ctx, s.session_timeout_seconds);

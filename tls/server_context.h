@@ -46,6 +46,10 @@ struct ServerSettings {
   std::vector<CertificatePair> certificates;  // empty: a self-signed certificate for localhost
   std::string min_version = "1.3";            // "1.3" | "1.2"
   std::string profile = "modern";             // "modern" | "intermediate"
+  // Explicit lists (OpenSSL syntax, ':'-separated) instead of the profile's; empty: the profile's.
+  std::string ciphersuites;  // TLS 1.3 suites
+  std::string ciphers;       // TLS 1.2 ciphers (min_version "1.2")
+  std::string groups;        // key exchange groups
   std::vector<std::string> alpn = {"http/1.1"};
   bool allow_insecure_key_permissions = false;
   uint32_t session_cache_size = 20480;

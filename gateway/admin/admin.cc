@@ -139,6 +139,16 @@ std::string metrics(core::Server& s) {
   counter("rampart_tls_handshakes_total", "TLS handshakes completed.", tls_ok);
   counter("rampart_tls_resumed_total", "TLS handshakes that resumed a session.", tls_resumed);
   counter("rampart_tls_handshake_failures_total", "TLS handshakes that failed.", tls_failed);
+  {
+    std::array<uint64_t, admin::kTlsFailureReasons.size()> by{};
+    for (auto& w : s.workers())
+      for (size_t i = 0; i < by.size(); ++i) by[i] += w->metrics().tls_failure_reasons[i].get();
+    o += "# HELP rampart_tls_handshake_failures_by_reason_total TLS handshakes that failed, by reason.\n"
+         "# TYPE rampart_tls_handshake_failures_by_reason_total counter\n";
+    for (size_t i = 0; i < by.size(); ++i)
+      o += fmt::format("rampart_tls_handshake_failures_by_reason_total{{reason=\"{}\"}} {}\n",
+                       admin::kTlsFailureReasons[i], by[i]);
+  }
   counter("rampart_upstream_tls_handshakes_total", "TLS handshakes with upstream endpoints completed.", utls_ok);
   counter("rampart_upstream_tls_resumed_total", "Upstream TLS handshakes that resumed a session.", utls_resumed);
   counter("rampart_upstream_tls_failures_total", "Upstream TLS handshakes that failed (verification included).",

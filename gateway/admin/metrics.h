@@ -14,6 +14,10 @@
 
 namespace rampart::gateway::admin {
 
+// Reasons a TLS handshake with a client failed, as /metrics labels them.
+inline constexpr std::array<const char*, 7> kTlsFailureReasons = {
+    "timeout", "eof", "protocol_version", "no_shared_cipher", "client_certificate", "http_on_tls_port", "other"};
+
 struct Counter {
   std::atomic<uint64_t> v{0};
   void add(uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
@@ -52,6 +56,8 @@ struct WorkerMetrics {
   Counter tls_handshakes;          // completed
   Counter tls_resumed;             // of them, resumed sessions
   Counter tls_handshake_failures;
+  // The same by reason (kTlsFailureReasons order).
+  std::array<Counter, 7> tls_failure_reasons;
   Counter upstream_tls_handshakes;  // TLS to backends: completed
   Counter upstream_tls_resumed;     // of them, resumed sessions
   Counter upstream_tls_failures;    // failed (verification, protocol, timeout)

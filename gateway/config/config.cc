@@ -981,7 +981,7 @@ class Reader {
     if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;
     if (!map(n, "listener.tls", {"certificates", "min_version", "profile", "alpn", "allow_insecure_key_permissions",
                                  "session_cache_size", "session_timeout", "client_certificates",
-                                 "ticket_key_rotation"}))
+                                 "ticket_key_rotation", "ciphersuites", "ciphers", "groups"}))
       return;
     if (auto cs = n["certificates"]) {
       if (!cs.IsSequence()) {
@@ -1012,6 +1012,12 @@ class Reader {
       if (str(v, "tls.profile", t.profile) && t.profile != "modern" && t.profile != "intermediate")
         error(v, "tls.profile must be modern or intermediate");
     }
+    if (auto v = n["ciphersuites"]) str(v, "tls.ciphersuites", t.ciphersuites);
+    if (auto v = n["ciphers"]) {
+      str(v, "tls.ciphers", t.ciphers);
+      if (t.min_version != "1.2") error(v, "tls.ciphers are TLS 1.2 ciphers: they need min_version \"1.2\"");
+    }
+    if (auto v = n["groups"]) str(v, "tls.groups", t.groups);
     if (t.profile == "modern" && t.min_version == "1.2")
       error(n, "tls: min_version \"1.2\" needs profile: intermediate (the modern profile is TLS 1.3 only)");
     if (auto v = n["alpn"]) {

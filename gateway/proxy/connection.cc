@@ -503,6 +503,35 @@ asio::awaitable<bool> Handler::readProxyHeader() {
 }
 
 // A failed TLS handshake is worth one log line per second, not one per scanner probe.
+// Index into admin::kTlsFailureReasons.
+size_t tlsFailureReason(const error_code& ec, bool expired) {
+  if (expired) return 0;
+  if (ec == asio::ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset)
+    return 1;
+  if (ec.category() == asio::error::get_ssl_category()) {
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return 2;
+      case SSL_R_NO_SHARED_CIPHER:
+      case SSL_R_NO_SUITABLE_KEY_SHARE:
+      case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
+        return 3;
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return 4;
+      case SSL_R_HTTP_REQUEST:
+      case SSL_R_HTTPS_PROXY_REQUEST:
+        return 5;
+      default:
+        break;
+    }
+  }
+  return 6;
+}
+
 void tlsFailureLog(const std::string& peer, const error_code& ec) {
   static std::atomic<int64_t> last{0};
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
@@ -786,6 +815,7 @@ asio::awaitable<void> Handler::run() {
       c_->disarm();
       if (hec) {
         w_.metrics().tls_handshake_failures.add();
+        w_.metrics().tls_failure_reasons[tlsFailureReason(hec, c_->expired)].add();
         tlsFailureLog(c_->peer, hec);
         error_code ignored;
         c_->client.close(ignored);

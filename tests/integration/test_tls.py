@@ -137,6 +137,23 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(v13, "TLSv1.3")
         self.assertIn("Cipher is (NONE)", s_client(self.port12, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"))
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_handshake_failures_total"), 2)
+        self.assertGreaterEqual(metric(self.gw.admin, "rampart_tls_handshake_failures_by_reason_total",
+                                       {"reason": "protocol_version"}), 2)
+
+    def test_plain_http_on_a_tls_port_is_counted_by_reason(self):
+        before = metric(self.gw.admin, "rampart_tls_handshake_failures_by_reason_total", {"reason": "http_on_tls_port"})
+        with socket.create_connection(("127.0.0.1", self.gw.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            try:
+                s.recv(100)
+            except OSError:
+                pass
+        deadline = time.time() + 5
+        while time.time() < deadline and metric(self.gw.admin, "rampart_tls_handshake_failures_by_reason_total",
+                                                {"reason": "http_on_tls_port"}) == before:
+            time.sleep(0.05)
+        self.assertEqual(metric(self.gw.admin, "rampart_tls_handshake_failures_by_reason_total",
+                                {"reason": "http_on_tls_port"}), before + 1)
 
     def test_certificate_selection(self):
         ec = peer_cert_text(self.gw.port, "a.test", "-sigalgs", "ECDSA+SHA256")
@@ -540,6 +557,31 @@ routes:
         rc, out = check(other_crt, key)
         self.assertEqual(rc, 1)
         self.assertIn("does not match", out)
+
+    def test_explicit_cipher_suites_and_groups(self):
+        cfg = """
+listeners:
+  - {{ name: t, listen: 127.0.0.1:{port}, tls: {{ ciphersuites: TLS_CHACHA20_POLY1305_SHA256, groups: P-256 }} }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=1) as gw:
+            out = s_client(gw.port, "-servername", "localhost")
+            self.assertIn("TLS_CHACHA20_POLY1305_SHA256", out)
+            self.assertIn("Cipher is (NONE)", s_client(gw.port, "-ciphersuites", "TLS_AES_128_GCM_SHA256"))
+            self.assertIn("Cipher is (NONE)", s_client(gw.port, "-groups", "X25519"))
+        d = tempfile.mkdtemp(prefix="rampart-ciphers-")
+        path = os.path.join(d, "bad.yaml")
+        for tls, expect in (("{ ciphersuites: TLS_NOPE }", "tls.ciphersuites: 'TLS_NOPE' is not a list OpenSSL accepts"),
+                            ("{ groups: P-999 }", "tls.groups: 'P-999'"),
+                            ("{ ciphers: ECDHE-RSA-AES128-GCM-SHA256 }", "need min_version")):
+            with open(path, "w") as f:
+                f.write("listeners: [{ name: t, listen: 127.0.0.1:1, tls: " + tls + " }]\n"
+                        "routes: [{ name: r, direct_response: { status: 200 } }]\n")
+            r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
+            with self.subTest(tls=tls):
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn(expect, r.stdout + r.stderr)
 
     def test_self_signed_fallback_warns(self):
         cfg = """
