@@ -290,3 +290,14 @@ def metric(admin_port, name, labels=None):
             continue
         total += float(value)
     return total
+
+
+def wait_metric(admin_port, name, labels=None, at_least=1, timeout=5.0):
+    """The metric once it reaches `at_least` (or its value at the deadline): a worker
+    counts a request after writing its response, so a client can ask first."""
+    deadline = time.time() + timeout
+    while True:
+        v = metric(admin_port, name, labels)
+        if v >= at_least or time.time() >= deadline:
+            return v
+        time.sleep(0.02)

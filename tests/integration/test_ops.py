@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, http, metric
+from harness import RAMPART, Backend, Gateway, http, metric, wait_metric
 
 BASE = """
 listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
@@ -77,8 +77,8 @@ class AdminAndLogTest(unittest.TestCase):
                     http(gw.port, "GET", f"/a{i}", {"User-Agent": "it/1"})
                 self.assertEqual(http(gw.admin, "GET", "/healthz")[0], 200)
                 self.assertEqual(http(gw.admin, "GET", "/ready")[0], 200)
-                self.assertGreaterEqual(metric(gw.admin, "rampart_requests_total", {"route": "app", "class": "2xx"}), 5)
-                self.assertGreaterEqual(metric(gw.admin, "rampart_request_duration_seconds_count", {"route": "app"}), 5)
+                self.assertGreaterEqual(wait_metric(gw.admin, "rampart_requests_total", {"route": "app", "class": "2xx"}, 5), 5)
+                self.assertGreaterEqual(wait_metric(gw.admin, "rampart_request_duration_seconds_count", {"route": "app"}, 5), 5)
                 up = json.loads(http(gw.admin, "GET", "/upstreams")[2])
                 self.assertEqual(up["pools"][0]["endpoints"][0]["address"], backend.address)
                 cfg = json.loads(http(gw.admin, "GET", "/config")[2])
