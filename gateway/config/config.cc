@@ -302,7 +302,31 @@ class Reader {
     if (r.name.empty()) r.name = fmt::format("route{}", index);
     if (auto v = n["listeners"]) strList(v, "route.listeners", r.listeners);
     if (auto m = n["match"]) {
-      if (map(m, "route.match", {"hosts", "path", "methods", "headers"})) {
+      if (map(m, "route.match", {"hosts", "path", "methods", "headers", "client_certificate"})) {
+        if (auto cc = m["client_certificate"]) {
+          if (map(cc, "match.client_certificate", {"subject", "subject_regex", "present"})) {
+            HeaderMatch hm;
+            int kinds = 0;
+            if (auto v = cc["subject"]) ++kinds, hm.kind = HeaderMatch::Kind::Exact, str(v, "client_certificate.subject", hm.value);
+            if (auto v = cc["subject_regex"]) {
+              ++kinds;
+              hm.kind = HeaderMatch::Kind::Regex;
+              if (str(v, "client_certificate.subject_regex", hm.value)) {
+                auto re = std::make_shared<re2::RE2>(hm.value, re2::RE2::Quiet);
+                if (!re->ok()) error(v, fmt::format("invalid subject regex: {}", re->error()));
+                else hm.regex = re;
+              }
+            }
+            if (auto v = cc["present"]) {
+              ++kinds;
+              bool b = true;
+              boolean(v, "client_certificate.present", b);
+              hm.kind = b ? HeaderMatch::Kind::Present : HeaderMatch::Kind::Absent;
+            }
+            if (kinds != 1) error(cc, "match.client_certificate needs exactly one of subject, subject_regex, present");
+            r.client_certificate = std::move(hm);
+          }
+        }
         if (auto v = m["hosts"]) {
           strList(v, "match.hosts", r.hosts);
           for (auto& h : r.hosts) {

@@ -146,6 +146,9 @@ struct Route {
   PathMatch path;
   std::vector<std::string> methods;    // empty = any
   std::vector<HeaderMatch> headers;
+  // The verified TLS client certificate's subject (RFC 2253), on a listener with
+  // client_certificates: present / absent / exact / regex (name unused).
+  std::optional<HeaderMatch> client_certificate;
   std::optional<DirectResponse> direct;
   std::string pool;
   size_t pool_index = 0;               // index into Config::pools when pool is set

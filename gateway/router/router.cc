@@ -28,7 +28,8 @@ bool hostMatches(std::string_view pattern, std::string_view host) {
 }
 
 const config::Route* select(const config::Config& cfg, std::string_view listener, std::string_view host,
-                            std::string_view path, const http::RequestHead& req) {
+                            std::string_view path, const http::RequestHead& req,
+                            std::string_view client_subject) {
   std::string_view h = stripPort(host);
   for (const auto& r : cfg.routes) {
     if (!r.listeners.empty() &&
@@ -66,6 +67,18 @@ const config::Route* select(const config::Config& cfg, std::string_view listener
       if (!ok) break;
     }
     if (!ok) continue;
+    if (const auto& cm = r.client_certificate) {
+      switch (cm->kind) {
+        case config::HeaderMatch::Kind::Present: ok = !client_subject.empty(); break;
+        case config::HeaderMatch::Kind::Absent: ok = client_subject.empty(); break;
+        case config::HeaderMatch::Kind::Exact: ok = !client_subject.empty() && client_subject == cm->value; break;
+        case config::HeaderMatch::Kind::Regex:
+          ok = !client_subject.empty() &&
+               re2::RE2::FullMatch(re2::StringPiece(client_subject.data(), client_subject.size()), *cm->regex);
+          break;
+      }
+      if (!ok) continue;
+    }
     return &r;
   }
   return nullptr;

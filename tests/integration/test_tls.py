@@ -293,6 +293,42 @@ routes:
             b.close()
 
 
+    def test_routes_match_the_client_certificate_subject(self):
+        d = tempfile.mkdtemp(prefix="rampart-mtls-route-")
+        crt, key = make_cert(d, "srv", "ec", ["a.test"])
+        ca, client_crt, client_key = make_ca_and_client(d)
+        cfg = """
+listeners:
+  - name: optional
+    listen: 127.0.0.1:{port}
+    tls:
+      certificates: [{{ cert: "{crt}", key: "{key}" }}]
+      client_certificates: {{ mode: optional, ca: "{ca}" }}
+routes:
+  - {{ name: bob, match: {{ client_certificate: {{ subject: "CN=bob,O=Example" }} }}, direct_response: {{ status: 200, body: bob }} }}
+  - {{ name: example, match: {{ client_certificate: {{ subject_regex: "CN=[a-z]+,O=Example" }} }}, direct_response: {{ status: 200, body: example }} }}
+  - {{ name: anonymous, match: {{ client_certificate: {{ present: false }} }}, direct_response: {{ status: 200, body: anonymous }} }}
+"""
+        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key, "ca": ca}) as gw:
+            def body(cert, extra=b""):
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                if cert:
+                    ctx.load_cert_chain(*cert)
+                with ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5),
+                                     server_hostname="a.test") as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n" + extra + b"\r\n")
+                    data = b""
+                    while chunk := s.recv(65536):
+                        data += chunk
+                return data.split(b"\r\n\r\n", 1)[1]
+
+            self.assertEqual(body((client_crt, client_key)), b"example")
+            self.assertEqual(body(None), b"anonymous")
+            self.assertEqual(body(None, b"X-Client-Subject: CN=bob,O=Example\r\n"), b"anonymous",
+                             "a header cannot stand in for a certificate")
+
     def test_rate_limit_keyed_on_client_certificate_subject(self):
         d = tempfile.mkdtemp(prefix="rampart-mtls-rl-")
         crt, key = make_cert(d, "srv", "ec", ["a.test"])
