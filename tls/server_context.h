@@ -50,6 +50,8 @@ struct ServerSettings {
   std::string ciphersuites;  // TLS 1.3 suites
   std::string ciphers;       // TLS 1.2 ciphers (min_version "1.2")
   std::string groups;        // key exchange groups
+  // Reload (as on SIGHUP) when a certificate, key, OCSP or client CA file changes (polled every 2 s).
+  bool watch = false;
   std::vector<std::string> alpn = {"http/1.1"};
   bool allow_insecure_key_permissions = false;
   uint32_t session_cache_size = 20480;

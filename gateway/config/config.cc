@@ -1005,7 +1005,7 @@ class Reader {
     if (n.IsScalar() && (n.Scalar() == "self_signed" || n.Scalar() == "on" || n.Scalar() == "true")) return;
     if (!map(n, "listener.tls", {"certificates", "min_version", "profile", "alpn", "allow_insecure_key_permissions",
                                  "session_cache_size", "session_timeout", "client_certificates",
-                                 "ticket_key_rotation", "ciphersuites", "ciphers", "groups"}))
+                                 "ticket_key_rotation", "ciphersuites", "ciphers", "groups", "watch"}))
       return;
     if (auto cs = n["certificates"]) {
       if (!cs.IsSequence()) {
@@ -1042,6 +1042,7 @@ class Reader {
       if (t.min_version != "1.2") error(v, "tls.ciphers are TLS 1.2 ciphers: they need min_version \"1.2\"");
     }
     if (auto v = n["groups"]) str(v, "tls.groups", t.groups);
+    if (auto v = n["watch"]) boolean(v, "tls.watch", t.watch);
     if (t.profile == "modern" && t.min_version == "1.2")
       error(n, "tls: min_version \"1.2\" needs profile: intermediate (the modern profile is TLS 1.3 only)");
     if (auto v = n["alpn"]) {

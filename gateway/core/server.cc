@@ -1,5 +1,7 @@
 #include "gateway/core/server.h"
 
+#include <sys/stat.h>
+
 #include <malloc.h>
 
 #include <fmt/format.h>
@@ -28,7 +30,11 @@ struct Server::Impl {
   // arenas keep the high-water mark of every reload (RSS steps up over reloads).
   asio::steady_timer trim_timer{ioc};
   asio::steady_timer expiry_timer{ioc};  // rate-limit keys whose bucket is full again are dropped
+  asio::steady_timer watch_timer{ioc};   // TLS files of listeners with tls.watch
+  std::string watched;                   // their last signature (path, mtime, size)
 };
+
+std::string tlsFileSignature(const config::Config& cfg);
 
 Server::Server(std::string config_path) : path_(std::move(config_path)), impl_(std::make_unique<Impl>()) {}
 Server::~Server() = default;
@@ -133,6 +139,21 @@ int Server::run() {
                cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
 
   configureRedis();
+  impl_->watched = tlsFileSignature(*runtime_->config);
+  std::function<void(const error_code&)> watch = [&](const error_code& ec) {
+    if (ec) return;
+    std::string now = tlsFileSignature(*runtime_->config);
+    if (!now.empty() && now != impl_->watched) {
+      impl_->watched = now;
+      spdlog::info("tls: certificate files changed (tls.watch): reloading");
+      reload();
+      impl_->watched = tlsFileSignature(*runtime_->config);
+    }
+    impl_->watch_timer.expires_after(std::chrono::seconds(2));
+    impl_->watch_timer.async_wait(watch);
+  };
+  impl_->watch_timer.expires_after(std::chrono::seconds(2));
+  impl_->watch_timer.async_wait(watch);
   std::function<void(const error_code&)> expire = [&](const error_code& ec) {
     if (ec) return;
     runtime_->rate_limits.expireIdle();
@@ -163,6 +184,24 @@ int Server::run() {
   if (impl_->audit_log) impl_->audit_log->flush();
   spdlog::info("stopped");
   return 0;
+}
+
+// Path, modification time and size of every file a listener with tls.watch
+// loads; empty when none watches.
+std::string tlsFileSignature(const config::Config& cfg) {
+  std::string sig;
+  auto add = [&](const std::string& path) {
+    if (path.empty()) return;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) st = {};
+    sig += fmt::format("{}:{}.{}:{};", path, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size);
+  };
+  for (const auto& l : cfg.listeners) {
+    if (!l.tls || !l.tls->watch) continue;
+    for (const auto& c : l.tls->certificates) add(c.cert_file), add(c.key_file), add(c.ocsp_file);
+    add(l.tls->client.ca_file);
+  }
+  return sig;
 }
 
 void Server::configureRedis() {

@@ -523,6 +523,41 @@ routes:
 
 
 class TlsReloadTest(unittest.TestCase):
+    def test_watch_reloads_when_the_files_change(self):
+        d = tempfile.mkdtemp(prefix="rampart-tls-watch-")
+        crt, key = make_cert(d, "one", "ec", ["a.test"])
+        cfg = """
+listeners:
+  - name: tls
+    listen: 127.0.0.1:{port}
+    tls: {{ certificates: [{{ cert: "{crt}", key: "{key}" }}], watch: true }}
+routes:
+  - {{ name: hi, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key}) as gw:
+            def served_serial():
+                out = s_client(gw.port, "-servername", "a.test", "-showcerts")
+                pem = out[out.find("-----BEGIN CERTIFICATE-----"):out.find("-----END CERTIFICATE-----") + 25]
+                return openssl("x509", "-noout", "-serial", input=pem).stdout
+
+            serial1 = served_serial()
+            make_cert(d, "one", "ec", ["a.test"])  # renewed in place, no signal
+            serial2 = openssl("x509", "-noout", "-serial", "-in", crt).stdout
+            self.assertNotEqual(serial1, serial2)
+            deadline = time.time() + 10
+            while served_serial() != serial2 and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(served_serial(), serial2)
+            self.assertIn("certificate files changed", gw.output())
+            # A broken renewal keeps the old certificate in force.
+            with open(crt, "w") as f:
+                f.write("not a certificate\n")
+            deadline = time.time() + 10
+            while "reload failed" not in gw.output() and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertIn("reload failed", gw.output())
+            self.assertEqual(served_serial(), serial2)
+
     def test_reload_swaps_certificate_and_refuses_a_bad_one(self):
         d = tempfile.mkdtemp(prefix="rampart-tls-")
         crt, key = make_cert(d, "one", "ec", ["a.test"])
