@@ -304,7 +304,7 @@ class Reader {
     if (auto m = n["match"]) {
       if (map(m, "route.match", {"hosts", "path", "methods", "headers", "client_certificate"})) {
         if (auto cc = m["client_certificate"]) {
-          if (map(cc, "match.client_certificate", {"subject", "subject_regex", "present"})) {
+          if (map(cc, "match.client_certificate", {"subject", "subject_regex", "present", "fingerprint"})) {
             HeaderMatch hm;
             int kinds = 0;
             if (auto v = cc["subject"]) ++kinds, hm.kind = HeaderMatch::Kind::Exact, str(v, "client_certificate.subject", hm.value);
@@ -323,7 +323,20 @@ class Reader {
               boolean(v, "client_certificate.present", b);
               hm.kind = b ? HeaderMatch::Kind::Present : HeaderMatch::Kind::Absent;
             }
-            if (kinds != 1) error(cc, "match.client_certificate needs exactly one of subject, subject_regex, present");
+            if (auto v = cc["fingerprint"]) {
+              ++kinds;
+              hm.kind = HeaderMatch::Kind::Present;  // and the fingerprint below
+              if (str(v, "client_certificate.fingerprint", r.client_fingerprint)) {
+                std::string fp;
+                for (char ch : r.client_fingerprint)
+                  if (ch != ':') fp += char(std::tolower(static_cast<unsigned char>(ch)));
+                if (fp.size() != 64 || fp.find_first_not_of("0123456789abcdef") != std::string::npos)
+                  error(v, "client_certificate.fingerprint must be a SHA-256 in hex (64 digits, colons allowed)");
+                r.client_fingerprint = fp;
+              }
+            }
+            if (kinds != 1)
+              error(cc, "match.client_certificate needs exactly one of subject, subject_regex, present, fingerprint");
             r.client_certificate = std::move(hm);
           }
         }

@@ -149,6 +149,7 @@ struct Route {
   // The verified TLS client certificate's subject (RFC 2253), on a listener with
   // client_certificates: present / absent / exact / regex (name unused).
   std::optional<HeaderMatch> client_certificate;
+  std::string client_fingerprint;  // match.client_certificate.fingerprint: SHA-256, lower-case hex
   std::optional<DirectResponse> direct;
   std::string pool;
   size_t pool_index = 0;               // index into Config::pools when pool is set

@@ -884,7 +884,8 @@ asio::awaitable<void> Handler::run() {
       continue;
     }
     std::string_view path = pathOf(x.req.target);
-    x.route = router::select(*rt_->config, c_->listener, x.req.host, path, x.req, c_->peer_cert.subject);
+    x.route = router::select(*rt_->config, c_->listener, x.req.host, path, x.req, c_->peer_cert.subject,
+                             c_->peer_cert.fingerprint);
     if (listener_cfg_) {
       const auto& wafs = rt_->waf;
       x.waf = x.route ? &wafs.forRoute(listener_index, size_t(x.route - rt_->config->routes.data()))

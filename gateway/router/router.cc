@@ -29,7 +29,7 @@ bool hostMatches(std::string_view pattern, std::string_view host) {
 
 const config::Route* select(const config::Config& cfg, std::string_view listener, std::string_view host,
                             std::string_view path, const http::RequestHead& req,
-                            std::string_view client_subject) {
+                            std::string_view client_subject, std::string_view client_fingerprint) {
   std::string_view h = stripPort(host);
   for (const auto& r : cfg.routes) {
     if (!r.listeners.empty() &&
@@ -78,6 +78,7 @@ const config::Route* select(const config::Config& cfg, std::string_view listener
           break;
       }
       if (!ok) continue;
+      if (!r.client_fingerprint.empty() && client_fingerprint != r.client_fingerprint) continue;
     }
     return &r;
   }

@@ -306,11 +306,13 @@ listeners:
       client_certificates: {{ mode: optional, ca: "{ca}" }}
 routes:
   - {{ name: bob, match: {{ client_certificate: {{ subject: "CN=bob,O=Example" }} }}, direct_response: {{ status: 200, body: bob }} }}
+  - {{ name: pinned, match: {{ path: {{ prefix: /pinned }}, client_certificate: {{ fingerprint: "{fp}" }} }}, direct_response: {{ status: 200, body: pinned }} }}
   - {{ name: example, match: {{ client_certificate: {{ subject_regex: "CN=[a-z]+,O=Example" }} }}, direct_response: {{ status: 200, body: example }} }}
   - {{ name: anonymous, match: {{ client_certificate: {{ present: false }} }}, direct_response: {{ status: 200, body: anonymous }} }}
 """
-        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key, "ca": ca}) as gw:
-            def body(cert, extra=b""):
+        fp = openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", client_crt).stdout.split("=", 1)[1].strip()
+        with Gateway(cfg, workers=1, extra={"crt": crt, "key": key, "ca": ca, "fp": fp}) as gw:
+            def body(cert, extra=b"", path="/"):
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
@@ -318,13 +320,15 @@ routes:
                     ctx.load_cert_chain(*cert)
                 with ctx.wrap_socket(socket.create_connection(("127.0.0.1", gw.port), timeout=5),
                                      server_hostname="a.test") as s:
-                    s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n" + extra + b"\r\n")
+                    s.sendall(f"GET {path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n".encode() + extra + b"\r\n")
                     data = b""
                     while chunk := s.recv(65536):
                         data += chunk
                 return data.split(b"\r\n\r\n", 1)[1]
 
             self.assertEqual(body((client_crt, client_key)), b"example")
+            self.assertEqual(body((client_crt, client_key), path="/pinned"), b"pinned")
+            self.assertEqual(body(None, path="/pinned"), b"anonymous")
             self.assertEqual(body(None), b"anonymous")
             self.assertEqual(body(None, b"X-Client-Subject: CN=bob,O=Example\r\n"), b"anonymous",
                              "a header cannot stand in for a certificate")
