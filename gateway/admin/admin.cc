@@ -243,6 +243,24 @@ std::string metrics(core::Server& s) {
       k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.limiter->size());
     }
     o += a + r + e + k + f;
+    if (const auto& bans = s.runtime()->rate_limits.bans; !bans.empty()) {
+      std::string st = "# HELP rampart_bans_started_total Clients banned after repeated offences.\n"
+                       "# TYPE rampart_bans_started_total counter\n";
+      std::string rj = "# HELP rampart_bans_rejected_total Requests answered 403 because the client was banned.\n"
+                       "# TYPE rampart_bans_rejected_total counter\n";
+      std::string ac = "# HELP rampart_bans_active Clients banned now (here or, for global bans, by any "
+                       "instance).\n# TYPE rampart_bans_active gauge\n";
+      std::string ev = "# HELP rampart_bans_evictions_total Clients dropped from a ban table at max_keys.\n"
+                       "# TYPE rampart_bans_evictions_total counter\n";
+      for (const auto& b : bans) {
+        std::string lbl = fmt::format("{{ban=\"{}\"}}", label(b->policy().name));
+        st += fmt::format("rampart_bans_started_total{} {}\n", lbl, b->bansStarted());
+        rj += fmt::format("rampart_bans_rejected_total{} {}\n", lbl, b->rejected());
+        ac += fmt::format("rampart_bans_active{} {}\n", lbl, b->active());
+        ev += fmt::format("rampart_bans_evictions_total{} {}\n", lbl, b->evictions());
+      }
+      o += st + rj + ac + ev;
+    }
     if (const auto* rs = s.redisSync()) {
       o += fmt::format(
           "# HELP rampart_ratelimit_redis_up Whether the last sync with Redis succeeded.\n"

@@ -832,6 +832,38 @@ class Reader {
     return false;
   }
 
+  void ban(const YAML::Node& n, Config::Ban& b) {
+    b.loc = loc(n);
+    if (!map(n, "ban", {"name", "on", "threshold", "window", "duration", "max_keys", "scope"})) return;
+    auto& p = b.policy;
+    if (auto v = n["name"]) str(v, "bans.name", p.name);
+    if (p.name.empty()) error(n, "a ban needs a name");
+    if (auto v = n["on"]) {
+      std::vector<std::string> on;
+      strList(v, "bans.on", on);
+      p.on_waf = p.on_rate_limit = false;
+      for (auto& o : on) {
+        if (o == "waf") p.on_waf = true;
+        else if (o == "rate_limit") p.on_rate_limit = true;
+        else error(v, fmt::format("bans.on: '{}' is not an offence (waf, rate_limit)", o));
+      }
+      if (on.empty()) error(v, "bans.on needs at least one of waf, rate_limit");
+    }
+    if (auto v = n["threshold"]) uint(v, "bans.threshold", p.threshold, 1, 1000000);
+    if (auto v = n["window"]) duration(v, "bans.window", p.window);
+    if (auto v = n["duration"]) duration(v, "bans.duration", p.duration);
+    if (p.window.count() <= 0) error(n, "bans.window must be > 0");
+    if (p.duration.count() <= 0) error(n, "bans.duration must be > 0");
+    if (auto v = n["max_keys"]) u64(v, "bans.max_keys", p.max_keys, 64, 100000000);
+    if (auto v = n["scope"]) {
+      std::string scope;
+      if (str(v, "bans.scope", scope)) {
+        if (scope == "global") p.global = true;
+        else if (scope != "local") error(v, "bans.scope must be local or global");
+      }
+    }
+  }
+
   void redis(const YAML::Node& n, RedisConfig& r) {
     r.loc = loc(n);
     if (!map(n, "redis", {"address", "password", "password_env", "db", "timeout", "sync_interval", "key_prefix",
@@ -1121,7 +1153,8 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     return res;
   }
   if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
-                                        "routes", "pools", "waf", "rate_limits", "trusted_proxies", "redis"})) {
+                                        "routes", "pools", "waf", "rate_limits", "trusted_proxies", "redis",
+                                        "bans"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
     if (auto v = root["workers"]) {
       if (v.IsScalar() && v.Scalar() == "auto") {
@@ -1153,6 +1186,21 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
       }
     }
     if (auto v = root["redis"]) rd.redis(v, cfg->redis);
+    if (auto bs = root["bans"]) {
+      if (!bs.IsSequence()) {
+        rd.error(bs, "bans must be a list");
+      } else {
+        std::set<std::string> names;
+        for (const auto& b : bs) {
+          Config::Ban ban;
+          rd.ban(b, ban);
+          if (!names.insert(ban.policy.name).second) rd.error(b, fmt::format("duplicate ban name '{}'", ban.policy.name));
+          if (ban.policy.global && !cfg->redis.enabled)
+            rd.error(b, fmt::format("ban '{}' is global: it needs a top-level redis section", ban.policy.name));
+          cfg->bans.push_back(std::move(ban));
+        }
+      }
+    }
     for (const auto& rl : cfg->rate_limits) {
       if (rl.global && !cfg->redis.enabled)
         rd.error(rl.loc, fmt::format("rate limit '{}' is global: it needs a top-level redis section", rl.policy.name));
@@ -1176,7 +1224,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           li.loc = rd.loc(l);
           li.limits = cfg->limits;
           if (!rd.map(l, "listener", {"name", "listen", "limits", "tls", "waf", "rate_limits", "redirect_https",
-                                       "proxy_protocol"}))
+                                       "proxy_protocol", "bans"}))
             continue;
           if (auto v = l["name"]) rd.str(v, "listener.name", li.name);
           if (li.name.empty()) li.name = fmt::format("listener{}", cfg->listeners.size());
@@ -1202,6 +1250,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           if (auto v = l["limits"]) rd.limits(v, li.limits);
           if (auto v = l["waf"]) rd.wafAttach(v, "listener.waf", li.waf);
           if (auto v = l["rate_limits"]) rd.strList(v, "listener.rate_limits", li.rate_limits);
+          if (auto v = l["bans"]) rd.strList(v, "listener.bans", li.bans);
           if (auto v = l["proxy_protocol"]) {
             if (rd.map(v, "proxy_protocol", {"trusted"})) {
               if (auto t = v["trusted"]) rd.strList(t, "proxy_protocol.trusted", li.proxy_protocol_trusted);
@@ -1292,6 +1341,10 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
   for (auto& r : cfg->routes)
     for (auto& n : r.rate_limits)
       if (!knownLimit(n)) rd.error(r.loc, fmt::format("route '{}' names unknown rate limit '{}'", r.name, n));
+  for (auto& l : cfg->listeners)
+    for (auto& n : l.bans)
+      if (std::none_of(cfg->bans.begin(), cfg->bans.end(), [&](auto& b) { return b.policy.name == n; }))
+        rd.error(l.loc, fmt::format("listener '{}' names unknown ban '{}'", l.name, n));
   for (auto& r : cfg->routes) {
     const WafAttach* inherited = nullptr;
     for (auto& l : cfg->listeners)

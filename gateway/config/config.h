@@ -15,6 +15,7 @@
 #include "gateway/config/location.h"
 #include "gateway/config/waf_config.h"
 #include "gateway/ratelimit/config.h"
+#include "gateway/ratelimit/ban_list.h"
 #include "gateway/ratelimit/redis_sync.h"
 #include "gateway/upstream/config.h"
 #include "tls/server_context.h"
@@ -86,6 +87,7 @@ struct Listener {
   Limits limits;
   WafAttach waf;
   std::vector<std::string> rate_limits;  // policy names, applied to every request here
+  std::vector<std::string> bans;         // ban policy names (clients shut out after repeated offences)
   std::optional<tls::ServerSettings> tls;  // set: the listener terminates TLS
   // Every request here is answered 308 to the same host and target over https
   // (on https_port; 443 is left out of the URL).
@@ -191,6 +193,11 @@ struct Config {
   // only from peers in these CIDRs.
   std::vector<std::string> trusted_proxies;
   RedisConfig redis;
+  struct Ban {
+    ratelimit::BanPolicy policy;
+    Location loc;
+  };
+  std::vector<Ban> bans;
 };
 
 struct LoadResult {

@@ -206,12 +206,13 @@ std::string tlsFileSignature(const config::Config& cfg) {
 
 void Server::configureRedis() {
   auto globals = runtime_->rate_limits.globals();
-  if (globals.empty()) {
+  auto bans = runtime_->rate_limits.globalBans();
+  if (globals.empty() && bans.empty()) {
     if (redis_) redis_->configure({}, {});
     return;
   }
   if (!redis_) redis_ = std::make_unique<ratelimit::RedisSync>();
-  redis_->configure(runtime_->config->redis.settings, std::move(globals));
+  redis_->configure(runtime_->config->redis.settings, std::move(globals), std::move(bans));
 }
 
 void Server::reload() {

@@ -1,6 +1,7 @@
 #include "gateway/filters/rate_limits.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
 
 #include "gateway/http/headers.h"
 #include "gateway/ratelimit/client_key.h"
@@ -129,9 +130,62 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
   out.trusted.clear();
   for (const auto& c : cfg.trusted_proxies)
     if (auto cidr = ratelimit::parseCidr(c)) out.trusted.push_back(*cidr);
+  out.bans.clear();
+  for (const auto& b : cfg.bans) {
+    std::shared_ptr<ratelimit::BanList> list;
+    if (previous)
+      for (const auto& old : previous->bans) {
+        const auto& o = old->policy();
+        const auto& n = b.policy;
+        if (o.name == n.name && o.on_waf == n.on_waf && o.on_rate_limit == n.on_rate_limit &&
+            o.threshold == n.threshold && o.window == n.window && o.duration == n.duration &&
+            o.max_keys == n.max_keys && o.global == n.global)
+          list = old;  // its bans and counts carry over
+      }
+    out.bans.push_back(list ? list : std::make_shared<ratelimit::BanList>(b.policy));
+  }
+  out.listener_bans.clear();
+  for (const auto& l : cfg.listeners) {
+    auto& row = out.listener_bans.emplace_back();
+    for (const auto& n : l.bans)
+      for (size_t i = 0; i < cfg.bans.size(); ++i)
+        if (cfg.bans[i].policy.name == n) row.push_back(i);
+  }
+}
+
+std::string RateLimiters::banKey(const http::RequestHead& req, std::string_view peer_ip) const {
+  std::string client = clientAddress(req, peer_ip, trusted);
+  if (auto k = ratelimit::clientIpKey(client, 32, 64)) return *k;
+  return client;
+}
+
+std::chrono::milliseconds RateLimiters::banned(size_t listener_index, std::string_view key,
+                                               const ratelimit::BanList** by) const {
+  if (listener_index >= listener_bans.size()) return std::chrono::milliseconds(0);
+  for (size_t i : listener_bans[listener_index]) {
+    auto left = bans[i]->bannedFor(key);
+    if (left.count() > 0) {
+      if (by) *by = bans[i].get();
+      return left;
+    }
+  }
+  return std::chrono::milliseconds(0);
+}
+
+void RateLimiters::offence(size_t listener_index, std::string_view key, bool waf_block, bool rate_limited) const {
+  if (listener_index >= listener_bans.size()) return;
+  for (size_t i : listener_bans[listener_index]) {
+    const auto& p = bans[i]->policy();
+    if ((waf_block && p.on_waf) || (rate_limited && p.on_rate_limit)) {
+      if (bans[i]->offence(key))
+        spdlog::warn("ban '{}': {} banned for {} s after {} offences", p.name, key, p.duration.count() / 1000,
+                     p.threshold);
+    }
+  }
 }
 
 void RateLimiters::expireIdle() const {
+  for (const auto& b : bans) b->expire();
   for (const auto& p : policies) {
     if (p.limiter) p.limiter->expireIdle();
     if (p.global) p.global->expireIdle();
@@ -142,6 +196,13 @@ std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> RateLimiters::globals() c
   std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> out;
   for (const auto& p : policies)
     if (p.global) out.push_back(p.global);
+  return out;
+}
+
+std::vector<std::shared_ptr<ratelimit::BanList>> RateLimiters::globalBans() const {
+  std::vector<std::shared_ptr<ratelimit::BanList>> out;
+  for (const auto& b : bans)
+    if (b->policy().global) out.push_back(b);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include "gateway/config/config.h"
 #include "gateway/http/parser.h"
 #include "gateway/ratelimit/client_address.h"
+#include "gateway/ratelimit/ban_list.h"
 #include "gateway/ratelimit/global_limiter.h"
 #include "gateway/ratelimit/local_limiter.h"
 
@@ -35,10 +36,21 @@ struct RateLimiters {
   std::vector<std::vector<size_t>> listener;  // [listener] -> policies
   std::vector<std::vector<size_t>> route;     // [route] -> policies (on top of the listener's)
   std::vector<ratelimit::Cidr> trusted;
+  std::vector<std::shared_ptr<ratelimit::BanList>> bans;  // as config.bans
+  std::vector<std::vector<size_t>> listener_bans;          // [listener] -> bans
+
+  // The key bans count by: the client address (trusted proxies honoured), IPv6 by /64.
+  std::string banKey(const http::RequestHead& req, std::string_view peer_ip) const;
+  // How long `key` is still banned on this listener (0: not banned), and by which ban.
+  std::chrono::milliseconds banned(size_t listener_index, std::string_view key,
+                                   const ratelimit::BanList** by = nullptr) const;
+  // Counts an offence by `key` for the listener's bans that count it.
+  void offence(size_t listener_index, std::string_view key, bool waf_block, bool rate_limited) const;
 
   static void build(const config::Config& cfg, const RateLimiters* previous, RateLimiters& out);
   void expireIdle() const;
   std::vector<std::shared_ptr<ratelimit::GlobalLimiter>> globals() const;
+  std::vector<std::shared_ptr<ratelimit::BanList>> globalBans() const;
 
   struct Result {
     const Policy* rejected_by = nullptr;  // null: admitted

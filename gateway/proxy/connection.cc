@@ -213,6 +213,8 @@ struct Exchange {
   std::vector<std::string> resp_header_store;  // response header copies the engine points into
   Clock::duration waf_time{};
   std::string waf_action;                    // "blocked", "detected" (access log)
+  std::string ban_key;                       // set when the listener has bans: the client's key
+  size_t listener_index = 0;
   // RateLimit-Policy / RateLimit of the admitting policy closest to its limit (null: none).
   const filters::RateLimiters::Policy* limit_policy = nullptr;
   ratelimit::Decision limit_decision;
@@ -239,6 +241,7 @@ class Handler {
   // `want`). 0: read some or the body ended; -1: client gone; else an HTTP status (bad framing).
   asio::awaitable<int> readBodySome(Exchange& x, uint64_t want);
   // WAF phases 1 and 2. True: go on; false: answered (blocked, 413, engine error) or closed.
+  asio::awaitable<void> respondBanned(Exchange& x, const ratelimit::BanList& by, std::chrono::milliseconds left);
   asio::awaitable<bool> inspectRequest(Exchange& x);
   asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
   asio::awaitable<void> respondRateLimited(Exchange& x, const filters::RateLimiters::Result& r);
@@ -576,6 +579,8 @@ void Handler::wafError(Exchange& x, const char* where, const std::exception& e) 
 asio::awaitable<void> Handler::respondBlocked(Exchange& x, const waf::Verdict& v) {
   x.waf_action = "blocked";
   if (x.route) w_.metrics().route(x.route->name).waf_blocked.add();
+  // Counted before the answer goes out, so the client's next request sees the ban.
+  if (!x.ban_key.empty()) rt_->rate_limits.offence(x.listener_index, x.ban_key, true, false);
   // The body is not read any further: a large or slow attack body is not worth
   // waiting for, so the connection closes unless the body is already consumed.
   if (!x.body_done) x.close_after = true;
@@ -606,6 +611,7 @@ asio::awaitable<void> Handler::respondRateLimited(Exchange& x, const filters::Ra
   const auto& p = *r.rejected_by;
   const std::string& name = p.cfg->policy.name;
   x.error = fmt::format("rate limited by policy '{}'", name);
+  if (!x.ban_key.empty()) rt_->rate_limits.offence(x.listener_index, x.ban_key, false, true);
   if (!x.body_done) x.close_after = true;  // the body is not read
   std::vector<std::pair<std::string, std::string>> extra = {
       {"Retry-After", ratelimit::retryAfterValue(r.decision.retryAfter)}};
@@ -615,6 +621,20 @@ asio::awaitable<void> Handler::respondRateLimited(Exchange& x, const filters::Ra
   }
   co_await respondSimple(x, 429,
                          fmt::format("429 Too Many Requests: rate limit '{}'\nrequest id: {}\n", name, x.request_id),
+                         "text/plain; charset=utf-8", extra);
+}
+
+asio::awaitable<void> Handler::respondBanned(Exchange& x, const ratelimit::BanList& by,
+                                            std::chrono::milliseconds left) {
+  const auto& p = by.policy();
+  x.error = fmt::format("banned by '{}'", p.name);
+  x.close_after = true;  // the client is shut out: its body is not read, the connection not kept
+  const int64_t secs = std::max<int64_t>(1, (left.count() + 999) / 1000);
+  std::vector<std::pair<std::string, std::string>> extra = {{"Retry-After", std::to_string(secs)}};
+  co_await respondSimple(x, 403,
+                         fmt::format("403 Forbidden: this client is banned for {} more seconds after repeated "
+                                     "offences (ban '{}').\nrequest id: {}\n",
+                                     secs, p.name, x.request_id),
                          "text/plain; charset=utf-8", extra);
 }
 
@@ -892,7 +912,16 @@ asio::awaitable<void> Handler::run() {
                       : &wafs.listener[listener_index];
       if (!x.waf->active()) x.waf = nullptr;
     }
-    const auto limit = listener_cfg_ ? rt_->rate_limits.check(listener_index, x.route,
+    // A banned client is answered before anything else is spent on it.
+    const ratelimit::BanList* banned_by = nullptr;
+    std::chrono::milliseconds ban_left{0};
+    if (listener_cfg_ && listener_index < rt_->rate_limits.listener_bans.size() &&
+        !rt_->rate_limits.listener_bans[listener_index].empty()) {
+      x.ban_key = rt_->rate_limits.banKey(x.req, c_->peer_ip);
+      x.listener_index = listener_index;
+      ban_left = rt_->rate_limits.banned(listener_index, x.ban_key, &banned_by);
+    }
+    const auto limit = listener_cfg_ && !banned_by ? rt_->rate_limits.check(listener_index, x.route,
                                                               x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
                                                               x.req, c_->peer_ip, c_->peer_cert.subject)
                                      : filters::RateLimiters::Result{};
@@ -907,7 +936,9 @@ asio::awaitable<void> Handler::run() {
       co_await wait.async_wait(kTuple);
       w_.metrics().ratelimit_delayed.add();
     }
-    if (limit.rejected_by) {
+    if (banned_by) {
+      co_await respondBanned(x, *banned_by, ban_left);
+    } else if (limit.rejected_by) {
       co_await respondRateLimited(x, limit);
     } else if (x.waf && !co_await inspectRequest(x)) {
       // Blocked or answered by the WAF step; the body was not forwarded.

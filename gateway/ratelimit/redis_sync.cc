@@ -34,6 +34,22 @@ end
 return out
 )lua";
 
+// Bans of one policy, a sorted set of client keys scored by the Unix ms their
+// ban ends. KEYS[1]: the set; ARGV[1]: now (ms); ARGV[2]: TTL of the set (ms);
+// then pairs (key, until) of bans started here. Returns the bans in force
+// fleet-wide as a flat list key, until, ...
+constexpr const char* kBanScript = R"lua(
+local now = tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  local till = tonumber(ARGV[i + 1])
+  local cur = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '0')
+  if till > cur then redis.call('ZADD', KEYS[1], till, ARGV[i]) end
+end
+if #ARGV > 2 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
+)lua";
+
 constexpr size_t kBatch = 500;  // keys per EVAL
 
 timeval toTimeval(std::chrono::milliseconds d) {
@@ -64,11 +80,13 @@ RedisSync::~RedisSync() {
   disconnect();
 }
 
-void RedisSync::configure(const RedisSettings& settings, std::vector<std::shared_ptr<GlobalLimiter>> limiters) {
+void RedisSync::configure(const RedisSettings& settings, std::vector<std::shared_ptr<GlobalLimiter>> limiters,
+                          std::vector<std::shared_ptr<BanList>> bans) {
   {
     std::lock_guard g(mu_);
     settings_ = settings;
     limiters_ = std::move(limiters);
+    bans_ = std::move(bans);
     ++generation_;
   }
   cv_.notify_all();
@@ -99,20 +117,8 @@ bool RedisSync::connect(const RedisSettings& s, std::string* error) {
   }
   redisSetTimeout(ctx_, toTimeval(s.timeout));
   auto command = [&](std::vector<std::string> args) -> bool {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    Reply rep{static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data()))};
-    commands_.fetch_add(1, std::memory_order_relaxed);
-    if (!rep.r) {
-      *error = std::string("connection lost: ") + ctx_->errstr;
-      return false;
-    }
-    if (rep.r->type == REDIS_REPLY_ERROR) {
-      *error = fmt::format("{} refused: {}", args[0], std::string(rep.r->str, rep.r->len));
-      return false;
-    }
-    return true;
+    Reply rep{call(args, error)};
+    return rep.r != nullptr;
   };
   if (!s.password.empty() && !command({"AUTH", s.password})) {
     disconnect();
@@ -122,7 +128,59 @@ bool RedisSync::connect(const RedisSettings& s, std::string* error) {
     disconnect();
     return false;
   }
-  spdlog::info("redis {}:{}: connected (global rate limits)", s.host, s.port);
+  spdlog::info("redis {}:{}: connected (global rate limits and bans)", s.host, s.port);
+  return true;
+}
+
+redisReply* RedisSync::call(const std::vector<std::string>& args, std::string* error) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
+  auto* r = static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data()));
+  commands_.fetch_add(1, std::memory_order_relaxed);
+  if (!r) {
+    *error = std::string("connection lost: ") + ctx_->errstr;
+    return nullptr;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    *error = fmt::format("{} refused: {}", args[0], std::string(r->str, r->len));
+    freeReplyObject(r);
+    return nullptr;
+  }
+  return r;
+}
+
+bool RedisSync::syncBans(const RedisSettings& s, BanList& bans, std::string* error) {
+  auto fresh = bans.takeNew();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  std::vector<std::string> args = {"EVAL", kBanScript, "1",
+                                   fmt::format("{}:ban:{}", s.key_prefix, bans.policy().name), std::to_string(now),
+                                   std::to_string(2 * bans.policy().duration.count())};
+  args.reserve(args.size() + 2 * fresh.size());
+  for (auto& [key, until] : fresh) {
+    args.push_back(std::move(key));
+    args.push_back(std::to_string(until));
+  }
+  Reply rep{call(args, error)};
+  if (!rep.r) {
+    // Published on the next sync that works.
+    for (size_t i = 6; i + 1 < args.size(); i += 2) bans.requeue(args[i], std::stoll(args[i + 1]));
+    return false;
+  }
+  if (rep.r->type != REDIS_REPLY_ARRAY || rep.r->elements % 2) {
+    *error = "unexpected reply to the ban EVAL";
+    return false;
+  }
+  for (size_t i = 0; i + 1 < rep.r->elements; i += 2) {
+    const redisReply* k = rep.r->element[i];
+    const redisReply* v = rep.r->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
+    bans.addRemote(std::string_view(k->str, k->len), std::strtoll(v->str, nullptr, 10));
+  }
   return true;
 }
 
@@ -147,21 +205,8 @@ bool RedisSync::syncOne(const RedisSettings& s, GlobalLimiter& limiter, std::str
       args.push_back(std::to_string(items[at + i].add_cur));
       args.push_back(std::to_string(items[at + i].add_prev));
     }
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (auto& a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    Reply rep{static_cast<redisReply*>(redisCommandArgv(ctx_, int(argv.size()), argv.data(), lens.data()))};
-    commands_.fetch_add(1, std::memory_order_relaxed);
-    if (!rep.r) {
-      *error = std::string("connection lost: ") + ctx_->errstr;
-      return false;
-    }
-    if (rep.r->type == REDIS_REPLY_ERROR) {
-      *error = "EVAL refused: " + std::string(rep.r->str, rep.r->len);
-      return false;
-    }
+    Reply rep{call(args, error)};
+    if (!rep.r) return false;
     if (rep.r->type != REDIS_REPLY_ARRAY || rep.r->elements != 2 * n) {
       *error = "unexpected reply to EVAL";
       return false;
@@ -185,15 +230,17 @@ void RedisSync::run() {
   for (;;) {
     RedisSettings s;
     std::vector<std::shared_ptr<GlobalLimiter>> limiters;
+    std::vector<std::shared_ptr<BanList>> bans;
     {
       std::unique_lock lk(mu_);
       if (stop_) return;
-      if (limiters_.empty()) {
-        cv_.wait(lk, [&] { return stop_ || !limiters_.empty(); });
+      if (limiters_.empty() && bans_.empty()) {
+        cv_.wait(lk, [&] { return stop_ || !limiters_.empty() || !bans_.empty(); });
         if (stop_) return;
       }
       s = settings_;
       limiters = limiters_;
+      bans = bans_;
     }
     const auto start = std::chrono::steady_clock::now();
     std::string error;
@@ -222,6 +269,9 @@ void RedisSync::run() {
           break;
         }
       }
+      for (auto& b : bans) {
+        if (ok && !syncBans(s, *b, &error)) ok = false;
+      }
       if (ok && commands_.load(std::memory_order_relaxed) == sent) {
         // Nothing to send: a PING keeps the view fresh (Redis is there).
         Reply rep{static_cast<redisReply*>(redisCommand(ctx_, "PING"))};
@@ -233,7 +283,9 @@ void RedisSync::run() {
       }
       if (!ok) {
         logError(s, error);
-        disconnect();
+        // A refused command leaves the connection usable; a lost one is dropped.
+        if (!ctx_ || ctx_->err) disconnect();
+        up_ = false;
       } else {
         for (auto& l : limiters) l->markSynced();
         up_ = true;

@@ -20,9 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/ratelimit/ban_list.h"
 #include "gateway/ratelimit/global_limiter.h"
 
 struct redisContext;
+struct redisReply;
 
 namespace rampart::gateway::ratelimit {
 
@@ -46,7 +48,8 @@ class RedisSync {
 
   // The limiters to keep in sync and where; called at start and on reload
   // (main thread). An empty list parks the thread.
-  void configure(const RedisSettings& settings, std::vector<std::shared_ptr<GlobalLimiter>> limiters);
+  void configure(const RedisSettings& settings, std::vector<std::shared_ptr<GlobalLimiter>> limiters,
+                 std::vector<std::shared_ptr<BanList>> bans = {});
 
   bool up() const { return up_.load(std::memory_order_relaxed); }
   uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
@@ -59,6 +62,8 @@ class RedisSync {
   void run();
   bool connect(const RedisSettings& s, std::string* error);
   bool syncOne(const RedisSettings& s, GlobalLimiter& limiter, std::string* error);
+  bool syncBans(const RedisSettings& s, BanList& bans, std::string* error);
+  redisReply* call(const std::vector<std::string>& args, std::string* error);
   void disconnect();
   void logError(const RedisSettings& s, const std::string& error);
 
@@ -66,6 +71,7 @@ class RedisSync {
   std::condition_variable cv_;
   RedisSettings settings_;
   std::vector<std::shared_ptr<GlobalLimiter>> limiters_;
+  std::vector<std::shared_ptr<BanList>> bans_;
   uint64_t generation_ = 0;
   bool stop_ = false;
 
