@@ -237,6 +237,14 @@ std::string metrics(core::Server& s) {
         f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, p.global->fallbacks());
         continue;
       }
+      if (p.strict) {
+        a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.strict->allowedCount());
+        r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.strict->rejectedCount());
+        e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.strict->evictions());
+        k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.strict->size());
+        f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, p.strict->fallbacks());
+        continue;
+      }
       a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.limiter->allowedCount());
       r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.limiter->rejectedCount());
       e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.limiter->evictions());

@@ -911,7 +911,7 @@ class Reader {
   void rateLimit(const YAML::Node& n, RateLimitPolicy& rl) {
     rl.loc = loc(n);
     if (!map(n, "rate limit", {"name", "key", "rate", "burst", "exempt", "headers", "max_keys", "delay", "scope",
-                                "on_redis_error"}))
+                                "on_redis_error", "strict"}))
       return;
     if (auto v = n["scope"]) {
       std::string scope;
@@ -927,6 +927,10 @@ class Reader {
         else if (mode != "open") error(v, "rate_limits.on_redis_error must be open or closed");
       }
       if (!rl.global) error(v, "on_redis_error is for scope: global");
+    }
+    if (auto v = n["strict"]) {
+      boolean(v, "rate_limits.strict", rl.strict);
+      if (rl.strict && !rl.global) error(v, "strict is for scope: global (a local limit is exact already)");
     }
     if (rl.global && n["delay"]) error(n["delay"], "delay is for local rate limits (a global one rejects)");
     if (rl.global && n["burst"])

@@ -70,6 +70,9 @@ struct RateLimitPolicy {
   // limit of rate / redis.replicas) or closed (reject).
   bool global = false;
   bool fail_open = true;
+  // strict: true (global only): every request is checked and counted in Redis
+  // before it is admitted (gateway/ratelimit/strict_limiter.h).
+  bool strict = false;
   Location loc;
 };
 

@@ -20,6 +20,7 @@
 #include "gateway/core/runtime.h"
 #include "gateway/log/access_log.h"
 #include "gateway/proxy/stream.h"
+#include "gateway/ratelimit/async_redis.h"
 
 namespace rampart::gateway::core {
 
@@ -77,6 +78,11 @@ class Worker {
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   Shared& shared() { return shared_; }
   UpstreamCache& upstreamCache() { return cache_; }
+  // This worker's Redis connection for strict global rate limits (made on first use).
+  ratelimit::AsyncRedis& redis() {
+    if (!redis_) redis_ = std::make_unique<ratelimit::AsyncRedis>(ioc_.get_executor());
+    return *redis_;
+  }
   std::string nextRequestId();
 
   // Client connections waiting for their next request (closed at drain).
@@ -93,6 +99,7 @@ class Worker {
   std::shared_ptr<const Runtime> runtime_;
   admin::WorkerMetrics metrics_;
   UpstreamCache cache_;
+  std::unique_ptr<ratelimit::AsyncRedis> redis_;  // before ioc_ goes
   struct Acceptor {
     std::unique_ptr<tcp::acceptor> acc;
     std::string listener;

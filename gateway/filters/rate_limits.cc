@@ -91,14 +91,19 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
         if (old.cfg->policy.name != rl.policy.name || !samePolicy(*old.cfg, rl) || old.cfg->global != rl.global) continue;
         if (!rl.global) {
           p.limiter = old.limiter;
-        } else if (old.global) {
+        } else if (old.strict && rl.strict) {
+          const auto& o = old.strict->options();
+          if (o.replicas == gopt.replicas && o.fail_open == gopt.fail_open) p.strict = old.strict;
+        } else if (old.global && !rl.strict) {
           const auto& o = old.global->options();
           if (o.replicas == gopt.replicas && o.fail_open == gopt.fail_open && o.sync_interval == gopt.sync_interval &&
               o.timeout == gopt.timeout)
             p.global = old.global;
         }
       }
-    if (rl.global) {
+    if (rl.global && rl.strict) {
+      if (!p.strict) p.strict = std::make_shared<ratelimit::StrictLimiter>(rl.policy, gopt);
+    } else if (rl.global) {
       if (!p.global) p.global = std::make_shared<ratelimit::GlobalLimiter>(rl.policy, gopt);
     } else if (!p.limiter) {
       p.limiter = std::make_shared<ratelimit::LocalLimiter>(rl.policy, rl.max_keys);
@@ -189,6 +194,7 @@ void RateLimiters::expireIdle() const {
   for (const auto& p : policies) {
     if (p.limiter) p.limiter->expireIdle();
     if (p.global) p.global->expireIdle();
+    if (p.strict) p.strict->expireIdle();
   }
 }
 
@@ -255,6 +261,10 @@ RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Ro
         key.append(v).push_back('\x1f');
       }
       if (!complete) continue;
+      if (p.strict) {
+        res.strict.emplace_back(&p, key);  // decided by the caller, in Redis
+        continue;
+      }
       ratelimit::DelayOptions delay;
       if (p.cfg->delay) {
         delay.enabled = true;

@@ -21,6 +21,7 @@
 #include "gateway/ratelimit/ban_list.h"
 #include "gateway/ratelimit/global_limiter.h"
 #include "gateway/ratelimit/local_limiter.h"
+#include "gateway/ratelimit/strict_limiter.h"
 
 namespace rampart::gateway::filters {
 
@@ -29,6 +30,7 @@ struct RateLimiters {
     const config::RateLimitPolicy* cfg = nullptr;
     std::shared_ptr<ratelimit::LocalLimiter> limiter;   // scope: local
     std::shared_ptr<ratelimit::GlobalLimiter> global;   // scope: global (limiter unused)
+    std::shared_ptr<ratelimit::StrictLimiter> strict;   // scope: global, strict: true (decided per request in Redis)
     std::vector<ratelimit::Cidr> exempt;
     std::string policy_header;  // RateLimit-Policy value
   };
@@ -60,6 +62,9 @@ struct RateLimiters {
     const Policy* closest = nullptr;
     ratelimit::Decision closest_decision;
     std::chrono::nanoseconds delay{0};  // admitted late: wait this long first (delay policies)
+    // Strict global policies that applied, with their keys: the caller asks
+    // Redis for each (in order) unless a policy above rejected already.
+    std::vector<std::pair<const Policy*, std::string>> strict;
   };
   // Decides every policy of (listener, route) for this request; stops at the first that rejects.
   Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,

@@ -241,6 +241,7 @@ class Handler {
   // `want`). 0: read some or the body ended; -1: client gone; else an HTTP status (bad framing).
   asio::awaitable<int> readBodySome(Exchange& x, uint64_t want);
   // WAF phases 1 and 2. True: go on; false: answered (blocked, 413, engine error) or closed.
+  asio::awaitable<void> checkStrictLimits(Exchange& x, filters::RateLimiters::Result& limit);
   asio::awaitable<void> respondBanned(Exchange& x, const ratelimit::BanList& by, std::chrono::milliseconds left);
   asio::awaitable<bool> inspectRequest(Exchange& x);
   asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
@@ -624,6 +625,38 @@ asio::awaitable<void> Handler::respondRateLimited(Exchange& x, const filters::Ra
                          "text/plain; charset=utf-8", extra);
 }
 
+asio::awaitable<void> Handler::checkStrictLimits(Exchange& x, filters::RateLimiters::Result& limit) {
+  // One EVAL per strict policy on this worker's Redis connection; the worker
+  // serves other connections meanwhile. No answer within redis.timeout: the
+  // policy's fail-open/closed rule decides.
+  const auto& redis_cfg = rt_->config->redis.settings;
+  for (auto& [p, key] : limit.strict) {
+    auto call = p->strict->command(redis_cfg.key_prefix, key);
+    auto reply = co_await w_.redis().call(redis_cfg, std::move(call.args));
+    ratelimit::Decision d;
+    if (reply.ok) {
+      d = p->strict->decide(call, reply.ints);
+    } else {
+      d = p->strict->fallback(key);
+      static std::atomic<int64_t> last_log{0};
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+      if (now - last_log.load(std::memory_order_relaxed) >= 10 && last_log.exchange(now) != now)
+        spdlog::warn("redis {}:{}: strict rate limit '{}': {}; failing {} (request {})", redis_cfg.host,
+                     redis_cfg.port, p->cfg->policy.name, reply.error,
+                     p->cfg->fail_open ? "open (a local limit of rate / replicas)" : "closed (429)", x.request_id);
+    }
+    if (!d.allowed) {
+      limit.rejected_by = p;
+      limit.decision = d;
+      co_return;
+    }
+    if (p->cfg->policy.headers && (!limit.closest || d.remaining < limit.closest_decision.remaining)) {
+      limit.closest = p;
+      limit.closest_decision = d;
+    }
+  }
+}
+
 asio::awaitable<void> Handler::respondBanned(Exchange& x, const ratelimit::BanList& by,
                                             std::chrono::milliseconds left) {
   const auto& p = by.policy();
@@ -921,10 +954,11 @@ asio::awaitable<void> Handler::run() {
       x.listener_index = listener_index;
       ban_left = rt_->rate_limits.banned(listener_index, x.ban_key, &banned_by);
     }
-    const auto limit = listener_cfg_ && !banned_by ? rt_->rate_limits.check(listener_index, x.route,
+    auto limit = listener_cfg_ && !banned_by ? rt_->rate_limits.check(listener_index, x.route,
                                                               x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
                                                               x.req, c_->peer_ip, c_->peer_cert.subject)
                                      : filters::RateLimiters::Result{};
+    if (!limit.rejected_by && !limit.strict.empty()) co_await checkStrictLimits(x, limit);
     if (limit.closest) {
       x.limit_policy = limit.closest;
       x.limit_decision = limit.closest_decision;

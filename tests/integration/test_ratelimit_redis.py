@@ -8,6 +8,7 @@ configuration."""
 import http.client as httpclient
 import math
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -202,7 +203,8 @@ class GlobalLimitTest(unittest.TestCase):
                 ("redis: { address: nowhere, replicas: 2 }\n", "must be host:port"),
                 ("redis: { address: 127.0.0.1:6379, replicas: 2 }\n"
                  "rate_limits: [{ name: g, rate: 5/s, scope: fleet }]\n", "scope must be local or global"),
-                ("rate_limits: [{ name: g, rate: 5/s, on_redis_error: closed }]\n", "on_redis_error is for scope: global")):
+                ("rate_limits: [{ name: g, rate: 5/s, on_redis_error: closed }]\n", "on_redis_error is for scope: global"),
+                ("rate_limits: [{ name: g, rate: 5/s, strict: true }]\n", "strict is for scope: global")):
             with open(path, "w") as f:
                 f.write(base + text)
             r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
@@ -220,6 +222,114 @@ class GlobalLimitTest(unittest.TestCase):
             self.assertEqual(c.get("/closed")[0], 429)
             self.assertIn("cannot connect", gw.output())
             c.close()
+
+
+STRICT = """
+redis:
+  address: 127.0.0.1:{redis}
+  replicas: 2
+  sync_interval: 50ms
+  timeout: 200ms
+rate_limits:
+  - {{ name: logins, key: [{{ header: X-Account }}], rate: 5/m, scope: global, strict: true }}
+  - {{ name: s-open, key: [route], rate: 6/s, scope: global, strict: true, on_redis_error: open }}
+  - {{ name: s-closed, key: [route], rate: 1000/s, scope: global, strict: true, on_redis_error: closed }}
+listeners:
+  - {{ name: main, listen: 127.0.0.1:{port} }}
+routes:
+  - {{ name: login, match: {{ path: {{ prefix: /login }} }}, rate_limits: [logins], direct_response: {{ status: 200, body: ok }} }}
+  - {{ name: open, match: {{ path: {{ prefix: /open }} }}, rate_limits: [s-open], direct_response: {{ status: 200, body: ok }} }}
+  - {{ name: closed, match: {{ path: {{ prefix: /closed }} }}, rate_limits: [s-closed], direct_response: {{ status: 200, body: ok }} }}
+"""
+
+
+def timed_get(port, path, headers=None):
+    c = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        t0 = time.time()
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        r.read()
+        return r.status, time.time() - t0, {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        c.close()
+
+
+class StrictLimitTest(unittest.TestCase):
+    """strict: true: every request is checked and counted in Redis (one EVAL on the
+    worker's io_context), so two instances admit exactly the limit; a dead or hung
+    Redis costs a request at most the timeout, then the fail-open/closed rule."""
+
+    def setUp(self):
+        self.redis = Redis().start()
+
+    def tearDown(self):
+        if self.redis.proc:
+            self.redis.proc.send_signal(signal.SIGCONT)
+        self.redis.kill()
+
+    def test_two_instances_admit_exactly_the_limit(self):
+        gws = [Gateway(STRICT, workers=2, extra={"redis": self.redis.port}).start() for _ in range(2)]
+        try:
+            statuses = []
+            for i in range(40):
+                st, _, h = timed_get(gws[i % 2].port, "/login", {"X-Account": "alice"})
+                statuses.append(st)
+                if st == 429:
+                    self.assertGreater(int(h["retry-after"]), 0)
+            self.assertEqual(statuses.count(200), 5, statuses)
+            self.assertEqual(statuses[:5], [200] * 5)
+            # Another account has its own limit.
+            self.assertEqual(timed_get(gws[1].port, "/login", {"X-Account": "bob"})[0], 200)
+            evals = sum(int(line.split("calls=")[1].split(",")[0])
+                        for line in self.redis.cli("INFO", "commandstats").splitlines()
+                        if line.startswith("cmdstat_eval:"))
+            self.assertGreaterEqual(evals, 41, "one EVAL per request")
+            self.assertEqual(metric(gws[0].admin, "rampart_ratelimit_rejected_total", {"policy": "logins"}) +
+                             metric(gws[1].admin, "rampart_ratelimit_rejected_total", {"policy": "logins"}), 35)
+        finally:
+            for g in gws:
+                g.stop()
+
+    def test_hung_or_dead_redis_costs_at_most_the_timeout(self):
+        with Gateway(STRICT, workers=1, extra={"redis": self.redis.port}) as gw:
+            self.assertEqual(timed_get(gw.port, "/closed")[0], 200)
+            # Hung (SIGSTOP): the first request waits the 200 ms timeout, then fails closed;
+            # the next ones do not wait (the connection is dropped and reconnects after a backoff).
+            self.redis.proc.send_signal(signal.SIGSTOP)
+            st, secs, _ = timed_get(gw.port, "/closed")
+            self.assertEqual(st, 429)
+            self.assertGreaterEqual(secs, 0.18)
+            self.assertLess(secs, 0.6)
+            slowest = 0.0
+            opens = []
+            end = time.time() + 1.5
+            while time.time() < end:
+                st, secs, _ = timed_get(gw.port, "/closed")
+                self.assertEqual(st, 429)
+                slowest = max(slowest, secs)
+                st, secs, _ = timed_get(gw.port, "/open")
+                opens.append(st)
+                slowest = max(slowest, secs)
+            self.assertLess(slowest, 0.6, "no request waits longer than the timeout")
+            # Fail open: a local limit of 6/s / 2 replicas over ~1.5 s.
+            self.assertGreaterEqual(opens.count(200), 3)
+            self.assertLessEqual(opens.count(200), 8)
+            self.assertGreater(metric(gw.admin, "rampart_ratelimit_redis_fallback_total", {"policy": "s-closed"}), 0)
+            self.assertIn("strict rate limit", gw.output())
+            # Back: answered from Redis again once the backoff has passed.
+            self.redis.proc.send_signal(signal.SIGCONT)
+            deadline = time.time() + 10
+            st = 429
+            while time.time() < deadline and st != 200:
+                st = timed_get(gw.port, "/closed")[0]
+                time.sleep(0.05)
+            self.assertEqual(st, 200)
+            # Dead: refused connections fail at once.
+            self.redis.kill()
+            st, secs, _ = timed_get(gw.port, "/closed")
+            self.assertEqual(st, 429)
+            self.assertLess(secs, 0.6)
 
 
 if __name__ == "__main__":
