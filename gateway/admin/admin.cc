@@ -269,6 +269,56 @@ std::string metrics(core::Server& s) {
       }
       o += st + rj + ac + ev;
     }
+    if (auto sinks = s.sinks(); !sinks.empty()) {
+      struct M {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::string body;
+      };
+      M ms[] = {
+          {"rampart_sink_records_enqueued_total", "counter", "Records a sink accepted into memory.", {}},
+          {"rampart_sink_records_shipped_total", "counter", "Records stored by the sink's store.", {}},
+          {"rampart_sink_records_spooled_total", "counter",
+           "Records of batches that waited in the spool after a failed upload (or found there at start).", {}},
+          {"rampart_sink_records_dropped_total", "counter",
+           "Records lost by reason: memory (in-memory cap), spool (spool cap or spool write failure).", {}},
+          {"rampart_sink_records_filtered_total", "counter", "Access records left out by the filter or sampling.",
+           {}},
+          {"rampart_sink_batches_total", "counter", "Batches stored.", {}},
+          {"rampart_sink_bytes_total", "counter", "Bytes stored (after compression).", {}},
+          {"rampart_sink_raw_bytes_total", "counter", "Bytes of records batched (before compression).", {}},
+          {"rampart_sink_upload_seconds_total", "counter", "Time spent in successful uploads.", {}},
+          {"rampart_sink_errors_total", "counter", "Failed uploads by kind.", {}},
+          {"rampart_sink_spool_bytes", "gauge", "Bytes in the spool now.", {}},
+          {"rampart_sink_spool_batches", "gauge", "Batches in the spool now.", {}},
+      };
+      for (const auto* sk : sinks) {
+        const auto& c = sk->counters();
+        const std::string n = label(sk->name());
+        for (int k = 0; k < 2; ++k) {
+          const std::string l = fmt::format("{{sink=\"{}\",stream=\"{}\"", n, k == 0 ? "access" : "waf");
+          ms[0].body += fmt::format("{}{}}} {}\n", ms[0].name, l, c.enqueued[k].load());
+          ms[1].body += fmt::format("{}{}}} {}\n", ms[1].name, l, c.shipped[k].load());
+          ms[2].body += fmt::format("{}{}}} {}\n", ms[2].name, l, c.spooled[k].load());
+          ms[3].body += fmt::format("{}{},reason=\"memory\"}} {}\n", ms[3].name, l, c.dropped_memory[k].load());
+          ms[3].body += fmt::format("{}{},reason=\"spool\"}} {}\n", ms[3].name, l, c.dropped_spool[k].load());
+          ms[4].body += fmt::format("{}{}}} {}\n", ms[4].name, l, c.dropped_filter[k].load());
+        }
+        const std::string l = fmt::format("{{sink=\"{}\"}}", n);
+        ms[5].body += fmt::format("{}{} {}\n", ms[5].name, l, c.batches.load());
+        ms[6].body += fmt::format("{}{} {}\n", ms[6].name, l, c.bytes.load());
+        ms[7].body += fmt::format("{}{} {}\n", ms[7].name, l, c.raw_bytes.load());
+        ms[8].body += fmt::format("{}{} {:.6f}\n", ms[8].name, l, double(c.upload_us.load()) / 1e6);
+        for (auto [kind, v] : {std::pair{"connect", &c.errors_connect}, {"timeout", &c.errors_timeout},
+                               {"auth", &c.errors_auth}, {"client", &c.errors_client}, {"server", &c.errors_server},
+                               {"io", &c.errors_io}})
+          ms[9].body += fmt::format("{}{{sink=\"{}\",kind=\"{}\"}} {}\n", ms[9].name, n, kind, v->load());
+        ms[10].body += fmt::format("{}{} {}\n", ms[10].name, l, c.spool_bytes.load());
+        ms[11].body += fmt::format("{}{} {}\n", ms[11].name, l, c.spool_batches.load());
+      }
+      for (const auto& m : ms) o += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", m.name, m.help, m.name, m.type, m.body);
+    }
     if (const auto* rs = s.redisSync()) {
       o += fmt::format(
           "# HELP rampart_ratelimit_redis_up Whether the last sync with Redis succeeded.\n"

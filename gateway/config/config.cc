@@ -8,7 +8,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -864,6 +868,240 @@ class Reader {
     }
   }
 
+  // A secret given inline or by environment variable (KEY_env).
+  void secret(const YAML::Node& n, const char* key, std::string_view what, std::string& out) {
+    if (auto v = n[key]) str(v, what, out);
+    const std::string env_key = std::string(key) + "_env";
+    if (auto v = n[env_key]) {
+      std::string var;
+      if (str(v, what, var)) {
+        const char* val = std::getenv(var.c_str());
+        if (!val) error(v, fmt::format("{}_env: the environment has no {}", what, var));
+        else out = val;
+      }
+    }
+  }
+
+  // AWS credentials file (INI): the profile's keys.
+  void awsCredentialsFile(const YAML::Node& at, const std::string& path, const std::string& profile,
+                          sinks::S3Settings& s) {
+    std::ifstream in(path);
+    if (!in) {
+      error(at, fmt::format("sink credentials file {}: {}", path, std::strerror(errno)));
+      return;
+    }
+    std::string line, section;
+    bool found = false;
+    while (std::getline(in, line)) {
+      auto trim = [](std::string x) {
+        x.erase(0, x.find_first_not_of(" \t\r"));
+        x.erase(x.find_last_not_of(" \t\r") + 1);
+        return x;
+      };
+      line = trim(line);
+      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+      if (line.front() == '[' && line.back() == ']') {
+        section = trim(line.substr(1, line.size() - 2));
+        if (section.rfind("profile ", 0) == 0) section = trim(section.substr(8));
+        continue;
+      }
+      if (section != profile) continue;
+      auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
+      found = true;
+      if (k == "aws_access_key_id") s.access_key_id = v;
+      else if (k == "aws_secret_access_key") s.secret_access_key = v;
+      else if (k == "aws_session_token") s.session_token = v;
+    }
+    if (!found) error(at, fmt::format("sink credentials file {} has no profile '{}'", path, profile));
+  }
+
+  void sink(const YAML::Node& n, sinks::SinkConfig& s, size_t index) {
+    if (!map(n, "sink", {"name", "type", "streams", "filter", "sample", "batch", "compression", "prefix", "instance",
+                         "spool", "memory", "path", "retention", "bucket", "region", "endpoint", "addressing",
+                         "access_key_id", "access_key_id_env", "secret_access_key", "secret_access_key_env",
+                         "session_token", "session_token_env", "credentials_file", "profile", "multipart",
+                         "account", "container", "shared_key", "shared_key_env", "sas_token", "sas_token_env"}))
+      return;
+    if (auto v = n["name"]) str(v, "sinks.name", s.name);
+    if (s.name.empty()) error(n, "a sink needs a name");
+    std::string type;
+    if (auto v = n["type"]) str(v, "sinks.type", type);
+    if (type == "local") s.type = sinks::SinkConfig::Type::kLocal;
+    else if (type == "s3") s.type = sinks::SinkConfig::Type::kS3;
+    else if (type == "azure") s.type = sinks::SinkConfig::Type::kAzure;
+    else error(n["type"] ? n["type"] : n, fmt::format("sink '{}': type must be local, s3 or azure", s.name));
+    auto only = [&](std::initializer_list<const char*> keys, const char* for_type, sinks::SinkConfig::Type t) {
+      for (const char* k : keys)
+        if (n[k] && s.type != t) error(n[k], fmt::format("sink '{}': {} is for {} sinks", s.name, k, for_type));
+    };
+    only({"path", "retention"}, "local", sinks::SinkConfig::Type::kLocal);
+    only({"bucket", "region", "addressing", "access_key_id", "access_key_id_env", "secret_access_key",
+          "secret_access_key_env", "session_token", "session_token_env", "credentials_file", "profile", "multipart"},
+         "s3", sinks::SinkConfig::Type::kS3);
+    only({"account", "container", "shared_key", "shared_key_env", "sas_token", "sas_token_env"}, "azure",
+         sinks::SinkConfig::Type::kAzure);
+    if (auto v = n["streams"]) {
+      std::vector<std::string> names;
+      strList(v, "sinks.streams", names);
+      s.streams.clear();
+      for (auto& x : names) {
+        if (x == "access") s.streams.push_back(sinks::Kind::kAccess);
+        else if (x == "waf") s.streams.push_back(sinks::Kind::kWaf);
+        else error(v, fmt::format("sinks.streams: '{}' is not a stream (access, waf)", x));
+      }
+      if (names.empty()) error(v, "sinks.streams needs access and/or waf");
+    }
+    if (auto f = n["filter"]) {
+      if (map(f, "sinks.filter", {"min_status", "waf"})) {
+        if (auto v = f["min_status"]) uint(v, "filter.min_status", s.min_status, 100, 599);
+        if (auto v = f["waf"]) boolean(v, "filter.waf", s.only_waf);
+      }
+    }
+    if (auto v = n["sample"]) {
+      try {
+        s.sample = std::stod(v.Scalar());
+      } catch (...) {
+        s.sample = -1;
+      }
+      if (!v.IsScalar() || !(s.sample > 0 && s.sample <= 1)) error(v, "sinks.sample must be a share in (0, 1]");
+    }
+    if (auto b = n["batch"]) {
+      if (map(b, "sinks.batch", {"max_records", "max_bytes", "max_age"})) {
+        if (auto v = b["max_records"]) u64(v, "batch.max_records", s.batch_records, 1, 100000000);
+        if (auto v = b["max_bytes"]) size(v, "batch.max_bytes", s.batch_bytes);
+        if (auto v = b["max_age"]) {
+          Duration d;
+          if (duration(v, "batch.max_age", d)) s.batch_age = d;
+          if (s.batch_age.count() < 10 || s.batch_age.count() > 3600000)
+            error(v, "batch.max_age must be between 10ms and 1h");
+        }
+        if (s.batch_bytes < 1024 || s.batch_bytes > (4ull << 30)) error(b, "batch.max_bytes must be between 1KiB and 4GiB");
+      }
+    }
+    if (auto v = n["compression"]) {
+      std::string c;
+      if (str(v, "sinks.compression", c)) {
+        if (c == "zstd") s.compression = sinks::Compression::kZstd;
+        else if (c == "gzip") s.compression = sinks::Compression::kGzip;
+        else if (c == "none") s.compression = sinks::Compression::kNone;
+        else error(v, "sinks.compression must be zstd, gzip or none");
+      }
+    }
+    if (auto v = n["prefix"]) str(v, "sinks.prefix", s.prefix);
+    if (auto v = n["memory"]) size(v, "sinks.memory", s.memory_max_bytes);
+    if (auto sp = n["spool"]) {
+      if (map(sp, "sinks.spool", {"path", "max_bytes"})) {
+        if (auto v = sp["path"]) str(v, "spool.path", s.spool_path);
+        if (auto v = sp["max_bytes"]) size(v, "spool.max_bytes", s.spool_max_bytes);
+      }
+    }
+    if (s.spool_path.empty()) {
+      error(n, fmt::format("sink '{}' needs spool.path: a directory where batches wait, fsynced, until stored", s.name));
+    } else {
+      if (s.spool_path[0] != '/' && !base_.empty()) s.spool_path = base_ + "/" + s.spool_path;
+      std::error_code ec;
+      std::filesystem::create_directories(s.spool_path, ec);
+      const std::string probe = s.spool_path + "/.rampart-probe";
+      FILE* f = ec ? nullptr : std::fopen(probe.c_str(), "w");
+      if (!f) {
+        error(n["spool"], fmt::format("sink '{}': spool directory {} is not writable: {}", s.name, s.spool_path,
+                                      ec ? ec.message() : std::strerror(errno)));
+      } else {
+        std::fclose(f);
+        std::remove(probe.c_str());
+      }
+    }
+    (void)index;
+    switch (s.type) {
+      case sinks::SinkConfig::Type::kLocal: {
+        if (auto v = n["path"]) str(v, "sinks.path", s.local.path);
+        else error(n, fmt::format("sink '{}' (local) needs a path", s.name));
+        if (!s.local.path.empty() && s.local.path[0] != '/' && !base_.empty()) s.local.path = base_ + "/" + s.local.path;
+        if (auto r = n["retention"]) {
+          if (map(r, "sinks.retention", {"max_files", "max_bytes"})) {
+            if (auto v = r["max_files"]) u64(v, "retention.max_files", s.local.max_files, 1, 100000000);
+            if (auto v = r["max_bytes"]) size(v, "retention.max_bytes", s.local.max_bytes);
+          }
+        }
+        break;
+      }
+      case sinks::SinkConfig::Type::kS3: {
+        auto& s3 = s.s3;
+        if (auto v = n["bucket"]) str(v, "sinks.bucket", s3.bucket);
+        if (s3.bucket.empty()) error(n, fmt::format("sink '{}' (s3) needs a bucket", s.name));
+        if (auto v = n["region"]) str(v, "sinks.region", s3.region);
+        else if (const char* r = std::getenv("AWS_REGION")) s3.region = r;
+        if (auto v = n["endpoint"]) {
+          str(v, "sinks.endpoint", s3.endpoint);
+          if (s3.endpoint.rfind("http://", 0) != 0 && s3.endpoint.rfind("https://", 0) != 0)
+            error(v, "sinks.endpoint must be an http:// or https:// URL");
+        }
+        if (auto v = n["addressing"]) {
+          std::string a;
+          if (str(v, "sinks.addressing", a)) {
+            if (a == "path") s3.path_style = true;
+            else if (a != "virtual") error(v, "sinks.addressing must be path or virtual");
+          }
+        }
+        if (auto m = n["multipart"]) {
+          if (map(m, "sinks.multipart", {"threshold", "part_size"})) {
+            if (auto v = m["threshold"]) size(v, "multipart.threshold", s3.multipart_threshold);
+            if (auto v = m["part_size"]) size(v, "multipart.part_size", s3.part_size);
+            if (s3.part_size < (5ull << 20)) error(m, "multipart.part_size must be at least 5MiB (S3's minimum)");
+          }
+        }
+        // Credentials: the file's settings, else the environment, else a credentials file.
+        secret(n, "access_key_id", "sinks.access_key_id", s3.access_key_id);
+        secret(n, "secret_access_key", "sinks.secret_access_key", s3.secret_access_key);
+        secret(n, "session_token", "sinks.session_token", s3.session_token);
+        if (s3.access_key_id.empty() && !n["credentials_file"]) {
+          const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+          const char* key = std::getenv("AWS_SECRET_ACCESS_KEY");
+          if (id && key) {
+            s3.access_key_id = id;
+            s3.secret_access_key = key;
+            if (const char* t = std::getenv("AWS_SESSION_TOKEN")) s3.session_token = t;
+          }
+        }
+        if (s3.access_key_id.empty()) {
+          std::string file, profile = "default";
+          if (const char* p = std::getenv("AWS_PROFILE")) profile = p;
+          if (auto v = n["profile"]) str(v, "sinks.profile", profile);
+          if (auto v = n["credentials_file"]) {
+            str(v, "sinks.credentials_file", file);
+            if (!file.empty() && file[0] != '/' && !base_.empty()) file = base_ + "/" + file;
+          } else if (const char* f = std::getenv("AWS_SHARED_CREDENTIALS_FILE")) {
+            file = f;
+          } else if (const char* home = std::getenv("HOME")) {
+            file = std::string(home) + "/.aws/credentials";
+          }
+          if (!file.empty()) awsCredentialsFile(n["credentials_file"] ? n["credentials_file"] : n, file, profile, s3);
+        }
+        if (s3.access_key_id.empty() || s3.secret_access_key.empty())
+          error(n, fmt::format("sink '{}' (s3) has no credentials: access_key_id and secret_access_key, "
+                               "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file",
+                               s.name));
+        break;
+      }
+      case sinks::SinkConfig::Type::kAzure: {
+        auto& az = s.azure;
+        if (auto v = n["account"]) str(v, "sinks.account", az.account);
+        if (auto v = n["container"]) str(v, "sinks.container", az.container);
+        if (az.account.empty()) error(n, fmt::format("sink '{}' (azure) needs an account", s.name));
+        if (az.container.empty()) error(n, fmt::format("sink '{}' (azure) needs a container", s.name));
+        if (auto v = n["endpoint"]) str(v, "sinks.endpoint", az.endpoint);
+        secret(n, "shared_key", "sinks.shared_key", az.shared_key);
+        secret(n, "sas_token", "sinks.sas_token", az.sas_token);
+        if (az.shared_key.empty() == az.sas_token.empty())
+          error(n, fmt::format("sink '{}' (azure) needs exactly one of shared_key and sas_token", s.name));
+        break;
+      }
+    }
+    if (auto v = n["instance"]) str(v, "sinks.instance", s.instance);
+  }
+
   void redis(const YAML::Node& n, RedisConfig& r) {
     r.loc = loc(n);
     if (!map(n, "redis", {"address", "password", "password_env", "db", "timeout", "sync_interval", "key_prefix",
@@ -1158,7 +1396,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
   }
   if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
                                         "routes", "pools", "waf", "rate_limits", "trusted_proxies", "redis",
-                                        "bans"})) {
+                                        "bans", "sinks"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
     if (auto v = root["workers"]) {
       if (v.IsScalar() && v.Scalar() == "auto") {
@@ -1190,6 +1428,19 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
       }
     }
     if (auto v = root["redis"]) rd.redis(v, cfg->redis);
+    if (auto ss = root["sinks"]) {
+      if (!ss.IsSequence()) {
+        rd.error(ss, "sinks must be a list");
+      } else {
+        std::set<std::string> names;
+        for (const auto& sn : ss) {
+          sinks::SinkConfig sc;
+          rd.sink(sn, sc, cfg->sinks.size());
+          if (!names.insert(sc.name).second) rd.error(sn, fmt::format("duplicate sink name '{}'", sc.name));
+          cfg->sinks.push_back(std::move(sc));
+        }
+      }
+    }
     if (auto bs = root["bans"]) {
       if (!bs.IsSequence()) {
         rd.error(bs, "bans must be a list");

@@ -17,6 +17,7 @@
 #include "gateway/ratelimit/config.h"
 #include "gateway/ratelimit/ban_list.h"
 #include "gateway/ratelimit/redis_sync.h"
+#include "gateway/sinks/config.h"
 #include "gateway/upstream/config.h"
 #include "tls/server_context.h"
 
@@ -201,6 +202,8 @@ struct Config {
     Location loc;
   };
   std::vector<Ban> bans;
+  // Object-store sinks of the access log and WAF events (docs/config.md "sinks").
+  std::vector<sinks::SinkConfig> sinks;
 };
 
 struct LoadResult {

@@ -14,6 +14,10 @@
 
 #include "gateway/admin/admin.h"
 
+#include <unistd.h>
+
+#include <cstring>
+
 namespace rampart::gateway::core {
 
 using boost::system::error_code;
@@ -22,6 +26,8 @@ struct Server::Impl {
   asio::io_context ioc{1};
   std::unique_ptr<tcp::acceptor> admin;
   std::unique_ptr<upstream::HealthChecker> checker;
+  // Object-store sinks; declared before the logs that feed them, so they go after them.
+  std::vector<std::unique_ptr<sinks::Sink>> sinks;
   std::unique_ptr<log::AccessLog> access_log;
   std::unique_ptr<log::AccessLog> audit_log;  // WAF audit events (rendered lines)
   // After a reload, once the old generation's compiled rule sets are freed (their
@@ -35,6 +41,12 @@ struct Server::Impl {
 };
 
 std::string tlsFileSignature(const config::Config& cfg);
+
+std::vector<const sinks::Sink*> Server::sinks() const {
+  std::vector<const sinks::Sink*> out;
+  for (const auto& s : impl_->sinks) out.push_back(s.get());
+  return out;
+}
 
 Server::Server(std::string config_path) : path_(std::move(config_path)), impl_(std::make_unique<Impl>()) {}
 Server::~Server() = default;
@@ -75,14 +87,33 @@ int Server::run() {
     std::random_device rd;
     shared_.id_prefix = fmt::format("{:08x}", uint32_t(rd()));
   }
-  if (cfg.log.access_enabled) {
-    impl_->access_log = std::make_unique<log::AccessLog>(cfg.log.access_path, cfg.workers);
+  // Sinks start first: their spools are delivered even before traffic arrives.
+  std::string host = "rampart";
+  {
+    char buf[256];
+    if (::gethostname(buf, sizeof buf) == 0) host = std::string(buf, strnlen(buf, sizeof buf));
+  }
+  bool sink_access = false, sink_waf = false;
+  for (const auto& sc : cfg.sinks) {
+    impl_->sinks.push_back(std::make_unique<sinks::Sink>(sc, sc.instance.empty() ? host : sc.instance));
+    for (auto k : sc.streams) (k == sinks::Kind::kAccess ? sink_access : sink_waf) = true;
+  }
+  auto attach = [&](log::AccessLog& l, sinks::Kind kind) {
+    for (size_t i = 0; i < cfg.sinks.size(); ++i)
+      if (std::find(cfg.sinks[i].streams.begin(), cfg.sinks[i].streams.end(), kind) != cfg.sinks[i].streams.end())
+        l.addSink(impl_->sinks[i].get());
+  };
+  if (cfg.log.access_enabled || sink_access) {
+    impl_->access_log = std::make_unique<log::AccessLog>(cfg.log.access_enabled ? cfg.log.access_path : "off",
+                                                         cfg.workers, sinks::Kind::kAccess);
+    attach(*impl_->access_log, sinks::Kind::kAccess);
     shared_.access_log = impl_->access_log.get();
   }
   // The audit log opens whenever the configuration says where it goes; its path
   // (like the access log's) takes effect at start.
-  if (cfg.waf.audit.path != "off") {
-    impl_->audit_log = std::make_unique<log::AccessLog>(cfg.waf.audit.path, cfg.workers);
+  if (cfg.waf.audit.path != "off" || sink_waf) {
+    impl_->audit_log = std::make_unique<log::AccessLog>(cfg.waf.audit.path, cfg.workers, sinks::Kind::kWaf);
+    attach(*impl_->audit_log, sinks::Kind::kWaf);
     shared_.audit_log = impl_->audit_log.get();
   }
 
@@ -242,6 +273,19 @@ void Server::reload() {
   impl_->checker->start(rt->pools);
   if (impl_->access_log) impl_->access_log->reopen();
   if (impl_->audit_log) impl_->audit_log->reopen();
+  {
+    // Sinks: new credentials, endpoints, filters and batch sizes apply now; a sink
+    // added or removed, or a stream or spool change, waits for a restart.
+    const auto& now = rt->config->sinks;
+    const auto& before = runtime_->config->sinks;
+    bool restart = now.size() != before.size();
+    for (size_t i = 0; !restart && i < now.size(); ++i)
+      restart = now[i].name != before[i].name || now[i].streams != before[i].streams ||
+                now[i].spool_path != before[i].spool_path;
+    if (restart) spdlog::warn("reload: sinks added, removed or changed stream or spool; that takes a restart");
+    for (size_t i = 0; i < now.size() && i < impl_->sinks.size(); ++i)
+      if (now[i].name == impl_->sinks[i]->name()) impl_->sinks[i]->reconfigure(now[i]);
+  }
   runtime_ = std::move(rt);
   configureRedis();
   ++reloads_ok_;

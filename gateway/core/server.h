@@ -28,6 +28,8 @@ class Server {
   uint64_t reloadsFailed() const { return reloads_failed_; }
   // Global rate limits' Redis sync; null when no policy is global.
   const ratelimit::RedisSync* redisSync() const { return redis_.get(); }
+  // Object-store sinks, in configuration order.
+  std::vector<const sinks::Sink*> sinks() const;
 
  private:
   struct Impl;

@@ -55,7 +55,7 @@ std::string AccessRecord::toJson() const {
   return o;
 }
 
-AccessLog::AccessLog(std::string path, unsigned workers) : path_(std::move(path)) {
+AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind) : path_(std::move(path)), kind_(kind) {
   for (unsigned i = 0; i < workers; ++i) queues_.push_back(std::make_unique<Queue>());
   reopen_ = true;
   thread_ = std::thread([this] { run(); });
@@ -102,7 +102,8 @@ void AccessLog::drain() {
   if (reopen_.exchange(false)) {
     if (own_ && out_) fclose(out_);
     own_ = false;
-    if (path_ == "stderr") out_ = stderr;
+    if (path_ == "off") out_ = nullptr;
+    else if (path_ == "stderr") out_ = stderr;
     else if (path_ == "stdout") out_ = stdout;
     else {
       out_ = fopen(path_.c_str(), "ae");
@@ -124,10 +125,13 @@ void AccessLog::drain() {
       lines.swap(q->lines);
     }
     for (auto& r : batch) {
+      const size_t at = text.size();
       text += r.toJson();
+      for (auto* s : sinks_) s->offer(kind_, std::string_view(text).substr(at), r.status, !r.waf.empty());
       text += '\n';
     }
     for (auto& l : lines) {
+      for (auto* s : sinks_) s->offer(kind_, l, 0, true);
       text += l;
       text += '\n';
     }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gateway/log/json.h"
+#include "gateway/sinks/sink.h"
 
 namespace rampart::gateway::log {
 
@@ -47,13 +48,16 @@ struct AccessRecord {
 
 class AccessLog {
  public:
-  // path: "stderr", "stdout" or a file (appended). workers: number of queues.
-  AccessLog(std::string path, unsigned workers);
+  // path: "stderr", "stdout", "off" (sinks only) or a file (appended).
+  // workers: number of queues. kind: the stream the sinks receive.
+  AccessLog(std::string path, unsigned workers, sinks::Kind kind = sinks::Kind::kAccess);
   ~AccessLog();
   void push(unsigned worker, AccessRecord&& r);
   // A line rendered by the caller (WAF audit events: the transaction that holds
   // their data ends with the request), written as is with a newline.
   void pushLine(unsigned worker, std::string&& line);
+  // Sinks that receive every line too (set before workers push; not owned).
+  void addSink(sinks::Sink* s) { sinks_.push_back(s); }
   void reopen();  // SIGHUP: reopen the file (after rotation)
   void flush();   // writes everything queued now (drain, tests)
   uint64_t written() const { return written_.load(); }
@@ -68,6 +72,8 @@ class AccessLog {
   void drain();
 
   std::string path_;
+  sinks::Kind kind_;
+  std::vector<sinks::Sink*> sinks_;
   FILE* out_ = nullptr;
   bool own_ = false;
   std::vector<std::unique_ptr<Queue>> queues_;

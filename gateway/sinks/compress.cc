@@ -1,0 +1,58 @@
+#include "gateway/sinks/compress.h"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <stdexcept>
+
+namespace rampart::gateway::sinks {
+
+namespace {
+
+std::string gzip(std::string_view in) {
+  z_stream zs{};
+  // 15 + 16: a gzip wrapper (RFC 1952), so `gzip -d` and every query engine read it.
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("gzip: deflateInit2 failed");
+  std::string out;
+  out.resize(deflateBound(&zs, uLong(in.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = uInt(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = uInt(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  const size_t n = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: deflate failed");
+  out.resize(n);
+  return out;
+}
+
+std::string zstd(std::string_view in) {
+  std::string out;
+  out.resize(ZSTD_compressBound(in.size()));
+  const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
+}  // namespace
+
+std::string compress(Compression c, std::string_view in) {
+  switch (c) {
+    case Compression::kGzip: return gzip(in);
+    case Compression::kZstd: return zstd(in);
+    default: return std::string(in);
+  }
+}
+
+const char* extension(Compression c) {
+  switch (c) {
+    case Compression::kGzip: return ".ndjson.gz";
+    case Compression::kZstd: return ".ndjson.zst";
+    default: return ".ndjson";
+  }
+}
+
+}  // namespace rampart::gateway::sinks

@@ -1,0 +1,123 @@
+// Why: access records and WAF events shipped to an object store (or a local
+// directory) in compressed batches, off the request path, without losing a
+// record when the store is down or the process is killed.
+//
+// Flow: the log writer threads (gateway/log/access_log.h: workers hand records
+// to their own queue; one thread per log renders them) offer() each rendered
+// line; the sink keeps it in memory per stream. Its own thread cuts a batch
+// when a stream reaches batch_records, batch_bytes or batch_age, compresses
+// it and names it once (prefix/kind=K/dt=YYYY-MM-DD/hour=HH/INSTANCE-BOOT-SEQ
+// .ndjson.zst, partitioned by the first record's time), writes it to the spool
+// directory and fsyncs it (file and directory): from then on it survives a
+// crash or SIGKILL. Then it uploads spooled batches oldest first; an upload
+// that fails is retried with exponential backoff and jitter (1 s doubling to
+// 5 min), under the same key, so a retry never duplicates; a batch leaves the
+// spool only once stored. At start the spool is read back and delivered.
+//
+// Limits: records waiting in memory are capped (memory_max_bytes; access
+// records are refused from 75% of it, WAF events only at 100%), the spool is
+// capped (spool_max_bytes; a WAF batch evicts the oldest access batches, an
+// access batch that does not fit is dropped). Every dropped record is counted
+// by reason and stream and reported by a log line at most every 10 s.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "gateway/sinks/config.h"
+#include "gateway/sinks/store.h"
+
+namespace rampart::gateway::sinks {
+
+class Sink {
+ public:
+  // `instance` names this process in object keys (host name or configured id).
+  Sink(SinkConfig cfg, std::string instance);
+  ~Sink();  // cuts and spools what is pending, then stops (uploads left spooled)
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  // Log writer threads. `status`/`waf` feed the access filters.
+  void offer(Kind kind, std::string_view line, uint16_t status, bool waf);
+  // New store settings, filters and batch sizes (reload); the spool stays.
+  void reconfigure(const SinkConfig& cfg);
+  // Cuts every pending batch now and tries to upload the spool once (tests, drain).
+  void flush();
+
+  const std::string& name() const { return name_; }
+
+  struct Counters {
+    std::atomic<uint64_t> enqueued[2]{}, shipped[2]{}, spooled[2]{};
+    std::atomic<uint64_t> dropped_memory[2]{}, dropped_spool[2]{}, dropped_filter[2]{};
+    std::atomic<uint64_t> batches{0}, bytes{0}, raw_bytes{0}, upload_us{0};
+    std::atomic<uint64_t> errors_connect{0}, errors_timeout{0}, errors_auth{0}, errors_client{0}, errors_server{0},
+        errors_io{0};
+    std::atomic<uint64_t> spool_bytes{0}, spool_batches{0};
+  };
+  const Counters& counters() const { return c_; }
+
+ private:
+  struct Pending {
+    std::string text;
+    uint64_t records = 0;
+    int64_t first_ms = 0;  // Unix ms of the first record (partition)
+    std::chrono::steady_clock::time_point since{};
+  };
+  struct Spooled {
+    std::string file;  // path in the spool
+    std::string key;
+    Kind kind = Kind::kAccess;
+    uint64_t records = 0;
+    uint64_t size = 0;   // file size
+    uint64_t payload = 0;
+    bool failed_once = false;
+  };
+  bool wants(Kind kind) const;  // under mu_
+  void run();
+  void cut(Kind kind, Pending&& p);
+  bool spoolBatch(Spooled& s, const std::string& body);
+  void loadSpool();
+  void uploadSome(bool once);
+  void dropLog();
+
+  const std::string name_;
+  const std::string instance_;
+  const int64_t boot_ms_;
+  std::mutex mu_;  // cfg_, next_store_, pending_, pending_bytes_, sample state
+  SinkConfig cfg_;
+  std::unique_ptr<Store> next_store_;  // from reconfigure(), taken by the sink thread
+  std::unique_ptr<Store> store_;       // sink thread
+  std::condition_variable cv_;
+  Pending pending_[2];
+  std::deque<Pending> ready_[2];  // full batches cut by offer(), waiting for the sink thread
+  uint64_t pending_bytes_ = 0;
+  double sample_acc_ = 0;
+  bool stop_ = false;
+  bool flush_req_ = false;
+  uint64_t flush_done_ = 0;
+  std::condition_variable flushed_;
+
+  // Sink thread only.
+  SinkConfig run_cfg_;  // cfg_ as of the last wake-up
+  std::deque<Spooled> spool_;
+  uint64_t seq_ = 0;
+  std::chrono::steady_clock::time_point next_try_{};
+  std::chrono::milliseconds backoff_{1000};
+  bool failing_ = false;  // the last upload failed: new batches wait in the spool
+  std::chrono::steady_clock::time_point last_err_log_{}, last_drop_log_{};
+  uint64_t drops_logged_ = 0;
+
+  Counters c_;
+  std::thread thread_;
+};
+
+}  // namespace rampart::gateway::sinks
