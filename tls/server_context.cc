@@ -290,7 +290,10 @@ int ServerContext::onTicket(SSL* ssl, unsigned char* name, unsigned char* iv, EV
   } else if (!self->keys_->find(name, &k, &renew)) {
     return 0;  // unknown or expired key: a full handshake
   }
-  if (EVP_CipherInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes, iv, encrypt) != 1) return -1;
+  // Fetched once: EVP_aes_256_cbc() fetches from the provider store on every call
+  // (a lock and a name lookup per ticket).
+  static EVP_CIPHER* const aes = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  if (!aes || EVP_CipherInit_ex(cipher, aes, nullptr, k.aes, iv, encrypt) != 1) return -1;
   OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string("key", k.hmac, sizeof k.hmac),
                          OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("sha256"), 0),
                          OSSL_PARAM_construct_end()};

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The cost of shipping every access record to an object store, in one run: the
+# browser GET of ../shared/bench through rampart (one worker) to an nginx backend
+#   off   access logging off
+#   s3    every request's access record batched (zstd) and uploaded to an S3
+#         sink (s3rver started here, from scripts/install-deps.sh's npm dir)
+# Prints requests/s and p99 for each, the ratio, records shipped per second and
+# bytes per record after compression (from the gateway's /metrics).
+#
+#   bench/sinks.sh            # env: DURATION=5s (per run; 4 runs) CONNECTIONS=32 RAMPART_BUILD_DIR=build
+#
+# Everything binds 127.0.0.1; nginx and wrk are installed with apt-get only when missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=${RAMPART_BUILD_DIR:-$root/build}
+SHARED=${RAMPART_SHARED_BENCH:-$root/../shared/bench}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-32}
+NPM_DIR=${RAMPART_NPM_DIR:-$HOME/.cache/rampart/npm}
+WORK=$(mktemp -d /tmp/rampart-sinkbench.XXXXXX)
+source "$here/lib.sh"
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "sinks: installing ${need[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$BUILD/rampart" ] || { echo "sinks: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
+[ -x "$NPM_DIR/node_modules/.bin/s3rver" ] || { echo "sinks: run scripts/install-deps.sh first (s3rver)" >&2; exit 1; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+BACKEND=$(free_port); S3=$(free_port); ADMIN=$(free_port)
+declare -A PORT=([off]=$(free_port) [s3]=$(free_port))
+mkdir -p "$WORK/backend" "$WORK/s3" "$WORK/spool"
+cat > "$WORK/backend/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend;
+  fastcgi_temp_path $WORK/backend; uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
+  server { listen 127.0.0.1:$BACKEND; keepalive_requests 1000000; location / { return 200 "ok\n"; } } }
+NGX
+for kind in off s3; do
+  sinks=""
+  admin=""
+  if [ "$kind" = s3 ]; then
+    admin="admin: { listen: 127.0.0.1:$ADMIN }"
+    sinks="sinks:
+  - { name: s3, type: s3, bucket: logs, endpoint: 'http://127.0.0.1:$S3', addressing: path, access_key_id: S3RVER,
+      secret_access_key: S3RVER, streams: [access], batch: { max_bytes: 5MiB, max_age: 10s },
+      spool: { path: '$WORK/spool' } }"
+  fi
+  cat > "$WORK/$kind.yaml" <<YML
+workers: 1
+$admin
+log: { level: warn, access: { enabled: false } }
+$sinks
+listeners: [ { name: main, listen: ["127.0.0.1:${PORT[$kind]}"] } ]
+routes: [ { name: app, pool: app } ]
+pools: [ { name: app, endpoints: [ { address: "127.0.0.1:$BACKEND" } ], connections: { max_idle_per_endpoint: 128 } } ]
+YML
+done
+
+"$NPM_DIR/node_modules/.bin/s3rver" -d "$WORK/s3" -a 127.0.0.1 -p "$S3" --silent --configure-bucket logs >/dev/null 2>&1 & pids+=($!)
+"$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & pids+=($!)
+for kind in off s3; do "$BUILD/rampart" run -c "$WORK/$kind.yaml" & pids+=($!); done
+wait_ports "$S3" "$BACKEND" "$ADMIN" "${PORT[@]}"
+write_wrk_scripts "$SHARED" "$WORK"
+
+sink_metric() {
+  curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 ~ "^"m"[{ ]" || $1 == m { n += $2 } END { printf "%.0f\n", n }'
+}
+
+# Each kind runs twice (off s3 s3 off) and the runs are averaged.
+declare -A SUM_RPS SUM_P99 BAD
+S3_SECS=0
+for kind in off s3 s3 off; do
+  read -r rps p50 p99 bad < <(run_wrk "${PORT[$kind]}" "$WORK/get.lua")
+  SUM_RPS[$kind]=$(awk -v a="${SUM_RPS[$kind]:-0}" -v b="$rps" 'BEGIN { print a + b }')
+  SUM_P99[$kind]=$(awk -v a="${SUM_P99[$kind]:-0}" -v b="$p99" 'BEGIN { print a + b }')
+  BAD[$kind]=$(( ${BAD[$kind]:-0} + bad ))
+  [ "$kind" = s3 ] && S3_SECS=$((S3_SECS + ${DURATION%s}))
+done
+# The last batches: wait (bounded) until every enqueued record is stored.
+for _ in $(seq 150); do
+  [ "$(sink_metric rampart_sink_records_shipped_total)" = "$(sink_metric rampart_sink_records_enqueued_total)" ] && break
+  sleep 0.2
+done
+enq=$(sink_metric rampart_sink_records_enqueued_total)
+shipped=$(sink_metric rampart_sink_records_shipped_total)
+dropped=$(sink_metric rampart_sink_records_dropped_total)
+bytes=$(sink_metric rampart_sink_bytes_total)
+raw=$(sink_metric rampart_sink_raw_bytes_total)
+batches=$(sink_metric rampart_sink_batches_total)
+
+printf '%-5s %12s %10s %8s\n' log "requests/s" "p99 ms" non2xx
+for kind in off s3; do
+  printf '%-5s %12.0f %10.3f %8s\n' "$kind" "$(awk -v a="${SUM_RPS[$kind]}" 'BEGIN { print a / 2 }')" \
+    "$(awk -v a="${SUM_P99[$kind]}" 'BEGIN { print a / 2 }')" "${BAD[$kind]}"
+done
+echo
+awk -v e="$enq" -v s="$shipped" -v d="$dropped" -v b="$bytes" -v r="$raw" -v n="$batches" -v t="$S3_SECS" \
+  'BEGIN { printf "sink: %d records enqueued, %d shipped, %d dropped, in %d batches; %.0f records/s shipped over the s3 runs;\n      %.1f bytes per record stored (%.1f raw, zstd %.1fx)\n", e, s, d, n, s / t, b / s, r / s, r / b }'
+awk -v r="${SUM_RPS[s3]}" -v nr="${SUM_RPS[off]}" -v p="${SUM_P99[s3]}" -v np="${SUM_P99[off]}" \
+  'BEGIN { printf "s3 / off: requests/s %.3fx (%.1f%% loss), p99 %.2fx\n", r / nr, (1 - r / nr) * 100, p / np }'
