@@ -15,6 +15,11 @@ namespace rampart::gateway::log {
 std::string AccessRecord::toJson() const {
   std::string o;
   o.reserve(384);
+  appendJson(o);
+  return o;
+}
+
+void AccessRecord::appendJson(std::string& o) const {
   o += "{\"time\":";
   o += '"';
   appendIsoTime(o, time_ms);
@@ -35,12 +40,12 @@ std::string AccessRecord::toJson() const {
   appendJsonString(o, path);
   o += ",\"protocol\":";
   appendJsonString(o, protocol);
-  o += fmt::format(",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}", status, bytes_in, bytes_out);
+  fmt::format_to(std::back_inserter(o), ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}", status, bytes_in, bytes_out);
   o += ",\"upstream\":";
   appendJsonString(o, upstream);
-  if (upstream_ms >= 0) o += fmt::format(",\"upstream_ms\":{:.3f}", upstream_ms);
+  if (upstream_ms >= 0) fmt::format_to(std::back_inserter(o), ",\"upstream_ms\":{:.3f}", upstream_ms);
   else o += ",\"upstream_ms\":null";
-  o += fmt::format(",\"total_ms\":{:.3f}", total_ms);
+  fmt::format_to(std::back_inserter(o), ",\"total_ms\":{:.3f}", total_ms);
   o += ",\"user_agent\":";
   appendJsonString(o, user_agent);
   if (!error.empty()) {
@@ -52,7 +57,6 @@ std::string AccessRecord::toJson() const {
     appendJsonString(o, waf);
   }
   o += '}';
-  return o;
 }
 
 AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind) : path_(std::move(path)), kind_(kind) {
@@ -126,7 +130,7 @@ void AccessLog::drain() {
     }
     for (auto& r : batch) {
       const size_t at = text.size();
-      text += r.toJson();
+      r.appendJson(text);
       for (auto* s : sinks_) s->offer(kind_, std::string_view(text).substr(at), r.status, !r.waf.empty());
       text += '\n';
     }

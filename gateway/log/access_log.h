@@ -44,6 +44,7 @@ struct AccessRecord {
   std::string waf;         // "blocked" or "detected" when the WAF decided, else empty
 
   std::string toJson() const;
+  void appendJson(std::string& o) const;  // the same, appended
 };
 
 class AccessLog {

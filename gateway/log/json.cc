@@ -66,10 +66,23 @@ void appendJsonString(std::string& o, std::string_view s) {
 
 void appendIsoTime(std::string& o, int64_t ms) {
   time_t secs = time_t(ms / 1000);
+  // Records come in bursts within a second: the date and time are formatted once per second.
+  thread_local time_t cached_secs = -1;
+  thread_local char cached[20];
+  if (secs == cached_secs && ms >= 0) {
+    o.append(cached, 19);
+    fmt::format_to(std::back_inserter(o), ".{:03}Z", int(ms % 1000));
+    return;
+  }
   struct tm tm;
   gmtime_r(&secs, &tm);
-  o += fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                   tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
+  if (ms >= 0) {
+    fmt::format_to_n(cached, sizeof cached, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  fmt::format_to(std::back_inserter(o), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
 }
 
 }  // namespace rampart::gateway::log
