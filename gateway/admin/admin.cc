@@ -269,6 +269,18 @@ std::string metrics(core::Server& s) {
       }
       o += st + rj + ac + ev;
     }
+    if (s.accessLog() || s.auditLog()) {
+      o += "# HELP rampart_log_records_total Records the log writer rendered, by stream.\n"
+           "# TYPE rampart_log_records_total counter\n";
+      if (const auto* l = s.accessLog()) o += fmt::format("rampart_log_records_total{{stream=\"access\"}} {}\n", l->written());
+      if (const auto* l = s.auditLog()) o += fmt::format("rampart_log_records_total{{stream=\"waf\"}} {}\n", l->written());
+      o += "# HELP rampart_log_records_dropped_total Records a worker could not queue (its ring was full).\n"
+           "# TYPE rampart_log_records_dropped_total counter\n";
+      if (const auto* l = s.accessLog())
+        o += fmt::format("rampart_log_records_dropped_total{{stream=\"access\"}} {}\n", l->dropped());
+      if (const auto* l = s.auditLog())
+        o += fmt::format("rampart_log_records_dropped_total{{stream=\"waf\"}} {}\n", l->dropped());
+    }
     if (auto sinks = s.sinks(); !sinks.empty()) {
       struct M {
         const char* name;

@@ -30,6 +30,9 @@ class Server {
   const ratelimit::RedisSync* redisSync() const { return redis_.get(); }
   // Object-store sinks, in configuration order.
   std::vector<const sinks::Sink*> sinks() const;
+  // The access log and the WAF audit log writers (null when off).
+  const log::AccessLog* accessLog() const { return shared_.access_log; }
+  const log::AccessLog* auditLog() const { return shared_.audit_log; }
 
  private:
   struct Impl;

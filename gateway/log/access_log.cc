@@ -59,8 +59,11 @@ void AccessRecord::appendJson(std::string& o) const {
   o += '}';
 }
 
-AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind) : path_(std::move(path)), kind_(kind) {
-  for (unsigned i = 0; i < workers; ++i) queues_.push_back(std::make_unique<Queue>());
+AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind, size_t ring)
+    : path_(std::move(path)), kind_(kind) {
+  // WAF events are rare next to access records: a quarter of the slots.
+  const size_t n = kind == sinks::Kind::kWaf ? std::max<size_t>(ring / 4, 64) : ring;
+  for (unsigned i = 0; i < workers; ++i) queues_.push_back(std::make_unique<Queue>(n));
   reopen_ = true;
   thread_ = std::thread([this] { run(); });
 }
@@ -73,25 +76,12 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::push(unsigned worker, AccessRecord&& r) {
-  auto& q = *queues_[worker % queues_.size()];
-  size_t n;
-  {
-    std::lock_guard<std::mutex> g(q.mu);
-    q.items.push_back(std::move(r));
-    n = q.items.size();
-  }
-  if (n == 1024) wake_.notify_one();
+  if (!queues_[worker % queues_.size()]->items.push(std::move(r))) dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void AccessLog::pushLine(unsigned worker, std::string&& line) {
-  auto& q = *queues_[worker % queues_.size()];
-  size_t n;
-  {
-    std::lock_guard<std::mutex> g(q.mu);
-    q.lines.push_back(std::move(line));
-    n = q.lines.size();
-  }
-  if (n == 1024) wake_.notify_one();
+  if (!queues_[worker % queues_.size()]->lines.push(std::move(line)))
+    dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void AccessLog::reopen() {
@@ -119,33 +109,35 @@ void AccessLog::drain() {
       }
     }
   }
-  std::vector<AccessRecord> batch;
-  std::vector<std::string> lines;
   std::string text;
   for (auto& q : queues_) {
-    {
-      std::lock_guard<std::mutex> g(q->mu);
-      batch.swap(q->items);
-      lines.swap(q->lines);
-    }
-    for (auto& r : batch) {
+    size_t n = q->items.drain([&](AccessRecord&& r) {
       const size_t at = text.size();
       r.appendJson(text);
       for (auto* s : sinks_) s->offer(kind_, std::string_view(text).substr(at), r.status, !r.waf.empty());
       text += '\n';
-    }
-    for (auto& l : lines) {
+    });
+    n += q->lines.drain([&](std::string&& l) {
       for (auto* s : sinks_) s->offer(kind_, l, 0, true);
       text += l;
       text += '\n';
-    }
-    written_ += batch.size() + lines.size();
-    batch.clear();
-    lines.clear();
+    });
+    written_ += n;
   }
   if (!text.empty() && out_) {
     fwrite(text.data(), 1, text.size(), out_);
     fflush(out_);
+  }
+  const uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+  if (dropped != dropped_logged_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_drop_log_ >= std::chrono::seconds(10)) {
+      last_drop_log_ = now;
+      spdlog::error("log: {} {} record(s) dropped since the last report: a worker's queue was full (the log "
+                    "writer cannot keep up)",
+                    dropped - dropped_logged_, sinks::kindName(kind_));
+      dropped_logged_ = dropped;
+    }
   }
 }
 
@@ -153,7 +145,7 @@ void AccessLog::run() {
   while (!stop_) {
     {
       std::unique_lock<std::mutex> lk(wake_mu_);
-      wake_.wait_for(lk, std::chrono::milliseconds(50));
+      wake_.wait_for(lk, std::chrono::milliseconds(20));
     }
     drain();
   }

@@ -1,14 +1,17 @@
 // The access log (and the WAF audit log, a second instance fed rendered lines):
 // one JSON object per line, written off the request path.
 //
-// Workers push AccessRecord values into their own queue (a mutex per worker,
-// shared only with the writer thread, never between workers); the writer
-// thread drains every queue every 50 ms (or sooner when one grows) and writes
-// the lines in one go. AccessRecord::toJson() is the one schema, so later
+// Workers push AccessRecord values into their own bounded ring (one producer,
+// the worker; one consumer, the writer thread: no lock, no syscall); the
+// writer thread drains every ring every 20 ms and writes the lines in one go.
+// A full ring refuses the record, which is counted (dropped()) and reported by
+// the writer thread in a log line at most every 10 s: the request path never
+// waits for the log. AccessRecord::toJson() is the one schema, so later
 // sinks (object stores) ship the same lines.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "gateway/log/json.h"
+#include "gateway/log/spsc_ring.h"
 #include "gateway/sinks/sink.h"
 
 namespace rampart::gateway::log {
@@ -51,7 +55,8 @@ class AccessLog {
  public:
   // path: "stderr", "stdout", "off" (sinks only) or a file (appended).
   // workers: number of queues. kind: the stream the sinks receive.
-  AccessLog(std::string path, unsigned workers, sinks::Kind kind = sinks::Kind::kAccess);
+  // ring: records (or lines) each worker may have waiting.
+  AccessLog(std::string path, unsigned workers, sinks::Kind kind = sinks::Kind::kAccess, size_t ring = 16384);
   ~AccessLog();
   void push(unsigned worker, AccessRecord&& r);
   // A line rendered by the caller (WAF audit events: the transaction that holds
@@ -62,12 +67,13 @@ class AccessLog {
   void reopen();  // SIGHUP: reopen the file (after rotation)
   void flush();   // writes everything queued now (drain, tests)
   uint64_t written() const { return written_.load(); }
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   struct Queue {
-    std::mutex mu;
-    std::vector<AccessRecord> items;
-    std::vector<std::string> lines;
+    explicit Queue(size_t n) : items(n), lines(n) {}
+    SpscRing<AccessRecord> items;
+    SpscRing<std::string> lines;
   };
   void run();
   void drain();
@@ -83,6 +89,9 @@ class AccessLog {
   std::atomic<bool> stop_{false};
   std::atomic<bool> reopen_{false};
   std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> dropped_{0};
+  uint64_t dropped_logged_ = 0;
+  std::chrono::steady_clock::time_point last_drop_log_{};
   std::mutex write_mu_;
   std::thread thread_;
 };
