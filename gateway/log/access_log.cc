@@ -111,7 +111,7 @@ void AccessLog::drain() {
   }
   std::string text;
   for (auto& q : queues_) {
-    size_t n = q->items.drain([&](AccessRecord&& r) {
+    size_t n = q->items.drainInPlace([&](const AccessRecord& r) {
       const size_t at = text.size();
       r.appendJson(text);
       for (auto* s : sinks_) s->offer(kind_, std::string_view(text).substr(at), r.status, !r.waf.empty());

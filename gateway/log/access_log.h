@@ -59,6 +59,12 @@ class AccessLog {
   AccessLog(std::string path, unsigned workers, sinks::Kind kind = sinks::Kind::kAccess, size_t ring = 16384);
   ~AccessLog();
   void push(unsigned worker, AccessRecord&& r);
+  // fill(AccessRecord&) writes the worker's next slot in place: assign every
+  // field (the slot holds its last record); no allocation once the ring is warm.
+  template <class F>
+  void record(unsigned worker, F&& fill) {
+    if (!queues_[worker % queues_.size()]->items.emplace(fill)) dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
   // A line rendered by the caller (WAF audit events: the transaction that holds
   // their data ends with the request), written as is with a newline.
   void pushLine(unsigned worker, std::string&& line);

@@ -35,6 +35,31 @@ class SpscRing {
     return true;
   }
 
+  // Producer only: fill(T&) writes the next slot in place (its members keep
+  // the capacity of the slot's last use: no allocation once warm).
+  template <class F>
+  bool emplace(F&& fill) {
+    const size_t t = tail_.load(std::memory_order_relaxed);
+    if (t - head_cache_ > mask_) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (t - head_cache_ > mask_) return false;  // full
+    }
+    fill(slots_[t & mask_]);
+    tail_.store(t + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Consumer only: f(T&) on every item present now, in place (the slot is
+  // reused as it is); returns how many.
+  template <class F>
+  size_t drainInPlace(F&& f) {
+    const size_t h = head_.load(std::memory_order_relaxed);
+    const size_t t = tail_.load(std::memory_order_acquire);
+    for (size_t i = h; i != t; ++i) f(slots_[i & mask_]);
+    head_.store(t, std::memory_order_release);
+    return t - h;
+  }
+
   // Consumer only: f(T&&) for every item present now; returns how many.
   template <class F>
   size_t drain(F&& f) {
