@@ -1,6 +1,9 @@
 #include "gateway/log/access_log.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -142,6 +145,9 @@ void AccessLog::drain() {
 }
 
 void AccessLog::run() {
+  // Below the workers: on a saturated machine the request path keeps the CPU and
+  // the writer catches up in the gaps (its rings hold ~0.3 s of a busy worker).
+  ::setpriority(PRIO_PROCESS, pid_t(::syscall(SYS_gettid)), 10);
   while (!stop_) {
     {
       std::unique_lock<std::mutex> lk(wake_mu_);

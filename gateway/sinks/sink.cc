@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -336,6 +338,7 @@ void Sink::dropLog() {
 }
 
 void Sink::run() {
+  ::setpriority(PRIO_PROCESS, pid_t(::syscall(SYS_gettid)), 10);  // below the workers, as the log writer
   for (;;) {
     std::vector<std::pair<Kind, Pending>> cuts;
     bool flushing, stopping;
