@@ -203,10 +203,7 @@ bool Sink::spoolBatch(Spooled& s, const std::string& body) {
     c_.spool_batches -= 1;
     spool_.erase(victim);
   }
-  if (c_.spool_bytes + need > run_cfg_.spool_max_bytes) {
-    c_.dropped_spool[idx(s.kind)] += s.records;
-    return false;
-  }
+  if (c_.spool_bytes + need > run_cfg_.spool_max_bytes) return false;
   s.file = fmt::format("{}/{:013}-{:08}.{}.batch", run_cfg_.spool_path, boot_ms_, seq_, kindName(s.kind));
   const std::string head = fmt::format("{}\n{}\n{}\n{}\n{}\n", kMagic, s.key, kindName(s.kind), s.records, kContentType);
   std::string error;
@@ -216,7 +213,6 @@ bool Sink::spoolBatch(Spooled& s, const std::string& body) {
       last_err_log_ = now;
       spdlog::error("sink '{}': spool: {}", name_, error);
     }
-    c_.dropped_spool[idx(s.kind)] += s.records;
     return false;
   }
   s.size = head.size() + body.size();
@@ -253,8 +249,26 @@ void Sink::cut(Kind kind, Pending&& p) {
       c_.spooled[idx(kind)] += s.records;
     }
     spool_.push_back(std::move(s));
+  } else {
+    // No room in the spool, or it cannot be written: straight to the store if it
+    // works, else the batch is lost (counted).
+    PutError err;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!failing_ && store_->put(s.key, body, kContentType, &err)) {
+      stored(kind, s.records, body.size(),
+             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
+    } else {
+      c_.dropped_spool[idx(kind)] += s.records;
+    }
   }
   dropLog();
+}
+
+void Sink::stored(Kind kind, uint64_t records, uint64_t bytes, std::chrono::microseconds took) {
+  c_.upload_us += uint64_t(took.count());
+  c_.batches += 1;
+  c_.bytes += bytes;
+  c_.shipped[idx(kind)] += records;
 }
 
 void Sink::uploadSome(bool force) {
@@ -312,10 +326,7 @@ void Sink::uploadSome(bool force) {
     }
     backoff_ = std::chrono::milliseconds(1000);
     failing_ = false;
-    c_.upload_us += uint64_t(us.count());
-    c_.batches += 1;
-    c_.bytes += s.payload;
-    c_.shipped[idx(s.kind)] += s.records;
+    stored(s.kind, s.records, s.payload, us);
     ::unlink(s.file.c_str());
     c_.spool_bytes -= s.size;
     c_.spool_batches -= 1;

@@ -87,6 +87,7 @@ class Sink {
   bool spoolBatch(Spooled& s, const std::string& body);
   void loadSpool();
   void uploadSome(bool once);
+  void stored(Kind kind, uint64_t records, uint64_t bytes, std::chrono::microseconds took);
   void dropLog();
 
   const std::string name_;

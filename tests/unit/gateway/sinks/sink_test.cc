@@ -152,6 +152,18 @@ TEST(Sink, StoreDownKeepsTheSpoolForTheNextProcess) {
   EXPECT_TRUE(fs::is_empty(spool));
 }
 
+TEST(Sink, NoRoomInTheSpoolGoesStraightToAWorkingStore) {
+  const std::string out = tempDir();
+  auto c = localConfig(out, tempDir());
+  c.spool_max_bytes = 100;  // no batch fits
+  Sink s(c, "h");
+  for (int i = 0; i < 25; ++i) s.offer(Kind::kAccess, "record-" + std::to_string(i), 200, false);
+  s.flush();
+  EXPECT_EQ(s.counters().shipped[0].load(), 25u);
+  EXPECT_EQ(s.counters().dropped_spool[0].load(), 0u);
+  EXPECT_EQ(readTree(out).size(), 3u);
+}
+
 TEST(Sink, MemoryCapDropsAccessBeforeWaf) {
   auto c = localConfig(tempDir(), tempDir());
   c.memory_max_bytes = 1000;
