@@ -228,27 +228,24 @@ std::string metrics(core::Server& s) {
     std::string f = "# HELP rampart_ratelimit_redis_fallback_total Requests a global limit decided without Redis "
                     "(fail open or closed).\n# TYPE rampart_ratelimit_redis_fallback_total counter\n";
     for (const auto& p : rls) {
-      std::string lbl = fmt::format("{{policy=\"{}\"}}", label(p.cfg->policy.name));
+      const std::string lbl = fmt::format("{{policy=\"{}\"}}", label(p.cfg->policy.name));
+      // The three kinds of limiter report alike; fallbacks only where Redis is involved.
+      auto emit = [&](const auto& l, const uint64_t* fallbacks) {
+        a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, l.allowedCount());
+        r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, l.rejectedCount());
+        e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, l.evictions());
+        k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, l.size());
+        if (fallbacks) f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, *fallbacks);
+      };
       if (p.global) {
-        a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.global->allowedCount());
-        r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.global->rejectedCount());
-        e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.global->evictions());
-        k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.global->size());
-        f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, p.global->fallbacks());
-        continue;
+        const uint64_t fb = p.global->fallbacks();
+        emit(*p.global, &fb);
+      } else if (p.strict) {
+        const uint64_t fb = p.strict->fallbacks();
+        emit(*p.strict, &fb);
+      } else {
+        emit(*p.limiter, nullptr);
       }
-      if (p.strict) {
-        a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.strict->allowedCount());
-        r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.strict->rejectedCount());
-        e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.strict->evictions());
-        k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.strict->size());
-        f += fmt::format("rampart_ratelimit_redis_fallback_total{} {}\n", lbl, p.strict->fallbacks());
-        continue;
-      }
-      a += fmt::format("rampart_ratelimit_allowed_total{} {}\n", lbl, p.limiter->allowedCount());
-      r += fmt::format("rampart_ratelimit_rejected_total{} {}\n", lbl, p.limiter->rejectedCount());
-      e += fmt::format("rampart_ratelimit_evictions_total{} {}\n", lbl, p.limiter->evictions());
-      k += fmt::format("rampart_ratelimit_keys{} {}\n", lbl, p.limiter->size());
     }
     o += a + r + e + k + f;
     if (const auto& bans = s.runtime()->rate_limits.bans; !bans.empty()) {

@@ -6,15 +6,11 @@
 
 namespace rampart::gateway::ratelimit {
 
-namespace {
-
-Policy fallbackPolicy(const Policy& p, uint32_t replicas) {
+Policy replicaShare(const Policy& p, uint32_t replicas) {
   Policy f = p;
   f.rate.count = std::max<uint64_t>(1, p.rate.count / std::max<uint32_t>(replicas, 1));
   return f;
 }
-
-}  // namespace
 
 GlobalLimiter::GlobalLimiter(const Policy& policy, GlobalOptions options, WallClock clock)
     : policy_(policy),
@@ -23,7 +19,7 @@ GlobalLimiter::GlobalLimiter(const Policy& policy, GlobalOptions options, WallCl
       period_ms_(std::max<int64_t>(1, policy.rate.per.count())),
       limit_(std::max<uint64_t>(1, policy.rate.count)),
       per_shard_cap_(std::max<size_t>(options.max_keys / kShards, 1)),
-      fallback_(fallbackPolicy(policy, options.replicas), options.max_keys) {
+      fallback_(replicaShare(policy, options.replicas), options.max_keys) {
   last_sync_ms_ = nowMs();  // healthy until Redis has had its chance to answer
 }
 

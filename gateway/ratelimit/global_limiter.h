@@ -49,6 +49,10 @@ struct GlobalOptions {
   size_t max_keys = 100000;
 };
 
+// The policy an instance applies alone when Redis is out (fail open): the
+// rate divided among the replicas (at least 1).
+Policy replicaShare(const Policy& p, uint32_t replicas);
+
 class GlobalLimiter {
  public:
   using WallClock = std::function<int64_t()>;  // Unix time, ms (tests inject one)

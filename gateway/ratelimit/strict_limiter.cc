@@ -21,12 +21,6 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return {1, cur, prev}
 )lua";
 
-Policy fallbackPolicy(const Policy& p, uint32_t replicas) {
-  Policy f = p;
-  f.rate.count = std::max<uint64_t>(1, p.rate.count / std::max<uint32_t>(replicas, 1));
-  return f;
-}
-
 }  // namespace
 
 StrictLimiter::StrictLimiter(const Policy& policy, GlobalOptions options, WallClock clock)
@@ -35,7 +29,7 @@ StrictLimiter::StrictLimiter(const Policy& policy, GlobalOptions options, WallCl
       clock_(std::move(clock)),
       period_ms_(std::max<int64_t>(1, policy.rate.per.count())),
       limit_(std::max<uint64_t>(1, policy.rate.count)),
-      fallback_(fallbackPolicy(policy, options.replicas), options.max_keys) {}
+      fallback_(replicaShare(policy, options.replicas), options.max_keys) {}
 
 int64_t StrictLimiter::nowMs() const {
   if (clock_) return clock_();

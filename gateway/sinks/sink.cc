@@ -36,39 +36,6 @@ int64_t unixMs() {
 
 size_t idx(Kind k) { return k == Kind::kAccess ? 0 : 1; }
 
-bool writeFileSynced(const std::string& path, const std::string& a, const std::string& b, std::string* error) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *error = fmt::format("cannot create {}: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  bool ok = true;
-  for (const std::string* s : {&a, &b}) {
-    size_t off = 0;
-    while (ok && off < s->size()) {
-      ssize_t n = ::write(fd, s->data() + off, s->size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) ok = false;
-      else off += size_t(n);
-    }
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = fmt::format("cannot write {}: {}", path, std::strerror(ok ? errno : err));
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  const std::string dir = fs::path(path).parent_path().string();
-  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-    ::fsync(d);
-    ::close(d);
-  }
-  return true;
-}
-
 }  // namespace
 
 Sink::Sink(SinkConfig cfg, std::string instance)
@@ -207,7 +174,7 @@ bool Sink::spoolBatch(Spooled& s, const std::string& body) {
   s.file = fmt::format("{}/{:013}-{:08}.{}.batch", run_cfg_.spool_path, boot_ms_, seq_, kindName(s.kind));
   const std::string head = fmt::format("{}\n{}\n{}\n{}\n{}\n", kMagic, s.key, kindName(s.kind), s.records, kContentType);
   std::string error;
-  if (!writeFileSynced(s.file, head, body, &error)) {
+  if (!writeFileDurably(s.file, head, body, &error)) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_err_log_ > std::chrono::seconds(10)) {
       last_err_log_ = now;

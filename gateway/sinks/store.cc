@@ -22,6 +22,39 @@ namespace rampart::gateway::sinks {
 
 namespace fs = std::filesystem;
 
+bool writeFileDurably(const std::string& path, const std::string& a, const std::string& b, std::string* error) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *error = fmt::format("cannot create {}: {}", tmp, std::strerror(errno));
+    return false;
+  }
+  bool ok = true;
+  for (const std::string* s : {&a, &b}) {
+    size_t off = 0;
+    while (ok && off < s->size()) {
+      ssize_t n = ::write(fd, s->data() + off, s->size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) ok = false;
+      else off += size_t(n);
+    }
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = fmt::format("cannot write {}: {}", path, std::strerror(ok ? errno : err));
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  const std::string dir = fs::path(path).parent_path().string();
+  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
+  return true;
+}
+
 std::string encodeKey(const std::string& key, bool keep_slash) {
   std::string out;
   for (unsigned char c : key) {
@@ -35,17 +68,6 @@ namespace {
 
 // ---------------------------------------------------------------- local dir
 
-bool writeAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += size_t(n);
-  }
-  return true;
-}
-
 class LocalStore : public Store {
  public:
   explicit LocalStore(LocalSettings s) : s_(std::move(s)) {}
@@ -56,22 +78,8 @@ class LocalStore : public Store {
     std::error_code ec;
     fs::create_directories(dst.parent_path(), ec);
     if (ec) return fail(error, fmt::format("cannot create {}: {}", dst.parent_path().string(), ec.message()));
-    const std::string tmp = dst.string() + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) return fail(error, fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
-    const bool ok = writeAll(fd, body) && ::fsync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok) {
-      ::unlink(tmp.c_str());
-      return fail(error, fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
-    }
-    if (::rename(tmp.c_str(), dst.c_str()) != 0)
-      return fail(error, fmt::format("cannot rename {}: {}", tmp, std::strerror(errno)));
-    if (int d = ::open(dst.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-      ::fsync(d);
-      ::close(d);
-    }
+    std::string why;
+    if (!writeFileDurably(dst.string(), body, std::string(), &why)) return fail(error, why);
     retain();
     return true;
   }

@@ -27,6 +27,10 @@ class Store {
 
 std::unique_ptr<Store> makeStore(const SinkConfig& cfg);
 
+// Writes `a` then `b` to path through a temporary file, fsyncs it, renames it
+// into place and fsyncs the directory: once true, the file survives a crash.
+bool writeFileDurably(const std::string& path, const std::string& a, const std::string& b, std::string* error);
+
 // Percent-encodes an object key for a URL path ('/' kept, RFC 3986 unreserved kept).
 std::string encodeKey(const std::string& key, bool keep_slash = true);
 
