@@ -86,7 +86,8 @@ std::string wafRules(core::Server& s, std::string_view query) {
 std::string metrics(core::Server& s) {
   std::string o;
   o.reserve(16384);
-  uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0;
+  uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0,
+           budget_out = 0;
   uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0, rl_delayed = 0, utls_ok = 0, utls_resumed = 0, utls_failed = 0;
   struct Agg {
     std::array<uint64_t, 6> cls{};
@@ -105,6 +106,7 @@ std::string metrics(core::Server& s) {
     perr += m.parse_errors.get();
     cfail += m.upstream_connect_failures.get();
     retries += m.upstream_retries.get();
+    budget_out += m.upstream_retry_budget_exhausted.get();
     nohealthy += m.no_healthy_upstream.get();
     tls_ok += m.tls_handshakes.get();
     tls_resumed += m.tls_resumed.get();
@@ -135,6 +137,8 @@ std::string metrics(core::Server& s) {
   counter("rampart_request_parse_errors_total", "Requests rejected by the HTTP parser.", perr);
   counter("rampart_upstream_connect_failures_total", "Failed connections to upstream endpoints.", cfail);
   counter("rampart_upstream_retries_total", "Requests retried on another attempt.", retries);
+  counter("rampart_upstream_retry_budget_exhausted_total",
+          "Retries the route's policy allowed but its retry budget refused.", budget_out);
   counter("rampart_no_healthy_upstream_total", "Requests answered 503 for lack of a healthy endpoint.", nohealthy);
   counter("rampart_tls_handshakes_total", "TLS handshakes completed.", tls_ok);
   counter("rampart_tls_resumed_total", "TLS handshakes that resumed a session.", tls_resumed);

@@ -52,6 +52,7 @@ struct WorkerMetrics {
   Counter parse_errors;
   Counter upstream_connect_failures;
   Counter upstream_retries;
+  Counter upstream_retry_budget_exhausted;
   Counter no_healthy_upstream;
   Counter tls_handshakes;          // completed
   Counter tls_resumed;             // of them, resumed sessions

@@ -241,6 +241,7 @@ class Handler {
   // `want`). 0: read some or the body ended; -1: client gone; else an HTTP status (bad framing).
   asio::awaitable<int> readBodySome(Exchange& x, uint64_t want);
   // WAF phases 1 and 2. True: go on; false: answered (blocked, 413, engine error) or closed.
+  bool retryAllowed(upstream::RetryBudget& budget);
   asio::awaitable<void> checkStrictLimits(Exchange& x, filters::RateLimiters::Result& limit);
   asio::awaitable<void> respondBanned(Exchange& x, const ratelimit::BanList& by, std::chrono::milliseconds left);
   asio::awaitable<bool> inspectRequest(Exchange& x);
@@ -658,6 +659,12 @@ asio::awaitable<void> Handler::checkStrictLimits(Exchange& x, filters::RateLimit
       limit.closest_decision = d;
     }
   }
+}
+
+bool Handler::retryAllowed(upstream::RetryBudget& budget) {
+  if (budget.tryStartRetry()) return true;
+  w_.metrics().upstream_retry_budget_exhausted.add();  // would have retried: the budget said no
+  return false;
 }
 
 asio::awaitable<void> Handler::respondBanned(Exchange& x, const ratelimit::BanList& by,
@@ -1227,7 +1234,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
         pool.report(*ep, {upstream::Outcome::Kind::ConnectFailure, 0});
         c_->upstream = nullptr;
         bool can_retry = attempt < route.retry.attempts && route.retry.on_connect_failure &&
-                         isIdempotent(req.method) && !body_sent && budget.tryStartRetry();
+                         isIdempotent(req.method) && !body_sent && retryAllowed(budget);
         if (can_retry) {
           ++attempt;
           ++guard.retries;
@@ -1351,7 +1358,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     }
     pool.report(*ep, {timed_out ? upstream::Outcome::Kind::Timeout : upstream::Outcome::Kind::Reset, 0});
     bool can_retry = attempt < route.retry.attempts && !timed_out && route.retry.on_reset &&
-                     isIdempotent(req.method) && !has_body && budget.tryStartRetry();
+                     isIdempotent(req.method) && !has_body && retryAllowed(budget);
     if (can_retry) {
       ++attempt;
       ++guard.retries;
@@ -1371,7 +1378,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   // Status-based retry: only for idempotent requests without a body, within the budget.
   if (attempt < route.retry.attempts && !has_body && isIdempotent(req.method) &&
       std::find(route.retry.statuses.begin(), route.retry.statuses.end(), resp.status) != route.retry.statuses.end() &&
-      budget.tryStartRetry()) {
+      retryAllowed(budget)) {
     error_code ignored;
     uc.sock->close(ignored);
     c_->upstream = nullptr;

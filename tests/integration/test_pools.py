@@ -198,6 +198,53 @@ class RetryTimeoutTest(unittest.TestCase):
             flaky.close()
             good.close()
 
+    def test_retry_budget_caps_concurrent_retries(self):
+        # Round robin sends half the first attempts to an endpoint that answers a slow 503,
+        # the other half (and every retry) to a slow good one. With budget_percent 0 the
+        # budget is its floor, 3 retries in flight: of 24 concurrent GETs, the ~12 that meet
+        # the 503 cannot all be retried; each refusal is counted and answered 503.
+        hits = collections.Counter()
+        lock = threading.Lock()
+
+        def first(req):
+            with lock:
+                hits["flaky"] += 1
+            time.sleep(0.3)
+            return 503, {}, b"busy"
+
+        def second(req):
+            with lock:
+                hits["good"] += 1
+            time.sleep(0.6)
+            return 200, {}, b"ok"
+
+        flaky, good = Backend(first, "flaky"), Backend(second, "good")
+        route = "    retry: { attempts: 1, on: [503], budget_percent: 0 }"
+        extra = "    health: { passive: { consecutive_5xx: 0 } }"
+        cfg = pool_config("round_robin", [(flaky.address, 1), (good.address, 1)], extra_route=route, extra_pool=extra)
+        try:
+            with Gateway(cfg, workers=1) as gw:
+                results = []
+
+                def one(i):
+                    results.append(http(gw.port, "GET", f"/{i}", timeout=10)[0])
+
+                threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                retried = metric(gw.admin, "rampart_upstream_retries_total")
+                refused = metric(gw.admin, "rampart_upstream_retry_budget_exhausted_total")
+                self.assertEqual(hits["flaky"] + hits["good"], 24 + retried)
+                self.assertGreater(refused, 0, "the budget refused retries")
+                self.assertEqual(results.count(503), refused)
+                self.assertEqual(results.count(200), 24 - refused)
+                self.assertLessEqual(retried, 6)
+        finally:
+            flaky.close()
+            good.close()
+
     def test_first_byte_timeout_is_504(self):
         slow = Backend(lambda req: (time.sleep(2), (200, {}, b"late"))[1], "slow")
         route = "    timeouts: { first_byte: 300ms }"
