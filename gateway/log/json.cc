@@ -37,6 +37,18 @@ size_t utf8Length(std::string_view s, size_t i) {
 void appendJsonString(std::string& o, std::string_view s) {
   o += '"';
   for (size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\\' goes in runs (most of a request line).
+    size_t run = i;
+    while (run < s.size()) {
+      const unsigned char r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x7f || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      o.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': o += "\\\""; break;
