@@ -1099,7 +1099,12 @@ class Reader {
         break;
       }
     }
-    if (auto v = n["instance"]) str(v, "sinks.instance", s.instance);
+    if (auto v = n["instance"]) {
+      if (str(v, "sinks.instance", s.instance) &&
+          (s.instance.empty() || s.instance.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                              "0123456789._-") != std::string::npos))
+        error(v, "sinks.instance may hold letters, digits, '.', '_' and '-' only (it is part of object names)");
+    }
   }
 
   void redis(const YAML::Node& n, RedisConfig& r) {
@@ -1437,6 +1442,10 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
           sinks::SinkConfig sc;
           rd.sink(sn, sc, cfg->sinks.size());
           if (!names.insert(sc.name).second) rd.error(sn, fmt::format("duplicate sink name '{}'", sc.name));
+          for (const auto& other : cfg->sinks)
+            if (!sc.spool_path.empty() && other.spool_path == sc.spool_path)
+              rd.error(sn, fmt::format("sinks '{}' and '{}' share the spool {}: each sink needs its own",
+                                       other.name, sc.name, sc.spool_path));
           cfg->sinks.push_back(std::move(sc));
         }
       }

@@ -559,6 +559,8 @@ class SinkConfigTest(unittest.TestCase):
              "exactly one of shared_key and sas_token"),
             (f'  - {{ name: a, type: local, path: /tmp/x, bucket: b, spool: {{ path: "{spool}" }} }}\n',
              "bucket is for s3 sinks"),
+            (f'  - {{ name: a, type: local, path: /tmp/x, instance: "a/b", spool: {{ path: "{spool}" }} }}\n',
+             "sinks.instance may hold"),
         ]
         if os.geteuid() != 0:  # root writes anywhere
             cases.append((f'  - {{ name: a, type: local, path: /tmp/x, spool: {{ path: "{ro}/s" }} }}\n',
@@ -569,6 +571,11 @@ class SinkConfigTest(unittest.TestCase):
                 self.assertEqual(rc, 1, out)
                 self.assertIn(f"{path}:4:", out)
                 self.assertIn(msg, out)
+        rc, out, path = self.check(f'  - {{ name: a, type: local, path: /tmp/x, spool: {{ path: "{spool}" }} }}\n'
+                                   f'  - {{ name: b, type: local, path: /tmp/y, spool: {{ path: "{spool}" }} }}\n')
+        self.assertEqual(rc, 1)
+        self.assertIn(f"{path}:5:", out)
+        self.assertIn("share the spool", out)
         creds = os.path.join(spool, "credentials")
         with open(creds, "w") as f:
             f.write("[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n")
