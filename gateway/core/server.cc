@@ -63,7 +63,7 @@ static void applyLogSettings(const config::Config& c) {
 static std::set<std::string> listenSet(const config::Config& c) {
   std::set<std::string> s;
   for (auto& l : c.listeners)
-    for (auto& a : l.listen) s.insert(fmt::format("{}|{}|{}", l.name, a.host, a.port));
+    for (auto& a : l.listen) s.insert(listenKey(l.name, a));
   return s;
 }
 
@@ -264,12 +264,46 @@ void Server::reload() {
     ++reloads_failed_;
     return;
   }
-  if (listenSet(*rt->config) != listenSet(*runtime_->config))
-    spdlog::warn("reload: listener addresses changed; they take effect at the next restart");
+  // Listener addresses added: every worker opens its SO_REUSEPORT acceptor now, so
+  // a port that cannot be bound fails the reload and the running config stays.
+  const auto before = listenSet(*runtime_->config), after = listenSet(*rt->config);
+  std::vector<std::pair<std::string, config::ListenAddress>> added;
+  std::set<std::string> removed;
+  std::vector<std::string> removed_text;
+  for (const auto& l : rt->config->listeners)
+    for (const auto& a : l.listen)
+      if (!before.count(listenKey(l.name, a))) added.emplace_back(l.name, a);
+  for (const auto& l : runtime_->config->listeners)
+    for (const auto& a : l.listen)
+      if (!after.count(listenKey(l.name, a))) {
+        removed.insert(listenKey(l.name, a));
+        removed_text.push_back(fmt::format("{} (listener '{}')", a.text, l.name));
+      }
+  std::vector<std::vector<Worker::Acceptor>> opened(workers_.size());
+  if (!added.empty()) {
+    for (const auto& [name, a] : added)
+      if (!shared_.listener_connections.count(name))
+        shared_.listener_connections.emplace(name, std::make_unique<std::atomic<uint64_t>>(0));
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      std::string err;
+      if (!workers_[i]->openAcceptors(added, &opened[i], &err)) {
+        spdlog::error("reload failed: {}; the running configuration stays in force", err);
+        ++reloads_failed_;
+        return;  // the acceptors opened so far close with `opened`
+      }
+    }
+  }
   if (rt->config->workers != runtime_->config->workers)
     spdlog::warn("reload: 'workers' changed; it takes effect at the next restart");
   applyLogSettings(*rt->config);
-  for (auto& w : workers_) w->setRuntime(rt);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->setRuntime(rt);  // first: the new listeners' connections see their config
+    if (!opened[i].empty()) workers_[i]->addAcceptors(std::move(opened[i]));
+    if (!removed.empty()) workers_[i]->closeAcceptors(removed);
+  }
+  for (const auto& [name, a] : added) spdlog::info("reload: listening on {} (listener '{}')", a.text, name);
+  for (const auto& t : removed_text)
+    spdlog::info("reload: stopped listening on {}; its open connections finish", t);
   impl_->checker->start(rt->pools);
   if (impl_->access_log) impl_->access_log->reopen();
   if (impl_->audit_log) impl_->audit_log->reopen();

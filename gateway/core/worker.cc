@@ -52,17 +52,56 @@ Worker::~Worker() {
   join();
 }
 
+std::string listenKey(const std::string& listener, const config::ListenAddress& a) {
+  return fmt::format("{}|{}|{}", listener, a.host, a.port);
+}
+
 bool Worker::openListeners(const Runtime& rt, std::string* error) {
-  for (const auto& l : rt.config->listeners) {
-    for (const auto& a : l.listen) {
+  std::vector<std::pair<std::string, config::ListenAddress>> all;
+  for (const auto& l : rt.config->listeners)
+    for (const auto& a : l.listen) all.emplace_back(l.name, a);
+  return openAcceptors(all, &acceptors_, error);
+}
+
+void Worker::addAcceptors(std::vector<Acceptor> accs) {
+  asio::post(ioc_, [this, accs = std::move(accs)]() mutable {
+    for (auto& a : accs) {
+      if (shared_.draining) {
+        error_code ec;
+        a.acc->close(ec);
+        continue;
+      }
+      asio::co_spawn(ioc_, acceptLoop(a.acc, a.listener, a.open), asio::detached);
+      acceptors_.push_back(std::move(a));
+    }
+  });
+}
+
+void Worker::closeAcceptors(std::set<std::string> keys) {
+  asio::post(ioc_, [this, keys = std::move(keys)] {
+    std::erase_if(acceptors_, [&](Acceptor& a) {
+      if (!keys.count(a.key)) return false;
+      error_code ec;
+      a.acc->close(ec);  // its loop ends (it holds the acceptor until then)
+      return true;
+    });
+  });
+}
+
+bool Worker::openAcceptors(const std::vector<std::pair<std::string, config::ListenAddress>>& addresses,
+                           std::vector<Acceptor>* out, std::string* error) {
+  std::vector<Acceptor> opened;
+  for (const auto& [name, a] : addresses) {
+    {
+      const auto& l = name;
       error_code ec;
       auto addr = asio::ip::make_address(a.host, ec);
       if (ec) {
-        *error = fmt::format("listener '{}': invalid address '{}'", l.name, a.host);
+        *error = fmt::format("listener '{}': invalid address '{}'", l, a.host);
         return false;
       }
       tcp::endpoint ep(addr, a.port);
-      auto acc = std::make_unique<tcp::acceptor>(ioc_);
+      auto acc = std::make_shared<tcp::acceptor>(ioc_);
       acc->open(ep.protocol(), ec);
       if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) {
@@ -74,19 +113,21 @@ bool Worker::openListeners(const Runtime& rt, std::string* error) {
       if (!ec) acc->bind(ep, ec);
       if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        *error = fmt::format("listener '{}': cannot listen on {}: {}", l.name, a.text, ec.message());
-        return false;
+        *error = fmt::format("listener '{}': cannot listen on {}: {}", l, a.text, ec.message());
+        return false;  // `opened` closes with it
       }
-      acceptors_.push_back({std::move(acc), l.name});
+      // Counted per listener across workers; the entry exists (the server adds it first).
+      opened.push_back({std::move(acc), name, listenKey(name, a), shared_.listener_connections.at(name).get()});
     }
   }
+  for (auto& a : opened) out->push_back(std::move(a));
   return true;
 }
 
 void Worker::start(std::shared_ptr<const Runtime> rt) {
   runtime_ = std::move(rt);
   work_.emplace(ioc_.get_executor());
-  for (auto& a : acceptors_) asio::co_spawn(ioc_, acceptLoop(*a.acc, a.listener), asio::detached);
+  for (auto& a : acceptors_) asio::co_spawn(ioc_, acceptLoop(a.acc, a.listener, a.open), asio::detached);
   thread_ = std::thread([this] {
     for (;;) {
       try {
@@ -130,8 +171,10 @@ std::string Worker::nextRequestId() {
   return fmt::format("{}{:x}{:06x}", shared_.id_prefix, id_, ++request_seq_);
 }
 
-asio::awaitable<void> Worker::acceptLoop(tcp::acceptor& acc, std::string listener) {
-  std::atomic<uint64_t>& open = *shared_.listener_connections.at(listener);
+asio::awaitable<void> Worker::acceptLoop(std::shared_ptr<tcp::acceptor> acc_ptr, std::string listener,
+                                        std::atomic<uint64_t>* open_count) {
+  tcp::acceptor& acc = *acc_ptr;  // held by this loop until it ends
+  std::atomic<uint64_t>& open = *open_count;
   asio::steady_timer wait(ioc_);
   for (;;) {
     // At limits.max_connections (all workers together) stop accepting, as HAProxy's

@@ -58,6 +58,9 @@ class UpstreamCache {
   std::map<Key, std::deque<Idle>> idle_;
 };
 
+// "listener|host|port": one listen address of one listener.
+std::string listenKey(const std::string& listener, const config::ListenAddress& a);
+
 class Worker {
  public:
   Worker(unsigned id, Shared& shared);
@@ -66,6 +69,23 @@ class Worker {
   // Opens this worker's acceptors (SO_REUSEPORT) for every listen address of `rt`.
   // Called on the main thread before start(); false with *error when a bind fails.
   bool openListeners(const Runtime& rt, std::string* error);
+
+  // Listener changes on reload. An acceptor opened (bound, listening) on the main
+  // thread, not yet accepting; key() names its listener and address.
+  struct Acceptor {
+    std::shared_ptr<tcp::acceptor> acc;
+    std::string listener;
+    std::string key;  // listenKey()
+    std::atomic<uint64_t>* open = nullptr;  // the listener's connection count (Shared)
+  };
+  // Opens acceptors for `addresses` ((listener, address) pairs) on this worker's
+  // io_context; false with *error (and nothing kept open) when one cannot listen.
+  bool openAcceptors(const std::vector<std::pair<std::string, config::ListenAddress>>& addresses,
+                     std::vector<Acceptor>* out, std::string* error);
+  // Thread-safe (posts): starts accepting on `accs`; closes the acceptors whose
+  // key is in `keys` (their open connections go on).
+  void addAcceptors(std::vector<Acceptor> accs);
+  void closeAcceptors(std::set<std::string> keys);
   void start(std::shared_ptr<const Runtime> rt);
   void setRuntime(std::shared_ptr<const Runtime> rt);  // thread-safe (posts)
   void beginDrain();                                    // thread-safe: stop accepting, close idle conns
@@ -89,7 +109,8 @@ class Worker {
   std::set<tcp::socket*> idle_clients;
 
  private:
-  asio::awaitable<void> acceptLoop(tcp::acceptor& acc, std::string listener);
+  asio::awaitable<void> acceptLoop(std::shared_ptr<tcp::acceptor> acc, std::string listener,
+                                   std::atomic<uint64_t>* open);
 
   unsigned id_;
   Shared& shared_;
@@ -100,10 +121,6 @@ class Worker {
   admin::WorkerMetrics metrics_;
   UpstreamCache cache_;
   std::unique_ptr<ratelimit::AsyncRedis> redis_;  // before ioc_ goes
-  struct Acceptor {
-    std::unique_ptr<tcp::acceptor> acc;
-    std::string listener;
-  };
   std::vector<Acceptor> acceptors_;
   uint64_t request_seq_ = 0;
 };

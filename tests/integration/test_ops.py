@@ -243,6 +243,67 @@ class ReloadDrainTest(unittest.TestCase):
             gw.stop()
             backend.close()
 
+    def test_reload_adds_and_removes_listen_addresses(self):
+        from harness import free_port
+        import socket
+        extra_port = free_port()
+        two = """
+listeners:
+  - {{ name: main, listen: ["127.0.0.1:{port}"] }}
+  - {{ name: second, listen: ["127.0.0.1:{extra}"] }}
+routes:
+  - {{ name: hello, match: {{ path: {{ prefix: /hello }} }}, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+        one = """
+listeners:
+  - {{ name: main, listen: ["127.0.0.1:{port}"] }}
+routes:
+  - {{ name: hello, match: {{ path: {{ prefix: /hello }} }}, direct_response: {{ status: 200, body: "hi" }} }}
+"""
+
+        def reload_and_wait(gw, n):
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 5
+            while time.time() < deadline and metric(gw.admin, "rampart_config_reloads_total") < n:
+                time.sleep(0.05)
+
+        gw = Gateway(one, workers=2, extra={"extra": extra_port}).start()
+        try:
+            with self.assertRaises(OSError):
+                http(extra_port, "GET", "/hello", timeout=1)
+            # Added: every worker accepts on it after the reload.
+            gw.write(two, {"extra": extra_port})
+            reload_and_wait(gw, 1)
+            self.assertEqual(metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}), 1)
+            self.assertEqual([http(extra_port, "GET", "/hello")[0] for _ in range(20)], [200] * 20)
+            self.assertIn(f"reload: listening on 127.0.0.1:{extra_port} (listener 'second')", gw.output())
+            # A connection open on it survives its removal; new connections are refused.
+            kept = socket.create_connection(("127.0.0.1", extra_port), timeout=5)
+            kept.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200", kept.recv(4096))
+            gw.write(one, {"extra": extra_port})
+            reload_and_wait(gw, 2)
+            time.sleep(0.2)
+            with self.assertRaises(OSError):
+                http(extra_port, "GET", "/hello", timeout=1)
+            kept.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200", kept.recv(4096))
+            kept.close()
+            self.assertEqual(http(gw.port, "GET", "/hello")[0], 200)
+            # An address that cannot be bound fails the reload; the old listeners stay.
+            blocker = socket.socket()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen(1)
+            busy = blocker.getsockname()[1]
+            gw.write(two, {"extra": busy})
+            reload_and_wait(gw, 3)
+            self.assertEqual(metric(gw.admin, "rampart_config_reloads_total", {"result": "error"}), 1)
+            self.assertIn("cannot listen on", gw.output())
+            self.assertEqual(http(gw.port, "GET", "/hello")[0], 200)
+            blocker.close()
+        finally:
+            gw.stop()
+
     def test_sigterm_drains_in_flight_requests(self):
         slow = Backend(lambda req: (time.sleep(1.0), (200, {}, b"done"))[1])
         gw = Gateway(BASE, extra={"backend": slow.address, "greeting": "x"}).start()
