@@ -13,7 +13,8 @@
 # never the bottleneck). Access logs are off in both proxies. Everything binds
 # 127.0.0.1. nginx and wrk are installed with apt-get only when missing (only
 # this script needs them). Prints requests/s, p50 and p99 for each proxy and
-# request, the ratios, and the unloaded latency (one connection) each WAF adds.
+# request (two interleaved runs averaged), the ratios, and the unloaded latency
+# (one connection) each WAF adds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -150,12 +151,24 @@ for sys in $systems; do
 done
 
 printf '%-6s %-13s %12s %10s %10s %8s\n' request system "requests/s" "p50 ms" "p99 ms" non2xx
-declare -A R L
+declare -A R L SUM BAD
+# Each system runs twice per request, in the order given and then reversed
+# (nginx rampart rampart nginx...), and the two runs are averaged: drift on a
+# shared machine then hits all alike.
+reversed=$(echo $systems | tr ' ' '\n' | tac | tr '\n' ' ')
 for req in get post; do
-  for sys in $systems; do
+  for sys in $systems $reversed; do
     read -r rps p50 p99 bad < <(run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
-    R[$req.$sys]="$rps $p50 $p99"
-    printf '%-6s %-13s %12.0f %10.3f %10.3f %8s\n' "$req" "$sys" "$rps" "$p50" "$p99" "$bad"
+    read -r s_rps s_p50 s_p99 <<< "${SUM[$req.$sys]:-0 0 0}"
+    SUM[$req.$sys]=$(awk -v a="$s_rps" -v b="$s_p50" -v c="$s_p99" -v x="$rps" -v y="$p50" -v z="$p99" \
+      'BEGIN { print a + x, b + y, c + z }')
+    BAD[$req.$sys]=$(( ${BAD[$req.$sys]:-0} + bad ))
+  done
+  for sys in $systems; do
+    read -r s_rps s_p50 s_p99 <<< "${SUM[$req.$sys]}"
+    R[$req.$sys]=$(awk -v a="$s_rps" -v b="$s_p50" -v c="$s_p99" 'BEGIN { print a / 2, b / 2, c / 2 }')
+    read -r rps p50 p99 <<< "${R[$req.$sys]}"
+    printf '%-6s %-13s %12.0f %10.3f %10.3f %8s\n' "$req" "$sys" "$rps" "$p50" "$p99" "${BAD[$req.$sys]}"
   done
 done
 # Unloaded latency: one connection, one request at a time.
