@@ -54,3 +54,12 @@ def get_blob(port, container, name):
     st, body = request(port, "GET", f"/{ACCOUNT}/{container}/{name}")
     assert st == 200, (st, body)
     return body
+
+
+def account_sas(permissions="rwdlac", expiry="2035-01-01T00:00:00Z", account=ACCOUNT, key=KEY):
+    """An account SAS query string (blob service, all resource types) signed with the account key."""
+    fields = [account, permissions, "b", "sco", "", expiry, "", "https,http", VERSION, ""]
+    sts = "\n".join(fields) + "\n"
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), sts.encode(), hashlib.sha256).digest()).decode()
+    return urllib.parse.urlencode({"sv": VERSION, "ss": "b", "srt": "sco", "sp": permissions, "se": expiry,
+                                   "spr": "https,http", "sig": sig})

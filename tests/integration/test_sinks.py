@@ -529,6 +529,33 @@ class AzureAndLocalSinkTest(unittest.TestCase):
             az.stop()
 
 
+@unittest.skipUnless(HAVE_SERVERS, "s3rver / azurite not installed (scripts/install-deps.sh)")
+class AzureSasTest(unittest.TestCase):
+    def test_sas_token(self):
+        az = Azurite().start()
+        try:
+            azure_rest.create_container(az.port, "sas")
+            config = BASE + esc(f"""
+  - name: az
+    type: azure
+    account: devstoreaccount1
+    container: sas
+    endpoint: http://127.0.0.1:{az.port}/devstoreaccount1
+    sas_token: "?{azure_rest.account_sas()}"
+    streams: [access]
+    batch: {{ max_age: 200ms }}
+    spool: {{ path: "{tempfile.mkdtemp()}" }}
+""")
+            with Gateway(config) as gw:
+                ids, _ = send(gw.port, 30)
+                self.assertTrue(wait_shipped(gw, "az", 30), gw.output()[-1500:])
+            blobs = {n: azure_rest.get_blob(az.port, "sas", n) for n in azure_rest.list_blobs(az.port, "sas")}
+            got = sorted(r["request_id"] for rs in records(blobs).values() for r in rs)
+            self.assertEqual(got, sorted(ids))
+        finally:
+            az.stop()
+
+
 class SinkConfigTest(unittest.TestCase):
     def check(self, text):
         d = tempfile.mkdtemp(prefix="rampart-sinkcfg-")
