@@ -919,7 +919,7 @@ class Reader {
 
   void sink(const YAML::Node& n, sinks::SinkConfig& s, size_t index) {
     if (!map(n, "sink", {"name", "type", "streams", "filter", "sample", "batch", "compression", "prefix", "instance",
-                         "spool", "memory", "path", "retention", "bucket", "region", "endpoint", "addressing",
+                         "spool", "memory", "format", "path", "retention", "bucket", "region", "endpoint", "addressing",
                          "access_key_id", "access_key_id_env", "secret_access_key", "secret_access_key_env",
                          "session_token", "session_token_env", "credentials_file", "profile", "multipart",
                          "account", "container", "shared_key", "shared_key_env", "sas_token", "sas_token_env"}))
@@ -990,6 +990,13 @@ class Reader {
       }
     }
     if (auto v = n["prefix"]) str(v, "sinks.prefix", s.prefix);
+    if (auto v = n["format"]) {
+      std::string f;
+      if (str(v, "sinks.format", f)) {
+        if (f == "ocsf") s.ocsf = true;
+        else if (f != "ndjson") error(v, "sinks.format must be ndjson or ocsf (OCSF applies to WAF events)");
+      }
+    }
     if (auto v = n["memory"]) size(v, "sinks.memory", s.memory_max_bytes);
     if (auto sp = n["spool"]) {
       if (map(sp, "sinks.spool", {"path", "max_bytes"})) {

@@ -53,6 +53,7 @@ struct SinkConfig {
   uint64_t batch_bytes = 5ull << 20;
   std::chrono::milliseconds batch_age{60000};
   Compression compression = Compression::kZstd;
+  bool ocsf = false;        // format: ocsf -> WAF events as OCSF HTTP Activity (gateway/sinks/ocsf.h)
   std::string prefix;       // object key prefix
   std::string instance;     // names this process in object keys; empty: the host name
   std::string spool_path;   // batches wait here (fsynced) until uploaded

@@ -14,11 +14,13 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <vector>
 
 #include "gateway/sinks/compress.h"
+#include "gateway/sinks/ocsf.h"
 
 namespace rampart::gateway::sinks {
 
@@ -42,6 +44,7 @@ Sink::Sink(SinkConfig cfg, std::string instance)
     : name_(cfg.name), instance_(std::move(instance)), boot_ms_(unixMs()), cfg_(std::move(cfg)) {
   store_ = makeStore(cfg_);
   run_cfg_ = cfg_;
+  ocsf_ = cfg_.ocsf;
   std::error_code ec;
   fs::create_directories(cfg_.spool_path, ec);
   loadSpool();
@@ -67,12 +70,15 @@ void Sink::reconfigure(const SinkConfig& cfg) {
   const std::string spool = cfg_.spool_path;
   cfg_ = cfg;
   cfg_.spool_path = spool;  // a new spool needs a restart
+  ocsf_ = cfg.ocsf;
   next_store_ = std::move(store);
   flush_req_ = true;  // try the spool again now, with the new settings
   cv_.notify_all();
 }
 
 void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
+  std::optional<std::string> ocsf;
+  if (kind == Kind::kWaf && ocsf_.load(std::memory_order_relaxed) && (ocsf = auditToOcsf(line))) line = *ocsf;
   const size_t k = idx(kind);
   std::unique_lock lk(mu_);
   if (!wants(kind)) return;

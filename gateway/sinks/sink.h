@@ -90,6 +90,7 @@ class Sink {
   void stored(Kind kind, uint64_t records, uint64_t bytes, std::chrono::microseconds took);
   void dropLog();
 
+  std::atomic<bool> ocsf_{false};
   const std::string name_;
   const std::string instance_;
   const int64_t boot_ms_;

@@ -493,6 +493,14 @@ AZURE = """
     streams: [access]
     batch: {{ max_age: 200ms }}
     spool: {{ path: "{spool2}" }}
+  - name: ocsf
+    type: local
+    path: "{local2}"
+    format: ocsf
+    compression: gzip
+    streams: [waf]
+    batch: {{ max_age: 200ms }}
+    spool: {{ path: "{spool3}" }}
 """
 
 
@@ -503,13 +511,16 @@ class AzureAndLocalSinkTest(unittest.TestCase):
         try:
             azure_rest.create_container(az.port, "logs")
             local = tempfile.mkdtemp(prefix="rampart-local-")
+            local2 = tempfile.mkdtemp(prefix="rampart-ocsf-")
             config = BASE + esc(AZURE.format(az=az.port, key=azure_rest.KEY, spool=tempfile.mkdtemp(),
-                                             spool2=tempfile.mkdtemp(), local=local))
+                                             spool2=tempfile.mkdtemp(), local=local, local2=local2,
+                                             spool3=tempfile.mkdtemp()))
             with Gateway(config) as gw:
                 ids, attacks = send(gw.port, 100, attack_every=5)
                 self.assertTrue(wait_shipped(gw, "az", len(attacks)))
                 self.assertTrue(wait_shipped(gw, "az", len(attacks), stream="waf"))
                 self.assertTrue(wait_shipped(gw, "local", 50))
+                self.assertTrue(wait_shipped(gw, "ocsf", len(attacks), stream="waf"))
                 self.assertEqual(metric(gw.admin, "rampart_sink_records_filtered_total", {"sink": "az"}), 80)
             blobs = {name: azure_rest.get_blob(az.port, "logs", name) for name in azure_rest.list_blobs(az.port, "logs")}
             recs = records(blobs)
@@ -525,6 +536,21 @@ class AzureAndLocalSinkTest(unittest.TestCase):
             got = [r["request_id"] for rs in records(files).values() for r in rs]
             self.assertEqual(len(got), 50, "sample: 0.5 keeps every second record")
             self.assertTrue(set(got) <= set(ids))
+            # format: ocsf: the WAF events as OCSF HTTP Activity.
+            files = {}
+            for dirpath, _, names in os.walk(local2):
+                for n in names:
+                    with open(os.path.join(dirpath, n), "rb") as f:
+                        files[os.path.relpath(os.path.join(dirpath, n), local2)] = f.read()
+            events = [r for rs in records(files).values() for r in rs]
+            self.assertEqual(sorted(ev["http_request"]["uid"] for ev in events), sorted(attacks))
+            for ev in events:
+                self.assertEqual((ev["class_uid"], ev["category_uid"], ev["activity_id"]), (4002, 4, 3))
+                self.assertEqual((ev["disposition"], ev["action"]), ("Blocked", "Denied"))
+                self.assertEqual(ev["firewall_rule"]["uid"], "1001")
+                self.assertEqual(ev["http_response"]["code"], 403)
+                self.assertEqual(ev["src_endpoint"]["ip"], "127.0.0.1")
+                self.assertEqual(ev["unmapped"]["type"], "waf")
         finally:
             az.stop()
 
