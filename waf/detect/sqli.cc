@@ -70,6 +70,7 @@ struct Token {
   bool dangerous = false;     // f: in kDangerousFunctions; v: a system variable (@@x)
   bool is_select = false;     // E: SELECT
   bool is_from = false;       // k: FROM
+  bool literal = false;       // b: TRUE, FALSE, NULL (an operand in a condition: "1 or true")
 };
 
 class Lexer {
@@ -303,6 +304,7 @@ class Lexer {
         return true;
       }
       t.type = 'b';
+      t.literal = ieq(w, "TRUE") || ieq(w, "FALSE") || ieq(w, "NULL");
       return true;
     }
     // Punctuation and operators.
@@ -367,6 +369,10 @@ bool dangerousShape(const Token* t, size_t m, bool complete, bool quoted) {
       if (a == 's' && t[i].unterminated) return true;  // ' or '1  (the query's own quote closes it)
       return b == '\0' || b == ';' || b == ')' || (i < m && t[i].comment_after);
     }
+    if (a == 'b' && i < m && t[i].literal) {  // 1 or true, ' or true--
+      char b = ty(i + 1);
+      return b == '\0' || b == 'o' || b == ';' || b == ')' || t[i].comment_after;
+    }
     if (a == 'b') return ty(i + 1) == 'o' || (i < m && t[i].comment_after && ty(i + 1) == '\0');
     return false;
   };
@@ -403,7 +409,8 @@ bool dangerousShape(const Token* t, size_t m, bool complete, bool quoted) {
         if (t1 == 'U' && (t2 == 'E' || t2 == '(')) return true;                  // 1 union select
         if (t1 == ';' && (t2 == 'E' || t2 == 'T')) return true;                  // 1; drop table
         if (t1 == 'T') return true;                                              // 1 waitfor delay
-        if (t1 == 'k' && t[1].tail_keyword && (t2 == 'n' || t2 == 'b' || t2 == 's')) return true;  // 1 order by 5
+        if (t1 == 'k' && t[1].tail_keyword && (t2 == 'n' || t2 == 'b' || t2 == 's' || t2 == 'f'))
+          return true;  // 1 order by 5, 1 procedure analyse(
         if (t1 == 'o' && ((t2 == 'f' && t[2].dangerous) || (t2 == '(' && ty(3) == 'E'))) return true;
         if (t1 == ')' && afterParens()) return true;                             // 1) or (1=1
       }
@@ -413,11 +420,29 @@ bool dangerousShape(const Token* t, size_t m, bool complete, bool quoted) {
     if (t0 == 'T' && t1 == 's') return true;                                      // waitfor delay '0:0:5'
     if (t0 == 'U' && (t1 == 'E' || t1 == '(')) return true;                       // union select ...
     if (t0 == 'E') {
-      if (t1 == 'n' || t1 == 'v' || t1 == 'f' || (t1 == 'o' && t[0].is_select)) return true;  // select 1, select *
+      if (t1 == 'n' || t1 == 'v' || t1 == 'f') return true;  // select 1, select @@version, select count(
+      if (t1 == 'o' && t[0].is_select && (t2 == 'k' || t2 == '\0' || t2 == ',' || t2 == ';' || t2 == ')'))
+        return true;  // select * from, select *-- (not "select * is bad practice")
       if (t1 == 'b' && t[0].is_select && t2 == 'k' && t[2].is_from && ty(3) == 'b') return true;  // select x from y
       if (!t[0].is_select && t1 == 'k' && t[1].object_keyword && (t2 == 'b' || t2 == 'v')) return true;  // drop table x
     }
     if (t0 == '(' && t1 == 'E' && (t2 == 'n' || t2 == 'v' || t2 == 'f' || t2 == 'o')) return true;  // (select 1
+    if (t0 == '(') {  // (1)or(1)=(1): a parenthesised number, then a condition
+      size_t p = 0;
+      while (ty(p) == '(') ++p;
+      if (ty(p) == 'n' && ty(p + 1) == ')') {
+        size_t q = p + 1;
+        while (ty(q) == ')') ++q;
+        size_t r = q + 1;  // a comparison must follow: (1)=(1), 1=1 (not "(2) and (3) apply")
+        while (ty(r) == '(') ++r;
+        const bool literal = ty(r) == 'n' || ty(r) == 's';
+        if (ty(q) == '&' && literal && (ty(r + 1) == 'o' || (ty(r + 1) == ')' && ty(r + 2) == 'o'))) return true;
+      }
+    }
+    // id=1 and 1=1: an assignment-looking start, then a condition on a literal.
+    if (t0 == 'b' && t1 == 'o' && (t2 == 'n' || t2 == 's') && ty(3) == '&' && (ty(4) == 'n' || ty(4) == 's') &&
+        condition(4))
+      return true;
   }
   // Anywhere within the window: shapes no ordinary text has.
   for (size_t i = 0; i + 1 < m && i + 1 < kWindow; ++i) {

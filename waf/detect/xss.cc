@@ -45,9 +45,41 @@ bool dangerousTag(std::string_view name) {
   return false;
 }
 
+// A character reference at v[i] ('&'), as an attribute value decodes it: &#NN; and
+// &#xHH; (the ';' optional, as browsers allow) and the named ones a scheme can hide
+// behind (&Tab; &NewLine; &colon;). *len: bytes consumed; 0 when none.
+char charRef(std::string_view v, size_t i, size_t* len) {
+  *len = 0;
+  if (i + 2 >= v.size() || v[i] != '&') return 0;
+  if (v[i + 1] == '#') {
+    size_t j = i + 2;
+    const bool hex = j < v.size() && (v[j] == 'x' || v[j] == 'X');
+    if (hex) ++j;
+    uint32_t cp = 0;
+    const size_t start = j;
+    while (j < v.size() && j - start < 8) {
+      const char c = v[j];
+      int d = c >= '0' && c <= '9' ? c - '0' : hex && isAlpha(c) && lower(c) <= 'f' ? lower(c) - 'a' + 10 : -1;
+      if (d < 0) break;
+      cp = cp * (hex ? 16 : 10) + uint32_t(d);
+      ++j;
+    }
+    if (j == start || cp == 0 || cp > 0x7f) return 0;  // only ASCII matters for a scheme
+    if (j < v.size() && v[j] == ';') ++j;
+    *len = j - i;
+    return char(cp);
+  }
+  for (auto [name, c] : {std::pair<std::string_view, char>{"&Tab;", '\t'}, {"&NewLine;", '\n'}, {"&colon;", ':'}})
+    if (v.substr(i, name.size()) == name) {
+      *len = name.size();
+      return c;
+    }
+  return 0;
+}
+
 // javascript:, vbscript:, livescript: and data: carrying a document or script, read
-// as a browser reads a URL scheme: leading whitespace and control bytes skipped,
-// tabs and newlines inside the scheme ignored, case ignored.
+// as a browser reads a URL scheme: character references decoded, leading whitespace
+// and control bytes skipped, tabs and newlines inside the scheme ignored, case ignored.
 bool dangerousUrl(std::string_view v) {
   size_t i = 0;
   while (i < v.size() && static_cast<unsigned char>(v[i]) <= 0x20) ++i;
@@ -55,6 +87,11 @@ bool dangerousUrl(std::string_view v) {
   size_t n = 0;
   for (; i < v.size(); ++i) {
     char c = v[i];
+    if (size_t len; c == '&' && (c = charRef(v, i, &len)) != 0) {
+      i += len - 1;
+    } else {
+      c = v[i];
+    }
     if (c == '\t' || c == '\n' || c == '\r') continue;
     if (c == ':') break;
     if (!isAlpha(c) || n == sizeof scheme) return false;
