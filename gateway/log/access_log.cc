@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -14,6 +15,24 @@
 
 namespace rampart::gateway::log {
 
+
+namespace {
+
+void appendUint(std::string& o, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  o.append(buf, size_t(r.ptr - buf));
+}
+
+// Milliseconds with three decimals (microseconds), as "1.234".
+void appendMillis(std::string& o, double ms) {
+  const uint64_t us = uint64_t(ms * 1000.0 + 0.5);
+  appendUint(o, us / 1000);
+  char frac[4] = {'.', char('0' + us / 100 % 10), char('0' + us / 10 % 10), char('0' + us % 10)};
+  o.append(frac, 4);
+}
+
+}  // namespace
 
 std::string AccessRecord::toJson() const {
   std::string o;
@@ -43,12 +62,19 @@ void AccessRecord::appendJson(std::string& o) const {
   appendJsonString(o, path);
   o += ",\"protocol\":";
   appendJsonString(o, protocol);
-  fmt::format_to(std::back_inserter(o), ",\"status\":{},\"bytes_in\":{},\"bytes_out\":{}", status, bytes_in, bytes_out);
+  o += ",\"status\":";
+  appendUint(o, status);
+  o += ",\"bytes_in\":";
+  appendUint(o, bytes_in);
+  o += ",\"bytes_out\":";
+  appendUint(o, bytes_out);
   o += ",\"upstream\":";
   appendJsonString(o, upstream);
-  if (upstream_ms >= 0) fmt::format_to(std::back_inserter(o), ",\"upstream_ms\":{:.3f}", upstream_ms);
-  else o += ",\"upstream_ms\":null";
-  fmt::format_to(std::back_inserter(o), ",\"total_ms\":{:.3f}", total_ms);
+  o += ",\"upstream_ms\":";
+  if (upstream_ms >= 0) appendMillis(o, upstream_ms);
+  else o += "null";
+  o += ",\"total_ms\":";
+  appendMillis(o, total_ms);
   o += ",\"user_agent\":";
   appendJsonString(o, user_agent);
   if (!error.empty()) {

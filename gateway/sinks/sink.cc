@@ -108,6 +108,14 @@ void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
   if (p.records == 0) {
     p.first_ms = unixMs();
     p.since = std::chrono::steady_clock::now();
+    // A buffer of an earlier batch (its pages already mapped), else the batch's whole
+    // size at once: no regrowth, copy or page fault per few records of a multi-MB string.
+    if (!free_.empty()) {
+      p.text = std::move(free_.back());
+      free_.pop_back();
+    } else {
+      p.text.reserve(std::min<uint64_t>(cfg_.batch_bytes + 4096, uint64_t(16) << 20));
+    }
   }
   p.text.append(line).push_back('\n');
   ++p.records;
@@ -195,7 +203,7 @@ bool Sink::spoolBatch(Spooled& s, const std::string& body) {
   return true;
 }
 
-void Sink::cut(Kind kind, Pending&& p) {
+void Sink::cut(Kind kind, const Pending& p) {
   Spooled s;
   s.kind = kind;
   s.records = p.records;
@@ -209,13 +217,13 @@ void Sink::cut(Kind kind, Pending&& p) {
                       kindName(kind), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, instance_, boot_ms_,
                       seq_, extension(run_cfg_.compression));
   std::string body;
+  c_.raw_bytes += p.text.size();
   try {
     body = compress(run_cfg_.compression, p.text);
   } catch (const std::exception& e) {
     spdlog::error("sink '{}': {}; the batch goes uncompressed under the same name", name_, e.what());
-    body = std::move(p.text);
+    body = p.text;
   }
-  c_.raw_bytes += p.text.size();
   if (spoolBatch(s, body)) {
     if (failing_) {
       s.failed_once = true;
@@ -352,7 +360,15 @@ void Sink::run() {
         }
       }
     }
-    for (auto& [kind, p] : cuts) cut(kind, std::move(p));
+    for (auto& [kind, p] : cuts) cut(kind, p);
+    if (!cuts.empty()) {  // their buffers serve the next batches
+      std::lock_guard g(mu_);
+      for (auto& [kind, p] : cuts)
+        if (free_.size() < 4 && p.text.capacity() >= (size_t(1) << 20)) {
+          p.text.clear();
+          free_.push_back(std::move(p.text));
+        }
+    }
     if (!stopping || std::chrono::steady_clock::now() >= next_try_) uploadSome(flushing);
     dropLog();
     std::lock_guard g(mu_);

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "gateway/sinks/config.h"
 #include "gateway/sinks/store.h"
@@ -83,7 +84,7 @@ class Sink {
   };
   bool wants(Kind kind) const;  // under mu_
   void run();
-  void cut(Kind kind, Pending&& p);
+  void cut(Kind kind, const Pending& p);
   bool spoolBatch(Spooled& s, const std::string& body);
   void loadSpool();
   void uploadSome(bool once);
@@ -101,6 +102,7 @@ class Sink {
   std::condition_variable cv_;
   Pending pending_[2];
   std::deque<Pending> ready_[2];  // full batches cut by offer(), waiting for the sink thread
+  std::vector<std::string> free_;  // emptied batch buffers, reused (capacity kept)
   uint64_t pending_bytes_ = 0;
   double sample_acc_ = 0;
   bool stop_ = false;
