@@ -122,7 +122,7 @@ void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
   pending_bytes_ += line.size() + 1;
   c_.enqueued[k].fetch_add(1, std::memory_order_relaxed);
   if (p.records >= cfg_.batch_records || p.text.size() >= cfg_.batch_bytes) {
-    // Full: cut here, so no batch exceeds its limits.
+    // Full: cut here (a batch passes its limits by at most this one record).
     ready_[k].push_back(std::move(p));
     p = Pending{};
     cv_.notify_one();
