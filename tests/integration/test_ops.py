@@ -290,13 +290,27 @@ routes:
             self.assertIn(b"200", kept.recv(4096))
             kept.close()
             self.assertEqual(http(gw.port, "GET", "/hello")[0], 200)
+            # A TLS listener added by a reload terminates TLS at once.
+            tls_port = free_port()
+            gw.write(one.replace("listeners:\n", "listeners:\n  - {{ name: secure, listen: [\"127.0.0.1:{tls}\"], "
+                                 "tls: self_signed }}\n"), {"extra": extra_port, "tls": tls_port})
+            reload_and_wait(gw, 3)
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as raw_sock:
+                with ctx.wrap_socket(raw_sock, server_hostname="localhost") as tls_sock:
+                    self.assertEqual(tls_sock.version(), "TLSv1.3")
+                    tls_sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    self.assertIn(b"200", tls_sock.recv(4096))
             # An address that cannot be bound fails the reload; the old listeners stay.
             blocker = socket.socket()
             blocker.bind(("127.0.0.1", 0))
             blocker.listen(1)
             busy = blocker.getsockname()[1]
             gw.write(two, {"extra": busy})
-            reload_and_wait(gw, 3)
+            reload_and_wait(gw, 4)
             self.assertEqual(metric(gw.admin, "rampart_config_reloads_total", {"result": "error"}), 1)
             self.assertIn("cannot listen on", gw.output())
             self.assertEqual(http(gw.port, "GET", "/hello")[0], 200)
