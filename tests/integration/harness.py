@@ -101,6 +101,21 @@ class Gateway:
         self.stop()
 
 
+def check_config(text, env=None, home=False):
+    """`rampart check` on `text` written to a fresh directory: (exit code, output, path).
+    home: run with HOME set to that directory and no AWS_* variables (credentials lookups
+    see nothing of the machine's)."""
+    d = tempfile.mkdtemp(prefix="rampart-check-")
+    path = os.path.join(d, "c.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    if home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = d
+    r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30, env=env)
+    return r.returncode, r.stdout + r.stderr, path
+
+
 def http(port, method, path, headers=None, body=None, timeout=5):
     """One request on a new connection; returns (status, headers dict lower-cased, body bytes)."""
     c = httpclient.HTTPConnection("127.0.0.1", port, timeout=timeout)

@@ -6,14 +6,11 @@ ban started on one instance shuts the client out of another through a real
 redis-server; bad configuration names the line."""
 
 import http.client as hc
-import os
 import signal
-import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, metric, wait_metric
+from harness import Backend, Gateway, check_config, metric, wait_metric
 from test_ratelimit_redis import Redis
 
 CONFIG = """
@@ -168,12 +165,7 @@ class BanConfigTest(unittest.TestCase):
             "routes: [{ name: r, direct_response: { status: 200 } }]\n")
 
     def check(self, text):
-        d = tempfile.mkdtemp(prefix="rampart-ban-")
-        path = os.path.join(d, "c.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
-        return r.returncode, r.stdout + r.stderr
+        return check_config(text)[:2]
 
     def test_errors_name_the_line(self):
         for bad, msg in [("on: [sqli]", "'sqli' is not an offence"), ("threshold: 0", "bans.threshold"),

@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, http, metric, wait_metric
+from harness import RAMPART, Backend, Gateway, check_config, http, metric, wait_metric
 
 BASE = """
 listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
@@ -28,12 +28,7 @@ pools:
 
 
 def check(text):
-    d = tempfile.mkdtemp(prefix="rampart-check-")
-    path = os.path.join(d, "c.yaml")
-    with open(path, "w") as f:
-        f.write(text)
-    p = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
-    return p.returncode, p.stdout + p.stderr, path
+    return check_config(text)
 
 
 class CheckTest(unittest.TestCase):

@@ -3,14 +3,11 @@ workers, burst, 429 with Retry-After and the RateLimit headers, keys by client
 address (IPv6 aggregated by prefix), header and route, trusted proxies, exemptions,
 a unique-key flood bounded by max_keys, bad configuration."""
 
-import os
-import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, http, metric
+from harness import Backend, Gateway, check_config, metric
 
 CONFIG = """
 trusted_proxies: ["127.0.0.2/32"]
@@ -273,12 +270,7 @@ routes:
 
 class RateLimitConfigTest(unittest.TestCase):
     def check(self, text):
-        d = tempfile.mkdtemp(prefix="rampart-rl-")
-        path = os.path.join(d, "c.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([RAMPART, "check", "-c", path], capture_output=True, text=True, timeout=30)
-        return r.returncode, r.stdout + r.stderr
+        return check_config(text)[:2]
 
     BASE = "listeners: [{ name: m, listen: 127.0.0.1:1 }]\nroutes: [{ name: r, direct_response: { status: 200 } }]\n"
 
