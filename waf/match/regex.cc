@@ -44,7 +44,8 @@ Regex::~Regex() {
 std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptions& opts, std::string* error) {
   std::unique_ptr<Regex> r(new Regex());
   r->pattern_ = std::string(pattern);
-  {
+  if (pattern == "^.*$" || pattern == ".*" || pattern == "^.*" || pattern == ".*$") r->literal_ = Literal::All;
+  if (r->literal_ == Literal::None) {
     // A plain literal (escapes of punctuation allowed), maybe anchored at the start.
     std::string_view p = pattern;
     bool anchored = !p.empty() && p[0] == '^';
@@ -111,6 +112,7 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
 }
 
 bool Regex::matches(std::string_view input) const {
+  if (literal_ == Literal::All) return true;
   if (literal_ != Literal::None) {
     const std::string& lit = literal_text_;
     auto eq = [&](size_t at) {
@@ -134,6 +136,10 @@ bool Regex::matches(std::string_view input) const {
 
 int Regex::match(std::string_view input, std::string_view* caps, int max_caps) const {
   if (max_caps < 1) return matches(input) ? 1 : 0;
+  if (literal_ == Literal::All) {  // no groups: the whole input is the match
+    caps[0] = input;
+    return 1;
+  }
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.

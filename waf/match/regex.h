@@ -49,8 +49,10 @@ class Regex {
   void* pcre_ = nullptr;  // pcre2_code*
   int groups_ = 0;
   // Patterns that are a plain literal, optionally anchored with '^' (TX:/^header_name_/,
-  // ARGS:/^id_/): matches() compares bytes instead of running a regex engine.
-  enum class Literal : uint8_t { None, Prefix, Anywhere } literal_ = Literal::None;
+  // ARGS:/^id_/): matches() compares bytes instead of running a regex engine. All:
+  // ^.*$ and its unanchored forms (CRS 920450 captures every header name with it),
+  // which match any input whole (dot matches newline, $ only at the end).
+  enum class Literal : uint8_t { None, Prefix, Anywhere, All } literal_ = Literal::None;
   std::string literal_text_;  // lower case when caseless
   bool caseless_ = false;
   uint64_t match_limit_ = 0;

@@ -1,6 +1,7 @@
 // The matching building blocks: Regex (RE2 first, PCRE2 fallback) and the
 // case-insensitive Aho-Corasick automaton behind @pm.
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <random>
 
@@ -43,6 +44,26 @@ TEST(Regex, MatchLimitStopsCatastrophicBacktracking) {
   std::string evil(40, 'a');
   evil += "b";
   EXPECT_FALSE(re->matches(evil));  // a limit error counts as no match, and returns quickly
+}
+
+TEST(Regex, MatchEverythingPatternsAgreeWithRe2) {
+  // ^.*$ and friends take a fast path; the answers are RE2's (dot matches newline, $ at the end).
+  for (const char* p : {"^.*$", ".*", "^.*", ".*$"}) {
+    auto fast = Regex::compile(p, {}, nullptr);
+    RE2::Options o;
+    o.set_dot_nl(true);
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    RE2 slow(p, o);
+    for (std::string_view in : {std::string_view(""), std::string_view("Content-Type"),
+                                std::string_view("a\nb"), std::string_view("x\0y", 3)}) {
+      re2::StringPiece sp;
+      ASSERT_TRUE(slow.Match(in, 0, in.size(), RE2::UNANCHORED, &sp, 1));
+      std::string_view cap;
+      EXPECT_TRUE(fast->matches(in));
+      EXPECT_EQ(fast->match(in, &cap, 1), 1);
+      EXPECT_EQ(cap, std::string_view(sp.data(), sp.size())) << p;
+    }
+  }
 }
 
 TEST(Regex, UnsetGroupIsEmpty) {
