@@ -54,6 +54,15 @@ Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) 
 
 // ---------------------------------------------------------------- macros
 
+bool Transaction::Impl::txView(std::string_view key, std::string_view* out) {
+  auto cit = collections.find("tx");
+  if (cit == collections.end()) return false;
+  auto e = cit->second.find(key);
+  if (e == cit->second.end() || !e->second.p) return false;
+  *out = e->second.p->value;
+  return true;
+}
+
 std::string Transaction::Impl::expand(std::string_view text) {
   std::string out;
   size_t i = 0;

@@ -42,7 +42,7 @@ struct CollValue {
 struct CollEntry {
   std::shared_ptr<const CollValue> p;
 };
-using Collection = std::map<std::string, CollEntry>;  // key: lower-case name
+using Collection = std::map<std::string, CollEntry, std::less<>>;  // key: lower-case name (found by string_view)
 
 struct RemovedTarget {
   bool by_tag = false;
@@ -236,6 +236,7 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   // MacroExpander
   std::string expand(std::string_view text) override;
+  bool txView(std::string_view key, std::string_view* out) override;
 
   // variables.cc
   void collect(const CompiledVar& v, std::vector<VarValue>& out);

@@ -21,6 +21,9 @@ class MacroExpander {
  public:
   virtual ~MacroExpander() = default;
   virtual std::string expand(std::string_view text) = 0;
+  // The value of TX:`key` (lower case) without a copy, valid until the transaction
+  // changes TX; false when TX has no such variable (the macro expands to nothing).
+  virtual bool txView(std::string_view key, std::string_view* out) = 0;
 };
 
 struct EvalContext {
@@ -61,10 +64,22 @@ bool hasMacro(std::string_view s);
 // when it does.
 class MacroArg {
  public:
-  explicit MacroArg(std::string raw) : raw_(std::move(raw)), has_macro_(operators::hasMacro(raw_)) {}
-  // The expanded value (a view of raw_ or of buf).
+  explicit MacroArg(std::string raw) : raw_(std::move(raw)), has_macro_(operators::hasMacro(raw_)) {
+    // The whole argument one %{tx.name} (most CRS arguments: %{tx.allowed_methods}...):
+    // read as a view of the TX value, no expansion or copy per evaluation.
+    if (has_macro_ && raw_.size() > 6 && raw_.compare(0, 5, "%{tx.") == 0 && raw_.back() == '}' &&
+        raw_.find_first_of("%{}", 2) == raw_.size() - 1) {
+      tx_key_ = raw_.substr(5, raw_.size() - 6);
+      for (auto& c : tx_key_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  // The expanded value (a view of raw_, of a TX value, or of buf).
   std::string_view get(EvalContext& ctx, std::string& buf) const {
     if (!has_macro_ || !ctx.macros) return raw_;
+    if (!tx_key_.empty()) {
+      std::string_view v;
+      return ctx.macros->txView(tx_key_, &v) ? v : std::string_view();
+    }
     buf = ctx.macros->expand(raw_);
     return buf;
   }
@@ -74,6 +89,7 @@ class MacroArg {
  private:
   std::string raw_;
   bool has_macro_;
+  std::string tx_key_;  // set when raw_ is exactly %{tx.KEY}
 };
 
 // C atoi(): leading spaces, sign, digits; 0 when none.

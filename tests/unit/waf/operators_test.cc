@@ -14,6 +14,11 @@ class FakeMacros : public MacroExpander {
     if (p != std::string::npos) s.replace(p, 7, value);
     return s;
   }
+  bool txView(std::string_view key, std::string_view* out) override {
+    if (key != "v") return false;
+    *out = value;
+    return true;
+  }
   std::string value = "5";
 };
 
