@@ -139,14 +139,8 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
   for (const auto& b : cfg.bans) {
     std::shared_ptr<ratelimit::BanList> list;
     if (previous)
-      for (const auto& old : previous->bans) {
-        const auto& o = old->policy();
-        const auto& n = b.policy;
-        if (o.name == n.name && o.on_waf == n.on_waf && o.on_rate_limit == n.on_rate_limit &&
-            o.threshold == n.threshold && o.window == n.window && o.duration == n.duration &&
-            o.max_keys == n.max_keys && o.global == n.global)
-          list = old;  // its bans and counts carry over
-      }
+      for (const auto& old : previous->bans)
+        if (old->policy() == b.policy) list = old;  // its bans and counts carry over
     out.bans.push_back(list ? list : std::make_shared<ratelimit::BanList>(b.policy));
   }
   out.listener_bans.clear();
@@ -158,10 +152,14 @@ void RateLimiters::build(const config::Config& cfg, const RateLimiters* previous
   }
 }
 
-std::string RateLimiters::banKey(const http::RequestHead& req, std::string_view peer_ip) const {
-  std::string client = clientAddress(req, peer_ip, trusted);
+std::string RateLimiters::banKey(std::string_view client) {
   if (auto k = ratelimit::clientIpKey(client, 32, 64)) return *k;
-  return client;
+  return std::string(client);
+}
+
+bool RateLimiters::applies(size_t listener_index, const config::Route* route, size_t route_index) const {
+  return (listener_index < listener.size() && !listener[listener_index].empty()) ||
+         (route && route_index < this->route.size() && !this->route[route_index].empty());
 }
 
 std::chrono::milliseconds RateLimiters::banned(size_t listener_index, std::string_view key,
@@ -213,12 +211,11 @@ std::vector<std::shared_ptr<ratelimit::BanList>> RateLimiters::globalBans() cons
 }
 
 RateLimiters::Result RateLimiters::check(size_t listener_index, const config::Route* route, size_t route_index,
-                                         const http::RequestHead& req, std::string_view peer_ip, std::string_view tls_subject) const {
+                                         const http::RequestHead& req, std::string_view client, std::string_view tls_subject) const {
   Result res;
+  if (!applies(listener_index, route, route_index)) return res;
   const std::vector<size_t>* lists[2] = {listener_index < listener.size() ? &listener[listener_index] : nullptr,
                                          route && route_index < this->route.size() ? &this->route[route_index] : nullptr};
-  if ((!lists[0] || lists[0]->empty()) && (!lists[1] || lists[1]->empty())) return res;
-  const std::string client = clientAddress(req, peer_ip, trusted);
   boost::system::error_code ec;
   const auto client_addr = boost::asio::ip::make_address(client, ec);
   std::string key;

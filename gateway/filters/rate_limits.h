@@ -41,8 +41,13 @@ struct RateLimiters {
   std::vector<std::shared_ptr<ratelimit::BanList>> bans;  // as config.bans
   std::vector<std::vector<size_t>> listener_bans;          // [listener] -> bans
 
-  // The key bans count by: the client address (trusted proxies honoured), IPv6 by /64.
-  std::string banKey(const http::RequestHead& req, std::string_view peer_ip) const;
+  // The key bans count by: the client address (clientAddress()), IPv6 by /64.
+  static std::string banKey(std::string_view client);
+  bool hasBans(size_t listener_index) const {
+    return listener_index < listener_bans.size() && !listener_bans[listener_index].empty();
+  }
+  // Whether any policy applies to (listener, route): only then does check() need the client.
+  bool applies(size_t listener_index, const config::Route* route, size_t route_index) const;
   // How long `key` is still banned on this listener (0: not banned), and by which ban.
   std::chrono::milliseconds banned(size_t listener_index, std::string_view key,
                                    const ratelimit::BanList** by = nullptr) const;
@@ -66,9 +71,10 @@ struct RateLimiters {
     // Redis for each (in order) unless a policy above rejected already.
     std::vector<std::pair<const Policy*, std::string>> strict;
   };
-  // Decides every policy of (listener, route) for this request; stops at the first that rejects.
+  // Decides every policy of (listener, route) for this request; stops at the first that
+  // rejects. client: clientAddress() of the request (resolved once for limits and bans).
   Result check(size_t listener_index, const config::Route* route, size_t route_index, const http::RequestHead& req,
-               std::string_view peer_ip, std::string_view tls_subject = {}) const;
+               std::string_view client, std::string_view tls_subject = {}) const;
 };
 
 // The client address: the peer, or when the peer is a trusted proxy the first

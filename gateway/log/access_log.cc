@@ -104,10 +104,6 @@ AccessLog::~AccessLog() {
   if (own_ && out_) fclose(out_);
 }
 
-void AccessLog::push(unsigned worker, AccessRecord&& r) {
-  if (!queues_[worker % queues_.size()]->items.push(std::move(r))) dropped_.fetch_add(1, std::memory_order_relaxed);
-}
-
 void AccessLog::pushLine(unsigned worker, std::string&& line) {
   if (!queues_[worker % queues_.size()]->lines.push(std::move(line)))
     dropped_.fetch_add(1, std::memory_order_relaxed);

@@ -58,7 +58,6 @@ class AccessLog {
   // ring: records (or lines) each worker may have waiting.
   AccessLog(std::string path, unsigned workers, sinks::Kind kind = sinks::Kind::kAccess, size_t ring = 16384);
   ~AccessLog();
-  void push(unsigned worker, AccessRecord&& r);
   // fill(AccessRecord&) writes the worker's next slot in place: assign every
   // field (the slot holds its last record); no allocation once the ring is warm.
   template <class F>

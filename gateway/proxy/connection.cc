@@ -955,19 +955,24 @@ asio::awaitable<void> Handler::run() {
                       : &wafs.listener[listener_index];
       if (!x.waf->active()) x.waf = nullptr;
     }
+    // The client address (trusted proxies honoured), resolved once for bans and limits.
+    const auto& rls = rt_->rate_limits;
+    const size_t route_index = x.route ? size_t(x.route - rt_->config->routes.data()) : 0;
+    const bool bans = listener_cfg_ && rls.hasBans(listener_index);
+    const bool limits = listener_cfg_ && rls.applies(listener_index, x.route, route_index);
+    const std::string client =
+        bans || limits ? filters::clientAddress(x.req, c_->peer_ip, rls.trusted) : std::string();
     // A banned client is answered before anything else is spent on it.
     const ratelimit::BanList* banned_by = nullptr;
     std::chrono::milliseconds ban_left{0};
-    if (listener_cfg_ && listener_index < rt_->rate_limits.listener_bans.size() &&
-        !rt_->rate_limits.listener_bans[listener_index].empty()) {
-      x.ban_key = rt_->rate_limits.banKey(x.req, c_->peer_ip);
+    if (bans) {
+      x.ban_key = filters::RateLimiters::banKey(client);
       x.listener_index = listener_index;
-      ban_left = rt_->rate_limits.banned(listener_index, x.ban_key, &banned_by);
+      ban_left = rls.banned(listener_index, x.ban_key, &banned_by);
     }
-    auto limit = listener_cfg_ && !banned_by ? rt_->rate_limits.check(listener_index, x.route,
-                                                              x.route ? size_t(x.route - rt_->config->routes.data()) : 0,
-                                                              x.req, c_->peer_ip, c_->peer_cert.subject)
-                                     : filters::RateLimiters::Result{};
+    auto limit = limits && !banned_by
+                     ? rls.check(listener_index, x.route, route_index, x.req, client, c_->peer_cert.subject)
+                     : filters::RateLimiters::Result{};
     if (!limit.rejected_by && !limit.strict.empty()) co_await checkStrictLimits(x, limit);
     if (limit.closest) {
       x.limit_policy = limit.closest;

@@ -25,43 +25,33 @@ struct Adapter {
   Adapter(asio::any_io_executor ex, redisAsyncContext* a) : ac(a), sd(ex, a->c.fd) {}
 };
 
-void armRead(Adapter* a);
-void armWrite(Adapter* a);
-
-void armRead(Adapter* a) {
-  if (a->reading || !a->want_read) return;
-  a->reading = true;
-  a->sd.async_wait(asio::posix::stream_descriptor::wait_read, [a, alive = a->alive](boost::system::error_code ec) {
-    if (!*alive) return;
-    a->reading = false;
-    if (ec || !a->want_read) return;
-    redisAsyncHandleRead(a->ac);  // may free the context (and `a`)
-    if (*alive) armRead(a);
-  });
-}
-
-void armWrite(Adapter* a) {
-  if (a->writing || !a->want_write) return;
-  a->writing = true;
-  a->sd.async_wait(asio::posix::stream_descriptor::wait_write, [a, alive = a->alive](boost::system::error_code ec) {
-    if (!*alive) return;
-    a->writing = false;
-    if (ec || !a->want_write) return;
-    redisAsyncHandleWrite(a->ac);
-    if (*alive) armWrite(a);
-  });
+// Waits (once at a time per direction) for the socket to turn readable or
+// writable while hiredis wants it, then lets hiredis read or write.
+void arm(Adapter* a, bool write) {
+  bool& busy = write ? a->writing : a->reading;
+  if (busy || !(write ? a->want_write : a->want_read)) return;
+  busy = true;
+  a->sd.async_wait(write ? asio::posix::stream_descriptor::wait_write : asio::posix::stream_descriptor::wait_read,
+                   [a, write, alive = a->alive](boost::system::error_code ec) {
+                     if (!*alive) return;
+                     (write ? a->writing : a->reading) = false;
+                     if (ec || !(write ? a->want_write : a->want_read)) return;
+                     if (write) redisAsyncHandleWrite(a->ac);
+                     else redisAsyncHandleRead(a->ac);  // may free the context (and `a`)
+                     if (*alive) arm(a, write);
+                   });
 }
 
 void addRead(void* p) {
   auto* a = static_cast<Adapter*>(p);
   a->want_read = true;
-  armRead(a);
+  arm(a, false);
 }
 void delRead(void* p) { static_cast<Adapter*>(p)->want_read = false; }
 void addWrite(void* p) {
   auto* a = static_cast<Adapter*>(p);
   a->want_write = true;
-  armWrite(a);
+  arm(a, true);
 }
 void delWrite(void* p) { static_cast<Adapter*>(p)->want_write = false; }
 void cleanup(void* p) {

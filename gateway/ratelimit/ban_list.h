@@ -34,6 +34,7 @@ struct BanPolicy {
   std::chrono::milliseconds duration{600000};
   size_t max_keys = 100000;
   bool global = false;
+  bool operator==(const BanPolicy&) const = default;
 };
 
 class BanList {

@@ -12,6 +12,14 @@ Policy replicaShare(const Policy& p, uint32_t replicas) {
   return f;
 }
 
+Decision redisFallback(LocalLimiter& share, bool fail_open, std::string_view key) {
+  if (fail_open) return share.decide(key);
+  Decision d;
+  d.allowed = false;
+  d.retryAfter = std::chrono::seconds(1);
+  return d;
+}
+
 GlobalLimiter::GlobalLimiter(const Policy& policy, GlobalOptions options, WallClock clock)
     : policy_(policy),
       options_(options),
@@ -60,12 +68,7 @@ GlobalLimiter::Result GlobalLimiter::decide(std::string_view key) {
   if (!healthy()) {
     fallbacks_.fetch_add(1, std::memory_order_relaxed);
     r.fallback = true;
-    if (options_.fail_open) {
-      r.decision = fallback_.decide(key);
-    } else {
-      r.decision.allowed = false;
-      r.decision.retryAfter = std::chrono::seconds(1);
-    }
+    r.decision = redisFallback(fallback_, options_.fail_open, key);
     (r.decision.allowed ? allowed_ : rejected_).fetch_add(1, std::memory_order_relaxed);
     return r;
   }

@@ -52,6 +52,9 @@ struct GlobalOptions {
 // The policy an instance applies alone when Redis is out (fail open): the
 // rate divided among the replicas (at least 1).
 Policy replicaShare(const Policy& p, uint32_t replicas);
+// Redis out of reach: fail open (the instance's share, decided by `share`) or
+// closed (rejected, retry in a second).
+Decision redisFallback(LocalLimiter& share, bool fail_open, std::string_view key);
 
 class GlobalLimiter {
  public:

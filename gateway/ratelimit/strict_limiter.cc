@@ -83,13 +83,7 @@ Decision StrictLimiter::decide(const Call& call, const std::vector<long long>& r
 
 Decision StrictLimiter::fallback(std::string_view key) {
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
-  Decision d;
-  if (options_.fail_open) {
-    d = fallback_.decide(key);
-  } else {
-    d.allowed = false;
-    d.retryAfter = std::chrono::seconds(1);
-  }
+  Decision d = redisFallback(fallback_, options_.fail_open, key);
   (d.allowed ? allowed_ : rejected_).fetch_add(1, std::memory_order_relaxed);
   return d;
 }

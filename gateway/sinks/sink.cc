@@ -44,7 +44,7 @@ Sink::Sink(SinkConfig cfg, std::string instance)
     : name_(cfg.name), instance_(std::move(instance)), boot_ms_(unixMs()), cfg_(std::move(cfg)) {
   store_ = makeStore(cfg_);
   run_cfg_ = cfg_;
-  ocsf_ = cfg_.ocsf;
+  setFormat(cfg_);
   std::error_code ec;
   fs::create_directories(cfg_.spool_path, ec);
   loadSpool();
@@ -60,8 +60,10 @@ Sink::~Sink() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Sink::wants(Kind kind) const {
-  return std::find(cfg_.streams.begin(), cfg_.streams.end(), kind) != cfg_.streams.end();
+void Sink::setFormat(const SinkConfig& cfg) {
+  for (Kind k : {Kind::kAccess, Kind::kWaf})
+    wants_[idx(k)] = std::find(cfg.streams.begin(), cfg.streams.end(), k) != cfg.streams.end();
+  ocsf_ = cfg.ocsf;
 }
 
 void Sink::reconfigure(const SinkConfig& cfg) {
@@ -70,18 +72,18 @@ void Sink::reconfigure(const SinkConfig& cfg) {
   const std::string spool = cfg_.spool_path;
   cfg_ = cfg;
   cfg_.spool_path = spool;  // a new spool needs a restart
-  ocsf_ = cfg.ocsf;
+  setFormat(cfg_);
   next_store_ = std::move(store);
   flush_req_ = true;  // try the spool again now, with the new settings
   cv_.notify_all();
 }
 
 void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
-  std::optional<std::string> ocsf;
+  if (!wants_[idx(kind)].load(std::memory_order_relaxed)) return;
+  std::optional<std::string> ocsf;  // converted outside the lock
   if (kind == Kind::kWaf && ocsf_.load(std::memory_order_relaxed) && (ocsf = auditToOcsf(line))) line = *ocsf;
   const size_t k = idx(kind);
   std::unique_lock lk(mu_);
-  if (!wants(kind)) return;
   if (kind == Kind::kAccess) {
     const bool filtered = cfg_.min_status || cfg_.only_waf;
     const bool pass = !filtered || (cfg_.min_status && status >= cfg_.min_status) || (cfg_.only_waf && waf);

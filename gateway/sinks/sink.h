@@ -82,7 +82,6 @@ class Sink {
     uint64_t payload = 0;
     bool failed_once = false;
   };
-  bool wants(Kind kind) const;  // under mu_
   void run();
   void cut(Kind kind, const Pending& p);
   bool spoolBatch(Spooled& s, const std::string& body);
@@ -91,7 +90,9 @@ class Sink {
   void stored(Kind kind, uint64_t records, uint64_t bytes, std::chrono::microseconds took);
   void dropLog();
 
-  std::atomic<bool> ocsf_{false};
+  // Read by offer() without the lock: the streams taken and the WAF format.
+  std::atomic<bool> wants_[2]{}, ocsf_{false};
+  void setFormat(const SinkConfig& cfg);
   const std::string name_;
   const std::string instance_;
   const int64_t boot_ms_;

@@ -103,6 +103,16 @@ def records(objects):
     return out
 
 
+def read_tree(root):
+    """{path relative to root: bytes} of every file below root (a local sink's objects)."""
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb") as f:
+                out[os.path.relpath(os.path.join(dirpath, n), root)] = f.read()
+    return out
+
+
 def check_partitions(test, recs):
     """Each record's time is within (or just before, for a batch that straddles an hour)
     its object's dt/hour partition."""
@@ -523,21 +533,11 @@ class AzureAndLocalSinkTest(unittest.TestCase):
             access = sorted(r["request_id"] for k, rs in recs.items() if "/kind=access/" in k or
                             k.startswith("kind=access/") for r in rs)
             self.assertEqual(access, sorted(attacks), "only status >= 400, each once")
-            files = {}
-            for dirpath, _, names in os.walk(local):
-                for n in names:
-                    with open(os.path.join(dirpath, n), "rb") as f:
-                        files[os.path.relpath(os.path.join(dirpath, n), local)] = f.read()
-            got = [r["request_id"] for rs in records(files).values() for r in rs]
+            got = [r["request_id"] for rs in records(read_tree(local)).values() for r in rs]
             self.assertEqual(len(got), 50, "sample: 0.5 keeps every second record")
             self.assertTrue(set(got) <= set(ids))
             # format: ocsf: the WAF events as OCSF HTTP Activity.
-            files = {}
-            for dirpath, _, names in os.walk(local2):
-                for n in names:
-                    with open(os.path.join(dirpath, n), "rb") as f:
-                        files[os.path.relpath(os.path.join(dirpath, n), local2)] = f.read()
-            events = [r for rs in records(files).values() for r in rs]
+            events = [r for rs in records(read_tree(local2)).values() for r in rs]
             self.assertEqual(sorted(ev["http_request"]["uid"] for ev in events), sorted(attacks))
             for ev in events:
                 self.assertEqual((ev["class_uid"], ev["category_uid"], ev["activity_id"]), (4002, 4, 3))
