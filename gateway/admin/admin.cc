@@ -4,6 +4,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <malloc.h>
+
 #include <charconv>
 #include <map>
 
@@ -163,6 +165,14 @@ std::string metrics(core::Server& s) {
       "# TYPE rampart_config_reloads_total counter\n"
       "rampart_config_reloads_total{{result=\"ok\"}} {}\nrampart_config_reloads_total{{result=\"error\"}} {}\n",
       s.reloadsOk(), s.reloadsFailed());
+  counter("rampart_config_generations_live",
+          "Configuration generations alive: the current one and those kept by connections begun under them.",
+          core::Runtime::live(), "gauge");
+  {
+    struct mallinfo2 mi = ::mallinfo2();
+    counter("rampart_process_heap_bytes", "Heap bytes in use (allocated and not freed), all malloc arenas.",
+            mi.uordblks + mi.hblkhd, "gauge");
+  }
   o += "# HELP rampart_requests_total Requests by route and status class.\n# TYPE rampart_requests_total counter\n";
   static const char* kClass[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
   for (auto& [name, a] : routes)
