@@ -2,11 +2,13 @@
 // regexes, @pm automata and data files built once per rule-set generation).
 // Every rule that fails to compile is reported with its file:line.
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
 #include "waf/engine_impl.h"
+#include "waf/transaction_impl.h"
 
 namespace rampart::waf {
 
@@ -204,39 +206,6 @@ struct Compiler {
     return ok;
   }
 
-  // One Hyperscan prefilter database per transformation pipeline, holding the
-  // static @rx patterns of every rule link that uses that pipeline.
-  void buildPrefilters() {
-    std::map<int, std::vector<CompiledRule*>> by_pipeline;
-    for (auto& r : impl.rules) {
-      if (r->is_marker) continue;
-      auto consider = [&](CompiledRule& l) {
-        if (l.op_name == "rx" && !l.multi_match && l.op && !operators::hasMacro(l.op_arg))
-          by_pipeline[l.pipeline_id].push_back(&l);
-      };
-      consider(*r);
-      for (auto& l : r->chain) consider(*l);
-    }
-    for (auto& [pipeline, links] : by_pipeline) {
-      auto db = std::make_unique<match::HsPrefilter>();
-      std::map<std::string, int> ids;  // identical patterns share an id
-      std::vector<std::pair<CompiledRule*, int>> assigned;
-      for (auto* l : links) {
-        auto it = ids.find(l->op_arg);
-        int id = it != ids.end() ? it->second : db->add(l->op_arg);
-        ids.emplace(l->op_arg, id);
-        if (id >= 0) assigned.push_back({l, id});
-      }
-      if (assigned.empty() || !db->build()) continue;
-      int index = static_cast<int>(impl.prefilters.size());
-      impl.prefilters.push_back(std::move(db));
-      for (auto& [l, id] : assigned) {
-        l->prefilter_db = index;
-        l->prefilter_id = id;
-      }
-    }
-  }
-
   // Resolves ctl:*ByTag / *ByMsg regexes against every rule once.
   void resolveRemovals() {
     std::vector<actions::Ctl*> ctls;
@@ -357,6 +326,145 @@ std::vector<RuleCost> ruleCosts(const Engine& engine, const std::vector<const Ru
 RuleProfile::RuleProfile(const Engine& engine)
     : counters_storage_(new Counters[engine.ruleCount()]), counters_(counters_storage_.get(), engine.ruleCount()) {}
 
+namespace {
+
+// Variables whose values do not change within a phase: what a phase scan may
+// gather once for every rule of the phase.
+bool batchable(variables::Kind k) {
+  using K = variables::Kind;
+  switch (k) {
+    case K::Args: case K::ArgsGet: case K::ArgsPost: case K::ArgsNames: case K::ArgsGetNames:
+    case K::ArgsPostNames: case K::RequestCookies: case K::RequestCookiesNames: case K::RequestHeaders:
+    case K::RequestHeadersNames: case K::ResponseHeaders: case K::ResponseHeadersNames: case K::Files:
+    case K::FilesNames: case K::MultipartPartHeaders: case K::MultipartFilename: case K::MultipartName:
+    case K::QueryString: case K::RemoteAddr: case K::RemoteHost: case K::ServerAddr: case K::ServerName:
+    case K::RequestBasename: case K::RequestFilename: case K::RequestBody: case K::RequestLine:
+    case K::RequestMethod: case K::RequestProtocol: case K::RequestUri: case K::RequestUriRaw:
+    case K::ResponseBody: case K::ResponseContentType: case K::ResponseContentLength: case K::ResponseProtocol:
+    case K::Xml:  // the whole document (/*) only; see scannable()
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A link the phase scan can decide: a non-negated @rx with a fixed pattern, one
+// value per target (no multiMatch), every target a batchable variable. When its
+// pattern is absent from the scan of every value its variables have, it cannot
+// match, and a link that does not match has no effect.
+bool scannable(const CompiledRule& l) {
+  if (l.op_name != "rx" || l.negated || l.multi_match || !l.op || !l.op->regex()) return false;
+  bool any = false;
+  for (const auto& v : l.vars) {
+    if (v.count || !batchable(v.kind)) return false;
+    // An XPath selector picks nodes whose text the whole document's does not hold
+    // value by value (an anchored pattern could match one and not the whole).
+    // The two CRS uses (/* and //@*) are gathered with their own selector.
+    if (v.kind == variables::Kind::Xml && !v.exclude && !v.selector.empty() && v.selector != "/*" &&
+        v.selector != "//@*")
+      return false;
+    any |= !v.exclude;
+  }
+  return any;
+}
+
+}  // namespace
+
+// Which rules a benign request reaches: a DetectionOnly probe (GET / with a
+// browser's headers, then a 200 text/html response) records every rule the
+// rule flow evaluates, so paranoia-level sections CRS skips are left out of the
+// databases. A rule reached at run time without a scan group is evaluated in
+// full, so the probe decides speed, never verdicts.
+void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
+  Impl& impl = *engine->impl_;
+  std::vector<uint8_t> reached(impl.rule_count, 0);
+  {
+    Transaction tx(engine, "rampart-probe");
+    tx.setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
+    tx.impl_->reached = &reached;
+    tx.processConnection("192.0.2.1", 40000, "192.0.2.2", 80);
+    tx.processUri("GET", "/", "HTTP/1.1");
+    tx.addRequestHeader("Host", "example.com");
+    tx.addRequestHeader("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0");
+    tx.addRequestHeader("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    tx.processRequestHeaders();
+    tx.processRequestBody();
+    tx.setResponseStatus(200, "HTTP/1.1");
+    tx.addResponseHeader("Content-Type", "text/html");
+    tx.processResponseHeaders();
+    tx.appendResponseBody("<html></html>");
+    tx.processResponseBody();
+  }
+  std::map<std::pair<int, int>, std::vector<CompiledRule*>> by_group;  // (phase, pipeline)
+  for (auto& r : impl.rules) {
+    if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
+    auto consider = [&](CompiledRule& l) {
+      if (scannable(l)) by_group[{r->phase, l.pipeline_id}].push_back(&l);
+    };
+    consider(*r);
+    for (auto& l : r->chain) consider(*l);
+  }
+  for (auto& [key, links] : by_group) {
+    auto g = std::make_unique<Impl::ScanGroup>();
+    g->phase = key.first;
+    g->pipeline = links.front();
+    std::map<std::string, int> ids;  // identical patterns share an id
+    std::vector<std::pair<CompiledRule*, int>> assigned;
+    for (auto* l : links) {
+      auto it = ids.find(l->op_arg);
+      int id = it != ids.end() ? it->second : g->db.add(l->op_arg, !l->op->regex()->usesPcre());
+      ids.emplace(l->op_arg, id);
+      if (id < 0) continue;
+      assigned.push_back({l, id});
+      for (const auto& v : l->vars) {
+        if (v.exclude) continue;
+        // What the scan gathers: a variable's literal key (REQUEST_HEADERS:User-Agent)
+        // when every rule of the group names one, else the whole variable; XML by
+        // its XPath (/* or //@*, as the rule has it).
+        std::string sel;
+        if (v.kind == variables::Kind::Xml) sel = v.selector == "//@*" ? v.selector : "";
+        else if (!v.selector_re) sel = v.selector_lower;
+        bool have = false;
+        for (const auto& w : g->vars)
+          if (w.kind == v.kind &&
+              (w.selector_lower == sel || (w.selector_lower.empty() && v.kind != variables::Kind::Xml)))
+            have = true;
+        if (have) continue;
+        if (sel.empty() && v.kind != variables::Kind::Xml)
+          g->vars.erase(std::remove_if(g->vars.begin(), g->vars.end(), [&](const CompiledVar& w) { return w.kind == v.kind; }),
+                        g->vars.end());
+        CompiledVar gather;
+        gather.kind = v.kind;
+        gather.name = v.name;
+        gather.selector = sel;
+        gather.selector_lower = sel;
+        g->vars.push_back(std::move(gather));
+      }
+    }
+    if (assigned.empty() || !g->db.build()) continue;
+    int index = static_cast<int>(impl.scans.size());
+    g->hits_offset = impl.scan_hits_size;
+    impl.scan_hits_size += g->db.size();
+    impl.scans.push_back(std::move(g));
+    for (auto& [l, id] : assigned) {
+      l->scan_group = index;
+      l->scan_id = id;
+    }
+    impl.scan_links += static_cast<int>(assigned.size());
+  }
+}
+
+Engine::ScanStats Engine::scanStats() const {
+  ScanStats st;
+  st.databases = impl_->scans.size();
+  st.links = static_cast<size_t>(impl_->scan_links);
+  for (const auto& g : impl_->scans) {
+    st.patterns += g->db.size();
+    st.prefilter_mode += g->db.prefilterModeCount();
+  }
+  return st;
+}
+
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;
   auto impl = std::make_unique<Impl>();
@@ -364,12 +472,6 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   Compiler c{*impl, result.errors, {}};
   c.compile();
   c.resolveRemovals();
-  // The Hyperscan prefilter is experimental and off unless RAMPART_WAF_PREFILTER=1:
-  // measured on CRS 4.28 PL1 it is slower than RE2 alone (one scan per value per
-  // pipeline over every paranoia level's patterns) and compiles in ~20 s. It
-  // stays correct (3928/3952 CRS tests either way) for the batched version to build on.
-  const char* pf = std::getenv("RAMPART_WAF_PREFILTER");
-  if (result.errors.empty() && pf && std::string_view(pf) == "1") c.buildPrefilters();
   if (!ruleset.settings.audit_log_relevant_status.empty()) {
     std::string err;
     impl->relevant_status = match::Regex::compile(ruleset.settings.audit_log_relevant_status, {}, &err);
@@ -380,7 +482,11 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
     }
   }
   if (!result.errors.empty()) return result;
-  result.engine = std::shared_ptr<const Engine>(new Engine(std::move(impl)));
+  auto engine = std::shared_ptr<Engine>(new Engine(std::move(impl)));
+  // RAMPART_WAF_PREFILTER=0 turns the batched prefilter off (A/B measurements).
+  const char* pf = std::getenv("RAMPART_WAF_PREFILTER");
+  if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
+  result.engine = std::move(engine);
   return result;
 }
 

@@ -55,10 +55,10 @@ struct CompiledRule {
   bool multi_match = false;
   bool capture = false;
   bool chained = false;  // another link follows
-  // Prefilter: the Hyperscan database of this link's pipeline and the id of
-  // its @rx pattern in it (-1: always run the operator).
-  int prefilter_db = -1;
-  int prefilter_id = -1;
+  // Prefilter: the scan group (phase, pipeline) whose Hyperscan database holds
+  // this link's @rx pattern, and its id there (-1: always run the operator).
+  int scan_group = -1;
+  int scan_id = -1;
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
 
@@ -88,7 +88,19 @@ struct Engine::Impl {
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head
   std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
-  std::vector<std::unique_ptr<match::HsPrefilter>> prefilters;  // one per transformation pipeline
+  // The batched prefilter (DESIGN.md, "The WAF engine"): per phase and
+  // transformation pipeline, the @rx patterns of the rules that phase reaches,
+  // scanned once per request over every value those rules may target.
+  struct ScanGroup {
+    int phase = 0;
+    const CompiledRule* pipeline = nullptr;  // a link with the group's transformations
+    std::vector<CompiledVar> vars;           // variables (or literal keys) to gather
+    match::HsPrefilter db;
+    size_t hits_offset = 0;                  // this group's hits in a transaction's array
+  };
+  std::vector<std::unique_ptr<ScanGroup>> scans;
+  size_t scan_hits_size = 0;  // all groups' patterns
+  int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
 };
 
 }  // namespace rampart::waf

@@ -9,8 +9,9 @@
 //  - MATCHED_VARS accumulate over a chain and are cleared between rules;
 //  - skip/skipAfter apply when the whole chain matched; DetectionOnly runs
 //    everything and interrupts nothing.
-// Every operator evaluation goes through evaluateOperator() so that a
-// prefilter (candidate set from a Hyperscan scan) can short-circuit it.
+// A link whose @rx pattern the phase scan (one Hyperscan scan per phase and
+// pipeline over every value its rules may target) did not report is false
+// without collecting its targets.
 #include <algorithm>
 
 #include "waf/transaction_impl.h"
@@ -34,9 +35,14 @@ body::Limits limitsOf(const rules::EngineSettings& s) {
   return l;
 }
 
-// `excluded`: the prefilter proved the operator cannot match this value.
-bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std::string_view value, bool excluded) {
-  bool m = excluded ? false : link.op->evaluate(ctx, value);
+// Profile counters have one writer (the worker that owns the profile): plain
+// load + store, no locked instruction.
+void bumpCounter(std::atomic<uint64_t>& c, uint64_t n) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std::string_view value) {
+  bool m = link.op->evaluate(ctx, value);
   return link.negated ? !m : m;
 }
 
@@ -44,6 +50,8 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 
 Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) {
   eng = &engine->impl();
+  scan_state.assign(eng->scans.size(), 0);
+  scan_hits.resize(eng->scan_hits_size);
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
   request_body_access = s.request_body_access;
@@ -398,10 +406,73 @@ void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
   }
 }
 
+// Step i of the link's pipeline over `cur` (the value after steps 0..i-1) of
+// the stable value `value`, cached per (value, prefix).
+std::string_view Transaction::Impl::transformStep(std::string_view value, std::string_view cur,
+                                                  const CompiledRule& link, size_t i) {
+  CacheKey key{value.data(), value.size(), link.prefix_ids[i]};
+  if (auto* hit = tcache.find(key)) return *hit;
+  out_buf.clear();
+  if (link.tfns[i]->fn(cur, out_buf)) cur = tcache_store.store(out_buf);
+  tcache.put(key, cur);
+  return cur;
+}
+
+// The whole pipeline is looked up first (the common hit), then the longest
+// cached prefix is extended step by step.
+std::string_view Transaction::Impl::transformStable(std::string_view value, const CompiledRule& link) {
+  const size_t steps = link.tfns.size();
+  if (steps == 0) return value;
+  if (auto* hit = tcache.find(CacheKey{value.data(), value.size(), link.prefix_ids[steps - 1]})) return *hit;
+  std::string_view cur = value;
+  for (size_t i = 0; i < steps; ++i) cur = transformStep(value, cur, link, i);
+  return cur;
+}
+
+bool Transaction::Impl::scanAllows(const CompiledRule& link) {
+  const auto gi = static_cast<size_t>(link.scan_group);
+  int8_t& st = scan_state[gi];
+  if (st == 0) {
+    std::chrono::steady_clock::time_point t0;
+    if (profile_timed) t0 = std::chrono::steady_clock::now();
+    const auto& g = *eng->scans[gi];
+    scan_vals.clear();
+    for (const auto& v : g.vars) collect(v, scan_vals);
+    scan_buf.clear();
+    for (const auto& t : scan_vals) {
+      if (t.stable) {
+        scan_buf.append(transformStable(t.value, *g.pipeline));
+      } else {  // XML text: transformed here, not cached
+        std::string_view cur = t.value;
+        for (const auto* tf : g.pipeline->tfns) {
+          out_buf.clear();
+          if (tf->fn(cur, out_buf)) cur = keep(out_buf);
+        }
+        scan_buf.append(cur);
+      }
+      scan_buf.push_back('\n');
+    }
+    st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset) ? 1 : -1;
+    if (profile) {
+      auto& c = profile->scans();
+      bumpCounter(c.evaluations, 1);
+      if (profile_timed) {
+        auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                               .count());
+        scan_ns += ns;
+        bumpCounter(c.sampled_evaluations, 1);
+        bumpCounter(c.time_ns, ns);
+      }
+    }
+  }
+  return st != 1 || scan_hits[eng->scans[gi]->hits_offset + static_cast<size_t>(link.scan_id)] != 0;
+}
+
 // Returns true when the link matched at least once.
 int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
   scratch.clear();
   pins.clear();
+  if (link.scan_group >= 0 && !scanAllows(link)) return 0;
   auto& targets = targets_buf;
   targets.clear();
   auto& tmp = tmp_buf;
@@ -454,52 +525,25 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
     // longest cached prefix is extended step by step.
     candidates.clear();
     std::string_view cur = t.value;
-    if (link.multi_match) candidates.push_back(cur);
-    const size_t steps = link.tfns.size();
-    size_t i = 0;
-    if (t.stable && steps > 0 && !link.multi_match) {
-      if (auto* hit = tcache.find(CacheKey{t.value.data(), t.value.size(), link.prefix_ids[steps - 1]})) {
-        cur = *hit;
-        i = steps;
-      }
-    }
-    for (; i < steps; ++i) {
-      std::string_view before = cur;
-      if (t.stable) {
-        CacheKey key{t.value.data(), t.value.size(), link.prefix_ids[i]};
-        if (auto* hit = tcache.find(key)) {
-          cur = *hit;
+    if (t.stable && !link.multi_match) {
+      cur = transformStable(t.value, link);
+    } else {
+      if (link.multi_match) candidates.push_back(cur);
+      for (size_t i = 0; i < link.tfns.size(); ++i) {
+        std::string_view before = cur;
+        if (t.stable) {
+          cur = transformStep(t.value, cur, link, i);
         } else {
           out_buf.clear();
-          if (link.tfns[i]->fn(cur, out_buf)) cur = tcache_store.store(out_buf);
-          tcache.put(key, cur);
+          if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
         }
-      } else {
-        out_buf.clear();
-        if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
+        if (link.multi_match && (cur.data() != before.data() || cur.size() != before.size())) candidates.push_back(cur);
       }
-      if (link.multi_match && (cur.data() != before.data() || cur.size() != before.size())) candidates.push_back(cur);
     }
     if (!link.multi_match) candidates.push_back(cur);
-
-    // Prefilter: one Hyperscan scan per (value, pipeline), shared by every
-    // @rx of that pipeline; a pattern it does not report cannot match.
-    bool excluded = false;
-    if (link.prefilter_db >= 0 && t.stable && !link.multi_match) {
-      CacheKey key{t.value.data(), t.value.size(), link.pipeline_id};
-      auto it = hits_cache.find(key);
-      if (it == hits_cache.end()) {
-        std::vector<uint8_t> hits;
-        if (!eng->prefilters[link.prefilter_db]->scan(cur, hits)) hits.clear();
-        it = hits_cache.emplace(key, std::move(hits)).first;
-      }
-      const auto& hits = it->second;
-      excluded = !hits.empty() && static_cast<size_t>(link.prefilter_id) < hits.size() && hits[link.prefilter_id] == 0;
-    }
-
     for (std::string_view value : candidates) {
       ctx.ncaps = 0;
-      if (!evaluateOperator(link, ctx, value, excluded)) continue;
+      if (!evaluateOperator(link, ctx, value)) continue;
       ++matched;
       if (link.capture && ctx.ncaps > 0) {
         std::string caps[10];
@@ -536,6 +580,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
     return none;
   }
   matched_vars.clear();
+  resetScans();
   const auto& list = eng->phases[phase];
   std::string_view skip_after;
   bool skipping = false;
@@ -560,10 +605,14 @@ Verdict Transaction::Impl::runPhase(int phase) {
       continue;
     }
     current_head = rule;
+    if (reached && rule->profile_index >= 0) (*reached)[size_t(rule->profile_index)] = 1;
     size_t links = 1 + rule->chain.size();
     bool all = true;
     std::chrono::steady_clock::time_point t0;
-    if (profile_timed) t0 = std::chrono::steady_clock::now();
+    if (profile_timed) {
+      scan_ns = 0;
+      t0 = std::chrono::steady_clock::now();
+    }
     for (size_t i = 0; i < links; ++i) {
       const CompiledRule& link = i == 0 ? *rule : *rule->chain[i - 1];
       if (evaluateLink(link, *rule, i + 1 == links) == 0) {
@@ -573,10 +622,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
       if (intercepted) break;
     }
     if (profile && rule->profile_index >= 0) {
-      // One writer per profile (its worker): plain load + store, no locked instruction.
-      auto bump = [](std::atomic<uint64_t>& c, uint64_t n) {
-        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-      };
+      auto bump = bumpCounter;
       auto& c = profile->at(size_t(rule->profile_index));
       bump(c.evaluations, 1);
       if (all) bump(c.matches, 1);
@@ -584,7 +630,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
         bump(c.sampled_evaluations, 1);
         bump(c.time_ns, uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::steady_clock::now() - t0)
-                                     .count()));
+                                     .count()) -
+                            scan_ns);
       }
     }
     matched_vars.clear();

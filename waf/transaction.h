@@ -78,8 +78,13 @@ class RuleProfile {
   size_t size() const { return counters_.size(); }
   Counters& at(size_t rule_index) { return counters_[rule_index]; }
   const Counters& at(size_t rule_index) const { return counters_[rule_index]; }
+  // The phase scans (the batched Hyperscan prefilter), counted apart from the
+  // rules: the rule that happens to need a scan first is not charged for it.
+  Counters& scans() { return scans_; }
+  const Counters& scans() const { return scans_; }
 
  private:
+  Counters scans_;
   std::unique_ptr<Counters[]> counters_storage_;
   std::span<Counters> counters_;
 };
@@ -121,6 +126,12 @@ class Engine {
   size_t ruleCount() const;
   // Rules (chain heads and SecActions) by profile index, 0 .. ruleCount()-1.
   RuleInfo ruleInfo(size_t index) const;
+  // The batched prefilter: Hyperscan databases (one per phase and transformation
+  // pipeline), the rule links they decide, and patterns only in prefilter mode.
+  struct ScanStats {
+    size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0;
+  };
+  ScanStats scanStats() const;
   ~Engine();
 
   struct Impl;
@@ -128,6 +139,7 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);
+  static void buildScans(const std::shared_ptr<Engine>& engine);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -187,6 +199,7 @@ class Transaction {
   struct Impl;
 
  private:
+  friend class Engine;  // the compile-time probe (Engine::buildScans)
   std::unique_ptr<Impl> impl_;
 };
 

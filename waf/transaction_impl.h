@@ -112,6 +112,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict would_be;  // first disruptive decision, taken or not
   RuleProfile* profile = nullptr;
   bool profile_timed = false;
+  uint64_t scan_ns = 0;  // time in phase scans during the rule being timed
   bool intercepted = false;
   int allow_level = 0;  // 0 none; 1 rest of phase; 2 request phases; 3 all but logging
   int allow_phase = 0;
@@ -223,9 +224,13 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::deque<std::string> big_;
   };
   Arena tcache_store;
-  // Prefilter results: (value, whole pipeline) -> which patterns of that
-  // pipeline's database may match the transformed value (empty: scan failed).
-  std::unordered_map<CacheKey, std::vector<uint8_t>, CacheHash> hits_cache;
+  // Phase scans (Engine::Impl::scans): per group, 0 = not scanned in this
+  // phase yet, 1 = scanned (hits valid), -1 = failed (evaluate everything).
+  std::vector<int8_t> scan_state;
+  std::vector<uint8_t> scan_hits;  // every group's, at ScanGroup::hits_offset
+  std::string scan_buf;
+  std::vector<VarValue> scan_vals;
+  std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue> targets_buf, tmp_buf;
   std::vector<const RemovedTarget*> removals_buf;
@@ -255,6 +260,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   // rule flow (transaction.cc)
   Verdict runPhase(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
+  // The link's transformation pipeline applied to a stable value, cached per prefix.
+  std::string_view transformStable(std::string_view value, const CompiledRule& link);
+  std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
+  // False when the phase scan proves the link's pattern matches none of its values.
+  bool scanAllows(const CompiledRule& link);
+  void resetScans() { std::fill(scan_state.begin(), scan_state.end(), int8_t(0)); }
   bool ruleRemoved(const CompiledRule& head);
   void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);
   bool targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll, std::string_view key);

@@ -221,6 +221,11 @@ int wafInspectMain(int argc, char** argv) {
   std::printf("rampart: %s\n", RAMPART_VERSION);
   std::printf("rules: %zu rules (%s%s), loaded in %.0f ms, compiled in %.0f ms\n", rules.engine->ruleCount(),
               o.rules.front().c_str(), o.rules.size() > 1 ? " ..." : "", rules.load_ms, rules.compile_ms);
+  {
+    auto st = rules.engine->scanStats();
+    std::printf("prefilter: %zu Hyperscan databases, %zu patterns (%zu in prefilter mode), deciding %zu rule links\n",
+                st.databases, st.patterns, st.prefilter_mode, st.links);
+  }
   std::printf("corpus: %s (%zu requests), passes: %d (first is warm-up), paranoia: %s\n", o.corpus.c_str(), n,
               o.passes, o.paranoia ? std::to_string(o.paranoia).c_str() : "rule set default");
 
@@ -287,6 +292,15 @@ int wafInspectMain(int argc, char** argv) {
     const double reqs = double(n) * double(o.passes - 1);
     std::printf("\nper-rule cost (%zu rules evaluated; rules account for %.0f%% of the profiled time)\n", costs.size(),
                 wall_ns > 0 ? 100.0 * total / wall_ns : 0.0);
+    {
+      const auto& sc = profile.scans();
+      uint64_t scans = sc.evaluations.load(), sampled = sc.sampled_evaluations.load(), ns = sc.time_ns.load();
+      double mean_ns = sampled ? double(ns) / double(sampled) : 0;
+      std::printf("phase scans (Hyperscan prefilter, not in the rules' figures): %.2f per request, mean %.0f ns, "
+                  "%.2f us/request, %.0f%% of the profiled time\n",
+                  double(scans) / reqs, mean_ns, mean_ns * double(scans) / reqs / 1000.0,
+                  wall_ns > 0 ? 100.0 * mean_ns * double(scans) / wall_ns : 0.0);
+    }
     std::printf("%4s %9s %5s %12s %10s %10s %12s %7s  %s\n", "rank", "rule", "phase", "evals/req", "matches",
                 "mean ns", "us/request", "share", "where");
     for (size_t k = 0; k < costs.size() && k < size_t(o.profile); ++k) {

@@ -130,6 +130,7 @@ bool parseCtl(const std::string& raw, Ctl* out, std::string* error) {
 
 void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) {
   using K = actions::Ctl::Kind;
+  resetScans();  // a ctl may change what the variables hold (body processor, REQUEST_BODY)
   auto on = [&](std::string_view v) { return iequals(v, "on") || iequals(v, "1") || iequals(v, "true"); };
   switch (c.kind) {
     case K::RuleEngine:

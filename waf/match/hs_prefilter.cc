@@ -2,22 +2,71 @@
 
 #include <hs/hs.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <cstdlib>
+#include <atomic>
+#include <map>
+#include <unordered_set>
+#include <mutex>
+
 namespace rampart::waf::match {
+
+struct HsPrefilter::Db {
+  hs_database_t* db = nullptr;
+  uint64_t id = 0;  // unique in the process: which databases a thread's scratch fits
+  std::vector<unsigned> flags;  // as compiled (exact or prefilter mode)
+  std::vector<uint8_t> always;  // patterns left out of the set: always candidates
+  ~Db() {
+    if (db) hs_free_database(db);
+  }
+};
 
 namespace {
 
-// One scratch per thread, grown (never per scan) the first time a larger
-// database is scanned on that thread.
+constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+
+std::atomic<uint64_t> next_db_id{1};
+
+// One scratch per thread, grown for every database the thread scans (the
+// first time it scans it). Hyperscan checks little of a scratch's fit at scan
+// time, so a scratch must have been allocated for each database it is used
+// with: the ids of those are kept.
 struct ThreadScratch {
   hs_scratch_t* s = nullptr;
+  std::unordered_set<uint64_t> fits;
   ~ThreadScratch() {
     if (s) hs_free_scratch(s);
   }
 };
 
-hs_scratch_t*& threadScratch() {
+ThreadScratch& threadScratch() {
   thread_local ThreadScratch t;
+  return t;
+}
+
+hs_scratch_t* scratchFor(const HsPrefilter::Db& db) {
+  ThreadScratch& t = threadScratch();
+  if (t.s && t.fits.count(db.id)) return t.s;
+  if (hs_alloc_scratch(db.db, &t.s) != HS_SUCCESS) return nullptr;
+  if (t.fits.size() > 4096) t.fits.clear();  // ids of freed databases: refit as needed
+  t.fits.insert(db.id);
   return t.s;
+}
+
+bool parses(const std::string& p, unsigned flags) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_expression_info(p.c_str(), flags, &info, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return false;
+  }
+  std::free(info);
+  return true;
 }
 
 bool compilesAlone(const std::string& p, unsigned flags) {
@@ -31,78 +80,320 @@ bool compilesAlone(const std::string& p, unsigned flags) {
   return true;
 }
 
-// Bytes >= 0x80 (literal or escaped) are left to RE2: case folding of
-// non-ASCII letters differs between engines, and a prefilter must never drop
-// a match.
-bool asciiOnly(const std::string& p) {
-  for (size_t i = 0; i < p.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(p[i]);
-    if (c >= 0x80) return false;
-    if (c == '\\' && i + 2 < p.size() && p[i + 1] == 'x') {
-      char h = p[i + 2];
-      if (h == '{' || (h >= '8' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')) return false;
-    }
-    if (c == '\\' && i + 1 < p.size()) ++i;
-  }
-  return true;
+int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  static_cast<uint8_t*>(ctx)[id] = 1;  // ids are 0 .. size()-1
+  return 0;
 }
 
-int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
-  auto* hits = static_cast<std::vector<uint8_t>*>(ctx);
-  if (id < hits->size()) (*hits)[id] = 1;
-  return 0;
+// Databases alive anywhere in the process, by their patterns and flags.
+struct Cache {
+  std::mutex mu;
+  std::map<std::string, std::weak_ptr<const HsPrefilter::Db>> dbs;
+  bool dir_set = false;
+  std::string dir;
+};
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+std::string defaultCacheDir() {
+  if (const char* d = std::getenv("RAMPART_CACHE_DIR")) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/rampart";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/rampart";
+  return {};
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// File: "rampart-hs 1\n", then u64 key length, key, u32 n, n flags (u32), n
+// always bytes, u64 database length, hs_serialize_database's bytes.
+constexpr std::string_view kMagic = "rampart-hs 1\n";
+
+std::string cacheFile(const std::string& dir, const std::string& key) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/hs-%016llx.db", static_cast<unsigned long long>(fnv1a(key)));
+  return dir + name;
+}
+
+std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std::string& key, size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return nullptr;
+  std::string data;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, got);
+  std::fclose(f);
+  size_t at = 0;
+  auto take = [&](void* out, size_t len) {
+    if (data.size() - at < len) return false;
+    std::memcpy(out, data.data() + at, len);
+    at += len;
+    return true;
+  };
+  if (data.compare(0, kMagic.size(), kMagic) != 0) return nullptr;
+  at = kMagic.size();
+  uint64_t klen = 0;
+  if (!take(&klen, sizeof klen) || klen != key.size() || data.size() - at < klen ||
+      data.compare(at, klen, key) != 0)
+    return nullptr;
+  at += klen;
+  uint32_t count = 0;
+  if (!take(&count, sizeof count) || count != n) return nullptr;
+  auto db = std::make_shared<HsPrefilter::Db>();
+  db->flags.resize(n);
+  db->always.resize(n);
+  uint64_t dlen = 0;
+  if (!take(db->flags.data(), n * sizeof(unsigned)) || !take(db->always.data(), n) || !take(&dlen, sizeof dlen) ||
+      data.size() - at != dlen)
+    return nullptr;
+  hs_database_t* hdb = nullptr;
+  if (hs_deserialize_database(data.data() + at, dlen, &hdb) != HS_SUCCESS) return nullptr;
+  db->db = hdb;
+  db->id = next_db_id++;
+  std::error_code ec;
+  std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
+  return db;
+}
+
+void saveToDisk(const std::string& dir, const std::string& path, const std::string& key, const HsPrefilter::Db& db) {
+  char* bytes = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(db.db, &bytes, &len) != HS_SUCCESS) return;
+  std::string out(kMagic);
+  uint64_t klen = key.size();
+  out.append(reinterpret_cast<const char*>(&klen), sizeof klen).append(key);
+  uint32_t n = static_cast<uint32_t>(db.flags.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(reinterpret_cast<const char*>(db.flags.data()), n * sizeof(unsigned));
+  out.append(reinterpret_cast<const char*>(db.always.data()), n);
+  uint64_t dlen = len;
+  out.append(reinterpret_cast<const char*>(&dlen), sizeof dlen).append(bytes, len);
+  std::free(bytes);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  // Bounded: the oldest files beyond 256 go (a file read back is touched, so
+  // the databases in use stay).
+  std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind("hs-", 0) == 0) files.push_back({e.last_write_time(ec), e.path()});
+  if (files.size() >= 256) {
+    std::sort(files.begin(), files.end());
+    for (size_t i = 0; i + 255 < files.size(); ++i) std::filesystem::remove(files[i].second, ec);
+  }
+  // Written aside and renamed: a reader never sees half a file.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return;
+  bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
 }
 
 }  // namespace
 
-HsPrefilter::~HsPrefilter() {
-  if (db_) hs_free_database(static_cast<hs_database_t*>(db_));
+void HsPrefilter::setCacheDir(std::string dir) {
+  auto& c = cache();
+  std::lock_guard<std::mutex> g(c.mu);
+  c.dir = std::move(dir);
+  c.dir_set = true;
 }
 
-int HsPrefilter::add(const std::string& pattern) {
-  if (!asciiOnly(pattern)) return -1;
-  const unsigned base = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
-  unsigned flags = base;
-  if (!compilesAlone(pattern, flags)) {
-    flags = base | HS_FLAG_PREFILTER;
-    if (!compilesAlone(pattern, flags)) return -1;
+std::string HsPrefilter::cacheDir() {
+  auto& c = cache();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (!c.dir_set) {
+    c.dir = defaultCacheDir();
+    c.dir_set = true;
   }
-  patterns_.push_back(pattern);
+  return c.dir;
+}
+
+std::string HsPrefilter::translate(std::string_view p, bool re2) {
+  static constexpr std::string_view kSpace = "\\t\\n\\f\\r\\x20";
+  std::string out;
+  out.reserve(p.size() + 16);
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x80) return {};
+    if (c == '\\') {
+      if (i + 1 >= p.size()) return {};
+      char n = p[i + 1];
+      if (n == 'x' && i + 2 < p.size()) {
+        char h = p[i + 2];
+        if (h == '{' || (h >= '8' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')) return {};
+      }
+      if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G')) return {};
+      if (re2 && n == 's') {
+        if (in_class) out.append(kSpace);
+        else out.append("[").append(kSpace).append("]");
+        ++i;
+        continue;
+      }
+      if (re2 && n == 'S') {
+        if (in_class) return {};
+        out.append("[^").append(kSpace).append("]");
+        ++i;
+        continue;
+      }
+      out += p[i];
+      out += n;
+      ++i;
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += '[';
+      // A ']' right after '[' or '[^' is a literal member.
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < p.size() && p[i + 1] == ':') {  // [:alpha:]
+      size_t end = p.find(":]", i + 2);
+      if (end == std::string_view::npos) return {};
+      out.append(p.substr(i, end + 2 - i));
+      i = end + 1;
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += p[i];
+  }
+  return out;
+}
+
+int HsPrefilter::add(const std::string& pattern, bool re2) {
+  std::string t = translate(pattern, re2);
+  if (t.empty()) return -1;
+  unsigned flags = kBase;
+  if (!parses(t, flags)) {
+    flags |= HS_FLAG_PREFILTER;
+    if (!parses(t, flags)) return -1;
+  }
+  patterns_.push_back(std::move(t));
   flags_.push_back(flags);
   return static_cast<int>(patterns_.size() - 1);
 }
 
+size_t HsPrefilter::prefilterModeCount() const {
+  size_t n = 0;
+  for (unsigned f : flags_) n += (f & HS_FLAG_PREFILTER) != 0;
+  return n;
+}
+
 bool HsPrefilter::build() {
   if (patterns_.empty()) return false;
-  std::vector<const char*> exprs;
-  std::vector<unsigned> ids;
-  for (size_t i = 0; i < patterns_.size(); ++i) {
-    exprs.push_back(patterns_[i].c_str());
-    ids.push_back(static_cast<unsigned>(i));
+  auto keyOf = [&] {
+    std::string key;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      key += std::to_string(flags_[i]);
+      key += ':';
+      key += std::to_string(patterns_[i].size());
+      key += ':';
+      key += patterns_[i];
+    }
+    return key;
+  };
+  auto& c = cache();
+  // The key names Hyperscan's version too: a database is only good for the library that built it.
+  const std::string key = std::string(hs_version()) + "\n" + keyOf();
+  auto adopt = [&](std::shared_ptr<const Db> db) {
+    db_ = std::move(db);
+    flags_ = db_->flags;
+    scratchFor(*db_);  // this thread's scratch fits it now
+  };
+  {
+    std::lock_guard<std::mutex> g(c.mu);
+    auto it = c.dbs.find(key);
+    if (it != c.dbs.end()) {
+      if (auto db = it->second.lock()) {
+        adopt(std::move(db));
+        return true;
+      }
+    }
   }
+  const std::string dir = cacheDir();
+  const std::string path = dir.empty() ? std::string() : cacheFile(dir, key);
+  if (!path.empty()) {
+    if (auto db = loadFromDisk(path, key, patterns_.size())) {
+      adopt(db);
+      std::lock_guard<std::mutex> g(c.mu);
+      c.dbs[key] = db;
+      return true;
+    }
+  }
+  // Compile all at once; a pattern Hyperscan refuses in the set (too large in
+  // exact mode, say) moves to prefilter mode, then out, and the set compiles again.
+  std::vector<bool> dropped(patterns_.size(), false);
   hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags_.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
-                       nullptr, &db, &err) != HS_SUCCESS) {
+  for (int attempt = 0; attempt < 64 && !db; ++attempt) {
+    std::vector<const char*> exprs;
+    std::vector<unsigned> flags, ids;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      if (dropped[i]) continue;
+      exprs.push_back(patterns_[i].c_str());
+      flags.push_back(flags_[i]);
+      ids.push_back(static_cast<unsigned>(i));
+      index.push_back(i);
+    }
+    if (exprs.empty()) return false;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                         nullptr, &db, &err) == HS_SUCCESS)
+      break;
+    db = nullptr;
+    int bad = err ? err->expression : -1;
     hs_free_compile_error(err);
-    return false;
+    if (bad >= 0 && static_cast<size_t>(bad) < index.size()) {
+      size_t i = index[bad];
+      if (!(flags_[i] & HS_FLAG_PREFILTER)) flags_[i] |= HS_FLAG_PREFILTER;
+      else dropped[i] = true;
+      continue;
+    }
+    // The set as a whole failed: find the patterns that fail alone.
+    bool changed = false;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      if (dropped[i] || compilesAlone(patterns_[i], flags_[i])) continue;
+      changed = true;
+      if (!(flags_[i] & HS_FLAG_PREFILTER) && compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
+        flags_[i] |= HS_FLAG_PREFILTER;
+      else
+        dropped[i] = true;
+    }
+    if (!changed) return false;
   }
-  db_ = db;
-  // Grow this thread's scratch now, so the first request does not pay for it.
-  hs_alloc_scratch(db, &threadScratch());
+  if (!db) return false;
+  // A dropped pattern keeps its id and is reported as always possible.
+  auto owned = std::make_shared<Db>();
+  owned->db = db;
+  owned->id = next_db_id++;
+  owned->flags = flags_;
+  owned->always.assign(dropped.begin(), dropped.end());
+  adopt(owned);
+  if (!path.empty()) saveToDisk(dir, path, key, *owned);
+  std::lock_guard<std::mutex> g(c.mu);
+  c.dbs[key] = owned;
+  for (auto it = c.dbs.begin(); it != c.dbs.end();) it = it->second.expired() ? c.dbs.erase(it) : std::next(it);
   return true;
 }
 
-bool HsPrefilter::scan(std::string_view value, std::vector<uint8_t>& hits) const {
-  hits.assign(patterns_.size(), 0);
+bool HsPrefilter::scan(std::string_view buffer, uint8_t* hits) const {
+  std::memset(hits, 0, patterns_.size());
   if (!db_) return false;
-  auto* db = static_cast<hs_database_t*>(db_);
-  hs_scratch_t*& scratch = threadScratch();
-  hs_error_t rc = hs_scan(db, value.data(), static_cast<unsigned>(value.size()), 0, scratch, onMatch, &hits);
-  if (rc == HS_INVALID || rc == HS_SCRATCH_IN_USE) {
-    if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS) return false;
-    rc = hs_scan(db, value.data(), static_cast<unsigned>(value.size()), 0, scratch, onMatch, &hits);
-  }
+  for (size_t i = 0; i < db_->always.size(); ++i)
+    if (db_->always[i]) hits[i] = 1;
+  hs_scratch_t* scratch = scratchFor(*db_);
+  if (!scratch) return false;
+  hs_error_t rc = hs_scan(db_->db, buffer.data(), static_cast<unsigned>(buffer.size()), 0, scratch, onMatch, hits);
   return rc == HS_SUCCESS;
 }
 

@@ -1,14 +1,31 @@
-// A Hyperscan database of many regexes that answers, for one value, "which of
-// these patterns can possibly match?". Used as a prefilter: a pattern that is
-// not reported cannot match, so its rule is false for that value without
-// running RE2/PCRE2; a reported pattern is always confirmed by the rule's own
-// operator. Patterns compile in exact mode when Hyperscan accepts them, else
-// in prefilter mode (a superset); patterns it rejects in both are left out and
-// always evaluated. Semantics are kept on the safe side: Hyperscan's `$` also
-// matching before a final newline only adds candidates.
+// A Hyperscan database of many regexes that answers, for a batch of values,
+// "which of these patterns can possibly match one of them?". Used as a
+// prefilter: a pattern that is not reported cannot match any value of the
+// batch, so its rule is false for all of them without running RE2/PCRE2; a
+// reported pattern is always confirmed by the rule's own operator.
 //
-//   HsPrefilter db; int id = db.add("(?i)union\\s+select"); db.build();
-//   std::vector<uint8_t> hits; db.scan(value, hits);  // hits[id] != 0: confirm
+// The values of a batch are scanned as one buffer, separated by '\n'; the
+// patterns compile multi-line, so `^` and `$` hold at every value's edges.
+// Whatever the concatenation adds (a match spanning two values, `^` after a
+// newline inside a value, Hyperscan's `$` before a final newline) only adds
+// candidates. What could drop one is refused: absolute anchors (\A \z \Z \G),
+// bytes >= 0x80 (case folding differs between engines), and `\S` inside a
+// class for RE2 patterns; RE2's `\s` ([\t\n\f\r ], no \v) is spelled out so
+// that Hyperscan (PCRE's \s) does not reject a \v that RE2's `\S` accepts.
+// Patterns compile in exact mode when Hyperscan accepts them, else in
+// prefilter mode (a superset); patterns it rejects in both are left out and
+// always evaluated.
+//
+// Compiled databases are shared through a process-wide cache keyed by their
+// patterns: a reload with the same rules compiles nothing. They are also kept
+// on disk (setCacheDir; by default $RAMPART_CACHE_DIR, else
+// $XDG_CACHE_HOME/rampart, else ~/.cache/rampart), so that a restart with the
+// same rules and Hyperscan loads them in milliseconds instead of compiling for
+// seconds. A file that does not read back whole, or for another Hyperscan or
+// CPU, is compiled again and replaced.
+//
+//   HsPrefilter db; int id = db.add("(?i)union\\s+select", true); db.build();
+//   std::vector<uint8_t> hits; db.scan("a=1\nb=2 union select", hits);  // hits[id] == 1
 #pragma once
 
 #include <cstdint>
@@ -22,25 +39,41 @@ namespace rampart::waf::match {
 class HsPrefilter {
  public:
   HsPrefilter() = default;
-  ~HsPrefilter();
   HsPrefilter(const HsPrefilter&) = delete;
   HsPrefilter& operator=(const HsPrefilter&) = delete;
 
-  // Returns the pattern's id in this database, or -1 when Hyperscan cannot
-  // take it (the caller then always runs the full operator).
-  int add(const std::string& pattern);
+  // Returns the pattern's id in this database, or -1 when it cannot be
+  // prefiltered safely (the caller then always runs the full operator).
+  // `re2`: the confirming engine is RE2 (else PCRE2, whose \s Hyperscan shares).
+  int add(const std::string& pattern, bool re2);
   bool build();  // false when nothing was added or compilation failed
   bool ready() const { return db_ != nullptr; }
   size_t size() const { return patterns_.size(); }
+  // Patterns that compiled only in prefilter mode (a superset of their matches).
+  size_t prefilterModeCount() const;
 
   // hits is resized to size() and set to 1 for every pattern that may match.
   // Returns false on a scan error (the caller then treats every pattern as a candidate).
-  bool scan(std::string_view value, std::vector<uint8_t>& hits) const;
+  bool scan(std::string_view buffer, std::vector<uint8_t>& hits) const {
+    hits.resize(size());
+    return scan(buffer, hits.data());
+  }
+  // The same into hits[0 .. size()-1] (the engine keeps every group's in one array).
+  bool scan(std::string_view buffer, uint8_t* hits) const;
+
+  // Where compiled databases are kept ("" turns the disk cache off). Process-wide.
+  static void setCacheDir(std::string dir);
+  static std::string cacheDir();
+
+  // What Hyperscan is given for `pattern` (exposed for tests); empty when refused.
+  static std::string translate(std::string_view pattern, bool re2);
+
+  struct Db;
 
  private:
-  std::vector<std::string> patterns_;
+  std::vector<std::string> patterns_;  // translated
   std::vector<unsigned> flags_;
-  void* db_ = nullptr;  // hs_database_t*
+  std::shared_ptr<const Db> db_;
 };
 
 }  // namespace rampart::waf::match

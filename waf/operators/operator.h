@@ -14,6 +14,10 @@
 #include <string_view>
 #include <vector>
 
+namespace rampart::waf::match {
+class Regex;
+}
+
 namespace rampart::waf::operators {
 
 // Expands %{...} macros against the running transaction.
@@ -39,6 +43,9 @@ class Operator {
   virtual ~Operator() = default;
   // True when the operator matches `input` (before negation).
   virtual bool evaluate(EvalContext& ctx, std::string_view input) const = 0;
+  // The compiled regular expression of @rx with a fixed pattern (else null):
+  // the engine's Hyperscan prefilter needs to know which engine confirms it.
+  virtual const match::Regex* regex() const { return nullptr; }
 };
 
 struct CompileContext {

@@ -19,6 +19,8 @@ class Rx final : public Operator {
   Rx(std::unique_ptr<match::Regex> re, std::string raw, match::RegexOptions opts)
       : re_(std::move(re)), raw_(std::move(raw)), opts_(opts) {}
 
+  const match::Regex* regex() const override { return re_.get(); }
+
   bool evaluate(EvalContext& ctx, std::string_view input) const override {
     const match::Regex* re = re_.get();
     if (!re) re = dynamic(ctx);

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <random>
 
 #include "waf/match/aho_corasick.h"
@@ -157,9 +161,9 @@ namespace {
 
 TEST(HsPrefilter, ReportsPossibleMatchesOnly) {
   HsPrefilter db;
-  int a = db.add("(?i)union\\s+select");
-  int b = db.add("^abc$");
-  int c = db.add("caf\xc3\xa9");  // non-ASCII: left to RE2
+  int a = db.add("(?i)union\\s+select", true);
+  int b = db.add("^abc$", true);
+  int c = db.add("caf\xc3\xa9", true);  // non-ASCII: left to RE2
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
   EXPECT_EQ(c, -1);
@@ -173,14 +177,99 @@ TEST(HsPrefilter, ReportsPossibleMatchesOnly) {
   EXPECT_EQ(hits[b], 1);
 }
 
+// Values scanned as one buffer, '\n' between them: ^ and $ hold at every value's edges.
+TEST(HsPrefilter, AnchorsHoldAtEveryValueOfABatch) {
+  HsPrefilter db;
+  int whole = db.add("^abc$", true);
+  int start = db.add("^x=", true);
+  int end = db.add("\\.php$", true);
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  ASSERT_TRUE(db.scan("first\nabc\nlast\n", hits));
+  EXPECT_EQ(hits[whole], 1);
+  EXPECT_EQ(hits[start], 0);
+  EXPECT_EQ(hits[end], 0);
+  ASSERT_TRUE(db.scan("a\nx=1\n/index.php\n", hits));
+  EXPECT_EQ(hits[whole], 0);
+  EXPECT_EQ(hits[start], 1);
+  EXPECT_EQ(hits[end], 1);
+}
+
+// What would drop a match in a batch, or where Hyperscan and RE2 differ, is refused or rewritten.
+TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
+  EXPECT_EQ(HsPrefilter::translate("\\Aadmin", true), "");  // absolute anchors
+  EXPECT_EQ(HsPrefilter::translate("admin\\z", true), "");
+  EXPECT_EQ(HsPrefilter::translate("admin\\Z", false), "");
+  EXPECT_EQ(HsPrefilter::translate("[\\S]", true), "");  // \S in a class
+  EXPECT_EQ(HsPrefilter::translate("a\\x85", true), "");  // a byte >= 0x80
+  // RE2's \s has no \v: spelled out, inside and outside classes; PCRE2 patterns keep theirs.
+  EXPECT_EQ(HsPrefilter::translate("a\\sb", true), "a[\\t\\n\\f\\r\\x20]b");
+  EXPECT_EQ(HsPrefilter::translate("a[^\\s]b", true), "a[^\\t\\n\\f\\r\\x20]b");
+  EXPECT_EQ(HsPrefilter::translate("a\\Sb", true), "a[^\\t\\n\\f\\r\\x20]b");
+  EXPECT_EQ(HsPrefilter::translate("a\\sb", false), "a\\sb");
+  // A ']' first in a class and POSIX classes do not end the class early.
+  EXPECT_EQ(HsPrefilter::translate("[]\\s]x", true), "[]\\t\\n\\f\\r\\x20]x");
+  EXPECT_EQ(HsPrefilter::translate("[[:alpha:]\\s]", true), "[[:alpha:]\\t\\n\\f\\r\\x20]");
+  // \A inside a class is not an anchor (and Hyperscan judges it).
+  HsPrefilter db;
+  int id = db.add("a\\Sb", true);
+  ASSERT_GE(id, 0);
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  ASSERT_TRUE(db.scan("a\vb", hits));  // RE2's \S takes \v, so the prefilter must too
+  EXPECT_EQ(hits[id], 1);
+  EXPECT_TRUE(RE2::PartialMatch("a\vb", "a\\Sb"));
+}
+
 TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
   HsPrefilter db;
-  int id = db.add("foo(?!bar)");
+  int id = db.add("foo(?!bar)", false);
   if (id < 0) GTEST_SKIP() << "Hyperscan rejects it even in prefilter mode";
   ASSERT_TRUE(db.build());
   std::vector<uint8_t> hits;
   ASSERT_TRUE(db.scan("foobaz", hits));
   EXPECT_EQ(hits[id], 1);  // a superset: never drops the real match
+}
+
+// A database compiled once is written to the cache directory and read back by the next build.
+TEST(HsPrefilter, DiskCacheRoundTrip) {
+  std::string dir = ::testing::TempDir() + "/rampart-hs-cache-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::string before = HsPrefilter::cacheDir();
+  HsPrefilter::setCacheDir(dir);
+  const std::string unique = "(?i)rampart-cache-test-" + std::to_string(::getpid()) + "\\d+";
+  {
+    HsPrefilter db;
+    ASSERT_EQ(db.add(unique, true), 0);
+    ASSERT_TRUE(db.build());
+  }
+  size_t files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) files += e.path().filename().string().rfind("hs-", 0) == 0;
+  EXPECT_EQ(files, 1u);
+  // Corrupt the file: the next build compiles again (and still works).
+  for (auto& e : std::filesystem::directory_iterator(dir)) std::filesystem::resize_file(e.path(), 40);
+  {
+    HsPrefilter db;
+    ASSERT_EQ(db.add(unique, true), 0);
+    ASSERT_TRUE(db.build());
+    std::vector<uint8_t> hits;
+    ASSERT_TRUE(db.scan("x\nRAMPART-CACHE-TEST-" + std::to_string(::getpid()) + "42\n", hits));
+    EXPECT_EQ(hits[0], 1);
+  }
+  // A good file is read back, not compiled again: reading touches it.
+  std::filesystem::path file;
+  for (auto& e : std::filesystem::directory_iterator(dir)) file = e.path();
+  ASSERT_GT(std::filesystem::file_size(file), 40u);
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(48);
+  std::filesystem::last_write_time(file, old);
+  {
+    HsPrefilter db;
+    ASSERT_EQ(db.add(unique, true), 0);
+    ASSERT_TRUE(db.build());
+  }
+  EXPECT_GT(std::filesystem::last_write_time(file), old + std::chrono::hours(24));
+  HsPrefilter::setCacheDir(before);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
