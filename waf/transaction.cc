@@ -126,6 +126,10 @@ void Transaction::Impl::prepareRequest() {
   request_prepared = true;
   const auto& s = eng->ruleset.settings;
   // Apache merges repeated request headers into one ("a, b") before v2 sees them.
+  // Cookie lines are joined with "; " instead (RFC 9113 8.2.3, as HTTP/2 and
+  // libmodsecurity have them): with ", " a cookie in a second line hides inside
+  // the value of the first line's last cookie, out of reach of the rules that
+  // test cookie values one by one.
   req_headers.clear();
   for (auto& h : raw_req_headers) {
     auto it = std::find_if(req_headers.begin(), req_headers.end(), [&](const KV& x) { return iequals(x.name, h.name); });
@@ -133,7 +137,8 @@ void Transaction::Impl::prepareRequest() {
       req_headers.push_back(h);
       continue;
     }
-    merged_storage.push_back(std::string(it->value) + ", " + std::string(h.value));
+    const char* sep = iequals(h.name, "cookie") ? "; " : ", ";
+    merged_storage.push_back(std::string(it->value) + sep + std::string(h.value));
     it->value = merged_storage.back();
   }
   // Query string arguments, v2 style (URL-decoded names and values).

@@ -90,6 +90,19 @@ TEST(Variables, CookiesV0) {
   EXPECT_EQ(run(e, req).tx_("three"), "1");  // the empty name is ignored
 }
 
+// Two Cookie lines are one cookie list ("; "), not the first line's last value with ", b=..." in it.
+TEST(Variables, RepeatedCookieLinesKeepTheirCookies) {
+  Request req;
+  req.headers.push_back({"Cookie", "session=abc; cart=%7B%7D"});
+  req.headers.push_back({"Cookie", "prefs=-1%20OR%201%3D1"});
+  EXPECT_EQ(first("REQUEST_COOKIES:cart", req), "%7B%7D");
+  EXPECT_EQ(first("REQUEST_COOKIES:prefs", req), "-1%20OR%201%3D1");
+  EXPECT_EQ(first("REQUEST_HEADERS:Cookie", req), "session=abc; cart=%7B%7D; prefs=-1%20OR%201%3D1");
+  req.headers.push_back({"X-Two", "a"});
+  req.headers.push_back({"X-Two", "b"});
+  EXPECT_EQ(first("REQUEST_HEADERS:X-Two", req), "a, b");  // other fields as Apache joins them
+}
+
 TEST(Variables, RequestLinePieces) {
   Request req;
   req.method = "GET";
