@@ -348,12 +348,12 @@ bool batchable(variables::Kind k) {
   }
 }
 
-// A link the phase scan can decide: a non-negated @rx with a fixed pattern, one
-// value per target (no multiMatch), every target a batchable variable. When its
-// pattern is absent from the scan of every value its variables have, it cannot
-// match, and a link that does not match has no effect.
+// A link the phase scan can decide: a non-negated @rx with a fixed pattern,
+// every target a batchable variable. When its pattern is absent from the scan
+// of every value its variables have (with multiMatch, of every stage of their
+// transformations), it cannot match, and a link that does not match has no effect.
 bool scannable(const CompiledRule& l) {
-  if (l.op_name != "rx" || l.negated || l.multi_match || !l.op || !l.op->regex()) return false;
+  if (l.op_name != "rx" || l.negated || !l.op || !l.op->regex()) return false;
   bool any = false;
   for (const auto& v : l.vars) {
     if (v.count || !batchable(v.kind)) return false;
@@ -395,18 +395,19 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     tx.appendResponseBody("<html></html>");
     tx.processResponseBody();
   }
-  std::map<std::pair<int, int>, std::vector<CompiledRule*>> by_group;  // (phase, pipeline)
+  std::map<std::tuple<int, int, bool>, std::vector<CompiledRule*>> by_group;  // (phase, pipeline, multiMatch)
   for (auto& r : impl.rules) {
     if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
     auto consider = [&](CompiledRule& l) {
-      if (scannable(l)) by_group[{r->phase, l.pipeline_id}].push_back(&l);
+      if (scannable(l)) by_group[{r->phase, l.pipeline_id, l.multi_match}].push_back(&l);
     };
     consider(*r);
     for (auto& l : r->chain) consider(*l);
   }
   for (auto& [key, links] : by_group) {
     auto g = std::make_unique<Impl::ScanGroup>();
-    g->phase = key.first;
+    g->phase = std::get<0>(key);
+    g->multi_match = std::get<2>(key);
     g->pipeline = links.front();
     std::map<std::string, int> ids;  // identical patterns share an id
     std::vector<std::pair<CompiledRule*, int>> assigned;

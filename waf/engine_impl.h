@@ -93,6 +93,7 @@ struct Engine::Impl {
   // scanned once per request over every value those rules may target.
   struct ScanGroup {
     int phase = 0;
+    bool multi_match = false;                // every stage of the transformations is scanned
     const CompiledRule* pipeline = nullptr;  // a link with the group's transformations
     std::vector<CompiledVar> vars;           // variables (or literal keys) to gather
     match::HsPrefilter db;

@@ -411,6 +411,32 @@ void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
   }
 }
 
+namespace {
+// Tables of finished transactions, per thread, ready for the next ones (a few:
+// a worker interleaves requests; a table grown big for one large request is
+// dropped rather than kept).
+std::vector<std::unique_ptr<Transaction::Impl::TransformCache>>& freeTables() {
+  thread_local std::vector<std::unique_ptr<Transaction::Impl::TransformCache>> tables;
+  return tables;
+}
+constexpr size_t kFreeTables = 8;
+constexpr size_t kKeptSlots = 16384;
+}  // namespace
+
+std::unique_ptr<Transaction::Impl::TransformCache> Transaction::Impl::TransformCache::acquire() {
+  auto& free = freeTables();
+  if (free.empty()) return std::make_unique<TransformCache>();
+  auto t = std::move(free.back());
+  free.pop_back();
+  t->reset();
+  return t;
+}
+
+void Transaction::Impl::TransformCache::release(std::unique_ptr<TransformCache> t) {
+  auto& free = freeTables();
+  if (t && free.size() < kFreeTables && t->slots_.size() <= kKeptSlots) free.push_back(std::move(t));
+}
+
 // Step i of the link's pipeline over `cur` (the value after steps 0..i-1) of
 // the stable value `value`, cached per (value, prefix).
 std::string_view Transaction::Impl::transformStep(std::string_view value, std::string_view cur,
@@ -444,18 +470,29 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     scan_vals.clear();
     for (const auto& v : g.vars) collect(v, scan_vals);
     scan_buf.clear();
+    const CompiledRule& pl = *g.pipeline;
     for (const auto& t : scan_vals) {
-      if (t.stable) {
-        scan_buf.append(transformStable(t.value, *g.pipeline));
-      } else {  // XML text: transformed here, not cached
-        std::string_view cur = t.value;
-        for (const auto* tf : g.pipeline->tfns) {
-          out_buf.clear();
-          if (tf->fn(cur, out_buf)) cur = keep(out_buf);
-        }
-        scan_buf.append(cur);
+      if (t.stable && !g.multi_match) {
+        scan_buf.append(transformStable(t.value, pl));
+        scan_buf.push_back('\n');
+        continue;
       }
-      scan_buf.push_back('\n');
+      // multiMatch: the value and every stage a step changed (as evaluateLink
+      // tests them); XML text is transformed here, not cached.
+      std::string_view cur = t.value;
+      if (g.multi_match) scan_buf.append(cur).push_back('\n');
+      for (size_t i = 0; i < pl.tfns.size(); ++i) {
+        std::string_view before = cur;
+        if (t.stable) {
+          cur = transformStep(t.value, cur, pl, i);
+        } else {
+          out_buf.clear();
+          if (pl.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
+        }
+        if (g.multi_match && (cur.data() != before.data() || cur.size() != before.size()))
+          scan_buf.append(cur).push_back('\n');
+      }
+      if (!g.multi_match) scan_buf.append(cur).push_back('\n');
     }
     st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset) ? 1 : -1;
     if (profile) {

@@ -152,15 +152,17 @@ struct Transaction::Impl : public operators::MacroExpander {
       return static_cast<size_t>(x);
     }
   };
-  // Open addressing, linear probing, power-of-two capacity: one allocation per
-  // growth instead of one node per entry (CRS makes hundreds of entries per request).
+  // Open addressing, linear probing, power-of-two capacity. A table serves one
+  // transaction at a time and is then handed to the next one on the same thread
+  // (acquire/release): a slot is empty unless it carries the table's current
+  // generation, so a new transaction starts empty without clearing or
+  // allocating (CRS makes hundreds to thousands of entries per request).
   class TransformCache {
    public:
     const std::string_view* find(const CacheKey& k) const {
-      if (slots_.empty()) return nullptr;
       for (size_t i = CacheHash{}(k) & mask_;; i = (i + 1) & mask_) {
         const Slot& s = slots_[i];
-        if (s.key.prefix < 0) return nullptr;
+        if (s.gen != gen_) return nullptr;
         if (s.key == k) return &s.value;
       }
     }
@@ -168,9 +170,10 @@ struct Transaction::Impl : public operators::MacroExpander {
       if ((count_ + 1) * 4 > slots_.size() * 3) grow();
       for (size_t i = CacheHash{}(k) & mask_;; i = (i + 1) & mask_) {
         Slot& s = slots_[i];
-        if (s.key.prefix < 0) {
+        if (s.gen != gen_) {
           s.key = k;
           s.value = v;
+          s.gen = gen_;
           ++count_;
           return;
         }
@@ -180,25 +183,38 @@ struct Transaction::Impl : public operators::MacroExpander {
         }
       }
     }
+    // A table for a new transaction, from this thread's free tables when it has one.
+    static std::unique_ptr<TransformCache> acquire();
+    static void release(std::unique_ptr<TransformCache> t);
 
    private:
     struct Slot {
-      CacheKey key{nullptr, 0, -1};  // prefix -1: empty
+      CacheKey key{nullptr, 0, -1};
       std::string_view value;
+      uint32_t gen = 0;  // != the table's: empty
     };
+    void reset() {
+      count_ = 0;
+      if (++gen_ == 0) {  // wrapped: every slot's tag could match again
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+        gen_ = 1;
+      }
+    }
     void grow() {
       std::vector<Slot> old = std::move(slots_);
       slots_.assign(old.empty() ? 2048 : old.size() * 2, Slot{});  // CRS PL1: ~1000 entries per request
       mask_ = slots_.size() - 1;
       count_ = 0;
       for (auto& s : old)
-        if (s.key.prefix >= 0) put(s.key, s.value);
+        if (s.gen == gen_) put(s.key, s.value);
     }
-    std::vector<Slot> slots_;
-    size_t mask_ = 0;
+    std::vector<Slot> slots_ = std::vector<Slot>(2048);
+    size_t mask_ = 2047;
     size_t count_ = 0;
+    uint32_t gen_ = 1;
   };
-  TransformCache tcache;
+  std::unique_ptr<TransformCache> tcache_owner = TransformCache::acquire();
+  TransformCache& tcache = *tcache_owner;
   // Bytes that live as long as the transaction (transformed values): chunks, never moved.
   class Arena {
    public:
@@ -238,6 +254,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string out_buf;
 
   explicit Impl(std::shared_ptr<const Engine> e);
+  ~Impl() { TransformCache::release(std::move(tcache_owner)); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   // MacroExpander
   std::string expand(std::string_view text) override;

@@ -218,6 +218,8 @@ std::string HsPrefilter::cacheDir() {
 
 std::string HsPrefilter::translate(std::string_view p, bool re2) {
   static constexpr std::string_view kSpace = "\\t\\n\\f\\r\\x20";
+  // RE2's \S in Latin-1: every byte but those five (so \v is in).
+  static constexpr std::string_view kNonSpace = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
   std::string out;
   out.reserve(p.size() + 16);
   bool in_class = false;
@@ -239,8 +241,8 @@ std::string HsPrefilter::translate(std::string_view p, bool re2) {
         continue;
       }
       if (re2 && n == 'S') {
-        if (in_class) return {};
-        out.append("[^").append(kSpace).append("]");
+        if (in_class) out.append(kNonSpace);
+        else out.append("[^").append(kSpace).append("]");
         ++i;
         continue;
       }

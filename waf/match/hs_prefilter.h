@@ -9,8 +9,8 @@
 // Whatever the concatenation adds (a match spanning two values, `^` after a
 // newline inside a value, Hyperscan's `$` before a final newline) only adds
 // candidates. What could drop one is refused: absolute anchors (\A \z \Z \G),
-// bytes >= 0x80 (case folding differs between engines), and `\S` inside a
-// class for RE2 patterns; RE2's `\s` ([\t\n\f\r ], no \v) is spelled out so
+// bytes >= 0x80 (case folding differs between engines). For RE2 patterns
+// `\s` and `\S` are spelled out as RE2 has them ([\t\n\f\r ], no \v), so
 // that Hyperscan (PCRE's \s) does not reject a \v that RE2's `\S` accepts.
 // Patterns compile in exact mode when Hyperscan accepts them, else in
 // prefilter mode (a superset); patterns it rejects in both are left out and

@@ -200,13 +200,14 @@ TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
   EXPECT_EQ(HsPrefilter::translate("\\Aadmin", true), "");  // absolute anchors
   EXPECT_EQ(HsPrefilter::translate("admin\\z", true), "");
   EXPECT_EQ(HsPrefilter::translate("admin\\Z", false), "");
-  EXPECT_EQ(HsPrefilter::translate("[\\S]", true), "");  // \S in a class
   EXPECT_EQ(HsPrefilter::translate("a\\x85", true), "");  // a byte >= 0x80
   // RE2's \s has no \v: spelled out, inside and outside classes; PCRE2 patterns keep theirs.
   EXPECT_EQ(HsPrefilter::translate("a\\sb", true), "a[\\t\\n\\f\\r\\x20]b");
   EXPECT_EQ(HsPrefilter::translate("a[^\\s]b", true), "a[^\\t\\n\\f\\r\\x20]b");
   EXPECT_EQ(HsPrefilter::translate("a\\Sb", true), "a[^\\t\\n\\f\\r\\x20]b");
   EXPECT_EQ(HsPrefilter::translate("a\\sb", false), "a\\sb");
+  EXPECT_EQ(HsPrefilter::translate("<s>[\\s\\S]*?", true),
+            "<s>[\\t\\n\\f\\r\\x20\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff]*?");
   // A ']' first in a class and POSIX classes do not end the class early.
   EXPECT_EQ(HsPrefilter::translate("[]\\s]x", true), "[]\\t\\n\\f\\r\\x20]x");
   EXPECT_EQ(HsPrefilter::translate("[[:alpha:]\\s]", true), "[[:alpha:]\\t\\n\\f\\r\\x20]");

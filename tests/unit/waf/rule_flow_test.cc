@@ -271,6 +271,26 @@ SecRule ARGS:a "@streq ABC" "id:73,phase:1,pass,t:lowercase,multiMatch,setvar:tx
   EXPECT_EQ(r.tx_("multi"), "1");
 }
 
+// The same through the Hyperscan prefilter (@rx links it decides): with multiMatch
+// every stage is scanned, so a match only before t:lowercase still counts; the
+// values of a phase are scanned together, anchors hold per value.
+TEST(RuleFlow, PrefilterKeepsMultiMatchAndAnchors) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx ^ABC$" "id:74,phase:1,pass,t:lowercase,setvar:tx.single=1"
+SecRule ARGS "@rx ^ABC$" "id:75,phase:1,pass,t:lowercase,multiMatch,setvar:tx.multi=1"
+SecRule ARGS|REQUEST_HEADERS "@rx ^x=1$" "id:76,phase:1,pass,setvar:tx.anchored=1"
+SecRule ARGS "@rx never-there" "id:77,phase:1,pass,setvar:tx.never=1")");
+  EXPECT_EQ(e->scanStats().links, 4u);
+  Request req;
+  req.uri = "/?z=1&a=ABC&y=2";
+  req.headers.push_back({"X-Test", "x=1"});
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("single"), "");
+  EXPECT_EQ(r.tx_("multi"), "1");
+  EXPECT_EQ(r.tx_("anchored"), "1");
+  EXPECT_EQ(r.tx_("never"), "");
+}
+
 TEST(RuleFlow, CaptureFillsTxDigits) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
   Request req;
