@@ -348,12 +348,16 @@ bool batchable(variables::Kind k) {
   }
 }
 
-// A link the phase scan can decide: a non-negated @rx with a fixed pattern,
+// A link the phase scan can decide: a non-negated @rx with a fixed pattern or @pm,
 // every target a batchable variable. When its pattern is absent from the scan
 // of every value its variables have (with multiMatch, of every stage of their
 // transformations), it cannot match, and a link that does not match has no effect.
 bool scannable(const CompiledRule& l) {
-  if (l.op_name != "rx" || l.negated || !l.op || !l.op->regex()) return false;
+  if (l.negated || !l.op) return false;
+  const bool rx = l.op_name == "rx" && l.op->regex();
+  const bool pm = (l.op_name == "pm" || l.op_name == "pmfromfile" || l.op_name == "pmf") && l.op->phrases() &&
+                  !l.op->phrases()->empty();
+  if (!rx && !pm) return false;
   bool any = false;
   for (const auto& v : l.vars) {
     if (v.count || !batchable(v.kind)) return false;
@@ -409,12 +413,22 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     g->phase = std::get<0>(key);
     g->multi_match = std::get<2>(key);
     g->pipeline = links.front();
-    std::map<std::string, int> ids;  // identical patterns share an id
+    std::map<std::string, int> ids;  // identical patterns (or phrase sets) share an id
     std::vector<std::pair<CompiledRule*, int>> assigned;
     for (auto* l : links) {
-      auto it = ids.find(l->op_arg);
-      int id = it != ids.end() ? it->second : g->db.add(l->op_arg, !l->op->regex()->usesPcre());
-      ids.emplace(l->op_arg, id);
+      const auto* phrases = l->op->phrases();
+      std::string key;
+      if (phrases) {
+        key = "pm:";
+        for (const auto& ph : *phrases) key.append(ph).push_back('\0');
+      } else {
+        key = "rx:" + l->op_arg;
+      }
+      auto it = ids.find(key);
+      int id = it != ids.end()  ? it->second
+               : phrases        ? g->db.addPhrases(*phrases)
+                                : g->db.add(l->op_arg, !l->op->regex()->usesPcre());
+      ids.emplace(key, id);
       if (id < 0) continue;
       assigned.push_back({l, id});
       for (const auto& v : l->vars) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -29,6 +30,9 @@ struct HsPrefilter::Db {
 namespace {
 
 constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+// Part of every cache key: bumped whenever the flags or build()'s fallbacks
+// change, so that a database cached by an older build is not taken for this one's.
+constexpr std::string_view kBuildScheme = "scheme 2\n";
 
 std::atomic<uint64_t> next_db_id{1};
 
@@ -285,6 +289,30 @@ int HsPrefilter::add(const std::string& pattern, bool re2) {
   return static_cast<int>(patterns_.size() - 1);
 }
 
+int HsPrefilter::addPhrases(const std::vector<std::string>& phrases) {
+  if (phrases.empty()) return -1;
+  std::string p = "(?:";
+  for (size_t k = 0; k < phrases.size(); ++k) {
+    if (k) p += '|';
+    for (unsigned char c : phrases[k]) {
+      if (c >= 0x80 || c == '\n') return -1;
+      if (std::isalnum(c)) {
+        p += static_cast<char>(c);
+      } else {
+        char esc[5];
+        std::snprintf(esc, sizeof esc, "\\x%02x", c);
+        p += esc;
+      }
+    }
+  }
+  p += ')';
+  unsigned flags = kBase | HS_FLAG_CASELESS;
+  if (!parses(p, flags)) return -1;
+  patterns_.push_back(std::move(p));
+  flags_.push_back(flags);
+  return static_cast<int>(patterns_.size() - 1);
+}
+
 size_t HsPrefilter::prefilterModeCount() const {
   size_t n = 0;
   for (unsigned f : flags_) n += (f & HS_FLAG_PREFILTER) != 0;
@@ -306,7 +334,7 @@ bool HsPrefilter::build() {
   };
   auto& c = cache();
   // The key names Hyperscan's version too: a database is only good for the library that built it.
-  const std::string key = std::string(hs_version()) + "\n" + keyOf();
+  const std::string key = std::string(kBuildScheme) + hs_version() + "\n" + keyOf();
   auto adopt = [&](std::shared_ptr<const Db> db) {
     db_ = std::move(db);
     flags_ = db_->flags;

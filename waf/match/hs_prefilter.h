@@ -46,6 +46,9 @@ class HsPrefilter {
   // prefiltered safely (the caller then always runs the full operator).
   // `re2`: the confirming engine is RE2 (else PCRE2, whose \s Hyperscan shares).
   int add(const std::string& pattern, bool re2);
+  // Any of `phrases` anywhere, ASCII case ignored (@pm): exact, not a superset.
+  // -1 when a phrase has a byte >= 0x80 or a newline, or the set is empty.
+  int addPhrases(const std::vector<std::string>& phrases);
   bool build();  // false when nothing was added or compilation failed
   bool ready() const { return db_ != nullptr; }
   size_t size() const { return patterns_.size(); }

@@ -46,6 +46,8 @@ class Operator {
   // The compiled regular expression of @rx with a fixed pattern (else null):
   // the engine's Hyperscan prefilter needs to know which engine confirms it.
   virtual const match::Regex* regex() const { return nullptr; }
+  // The phrases of @pm / @pmFromFile (else null), for the same prefilter.
+  virtual const std::vector<std::string>* phrases() const { return nullptr; }
 };
 
 struct CompileContext {

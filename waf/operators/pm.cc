@@ -13,7 +13,7 @@ std::unique_ptr<Operator> makePm(const std::string& arg, const CompileContext&, 
     while (i < arg.size() && (arg[i] == ' ' || arg[i] == '\t')) ++i;
     size_t b = i;
     while (i < arg.size() && arg[i] != ' ' && arg[i] != '\t') ++i;
-    if (i > b) op->ac.add(std::string_view(arg).substr(b, i - b));
+    if (i > b) op->add(std::string_view(arg).substr(b, i - b));
   }
   op->ac.build();
   return op;

@@ -17,7 +17,16 @@ class PhraseMatch final : public Operator {
     }
     return true;
   }
+  const std::vector<std::string>* phrases() const override { return &phrases_; }
+  void add(std::string_view phrase) {
+    if (phrase.empty()) return;
+    ac.add(phrase);
+    phrases_.emplace_back(phrase);
+  }
   match::AhoCorasick ac;
+
+ private:
+  std::vector<std::string> phrases_;
 };
 
 }  // namespace rampart::waf::operators

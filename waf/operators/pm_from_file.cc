@@ -17,7 +17,7 @@ std::unique_ptr<Operator> makePmFromFile(const std::string& arg, const CompileCo
     if (i == b) continue;
     std::vector<std::string> lines;
     if (!readDataFile(arg.substr(b, i - b), cc, &lines, error)) return nullptr;
-    for (auto& l : lines) op->ac.add(l);
+    for (auto& l : lines) op->add(l);
     any = true;
   }
   if (!any) {

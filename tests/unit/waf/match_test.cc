@@ -222,6 +222,23 @@ TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
   EXPECT_TRUE(RE2::PartialMatch("a\vb", "a\\Sb"));
 }
 
+// @pm phrases: any of them, ASCII case ignored, punctuation taken literally.
+TEST(HsPrefilter, PhraseSets) {
+  HsPrefilter db;
+  int id = db.addPhrases({"/etc/passwd", "a.b", "(x)"});
+  EXPECT_EQ(db.addPhrases({"caf\xc3\xa9"}), -1);  // non-ASCII: left to Aho-Corasick
+  EXPECT_EQ(db.addPhrases({}), -1);
+  ASSERT_GE(id, 0);
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  ASSERT_TRUE(db.scan("q=1\nfile=/ETC/PASSWD\n", hits));
+  EXPECT_EQ(hits[id], 1);
+  ASSERT_TRUE(db.scan("axb\nx\n", hits));  // '.' is a dot, '(' a parenthesis
+  EXPECT_EQ(hits[id], 0);
+  ASSERT_TRUE(db.scan("A.B\n", hits));
+  EXPECT_EQ(hits[id], 1);
+}
+
 TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
   HsPrefilter db;
   int id = db.add("foo(?!bar)", false);

@@ -279,8 +279,10 @@ TEST(RuleFlow, PrefilterKeepsMultiMatchAndAnchors) {
 SecRule ARGS "@rx ^ABC$" "id:74,phase:1,pass,t:lowercase,setvar:tx.single=1"
 SecRule ARGS "@rx ^ABC$" "id:75,phase:1,pass,t:lowercase,multiMatch,setvar:tx.multi=1"
 SecRule ARGS|REQUEST_HEADERS "@rx ^x=1$" "id:76,phase:1,pass,setvar:tx.anchored=1"
-SecRule ARGS "@rx never-there" "id:77,phase:1,pass,setvar:tx.never=1")");
-  EXPECT_EQ(e->scanStats().links, 4u);
+SecRule ARGS "@rx never-there" "id:77,phase:1,pass,setvar:tx.never=1"
+SecRule REQUEST_HEADERS "@pm Y=2 z=9" "id:78,phase:1,pass,capture,setvar:tx.pm=%{tx.0}"
+SecRule ARGS "@pm nowhere" "id:79,phase:1,pass,setvar:tx.pmnever=1")");
+  EXPECT_EQ(e->scanStats().links, 6u);
   Request req;
   req.uri = "/?z=1&a=ABC&y=2";
   req.headers.push_back({"X-Test", "x=1"});
@@ -289,6 +291,10 @@ SecRule ARGS "@rx never-there" "id:77,phase:1,pass,setvar:tx.never=1")");
   EXPECT_EQ(r.tx_("multi"), "1");
   EXPECT_EQ(r.tx_("anchored"), "1");
   EXPECT_EQ(r.tx_("never"), "");
+  EXPECT_EQ(r.tx_("pm"), "");
+  EXPECT_EQ(r.tx_("pmnever"), "");
+  req.headers.push_back({"X-Other", "y=2"});
+  EXPECT_EQ(run(e, req).tx_("pm"), "y=2");  // found case-insensitively, captured as written
 }
 
 TEST(RuleFlow, CaptureFillsTxDigits) {
