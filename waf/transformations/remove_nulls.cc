@@ -7,6 +7,7 @@
 namespace rampart::waf::transformations {
 
 bool removeNulls(std::string_view in, std::string& out) {
+  if (in.empty()) return false;  // (an empty view may have no data pointer: not for memchr)
   const char* p = static_cast<const char*>(std::memchr(in.data(), 0, in.size()));
   if (p == nullptr) return false;
   const std::size_t first = static_cast<std::size_t>(p - in.data());

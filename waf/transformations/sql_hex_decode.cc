@@ -15,6 +15,7 @@ namespace rampart::waf::transformations {
 
 bool sqlHexDecode(std::string_view in, std::string& out) {
   using detail::isHex;
+  if (in.empty()) return false;
   const char* nul = static_cast<const char*>(std::memchr(in.data(), 0, in.size()));
   const std::size_t m = nul ? static_cast<std::size_t>(nul - in.data()) : in.size();
   auto literalAt = [&](std::size_t i) {
