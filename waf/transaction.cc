@@ -460,6 +460,32 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, cons
   return cur;
 }
 
+// What the link's operator tests for target t: the value after the link's
+// transformations, or with multiMatch the value and every stage a step changed.
+// Stable values go through the per-(value, prefix) cache; others (TX, XML
+// text...) are transformed here into scratch.
+void Transaction::Impl::transformedValues(const VarValue& t, const CompiledRule& link, bool multi,
+                                          std::vector<std::string_view>& out) {
+  out.clear();
+  if (t.stable && !multi) {
+    out.push_back(transformStable(t.value, link));
+    return;
+  }
+  std::string_view cur = t.value;
+  if (multi) out.push_back(cur);
+  for (size_t i = 0; i < link.tfns.size(); ++i) {
+    std::string_view before = cur;
+    if (t.stable) {
+      cur = transformStep(t.value, cur, link, i);
+    } else {
+      out_buf.clear();
+      if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
+    }
+    if (multi && (cur.data() != before.data() || cur.size() != before.size())) out.push_back(cur);
+  }
+  if (!multi) out.push_back(cur);
+}
+
 bool Transaction::Impl::scanAllows(const CompiledRule& link) {
   const auto gi = static_cast<size_t>(link.scan_group);
   int8_t& st = scan_state[gi];
@@ -470,29 +496,9 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     scan_vals.clear();
     for (const auto& v : g.vars) collect(v, scan_vals);
     scan_buf.clear();
-    const CompiledRule& pl = *g.pipeline;
     for (const auto& t : scan_vals) {
-      if (t.stable && !g.multi_match) {
-        scan_buf.append(transformStable(t.value, pl));
-        scan_buf.push_back('\n');
-        continue;
-      }
-      // multiMatch: the value and every stage a step changed (as evaluateLink
-      // tests them); XML text is transformed here, not cached.
-      std::string_view cur = t.value;
-      if (g.multi_match) scan_buf.append(cur).push_back('\n');
-      for (size_t i = 0; i < pl.tfns.size(); ++i) {
-        std::string_view before = cur;
-        if (t.stable) {
-          cur = transformStep(t.value, cur, pl, i);
-        } else {
-          out_buf.clear();
-          if (pl.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
-        }
-        if (g.multi_match && (cur.data() != before.data() || cur.size() != before.size()))
-          scan_buf.append(cur).push_back('\n');
-      }
-      if (!g.multi_match) scan_buf.append(cur).push_back('\n');
+      transformedValues(t, *g.pipeline, g.multi_match, scan_stages);
+      for (std::string_view v : scan_stages) scan_buf.append(v).push_back('\n');
     }
     st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset) ? 1 : -1;
     if (profile) {
@@ -562,27 +568,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   auto& candidates = candidates_buf;
   for (const auto& t : targets) {
     if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
-    // Transformations, cached per (value, pipeline prefix) for stable values:
-    // the whole pipeline is looked up first (the common hit), then the
-    // longest cached prefix is extended step by step.
-    candidates.clear();
-    std::string_view cur = t.value;
-    if (t.stable && !link.multi_match) {
-      cur = transformStable(t.value, link);
-    } else {
-      if (link.multi_match) candidates.push_back(cur);
-      for (size_t i = 0; i < link.tfns.size(); ++i) {
-        std::string_view before = cur;
-        if (t.stable) {
-          cur = transformStep(t.value, cur, link, i);
-        } else {
-          out_buf.clear();
-          if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
-        }
-        if (link.multi_match && (cur.data() != before.data() || cur.size() != before.size())) candidates.push_back(cur);
-      }
-    }
-    if (!link.multi_match) candidates.push_back(cur);
+    transformedValues(t, link, link.multi_match, candidates);
     for (std::string_view value : candidates) {
       ctx.ncaps = 0;
       if (!evaluateOperator(link, ctx, value)) continue;

@@ -246,6 +246,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<uint8_t> scan_hits;  // every group's, at ScanGroup::hits_offset
   std::string scan_buf;
   std::vector<VarValue> scan_vals;
+  std::vector<std::string_view> scan_stages;
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue> targets_buf, tmp_buf;
@@ -282,6 +283,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // The link's transformation pipeline applied to a stable value, cached per prefix.
   std::string_view transformStable(std::string_view value, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
+  void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out);
   // False when the phase scan proves the link's pattern matches none of its values.
   bool scanAllows(const CompiledRule& link);
   void resetScans() { std::fill(scan_state.begin(), scan_state.end(), int8_t(0)); }
