@@ -5,6 +5,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <malloc.h>
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" size_t __sanitizer_get_current_allocated_bytes();  // sanitizer/allocator_interface.h
+#endif
 
 #include <charconv>
 #include <map>
@@ -169,9 +172,15 @@ std::string metrics(core::Server& s) {
           "Configuration generations alive: the current one and those kept by connections begun under them.",
           core::Runtime::live(), "gauge");
   {
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's allocator replaces malloc's (mallinfo2 reads zeros there).
+    const uint64_t heap = __sanitizer_get_current_allocated_bytes();
+#else
     struct mallinfo2 mi = ::mallinfo2();
-    counter("rampart_process_heap_bytes", "Heap bytes in use (allocated and not freed), all malloc arenas.",
-            mi.uordblks + mi.hblkhd, "gauge");
+    const uint64_t heap = mi.uordblks + mi.hblkhd;
+#endif
+    counter("rampart_process_heap_bytes", "Heap bytes in use (allocated and not freed), all malloc arenas.", heap,
+            "gauge");
   }
   o += "# HELP rampart_requests_total Requests by route and status class.\n# TYPE rampart_requests_total counter\n";
   static const char* kClass[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
