@@ -417,18 +417,18 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     std::vector<std::pair<CompiledRule*, int>> assigned;
     for (auto* l : links) {
       const auto* phrases = l->op->phrases();
-      std::string key;
+      std::string same;  // what makes two links' patterns one
       if (phrases) {
-        key = "pm:";
-        for (const auto& ph : *phrases) key.append(ph).push_back('\0');
+        same = "pm:";
+        for (const auto& ph : *phrases) same.append(ph).push_back('\0');
       } else {
-        key = "rx:" + l->op_arg;
+        same = "rx:" + l->op_arg;
       }
-      auto it = ids.find(key);
+      auto it = ids.find(same);
       int id = it != ids.end()  ? it->second
                : phrases        ? g->db.addPhrases(*phrases)
                                 : g->db.add(l->op_arg, !l->op->regex()->usesPcre());
-      ids.emplace(key, id);
+      ids.emplace(same, id);
       if (id < 0) continue;
       assigned.push_back({l, id});
       for (const auto& v : l->vars) {

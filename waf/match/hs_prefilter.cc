@@ -5,15 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <cstdlib>
-#include <atomic>
 #include <map>
-#include <unordered_set>
 #include <mutex>
+#include <unordered_set>
 
 namespace rampart::waf::match {
 
