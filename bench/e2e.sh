@@ -33,31 +33,15 @@ need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
 if [ "$WAF" = 1 ] && [ ! -f "$MODSEC_SO" ]; then need+=(libnginx-mod-http-modsecurity); fi
-if [ ${#need[@]} -gt 0 ]; then
-  echo "e2e: installing ${need[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+source "$here/lib.sh"
+apt_install_missing e2e "${need[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "e2e: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
-
-source "$here/lib.sh"
 BACKEND=$(free_port); NGINX_PORT=$(free_port); RAMPART_PORT=$(free_port); ADMIN=$(free_port)
 MODSEC_PORT=$(free_port); RAMPART_CRS_PORT=$(free_port); ADMIN2=$(free_port)
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-mkdir -p "$WORK/backend" "$WORK/proxy"
-cat > "$WORK/backend/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend;
-  fastcgi_temp_path $WORK/backend; uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
-  server { listen 127.0.0.1:$BACKEND; keepalive_requests 1000000;
-    location / { client_body_buffer_size 64k; return 200 "ok\n"; } } }
-EOF
+mkdir -p "$WORK/proxy"
+write_backend_nginx "$WORK/backend" "$BACKEND"
 cat > "$WORK/proxy/nginx.conf" <<EOF
 worker_processes 1; daemon off; pid $WORK/proxy/nginx.pid; error_log $WORK/proxy/error.log;
 events { worker_connections 4096; }

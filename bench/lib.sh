@@ -47,3 +47,33 @@ run_wrk() {
     /Non-2xx or 3xx/ { bad = $NF }
     END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
 }
+
+# apt_install_missing NAME PKG...: installs the packages with apt-get (only
+# called with the ones found missing; nothing to do for an empty list).
+apt_install_missing() {
+  local name=$1; shift
+  [ $# -gt 0 ] || return 0
+  echo "$name: installing $*" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Processes started with `... & pids+=($!)` are killed, and $WORK removed, on exit.
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# write_backend_nginx DIR PORT: DIR/nginx.conf for the backend every proxy bench
+# puts behind the proxies: one nginx worker answering 200 "ok" on 127.0.0.1:PORT.
+write_backend_nginx() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  cat > "$dir/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $dir/nginx.pid; error_log $dir/error.log;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $dir; proxy_temp_path $dir;
+  fastcgi_temp_path $dir; uwsgi_temp_path $dir; scgi_temp_path $dir;
+  server { listen 127.0.0.1:$port; keepalive_requests 1000000;
+    location / { client_body_buffer_size 64k; return 200 "ok\n"; } } }
+NGX
+}

@@ -24,29 +24,15 @@ source "$here/lib.sh"
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "sinks: installing ${need[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+apt_install_missing sinks "${need[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "sinks: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
 [ -x "$NPM_DIR/node_modules/.bin/s3rver" ] || { echo "sinks: run scripts/install-deps.sh first (s3rver)" >&2; exit 1; }
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
 BACKEND=$(free_port); S3=$(free_port); ADMIN=$(free_port)
 declare -A PORT=([off]=$(free_port) [s3]=$(free_port))
-mkdir -p "$WORK/backend" "$WORK/s3" "$WORK/spool"
-cat > "$WORK/backend/nginx.conf" <<NGX
-worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log $WORK/backend/error.log;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $WORK/backend; proxy_temp_path $WORK/backend;
-  fastcgi_temp_path $WORK/backend; uwsgi_temp_path $WORK/backend; scgi_temp_path $WORK/backend;
-  server { listen 127.0.0.1:$BACKEND; keepalive_requests 1000000; location / { return 200 "ok\n"; } } }
-NGX
+mkdir -p "$WORK/s3" "$WORK/spool"
+write_backend_nginx "$WORK/backend" "$BACKEND"
 for kind in off s3; do
   sinks=""
   admin=""

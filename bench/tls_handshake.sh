@@ -20,17 +20,11 @@ T=${SECONDS_EACH:-10}
 THREADS=${THREADS:-2}
 LOAD=$BUILD/bench/tls_load
 WORK=$(mktemp -d /tmp/rampart-tlsbench.XXXXXX)
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
-fi
+source "$here/lib.sh"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install_missing tls_handshake nginx-light
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "tls_handshake: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
 [ -x "$LOAD" ] || { echo "tls_handshake: build the load client first (ninja -C $BUILD tls_load)" >&2; exit 1; }
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ec.key" -out "$WORK/ec.crt" \
   -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null

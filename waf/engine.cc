@@ -2,7 +2,6 @@
 // regexes, @pm automata and data files built once per rule-set generation).
 // Every rule that fails to compile is reported with its file:line.
 #include <algorithm>
-#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>

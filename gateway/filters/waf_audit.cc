@@ -109,10 +109,8 @@ const char* actionName(waf::Verdict::Action a) {
 
 
 void field(std::string& o, std::string_view name, std::string_view value) {
-  o += ",\"";
-  o += name;
-  o += "\":";
-  log::appendJsonString(o, value);
+  o += ',';
+  log::appendJsonField(o, name, value);
 }
 
 }  // namespace

@@ -97,4 +97,11 @@ void appendIsoTime(std::string& o, int64_t ms) {
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
 }
 
+void appendJsonField(std::string& out, std::string_view key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  appendJsonString(out, value);
+}
+
 }  // namespace rampart::gateway::log

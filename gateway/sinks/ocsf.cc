@@ -33,13 +33,6 @@ int64_t isoToMs(std::string_view t) {
   return int64_t(timegm(&tm)) * 1000 + ms;
 }
 
-void str(std::string& o, std::string_view key, std::string_view v) {
-  o += '"';
-  o += key;
-  o += "\":";
-  log::appendJsonString(o, v);
-}
-
 }  // namespace
 
 std::optional<std::string> auditToOcsf(std::string_view line) {
@@ -95,36 +88,36 @@ std::optional<std::string> auditToOcsf(std::string_view line) {
                  blocked ? 4 : (action == "detected" ? 3 : 1),
                  blocked ? "High" : (action == "detected" ? "Medium" : "Informational"));
   o += "\"metadata\":{\"version\":\"1.1.0\",\"product\":{\"name\":\"rampart\",\"vendor_name\":\"rampart\"},";
-  str(o, "uid", s("request_id"));
+  log::appendJsonField(o, "uid", s("request_id"));
   o += "},\"http_request\":{";
-  str(o, "http_method", method);
+  log::appendJsonField(o, "http_method", method);
   o += ",\"url\":{";
-  str(o, "hostname", s("host"));
+  log::appendJsonField(o, "hostname", s("host"));
   o += ',';
-  str(o, "path", uri.substr(0, q));
+  log::appendJsonField(o, "path", uri.substr(0, q));
   if (q != std::string_view::npos) {
     o += ',';
-    str(o, "query_string", uri.substr(q + 1));
+    log::appendJsonField(o, "query_string", uri.substr(q + 1));
   }
   o += ',';
-  str(o, "url_string", uri);
+  log::appendJsonField(o, "url_string", uri);
   o += "},";
-  str(o, "uid", s("request_id"));
+  log::appendJsonField(o, "uid", s("request_id"));
   o += "},";
   fmt::format_to(std::back_inserter(o), "\"http_response\":{{\"code\":{}}},", status);
   o += "\"src_endpoint\":{";
-  str(o, "ip", ip);
+  log::appendJsonField(o, "ip", ip);
   if (!port.empty()) fmt::format_to(std::back_inserter(o), ",\"port\":{}", std::atoi(std::string(port).c_str()));
   o += "},";
   if (decided) {
     o += "\"firewall_rule\":{";
-    str(o, "uid", std::to_string(rule_id));
+    log::appendJsonField(o, "uid", std::to_string(rule_id));
     if (!rule_msg.empty()) {
       o += ',';
-      str(o, "desc", rule_msg);
+      log::appendJsonField(o, "desc", rule_msg);
     }
     o += ',';
-    str(o, "type", "ModSecurity SecRule");
+    log::appendJsonField(o, "type", "ModSecurity SecRule");
     o += "},";
   }
   o += "\"unmapped\":";
