@@ -424,9 +424,17 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         same = "rx:" + l->op_arg;
       }
       auto it = ids.find(same);
-      int id = it != ids.end()  ? it->second
-               : phrases        ? g->db.addPhrases(*phrases)
-                                : g->db.add(l->op_arg, !l->op->regex()->usesPcre());
+      int id = -1;
+      if (it != ids.end()) {
+        id = it->second;
+      } else if (phrases) {
+        id = g->db.addPhrases(*phrases);
+      } else {
+        // A pattern that matches the empty string is a candidate in every batch
+        // (920450's ^.*$): scanning for it only costs.
+        const auto& re = *l->op->regex();
+        if (!re.matches("")) id = g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"));
+      }
       ids.emplace(same, id);
       if (id < 0) continue;
       assigned.push_back({l, id});

@@ -496,11 +496,16 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     scan_vals.clear();
     for (const auto& v : g.vars) collect(v, scan_vals);
     scan_buf.clear();
+    scan_seps.clear();
     for (const auto& t : scan_vals) {
       transformedValues(t, *g.pipeline, g.multi_match, scan_stages);
-      for (std::string_view v : scan_stages) scan_buf.append(v).push_back('\n');
+      for (std::string_view v : scan_stages) {
+        scan_buf.append(v);
+        scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
+        scan_buf.push_back('\n');
+      }
     }
-    st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset) ? 1 : -1;
+    st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset, &scan_seps) ? 1 : -1;
     if (profile) {
       auto& c = profile->scans();
       bumpCounter(c.evaluations, 1);

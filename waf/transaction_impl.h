@@ -245,6 +245,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<int8_t> scan_state;
   std::vector<uint8_t> scan_hits;  // every group's, at ScanGroup::hits_offset
   std::string scan_buf;
+  std::vector<uint32_t> scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue> scan_vals;
   std::vector<std::string_view> scan_stages;
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated

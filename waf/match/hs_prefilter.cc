@@ -22,6 +22,7 @@ struct HsPrefilter::Db {
   uint64_t id = 0;  // unique in the process: which databases a thread's scratch fits
   std::vector<unsigned> flags;  // as compiled (exact or prefilter mode)
   std::vector<uint8_t> always;  // patterns left out of the set: always candidates
+  std::vector<uint8_t> every;   // patterns reported at every match (no SINGLEMATCH): see add()
   ~Db() {
     if (db) hs_free_database(db);
   }
@@ -32,7 +33,7 @@ namespace {
 constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
 // Part of every cache key: bumped whenever the flags or build()'s fallbacks
 // change, so that a database cached by an older build is not taken for this one's.
-constexpr std::string_view kBuildScheme = "scheme 2\n";
+constexpr std::string_view kBuildScheme = "scheme 3\n";
 
 std::atomic<uint64_t> next_db_id{1};
 
@@ -84,8 +85,21 @@ bool compilesAlone(const std::string& p, unsigned flags) {
   return true;
 }
 
-int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
-  static_cast<uint8_t*>(ctx)[id] = 1;  // ids are 0 .. size()-1
+struct ScanContext {
+  uint8_t* hits;  // ids are 0 .. size()-1
+  const uint8_t* every;
+  const std::vector<uint32_t>* separators;
+};
+
+int onMatch(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+  auto& c = *static_cast<ScanContext*>(ctx);
+  // A match whose last byte is a separator spans two values (the separator is
+  // in neither): not a candidate. Only patterns that can match a separator
+  // are reported at every match, so that their real matches are still seen.
+  if (c.every[id] && to > 0 && c.separators &&
+      std::binary_search(c.separators->begin(), c.separators->end(), static_cast<uint32_t>(to - 1)))
+    return 0;
+  c.hits[id] = 1;
   return 0;
 }
 
@@ -161,6 +175,7 @@ std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std
   hs_database_t* hdb = nullptr;
   if (hs_deserialize_database(data.data() + at, dlen, &hdb) != HS_SUCCESS) return nullptr;
   db->db = hdb;
+  for (unsigned f : db->flags) db->every.push_back((f & HS_FLAG_SINGLEMATCH) == 0);
   db->id = next_db_id++;
   std::error_code ec;
   std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
@@ -220,22 +235,71 @@ std::string HsPrefilter::cacheDir() {
   return c.dir;
 }
 
+namespace {
+int hexDigit(char h) {
+  if (h >= '0' && h <= '9') return h - '0';
+  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+  return -1;
+}
+
+// Whether a flag group "(?i)" or "(?i:" (with other flags beside) turns case off somewhere.
+bool ignoresCase(std::string_view p) {
+  for (size_t at = p.find("(?"); at != std::string_view::npos; at = p.find("(?", at + 2)) {
+    if (at > 0 && p[at - 1] == '\\') continue;
+    for (size_t k = at + 2; k < p.size() && p[k] != ')' && p[k] != ':'; ++k) {
+      if (p[k] == '-') break;  // (?-i): what follows turns flags off
+      if (p[k] == 'i') return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
 std::string HsPrefilter::translate(std::string_view p, bool re2) {
   static constexpr std::string_view kSpace = "\\t\\n\\f\\r\\x20";
   // RE2's \S in Latin-1: every byte but those five (so \v is in).
   static constexpr std::string_view kNonSpace = "\\x00-\\x08\\x0b\\x0e-\\x1f\\x21-\\xff";
+  // Bytes >= 0x80 are taken as they are (RE2 runs Latin-1, Hyperscan on bytes)
+  // unless the pattern ignores case: RE2 folds Latin-1 letters (\xe9 and \xc9),
+  // Hyperscan only ASCII, so a caseless pattern with them is refused.
+  const bool caseless = ignoresCase(p);
+  auto hex = [](unsigned char v) {
+    char esc[5];
+    std::snprintf(esc, sizeof esc, "\\x%02x", v);
+    return std::string(esc);
+  };
   std::string out;
   out.reserve(p.size() + 16);
   bool in_class = false;
   for (size_t i = 0; i < p.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(p[i]);
-    if (c >= 0x80) return {};
+    if (c >= 0x80) {
+      if (caseless) return {};
+      out += hex(c);
+      continue;
+    }
     if (c == '\\') {
       if (i + 1 >= p.size()) return {};
       char n = p[i + 1];
+      if (static_cast<unsigned char>(n) >= 0x80) return {};
       if (n == 'x' && i + 2 < p.size()) {
         char h = p[i + 2];
-        if (h == '{' || (h >= '8' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')) return {};
+        if (h == '{') {  // \x{hh}: one byte in Latin-1, nothing wider
+          size_t end = p.find('}', i + 3);
+          if (end == std::string_view::npos || end == i + 3 || end - (i + 3) > 2) return {};
+          int v = 0;
+          for (size_t k = i + 3; k < end; ++k) {
+            int d = hexDigit(p[k]);
+            if (d < 0) return {};
+            v = v * 16 + d;
+          }
+          if (v >= 0x80 && caseless) return {};
+          out += hex(static_cast<unsigned char>(v));
+          i = end;
+          continue;
+        }
+        if (hexDigit(h) >= 8 && caseless) return {};
       }
       if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G')) return {};
       if (re2 && n == 's') {
@@ -276,10 +340,10 @@ std::string HsPrefilter::translate(std::string_view p, bool re2) {
   return out;
 }
 
-int HsPrefilter::add(const std::string& pattern, bool re2) {
+int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separator) {
   std::string t = translate(pattern, re2);
   if (t.empty()) return -1;
-  unsigned flags = kBase;
+  unsigned flags = matches_separator ? kBase & ~HS_FLAG_SINGLEMATCH : kBase;
   if (!parses(t, flags)) {
     flags |= HS_FLAG_PREFILTER;
     if (!parses(t, flags)) return -1;
@@ -292,11 +356,12 @@ int HsPrefilter::add(const std::string& pattern, bool re2) {
 int HsPrefilter::addPhrases(const std::vector<std::string>& phrases) {
   if (phrases.empty()) return -1;
   std::string p = "(?:";
+  bool newline = false;
   for (size_t k = 0; k < phrases.size(); ++k) {
     if (k) p += '|';
     for (unsigned char c : phrases[k]) {
-      if (c >= 0x80 || c == '\n') return -1;
-      if (std::isalnum(c)) {
+      newline |= c == '\n';
+      if (c < 0x80 && std::isalnum(c)) {
         p += static_cast<char>(c);
       } else {
         char esc[5];
@@ -306,7 +371,9 @@ int HsPrefilter::addPhrases(const std::vector<std::string>& phrases) {
     }
   }
   p += ')';
+  // Caseless for ASCII only, as @pm's own matcher (bytes >= 0x80 match as they are).
   unsigned flags = kBase | HS_FLAG_CASELESS;
+  if (newline) flags &= ~HS_FLAG_SINGLEMATCH;
   if (!parses(p, flags)) return -1;
   patterns_.push_back(std::move(p));
   flags_.push_back(flags);
@@ -408,6 +475,7 @@ bool HsPrefilter::build() {
   owned->id = next_db_id++;
   owned->flags = flags_;
   owned->always.assign(dropped.begin(), dropped.end());
+  for (unsigned f : flags_) owned->every.push_back((f & HS_FLAG_SINGLEMATCH) == 0);
   adopt(owned);
   if (!path.empty()) saveToDisk(dir, path, key, *owned);
   std::lock_guard<std::mutex> g(c.mu);
@@ -416,14 +484,15 @@ bool HsPrefilter::build() {
   return true;
 }
 
-bool HsPrefilter::scan(std::string_view buffer, uint8_t* hits) const {
+bool HsPrefilter::scan(std::string_view buffer, uint8_t* hits, const std::vector<uint32_t>* separators) const {
   std::memset(hits, 0, patterns_.size());
   if (!db_) return false;
   for (size_t i = 0; i < db_->always.size(); ++i)
     if (db_->always[i]) hits[i] = 1;
   hs_scratch_t* scratch = scratchFor(*db_);
   if (!scratch) return false;
-  hs_error_t rc = hs_scan(db_->db, buffer.data(), static_cast<unsigned>(buffer.size()), 0, scratch, onMatch, hits);
+  ScanContext ctx{hits, db_->every.data(), separators};
+  hs_error_t rc = hs_scan(db_->db, buffer.data(), static_cast<unsigned>(buffer.size()), 0, scratch, onMatch, &ctx);
   return rc == HS_SUCCESS;
 }
 

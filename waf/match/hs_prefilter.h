@@ -9,7 +9,11 @@
 // Whatever the concatenation adds (a match spanning two values, `^` after a
 // newline inside a value, Hyperscan's `$` before a final newline) only adds
 // candidates. What could drop one is refused: absolute anchors (\A \z \Z \G),
-// bytes >= 0x80 (case folding differs between engines). For RE2 patterns
+// and bytes >= 0x80 in a pattern that ignores case (RE2 folds Latin-1
+// letters, Hyperscan only ASCII). A pattern that matches the separator alone
+// ([\n\r]) would be a candidate in every batch of two values: it is reported
+// at every match, and a match whose last byte is a separator is dropped (the
+// caller passes the separators' offsets). For RE2 patterns
 // `\s` and `\S` are spelled out as RE2 has them ([\t\n\f\r ], no \v), so
 // that Hyperscan (PCRE's \s) does not reject a \v that RE2's `\S` accepts.
 // Patterns compile in exact mode when Hyperscan accepts them, else in
@@ -45,9 +49,12 @@ class HsPrefilter {
   // Returns the pattern's id in this database, or -1 when it cannot be
   // prefiltered safely (the caller then always runs the full operator).
   // `re2`: the confirming engine is RE2 (else PCRE2, whose \s Hyperscan shares).
-  int add(const std::string& pattern, bool re2);
+  // `matches_separator`: the pattern matches "\n" (the caller knows: it has
+  // the compiled regex). A pattern that matches the empty string is a candidate
+  // for every batch: better left out by the caller.
+  int add(const std::string& pattern, bool re2, bool matches_separator = false);
   // Any of `phrases` anywhere, ASCII case ignored (@pm): exact, not a superset.
-  // -1 when a phrase has a byte >= 0x80 or a newline, or the set is empty.
+  // -1 when the set is empty.
   int addPhrases(const std::vector<std::string>& phrases);
   bool build();  // false when nothing was added or compilation failed
   bool ready() const { return db_ != nullptr; }
@@ -56,13 +63,16 @@ class HsPrefilter {
   size_t prefilterModeCount() const;
 
   // hits is resized to size() and set to 1 for every pattern that may match.
-  // Returns false on a scan error (the caller then treats every pattern as a candidate).
-  bool scan(std::string_view buffer, std::vector<uint8_t>& hits) const {
+  // `separators`: the sorted offsets of the '\n's that separate values (null:
+  // none known; every match counts). Returns false on a scan error (the caller
+  // then treats every pattern as a candidate).
+  bool scan(std::string_view buffer, std::vector<uint8_t>& hits,
+            const std::vector<uint32_t>* separators = nullptr) const {
     hits.resize(size());
-    return scan(buffer, hits.data());
+    return scan(buffer, hits.data(), separators);
   }
   // The same into hits[0 .. size()-1] (the engine keeps every group's in one array).
-  bool scan(std::string_view buffer, uint8_t* hits) const;
+  bool scan(std::string_view buffer, uint8_t* hits, const std::vector<uint32_t>* separators = nullptr) const;
 
   // Where compiled databases are kept ("" turns the disk cache off). Process-wide.
   static void setCacheDir(std::string dir);

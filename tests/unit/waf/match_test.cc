@@ -163,15 +163,19 @@ TEST(HsPrefilter, ReportsPossibleMatchesOnly) {
   HsPrefilter db;
   int a = db.add("(?i)union\\s+select", true);
   int b = db.add("^abc$", true);
-  int c = db.add("caf\xc3\xa9", true);  // non-ASCII: left to RE2
+  int c = db.add("caf\xc3\xa9", true);  // bytes >= 0x80: as they are (RE2 runs Latin-1)
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
-  EXPECT_EQ(c, -1);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(db.add("(?i)caf\xc3\xa9", true), -1);  // RE2 folds Latin-1 letters, Hyperscan does not
   ASSERT_TRUE(db.build());
   std::vector<uint8_t> hits;
   ASSERT_TRUE(db.scan("1 UNION  SELECT 2", hits));
   EXPECT_EQ(hits[a], 1);
   EXPECT_EQ(hits[b], 0);
+  EXPECT_EQ(hits[c], 0);
+  ASSERT_TRUE(db.scan("un caf\xc3\xa9", hits));
+  EXPECT_EQ(hits[c], 1);
   ASSERT_TRUE(db.scan("abc", hits));
   EXPECT_EQ(hits[a], 0);
   EXPECT_EQ(hits[b], 1);
@@ -200,7 +204,15 @@ TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
   EXPECT_EQ(HsPrefilter::translate("\\Aadmin", true), "");  // absolute anchors
   EXPECT_EQ(HsPrefilter::translate("admin\\z", true), "");
   EXPECT_EQ(HsPrefilter::translate("admin\\Z", false), "");
-  EXPECT_EQ(HsPrefilter::translate("a\\x85", true), "");  // a byte >= 0x80
+  // Bytes >= 0x80 as they are, unless case is ignored (RE2 folds Latin-1 letters).
+  EXPECT_EQ(HsPrefilter::translate("a\\x85", true), "a\\x85");
+  EXPECT_EQ(HsPrefilter::translate("[a-z\\x7f-\\x{ff}]", true), "[a-z\\x7f-\\xff]");
+  EXPECT_EQ(HsPrefilter::translate("\xbc[^>]", true), "\\xbc[^>]");
+  EXPECT_EQ(HsPrefilter::translate("(?i)a\\x85", true), "");
+  EXPECT_EQ(HsPrefilter::translate("(?si:a)\\x{e9}", true), "");
+  EXPECT_EQ(HsPrefilter::translate("(?i)caf\xe9", true), "");
+  EXPECT_EQ(HsPrefilter::translate("(?i)a\\x7f", true), "(?i)a\\x7f");
+  EXPECT_EQ(HsPrefilter::translate("a\\x{100}", true), "");  // wider than a byte
   // RE2's \s has no \v: spelled out, inside and outside classes; PCRE2 patterns keep theirs.
   EXPECT_EQ(HsPrefilter::translate("a\\sb", true), "a[\\t\\n\\f\\r\\x20]b");
   EXPECT_EQ(HsPrefilter::translate("a[^\\s]b", true), "a[^\\t\\n\\f\\r\\x20]b");
@@ -226,8 +238,9 @@ TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
 TEST(HsPrefilter, PhraseSets) {
   HsPrefilter db;
   int id = db.addPhrases({"/etc/passwd", "a.b", "(x)"});
-  EXPECT_EQ(db.addPhrases({"caf\xc3\xa9"}), -1);  // non-ASCII: left to Aho-Corasick
+  int high = db.addPhrases({"caf\xc3\xa9"});  // bytes >= 0x80 match as they are
   EXPECT_EQ(db.addPhrases({}), -1);
+  ASSERT_GE(high, 0);
   ASSERT_GE(id, 0);
   ASSERT_TRUE(db.build());
   std::vector<uint8_t> hits;
@@ -237,6 +250,43 @@ TEST(HsPrefilter, PhraseSets) {
   EXPECT_EQ(hits[id], 0);
   ASSERT_TRUE(db.scan("A.B\n", hits));
   EXPECT_EQ(hits[id], 1);
+  EXPECT_EQ(hits[high], 0);
+  ASSERT_TRUE(db.scan("CAF\xc3\xa9\n", hits));  // ASCII case ignored
+  EXPECT_EQ(hits[high], 1);
+  ASSERT_TRUE(db.scan("CAF\xc3\x89\n", hits));  // not Latin-1 or UTF-8 case
+  EXPECT_EQ(hits[high], 0);
+}
+
+// A pattern that matches the separator itself ([\n\r]) is not a candidate for
+// every batch of two values: a match whose last byte is a separator is dropped,
+// a newline inside a value still counts.
+TEST(HsPrefilter, SeparatorsAreNotMatches) {
+  HsPrefilter db;
+  int nl = db.add("[\\n\\r]", true, true);
+  int word = db.add("b$", true);
+  int phrases = db.addPhrases({"x\n"});
+  ASSERT_GE(nl, 0);
+  ASSERT_GE(phrases, 0);
+  ASSERT_TRUE(db.build());
+  std::vector<uint8_t> hits;
+  std::vector<uint32_t> seps{1, 3};
+  ASSERT_TRUE(db.scan("a\nb\n", hits, &seps));
+  EXPECT_EQ(hits[nl], 0);
+  EXPECT_EQ(hits[word], 1);
+  ASSERT_TRUE(db.scan("a\nb\n", hits));  // no separators known: every match counts
+  EXPECT_EQ(hits[nl], 1);
+  seps = {1, 4};
+  ASSERT_TRUE(db.scan("a\nb\rc\n", hits, &seps));
+  EXPECT_EQ(hits[nl], 1);
+  seps = {3, 5};
+  ASSERT_TRUE(db.scan("a\nb\nc\n", hits, &seps));  // the first value is "a\nb"
+  EXPECT_EQ(hits[nl], 1);
+  seps = {1, 3};
+  ASSERT_TRUE(db.scan("x\ny\n", hits, &seps));
+  EXPECT_EQ(hits[phrases], 0);
+  seps = {3};
+  ASSERT_TRUE(db.scan("x\ny\n", hits, &seps));
+  EXPECT_EQ(hits[phrases], 1);
 }
 
 TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
