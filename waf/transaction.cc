@@ -581,9 +581,11 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       if (link.capture && ctx.ncaps > 0) {
         std::string caps[10];
         for (int i = 0; i < ctx.ncaps; ++i) caps[i] = std::string(ctx.caps[i]);
-        for (int i = 0; i < ctx.ncaps; ++i) setTx(std::to_string(i), std::move(caps[i]));
-        auto& txc = coll("tx");
-        for (int i = ctx.ncaps; i < 10; ++i) txc.erase(std::to_string(i));
+        static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+        for (int i = 0; i < ctx.ncaps; ++i) setTx(kDigit[i], caps[i]);
+        auto& txc = txColl();
+        for (int i = ctx.ncaps; i < 10; ++i)
+          if (auto e = txc.find(kDigit[i]); e != txc.end()) txc.erase(e);
       }
       matched_var.assign(value);
       matched_var_name.assign(t.coll);

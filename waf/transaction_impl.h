@@ -105,6 +105,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
   std::string audit_engine, audit_log_parts;
   std::map<std::string, Collection> collections;  // "tx", "ip", "session", ...
+  Collection* tx_coll = nullptr;                  // collections["tx"] once made
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
   std::vector<MatchedRule> matches;
@@ -271,7 +272,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     return scratch.back();
   }
   Collection& coll(std::string_view name) { return collections[std::string(name)]; }
-  void setTx(std::string_view key, std::string value);
+  Collection& txColl() {
+    if (!tx_coll) tx_coll = &collections["tx"];  // map nodes stay put
+    return *tx_coll;
+  }
+  void setTx(std::string_view key, std::string_view value);
+  void putValue(CollEntry& e, std::string_view name, std::string_view value);
 
   // actions (setvar.cc / ctl.cc / transaction.cc)
   void runStep(const actions::Step& s, const CompiledRule& rule);

@@ -20,6 +20,10 @@ struct SetVar {
   std::string collection;  // lower case: tx, ip, session, user, global, resource
   std::string key;         // may contain macros
   std::string value;       // may contain macros
+  // Worked out once when parsed:
+  std::string key_lower;   // the key in lower case (when it has no macro)
+  bool key_macro = false;
+  bool value_macro = false;
 };
 
 // A target of ctl:ruleRemoveTarget*: "ARGS", "ARGS:foo", "ARGS:/^id_/"

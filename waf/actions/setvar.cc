@@ -27,6 +27,8 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
   }
   out->collection = toLower(name.substr(0, dot));
   out->key = std::string(name.substr(dot + 1));
+  out->key_macro = operators::hasMacro(out->key);
+  if (!out->key_macro) out->key_lower = toLower(out->key);
   if (out->op == SetVar::Op::Unset) return true;
   if (eq == std::string_view::npos) {
     out->value = "1";
@@ -41,39 +43,62 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
     val.remove_prefix(1);
   }
   out->value = std::string(val);
+  out->value_macro = operators::hasMacro(out->value);
   return true;
 }
 
 }  // namespace actions
 
 void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
-  std::string key = operators::hasMacro(sv.key) ? expand(sv.key) : sv.key;
-  std::string lkey = toLower(key);
-  Collection& c = coll(sv.collection);
+  std::string key_buf, lkey_buf;
+  std::string_view key = sv.key, lkey = sv.key_lower;
+  if (sv.key_macro) {
+    key_buf = expand(sv.key);
+    lkey_buf = toLower(key_buf);
+    key = key_buf;
+    lkey = lkey_buf;
+  }
+  Collection& c = sv.collection == "tx" ? txColl() : coll(sv.collection);
+  auto it = c.find(lkey);
   if (sv.op == actions::SetVar::Op::Unset) {
-    c.erase(lkey);
+    if (it != c.end()) c.erase(it);
     return;
   }
-  std::string value = operators::hasMacro(sv.value) ? expand(sv.value) : sv.value;
-  auto& e = c[lkey];
-  auto nv = std::make_shared<CollValue>();
-  nv->name = e.p ? e.p->name : key;
-  if (sv.op == actions::SetVar::Op::Set) {
-    nv->value = std::move(value);
-  } else {
-    int64_t cur = e.p ? operators::atoiLike(e.p->value) : 0;
-    int64_t delta = operators::atoiLike(value);
-    nv->value = std::to_string(sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
+  std::string value_buf;
+  std::string_view value = sv.value;
+  if (sv.value_macro) {
+    value_buf = expand(sv.value);
+    value = value_buf;
   }
+  if (sv.op != actions::SetVar::Op::Set) {
+    int64_t cur = it != c.end() && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
+    int64_t delta = operators::atoiLike(value);
+    value_buf = std::to_string(sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
+    value = value_buf;
+  }
+  if (it == c.end()) it = c.emplace(std::string(lkey), CollEntry{}).first;
+  putValue(it->second, key, value);
+}
+
+// Values are replaced, not changed, while a rule reads them (pinned): a value
+// nobody else holds is changed in place.
+void Transaction::Impl::putValue(CollEntry& e, std::string_view name, std::string_view value) {
+  if (e.p && e.p.use_count() == 1) {
+    const_cast<CollValue&>(*e.p).value.assign(value);  // made non-const by make_shared below
+    return;
+  }
+  auto nv = std::make_shared<CollValue>();
+  nv->name = e.p ? e.p->name : std::string(name);
+  nv->value.assign(value);
   e.p = std::move(nv);
 }
 
-void Transaction::Impl::setTx(std::string_view key, std::string value) {
-  auto& e = coll("tx")[toLower(key)];
-  auto nv = std::make_shared<CollValue>();
-  nv->name = e.p ? e.p->name : std::string(key);
-  nv->value = std::move(value);
-  e.p = std::move(nv);
+void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
+  Collection& c = txColl();
+  std::string lkey = toLower(key);
+  auto it = c.find(lkey);
+  if (it == c.end()) it = c.emplace(std::move(lkey), CollEntry{}).first;
+  putValue(it->second, key, value);
 }
 
 }  // namespace rampart::waf
