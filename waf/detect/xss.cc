@@ -1,6 +1,7 @@
 #include "waf/detect/xss.h"
 
 #include <cstring>
+#include <iterator>
 
 namespace rampart::waf::detect {
 
@@ -92,6 +93,8 @@ bool dangerousUrl(std::string_view v) {
     } else {
       c = v[i];
     }
+    // Leading C0 controls and spaces fall away, also when written as references (" &#14; javascript:").
+    if (n == 0 && static_cast<unsigned char>(c) <= 0x20) continue;
     if (c == '\t' || c == '\n' || c == '\r') continue;
     if (c == ':') break;
     if (!isAlpha(c) || n == sizeof scheme) return false;
@@ -112,28 +115,32 @@ bool dangerousUrl(std::string_view v) {
          istarts(rest, "application/x-javascript") || istarts(rest, "text/vbscript");
 }
 
-// Case-insensitive search for `needle` (lower case) in `hay`, ignoring whitespace
-// and C-style comments in `hay` between the needle's characters (expression /**/ ( ).
+// Case-insensitive search for `needle` (lower case, at most 16 characters, no whitespace)
+// in `hay`, where whitespace, backslashes and C-style comments in `hay` are ignored
+// (expression /**/ (, java\script:); an unclosed comment hides the rest. One pass
+// (Knuth-Morris-Pratt over the characters that remain): linear in `hay`.
 bool containsLoose(std::string_view hay, std::string_view needle) {
-  for (size_t start = 0; start < hay.size(); ++start) {
-    if (lower(hay[start]) != needle[0]) continue;
-    size_t i = start, k = 0;
-    while (i < hay.size() && k < needle.size()) {
-      if (k > 0 && (isSpace(hay[i]) || hay[i] == '\\')) {
-        ++i;
-        continue;
-      }
-      if (k > 0 && hay[i] == '/' && i + 1 < hay.size() && hay[i + 1] == '*') {
-        auto end = hay.find("*/", i + 2);
-        if (end == std::string_view::npos) return false;
-        i = end + 2;
-        continue;
-      }
-      if (lower(hay[i]) != needle[k]) break;
-      ++i;
-      ++k;
+  size_t fail[16];  // fail[k]: length of the longest proper border of needle[0..k]
+  if (needle.empty() || needle.size() > std::size(fail)) return false;
+  fail[0] = 0;
+  for (size_t k = 1, b = 0; k < needle.size(); ++k) {
+    while (b > 0 && needle[k] != needle[b]) b = fail[b - 1];
+    if (needle[k] == needle[b]) ++b;
+    fail[k] = b;
+  }
+  size_t k = 0;  // needle characters matched
+  for (size_t i = 0; i < hay.size(); ++i) {
+    const char c = hay[i];
+    if (isSpace(c) || c == '\\') continue;
+    if (c == '/' && i + 1 < hay.size() && hay[i + 1] == '*') {
+      const auto end = hay.find("*/", i + 2);
+      if (end == std::string_view::npos) return false;
+      i = end + 1;
+      continue;
     }
-    if (k == needle.size()) return true;
+    const char l = lower(c);
+    while (k > 0 && l != needle[k]) k = fail[k - 1];
+    if (l == needle[k] && ++k == needle.size()) return true;
   }
   return false;
 }

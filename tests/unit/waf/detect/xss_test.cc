@@ -119,6 +119,14 @@ const std::vector<std::string> kAttacks = {
     "<a href=\"&#106;avascript:alert(1)\">x</a>",
     "<a href=\"javascript&colon;alert(1)\">x</a>",
     "<a href=\"java&Tab;script:alert(1)\">x</a>",
+    // Added 2026-12-03 from a differential run against libinjection: leading controls written
+    // as references; schemes it misses (bare values, livescript:, references in unquoted values).
+    "<a href=\" &#14;  javascript:alert(1)\">x</a>",
+    "<a href=\"&#32;javascript:alert(1)\">x</a>",
+    "<img src=jav&#x09;ascript:alert(document.domain)>",
+    "<button formaction=\"livescript:alert(1)\">click</button>",
+    "javascript://%0aalert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
 };
 
 const std::vector<std::string> kBenign = {
@@ -204,6 +212,18 @@ const std::vector<std::string> kBenign = {
     "<code>console.log(\"hi\")</code> is how you print",
     "<a href=\"https://example.com/?a=1&amp;b=2\">link</a>",
     "Fish &amp; chips &#38; more",
+    // Added 2026-12-03: what libinjection flags and a browser does not run. An unquoted
+    // value runs to the next whitespace, so "src=x/onerror=..." is one value and
+    // "formaction=java<TAB>script:" is the value "java"; references are case-sensitive;
+    // "<svgonload=...>" is an unknown element with no attributes.
+    "<img src=x/onerror=alert(1)>",
+    "<form style=x/onblur = confirm(1)>x</form>",
+    "<button formaction=java\tscript:alert(1)>click</button>",
+    "<img src=javascript\t:void(0);alert(1)>",
+    "<A HREF=JAVASCRIPT&COLON;alert&LPAR;1&RPAR;>CLICK</A>",
+    "<svgonload=alert(1)>",
+    "<span style=\"color:#333\">x</span>",
+    "<a href=\"https://x/&#32;javascript:a\">x</a>",
 };
 
 TEST(DetectXss, Attacks) {
@@ -235,6 +255,13 @@ TEST(DetectXss, LongInputsAreLinear) {
   EXPECT_TRUE(detectXss(s));
   std::string nul(100000, '\0');
   EXPECT_FALSE(detectXss(nul));
+  // An unclosed-looking comment opened at every step of a style value, closed at the end:
+  // each needle is one pass over the value.
+  std::string style = "<a style=\"";
+  for (int i = 0; i < 200000; ++i) style += "e/*";
+  style += "*/\">";
+  EXPECT_FALSE(detectXss(style));
+  EXPECT_TRUE(detectXss(style + "<a style=\"x:exp/**/ression(alert(1))\">"));
 }
 
 }  // namespace
