@@ -192,6 +192,68 @@ const std::vector<std::string> kAttacks = {
     "-1 or 1 in (1)",
     "1 or 'a'='a'",
     "id=1 and 1=1",
+    // Added 2026-12-03 from a differential run against libinjection (both sides kept).
+    // UNION ALL split by a MySQL versioned comment; a cast and a call as comparison operands.
+    "admin'\n/*!50000UNION*/\r\nALL\r\n/*!50000SELECT*/\r\nNULL-- -",
+    "1 union all (select 1)",
+    "(1) or length(user())>0",
+    "(1) order by 1",
+    "(1) and 1=cast(version() as int)--",
+    "(1) and 1::int=1-- -",
+    "1' and 'a'::int=1--",
+    "1') rlike sleep(5)-- -",
+    "\")) rlike sleep(5)-- -",
+    // chains of literals and logical operators before a comparison
+    "x' or true or 'x'='x",
+    "abc' or 1 and 'x'='x",
+    "abc' xor 1 and 'x'='x",
+    "1 or 1 and 1=1",
+    // values that start with AND/OR, or with the closing parenthesis
+    "or 1=1--",
+    "OR 1=1",
+    "and 1=2 --",
+    "AND 5361=5361",
+    "or 1 in (1,2);--",
+    "or (1)=(1)--",
+    "and sleep(5)",
+    "and 1=cast(version() as int)/*",
+    "and 1=utl_inaddr.get_host_address((select user from dual));",
+    "or true--",
+    ") OR 'x'='x'-- -",
+    ") or 8808=8808-- -",
+    ")\nOr\n2027>2381-2027-- -",
+    ") ORDER BY 13-- -",
+    "order by sleep(5)#",
+    "rlike sleep(5) --",
+    // the value closes an expression or an identifier, then a tail
+    "2024-01-01) AND (SELECT 1815 FROM (SELECT(SLEEP(9)))x)-- -",
+    "2024-01-01 or 4893 like 4893",
+    "2024-01-01/**/and/**/4159=cast((chr(113)||chr(118)) as numeric)",
+    "abc) union select 1,2-- -",
+    "abc OR (5351)=(5351)",
+    "abc procedure analyse(extractvalue(1,concat(0x5c,1)),1)#",
+    "2024-01-01) AND MAKE_SET(4745=4745,8590)-- -",
+    // a derived table's alias (sqlmap's ') AS x WHERE boundary)
+    "abc') AS x WHERE 1=1 OR 9469=9469-- -",
+    "1') AS x WHERE 1=1 ORDER BY 9-- -",
+    "') AS x WHERE 1=1 UNION ALL SELECT NULL-- -",
+    // inside a backquoted identifier
+    "abc`) or not 6363=7340-- -",
+    "abc`) AND SLEEP(3)-- -",
+    // subqueries as arguments, stacked statements, MSSQL procedures
+    "copy (select '') to program 'id'",
+    "1;copy (select '') to program 'id'",
+    ",(select * from (select(sleep(10)))a)",
+    "'; if (select system_user) = 'sa' waitfor delay '0:0:5'--",
+    "exec xp_cmdshell 'dir'",
+    "EXEC master..xp_cmdshell 'whoami'",
+    "select null",
+    "1 into outfile '/tmp/x'",
+    "1)) into outfile '/tmp/x'/*",
+    "1 or 2>1",
+    // an expression spliced between the closed string and a reopened one
+    "\" | type %SystemDrive%\\\\config.ini | \"",
+    "x'||a.b(1)||'",
 };
 
 const std::vector<std::string> kBenign = {
@@ -340,6 +402,42 @@ const std::vector<std::string> kBenign = {
     "Version 2.0",
     "char grilled fish",
     "concat strings in python",
+    // Added 2026-12-03 from a differential run against libinjection (it flags the
+    // ones marked *; we do not).
+    "3 and 4",
+    "3 > 2 and 1 < 2",  // *
+    "1-2 or 3",
+    "sleep(8 hours)",
+    "drop table tennis lessons",
+    "alter table near me",
+    "mysql union drop example",
+    "(in) or (sleep)",  // *
+    "(null) or (update)",
+    "(UNION) OR (INSERT)",
+    "'having' or 'group'",
+    "'where' or 'drop'",
+    "'NOT' OR 'FALSE'",  // *
+    "'like' or 'values'",  // *
+    "\"when\" and \"select\"",  // *
+    "like(16) returns 89",  // *
+    "select(50) returns 13",  // *
+    "{\"limit\": \"O'Neill\"}",
+    "I'm 5' 10\" and Jean-Luc isn't",
+    "Update 3.11 extensions and modules to the 3.11.0 beta4. Closes: #1015082.",
+    "Drop 0001-sm.pc-don-t-export-a-dependency-on-ice.patch, applied upstream.",
+    "Merge 3.4.3-2 upload from unstable.",
+    "Join two or more pathname components, inserting '/' as needed.",  // *
+    "If a filename is '-' it is also replaced by sys.stdin.",  // *
+    "It should return None if the client abort response '*' should be sent instead.",  // *
+    "The leading '--' characters should not be included in the option name.",  // *
+    "\"--file\" or \"--exclude\", to the Option instances that implement them.",
+    "For example: something: %(dir)s/whatever would resolve the \"%(dir)s\" to the value of dir.",  // *
+    "Configuration files may include comments, prefixed by specific characters (`#` and `;` by default).",
+    "read(filenames, encoding=None) Read and parse the iterable of named files.",  // *
+    "Please (select one) of these",
+    "order by 1",
+    "waitfor",
+    "Limit 5 per order",
 };
 
 TEST(DetectSqli, Attacks) {
@@ -349,7 +447,9 @@ TEST(DetectSqli, Attacks) {
     bool got = detectSqli(a, &fp);
     hits += got;
     EXPECT_TRUE(got) << a;
-    if (got) EXPECT_FALSE(fp.empty()) << a;
+    if (got) {
+      EXPECT_FALSE(fp.empty()) << a;
+    }
   }
   std::printf("sqli attacks: %zu of %zu detected\n", hits, kAttacks.size());
 }
@@ -380,6 +480,11 @@ TEST(DetectSqli, LongInputsAreBounded) {
   for (int i = 0; i < 100000; ++i) t += "a ";
   EXPECT_FALSE(detectSqli(t, nullptr));
   EXPECT_TRUE(detectSqli(t.substr(0, 0) + "1 or 1=1 " + t, nullptr));
+  // Escapes before a far quote: each is passed once, the quote is not searched for again.
+  std::string u;
+  for (int i = 0; i < 400000; ++i) u += "\\a";
+  u += "'";
+  EXPECT_FALSE(detectSqli(u, nullptr));
 }
 
 }  // namespace
