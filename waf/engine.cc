@@ -476,6 +476,107 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   }
 }
 
+namespace {
+
+// Only %{tx.NAME} macros, if any.
+bool onlyTxMacros(std::string_view text) {
+  for (size_t p = text.find("%{"); p != std::string_view::npos; p = text.find("%{", p + 2)) {
+    std::string_view name = text.substr(p + 2, 3);
+    if (name.size() < 3 || (name[0] | 0x20) != 't' || (name[1] | 0x20) != 'x' || name[2] != '.') return false;
+  }
+  return true;
+}
+
+// A link whose outcome and effects depend on TX alone: TX targets (or none), a
+// deterministic operator whose argument expands only TX, setvar on TX only.
+bool txOnlyLink(const CompiledRule& l) {
+  static constexpr std::string_view kOps[] = {"eq", "ge", "gt", "le", "lt", "streq", "rx", "pm", "within",
+                                               "contains", "containsword", "beginswith", "endswith",
+                                               "unconditionalmatch", "nomatch", "strmatch"};
+  if (!l.op || std::find(std::begin(kOps), std::end(kOps), l.op_name) == std::end(kOps)) return false;
+  if (!onlyTxMacros(l.op_arg)) return false;
+  for (const auto& v : l.vars)
+    if (v.kind != variables::Kind::Tx) return false;
+  for (const auto& s : l.steps) {
+    if (s.kind != actions::Step::Kind::SetVar || s.setvar.collection != "tx") return false;
+    if (!onlyTxMacros(s.setvar.key) || !onlyTxMacros(s.setvar.value)) return false;
+  }
+  return true;
+}
+
+// A rule that cannot change TX, the flow or the verdict: phase 1 runs it in
+// place while the TX-only rules around it are folded.
+bool leavesTxAlone(const CompiledRule& r) {
+  if (r.disruptive != Disruptive::None && r.disruptive != Disruptive::Pass) return false;
+  if (r.skip > 0 || !r.skip_after.empty()) return false;
+  auto quiet = [](const CompiledRule& l) {
+    if (l.capture) return false;
+    for (const auto& s : l.steps) {
+      if (s.kind != actions::Step::Kind::Ctl) return false;
+      using K = actions::Ctl::Kind;
+      const K k = s.ctl.kind;
+      if (k != K::RequestBodyProcessor && k != K::ForceRequestBodyVariable && k != K::RequestBodyAccess) return false;
+    }
+    return true;
+  };
+  if (!quiet(r)) return false;
+  for (const auto& l : r.chain)
+    if (!quiet(*l)) return false;
+  return true;
+}
+
+}  // namespace
+
+// CRS begins phase 1 with some 30 rules that read and write only TX (defaults
+// for settings crs-setup.conf left unset, anomaly scores set to 0): the same
+// ~60 setvars on every request. Those at the start of phase 1 (with rules that
+// leave TX alone between them) run here once, on a transaction of their own;
+// every transaction then starts from their TX and skips them. A rule that
+// would log, block, change the flow or score severity when it matches ends the
+// folded run, as does the first rule that reads anything but TX.
+void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
+  Impl& impl = *engine->impl_;
+  Transaction tx(engine, "rampart-init");
+  auto& t = *tx.impl_;
+  t.current_phase = 1;
+  std::vector<CompiledRule*> folded;
+  for (const CompiledRule* rule : impl.phases[1]) {
+    if (rule->is_marker) continue;
+    bool pure = txOnlyLink(*rule);
+    for (const auto& l : rule->chain) pure = pure && txOnlyLink(*l);
+    if (!pure) {
+      if (leavesTxAlone(*rule)) continue;
+      break;
+    }
+    const Collection before = t.txColl();
+    const size_t matches_before = t.matches.size();
+    t.current_head = rule;
+    t.matched_vars.clear();
+    const bool all = t.evaluateRule(*rule);
+    const bool quiet_match = !rule->log && !rule->auditlog && rule->severity < 0 &&
+                             (rule->disruptive == Disruptive::None || rule->disruptive == Disruptive::Pass) &&
+                             rule->skip == 0 && rule->skip_after.empty();
+    if (t.intercepted || (all && !quiet_match)) {
+      t.txColl() = before;  // this one runs per request, and everything after it
+      t.matches.resize(matches_before);
+      break;
+    }
+    auto* r = const_cast<CompiledRule*>(rule);
+    r->precomputed_match = all;
+    if (all) {
+      r->precomputed_var = t.matched_var;
+      r->precomputed_var_name = t.matched_var_name;
+    }
+    folded.push_back(r);
+  }
+  if (folded.empty() || t.txColl().empty()) return;
+  impl.tx_init = t.txColl();
+  for (auto* r : folded) r->precomputed = true;
+  impl.folded_rules = folded.size();
+}
+
+size_t Engine::foldedRules() const { return impl_->folded_rules; }
+
 Engine::ScanStats Engine::scanStats() const {
   ScanStats st;
   st.databases = impl_->scans.size();
@@ -507,6 +608,9 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   auto engine = std::shared_ptr<Engine>(new Engine(std::move(impl)));
   // RAMPART_WAF_PREFILTER=0 turns the batched prefilter off (A/B measurements).
   const char* pf = std::getenv("RAMPART_WAF_PREFILTER");
+  // RAMPART_WAF_FOLD_INIT=0 keeps the TX-only phase-1 rules per request (A/B).
+  const char* fold = std::getenv("RAMPART_WAF_FOLD_INIT");
+  if (!(fold && std::string_view(fold) == "0")) precomputeInit(engine);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   result.engine = std::move(engine);
   return result;

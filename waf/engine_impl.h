@@ -37,6 +37,18 @@ struct CompiledVar {
 enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };
 enum class AllowScope : uint8_t { All, Request, Phase };
 
+// A collection variable. Values are immutable and shared: setvar installs a
+// new one, so a rule that is reading the old one (views in its target list)
+// keeps it alive through `pins` without copying strings per read.
+struct CollValue {
+  std::string name;  // as first written
+  std::string value;
+};
+struct CollEntry {
+  std::shared_ptr<const CollValue> p;
+};
+using Collection = std::map<std::string, CollEntry, std::less<>>;  // key: lower-case name (found by string_view)
+
 struct CompiledRule {
   const rules::Rule* src = nullptr;
   int64_t id = 0;
@@ -61,6 +73,11 @@ struct CompiledRule {
   int scan_id = -1;
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
+  // Phase-1 initialisation that reads and writes only TX (CRS's 901xxx): run
+  // once at compile time, its TX result is Engine::Impl::tx_init.
+  bool precomputed = false;
+  bool precomputed_match = false;  // it matched then: MATCHED_VAR(_NAME) as it left them
+  std::string precomputed_var, precomputed_var_name;
 
   // The acting actionset (meaningful on the chain head).
   Disruptive disruptive = Disruptive::None;  // None: inherit from SecDefaultAction
@@ -84,6 +101,9 @@ struct Engine::Impl {
   rules::RuleSet ruleset;  // owned copy; CompiledRule::src points into it
   std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
+  // TX as the precomputed phase-1 rules leave it (values shared, copied on write).
+  Collection tx_init;
+  size_t folded_rules = 0;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head

@@ -604,6 +604,17 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   return matched;
 }
 
+// All links of a rule, in order, while they match. True when every one did.
+bool Transaction::Impl::evaluateRule(const CompiledRule& rule) {
+  const size_t links = 1 + rule.chain.size();
+  for (size_t i = 0; i < links; ++i) {
+    const CompiledRule& link = i == 0 ? rule : *rule.chain[i - 1];
+    if (evaluateLink(link, rule, i + 1 == links) == 0) return false;
+    if (intercepted) break;
+  }
+  return true;
+}
+
 Verdict Transaction::Impl::runPhase(int phase) {
   current_phase = phase;
   Verdict none;
@@ -616,6 +627,13 @@ Verdict Transaction::Impl::runPhase(int phase) {
   }
   matched_vars.clear();
   resetScans();
+  // The phase-1 rules folded at compile time: their TX, unless something set TX
+  // or removed rules before they would have run.
+  if (phase == 1 && !eng->tx_init.empty() && (!tx_coll || tx_coll->empty()) && removed_ids.empty() &&
+      removed_tags.empty() && removed_msgs.empty() && removed_targets.empty()) {
+    txColl() = eng->tx_init;
+    from_tx_init = true;
+  }
   const auto& list = eng->phases[phase];
   std::string_view skip_after;
   bool skipping = false;
@@ -639,23 +657,22 @@ Verdict Transaction::Impl::runPhase(int phase) {
       matched_vars.clear();
       continue;
     }
+    if (rule->precomputed && from_tx_init) {
+      if (rule->precomputed_match) {
+        matched_var = rule->precomputed_var;
+        matched_var_name = rule->precomputed_var_name;
+      }
+      continue;
+    }
     current_head = rule;
     if (reached && rule->profile_index >= 0) (*reached)[size_t(rule->profile_index)] = 1;
-    size_t links = 1 + rule->chain.size();
     bool all = true;
     std::chrono::steady_clock::time_point t0;
     if (profile_timed) {
       scan_ns = 0;
       t0 = std::chrono::steady_clock::now();
     }
-    for (size_t i = 0; i < links; ++i) {
-      const CompiledRule& link = i == 0 ? *rule : *rule->chain[i - 1];
-      if (evaluateLink(link, *rule, i + 1 == links) == 0) {
-        all = false;
-        break;
-      }
-      if (intercepted) break;
-    }
+    all = evaluateRule(*rule);
     if (profile && rule->profile_index >= 0) {
       auto bump = bumpCounter;
       auto& c = profile->at(size_t(rule->profile_index));

@@ -132,6 +132,8 @@ class Engine {
     size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0;
   };
   ScanStats scanStats() const;
+  // Phase-1 rules run once at compile time (TX-only initialisation, see engine.cc).
+  size_t foldedRules() const;
   ~Engine();
 
   struct Impl;
@@ -140,6 +142,7 @@ class Engine {
  private:
   explicit Engine(std::unique_ptr<Impl> impl);
   static void buildScans(const std::shared_ptr<Engine>& engine);
+  static void precomputeInit(const std::shared_ptr<Engine>& engine);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,17 +32,6 @@ struct VarValue {
   bool stable = false;     // value memory lives for the whole transaction (cacheable)
 };
 
-// A collection variable. Values are immutable and shared: setvar installs a
-// new one, so a rule that is reading the old one (views in its target list)
-// keeps it alive through `pins` without copying strings per read.
-struct CollValue {
-  std::string name;  // as first written
-  std::string value;
-};
-struct CollEntry {
-  std::shared_ptr<const CollValue> p;
-};
-using Collection = std::map<std::string, CollEntry, std::less<>>;  // key: lower-case name (found by string_view)
 
 struct RemovedTarget {
   bool by_tag = false;
@@ -106,6 +95,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string audit_engine, audit_log_parts;
   std::map<std::string, Collection> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
+  bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
   std::vector<MatchedRule> matches;
@@ -287,6 +277,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // rule flow (transaction.cc)
   Verdict runPhase(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
+  bool evaluateRule(const CompiledRule& rule);
   // The link's transformation pipeline applied to a stable value, cached per prefix.
   std::string_view transformStable(std::string_view value, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);

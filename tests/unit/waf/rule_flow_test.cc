@@ -508,3 +508,61 @@ SecRule ARGS "@rx ^abc" "id:3,phase:1,pass,t:none,setvar:tx.abc=+1")");
 
 }  // namespace
 }  // namespace rampart::waf::testing
+
+namespace rampart::waf::testing {
+namespace {
+
+// Phase-1 rules that read and write only TX (CRS's initialisation) are run
+// once when the rules compile; each transaction starts from their TX. What
+// reads anything else ends the folded run; rules that leave TX alone (a
+// Content-Type ctl) may sit between folded ones.
+const char* kInitRules = R"(
+SecRule REQUEST_HEADERS:Content-Type "@rx json" "id:10,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecAction "id:11,phase:1,pass,nolog,setvar:tx.base=5,setvar:tx.Mixed_Case=x"
+SecRule &TX:limit "@eq 0" "id:12,phase:1,pass,nolog,setvar:tx.limit=%{tx.base}"
+SecRule TX:limit "@lt 3" "id:13,phase:1,deny,status:403,log"
+SecRule REQUEST_HEADERS:X-Bump "@rx ." "id:14,phase:1,pass,nolog,setvar:tx.limit=+10"
+SecRule TX:limit "@eq 15" "id:15,phase:1,deny,status:406,log"
+SecRule TX:limit "@eq 5" "id:16,phase:1,pass,log,setvar:tx.base=+1"
+)";
+
+TEST(RuleFlow, FoldedInitialisationKeepsPerRequestSemantics) {
+  auto engine = compileRules(kInitRules);
+  ASSERT_TRUE(engine);
+  EXPECT_EQ(engine->foldedRules(), 3u);  // 11, 12, 13; 14 reads a header
+  Request plain;
+  for (int i = 0; i < 2; ++i) {  // a write of a folded value is the transaction's own
+    auto r = run(engine, plain);
+    EXPECT_EQ(r.first.action, Verdict::Action::None);
+    EXPECT_TRUE(r.fired(16));
+    EXPECT_FALSE(r.fired(13));
+    EXPECT_EQ(r.tx_("limit"), "5");
+    EXPECT_EQ(r.tx_("base"), "6");
+    EXPECT_EQ(r.tx_("mixed_case"), "x");
+  }
+  Request bump;
+  bump.headers.push_back({"X-Bump", "1"});
+  auto b = run(engine, bump);
+  EXPECT_EQ(b.first.status, 406);
+  EXPECT_TRUE(b.fired(15));
+}
+
+// A TX-only rule that would log (or block) when it matches is not folded: its
+// record and verdict stay per request, and so does everything after it.
+TEST(RuleFlow, InitialisationThatLogsIsNotFolded) {
+  auto engine = compileRules(R"(
+SecAction "id:21,phase:1,pass,nolog,setvar:tx.a=1"
+SecRule TX:a "@eq 1" "id:22,phase:1,pass,log,msg:'seen',setvar:tx.b=2"
+SecRule TX:b "@eq 2" "id:23,phase:1,deny,status:403,log"
+)");
+  ASSERT_TRUE(engine);
+  EXPECT_EQ(engine->foldedRules(), 1u);
+  Request plain;
+  auto r = run(engine, plain);
+  EXPECT_TRUE(r.fired(22));
+  EXPECT_EQ(r.first.status, 403);
+  EXPECT_EQ(r.first.rule_id, 23);
+}
+
+}  // namespace
+}  // namespace rampart::waf::testing
