@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "waf/match/aho_corasick.h"
@@ -336,6 +337,42 @@ TEST(HsPrefilter, DiskCacheRoundTrip) {
     ASSERT_TRUE(db.build());
   }
   EXPECT_GT(std::filesystem::last_write_time(file), old + std::chrono::hours(24));
+  HsPrefilter::setCacheDir(before);
+  std::filesystem::remove_all(dir);
+}
+
+// A long pattern is scanned alone once on a benign sample: one that Hyperscan
+// runs fast (a long literal list, well under a nanosecond per byte) is kept, and
+// the decision is written to the cache directory for the next start.
+TEST(HsPrefilter, LongPatternsAreMeasuredOnce) {
+  std::string dir = ::testing::TempDir() + "/rampart-hs-calib-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::string before = HsPrefilter::cacheDir();
+  HsPrefilter::setCacheDir(dir);
+  std::string list = "(?:";
+  for (int i = 0; i < 300; ++i) list += (i ? "|" : "") + std::string("command") + std::to_string(i) + "x" + std::to_string(::getpid());
+  list += ")";
+  ASSERT_GT(list.size(), 1500u);
+  auto calibFiles = [&] {
+    std::vector<std::filesystem::path> v;
+    for (auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().filename().string().rfind("calib-", 0) == 0) v.push_back(e.path());
+    return v;
+  };
+  {
+    HsPrefilter db;
+    ASSERT_EQ(db.add(list, true), 0);
+    ASSERT_TRUE(db.build());
+    std::vector<uint8_t> hits;
+    ASSERT_TRUE(db.scan("a\ncommand299x" + std::to_string(::getpid()) + "\n", hits));
+    EXPECT_EQ(hits[0], 1);
+  }
+  auto files = calibFiles();
+  ASSERT_EQ(files.size(), 1u);
+  std::ifstream in(files[0]);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "0");  // not slow
   HsPrefilter::setCacheDir(before);
   std::filesystem::remove_all(dir);
 }
