@@ -377,3 +377,28 @@ SecRule ARGS:a "@streq ABC" "id:3,phase:1,pass,t:none,setvar:tx.raw=1")");
 
 }  // namespace
 }  // namespace rampart::waf::testing
+
+namespace rampart::waf::testing {
+namespace {
+
+// Selector regexes that start with a literal are guarded by it (keys without it
+// never reach the regex); what they select is what the regex alone selects.
+TEST(Variables, RegexSelectorsWithALiteralSelectTheSameKeys) {
+  auto engine = compileRules(R"(
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.foo_1=a,setvar:tx.FOO_2=b,setvar:tx.xfoo_3=c,setvar:tx.bar=d,setvar:tx.ba=e,setvar:tx.a.b1=f,setvar:tx.axb=g,setvar:tx.y_1=h"
+SecRule &TX:/^foo_/ "@eq 2" "id:10,phase:1,pass,log"
+SecRule &TX:/foo_/ "@eq 3" "id:11,phase:1,pass,log"
+SecRule &TX:/bar*/ "@eq 2" "id:12,phase:1,pass,log"
+SecRule &TX:/^a\.b/ "@eq 1" "id:13,phase:1,pass,log"
+SecRule &TX:/^(?:x|y)_/ "@eq 1" "id:14,phase:1,pass,log"
+SecRule &TX:/^foo_\d$/ "@eq 2" "id:15,phase:1,pass,log"
+SecRule &TX:/^FOO_[12]/ "@eq 2" "id:16,phase:1,pass,log"
+)");
+  ASSERT_TRUE(engine);
+  Request plain;
+  auto r = run(engine, plain);
+  for (int64_t id : {10, 11, 12, 13, 14, 15, 16}) EXPECT_TRUE(r.fired(id)) << id;
+}
+
+}  // namespace
+}  // namespace rampart::waf::testing
