@@ -50,7 +50,6 @@ void literalGuard(std::string_view re, CompiledVar& v) {
   v.needle_whole = whole;
 }
 
-
 struct Compiler {
   Engine::Impl& impl;
   std::vector<rules::Diagnostic>& errors;
@@ -543,11 +542,16 @@ bool txOnlyLink(const CompiledRule& l) {
   return true;
 }
 
+// Matching it changes neither the verdict nor which rules run next.
+bool flowNeutral(const CompiledRule& r) {
+  return (r.disruptive == Disruptive::None || r.disruptive == Disruptive::Pass) && r.skip == 0 &&
+         r.skip_after.empty();
+}
+
 // A rule that cannot change TX, the flow or the verdict: phase 1 runs it in
 // place while the TX-only rules around it are folded.
 bool leavesTxAlone(const CompiledRule& r) {
-  if (r.disruptive != Disruptive::None && r.disruptive != Disruptive::Pass) return false;
-  if (r.skip > 0 || !r.skip_after.empty()) return false;
+  if (!flowNeutral(r)) return false;
   auto quiet = [](const CompiledRule& l) {
     if (l.capture) return false;
     for (const auto& s : l.steps) {
@@ -592,9 +596,7 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
     t.current_head = rule;
     t.matched_vars.clear();
     const bool all = t.evaluateRule(*rule);
-    const bool quiet_match = !rule->log && !rule->auditlog && rule->severity < 0 &&
-                             (rule->disruptive == Disruptive::None || rule->disruptive == Disruptive::Pass) &&
-                             rule->skip == 0 && rule->skip_after.empty();
+    const bool quiet_match = !rule->log && !rule->auditlog && rule->severity < 0 && flowNeutral(*rule);
     if (t.intercepted || (all && !quiet_match)) {
       t.txColl() = before;  // this one runs per request, and everything after it
       t.matches.resize(matches_before);
@@ -611,10 +613,12 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   if (folded.empty() || t.txColl().empty()) return;
   impl.tx_init = t.txColl();
   for (auto* r : folded) r->precomputed = true;
-  impl.folded_rules = folded.size();
 }
 
-size_t Engine::foldedRules() const { return impl_->folded_rules; }
+size_t Engine::foldedRules() const {
+  const auto& p1 = impl_->phases[1];
+  return static_cast<size_t>(std::count_if(p1.begin(), p1.end(), [](const CompiledRule* r) { return r->precomputed; }));
+}
 
 Engine::ScanStats Engine::scanStats() const {
   ScanStats st;

@@ -110,7 +110,6 @@ struct Engine::Impl {
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
   // TX as the precomputed phase-1 rules leave it (values shared, copied on write).
   Collection tx_init;
-  size_t folded_rules = 0;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head

@@ -63,10 +63,9 @@ Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) 
 // ---------------------------------------------------------------- macros
 
 bool Transaction::Impl::txView(std::string_view key, std::string_view* out) {
-  auto cit = collections.find("tx");
-  if (cit == collections.end()) return false;
-  auto e = cit->second.find(key);
-  if (e == cit->second.end() || !e->second.p) return false;
+  if (!tx_coll) return false;
+  auto e = tx_coll->find(key);
+  if (e == tx_coll->end() || !e->second.p) return false;
   *out = e->second.p->value;
   return true;
 }
@@ -95,12 +94,11 @@ std::string Transaction::Impl::expand(std::string_view text) {
     }
     if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
       // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
-      auto cit = collections.find("tx");
-      if (cit == collections.end()) continue;
+      if (!tx_coll) continue;
       std::string lk(key);
       for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto e = cit->second.find(lk);
-      if (e != cit->second.end() && e->second.p) out.append(e->second.p->value);
+      auto e = tx_coll->find(lk);
+      if (e != tx_coll->end() && e->second.p) out.append(e->second.p->value);
       continue;
     }
     std::string upper(coll);
@@ -320,8 +318,7 @@ void Transaction::Impl::runStep(const actions::Step& s, const CompiledRule& rule
     case actions::Step::Kind::InitCol: {
       // initcol:ip=%{remote_addr}: collections live per transaction for now.
       auto eq = s.arg.find('=');
-      std::string name = toLower(s.arg.substr(0, eq));
-      collections[name];
+      coll(toLower(s.arg.substr(0, eq)));
       break;
     }
     case actions::Step::Kind::SetSid: session_id = expand(s.arg); collections["session"]; break;
@@ -860,10 +857,10 @@ const std::vector<MatchedRule>& Transaction::matches() const { return impl_->mat
 const Verdict& Transaction::verdict() const { return impl_->verdict; }
 
 std::string Transaction::txValue(std::string_view name) const {
-  auto it = impl_->collections.find("tx");
-  if (it == impl_->collections.end()) return {};
-  auto e = it->second.find(toLower(name));
-  return e == it->second.end() || !e->second.p ? std::string() : e->second.p->value;
+  const Collection* tx = impl_->tx_coll;
+  if (!tx) return {};
+  auto e = tx->find(toLower(name));
+  return e == tx->end() || !e->second.p ? std::string() : e->second.p->value;
 }
 
 void Transaction::forEachArgument(

@@ -261,7 +261,8 @@ struct Transaction::Impl : public operators::MacroExpander {
     scratch.push_back(std::move(s));
     return scratch.back();
   }
-  Collection& coll(std::string_view name) { return collections[std::string(name)]; }
+  // TX is reached through tx_coll only (readers: null means no TX yet).
+  Collection& coll(std::string_view name) { return name == "tx" ? txColl() : collections[std::string(name)]; }
   Collection& txColl() {
     if (!tx_coll) tx_coll = &collections["tx"];  // map nodes stay put
     return *tx_coll;

@@ -58,7 +58,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     key = key_buf;
     lkey = lkey_buf;
   }
-  Collection& c = sv.collection == "tx" ? txColl() : coll(sv.collection);
+  Collection& c = coll(sv.collection);
   auto it = c.find(lkey);
   if (sv.op == actions::SetVar::Op::Unset) {
     if (it != c.end()) c.erase(it);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cctype>
 #include <cstdio>
@@ -23,7 +24,6 @@ struct HsPrefilter::Db {
   uint64_t id = 0;  // unique in the process: which databases a thread's scratch fits
   std::vector<unsigned> flags;  // as compiled (exact or prefilter mode)
   std::vector<uint8_t> always;  // patterns left out of the set: always candidates
-  std::vector<uint8_t> every;   // patterns reported at every match (no SINGLEMATCH): see add()
   ~Db() {
     if (db) hs_free_database(db);
   }
@@ -88,7 +88,7 @@ bool compilesAlone(const std::string& p, unsigned flags) {
 
 struct ScanContext {
   uint8_t* hits;  // ids are 0 .. size()-1
-  const uint8_t* every;
+  const unsigned* flags;  // as compiled, by id
   const std::vector<uint32_t>* separators;
 };
 
@@ -96,8 +96,9 @@ int onMatch(unsigned id, unsigned long long, unsigned long long to, unsigned, vo
   auto& c = *static_cast<ScanContext*>(ctx);
   // A match whose last byte is a separator spans two values (the separator is
   // in neither): not a candidate. Only patterns that can match a separator
-  // are reported at every match, so that their real matches are still seen.
-  if (c.every[id] && to > 0 && c.separators &&
+  // are reported at every match (no SINGLEMATCH), so that their real matches
+  // are still seen.
+  if (!(c.flags[id] & HS_FLAG_SINGLEMATCH) && to > 0 && c.separators &&
       std::binary_search(c.separators->begin(), c.separators->end(), static_cast<uint32_t>(to - 1)))
     return 0;
   c.hits[id] = 1;
@@ -142,14 +143,30 @@ std::string cacheFile(const std::string& dir, const std::string& key) {
   return dir + name;
 }
 
-std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std::string& key, size_t n) {
+bool readFile(const std::string& path, std::string& data) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return nullptr;
-  std::string data;
+  if (!f) return false;
+  data.clear();
   char buf[1 << 16];
   size_t got;
   while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, got);
   std::fclose(f);
+  return true;
+}
+
+// Written aside and renamed: a reader never sees half a file.
+void writeAside(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return;
+  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+}
+
+std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std::string& key, size_t n) {
+  std::string data;
+  if (!readFile(path, data)) return nullptr;
   size_t at = 0;
   auto take = [&](void* out, size_t len) {
     if (data.size() - at < len) return false;
@@ -176,7 +193,6 @@ std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std
   hs_database_t* hdb = nullptr;
   if (hs_deserialize_database(data.data() + at, dlen, &hdb) != HS_SUCCESS) return nullptr;
   db->db = hdb;
-  for (unsigned f : db->flags) db->every.push_back((f & HS_FLAG_SINGLEMATCH) == 0);
   db->id = next_db_id++;
   std::error_code ec;
   std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
@@ -208,13 +224,7 @@ void saveToDisk(const std::string& dir, const std::string& path, const std::stri
     std::sort(files.begin(), files.end());
     for (size_t i = 0; i + 255 < files.size(); ++i) std::filesystem::remove(files[i].second, ec);
   }
-  // Written aside and renamed: a reader never sees half a file.
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return;
-  bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+  writeAside(path, out);
 }
 
 }  // namespace
@@ -237,13 +247,6 @@ std::string HsPrefilter::cacheDir() {
 }
 
 namespace {
-int hexDigit(char h) {
-  if (h >= '0' && h <= '9') return h - '0';
-  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-  return -1;
-}
-
 // Whether a flag group "(?i)" or "(?i:" (with other flags beside) turns case off somewhere.
 bool ignoresCase(std::string_view p) {
   for (size_t at = p.find("(?"); at != std::string_view::npos; at = p.find("(?", at + 2)) {
@@ -289,18 +292,14 @@ std::string HsPrefilter::translate(std::string_view p, bool re2) {
         if (h == '{') {  // \x{hh}: one byte in Latin-1, nothing wider
           size_t end = p.find('}', i + 3);
           if (end == std::string_view::npos || end == i + 3 || end - (i + 3) > 2) return {};
-          int v = 0;
-          for (size_t k = i + 3; k < end; ++k) {
-            int d = hexDigit(p[k]);
-            if (d < 0) return {};
-            v = v * 16 + d;
-          }
+          unsigned v = 0;
+          if (std::from_chars(p.data() + i + 3, p.data() + end, v, 16).ptr != p.data() + end) return {};
           if (v >= 0x80 && caseless) return {};
           out += hex(static_cast<unsigned char>(v));
           i = end;
           continue;
         }
-        if (hexDigit(h) >= 8 && caseless) return {};
+        if (std::isxdigit(static_cast<unsigned char>(h)) && !(h >= '0' && h <= '7') && caseless) return {};
       }
       if (!in_class && (n == 'A' || n == 'z' || n == 'Z' || n == 'G')) return {};
       if (re2 && n == 's') {
@@ -382,17 +381,10 @@ bool tooSlow(const std::string& t, unsigned flags) {
   std::snprintf(name, sizeof name, "/calib-%016llx", static_cast<unsigned long long>(fnv1a(key)));
   const std::string path = dir.empty() ? std::string() : dir + name;
   int decided = -1;
-  if (!path.empty()) {
-    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-      std::string data;
-      char buf[4096];
-      size_t got;
-      while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, got);
-      std::fclose(f);
-      if (data.size() == key.size() + 2 && data.compare(2, std::string::npos, key) == 0 && data[1] == '\n')
-        decided = data[0] == '1';
-    }
-  }
+  std::string data;
+  if (!path.empty() && readFile(path, data) && data.size() == key.size() + 2 && data[1] == '\n' &&
+      data.compare(2, std::string::npos, key) == 0)
+    decided = data[0] == '1';
   if (decided < 0) {
     decided = 0;
     hs_database_t* db = nullptr;
@@ -417,13 +409,7 @@ bool tooSlow(const std::string& t, unsigned flags) {
     if (!path.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
-      std::string tmp = path + ".tmp." + std::to_string(::getpid());
-      if (std::FILE* f = std::fopen(tmp.c_str(), "wb")) {
-        std::string out = std::string(decided ? "1" : "0") + "\n" + key;
-        bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
-        ok = std::fclose(f) == 0 && ok;
-        if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
-      }
+      writeAside(path, std::string(decided ? "1" : "0") + "\n" + key);
     }
   }
   std::lock_guard<std::mutex> g(mu);
@@ -569,7 +555,6 @@ bool HsPrefilter::build() {
   owned->id = next_db_id++;
   owned->flags = flags_;
   owned->always.assign(dropped.begin(), dropped.end());
-  for (unsigned f : flags_) owned->every.push_back((f & HS_FLAG_SINGLEMATCH) == 0);
   adopt(owned);
   if (!path.empty()) saveToDisk(dir, path, key, *owned);
   std::lock_guard<std::mutex> g(c.mu);
@@ -585,7 +570,7 @@ bool HsPrefilter::scan(std::string_view buffer, uint8_t* hits, const std::vector
     if (db_->always[i]) hits[i] = 1;
   hs_scratch_t* scratch = scratchFor(*db_);
   if (!scratch) return false;
-  ScanContext ctx{hits, db_->every.data(), separators};
+  ScanContext ctx{hits, db_->flags.data(), separators};
   hs_error_t rc = hs_scan(db_->db, buffer.data(), static_cast<unsigned>(buffer.size()), 0, scratch, onMatch, &ctx);
   return rc == HS_SUCCESS;
 }

@@ -300,12 +300,25 @@ TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
   EXPECT_EQ(hits[id], 1);  // a superset: never drops the real match
 }
 
+// A cache directory of the test's own, and the previous one back afterwards
+// (also when an assertion ends the test early).
+struct ScopedCacheDir {
+  explicit ScopedCacheDir(const std::string& name)
+      : dir(::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid())), before(HsPrefilter::cacheDir()) {
+    std::filesystem::remove_all(dir);
+    HsPrefilter::setCacheDir(dir);
+  }
+  ~ScopedCacheDir() {
+    HsPrefilter::setCacheDir(before);
+    std::filesystem::remove_all(dir);
+  }
+  std::string dir, before;
+};
+
 // A database compiled once is written to the cache directory and read back by the next build.
 TEST(HsPrefilter, DiskCacheRoundTrip) {
-  std::string dir = ::testing::TempDir() + "/rampart-hs-cache-" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  std::string before = HsPrefilter::cacheDir();
-  HsPrefilter::setCacheDir(dir);
+  ScopedCacheDir cache("rampart-hs-cache");
+  const std::string& dir = cache.dir;
   const std::string unique = "(?i)rampart-cache-test-" + std::to_string(::getpid()) + "\\d+";
   {
     HsPrefilter db;
@@ -337,28 +350,17 @@ TEST(HsPrefilter, DiskCacheRoundTrip) {
     ASSERT_TRUE(db.build());
   }
   EXPECT_GT(std::filesystem::last_write_time(file), old + std::chrono::hours(24));
-  HsPrefilter::setCacheDir(before);
-  std::filesystem::remove_all(dir);
 }
 
 // A long pattern is scanned alone once on a benign sample: one that Hyperscan
 // runs fast (a long literal list, well under a nanosecond per byte) is kept, and
 // the decision is written to the cache directory for the next start.
 TEST(HsPrefilter, LongPatternsAreMeasuredOnce) {
-  std::string dir = ::testing::TempDir() + "/rampart-hs-calib-" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  std::string before = HsPrefilter::cacheDir();
-  HsPrefilter::setCacheDir(dir);
+  ScopedCacheDir cache("rampart-hs-calib");
   std::string list = "(?:";
   for (int i = 0; i < 300; ++i) list += (i ? "|" : "") + std::string("command") + std::to_string(i) + "x" + std::to_string(::getpid());
   list += ")";
   ASSERT_GT(list.size(), 1500u);
-  auto calibFiles = [&] {
-    std::vector<std::filesystem::path> v;
-    for (auto& e : std::filesystem::directory_iterator(dir))
-      if (e.path().filename().string().rfind("calib-", 0) == 0) v.push_back(e.path());
-    return v;
-  };
   {
     HsPrefilter db;
     ASSERT_EQ(db.add(list, true), 0);
@@ -367,14 +369,14 @@ TEST(HsPrefilter, LongPatternsAreMeasuredOnce) {
     ASSERT_TRUE(db.scan("a\ncommand299x" + std::to_string(::getpid()) + "\n", hits));
     EXPECT_EQ(hits[0], 1);
   }
-  auto files = calibFiles();
+  std::vector<std::filesystem::path> files;
+  for (auto& e : std::filesystem::directory_iterator(cache.dir))
+    if (e.path().filename().string().rfind("calib-", 0) == 0) files.push_back(e.path());
   ASSERT_EQ(files.size(), 1u);
   std::ifstream in(files[0]);
   std::string first;
   std::getline(in, first);
   EXPECT_EQ(first, "0");  // not slow
-  HsPrefilter::setCacheDir(before);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
