@@ -1,7 +1,8 @@
-// Per-record cost of the access log path off the worker: rendering an access
-// record as JSON (the log writer thread), and a sink accepting the line (its
-// offer(): filter, lock, append). The end-to-end cost is in bench/sinks.sh; this
-// isolates the two steps from the noise of a shared machine.
+// Per-record cost of the access log path: rendering an access record as JSON
+// (the worker, into its ring), and a sink accepting the line (offer(): filter,
+// lock, append; offerAll(): a drain's lines under one lock, as the log writer
+// offers). The end-to-end cost is in bench/sinks.sh; this isolates the steps
+// from the noise of a shared machine.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -35,14 +36,15 @@ AccessRecord typical() {
 }
 
 void BM_RenderAccessRecord(benchmark::State& state) {
+  // As a worker renders into its ring: one buffer of the record's bound.
   const AccessRecord r = typical();
-  std::string out;
+  std::string buf(r.jsonBound(), '\0');
+  size_t n = 0;
   for (auto _ : state) {
-    out.clear();
-    r.appendJson(out);
-    benchmark::DoNotOptimize(out.data());
+    n = size_t(r.writeJson(buf.data()) - buf.data());
+    benchmark::DoNotOptimize(buf.data());
   }
-  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(out.size()));
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(n));
 }
 BENCHMARK(BM_RenderAccessRecord);
 
@@ -65,6 +67,33 @@ void BM_SinkOffer(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()));
 }
 BENCHMARK(BM_SinkOffer)->Iterations(2000000);
+
+// As the log writer offers: a drain's lines (here 1000) under one lock.
+void BM_SinkOfferAll(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::temp_directory_path() / "rampart-bench-sink-all").string();
+  fs::create_directories(dir + "/spool");
+  rampart::gateway::sinks::SinkConfig c;
+  c.name = "bench";
+  c.type = rampart::gateway::sinks::SinkConfig::Type::kLocal;
+  c.local.path = dir + "/out";
+  c.spool_path = dir + "/spool";
+  c.batch_age = std::chrono::hours(1);
+  c.memory_max_bytes = uint64_t(1) << 34;
+  c.batch_bytes = 5 << 20;
+  rampart::gateway::sinks::Sink sink(c, "bench");
+  std::string text;
+  std::vector<rampart::gateway::sinks::Sink::Line> lines;
+  for (int i = 0; i < 1000; ++i) {
+    const size_t at = text.size();
+    typical().appendJson(text);
+    lines.push_back({at, text.size() - at, 200, false});
+    text += '\n';
+  }
+  for (auto _ : state) sink.offerAll(rampart::gateway::sinks::Kind::kAccess, text, lines);
+  state.SetItemsProcessed(int64_t(state.iterations()) * 1000);
+}
+BENCHMARK(BM_SinkOfferAll)->Iterations(2000);
 
 }  // namespace
 

@@ -15,25 +15,6 @@
 
 namespace rampart::gateway::log {
 
-
-namespace {
-
-void appendUint(std::string& o, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  o.append(buf, size_t(r.ptr - buf));
-}
-
-// Milliseconds with three decimals (microseconds), as "1.234".
-void appendMillis(std::string& o, double ms) {
-  const uint64_t us = uint64_t(ms * 1000.0 + 0.5);
-  appendUint(o, us / 1000);
-  char frac[4] = {'.', char('0' + us / 100 % 10), char('0' + us / 10 % 10), char('0' + us % 10)};
-  o.append(frac, 4);
-}
-
-}  // namespace
-
 std::string AccessRecord::toJson() const {
   std::string o;
   o.reserve(384);
@@ -41,60 +22,108 @@ std::string AccessRecord::toJson() const {
   return o;
 }
 
-void AccessRecord::appendJson(std::string& o) const {
-  o += "{\"time\":";
-  o += '"';
-  appendIsoTime(o, time_ms);
-  o += '"';
-  o += ",\"request_id\":";
-  appendJsonString(o, request_id);
-  o += ",\"client\":";
-  appendJsonString(o, client);
-  o += ",\"listener\":";
-  appendJsonString(o, listener);
-  o += ",\"route\":";
-  appendJsonString(o, route);
-  o += ",\"method\":";
-  appendJsonString(o, method);
-  o += ",\"host\":";
-  appendJsonString(o, host);
-  o += ",\"path\":";
-  appendJsonString(o, path);
-  o += ",\"protocol\":";
-  appendJsonString(o, protocol);
-  o += ",\"status\":";
-  appendUint(o, status);
-  o += ",\"bytes_in\":";
-  appendUint(o, bytes_in);
-  o += ",\"bytes_out\":";
-  appendUint(o, bytes_out);
-  o += ",\"upstream\":";
-  appendJsonString(o, upstream);
-  o += ",\"upstream_ms\":";
-  if (upstream_ms >= 0) appendMillis(o, upstream_ms);
-  else o += "null";
-  o += ",\"total_ms\":";
-  appendMillis(o, total_ms);
-  o += ",\"user_agent\":";
-  appendJsonString(o, user_agent);
-  if (!error.empty()) {
-    o += ",\"error\":";
-    appendJsonString(o, error);
-  }
-  if (!waf.empty()) {
-    o += ",\"waf\":";
-    appendJsonString(o, waf);
-  }
-  o += '}';
+namespace {
+
+template <size_t N>
+char* lit(char* p, const char (&s)[N]) {
+  std::memcpy(p, s, N - 1);
+  return p + N - 1;
 }
 
-AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind, size_t ring)
+char* writeUint(char* p, uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
+
+// Milliseconds with three decimals (microseconds), as "1.234".
+char* writeMillis(char* p, double ms) {
+  const uint64_t us = uint64_t(ms * 1000.0 + 0.5);
+  p = writeUint(p, us / 1000);
+  p[0] = '.';
+  p[1] = char('0' + us / 100 % 10);
+  p[2] = char('0' + us / 10 % 10);
+  p[3] = char('0' + us % 10);
+  return p + 4;
+}
+
+}  // namespace
+
+size_t AccessRecord::jsonBound() const {
+  // Every string byte escaped as \u00XX, the names and numbers at their widest.
+  const size_t strings = request_id.size() + client.size() + listener.size() + route.size() + method.size() +
+                         host.size() + path.size() + protocol.size() + upstream.size() + user_agent.size() +
+                         error.size() + waf.size();
+  return 512 + jsonStringBound(strings);
+}
+
+void AccessRecord::appendJson(std::string& o) const {
+  const size_t at = o.size();
+  o.resize(at + jsonBound());
+  o.resize(size_t(writeJson(o.data() + at) - o.data()));
+}
+
+char* AccessRecord::writeJson(char* p) const {
+  p = lit(p, "{\"time\":\"");
+  p = writeIsoTime(p, time_ms);
+  p = lit(p, "\",\"request_id\":");
+  p = writeJsonString(p, request_id);
+  p = lit(p, ",\"client\":");
+  p = writeJsonString(p, client);
+  p = lit(p, ",\"listener\":");
+  p = writeJsonString(p, listener);
+  p = lit(p, ",\"route\":");
+  p = writeJsonString(p, route);
+  p = lit(p, ",\"method\":");
+  p = writeJsonString(p, method);
+  p = lit(p, ",\"host\":");
+  p = writeJsonString(p, host);
+  p = lit(p, ",\"path\":");
+  p = writeJsonString(p, path);
+  p = lit(p, ",\"protocol\":");
+  p = writeJsonString(p, protocol);
+  p = lit(p, ",\"status\":");
+  p = writeUint(p, status);
+  p = lit(p, ",\"bytes_in\":");
+  p = writeUint(p, bytes_in);
+  p = lit(p, ",\"bytes_out\":");
+  p = writeUint(p, bytes_out);
+  p = lit(p, ",\"upstream\":");
+  p = writeJsonString(p, upstream);
+  p = lit(p, ",\"upstream_ms\":");
+  p = upstream_ms >= 0 ? writeMillis(p, upstream_ms) : lit(p, "null");
+  p = lit(p, ",\"total_ms\":");
+  p = writeMillis(p, total_ms);
+  p = lit(p, ",\"user_agent\":");
+  p = writeJsonString(p, user_agent);
+  if (!error.empty()) {
+    p = lit(p, ",\"error\":");
+    p = writeJsonString(p, error);
+  }
+  if (!waf.empty()) {
+    p = lit(p, ",\"waf\":");
+    p = writeJsonString(p, waf);
+  }
+  *p++ = '}';
+  return p;
+}
+
+AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind, size_t ring_bytes)
     : path_(std::move(path)), kind_(kind) {
-  // WAF events are rare next to access records: a quarter of the slots.
-  const size_t n = kind == sinks::Kind::kWaf ? std::max<size_t>(ring / 4, 64) : ring;
-  for (unsigned i = 0; i < workers; ++i) queues_.push_back(std::make_unique<Queue>(n));
+  // Each log takes one kind of entry: rendered records (access) or whole lines (WAF events).
+  const bool access = kind == sinks::Kind::kAccess;
+  for (unsigned i = 0; i < workers; ++i)
+    queues_.push_back(std::make_unique<Queue>(access ? ring_bytes : 0, access ? 64 : 4096));
   reopen_ = true;
   thread_ = std::thread([this] { run(); });
+}
+
+void AccessLog::record(unsigned worker, const AccessRecord& r) {
+  auto& ring = queues_[worker % queues_.size()]->records;
+  char* p = ring.reserve(r.jsonBound() + 1);
+  if (!p) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  char* end = r.writeJson(p);
+  *end++ = '\n';
+  ring.commit(size_t(end - p), r.status, r.waf.empty() ? 0 : 1);
 }
 
 AccessLog::~AccessLog() {
@@ -134,25 +163,35 @@ void AccessLog::drain() {
       }
     }
   }
-  std::string text;
+  // One buffer for the whole drain (kept between drains: no allocation once
+  // warm), written to the file in one go and offered to each sink under one lock.
+  std::string& text = text_;
+  text.clear();
+  lines_.clear();
+  auto line = [&](size_t at, uint16_t status, bool waf) {
+    lines_.push_back({at, text.size() - at, status, waf});
+    text += '\n';
+  };
   for (auto& q : queues_) {
-    size_t n = q->items.drainInPlace([&](const AccessRecord& r) {
+    size_t n = q->records.drain([&](std::string_view rendered, uint16_t status, uint8_t waf) {
       const size_t at = text.size();
-      r.appendJson(text);
-      for (auto* s : sinks_) s->offer(kind_, std::string_view(text).substr(at), r.status, !r.waf.empty());
-      text += '\n';
+      text.append(rendered.data(), rendered.size() - 1);  // without its '\n', which line() adds
+      line(at, status, waf != 0);
     });
-    n += q->lines.drain([&](std::string&& l) {
-      for (auto* s : sinks_) s->offer(kind_, l, 0, true);
+    n += q->lines.drain([&](std::string&& l) {  // moved out: an audit line's memory goes with it
+      const size_t at = text.size();
       text += l;
-      text += '\n';
+      line(at, 0, true);
     });
     written_ += n;
   }
+  for (auto* s : sinks_) s->offerAll(kind_, text, lines_);
   if (!text.empty() && out_) {
     fwrite(text.data(), 1, text.size(), out_);
     fflush(out_);
   }
+  // A burst's buffer is not kept for good.
+  if (text.capacity() > (size_t(8) << 20) && text.size() < (size_t(1) << 20)) std::string().swap(text);
   const uint64_t dropped = dropped_.load(std::memory_order_relaxed);
   if (dropped != dropped_logged_) {
     const auto now = std::chrono::steady_clock::now();

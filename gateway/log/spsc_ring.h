@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
 #include <memory>
 #include <new>
 #include <utility>
@@ -84,6 +87,92 @@ class SpscRing {
   alignas(64) std::atomic<size_t> head_{0};  // next to read (consumer)
   alignas(64) std::atomic<size_t> tail_{0};  // next to write (producer)
   alignas(64) size_t head_cache_ = 0;        // producer's last view of head_
+};
+
+// The same hand-off for variable-length entries (rendered log lines): one
+// power-of-two byte array, each entry an 8-byte header (length and two tags)
+// and its bytes padded to 8. The producer renders in place: reserve() room for
+// the longest the entry can be, write, commit() what was used. An entry that
+// does not fit before the end of the array starts again at its beginning (the
+// tail is marked skipped). Full: reserve() returns nullptr; nothing blocks.
+class SpscByteRing {
+ public:
+  explicit SpscByteRing(size_t capacity) {
+    size_t c = 4096;
+    while (c < capacity) c <<= 1;
+    mask_ = c - 1;
+    buf_ = std::make_unique<char[]>(c);  // not touched until used: pages come as the ring fills
+  }
+  size_t capacity() const { return mask_ + 1; }
+
+  // Producer only: `max` contiguous bytes for the next entry, or nullptr when
+  // the ring has no room (or an entry that long could never fit).
+  char* reserve(size_t max) {
+    const size_t need = kHeader + pad(max);
+    if (need > capacity() / 4) return nullptr;
+    uint64_t t = tail_.load(std::memory_order_relaxed);
+    const size_t contiguous = capacity() - size_t(t & mask_);
+    const size_t total = contiguous < need ? contiguous + need : need;
+    if (capacity() - size_t(t - head_cache_) < total) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (capacity() - size_t(t - head_cache_) < total) return nullptr;
+    }
+    if (contiguous < need) {  // skip to the start; published with the entry
+      const Header skip{0, 0, 0, 1};
+      std::memcpy(&buf_[t & mask_], &skip, kHeader);
+      t += contiguous;
+    }
+    pending_ = t;
+    return &buf_[(t & mask_) + kHeader];
+  }
+
+  // Producer only: publishes the entry reserve() gave, `len` bytes of it used.
+  void commit(size_t len, uint16_t tag16, uint8_t tag8) {
+    const Header h{uint32_t(len), tag16, tag8, 0};
+    std::memcpy(&buf_[pending_ & mask_], &h, kHeader);
+    tail_.store(pending_ + kHeader + pad(len), std::memory_order_release);
+  }
+
+  // Consumer only: f(std::string_view bytes, uint16_t tag16, uint8_t tag8) for
+  // every entry published now (the view lives until f returns); returns how many.
+  template <class F>
+  size_t drain(F&& f) {
+    uint64_t h = head_.load(std::memory_order_relaxed);
+    const uint64_t t = tail_.load(std::memory_order_acquire);
+    size_t n = 0;
+    while (h != t) {
+      const size_t off = size_t(h & mask_);
+      Header hd;
+      std::memcpy(&hd, &buf_[off], kHeader);
+      if (hd.skip) {
+        h += capacity() - off;
+        continue;
+      }
+      f(std::string_view(&buf_[off + kHeader], hd.len), hd.tag16, hd.tag8);
+      h += kHeader + pad(hd.len);
+      ++n;
+    }
+    head_.store(t, std::memory_order_release);
+    return n;
+  }
+
+ private:
+  struct Header {
+    uint32_t len;
+    uint16_t tag16;
+    uint8_t tag8;
+    uint8_t skip;  // the rest of the array is unused: the next entry is at its start
+  };
+  static constexpr size_t kHeader = sizeof(Header);
+  static_assert(kHeader == 8);
+  static size_t pad(size_t n) { return (n + 7) & ~size_t(7); }
+
+  std::unique_ptr<char[]> buf_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<uint64_t> head_{0};  // consumer: next byte to read
+  alignas(64) std::atomic<uint64_t> tail_{0};  // producer: end of what is published
+  alignas(64) uint64_t head_cache_ = 0;        // producer's last view of head_
+  uint64_t pending_ = 0;                       // producer: where reserve()'s entry starts
 };
 
 }  // namespace rampart::gateway::log

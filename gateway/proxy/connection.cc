@@ -425,29 +425,26 @@ void Handler::finish(Exchange& x) {
   auto& m = w_.metrics();
   m.route(x.route ? x.route->name : std::string("(none)")).observe(x.status, secs);
   if (auto* log = w_.shared().access_log) {
-    // Written into the worker's ring slot in place: every field is assigned.
-    log->record(w_.id(), [&](log::AccessRecord& r) {
-      r.time_ms = x.start_unix_ms;
-      r.request_id.assign(x.request_id);
-      r.client.assign(c_->peer);
-      r.listener.assign(c_->listener);
-      if (x.route) r.route.assign(x.route->name);
-      else r.route.clear();
-      r.method.assign(x.req.method);
-      r.host.assign(x.req.host);
-      r.path.assign(x.req.target);
-      r.protocol.assign(x.req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
-      r.status = x.status;
-      r.bytes_in = x.bytes_in;
-      r.bytes_out = x.bytes_out;
-      r.upstream.assign(x.upstream_addr);
-      r.upstream_ms = x.upstream_ms;
-      r.total_ms = secs * 1000.0;
-      if (auto* ua = x.req.find("User-Agent")) r.user_agent.assign(ua->value);
-      else r.user_agent.clear();
-      r.error.assign(x.error);
-      r.waf.assign(x.waf_action);
-    });
+    log::AccessRecord r;  // views of this exchange, rendered into the worker's ring by record()
+    r.time_ms = x.start_unix_ms;
+    r.request_id = x.request_id;
+    r.client = c_->peer;
+    r.listener = c_->listener;
+    if (x.route) r.route = x.route->name;
+    r.method = x.req.method;
+    r.host = x.req.host;
+    r.path = x.req.target;
+    r.protocol = x.req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+    r.status = x.status;
+    r.bytes_in = x.bytes_in;
+    r.bytes_out = x.bytes_out;
+    r.upstream = x.upstream_addr;
+    r.upstream_ms = x.upstream_ms;
+    r.total_ms = secs * 1000.0;
+    if (auto* ua = x.req.find("User-Agent")) r.user_agent = ua->value;
+    r.error = x.error;
+    r.waf = x.waf_action;
+    log->record(w_.id(), r);
   }
 }
 

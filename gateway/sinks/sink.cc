@@ -82,8 +82,22 @@ void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
   if (!wants_[idx(kind)].load(std::memory_order_relaxed)) return;
   std::optional<std::string> ocsf;  // converted outside the lock
   if (kind == Kind::kWaf && ocsf_.load(std::memory_order_relaxed) && (ocsf = auditToOcsf(line))) line = *ocsf;
+  std::lock_guard lk(mu_);
+  admitLocked(kind, line, false, status, waf);
+}
+
+void Sink::offerAll(Kind kind, std::string_view text, const std::vector<Line>& lines) {
+  if (lines.empty() || !wants_[idx(kind)].load(std::memory_order_relaxed)) return;
+  if (kind == Kind::kWaf && ocsf_.load(std::memory_order_relaxed)) {  // converted one by one, outside the lock
+    for (const Line& l : lines) offer(kind, text.substr(l.at, l.len), l.status, l.waf);
+    return;
+  }
+  std::lock_guard lk(mu_);
+  for (const Line& l : lines) admitLocked(kind, text.substr(l.at, l.len), true, l.status, l.waf);
+}
+
+void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16_t status, bool waf) {
   const size_t k = idx(kind);
-  std::unique_lock lk(mu_);
   if (kind == Kind::kAccess) {
     const bool filtered = cfg_.min_status || cfg_.only_waf;
     const bool pass = !filtered || (cfg_.min_status && status >= cfg_.min_status) || (cfg_.only_waf && waf);
@@ -119,7 +133,8 @@ void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
       p.text.reserve(std::min<uint64_t>(cfg_.batch_bytes + 4096, uint64_t(16) << 20));
     }
   }
-  p.text.append(line).push_back('\n');
+  if (terminated) p.text.append(line.data(), line.size() + 1);
+  else p.text.append(line).push_back('\n');
   ++p.records;
   pending_bytes_ += line.size() + 1;
   c_.enqueued[k].fetch_add(1, std::memory_order_relaxed);

@@ -49,6 +49,14 @@ class Sink {
 
   // Log writer threads. `status`/`waf` feed the access filters.
   void offer(Kind kind, std::string_view line, uint16_t status, bool waf);
+  // The same for many lines under one lock: each Line is text.substr(at, len)
+  // and text[at + len] is its '\n' (the log writer's drained buffer as it is).
+  struct Line {
+    size_t at = 0, len = 0;
+    uint16_t status = 0;
+    bool waf = false;
+  };
+  void offerAll(Kind kind, std::string_view text, const std::vector<Line>& lines);
   // New store settings, filters and batch sizes (reload); the spool stays.
   void reconfigure(const SinkConfig& cfg);
   // Cuts every pending batch now and tries to upload the spool once (tests, drain).
@@ -83,6 +91,9 @@ class Sink {
     bool failed_once = false;
   };
   void run();
+  // offer()'s filters, caps and append of `line` and its '\n' (mu_ held; the
+  // newline is line.data()[line.size()] when `terminated`).
+  void admitLocked(Kind kind, std::string_view line, bool terminated, uint16_t status, bool waf);
   void cut(Kind kind, const Pending& p);
   bool spoolBatch(Spooled& s, const std::string& body);
   void loadSpool();
