@@ -4,10 +4,13 @@
 #   off   access logging off
 #   s3    every request's access record batched (zstd) and uploaded to an S3
 #         sink (s3rver started here, from scripts/install-deps.sh's npm dir)
-# Prints requests/s and p99 for each, the ratio, records shipped per second and
-# bytes per record after compression (from the gateway's /metrics).
+# Prints requests/s, p99 and rampart's CPU time per request (all its threads)
+# for each, the ratios, records shipped per second and bytes per record after
+# compression (from the gateway's /metrics). On a 2-core machine wrk, the
+# backend and rampart share the cores, so requests/s moves with everything
+# else running there; the CPU per request is rampart's own cost.
 #
-#   bench/sinks.sh            # env: DURATION=5s (per run; 4 runs) CONNECTIONS=32 RAMPART_BUILD_DIR=build
+#   bench/sinks.sh            # env: DURATION=4s (per run) PAIRS=4 (off/s3 pairs) CONNECTIONS=32 RAMPART_BUILD_DIR=build
 #
 # Everything binds 127.0.0.1; nginx and wrk are installed with apt-get only when missing.
 set -euo pipefail
@@ -15,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=${RAMPART_BUILD_DIR:-$root/build}
 SHARED=${RAMPART_SHARED_BENCH:-$root/../shared/bench}
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-4s}
 CONNECTIONS=${CONNECTIONS:-32}
 NPM_DIR=${RAMPART_NPM_DIR:-$HOME/.cache/rampart/npm}
 WORK=$(mktemp -d /tmp/rampart-sinkbench.XXXXXX)
@@ -56,7 +59,8 @@ done
 
 "$NPM_DIR/node_modules/.bin/s3rver" -d "$WORK/s3" -a 127.0.0.1 -p "$S3" --silent --configure-bucket logs >/dev/null 2>&1 & pids+=($!)
 "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & pids+=($!)
-for kind in off s3; do "$BUILD/rampart" run -c "$WORK/$kind.yaml" & pids+=($!); done
+declare -A RPID
+for kind in off s3; do "$BUILD/rampart" run -c "$WORK/$kind.yaml" & pids+=($!); RPID[$kind]=$!; done
 wait_ports "$S3" "$BACKEND" "$ADMIN" "${PORT[@]}"
 write_wrk_scripts "$SHARED" "$WORK"
 
@@ -64,15 +68,37 @@ sink_metric() {
   curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 ~ "^"m"[{ ]" || $1 == m { n += $2 } END { printf "%.0f\n", n }'
 }
 
-# Each kind runs twice (off s3 s3 off) and the runs are averaged.
-declare -A SUM_RPS SUM_P99 BAD
+# CPU time (ns) of every thread of a process so far: what rampart spends per
+# request, a steadier figure than requests/s on a shared machine.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
+
+# PAIRS pairs of runs, in the order off s3 s3 off off s3 ... (each pair's order
+# alternates, so drift on the machine falls on both); sums give the ratio, each
+# pair's own ratio shows the spread.
+PAIRS=${PAIRS:-4}
+declare -A SUM_RPS SUM_P99 BAD SUM_REQ SUM_CPU
 S3_SECS=0
-for kind in off s3 s3 off; do
+PAIR_RATIOS=()
+order=()
+for ((i = 0; i < PAIRS; i++)); do
+  if ((i % 2 == 0)); then order+=(off s3); else order+=(s3 off); fi
+done
+declare -A LAST
+for kind in "${order[@]}"; do
+  c0=$(cpu_ns "${RPID[$kind]}")
   read -r rps p50 p99 bad < <(run_wrk "${PORT[$kind]}" "$WORK/get.lua")
+  c1=$(cpu_ns "${RPID[$kind]}")
   SUM_RPS[$kind]=$(awk -v a="${SUM_RPS[$kind]:-0}" -v b="$rps" 'BEGIN { print a + b }')
   SUM_P99[$kind]=$(awk -v a="${SUM_P99[$kind]:-0}" -v b="$p99" 'BEGIN { print a + b }')
+  SUM_REQ[$kind]=$(awk -v a="${SUM_REQ[$kind]:-0}" -v b="$rps" -v d="${DURATION%s}" 'BEGIN { print a + b * d }')
+  SUM_CPU[$kind]=$(awk -v a="${SUM_CPU[$kind]:-0}" -v b="$((c1 - c0))" 'BEGIN { print a + b }')
   BAD[$kind]=$(( ${BAD[$kind]:-0} + bad ))
+  LAST[$kind]=$rps
   [ "$kind" = s3 ] && S3_SECS=$((S3_SECS + ${DURATION%s}))
+  if [ -n "${LAST[off]:-}" ] && [ -n "${LAST[s3]:-}" ]; then
+    PAIR_RATIOS+=("$(awk -v a="${LAST[s3]}" -v b="${LAST[off]}" 'BEGIN { printf "%.3f", a / b }')")
+    LAST=()
+  fi
 done
 # The last batches: wait (bounded) until every enqueued record is stored.
 for _ in $(seq 150); do
@@ -86,13 +112,15 @@ bytes=$(sink_metric rampart_sink_bytes_total)
 raw=$(sink_metric rampart_sink_raw_bytes_total)
 batches=$(sink_metric rampart_sink_batches_total)
 
-printf '%-5s %12s %10s %8s\n' log "requests/s" "p99 ms" non2xx
+printf '%-5s %12s %10s %16s %8s\n' log "requests/s" "p99 ms" "rampart us/req" non2xx
 for kind in off s3; do
-  printf '%-5s %12.0f %10.3f %8s\n' "$kind" "$(awk -v a="${SUM_RPS[$kind]}" 'BEGIN { print a / 2 }')" \
-    "$(awk -v a="${SUM_P99[$kind]}" 'BEGIN { print a / 2 }')" "${BAD[$kind]}"
+  printf '%-5s %12.0f %10.3f %16.2f %8s\n' "$kind" "$(awk -v a="${SUM_RPS[$kind]}" -v n="$PAIRS" 'BEGIN { print a / n }')" \
+    "$(awk -v a="${SUM_P99[$kind]}" -v n="$PAIRS" 'BEGIN { print a / n }')" \
+    "$(awk -v c="${SUM_CPU[$kind]}" -v r="${SUM_REQ[$kind]}" 'BEGIN { print c / 1000 / r }')" "${BAD[$kind]}"
 done
 echo
 awk -v e="$enq" -v s="$shipped" -v d="$dropped" -v b="$bytes" -v r="$raw" -v n="$batches" -v t="$S3_SECS" \
   'BEGIN { printf "sink: %d records enqueued, %d shipped, %d dropped, in %d batches; %.0f records/s shipped over the s3 runs;\n      %.1f bytes per record stored (%.1f raw, zstd %.1fx)\n", e, s, d, n, s / t, b / s, r / s, r / b }'
-awk -v r="${SUM_RPS[s3]}" -v nr="${SUM_RPS[off]}" -v p="${SUM_P99[s3]}" -v np="${SUM_P99[off]}" \
-  'BEGIN { printf "s3 / off: requests/s %.3fx (%.1f%% loss), p99 %.2fx\n", r / nr, (1 - r / nr) * 100, p / np }'
+awk -v r="${SUM_RPS[s3]}" -v nr="${SUM_RPS[off]}" -v p="${SUM_P99[s3]}" -v np="${SUM_P99[off]}" -v pr="${PAIR_RATIOS[*]}" \
+  -v c="${SUM_CPU[s3]}" -v cr="${SUM_REQ[s3]}" -v nc="${SUM_CPU[off]}" -v ncr="${SUM_REQ[off]}" \
+  'BEGIN { printf "s3 / off: requests/s %.3fx (%.1f%% loss; pairs: %s), p99 %.2fx, rampart CPU per request %.3fx\n", r / nr, (1 - r / nr) * 100, pr, p / np, (c / cr) / (nc / ncr) }'
