@@ -124,21 +124,25 @@ void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16
   if (p.records == 0) {
     p.first_ms = unixMs();
     p.since = std::chrono::steady_clock::now();
-    // A buffer of an earlier batch (its pages already mapped), else the batch's whole
-    // size at once: no regrowth, copy or page fault per few records of a multi-MB string.
-    if (!free_.empty()) {
-      p.text = std::move(free_.back());
+    // A finished batch's compressor (context and buffers warm), else a new one.
+    if (!free_.empty() && free_.back()->kind() == cfg_.compression) {
+      p.z = std::move(free_.back());
       free_.pop_back();
     } else {
-      p.text.reserve(std::min<uint64_t>(cfg_.batch_bytes + 4096, uint64_t(16) << 20));
+      p.z = std::make_unique<BatchCompressor>(cfg_.compression);
     }
   }
-  if (terminated) p.text.append(line.data(), line.size() + 1);
-  else p.text.append(line).push_back('\n');
+  if (terminated) {
+    p.z->add(std::string_view(line.data(), line.size() + 1));
+  } else {
+    p.z->add(line);
+    p.z->add("\n");
+  }
   ++p.records;
+  p.raw += line.size() + 1;
   pending_bytes_ += line.size() + 1;
   c_.enqueued[k].fetch_add(1, std::memory_order_relaxed);
-  if (p.records >= cfg_.batch_records || p.text.size() >= cfg_.batch_bytes) {
+  if (p.records >= cfg_.batch_records || p.raw >= cfg_.batch_bytes) {
     // Full: cut here (a batch passes its limits by at most this one record).
     ready_[k].push_back(std::move(p));
     p = Pending{};
@@ -220,7 +224,15 @@ bool Sink::spoolBatch(Spooled& s, const std::string& body) {
   return true;
 }
 
-void Sink::cut(Kind kind, const Pending& p) {
+void Sink::cut(Kind kind, Pending& p) {
+  std::string why;
+  std::optional<std::string> compressed = p.z->finish(&why);
+  if (!compressed) {
+    c_.dropped_memory[idx(kind)] += p.records;
+    spdlog::error("sink '{}': {}; a batch of {} record(s) dropped", name_, why, p.records);
+    return;
+  }
+  const std::string& body = *compressed;
   Spooled s;
   s.kind = kind;
   s.records = p.records;
@@ -232,15 +244,8 @@ void Sink::cut(Kind kind, const Pending& p) {
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   s.key = fmt::format("{}{}kind={}/dt={:04}-{:02}-{:02}/hour={:02}/{}-{}-{:06}{}", prefix, prefix.empty() ? "" : "/",
                       kindName(kind), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, instance_, boot_ms_,
-                      seq_, extension(run_cfg_.compression));
-  std::string body;
-  c_.raw_bytes += p.text.size();
-  try {
-    body = compress(run_cfg_.compression, p.text);
-  } catch (const std::exception& e) {
-    spdlog::error("sink '{}': {}; the batch goes uncompressed under the same name", name_, e.what());
-    body = p.text;
-  }
+                      seq_, extension(p.z->kind()));
+  c_.raw_bytes += p.raw;
   if (spoolBatch(s, body)) {
     if (failing_) {
       s.failed_once = true;
@@ -365,26 +370,23 @@ void Sink::run() {
       for (size_t k = 0; k < 2; ++k) {
         const Kind kind = k == 0 ? Kind::kAccess : Kind::kWaf;
         for (auto& r : ready_[k]) {
-          pending_bytes_ -= r.text.size();
+          pending_bytes_ -= r.raw;
           cuts.emplace_back(kind, std::move(r));
         }
         ready_[k].clear();
         Pending& p = pending_[k];
         if (p.records && (flushing || stopping || now - p.since >= cfg_.batch_age)) {
-          pending_bytes_ -= p.text.size();
+          pending_bytes_ -= p.raw;
           cuts.emplace_back(kind, std::move(p));
           p = Pending{};
         }
       }
     }
     for (auto& [kind, p] : cuts) cut(kind, p);
-    if (!cuts.empty()) {  // their buffers serve the next batches
+    if (!cuts.empty()) {  // their compressors serve the next batches
       std::lock_guard g(mu_);
       for (auto& [kind, p] : cuts)
-        if (free_.size() < 4 && p.text.capacity() >= (size_t(1) << 20)) {
-          p.text.clear();
-          free_.push_back(std::move(p.text));
-        }
+        if (free_.size() < 4) free_.push_back(std::move(p.z));
     }
     if (!stopping || std::chrono::steady_clock::now() >= next_try_) uploadSome(flushing);
     dropLog();

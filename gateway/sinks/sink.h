@@ -4,9 +4,10 @@
 //
 // Flow: the log writer threads (gateway/log/access_log.h: workers hand records
 // to their own queue; one thread per log renders them) offer() each rendered
-// line; the sink keeps it in memory per stream. Its own thread cuts a batch
-// when a stream reaches batch_records, batch_bytes or batch_age, compresses
-// it and names it once (prefix/kind=K/dt=YYYY-MM-DD/hour=HH/INSTANCE-BOOT-SEQ
+// line; the sink compresses it into the stream's pending batch as it comes
+// (gateway/sinks/compress.h). A batch is cut when its stream reaches
+// batch_records, batch_bytes (before compression) or batch_age; the sink's
+// own thread ends its compression and names it once (prefix/kind=K/dt=YYYY-MM-DD/hour=HH/INSTANCE-BOOT-SEQ
 // .ndjson.zst, partitioned by the first record's time), writes it to the spool
 // directory and fsyncs it (file and directory): from then on it survives a
 // crash or SIGKILL. Then it uploads spooled batches oldest first; an upload
@@ -34,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/sinks/compress.h"
 #include "gateway/sinks/config.h"
 #include "gateway/sinks/store.h"
 
@@ -76,7 +78,8 @@ class Sink {
 
  private:
   struct Pending {
-    std::string text;
+    std::unique_ptr<BatchCompressor> z;  // the batch's body, compressed as records come
+    uint64_t raw = 0;                    // its bytes before compression
     uint64_t records = 0;
     int64_t first_ms = 0;  // Unix ms of the first record (partition)
     std::chrono::steady_clock::time_point since{};
@@ -94,7 +97,7 @@ class Sink {
   // offer()'s filters, caps and append of `line` and its '\n' (mu_ held; the
   // newline is line.data()[line.size()] when `terminated`).
   void admitLocked(Kind kind, std::string_view line, bool terminated, uint16_t status, bool waf);
-  void cut(Kind kind, const Pending& p);
+  void cut(Kind kind, Pending& p);
   bool spoolBatch(Spooled& s, const std::string& body);
   void loadSpool();
   void uploadSome(bool once);
@@ -114,7 +117,7 @@ class Sink {
   std::condition_variable cv_;
   Pending pending_[2];
   std::deque<Pending> ready_[2];  // full batches cut by offer(), waiting for the sink thread
-  std::vector<std::string> free_;  // emptied batch buffers, reused (capacity kept)
+  std::vector<std::unique_ptr<BatchCompressor>> free_;  // finished batches' compressors, reused
   uint64_t pending_bytes_ = 0;
   double sample_acc_ = 0;
   bool stop_ = false;
