@@ -163,29 +163,33 @@ void AccessLog::drain() {
       }
     }
   }
-  // One buffer for the whole drain (kept between drains: no allocation once
-  // warm), written to the file in one go and offered to each sink under one lock.
+  // The sinks take each line where it lies (the ring, or the drained audit
+  // line) under one lock per queue; the file gets them gathered in one buffer
+  // (kept between drains), written in one go.
   std::string& text = text_;
   text.clear();
-  lines_.clear();
-  auto line = [&](size_t at, uint16_t status, bool waf) {
-    lines_.push_back({at, text.size() - at, status, waf});
-    text += '\n';
+  auto offer = [&] {
+    for (auto* s : sinks_) s->offerAll(kind_, lines_);
+    lines_.clear();
   };
   for (auto& q : queues_) {
-    size_t n = q->records.drain([&](std::string_view rendered, uint16_t status, uint8_t waf) {
-      const size_t at = text.size();
-      text.append(rendered.data(), rendered.size() - 1);  // without its '\n', which line() adds
-      line(at, status, waf != 0);
-    });
+    size_t n = q->records.drain(
+        [&](std::string_view rendered, uint16_t status, uint8_t waf) {  // ends with its '\n'
+          lines_.push_back({rendered.substr(0, rendered.size() - 1), status, waf != 0});
+          if (out_) text.append(rendered);
+        },
+        offer);  // before the ring takes the bytes back
+    held_.clear();
     n += q->lines.drain([&](std::string&& l) {  // moved out: an audit line's memory goes with it
-      const size_t at = text.size();
-      text += l;
-      line(at, 0, true);
+      l += '\n';
+      if (out_) text.append(l);
+      held_.push_back(std::move(l));
     });
+    for (const std::string& l : held_) lines_.push_back({std::string_view(l).substr(0, l.size() - 1), 0, true});
+    offer();
+    held_.clear();
     written_ += n;
   }
-  for (auto* s : sinks_) s->offerAll(kind_, text, lines_);
   if (!text.empty() && out_) {
     fwrite(text.data(), 1, text.size(), out_);
     fflush(out_);

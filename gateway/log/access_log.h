@@ -102,8 +102,9 @@ class AccessLog {
   uint64_t dropped_logged_ = 0;
   std::chrono::steady_clock::time_point last_drop_log_{};
   std::mutex write_mu_;  // drain(): the writer thread and flush()
-  std::string text_;     // drain()'s rendered lines
-  std::vector<sinks::Sink::Line> lines_;
+  std::string text_;     // drain(): the lines for the file
+  std::vector<sinks::Sink::Line> lines_;  // drain(): the lines for the sinks
+  std::vector<std::string> held_;         // drain(): audit lines taken from their ring
   std::thread thread_;
 };
 

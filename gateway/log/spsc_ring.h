@@ -134,9 +134,10 @@ class SpscByteRing {
   }
 
   // Consumer only: f(std::string_view bytes, uint16_t tag16, uint8_t tag8) for
-  // every entry published now (the view lives until f returns); returns how many.
-  template <class F>
-  size_t drain(F&& f) {
+  // every entry published now, then done(): the views live until done()
+  // returns, when the ring takes their bytes back. Returns how many.
+  template <class F, class G>
+  size_t drain(F&& f, G&& done) {
     uint64_t h = head_.load(std::memory_order_relaxed);
     const uint64_t t = tail_.load(std::memory_order_acquire);
     size_t n = 0;
@@ -152,8 +153,13 @@ class SpscByteRing {
       h += kHeader + pad(hd.len);
       ++n;
     }
+    done();
     head_.store(t, std::memory_order_release);
     return n;
+  }
+  template <class F>
+  size_t drain(F&& f) {
+    return drain(std::forward<F>(f), [] {});
   }
 
  private:

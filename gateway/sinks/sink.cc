@@ -86,14 +86,14 @@ void Sink::offer(Kind kind, std::string_view line, uint16_t status, bool waf) {
   admitLocked(kind, line, false, status, waf);
 }
 
-void Sink::offerAll(Kind kind, std::string_view text, const std::vector<Line>& lines) {
+void Sink::offerAll(Kind kind, const std::vector<Line>& lines) {
   if (lines.empty() || !wants_[idx(kind)].load(std::memory_order_relaxed)) return;
   if (kind == Kind::kWaf && ocsf_.load(std::memory_order_relaxed)) {  // converted one by one, outside the lock
-    for (const Line& l : lines) offer(kind, text.substr(l.at, l.len), l.status, l.waf);
+    for (const Line& l : lines) offer(kind, l.text, l.status, l.waf);
     return;
   }
   std::lock_guard lk(mu_);
-  for (const Line& l : lines) admitLocked(kind, text.substr(l.at, l.len), true, l.status, l.waf);
+  for (const Line& l : lines) admitLocked(kind, l.text, true, l.status, l.waf);
 }
 
 void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16_t status, bool waf) {

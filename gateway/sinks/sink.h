@@ -51,14 +51,14 @@ class Sink {
 
   // Log writer threads. `status`/`waf` feed the access filters.
   void offer(Kind kind, std::string_view line, uint16_t status, bool waf);
-  // The same for many lines under one lock: each Line is text.substr(at, len)
-  // and text[at + len] is its '\n' (the log writer's drained buffer as it is).
+  // The same for many lines under one lock; each line's text is followed in
+  // memory by its '\n' (the log writer's ring as it is).
   struct Line {
-    size_t at = 0, len = 0;
+    std::string_view text;
     uint16_t status = 0;
     bool waf = false;
   };
-  void offerAll(Kind kind, std::string_view text, const std::vector<Line>& lines);
+  void offerAll(Kind kind, const std::vector<Line>& lines);
   // New store settings, filters and batch sizes (reload); the spool stays.
   void reconfigure(const SinkConfig& cfg);
   // Cuts every pending batch now and tries to upload the spool once (tests, drain).
