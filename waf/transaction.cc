@@ -95,8 +95,9 @@ std::string Transaction::Impl::expand(std::string_view text) {
     if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
       // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
       if (!tx_coll) continue;
-      std::string lk(key);
-      for (auto& c : lk) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string& lk = lower_key;  // kept: no allocation per macro
+      lk.assign(key);
+      for (auto& c : lk) c = asciiLower(c);
       auto e = tx_coll->find(lk);
       if (e != tx_coll->end() && e->second.p) out.append(e->second.p->value);
       continue;

@@ -93,7 +93,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // engine state
   rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
   std::string audit_engine, audit_log_parts;
-  std::map<std::string, Collection> collections;  // "tx", "ip", "session", ...
+  std::map<std::string, Collection, std::less<>> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   std::map<std::string, std::string> env;
@@ -124,6 +124,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // scratch: values computed for the current rule link (TX copies, numbers...)
   std::deque<std::string> scratch;
   std::vector<std::shared_ptr<const CollValue>> pins;  // collection values viewed by the current link
+  std::string lower_key;  // expand(): a TX macro's key in lower case
   // transformation cache: (value pointer, length, pipeline prefix id) -> result
   struct CacheKey {
     const char* p;

@@ -187,17 +187,21 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::User:
     case K::Global:
     case K::Resource: {
-      auto it = collections.find(std::string(variables::collectionName(v.kind)));
-      if (it == collections.end()) break;
+      const Collection* c = tx_coll;  // TX: the cached pointer (null: no TX yet)
+      if (v.kind != K::Tx) {
+        auto it = collections.find(variables::collectionName(v.kind));
+        c = it == collections.end() ? nullptr : &it->second;
+      }
+      if (!c) break;
       if (!v.selector.empty() && !v.selector_re) {
-        auto e = it->second.find(v.selector_lower);
-        if (e != it->second.end() && e->second.p) {
+        auto e = c->find(v.selector_lower);
+        if (e != c->end() && e->second.p) {
           pins.push_back(e->second.p);
           out.push_back({n, e->second.p->name, e->second.p->value, false});
         }
         break;
       }
-      for (auto& [k, e] : it->second)
+      for (auto& [k, e] : *c)
         if (e.p && keyMatches(v, e.p->name)) {
           pins.push_back(e.p);
           out.push_back({n, e.p->name, e.p->value, false});
