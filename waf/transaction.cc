@@ -338,15 +338,21 @@ void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
   MatchedRule m;
   m.id = head.id;
   m.phase = current_phase;
-  m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
-  m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
   m.severity = head.severity;
-  if (head.log) for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
-  m.matched_var_name = matched_var_name;
-  m.matched_data = matched_var;
   m.disruptive = disruptive;
   m.logged = head.log;
   if (head.auditlog) audit_relevant = true;
+  if (!head.log) {
+    // A nolog rule (CRS's paranoia-level skips, TX bookkeeping: ~40 a request)
+    // appears in no log or audit event: its id and phase are all anyone reads.
+    matches.push_back(std::move(m));
+    return;
+  }
+  m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
+  m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
+  for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
+  m.matched_var_name = matched_var_name;
+  m.matched_data = matched_var;
   matches.push_back(std::move(m));
 }
 
