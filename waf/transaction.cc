@@ -72,6 +72,11 @@ bool Transaction::Impl::txView(std::string_view key, std::string_view* out) {
 
 std::string Transaction::Impl::expand(std::string_view text) {
   std::string out;
+  expandInto(out, text);
+  return out;
+}
+
+void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     size_t p = text.find("%{", i);
@@ -95,9 +100,12 @@ std::string Transaction::Impl::expand(std::string_view text) {
     if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
       // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
       if (!tx_coll) continue;
-      std::string& lk = lower_key;  // kept: no allocation per macro
-      lk.assign(key);
-      for (auto& c : lk) c = asciiLower(c);
+      std::string_view lk = key;
+      if (std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+        lower_key.assign(key);  // kept: no allocation per macro
+        for (auto& c : lower_key) c = asciiLower(c);
+        lk = lower_key;
+      }
       auto e = tx_coll->find(lk);
       if (e != tx_coll->end() && e->second.p) out.append(e->second.p->value);
       continue;
@@ -114,7 +122,6 @@ std::string Transaction::Impl::expand(std::string_view text) {
     collect(v, vals);
     if (!vals.empty()) out.append(vals.front().value);
   }
-  return out;
 }
 
 // ---------------------------------------------------------------- request setup

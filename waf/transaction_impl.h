@@ -125,6 +125,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::deque<std::string> scratch;
   std::vector<std::shared_ptr<const CollValue>> pins;  // collection values viewed by the current link
   std::string lower_key;  // expand(): a TX macro's key in lower case
+  std::string setvar_key, setvar_lkey, setvar_value;  // runSetVar(): kept buffers
   // transformation cache: (value pointer, length, pipeline prefix id) -> result
   struct CacheKey {
     const char* p;
@@ -254,6 +255,7 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   // MacroExpander
   std::string expand(std::string_view text) override;
+  void expandInto(std::string& out, std::string_view text);  // the same, appended to out
   bool txView(std::string_view key, std::string_view* out) override;
 
   // variables.cc

@@ -3,6 +3,8 @@
 // SESSION, USER, GLOBAL, RESOURCE); key and value are macro-expanded when the
 // action runs (once per match, as in v2). Without '=' the value is "1".
 //   setvar:'tx.inbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'
+#include <charconv>
+
 #include "waf/actions/actions.h"
 #include "waf/operators/operator.h"
 #include "waf/transaction_impl.h"
@@ -50,11 +52,16 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
 }  // namespace actions
 
 void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
-  std::string key_buf, lkey_buf;
+  // Expanded into buffers the transaction keeps: no allocation per setvar once warm.
+  std::string& key_buf = setvar_key;
+  std::string& lkey_buf = setvar_lkey;
+  std::string& value_buf = setvar_value;
   std::string_view key = sv.key, lkey = sv.key_lower;
   if (sv.key_macro) {
-    key_buf = expand(sv.key);
-    lkey_buf = toLower(key_buf);
+    key_buf.clear();
+    expandInto(key_buf, sv.key);
+    lkey_buf.assign(key_buf);
+    for (auto& ch : lkey_buf) ch = asciiLower(ch);
     key = key_buf;
     lkey = lkey_buf;
   }
@@ -64,16 +71,18 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     if (it != c.end()) c.erase(it);
     return;
   }
-  std::string value_buf;
   std::string_view value = sv.value;
   if (sv.value_macro) {
-    value_buf = expand(sv.value);
+    value_buf.clear();
+    expandInto(value_buf, sv.value);
     value = value_buf;
   }
   if (sv.op != actions::SetVar::Op::Set) {
     int64_t cur = it != c.end() && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
     int64_t delta = operators::atoiLike(value);
-    value_buf = std::to_string(sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
+    char num[24];
+    auto r = std::to_chars(num, num + sizeof num, sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
+    value_buf.assign(num, r.ptr);
     value = value_buf;
   }
   if (it == c.end()) it = c.emplace(std::string(lkey), CollEntry{}).first;
