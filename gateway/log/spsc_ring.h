@@ -15,12 +15,18 @@
 
 namespace rampart::gateway::log {
 
+// The smallest power of two >= n and >= at_least.
+inline size_t powerOfTwoAtLeast(size_t n, size_t at_least) {
+  size_t c = at_least;
+  while (c < n) c <<= 1;
+  return c;
+}
+
 template <class T>
 class SpscRing {
  public:
   explicit SpscRing(size_t capacity) {
-    size_t c = 2;
-    while (c < capacity) c <<= 1;
+    const size_t c = powerOfTwoAtLeast(capacity, 2);
     mask_ = c - 1;
     slots_ = std::make_unique<T[]>(c);
   }
@@ -98,8 +104,7 @@ class SpscRing {
 class SpscByteRing {
  public:
   explicit SpscByteRing(size_t capacity) {
-    size_t c = 4096;
-    while (c < capacity) c <<= 1;
+    const size_t c = powerOfTwoAtLeast(capacity, 4096);
     mask_ = c - 1;
     buf_ = std::make_unique<char[]>(c);  // not touched until used: pages come as the ring fills
   }
