@@ -217,7 +217,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         return big_.back();
       }
       if (chunks_.empty() || used_ + v.size() > kChunk) {
-        chunks_.push_back(std::make_unique<char[]>(kChunk));
+        chunks_.push_back(std::unique_ptr<char[]>(new char[kChunk]));  // not zero-filled
         used_ = 0;
       }
       char* dst = chunks_.back().get() + used_;

@@ -106,7 +106,7 @@ class SpscByteRing {
   explicit SpscByteRing(size_t capacity) {
     const size_t c = powerOfTwoAtLeast(capacity, 4096);
     mask_ = c - 1;
-    buf_ = std::make_unique<char[]>(c);  // not touched until used: pages come as the ring fills
+    buf_.reset(new char[c]);  // not zero-filled (make_unique would touch every page): pages come as the ring fills
   }
   size_t capacity() const { return mask_ + 1; }
 
