@@ -329,8 +329,8 @@ void Transaction::Impl::runStep(const actions::Step& s, const CompiledRule& rule
       coll(toLower(s.arg.substr(0, eq)));
       break;
     }
-    case actions::Step::Kind::SetSid: session_id = expand(s.arg); collections["session"]; break;
-    case actions::Step::Kind::SetUid: user_id = expand(s.arg); collections["user"]; break;
+    case actions::Step::Kind::SetSid: session_id = expand(s.arg); coll("session"); break;
+    case actions::Step::Kind::SetUid: user_id = expand(s.arg); coll("user"); break;
     case actions::Step::Kind::SetEnv: {
       std::string a = expand(s.arg);
       auto eq = a.find('=');
@@ -873,7 +873,7 @@ const Verdict& Transaction::verdict() const { return impl_->verdict; }
 std::string Transaction::txValue(std::string_view name) const {
   const Collection* tx = impl_->tx_coll;
   if (!tx) return {};
-  auto e = tx->find(toLower(name));
+  auto e = tx->find(std::string_view(toLower(name)));
   return e == tx->end() || !e->second.p ? std::string() : e->second.p->value;
 }
 

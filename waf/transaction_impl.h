@@ -93,6 +93,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // engine state
   rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
   std::string audit_engine, audit_log_parts;
+  // Before the collections: their nodes live in it. Monotonic: a node unset
+  // mid-request is reclaimed with the transaction.
+  std::pmr::monotonic_buffer_resource coll_arena{16 * 1024};
   std::map<std::string, Collection, std::less<>> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
@@ -265,9 +268,13 @@ struct Transaction::Impl : public operators::MacroExpander {
     return scratch.back();
   }
   // TX is reached through tx_coll only (readers: null means no TX yet).
-  Collection& coll(std::string_view name) { return name == "tx" ? txColl() : collections[std::string(name)]; }
+  Collection& coll(std::string_view name) {
+    if (name == "tx") return txColl();
+    auto it = collections.find(name);
+    return it != collections.end() ? it->second : collections.try_emplace(std::string(name), &coll_arena).first->second;
+  }
   Collection& txColl() {
-    if (!tx_coll) tx_coll = &collections["tx"];  // map nodes stay put
+    if (!tx_coll) tx_coll = &collections.try_emplace("tx", &coll_arena).first->second;  // map nodes stay put
     return *tx_coll;
   }
   void setTx(std::string_view key, std::string_view value);

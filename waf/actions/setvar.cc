@@ -85,7 +85,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     value_buf.assign(num, r.ptr);
     value = value_buf;
   }
-  if (it == c.end()) it = c.emplace(std::string(lkey), CollEntry{}).first;
+  if (it == c.end()) it = c.try_emplace(std::pmr::string(lkey, c.get_allocator())).first;
   putValue(it->second, key, value);
 }
 
@@ -104,9 +104,9 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view name, std::strin
 
 void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
   Collection& c = txColl();
-  std::string lkey = toLower(key);
-  auto it = c.find(lkey);
-  if (it == c.end()) it = c.emplace(std::move(lkey), CollEntry{}).first;
+  const std::string lkey = toLower(key);
+  auto it = c.find(std::string_view(lkey));
+  if (it == c.end()) it = c.try_emplace(std::pmr::string(lkey, c.get_allocator())).first;
   putValue(it->second, key, value);
 }
 

@@ -194,7 +194,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       }
       if (!c) break;
       if (!v.selector.empty() && !v.selector_re) {
-        auto e = c->find(v.selector_lower);
+        auto e = c->find(std::string_view(v.selector_lower));
         if (e != c->end() && e->second.p) {
           pins.push_back(e->second.p);
           out.push_back({n, e->second.p->name, e->second.p->value, false});
