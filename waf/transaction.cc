@@ -454,6 +454,12 @@ std::string_view Transaction::Impl::transformStep(std::string_view value, std::s
                                                   const CompiledRule& link, size_t i) {
   CacheKey key{value.data(), value.size(), link.prefix_ids[i]};
   if (auto* hit = tcache.find(key)) return *hit;
+  return transformStepUncached(key, cur, link, i);
+}
+
+// The same when the cache is known not to have it.
+std::string_view Transaction::Impl::transformStepUncached(const CacheKey& key, std::string_view cur,
+                                                          const CompiledRule& link, size_t i) {
   out_buf.clear();
   if (link.tfns[i]->fn(cur, out_buf)) cur = tcache_store.store(out_buf);
   tcache.put(key, cur);
@@ -461,13 +467,27 @@ std::string_view Transaction::Impl::transformStep(std::string_view value, std::s
 }
 
 // The whole pipeline is looked up first (the common hit), then the longest
-// cached prefix is extended step by step.
+// cached prefix, from the longest down (another rule with the same first
+// steps usually made it), and the pipeline finished from there.
 std::string_view Transaction::Impl::transformStable(std::string_view value, const CompiledRule& link) {
   const size_t steps = link.tfns.size();
   if (steps == 0) return value;
-  if (auto* hit = tcache.find(CacheKey{value.data(), value.size(), link.prefix_ids[steps - 1]})) return *hit;
+  CacheKey key{value.data(), value.size(), link.prefix_ids[steps - 1]};
+  if (auto* hit = tcache.find(key)) return *hit;
+  size_t from = 0;
   std::string_view cur = value;
-  for (size_t i = 0; i < steps; ++i) cur = transformStep(value, cur, link, i);
+  for (size_t i = steps - 1; i-- > 0;) {
+    key.prefix = link.prefix_ids[i];
+    if (auto* hit = tcache.find(key)) {
+      cur = *hit;
+      from = i + 1;
+      break;
+    }
+  }
+  for (size_t i = from; i < steps; ++i) {
+    key.prefix = link.prefix_ids[i];
+    cur = transformStepUncached(key, cur, link, i);
+  }
   return cur;
 }
 

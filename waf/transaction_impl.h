@@ -292,6 +292,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   // The link's transformation pipeline applied to a stable value, cached per prefix.
   std::string_view transformStable(std::string_view value, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
+  std::string_view transformStepUncached(const CacheKey& key, std::string_view cur, const CompiledRule& link,
+                                         size_t i);
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out);
   // False when the phase scan proves the link's pattern matches none of its values.
   bool scanAllows(const CompiledRule& link);
