@@ -308,6 +308,21 @@ TEST(RuleFlow, CaptureFillsTxDigits) {
   EXPECT_EQ(r.tx_("sum"), "1234");
 }
 
+// A later capture with fewer groups removes the digits it did not set, and
+// only them: longer keys that start with a digit stay.
+TEST(RuleFlow, FewerCapturesRemoveTheRestOfTheDigits) {
+  auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:82,phase:1,pass,capture,setvar:tx.10=ten,setvar:tx.1x=keep"
+SecRule ARGS:b "@rx \d+" "id:83,phase:1,pass,capture")X");
+  Request req;
+  req.uri = "/?a=12-34&b=56";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("0"), "56");
+  EXPECT_EQ(r.tx_("1"), "");
+  EXPECT_EQ(r.tx_("2"), "");
+  EXPECT_EQ(r.tx_("10"), "ten");
+  EXPECT_EQ(r.tx_("1x"), "keep");
+}
+
 TEST(RuleFlow, WithoutCaptureTxDigitsUntouched) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)" "id:81,phase:1,pass")X");
   Request req;
