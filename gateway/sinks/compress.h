@@ -31,6 +31,8 @@ class BatchCompressor {
 
   Compression kind() const { return kind_; }
   void add(std::string_view raw);
+  // Bytes the batch holds now: what is compressed and the chunk not yet compressed.
+  size_t held() const { return body_.size() + chunk_.size(); }
   std::optional<std::string> finish(std::string* why);
 
  private:

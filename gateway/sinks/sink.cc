@@ -140,7 +140,10 @@ void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16
   }
   ++p.records;
   p.raw += line.size() + 1;
-  pending_bytes_ += line.size() + 1;
+  // What the batch holds: up by the line, down when a chunk was compressed.
+  const uint64_t held = p.z->held();
+  pending_bytes_ = pending_bytes_ - p.held + held;
+  p.held = held;
   c_.enqueued[k].fetch_add(1, std::memory_order_relaxed);
   if (p.records >= cfg_.batch_records || p.raw >= cfg_.batch_bytes) {
     // Full: cut here (a batch passes its limits by at most this one record).
@@ -370,13 +373,13 @@ void Sink::run() {
       for (size_t k = 0; k < 2; ++k) {
         const Kind kind = k == 0 ? Kind::kAccess : Kind::kWaf;
         for (auto& r : ready_[k]) {
-          pending_bytes_ -= r.raw;
+          pending_bytes_ -= r.held;
           cuts.emplace_back(kind, std::move(r));
         }
         ready_[k].clear();
         Pending& p = pending_[k];
         if (p.records && (flushing || stopping || now - p.since >= cfg_.batch_age)) {
-          pending_bytes_ -= p.raw;
+          pending_bytes_ -= p.held;
           cuts.emplace_back(kind, std::move(p));
           p = Pending{};
         }

@@ -15,8 +15,9 @@
 // 5 min), under the same key, so a retry never duplicates; a batch leaves the
 // spool only once stored. At start the spool is read back and delivered.
 //
-// Limits: records waiting in memory are capped (memory_max_bytes; access
-// records are refused from 75% of it, WAF events only at 100%), the spool is
+// Limits: the memory records waiting in batches hold (compressed, and the
+// chunk not yet compressed) is capped (memory_max_bytes; access records are
+// refused from 75% of it, WAF events only at 100%), the spool is
 // capped (spool_max_bytes; a WAF batch evicts the oldest access batches, an
 // access batch that does not fit is dropped). Every dropped record is counted
 // by reason and stream and reported by a log line at most every 10 s.
@@ -80,6 +81,7 @@ class Sink {
   struct Pending {
     std::unique_ptr<BatchCompressor> z;  // the batch's body, compressed as records come
     uint64_t raw = 0;                    // its bytes before compression
+    uint64_t held = 0;                   // its bytes in memory (counted in pending_bytes_)
     uint64_t records = 0;
     int64_t first_ms = 0;  // Unix ms of the first record (partition)
     std::chrono::steady_clock::time_point since{};

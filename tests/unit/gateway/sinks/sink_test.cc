@@ -220,5 +220,25 @@ TEST(Sink, MemoryCapDropsAccessBeforeWaf) {
   EXPECT_EQ(s.counters().dropped_memory[1].load(), 2u);
 }
 
+// The cap is on the memory a batch holds: compressed as it grows, 4 MiB of
+// access records fit in a 1 MiB cap (raw, they would have been refused from 768 KiB).
+TEST(Sink, MemoryCapCountsWhatTheBatchHolds) {
+  auto c = localConfig(tempDir(), tempDir());
+  c.compression = Compression::kZstd;
+  c.memory_max_bytes = 1 << 20;
+  c.batch_records = 1000000;
+  c.batch_bytes = 64 << 20;
+  Sink s(c, "h");
+  std::string line(99, 'x');
+  for (int i = 0; i < 40000; ++i) {
+    line.replace(0, 8, std::to_string(10000000 + i));
+    s.offer(Kind::kAccess, line, 200, false);
+  }
+  EXPECT_EQ(s.counters().enqueued[0].load(), 40000u);
+  EXPECT_EQ(s.counters().dropped_memory[0].load(), 0u);
+  s.flush();
+  EXPECT_EQ(s.counters().shipped[0].load(), 40000u);
+}
+
 }  // namespace
 }  // namespace rampart::gateway::sinks
