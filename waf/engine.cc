@@ -13,43 +13,6 @@ namespace rampart::waf {
 
 namespace {
 
-// The literal a selector regex starts with (after an optional ^), when every
-// match must hold it: "^header_name_920450_" (the whole regex: a prefix test
-// decides), "MULTIPART_HEADERS_CONTENT_TYPES_*" ("..._TYPES" is required). An
-// alternation anywhere, or anything before the literal, gives no guard.
-void literalGuard(std::string_view re, CompiledVar& v) {
-  if (re.find('|') != std::string_view::npos) return;
-  size_t i = 0;
-  bool anchored = false;
-  if (!re.empty() && re[0] == '^') {
-    anchored = true;
-    i = 1;
-  }
-  std::string lit;
-  bool whole = true;
-  while (i < re.size()) {
-    char c = re[i];
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' || c == ':' || c == '=') {
-      lit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      ++i;
-      continue;
-    }
-    if (c == '\\' && i + 1 < re.size() && std::ispunct(static_cast<unsigned char>(re[i + 1]))) {
-      lit += re[i + 1];
-      i += 2;
-      continue;
-    }
-    whole = false;
-    // A quantifier makes the last literal character optional or repeated.
-    if ((c == '*' || c == '?' || c == '{') && !lit.empty()) lit.pop_back();
-    break;
-  }
-  if (lit.empty()) return;
-  v.selector_needle = std::move(lit);
-  v.needle_anchored = anchored;
-  v.needle_whole = whole;
-}
-
 struct Compiler {
   Engine::Impl& impl;
   std::vector<rules::Diagnostic>& errors;
@@ -96,7 +59,6 @@ struct Compiler {
         return false;
       }
       out->selector_re = std::move(re);
-      literalGuard(v.selector, *out);
     }
     return true;
   }

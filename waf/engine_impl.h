@@ -39,13 +39,6 @@ struct CompiledVar {
   std::string selector;        // as written
   std::string selector_lower;  // lower case, for case-insensitive key matching
   std::shared_ptr<match::Regex> selector_re;
-  // A literal every key the selector regex matches holds (lower case), at its
-  // start when `needle_anchored`; `needle_whole`: the regex is just that literal.
-  // Keys without it are rejected without running the regex (TX:/^header_name_/
-  // runs over every TX variable).
-  std::string selector_needle;
-  bool needle_anchored = false;
-  bool needle_whole = false;
   bool count = false;
   bool exclude = false;
 };

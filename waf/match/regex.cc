@@ -46,32 +46,39 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   r->pattern_ = std::string(pattern);
   if (pattern == "^.*$" || pattern == ".*" || pattern == "^.*" || pattern == ".*$") r->literal_ = Literal::All;
   if (r->literal_ == Literal::None) {
-    // A plain literal (escapes of punctuation allowed), maybe anchored at the start.
+    // The literal the pattern starts with (escapes of punctuation allowed), after
+    // an optional '^', up to its first metacharacter. The whole pattern: bytes
+    // are compared instead of running a regex engine. Only its start, without an
+    // alternation anywhere: every match holds it, so an input without it is
+    // rejected first (TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/ over every TX
+    // variable). A quantified last character is not required. Caseless patterns
+    // stop at bytes >= 0x80 (the engines fold Latin-1 letters, the comparison
+    // here ASCII only).
     std::string_view p = pattern;
-    bool anchored = !p.empty() && p[0] == '^';
+    const bool anchored = !p.empty() && p[0] == '^';
     if (anchored) p.remove_prefix(1);
+    auto literalByte = [&](char c) { return !(opts.caseless && static_cast<unsigned char>(c) >= 0x80); };
     std::string lit;
-    bool plain = !p.empty();
-    for (size_t i = 0; i < p.size() && plain; ++i) {
-      char c = p[i];
-      if (c == '\\') {
-        if (i + 1 < p.size() && !std::isalnum(static_cast<unsigned char>(p[i + 1]))) {
-          lit += p[++i];
-          continue;
-        }
-        plain = false;
-      } else if (std::strchr(".[]{}()*+?|^$", c)) {
-        plain = false;
-      } else {
-        lit += c;
+    size_t i = 0;
+    for (; i < p.size(); ++i) {
+      const char c = p[i];
+      if (c == '\\' && i + 1 < p.size() && !std::isalnum(static_cast<unsigned char>(p[i + 1])) &&
+          literalByte(p[i + 1])) {
+        lit += p[++i];
+        continue;
       }
+      if (c == '\\' || c == '\0' || std::strchr(".[]{}()*+?|^$", c) || !literalByte(c)) break;
+      lit += c;
     }
-    if (plain) {
+    const bool whole = !p.empty() && i == p.size();
+    if (!whole && !lit.empty() && (p[i] == '*' || p[i] == '?' || p[i] == '{')) lit.pop_back();
+    if (!lit.empty() && (whole || pattern.find('|') == std::string_view::npos)) {
       r->caseless_ = opts.caseless;
       if (opts.caseless)
         for (auto& c : lit) c = char(std::tolower(static_cast<unsigned char>(c)));
       r->literal_text_ = std::move(lit);
-      r->literal_ = anchored ? Literal::Prefix : Literal::Anywhere;
+      r->literal_anchored_ = anchored;
+      r->literal_ = whole ? Literal::Whole : Literal::Guard;
     }
   }
   r->match_limit_ = opts.match_limit;
@@ -111,24 +118,27 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   return r;
 }
 
+bool Regex::holdsLiteral(std::string_view input) const {
+  const std::string& lit = literal_text_;
+  auto eq = [&](size_t at) {
+    for (size_t k = 0; k < lit.size(); ++k) {
+      char c = input[at + k];
+      if (caseless_ && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+      if (c != lit[k]) return false;
+    }
+    return true;
+  };
+  if (input.size() < lit.size()) return false;
+  if (literal_anchored_) return eq(0);
+  for (size_t at = 0; at + lit.size() <= input.size(); ++at)
+    if (eq(at)) return true;
+  return false;
+}
+
 bool Regex::matches(std::string_view input) const {
   if (literal_ == Literal::All) return true;
-  if (literal_ != Literal::None) {
-    const std::string& lit = literal_text_;
-    auto eq = [&](size_t at) {
-      for (size_t k = 0; k < lit.size(); ++k) {
-        char c = input[at + k];
-        if (caseless_ && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-        if (c != lit[k]) return false;
-      }
-      return true;
-    };
-    if (input.size() < lit.size()) return false;
-    if (literal_ == Literal::Prefix) return eq(0);
-    for (size_t at = 0; at + lit.size() <= input.size(); ++at)
-      if (eq(at)) return true;
-    return false;
-  }
+  if (literal_ == Literal::Whole) return holdsLiteral(input);
+  if (literal_ == Literal::Guard && !holdsLiteral(input)) return false;
   if (re2_) return RE2::PartialMatch(input, *re2_);
   std::string_view cap;
   return match(input, &cap, 1) > 0;
@@ -140,6 +150,7 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
     caps[0] = input;
     return 1;
   }
+  if (literal_ != Literal::None && !holdsLiteral(input)) return 0;
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.

@@ -44,16 +44,19 @@ class Regex {
 
  private:
   Regex() = default;
+  bool holdsLiteral(std::string_view input) const;  // literal_text_ in input (at its start when anchored)
   std::string pattern_;
   std::unique_ptr<re2::RE2> re2_;
   void* pcre_ = nullptr;  // pcre2_code*
   int groups_ = 0;
-  // Patterns that are a plain literal, optionally anchored with '^' (TX:/^header_name_/,
-  // ARGS:/^id_/): matches() compares bytes instead of running a regex engine. All:
-  // ^.*$ and its unanchored forms (CRS 920450 captures every header name with it),
+  // Whole: the pattern is a plain literal, optionally anchored with '^' (TX:/^header_name_/,
+  // ARGS:/^id_/): matches() compares bytes instead of running a regex engine. Guard: the
+  // pattern starts with that literal, which an input must hold before an engine runs.
+  // All: ^.*$ and its unanchored forms (CRS 920450 captures every header name with it),
   // which match any input whole (dot matches newline, $ only at the end).
-  enum class Literal : uint8_t { None, Prefix, Anywhere, All } literal_ = Literal::None;
+  enum class Literal : uint8_t { None, Whole, Guard, All } literal_ = Literal::None;
   std::string literal_text_;  // lower case when caseless
+  bool literal_anchored_ = false;
   bool caseless_ = false;
   uint64_t match_limit_ = 0;
   uint64_t depth_limit_ = 0;

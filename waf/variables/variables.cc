@@ -102,19 +102,7 @@ std::string_view collectionName(Kind k) {
 namespace {
 
 bool keyMatches(const CompiledVar& v, std::string_view key) {
-  if (v.selector_re) {
-    if (const std::string& n = v.selector_needle; !n.empty()) {
-      bool has = false;
-      if (v.needle_anchored) {
-        has = key.size() >= n.size() && iequals(key.substr(0, n.size()), n);
-      } else {
-        for (size_t at = 0; !has && at + n.size() <= key.size(); ++at) has = iequals(key.substr(at, n.size()), n);
-      }
-      if (!has) return false;
-      if (v.needle_whole) return true;
-    }
-    return v.selector_re->matches(key);
-  }
+  if (v.selector_re) return v.selector_re->matches(key);  // a leading literal is tested first (match/regex.h)
   if (v.selector.empty()) return true;
   return iequals(key, v.selector_lower);
 }

@@ -40,6 +40,40 @@ TEST(Regex, CaselessOption) {
   EXPECT_TRUE(re->matches("ID_x"));
 }
 
+// A pattern that starts with a literal rejects inputs without it before the
+// engine runs: the answers are the engine's, quantified last characters and
+// alternations included.
+TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
+  RegexOptions ci;
+  ci.caseless = true;
+  struct Case {
+    const char* pattern;
+    bool caseless;
+    const char* input;
+    bool match;
+  } cases[] = {
+      {"MULTIPART_HEADERS_CONTENT_TYPES_*", true, "tx:multipart_headers_content_types_x", true},
+      {"MULTIPART_HEADERS_CONTENT_TYPES_*", true, "multipart_headers_content_types", true},  // '_*': optional
+      {"MULTIPART_HEADERS_CONTENT_TYPES_*", true, "multipart_headers", false},
+      {"ab?c", false, "ac", true},
+      {"ab?c", false, "xbc", false},
+      {"abc+d", false, "zabcccd", true},
+      {"abc+d", false, "abd", false},
+      {"ab|cd", false, "xcd", true},
+      {"^x\\.y[0-9]", false, "x.y7", true},
+      {"^x\\.y[0-9]", false, "ax.y7", false},
+      {"^id_\\d", true, "ID_7", true},
+      {"ab{2}c", false, "abbc", true},
+  };
+  for (const auto& c : cases) {
+    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    ASSERT_TRUE(re) << c.pattern;
+    EXPECT_EQ(re->matches(c.input), c.match) << c.pattern << " on " << c.input;
+    std::string_view cap;
+    EXPECT_EQ(re->match(c.input, &cap, 1) > 0, c.match) << c.pattern << " on " << c.input;
+  }
+}
+
 TEST(Regex, MatchLimitStopsCatastrophicBacktracking) {
   RegexOptions o;
   o.match_limit = 1000;
