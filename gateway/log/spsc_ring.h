@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 #include <memory>
 #include <new>
+#include <string_view>
 #include <utility>
 
 namespace rampart::gateway::log {

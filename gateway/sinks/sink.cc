@@ -132,6 +132,7 @@ void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16
       p.z = std::make_unique<BatchCompressor>(cfg_.compression);
     }
   }
+  const uint64_t held = p.z->held();
   if (terminated) {
     p.z->add(std::string_view(line.data(), line.size() + 1));
   } else {
@@ -141,9 +142,7 @@ void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16
   ++p.records;
   p.raw += line.size() + 1;
   // What the batch holds: up by the line, down when a chunk was compressed.
-  const uint64_t held = p.z->held();
-  pending_bytes_ = pending_bytes_ - p.held + held;
-  p.held = held;
+  pending_bytes_ = pending_bytes_ - held + p.z->held();
   c_.enqueued[k].fetch_add(1, std::memory_order_relaxed);
   if (p.records >= cfg_.batch_records || p.raw >= cfg_.batch_bytes) {
     // Full: cut here (a batch passes its limits by at most this one record).
@@ -373,13 +372,13 @@ void Sink::run() {
       for (size_t k = 0; k < 2; ++k) {
         const Kind kind = k == 0 ? Kind::kAccess : Kind::kWaf;
         for (auto& r : ready_[k]) {
-          pending_bytes_ -= r.held;
+          pending_bytes_ -= r.z->held();
           cuts.emplace_back(kind, std::move(r));
         }
         ready_[k].clear();
         Pending& p = pending_[k];
         if (p.records && (flushing || stopping || now - p.since >= cfg_.batch_age)) {
-          pending_bytes_ -= p.held;
+          pending_bytes_ -= p.z->held();
           cuts.emplace_back(kind, std::move(p));
           p = Pending{};
         }

@@ -80,8 +80,7 @@ class Sink {
  private:
   struct Pending {
     std::unique_ptr<BatchCompressor> z;  // the batch's body, compressed as records come
-    uint64_t raw = 0;                    // its bytes before compression
-    uint64_t held = 0;                   // its bytes in memory (counted in pending_bytes_)
+    uint64_t raw = 0;                    // its bytes before compression (z->held() is in pending_bytes_)
     uint64_t records = 0;
     int64_t first_ms = 0;  // Unix ms of the first record (partition)
     std::chrono::steady_clock::time_point since{};
