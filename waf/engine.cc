@@ -200,6 +200,7 @@ struct Compiler {
       if (it == prefixes.end()) it = prefixes.emplace(key, impl.pipeline_prefix_count++).first;
       parent = it->second;
       out.prefix_ids.push_back(parent);
+      out.tfn_triggers |= t->triggers;
     }
     out.pipeline_id = out.prefix_ids.empty() ? 0 : out.prefix_ids.back();
     return ok;

@@ -77,6 +77,7 @@ struct CompiledRule {
 
   std::vector<const transformations::Info*> tfns;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
+  uint32_t tfn_triggers = 0;    // the tfns' triggers together (a value without them passes unchanged)
   bool multi_match = false;
   bool capture = false;
   bool chained = false;  // another link follows

@@ -498,6 +498,12 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, cons
 void Transaction::Impl::transformedValues(const VarValue& t, const CompiledRule& link, bool multi,
                                           std::vector<std::string_view>& out) {
   out.clear();
+  // None of the pipeline's steps would change this value: no step runs, no
+  // cache entry is looked up or made (most benign values for most pipelines).
+  if (t.cls && !(t.cls & link.tfn_triggers)) {
+    out.push_back(t.value);
+    return;
+  }
   if (t.stable && !multi) {
     out.push_back(transformStable(t.value, link));
     return;

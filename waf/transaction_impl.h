@@ -22,6 +22,10 @@ namespace rampart::waf {
 struct KV {
   std::string_view name;
   std::string_view value;
+  // Their byte classes (transformations::classify), worked out the first time
+  // a rule reads them; 0 until then.
+  mutable uint32_t name_cls = 0;
+  mutable uint32_t value_cls = 0;
 };
 
 // One resolved target value.
@@ -30,6 +34,7 @@ struct VarValue {
   std::string_view key;    // empty for scalars
   std::string_view value;
   bool stable = false;     // value memory lives for the whole transaction (cacheable)
+  uint32_t cls = 0;        // its byte classes when known (transformations::classify), else 0
 };
 
 

@@ -41,6 +41,13 @@ class Regex {
   // False on a PCRE2 resource-limit error for the last call on this thread.
   bool usesPcre() const { return pcre_ != nullptr; }
   const std::string& pattern() const { return pattern_; }
+  // The literal every input the pattern matches begins with ('^' then a literal:
+  // TX:/^header_name_920450_/), in lower case when the pattern is caseless;
+  // empty when there is none. The keys of a sorted map that it can match lie
+  // in one range.
+  std::string_view anchoredLiteral() const {
+    return literal_anchored_ && literal_ != Literal::None ? std::string_view(literal_text_) : std::string_view();
+  }
 
  private:
   Regex() = default;

@@ -14,41 +14,64 @@ constexpr std::array kTable{
     Info{"base64Decode", &base64Decode},
     Info{"base64DecodeExt", &base64DecodeExt},
     Info{"base64Encode", &base64Encode},
-    Info{"cmdLine", &cmdLine},
-    Info{"compressWhitespace", &compressWhitespace},
-    Info{"cssDecode", &cssDecode},
-    Info{"escapeSeqDecode", &escapeSeqDecode},
+    Info{"cmdLine", &cmdLine,
+         cls::kUpper | cls::kSpace | cls::kOtherSpace | cls::kNul | cls::kBackslash | cls::kShell | cls::kSlash},
+    Info{"compressWhitespace", &compressWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh},
+    Info{"cssDecode", &cssDecode, cls::kBackslash},
+    Info{"escapeSeqDecode", &escapeSeqDecode, cls::kBackslash},
     Info{"hexDecode", &hexDecode},
     Info{"hexEncode", &hexEncode},
-    Info{"htmlEntityDecode", &htmlEntityDecode},
-    Info{"jsDecode", &jsDecode},
+    Info{"htmlEntityDecode", &htmlEntityDecode, cls::kAmp},
+    Info{"jsDecode", &jsDecode, cls::kBackslash},
     Info{"length", &length},
-    Info{"lowercase", &lowercase},
+    Info{"lowercase", &lowercase, cls::kUpper},
     Info{"md5", &md5},
-    Info{"normalisePath", &normalizePath},
-    Info{"normalisePathWin", &normalizePathWin},
-    Info{"normalizePath", &normalizePath},
-    Info{"normalizePathWin", &normalizePathWin},
+    Info{"normalisePath", &normalizePath, cls::kSlash | cls::kDot},
+    Info{"normalisePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash},
+    Info{"normalizePath", &normalizePath, cls::kSlash | cls::kDot},
+    Info{"normalizePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash},
     Info{"parityEven7bit", &parityEven7bit},
     Info{"parityOdd7bit", &parityOdd7bit},
     Info{"parityZero7bit", &parityZero7bit},
-    Info{"removeComments", &removeComments},
-    Info{"removeCommentsChar", &removeCommentsChar},
-    Info{"removeNulls", &removeNulls},
-    Info{"removeWhitespace", &removeWhitespace},
-    Info{"replaceComments", &replaceComments},
-    Info{"replaceNulls", &replaceNulls},
+    Info{"removeComments", &removeComments, cls::kSlash | cls::kCommentStart},
+    Info{"removeCommentsChar", &removeCommentsChar, cls::kSlash | cls::kCommentStart},
+    Info{"removeNulls", &removeNulls, cls::kNul},
+    Info{"removeWhitespace", &removeWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh},
+    Info{"replaceComments", &replaceComments, cls::kSlash},
+    Info{"replaceNulls", &replaceNulls, cls::kNul},
     Info{"sha1", &sha1},
     Info{"sqlHexDecode", &sqlHexDecode},
-    Info{"trim", &trim},
-    Info{"trimLeft", &trimLeft},
-    Info{"trimRight", &trimRight},
+    Info{"trim", &trim, cls::kSpace | cls::kOtherSpace},
+    Info{"trimLeft", &trimLeft, cls::kSpace | cls::kOtherSpace},
+    Info{"trimRight", &trimRight, cls::kSpace | cls::kOtherSpace},
     Info{"uppercase", &uppercase},
-    Info{"urlDecode", &urlDecode},
-    Info{"urlDecodeUni", &urlDecodeUni},
+    Info{"urlDecode", &urlDecode, cls::kPercentPlus},
+    Info{"urlDecodeUni", &urlDecodeUni, cls::kPercentPlus},
     Info{"urlEncode", &urlEncode},
-    Info{"utf8toUnicode", &utf8toUnicode},
+    Info{"utf8toUnicode", &utf8toUnicode, cls::kHigh | cls::kNul},
 };
+
+constexpr std::array<uint32_t, 256> makeClasses() {
+  std::array<uint32_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint32_t k = cls::kAny;
+    if (c >= 'A' && c <= 'Z') k |= cls::kUpper;
+    if (c == '%' || c == '+') k |= cls::kPercentPlus;
+    if (c == '&') k |= cls::kAmp;
+    if (c == '\\') k |= cls::kBackslash;
+    if (c == 0) k |= cls::kNul;
+    if (c == ' ') k |= cls::kSpace;
+    if (c >= '\t' && c <= '\r') k |= cls::kOtherSpace;
+    if (c >= 0x80) k |= cls::kHigh;
+    if (c == '"' || c == '\'' || c == '^' || c == ',' || c == ';' || c == '(') k |= cls::kShell;
+    if (c == '/') k |= cls::kSlash;
+    if (c == '.') k |= cls::kDot;
+    if (c == '*' || c == '<' || c == '-' || c == '#') k |= cls::kCommentStart;
+    t[static_cast<size_t>(c)] = k;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kClasses = makeClasses();
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -63,6 +86,21 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+uint32_t classify(std::string_view v) {
+  // Four accumulators: the loop is bound by the table loads, not by one OR chain.
+  uint32_t a = cls::kAny, b = 0, c = 0, d = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+  size_t i = 0, n = v.size();
+  for (; i + 4 <= n; i += 4) {
+    a |= kClasses[p[i]];
+    b |= kClasses[p[i + 1]];
+    c |= kClasses[p[i + 2]];
+    d |= kClasses[p[i + 3]];
+  }
+  for (; i < n; ++i) a |= kClasses[p[i]];
+  return a | b | c | d;
+}
 
 const Info* find(std::string_view name) {
   for (const Info& info : kTable) {

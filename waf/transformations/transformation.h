@@ -8,6 +8,7 @@
 // No allocation beyond growing `out`; linear in the input size.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,9 +17,37 @@ namespace rampart::waf::transformations {
 
 using Fn = bool (*)(std::string_view in, std::string& out);
 
+// Byte classes of a value (classify()). A transformation changes a value only
+// when the value holds one of its trigger classes (urlDecodeUni: '%' or '+';
+// lowercase: A-Z): a pipeline none of whose triggers a value holds leaves it
+// as it is, so the engine skips it without running or caching anything.
+// kAny is in every value's classes: a transformation whose triggers hold it
+// (md5, length...) is never skipped.
+namespace cls {
+inline constexpr uint32_t kUpper = 1u << 0;          // A-Z
+inline constexpr uint32_t kPercentPlus = 1u << 1;    // % +
+inline constexpr uint32_t kAmp = 1u << 2;            // &
+inline constexpr uint32_t kBackslash = 1u << 3;      // \ (backslash)
+inline constexpr uint32_t kNul = 1u << 4;            // NUL
+inline constexpr uint32_t kSpace = 1u << 5;          // ' '
+inline constexpr uint32_t kOtherSpace = 1u << 6;     // \t \n \v \f \r
+inline constexpr uint32_t kHigh = 1u << 7;           // bytes >= 0x80 (NBSP among them)
+inline constexpr uint32_t kShell = 1u << 8;          // " ' ^ , ; (   (cmdLine's other triggers)
+inline constexpr uint32_t kSlash = 1u << 9;          // /
+inline constexpr uint32_t kDot = 1u << 10;           // .
+inline constexpr uint32_t kCommentStart = 1u << 11;  // * < - #
+inline constexpr uint32_t kAny = 1u << 31;
+}  // namespace cls
+
+// The classes of the bytes of `v`, kAny included.
+uint32_t classify(std::string_view v);
+
 struct Info {
   std::string_view name;  // ModSecurity's name as written in t:..., e.g. "urlDecodeUni"
   Fn fn;
+  // The classes a value must hold for fn to change it (cls::kAny: any value).
+  // Tested for each registered transformation (transformations_test.cc).
+  uint32_t triggers = cls::kAny;
 };
 
 // Looks a transformation up by name, case-insensitively. "none" is not a

@@ -111,7 +111,10 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
              std::vector<VarValue>& out) {
   for (const auto& kv : list) {
     if (!keyMatches(v, kv.name)) continue;
-    out.push_back({coll, kv.name, names ? kv.name : kv.value, true});
+    const std::string_view value = names ? kv.name : kv.value;
+    uint32_t& cls = names ? kv.name_cls : kv.value_cls;
+    if (!cls) cls = transformations::classify(value);
+    out.push_back({coll, kv.name, value, true, cls});
   }
 }
 
@@ -189,11 +192,17 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
         }
         break;
       }
-      for (auto& [k, e] : *c)
-        if (e.p && keyMatches(v, e.p->name)) {
+      // The keys are in lower case and sorted: a selector anchored on a literal
+      // (caseless, so that literal is in lower case too) can only match the
+      // keys that begin with it.
+      const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
+      for (auto it = pre.empty() ? c->begin() : c->lower_bound(pre); it != c->end(); ++it) {
+        if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
+        if (const auto& e = it->second; e.p && keyMatches(v, e.p->name)) {
           pins.push_back(e.p);
           out.push_back({n, e.p->name, e.p->value, false});
         }
+      }
       break;
     }
     case K::Env:

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -255,6 +256,73 @@ TEST(TransformationVectors, AllVectorsPass) {
     }
   }
   EXPECT_GE(total, 300u);
+}
+
+// A transformation changes only values that hold one of its trigger classes:
+// every vector that changes its input holds one.
+TEST(TransformationTriggers, EveryChangingVectorHoldsATrigger) {
+  std::size_t checked = 0;
+  for (const auto& [name, vectors] : loadAll()) {
+    const Info* info = find(name);
+    ASSERT_NE(info, nullptr);
+    for (const Vector& v : vectors) {
+      if (!v.changed) continue;
+      ++checked;
+      EXPECT_NE(classify(v.input) & info->triggers, 0u)
+          << name << ".json line " << v.line << " input \"" << printable(v.input) << "\"";
+    }
+  }
+  EXPECT_GE(checked, 150u);
+}
+
+// The same on random values: made only of bytes outside a transformation's
+// triggers (and of pieces of the syntaxes the transformations decode, where
+// those hold none), they come back unchanged.
+TEST(TransformationTriggers, ValuesWithoutTriggersAreUnchanged) {
+  std::mt19937 rng(20261204);
+  const std::vector<std::string> pieces = {
+      "../", "./", "//", "/*", "*/", "<!--", "-->", "--", "#", "&amp;", "&#x41;", "%41", "%u0041", "+",
+      "\\x41", "\\u0041", "\\n", "\xc3\xa9", "\xa0", " ", "  ", "\t", "A", std::string(1, '\0'), "'", "\"", "^",
+      ",", ";", "("};
+  std::size_t skippable = 0;
+  for (const Info& info : all()) {
+    if (info.triggers & cls::kAny) continue;
+    ++skippable;
+    std::string bytes;
+    for (int b = 0; b < 256; ++b)
+      if (!(classify(std::string(1, static_cast<char>(b))) & info.triggers)) bytes.push_back(static_cast<char>(b));
+    std::vector<std::string> usable;
+    for (const auto& p : pieces)
+      if (!(classify(p) & info.triggers)) usable.push_back(p);
+    std::string in, out;
+    for (int k = 0; k < 20000; ++k) {
+      in.clear();
+      const int len = static_cast<int>(rng() % 24);
+      for (int i = 0; i < len; ++i) {
+        if (!usable.empty() && rng() % 3 == 0) in += usable[rng() % usable.size()];
+        else in.push_back(bytes[rng() % bytes.size()]);
+      }
+      ASSERT_EQ(classify(in) & info.triggers, 0u);
+      EXPECT_FALSE(info.fn(in, out)) << info.name << " changed \"" << printable(in) << "\"";
+    }
+  }
+  EXPECT_GE(skippable, 20u);
+}
+
+TEST(TransformationTriggers, ClassifyNamesTheClassesOfTheBytes) {
+  EXPECT_EQ(classify(""), cls::kAny);
+  EXPECT_EQ(classify("abc123"), cls::kAny);
+  EXPECT_EQ(classify("aBc%"), cls::kAny | cls::kUpper | cls::kPercentPlus);
+  EXPECT_EQ(classify(std::string("x\0y\xa0", 4)), cls::kAny | cls::kNul | cls::kHigh);
+  EXPECT_EQ(classify("a b\tc"), cls::kAny | cls::kSpace | cls::kOtherSpace);
+  EXPECT_EQ(classify("/a.b&c\\d"), cls::kAny | cls::kSlash | cls::kDot | cls::kAmp | cls::kBackslash);
+  EXPECT_EQ(classify("'x'(#"), cls::kAny | cls::kShell | cls::kCommentStart);
+  // Every position counts (the loop takes four bytes at a time).
+  for (std::size_t at = 0; at < 9; ++at) {
+    std::string v(9, 'a');
+    v[at] = '%';
+    EXPECT_EQ(classify(v), cls::kAny | cls::kPercentPlus) << at;
+  }
 }
 
 TEST(TransformationVectors, EveryTransformationHasVectors) {
