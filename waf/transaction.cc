@@ -468,15 +468,20 @@ std::string_view Transaction::Impl::transformStepUncached(const CacheKey& key, s
 
 // The whole pipeline is looked up first (the common hit), then the longest
 // cached prefix, from the longest down (another rule with the same first
-// steps usually made it), and the pipeline finished from there.
-std::string_view Transaction::Impl::transformStable(std::string_view value, const CompiledRule& link) {
+// steps usually made it), and the pipeline finished from there. Leading steps
+// none of whose triggers the value holds (`cls`, 0 when unknown) leave it as
+// it is: no prefix that ends among them is looked up.
+std::string_view Transaction::Impl::transformStable(std::string_view value, uint32_t cls, const CompiledRule& link) {
   const size_t steps = link.tfns.size();
-  if (steps == 0) return value;
+  size_t first = 0;
+  if (cls)
+    while (first < steps && !(cls & link.tfns[first]->triggers)) ++first;
+  if (first == steps) return value;
   CacheKey key{value.data(), value.size(), link.prefix_ids[steps - 1]};
   if (auto* hit = tcache.find(key)) return *hit;
-  size_t from = 0;
+  size_t from = first;
   std::string_view cur = value;
-  for (size_t i = steps - 1; i-- > 0;) {
+  for (size_t i = steps - 1; i-- > first;) {
     key.prefix = link.prefix_ids[i];
     if (auto* hit = tcache.find(key)) {
       cur = *hit;
@@ -505,12 +510,14 @@ void Transaction::Impl::transformedValues(const VarValue& t, const CompiledRule&
     return;
   }
   if (t.stable && !multi) {
-    out.push_back(transformStable(t.value, link));
+    out.push_back(transformStable(t.value, t.cls, link));
     return;
   }
   std::string_view cur = t.value;
+  uint32_t cls = t.cls;  // known until a step changes the value
   if (multi) out.push_back(cur);
   for (size_t i = 0; i < link.tfns.size(); ++i) {
+    if (cls && !(cls & link.tfns[i]->triggers)) continue;
     std::string_view before = cur;
     if (t.stable) {
       cur = transformStep(t.value, cur, link, i);
@@ -518,7 +525,10 @@ void Transaction::Impl::transformedValues(const VarValue& t, const CompiledRule&
       out_buf.clear();
       if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
     }
-    if (multi && (cur.data() != before.data() || cur.size() != before.size())) out.push_back(cur);
+    if (cur.data() != before.data() || cur.size() != before.size()) {
+      cls = 0;
+      if (multi) out.push_back(cur);
+    }
   }
   if (!multi) out.push_back(cur);
 }

@@ -295,7 +295,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
   bool evaluateRule(const CompiledRule& rule);
   // The link's transformation pipeline applied to a stable value, cached per prefix.
-  std::string_view transformStable(std::string_view value, const CompiledRule& link);
+  std::string_view transformStable(std::string_view value, uint32_t cls, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
   std::string_view transformStepUncached(const CacheKey& key, std::string_view cur, const CompiledRule& link,
                                          size_t i);
