@@ -121,9 +121,9 @@ struct Engine::Impl {
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head
   std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
-  // The batched prefilter (DESIGN.md, "The WAF engine"): per phase and
-  // transformation pipeline, the @rx patterns of the rules that phase reaches,
-  // scanned once per request over every value those rules may target.
+  // The batched prefilter (DESIGN.md, "The WAF engine"): per phase,
+  // transformation pipeline and set of variables, the @rx patterns of the
+  // rules that phase reaches, scanned once per request over those variables' values.
   struct ScanGroup {
     int phase = 0;
     bool multi_match = false;                // every stage of the transformations is scanned
