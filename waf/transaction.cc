@@ -614,7 +614,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
 
   int matched = 0;
-  operators::EvalContext ctx;
+  operators::EvalContext& ctx = eval_ctx;  // kept: its ten capture views are not zeroed per link
   ctx.macros = this;
   ctx.capture = link.capture;
   auto& candidates = candidates_buf;

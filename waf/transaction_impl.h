@@ -249,6 +249,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<uint32_t> scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue> scan_vals;
   std::vector<std::string_view> scan_stages;
+  operators::EvalContext eval_ctx;  // evaluateLink's (links never nest)
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue> targets_buf, tmp_buf;

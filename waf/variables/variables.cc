@@ -114,7 +114,7 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
     const std::string_view value = names ? kv.name : kv.value;
     uint32_t& cls = names ? kv.name_cls : kv.value_cls;
     if (!cls) cls = transformations::classify(value);
-    out.push_back({coll, kv.name, value, true, cls});
+    out.emplace_back(coll, kv.name, value, true, cls);
   }
 }
 
@@ -123,7 +123,7 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
 void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out) {
   using K = variables::Kind;
   const std::string_view n = v.name;  // canonical name, used as the collection label
-  auto scalar = [&](std::string_view value, bool stable) { out.push_back({n, {}, value, stable}); };
+  auto scalar = [&](std::string_view value, bool stable) { out.emplace_back(n, std::string_view(), value, stable); };
   auto num = [&](int64_t x) { scalar(keep(std::to_string(x)), false); };
   auto flag = [&](int x) { scalar(x ? "1" : "0", true); };
   const bool multipart = reqbody_processor == "MULTIPART" && body_processed;
@@ -148,15 +148,15 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::ResponseHeadersNames: addList(v, n, resp_headers, true, out); break;
     case K::Files:
       for (auto& f : body_result.files)
-        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, f.filename, true});
+        if (keyMatches(v, f.field_name)) out.emplace_back(n, f.field_name, f.filename, true);
       break;
     case K::FilesNames:
       for (auto& f : body_result.files)
-        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, f.field_name, true});
+        if (keyMatches(v, f.field_name)) out.emplace_back(n, f.field_name, f.field_name, true);
       break;
     case K::FilesSizes:
       for (auto& f : body_result.files)
-        if (keyMatches(v, f.field_name)) out.push_back({n, f.field_name, keep(std::to_string(f.size)), false});
+        if (keyMatches(v, f.field_name)) out.emplace_back(n, f.field_name, keep(std::to_string(f.size)), false);
       break;
     case K::FilesTmpNames:
     case K::FilesTmpContent:
@@ -164,13 +164,13 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       break;
     case K::MultipartPartHeaders:
       for (auto& h : body_result.part_headers)
-        if (keyMatches(v, h.name)) out.push_back({n, h.name, h.value, true});
+        if (keyMatches(v, h.name)) out.emplace_back(n, h.name, h.value, true);
       break;
     case K::MultipartFilename:
-      for (auto& s : body_result.multipart_filenames) out.push_back({n, {}, s, true});
+      for (auto& s : body_result.multipart_filenames) out.emplace_back(n, std::string_view(), s, true);
       break;
     case K::MultipartName:
-      for (auto& s : body_result.multipart_names) out.push_back({n, {}, s, true});
+      for (auto& s : body_result.multipart_names) out.emplace_back(n, std::string_view(), s, true);
       break;
     case K::Tx:
     case K::Ip:
@@ -188,7 +188,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
         auto e = c->find(std::string_view(v.selector_lower));
         if (e != c->end() && e->second.p) {
           pins.push_back(e->second.p);
-          out.push_back({n, e->second.p->name, e->second.p->value, false});
+          out.emplace_back(n, e->second.p->name, e->second.p->value, false);
         }
         break;
       }
@@ -200,19 +200,19 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
         if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
         if (const auto& e = it->second; e.p && keyMatches(v, e.p->name)) {
           pins.push_back(e.p);
-          out.push_back({n, e.p->name, e.p->value, false});
+          out.emplace_back(n, e.p->name, e.p->value, false);
         }
       }
       break;
     }
     case K::Env:
       for (auto& [k, val] : env)
-        if (keyMatches(v, k)) out.push_back({n, keep(k), keep(val), false});
+        if (keyMatches(v, k)) out.emplace_back(n, keep(k), keep(val), false);
       break;
     case K::Rule: {
       if (!current_head) break;
       auto add = [&](std::string_view key, std::string value) {
-        if (keyMatches(v, key)) out.push_back({n, key, keep(std::move(value)), false});
+        if (keyMatches(v, key)) out.emplace_back(n, key, keep(std::move(value)), false);
       };
       add("id", std::to_string(current_head->id));
       add("msg", current_head->msg);
@@ -227,17 +227,18 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     }
     case K::MatchedVars:
       for (auto& [name, value] : matched_vars)
-        if (keyMatches(v, name)) out.push_back({n, keep(name), keep(value), false});
+        if (keyMatches(v, name)) out.emplace_back(n, keep(name), keep(value), false);
       break;
     case K::MatchedVarsNames:
       for (auto& [name, value] : matched_vars)
-        if (keyMatches(v, name)) out.push_back({n, keep(name), keep(name), false});
+        if (keyMatches(v, name)) out.emplace_back(n, keep(name), keep(name), false);
       break;
     case K::Xml: {
 #ifdef RAMPART_HAVE_XPATH
       if (!body_result.xml_doc) break;
       std::string xpath = v.selector.empty() ? "/*" : v.selector;
-      for (auto& s : body::evaluateXPath(body_result, xpath)) out.push_back({n, {}, keep(std::move(s)), false});
+      for (auto& s : body::evaluateXPath(body_result, xpath))
+        out.emplace_back(n, std::string_view(), keep(std::move(s)), false);
 #endif
       break;
     }
