@@ -500,15 +500,9 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, uint
 // transformations, or with multiMatch the value and every stage a step changed.
 // Stable values go through the per-(value, prefix) cache; others (TX, XML
 // text...) are transformed here into scratch.
-void Transaction::Impl::transformedValues(const VarValue& t, const CompiledRule& link, bool multi,
-                                          std::vector<std::string_view>& out) {
+void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
+                                              std::vector<std::string_view>& out) {
   out.clear();
-  // None of the pipeline's steps would change this value: no step runs, no
-  // cache entry is looked up or made (most benign values for most pipelines).
-  if (t.cls && !(t.cls & link.tfn_triggers)) {
-    out.push_back(t.value);
-    return;
-  }
   if (t.stable && !multi) {
     out.push_back(transformStable(t.value, t.cls, link));
     return;

@@ -300,7 +300,18 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
   std::string_view transformStepUncached(const CacheKey& key, std::string_view cur, const CompiledRule& link,
                                          size_t i);
-  void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out);
+  void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
+    // None of the pipeline's steps would change this value: no step runs, no
+    // cache entry is looked up or made (most benign values for most pipelines).
+    if (t.cls && !(t.cls & link.tfn_triggers)) {
+      out.clear();
+      out.push_back(t.value);
+      return;
+    }
+    transformedValuesSlow(t, link, multi, out);
+  }
+  void transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
+                             std::vector<std::string_view>& out);
   // False when the phase scan proves the link's pattern matches none of its values.
   bool scanAllows(const CompiledRule& link);
   void resetScans() { std::fill(scan_state.begin(), scan_state.end(), int8_t(0)); }
