@@ -139,7 +139,8 @@ bool Regex::matches(std::string_view input) const {
   if (literal_ == Literal::All) return true;
   if (literal_ == Literal::Whole) return holdsLiteral(input);
   if (literal_ == Literal::Guard && !holdsLiteral(input)) return false;
-  if (re2_) return RE2::PartialMatch(input, *re2_);
+  // RE2::Match without submatches: PartialMatch's argument handling costs ~10% of a short value's call.
+  if (re2_) return re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0);
   std::string_view cap;
   return match(input, &cap, 1) > 0;
 }
@@ -154,7 +155,7 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.
-    if (!RE2::PartialMatch(input, *re2_)) return 0;
+    if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0)) return 0;
     int n = std::min(max_caps, groups_ + 1);
     re2::StringPiece sp[10];
     n = std::min(n, 10);
