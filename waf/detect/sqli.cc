@@ -1,6 +1,8 @@
 #include "waf/detect/sqli.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace rampart::waf::detect {
@@ -62,6 +64,30 @@ constexpr std::string_view kDangerousFunctions[] = {
     "MD5",          "IF",         "IFNULL",     "CAST",           "CONVERT",      "EXP",         "JSON_EXTRACT",
     "DBMS_LOCK.SLEEP", "GTID_SUBSET", "XMLTYPE",  "CTXSYS.DRITHSX.SN", "OPENROWSET", "OPENQUERY",
     "ANALYSE"};
+
+// The words the lexer tests by name outside the lists above.
+constexpr std::string_view kOtherWords[] = {"UNION", "WAITFOR", "NOT", "TRUE", "FALSE", "NULL"};
+
+// Whether `w` can be any word the lexer tells apart (the lists and kOtherWords):
+// a bitmap of first letters per length, built once. Most words of ordinary text
+// are not, and skip the ~90 comparisons that would find no list holding them.
+bool maybeSqlWord(std::string_view w) {
+  static const std::array<uint32_t, 32> kByLength = [] {
+    std::array<uint32_t, 32> t{};
+    auto add = [&](std::string_view x) { t[x.size()] |= 1u << (x[0] - 'A'); };
+    for (auto x : kStatement) add(x);
+    for (auto x : kLogical) add(x);
+    for (auto x : kOperatorWords) add(x);
+    for (auto x : kKeywords) add(x);
+    for (auto x : kTailKeywords) add(x);
+    for (auto x : kDangerousFunctions) add(x);
+    for (auto x : kOtherWords) add(x);
+    return t;
+  }();
+  if (w.empty() || w.size() >= kByLength.size()) return false;
+  const char c = upper(w[0]);
+  return c >= 'A' && c <= 'Z' && (kByLength[w.size()] >> (c - 'A') & 1);
+}
 
 // MSSQL's extended and system stored procedures (xp_cmdshell, sp_configure), also
 // qualified (master..xp_dirtree, master.dbo.sp_who): what EXEC runs in an injection.
@@ -287,6 +313,17 @@ class Lexer {
       std::string_view w = word();
       size_t after = peekPastSpace(i_);
       const bool call = after < s_.size() && s_[after] == '(';
+      if (!maybeSqlWord(w)) {  // what the tests below conclude for a word in no list
+        if (call) {
+          t.type = 'f';
+          t.dangerous = false;
+        } else {
+          t.type = 'b';
+          t.proc = isSystemProcedure(w);
+          t.literal = false;
+        }
+        return true;
+      }
       if (ieq(w, "UNION")) {  // UNION ALL / DISTINCT fold in run()
         t.type = 'U';
         return true;
