@@ -66,9 +66,12 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     lkey = lkey_buf;
   }
   Collection& c = coll(sv.collection);
-  auto it = c.find(lkey);
+  // One descent: where the key is, or where it goes (expanding the value below
+  // reads the collections, never adds to them).
+  auto it = c.lower_bound(lkey);
+  const bool found = it != c.end() && std::string_view(it->first) == lkey;
   if (sv.op == actions::SetVar::Op::Unset) {
-    if (it != c.end()) c.erase(it);
+    if (found) c.erase(it);
     return;
   }
   std::string_view value = sv.value;
@@ -78,14 +81,14 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     value = value_buf;
   }
   if (sv.op != actions::SetVar::Op::Set) {
-    int64_t cur = it != c.end() && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
+    int64_t cur = found && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
     int64_t delta = operators::atoiLike(value);
     char num[24];
     auto r = std::to_chars(num, num + sizeof num, sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
     value_buf.assign(num, r.ptr);
     value = value_buf;
   }
-  if (it == c.end()) it = c.try_emplace(std::pmr::string(lkey, c.get_allocator())).first;
+  if (!found) it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
   putValue(it->second, key, value);
 }
 
@@ -105,8 +108,9 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view name, std::strin
 void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
   Collection& c = txColl();
   const std::string lkey = toLower(key);
-  auto it = c.find(std::string_view(lkey));
-  if (it == c.end()) it = c.try_emplace(std::pmr::string(lkey, c.get_allocator())).first;
+  auto it = c.lower_bound(std::string_view(lkey));
+  if (it == c.end() || std::string_view(it->first) != lkey)
+    it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
   putValue(it->second, key, value);
 }
 
