@@ -34,7 +34,13 @@ namespace {
 constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
 // Part of every cache key: bumped whenever the flags or build()'s fallbacks
 // change, so that a database cached by an older build is not taken for this one's.
-constexpr std::string_view kBuildScheme = "scheme 3\n";
+constexpr std::string_view kBuildScheme = "scheme 4\n";
+// Patterns longer than this are measured (tooSlow) and never compiled in
+// prefilter mode: Hyperscan's approximation of a long command list (CRS
+// 932230, 932235, 932250, 932260) matches nearly every batch, so it filters
+// nothing and slows the scan of its database (a third of the 1 KB POST's
+// RCE scan); such a pattern is left out and its rule always evaluated.
+constexpr size_t kLongPattern = 1500;
 
 std::atomic<uint64_t> next_db_id{1};
 
@@ -359,7 +365,6 @@ constexpr std::string_view kCalibrationSample =
     "that is still possible. Thank you and best regards.\n";
 // Only long patterns are measured (the command lists of CRS's RCE rules); RE2
 // runs those at about 2 ns per byte of a request's values.
-constexpr size_t kMeasureAbove = 1500;
 constexpr double kSlowNsPerByte = 5.0;
 
 // Whether Hyperscan scans `t` alone slower than RE2 would run it: a pattern
@@ -424,10 +429,11 @@ int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separato
   if (t.empty()) return -1;
   unsigned flags = matches_separator ? kBase & ~HS_FLAG_SINGLEMATCH : kBase;
   if (!parses(t, flags)) {
+    if (t.size() > kLongPattern) return -1;
     flags |= HS_FLAG_PREFILTER;
     if (!parses(t, flags)) return -1;
   }
-  if (t.size() > kMeasureAbove && tooSlow(t, flags)) return -1;
+  if (t.size() > kLongPattern && tooSlow(t, flags)) return -1;
   patterns_.push_back(std::move(t));
   flags_.push_back(flags);
   return static_cast<int>(patterns_.size() - 1);
@@ -532,7 +538,7 @@ bool HsPrefilter::build() {
     hs_free_compile_error(err);
     if (bad >= 0 && static_cast<size_t>(bad) < index.size()) {
       size_t i = index[bad];
-      if (!(flags_[i] & HS_FLAG_PREFILTER)) flags_[i] |= HS_FLAG_PREFILTER;
+      if (!(flags_[i] & HS_FLAG_PREFILTER) && patterns_[i].size() <= kLongPattern) flags_[i] |= HS_FLAG_PREFILTER;
       else dropped[i] = true;
       continue;
     }
@@ -541,7 +547,8 @@ bool HsPrefilter::build() {
     for (size_t i = 0; i < patterns_.size(); ++i) {
       if (dropped[i] || compilesAlone(patterns_[i], flags_[i])) continue;
       changed = true;
-      if (!(flags_[i] & HS_FLAG_PREFILTER) && compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
+      if (!(flags_[i] & HS_FLAG_PREFILTER) && patterns_[i].size() <= kLongPattern &&
+          compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
         flags_[i] |= HS_FLAG_PREFILTER;
       else
         dropped[i] = true;

@@ -18,8 +18,10 @@
 // that Hyperscan (PCRE's \s) does not reject a \v that RE2's `\S` accepts.
 // Patterns compile in exact mode when Hyperscan accepts them, else in
 // prefilter mode (a superset); patterns it rejects in both are left out and
-// always evaluated. A long pattern (over 1500 bytes) is also left out when
-// Hyperscan scans it alone slower than 5 ns per byte of a benign sample: RE2
+// always evaluated, as are long ones (over 1500 bytes) it takes only in
+// prefilter mode (the approximation of a long list matches nearly anything).
+// A long pattern is also left out when Hyperscan scans it alone slower than
+// 5 ns per byte of a benign sample: RE2
 // runs such a list faster than the scan would cost (measured once per pattern
 // and Hyperscan; the decision is kept in the cache directory).
 //

@@ -334,6 +334,18 @@ TEST(HsPrefilter, LookaroundFallsBackToPrefilterModeOrIsLeftOut) {
   EXPECT_EQ(hits[id], 1);  // a superset: never drops the real match
 }
 
+// A long pattern Hyperscan takes only in prefilter mode is left out (its rule
+// always evaluated): the approximation of a long list matches nearly anything.
+TEST(HsPrefilter, LongPatternsAreNotApproximated) {
+  std::string list = "(?:";
+  for (int i = 0; i < 200; ++i) list += (i ? "|" : "") + std::string("command") + std::to_string(i);
+  list += ")(?!x)";  // a lookahead: exact mode rejects it
+  ASSERT_GT(list.size(), 1500u);
+  HsPrefilter db;
+  EXPECT_EQ(db.add(list, false), -1);
+  EXPECT_GE(db.add("foo(?!bar)", false), 0);  // a short one is still approximated
+}
+
 // A cache directory of the test's own, and the previous one back afterwards
 // (also when an assertion ends the test early).
 struct ScopedCacheDir {
