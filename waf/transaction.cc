@@ -489,10 +489,21 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, uint
       break;
     }
   }
+  // The rest, skipping the steps none of whose triggers the value holds as it
+  // is by then (classes worked out again after each change).
+  uint32_t now = from == first && cls ? cls : transformations::classify(cur);
+  bool stored = false;  // the last step ran (and stored the pipeline's result)
   for (size_t i = from; i < steps; ++i) {
+    stored = false;
+    if (!(now & link.tfns[i]->triggers)) continue;
     key.prefix = link.prefix_ids[i];
+    const std::string_view before = cur;
     cur = transformStepUncached(key, cur, link, i);
+    stored = true;
+    if (i + 1 < steps && (cur.data() != before.data() || cur.size() != before.size()))
+      now = transformations::classify(cur);
   }
+  if (!stored) tcache.put({value.data(), value.size(), link.prefix_ids[steps - 1]}, cur);
   return cur;
 }
 
@@ -508,7 +519,7 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
     return;
   }
   std::string_view cur = t.value;
-  uint32_t cls = t.cls;  // known until a step changes the value
+  uint32_t cls = t.cls;  // the classes of cur (0: unknown, no step skipped)
   if (multi) out.push_back(cur);
   for (size_t i = 0; i < link.tfns.size(); ++i) {
     if (cls && !(cls & link.tfns[i]->triggers)) continue;
@@ -520,7 +531,7 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
       if (link.tfns[i]->fn(cur, out_buf)) cur = keep(out_buf);
     }
     if (cur.data() != before.data() || cur.size() != before.size()) {
-      cls = 0;
+      if (i + 1 < link.tfns.size()) cls = transformations::classify(cur);
       if (multi) out.push_back(cur);
     }
   }
