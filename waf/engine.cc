@@ -89,7 +89,10 @@ struct Compiler {
     if (n == "msg") out.msg = v;
     else if (n == "logdata") out.logdata = v;
     else if (n == "severity") out.severity = severityOf(v);
-    else if (n == "tag") out.tags.push_back(v);
+    else if (n == "tag") {
+      out.tags.push_back(v);
+      out.macro_tags |= operators::hasMacro(v);
+    }
     else if (n == "ver") out.ver = v;
     else if (n == "rev") out.rev = v;
     else if (n == "maturity") out.maturity = v;
@@ -219,16 +222,17 @@ struct Compiler {
     }
     for (auto* c : ctls) {
       bool by_msg = c->kind == actions::Ctl::Kind::RuleRemoveByMsg || c->kind == actions::Ctl::Kind::RuleRemoveTargetByMsg;
-      auto set = std::make_shared<std::unordered_set<const void*>>();
+      auto set = std::make_shared<std::vector<uint8_t>>(impl.rule_count, 0);
       for (auto& r : impl.rules) {
-        if (r->is_marker) continue;
+        if (r->is_marker || r->profile_index < 0) continue;
+        uint8_t& in = (*set)[static_cast<size_t>(r->profile_index)];
         if (by_msg) {
-          if (c->re->matches(r->msg)) set->insert(r.get());
+          in = c->re->matches(r->msg);
           continue;
         }
         for (auto& t : r->tags)
           if (c->re->matches(t)) {
-            set->insert(r.get());
+            in = 1;
             break;
           }
       }

@@ -103,6 +103,7 @@ struct CompiledRule {
   std::string msg, logdata;
   int severity = -1;
   std::vector<std::string> tags;
+  bool macro_tags = false;  // a tag holds a %{macro} (expanded when ctl:ruleRemoveByTag tests it)
   int skip = 0;
   std::string skip_after;
   std::string rev, ver, maturity, accuracy;

@@ -269,17 +269,24 @@ void Transaction::Impl::decodePathForLaterPhases() {
 
 // ---------------------------------------------------------------- rule flow
 
+// Whether a compile-time rule set (actions::Ctl::matching_rules) holds the head.
+static bool inRuleSet(const std::vector<uint8_t>& set, const CompiledRule& head) {
+  return head.profile_index >= 0 && static_cast<size_t>(head.profile_index) < set.size() &&
+         set[static_cast<size_t>(head.profile_index)];
+}
+
 bool Transaction::Impl::ruleRemoved(const CompiledRule& head) {
   if (head.id && actions::idInRanges(head.id, removed_ids)) return true;
   for (auto& rb : removed_tags) {
-    if (rb.matching_rules && rb.matching_rules->count(&head)) return true;
+    if (rb.matching_rules && inRuleSet(*rb.matching_rules, head)) return true;
+    if (!head.macro_tags) continue;  // literal tags were resolved at compile time
     for (auto& tag : head.tags) {
-      if (!operators::hasMacro(tag)) continue;  // literal tags were resolved at compile time
+      if (!operators::hasMacro(tag)) continue;
       if (rb.re && rb.re->matches(expand(tag))) return true;
     }
   }
   for (auto& rb : removed_msgs)
-    if (rb.matching_rules ? rb.matching_rules->count(&head) > 0 : (rb.re && rb.re->matches(head.msg))) return true;
+    if (rb.matching_rules ? inRuleSet(*rb.matching_rules, head) : (rb.re && rb.re->matches(head.msg))) return true;
   return false;
 }
 
@@ -290,7 +297,7 @@ void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector
   for (auto& rt : removed_targets) {
     bool applies = false;
     if ((rt.by_tag || rt.by_msg) && rt.matching_rules) {
-      applies = rt.matching_rules->count(&head) > 0;
+      applies = inRuleSet(*rt.matching_rules, head);
     } else if (rt.by_tag) {
       for (auto& t : head.tags)
         if (rt.re && rt.re->matches(t)) {

@@ -43,13 +43,13 @@ struct RemovedTarget {
   bool by_msg = false;
   std::vector<actions::IdRange> ids;
   std::shared_ptr<match::Regex> re;
-  std::shared_ptr<const std::unordered_set<const void*>> matching_rules;
+  std::shared_ptr<const std::vector<uint8_t>> matching_rules;  // actions::Ctl::matching_rules
   actions::TargetSpec target;
 };
 
 struct RemovedBy {
   std::shared_ptr<match::Regex> re;
-  std::shared_ptr<const std::unordered_set<const void*>> matching_rules;
+  std::shared_ptr<const std::vector<uint8_t>> matching_rules;  // actions::Ctl::matching_rules
 };
 
 struct Transaction::Impl : public operators::MacroExpander {

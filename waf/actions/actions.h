@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "waf/match/regex.h"
@@ -49,10 +48,10 @@ struct Ctl {
   std::vector<IdRange> ids;          // *ById
   std::shared_ptr<match::Regex> re;  // *ByTag / *ByMsg (v2 matches the tag with a regex)
   TargetSpec target;                 // RuleRemoveTarget*
-  // *ByTag / *ByMsg: the rules (CompiledRule heads) whose tags/msg the regex
-  // matches, computed once at compile time; rules whose tags hold macros are
-  // not in it and are tested at run time.
-  std::shared_ptr<const std::unordered_set<const void*>> matching_rules;
+  // *ByTag / *ByMsg: the rules whose tags/msg the regex matches, computed once
+  // at compile time, by rule (CompiledRule::profile_index: 1 = matches); rules
+  // whose tags hold macros are not in it and are tested at run time.
+  std::shared_ptr<const std::vector<uint8_t>> matching_rules;
 };
 
 // One non-disruptive action executed per match, in rule order.

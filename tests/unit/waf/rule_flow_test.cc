@@ -370,6 +370,34 @@ SecRule ARGS "@contains x" "id:112,phase:1,pass,tag:'attack-xss'")");
   EXPECT_TRUE(r.fired(112));
 }
 
+// A tag with a macro is expanded when the rule is reached (CRS tags rules
+// 'platform-%{tx.platform}'-style); literal tags were matched at compile time.
+TEST(RuleFlow, CtlRuleRemoveByTagExpandsMacroTags) {
+  auto e = compileRules(R"(
+SecAction "id:113,phase:1,pass,setvar:tx.lang=sqli,ctl:ruleRemoveByTag=attack-sqli"
+SecRule ARGS "@contains x" "id:114,phase:1,pass,tag:'attack-%{tx.lang}'"
+SecRule ARGS "@contains x" "id:115,phase:1,pass,tag:'attack-%{tx.other}'"
+SecRule ARGS "@contains x" "id:116,phase:1,pass,tag:'attack-xss',tag:'attack-sqli'")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(114));
+  EXPECT_TRUE(r.fired(115));
+  EXPECT_FALSE(r.fired(116));  // its second tag
+}
+
+TEST(RuleFlow, CtlRuleRemoveByMsg) {
+  auto e = compileRules(R"(
+SecAction "id:117,phase:1,pass,ctl:ruleRemoveByMsg=^Legacy"
+SecRule ARGS "@contains x" "id:118,phase:1,pass,msg:'Legacy check'"
+SecRule ARGS "@contains x" "id:119,phase:1,pass,msg:'Current check'")");
+  Request req;
+  req.uri = "/?a=x";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(118));
+  EXPECT_TRUE(r.fired(119));
+}
+
 TEST(RuleFlow, CtlRuleRemoveTargetById) {
   auto e = compileRules(R"(
 SecAction "id:120,phase:1,pass,ctl:ruleRemoveTargetById=121;ARGS:password"
