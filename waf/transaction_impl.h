@@ -301,9 +301,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string_view transformStepUncached(const CacheKey& key, std::string_view cur, const CompiledRule& link,
                                          size_t i);
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
-    // None of the pipeline's steps would change this value: no step runs, no
-    // cache entry is looked up or made (most benign values for most pipelines).
-    if (t.cls && !(t.cls & link.tfn_triggers)) {
+    // No steps, or none that would change this value: no step runs, no cache
+    // entry is looked up or made (most benign values for most pipelines).
+    if (!link.tfn_triggers || (t.cls && !(t.cls & link.tfn_triggers))) {
       out.clear();
       out.push_back(t.value);
       return;

@@ -11,12 +11,11 @@ class Op final : public Operator {
  public:
   explicit Op(std::string arg) : arg_(std::move(arg)) {}
   bool evaluate(EvalContext& ctx, std::string_view input) const override {
-    std::string buf;
-    return atoiLike(input) <= atoiLike(arg_.get(ctx, buf));
+    return atoiLike(input) <= arg_.get(ctx);
   }
 
  private:
-  MacroArg arg_;
+  NumberArg arg_;
 };
 
 }  // namespace

@@ -104,6 +104,22 @@ class MacroArg {
 // C atoi(): leading spaces, sign, digits; 0 when none.
 int64_t atoiLike(std::string_view s);
 
+// The number argument of @lt @le @gt @ge @eq: read once when it holds no
+// macro (CRS's paranoia-level checks, "@lt 2"), else at each evaluation.
+class NumberArg {
+ public:
+  explicit NumberArg(std::string raw) : arg_(std::move(raw)), fixed_(atoiLike(arg_.raw())) {}
+  int64_t get(EvalContext& ctx) const {
+    if (!arg_.dynamic()) return fixed_;
+    std::string buf;
+    return atoiLike(arg_.get(ctx, buf));
+  }
+
+ private:
+  MacroArg arg_;
+  int64_t fixed_;
+};
+
 // Reads a data file (relative paths against cc.rule_dir), one entry per line,
 // without empty lines and '#' comments; false and *error when unreadable.
 bool readDataFile(const std::string& path, const CompileContext& cc, std::vector<std::string>* lines,

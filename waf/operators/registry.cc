@@ -124,7 +124,7 @@ bool hasMacro(std::string_view s) {
 
 int64_t atoiLike(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) ++i;  // isspace, C locale
   bool neg = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
   int64_t v = 0;

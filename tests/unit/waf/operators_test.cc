@@ -293,6 +293,9 @@ TEST(Operators, AtoiLike) {
   EXPECT_EQ(atoiLike("-7"), -7);
   EXPECT_EQ(atoiLike("x1"), 0);
   EXPECT_EQ(atoiLike(""), 0);
+  EXPECT_EQ(atoiLike("\t\n\v\f\r 5"), 5);  // C isspace
+  EXPECT_EQ(atoiLike("\xa0" "5"), 0);        // not a space in the C locale
+  EXPECT_EQ(atoiLike("+3"), 3);
 }
 
 }  // namespace
