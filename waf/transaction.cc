@@ -582,8 +582,12 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
 
 // Returns true when the link matched at least once.
 int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
-  scratch.clear();
+  if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
   pins.clear();
+  // Only a link with actions or captures can change a collection value while
+  // its targets view it (setvar, TX:0-9 per match): the others read TX
+  // without pinning it.
+  pin_values = link.capture || !link.steps.empty();
   if (link.scan_group >= 0 && !scanAllows(link)) return 0;
   auto& targets = targets_buf;
   targets.clear();

@@ -132,6 +132,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // scratch: values computed for the current rule link (TX copies, numbers...)
   std::deque<std::string> scratch;
   std::vector<std::shared_ptr<const CollValue>> pins;  // collection values viewed by the current link
+  bool pin_values = true;                              // collect() pins the collection values it views
   std::string lower_key;  // expand(): a TX macro's key in lower case
   std::string setvar_key, setvar_lkey, setvar_value;  // runSetVar(): kept buffers
   // transformation cache: (value pointer, length, pipeline prefix id) -> result

@@ -187,7 +187,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       if (!v.selector.empty() && !v.selector_re) {
         auto e = c->find(std::string_view(v.selector_lower));
         if (e != c->end() && e->second.p) {
-          pins.push_back(e->second.p);
+          if (pin_values) pins.push_back(e->second.p);
           out.emplace_back(n, e->second.p->name, e->second.p->value, false);
         }
         break;
@@ -199,7 +199,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       for (auto it = pre.empty() ? c->begin() : c->lower_bound(pre); it != c->end(); ++it) {
         if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
         if (const auto& e = it->second; e.p && keyMatches(v, e.p->name)) {
-          pins.push_back(e.p);
+          if (pin_values) pins.push_back(e.p);
           out.emplace_back(n, e.p->name, e.p->value, false);
         }
       }

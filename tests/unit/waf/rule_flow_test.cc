@@ -323,6 +323,20 @@ SecRule ARGS:b "@rx \d+" "id:83,phase:1,pass,capture")X");
   EXPECT_EQ(r.tx_("1x"), "keep");
 }
 
+// A link that reads TX:0 and captures (CRS 932207's chain) replaces TX:0 while
+// its target still views the old value: MATCHED_VAR is the value it read.
+TEST(RuleFlow, CaptureOverTxZeroKeepsTheValueItRead) {
+  auto e = compileRules(R"X(SecRule ARGS:a "@rx ^.*$" "id:84,phase:1,pass,capture,chain"
+  SecRule TX:0 "@rx c(d)" "capture,chain"
+    SecRule MATCHED_VAR "@streq abcde" "setvar:tx.read=%{MATCHED_VAR}")X");
+  Request req;
+  req.uri = "/?a=abcde";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("read"), "abcde");
+  EXPECT_EQ(r.tx_("0"), "cd");
+  EXPECT_EQ(r.tx_("1"), "d");
+}
+
 TEST(RuleFlow, WithoutCaptureTxDigitsUntouched) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)" "id:81,phase:1,pass")X");
   Request req;
