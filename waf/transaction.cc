@@ -556,6 +556,7 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     for (const auto& v : g.vars) collect(v, scan_vals);
     scan_buf.clear();
     scan_seps.clear();
+    if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
     for (const auto& t : scan_vals) {
       transformedValues(t, *g.pipeline, g.multi_match, scan_stages);
       for (std::string_view v : scan_stages) {

@@ -109,8 +109,9 @@ bool keyMatches(const CompiledVar& v, std::string_view key) {
 
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
+  const bool all = !v.selector_re && v.selector.empty();  // the whole list (most targets)
   for (const auto& kv : list) {
-    if (!keyMatches(v, kv.name)) continue;
+    if (!all && !keyMatches(v, kv.name)) continue;
     const std::string_view value = names ? kv.name : kv.value;
     uint32_t& cls = names ? kv.name_cls : kv.value_cls;
     if (!cls) cls = transformations::classify(value);
