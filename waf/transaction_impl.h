@@ -123,7 +123,22 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   // rule evaluation state
   std::string matched_var, matched_var_name;
-  std::vector<std::pair<std::string, std::string>> matched_vars;  // name, value (this rule/chain)
+  // MATCHED_VARS of this rule/chain: (name, value) pairs cleared by count, so
+  // that their strings keep their capacity from rule to rule ("TX:DETECTION_
+  // PARANOIA_LEVEL" is past the short-string size: a malloc per match).
+  struct MatchedVars {
+    std::vector<std::pair<std::string, std::string>> v;
+    size_t n = 0;
+    void clear() { n = 0; }
+    void add(std::string_view name, std::string_view value) {
+      if (n == v.size()) v.emplace_back();
+      v[n].first.assign(name);
+      v[n].second.assign(value);
+      ++n;
+    }
+    auto begin() const { return v.begin(); }
+    auto end() const { return v.begin() + static_cast<std::ptrdiff_t>(n); }
+  } matched_vars;
   const CompiledRule* current_head = nullptr;
   std::vector<actions::IdRange> removed_ids;
   std::vector<RemovedBy> removed_tags, removed_msgs;
