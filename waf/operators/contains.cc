@@ -14,7 +14,7 @@ class Op final : public Operator {
     std::string_view param = arg_.get(ctx, buf);
     if (auto z = param.find('\0'); z != std::string_view::npos) param = param.substr(0, z);
     if (param.empty()) return true;
-    auto p = input.find(param);
+    auto p = findBytes(input, param);
     if (p == std::string_view::npos) return false;
     if (ctx.capture) { ctx.caps[0] = input.substr(p, param.size()); ctx.ncaps = 1; }
     return true;

@@ -8,6 +8,8 @@
 // (macro values, captures) goes through EvalContext.
 #pragma once
 
+#include <string.h>  // memmem (GNU)
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -100,6 +102,15 @@ class MacroArg {
   bool has_macro_;
   std::string tx_key_;  // set when raw_ is exactly %{tx.KEY}
 };
+
+// Where `needle` first occurs in `hay` (npos when it does not; 0 for an empty
+// needle): glibc's memmem, which does not test every occurrence of the first
+// byte as string_view::find does (@within's lists of /names/ hold many '/').
+inline size_t findBytes(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return 0;
+  const void* p = ::memmem(hay.data(), hay.size(), needle.data(), needle.size());
+  return p ? static_cast<size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
+}
 
 // C atoi(): leading spaces, sign, digits; 0 when none.
 int64_t atoiLike(std::string_view s);

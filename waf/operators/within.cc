@@ -15,7 +15,7 @@ class Op final : public Operator {
     std::string_view param = arg_.get(ctx, buf);
     if (auto z = param.find('\0'); z != std::string_view::npos) param = param.substr(0, z);
     if (input.empty()) return true;
-    if (param.find(input) == std::string_view::npos) return false;
+    if (findBytes(param, input) == std::string_view::npos) return false;
     if (ctx.capture) { ctx.caps[0] = input; ctx.ncaps = 1; }
     return true;
   }

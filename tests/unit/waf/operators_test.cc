@@ -153,6 +153,9 @@ TEST(Operators, ContainsAndEmptyArgument) {
   EXPECT_TRUE(Op("contains", "etc/passwd")("/x/etc/passwd"));
   EXPECT_FALSE(Op("contains", "etc/passwd")("/x/etc/pass"));
   EXPECT_TRUE(Op("contains", "")("anything"));
+  EXPECT_TRUE(Op("contains", "aab")("aaaab"));  // after a partial start
+  EXPECT_FALSE(Op("contains", "aab")("aa"));
+  EXPECT_TRUE(Op("contains", "x")(std::string_view("\0x", 2)));
 }
 
 TEST(Operators, BeginsEndsWith) {
@@ -169,6 +172,13 @@ TEST(Operators, WithinIsSubstringOfArgument) {
   EXPECT_TRUE(op("ET H"));  // v2: plain substring
   EXPECT_FALSE(op("PUT"));
   EXPECT_TRUE(op(""));  // empty value always matches
+  // A list like CRS's restricted headers: many starts of a match, one whole one.
+  Op list("within", "/content-encoding/ /proxy/ /lock-token/ /content-range/ /if/ /x-method-override/");
+  EXPECT_TRUE(list("/proxy/"));
+  EXPECT_TRUE(list("/x-method-override/"));  // at the very end
+  EXPECT_FALSE(list("/user-agent/"));
+  EXPECT_FALSE(list("/x-method-override/ "));  // longer than what is left
+  EXPECT_TRUE(list(std::string_view("/if/\0", 4)));
 }
 
 TEST(Operators, ContainsWordNeedsBoundaries) {
