@@ -108,6 +108,7 @@ class MacroArg {
 // byte as string_view::find does (@within's lists of /names/ hold many '/').
 inline size_t findBytes(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return 0;
+  if (hay.size() < needle.size()) return std::string_view::npos;  // (an empty view may have no data pointer)
   const void* p = ::memmem(hay.data(), hay.size(), needle.data(), needle.size());
   return p ? static_cast<size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
 }

@@ -156,6 +156,7 @@ TEST(Operators, ContainsAndEmptyArgument) {
   EXPECT_TRUE(Op("contains", "aab")("aaaab"));  // after a partial start
   EXPECT_FALSE(Op("contains", "aab")("aa"));
   EXPECT_TRUE(Op("contains", "x")(std::string_view("\0x", 2)));
+  EXPECT_FALSE(Op("contains", "x")(std::string_view()));  // no data pointer at all
 }
 
 TEST(Operators, BeginsEndsWith) {
