@@ -81,7 +81,7 @@ struct CompiledRule {
   bool multi_match = false;
   bool capture = false;
   bool chained = false;  // another link follows
-  // Prefilter: the scan group (phase, pipeline) whose Hyperscan database holds
+  // Prefilter: the scan group (phase, pipeline, variables) whose Hyperscan database holds
   // this link's @rx pattern, and its id there (-1: always run the operator).
   int scan_group = -1;
   int scan_id = -1;

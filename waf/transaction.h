@@ -126,8 +126,9 @@ class Engine {
   size_t ruleCount() const;
   // Rules (chain heads and SecActions) by profile index, 0 .. ruleCount()-1.
   RuleInfo ruleInfo(size_t index) const;
-  // The batched prefilter: Hyperscan databases (one per phase and transformation
-  // pipeline), the rule links they decide, and patterns only in prefilter mode.
+  // The batched prefilter: Hyperscan databases (one per phase, transformation
+  // pipeline and set of variables), the rule links they decide, and patterns
+  // only in prefilter mode.
   struct ScanStats {
     size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0;
   };
