@@ -71,10 +71,15 @@ constexpr std::string_view kOtherWords[] = {"UNION", "WAITFOR", "NOT", "TRUE", "
 // Whether `w` can be any word the lexer tells apart (the lists and kOtherWords):
 // a bitmap of first letters per length, built once. Most words of ordinary text
 // are not, and skip the ~90 comparisons that would find no list holding them.
+// Lengths from 31 up share the last row; a word not starting with A-Z sets
+// every bit of its row (the table stays a necessary condition whatever the lists hold).
 bool maybeSqlWord(std::string_view w) {
-  static const std::array<uint32_t, 32> kByLength = [] {
-    std::array<uint32_t, 32> t{};
-    auto add = [&](std::string_view x) { t[x.size()] |= 1u << (x[0] - 'A'); };
+  constexpr size_t kRows = 32;
+  auto row = [](size_t n) { return n < kRows ? n : kRows - 1; };
+  auto bit = [](char c) { return c >= 'A' && c <= 'Z' ? 1u << (c - 'A') : ~0u; };
+  static const std::array<uint32_t, kRows> kByLength = [&] {
+    std::array<uint32_t, kRows> t{};
+    auto add = [&](std::string_view x) { t[row(x.size())] |= bit(x[0]); };
     for (auto x : kStatement) add(x);
     for (auto x : kLogical) add(x);
     for (auto x : kOperatorWords) add(x);
@@ -84,9 +89,8 @@ bool maybeSqlWord(std::string_view w) {
     for (auto x : kOtherWords) add(x);
     return t;
   }();
-  if (w.empty() || w.size() >= kByLength.size()) return false;
-  const char c = upper(w[0]);
-  return c >= 'A' && c <= 'Z' && (kByLength[w.size()] >> (c - 'A') & 1);
+  if (w.empty()) return false;
+  return (kByLength[row(w.size())] & bit(upper(w[0]))) != 0;
 }
 
 // MSSQL's extended and system stored procedures (xp_cmdshell, sp_configure), also

@@ -42,6 +42,11 @@ constexpr std::string_view kBuildScheme = "scheme 4\n";
 // RCE scan); such a pattern is left out and its rule always evaluated.
 constexpr size_t kLongPattern = 1500;
 
+// Whether a pattern Hyperscan refuses in exact mode may try prefilter mode.
+bool approximable(const std::string& t, unsigned flags) {
+  return !(flags & HS_FLAG_PREFILTER) && t.size() <= kLongPattern;
+}
+
 std::atomic<uint64_t> next_db_id{1};
 
 // One scratch per thread, grown for every database the thread scans (the
@@ -429,7 +434,7 @@ int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separato
   if (t.empty()) return -1;
   unsigned flags = matches_separator ? kBase & ~HS_FLAG_SINGLEMATCH : kBase;
   if (!parses(t, flags)) {
-    if (t.size() > kLongPattern) return -1;
+    if (!approximable(t, flags)) return -1;
     flags |= HS_FLAG_PREFILTER;
     if (!parses(t, flags)) return -1;
   }
@@ -538,7 +543,7 @@ bool HsPrefilter::build() {
     hs_free_compile_error(err);
     if (bad >= 0 && static_cast<size_t>(bad) < index.size()) {
       size_t i = index[bad];
-      if (!(flags_[i] & HS_FLAG_PREFILTER) && patterns_[i].size() <= kLongPattern) flags_[i] |= HS_FLAG_PREFILTER;
+      if (approximable(patterns_[i], flags_[i])) flags_[i] |= HS_FLAG_PREFILTER;
       else dropped[i] = true;
       continue;
     }
@@ -547,8 +552,7 @@ bool HsPrefilter::build() {
     for (size_t i = 0; i < patterns_.size(); ++i) {
       if (dropped[i] || compilesAlone(patterns_[i], flags_[i])) continue;
       changed = true;
-      if (!(flags_[i] & HS_FLAG_PREFILTER) && patterns_[i].size() <= kLongPattern &&
-          compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
+      if (approximable(patterns_[i], flags_[i]) && compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
         flags_[i] |= HS_FLAG_PREFILTER;
       else
         dropped[i] = true;

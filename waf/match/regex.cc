@@ -142,7 +142,7 @@ bool Regex::matches(std::string_view input) const {
   // RE2::Match without submatches: PartialMatch's argument handling costs ~10% of a short value's call.
   if (re2_) return re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0);
   std::string_view cap;
-  return match(input, &cap, 1) > 0;
+  return pcreMatch(input, &cap, 1) > 0;  // (the literal was tested above)
 }
 
 int Regex::match(std::string_view input, std::string_view* caps, int max_caps) const {
@@ -163,6 +163,10 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
     for (int i = 0; i < n; ++i) caps[i] = sp[i].data() ? std::string_view(sp[i].data(), sp[i].size()) : std::string_view();
     return n;
   }
+  return pcreMatch(input, caps, max_caps);
+}
+
+int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const {
   auto& st = pcreState();
   if (!st.md || !st.mctx) return 0;
   pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, UINT32_MAX)));

@@ -52,6 +52,7 @@ class Regex {
  private:
   Regex() = default;
   bool holdsLiteral(std::string_view input) const;  // literal_text_ in input (at its start when anchored)
+  int pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const;  // match() by PCRE2
   std::string pattern_;
   std::unique_ptr<re2::RE2> re2_;
   void* pcre_ = nullptr;  // pcre2_code*

@@ -101,15 +101,18 @@ std::string_view collectionName(Kind k) {
 
 namespace {
 
+// No selector: every key of the variable (most targets).
+bool selectsAll(const CompiledVar& v) { return !v.selector_re && v.selector.empty(); }
+
 bool keyMatches(const CompiledVar& v, std::string_view key) {
+  if (selectsAll(v)) return true;
   if (v.selector_re) return v.selector_re->matches(key);  // a leading literal is tested first (match/regex.h)
-  if (v.selector.empty()) return true;
   return iequals(key, v.selector_lower);
 }
 
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
-  const bool all = !v.selector_re && v.selector.empty();  // the whole list (most targets)
+  const bool all = selectsAll(v);
   for (const auto& kv : list) {
     if (!all && !keyMatches(v, kv.name)) continue;
     const std::string_view value = names ? kv.name : kv.value;
