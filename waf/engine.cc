@@ -16,7 +16,6 @@ namespace {
 struct Compiler {
   Engine::Impl& impl;
   std::vector<rules::Diagnostic>& errors;
-  std::map<std::pair<int, const transformations::Info*>, int> prefixes;
 
   void error(const rules::Rule& r, std::string msg) {
     rules::Diagnostic d;
@@ -195,17 +194,7 @@ struct Compiler {
     if (out.disruptive == Disruptive::Block || out.disruptive == Disruptive::None) {
       out.disruptive = default_disruptive;
     }
-    // Pipeline prefix ids for the transformation cache.
-    int parent = 0;
-    for (auto* t : out.tfns) {
-      auto key = std::make_pair(parent, t);
-      auto it = prefixes.find(key);
-      if (it == prefixes.end()) it = prefixes.emplace(key, impl.pipeline_prefix_count++).first;
-      parent = it->second;
-      out.prefix_ids.push_back(parent);
-      out.tfn_triggers |= t->triggers;
-    }
-    out.pipeline_id = out.prefix_ids.empty() ? 0 : out.prefix_ids.back();
+    impl.setPipeline(out, std::move(out.tfns));
     return ok;
   }
 
@@ -274,6 +263,23 @@ struct Compiler {
 };
 
 }  // namespace
+
+// Pipeline prefix ids, for the transformation cache: pipelines that begin
+// with the same steps share the ids of those steps.
+void Engine::Impl::setPipeline(CompiledRule& r, std::vector<const transformations::Info*> tfns) {
+  r.tfns = std::move(tfns);
+  r.prefix_ids.clear();
+  r.tfn_triggers = 0;
+  int parent = 0;
+  for (auto* t : r.tfns) {
+    auto it = pipeline_prefixes.try_emplace({parent, t}, pipeline_prefix_count).first;
+    if (it->second == pipeline_prefix_count) ++pipeline_prefix_count;
+    parent = it->second;
+    r.prefix_ids.push_back(parent);
+    r.tfn_triggers |= t->triggers;
+  }
+  r.pipeline_id = parent;
+}
 
 std::string toLower(std::string_view s) {
   std::string r(s);
@@ -369,6 +375,17 @@ bool scannable(const CompiledRule& l) {
   return any;
 }
 
+// An inline option that turns caseless matching off ("(?-i)", "(?s-i:"):
+// such a pattern cannot be matched caselessly in place of a lower-cased value.
+bool turnsCaseOff(std::string_view pattern) {
+  for (size_t i = pattern.find("(?"); i != std::string_view::npos; i = pattern.find("(?", i + 2)) {
+    size_t k = i + 2;
+    while (k < pattern.size() && std::isalpha(static_cast<unsigned char>(pattern[k]))) ++k;
+    if (k < pattern.size() && pattern[k] == '-') return true;
+  }
+  return false;
+}
+
 // What the phase scan gathers for a link's variable: its literal key
 // (REQUEST_HEADERS:User-Agent) when it names one, else the whole variable; XML
 // by its XPath (/* or //@*, as the rule has it).
@@ -417,35 +434,61 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     tx.appendResponseBody("<html></html>");
     tx.processResponseBody();
   }
-  // A group per phase, pipeline, multiMatch and set of variables. Links with
-  // the same pipeline but other variables scan apart: a pattern reported for
-  // a value its rules do not read would be a candidate for nothing, and RE2
-  // would confirm it on every value they do read (measured on the bench
-  // corpus: more databases, fewer bytes per pattern, 6-7% less time per request).
-  std::map<std::tuple<int, int, bool, std::string>, std::vector<CompiledRule*>> by_group;
+  // A group per phase and set of variables, whatever the links'
+  // transformations: a value is scanned once for each distinct result of the
+  // group's pipelines (once, as it is, when none changes it: most benign
+  // values), against every pattern of the group. A pattern may so be reported
+  // for another pipeline's result than its own: the scan is a necessary
+  // condition (a reported link is evaluated in full), so that costs time,
+  // never a verdict. Links with other variables scan apart: a pattern
+  // reported for a value its rules do not read would be a candidate for
+  // nothing, and RE2 would confirm it on every value they do read.
+  std::map<std::pair<int, std::string>, std::vector<CompiledRule*>> by_group;
   for (auto& r : impl.rules) {
     if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
     auto consider = [&](CompiledRule& l) {
-      if (scannable(l)) by_group[{r->phase, l.pipeline_id, l.multi_match, gatherKey(l)}].push_back(&l);
+      if (scannable(l)) by_group[{r->phase, gatherKey(l)}].push_back(&l);
     };
     consider(*r);
     for (auto& l : r->chain) consider(*l);
   }
   for (auto& [key, links] : by_group) {
     auto g = std::make_unique<Impl::ScanGroup>();
-    g->phase = std::get<0>(key);
-    g->multi_match = std::get<2>(key);
-    g->pipeline = links.front();
+    g->phase = key.first;
+    // What a link's values are scanned through: its pipeline, or that pipeline
+    // without its lower-casing when the link's pattern can be matched
+    // caselessly (@pm always is): upper case alone then makes no value take it.
+    auto scanPipeline = [&](const CompiledRule& l, bool& caseless) -> const CompiledRule* {
+      caseless = false;
+      std::vector<const transformations::Info*> tfns;
+      if (!transformations::withoutLowercasing(l.tfns, tfns)) return &l;
+      if (!l.op->phrases() && turnsCaseOff(l.op_arg)) return &l;
+      caseless = true;
+      for (const auto& p : g->caseless_pipelines)
+        if (p->tfns == tfns) return p.get();
+      auto p = std::make_unique<CompiledRule>();
+      impl.setPipeline(*p, std::move(tfns));
+      g->caseless_pipelines.push_back(std::move(p));
+      return g->caseless_pipelines.back().get();
+    };
+    auto addPipeline = [&](const CompiledRule* p, bool multi) {
+      for (const auto& [q, m] : g->pipelines)
+        if (q->pipeline_id == p->pipeline_id && m == multi) return;
+      g->pipelines.emplace_back(p, multi);
+      g->triggers |= p->tfn_triggers;
+    };
     std::map<std::string, int> ids;  // identical patterns (or phrase sets) share an id
     std::vector<std::pair<CompiledRule*, int>> assigned;
     for (auto* l : links) {
       const auto* phrases = l->op->phrases();
+      bool caseless = false;
+      const CompiledRule* pipeline = scanPipeline(*l, caseless);
       std::string same;  // what makes two links' patterns one
       if (phrases) {
         same = "pm:";
         for (const auto& ph : *phrases) same.append(ph).push_back('\0');
       } else {
-        same = "rx:" + l->op_arg;
+        same = caseless ? "rxi:" + l->op_arg : "rx:" + l->op_arg;
       }
       auto it = ids.find(same);
       int id = -1;
@@ -457,11 +500,12 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         // A pattern that matches the empty string is a candidate in every batch
         // (920450's ^.*$): scanning for it only costs.
         const auto& re = *l->op->regex();
-        if (!re.matches("")) id = g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"));
+        if (!re.matches("")) id = g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"), caseless);
       }
       ids.emplace(same, id);
       if (id < 0) continue;
       assigned.push_back({l, id});
+      addPipeline(pipeline, l->multi_match);
       for (const auto& v : l->vars) {
         if (v.exclude) continue;
         const std::string sel = gatherSelector(v);
@@ -616,7 +660,7 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;
   auto impl = std::make_unique<Impl>();
   impl->ruleset = ruleset;
-  Compiler c{*impl, result.errors, {}};
+  Compiler c{*impl, result.errors};
   c.compile();
   c.resolveRemovals();
   if (!ruleset.settings.audit_log_relevant_status.empty()) {

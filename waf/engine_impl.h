@@ -119,6 +119,10 @@ struct Engine::Impl {
   // TX as the precomputed phase-1 rules leave it (values shared, copied on write).
   Collection tx_init;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
+  // Prefix ids: (id of the pipeline before, last step) -> id of the pipeline.
+  std::map<std::pair<int, const transformations::Info*>, int> pipeline_prefixes;
+  // Sets tfns, prefix_ids, tfn_triggers and pipeline_id of `r` for `tfns`.
+  void setPipeline(CompiledRule& r, std::vector<const transformations::Info*> tfns);
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head
   std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
@@ -127,8 +131,14 @@ struct Engine::Impl {
   // rules that phase reaches, scanned once per request over those variables' values.
   struct ScanGroup {
     int phase = 0;
-    bool multi_match = false;                // every stage of the transformations is scanned
-    const CompiledRule* pipeline = nullptr;  // a link with the group's transformations
+    // The group's transformation pipelines, each by a link that has it and
+    // whether every stage is scanned (multiMatch). A value is scanned once per
+    // distinct result; one that holds none of `triggers` once, as it is.
+    std::vector<std::pair<const CompiledRule*, bool>> pipelines;
+    uint32_t triggers = 0;
+    // Pipelines without their lower-casing (transformations::withoutLowercasing),
+    // whose links' patterns are scanned caselessly.
+    std::vector<std::unique_ptr<CompiledRule>> caseless_pipelines;
     std::vector<CompiledVar> vars;           // variables (or literal keys) to gather
     match::HsPrefilter db;
     size_t hits_offset = 0;                  // this group's hits in a transaction's array

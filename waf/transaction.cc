@@ -17,6 +17,7 @@
 #include "waf/transaction_impl.h"
 
 #include <chrono>
+#include <cstring>
 
 namespace rampart::waf {
 
@@ -559,11 +560,29 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     scan_seps.clear();
     if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
     for (const auto& t : scan_vals) {
-      transformedValues(t, *g.pipeline, g.multi_match, scan_stages);
-      for (std::string_view v : scan_stages) {
-        scan_buf.append(v);
+      if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
+        scan_buf.append(t.value);
         scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
         scan_buf.push_back('\n');
+        continue;
+      }
+      // Each distinct result once: the stages this value has in the buffer
+      // are those after `first`.
+      const size_t first = scan_seps.size();
+      for (const auto& [pipeline, multi] : g.pipelines) {
+        transformedValues(t, *pipeline, multi, scan_stages);
+        for (std::string_view v : scan_stages) {
+          bool have = false;
+          for (size_t k = first; k < scan_seps.size() && !have; ++k) {
+            const size_t begin = k == 0 ? 0 : scan_seps[k - 1] + 1;
+            have = scan_seps[k] - begin == v.size() &&
+                   (v.empty() || std::memcmp(scan_buf.data() + begin, v.data(), v.size()) == 0);
+          }
+          if (have) continue;
+          scan_buf.append(v);
+          scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
+          scan_buf.push_back('\n');
+        }
       }
     }
     st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset, &scan_seps) ? 1 : -1;

@@ -429,10 +429,11 @@ bool tooSlow(const std::string& t, unsigned flags) {
 
 }  // namespace
 
-int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separator) {
+int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separator, bool caseless) {
   std::string t = translate(pattern, re2);
   if (t.empty()) return -1;
   unsigned flags = matches_separator ? kBase & ~HS_FLAG_SINGLEMATCH : kBase;
+  if (caseless) flags |= HS_FLAG_CASELESS;
   if (!parses(t, flags)) {
     if (!approximable(t, flags)) return -1;
     flags |= HS_FLAG_PREFILTER;

@@ -56,8 +56,9 @@ class HsPrefilter {
   // `re2`: the confirming engine is RE2 (else PCRE2, whose \s Hyperscan shares).
   // `matches_separator`: the pattern matches "\n" (the caller knows: it has
   // the compiled regex). A pattern that matches the empty string is a candidate
-  // for every batch: better left out by the caller.
-  int add(const std::string& pattern, bool re2, bool matches_separator = false);
+  // for every batch: better left out by the caller. `caseless`: matched
+  // without regard to the case of ASCII letters.
+  int add(const std::string& pattern, bool re2, bool matches_separator = false, bool caseless = false);
   // Any of `phrases` anywhere, ASCII case ignored (@pm): exact, not a superset.
   // -1 when the set is empty.
   int addPhrases(const std::vector<std::string>& phrases);

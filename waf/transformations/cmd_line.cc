@@ -10,10 +10,13 @@
 
 namespace rampart::waf::transformations {
 
-bool cmdLine(std::string_view in, std::string& out) {
+namespace {
+
+template <bool Lower>
+bool cmdLineImpl(std::string_view in, std::string& out) {
   const std::size_t n = in.size();
   // Up to the first byte with a rule, the output equals the input.
-  static constexpr detail::ByteSet kStart(std::string_view(" \"'\\^,;\t\r\n/(\0", 13), false, true);
+  static constexpr detail::ByteSet kStart(std::string_view(" \"'\\^,;\t\r\n/(\0", 13), false, Lower);
   std::size_t i = detail::findFirst(in, kStart);
   if (i == n) return false;
   detail::LazyOut o(in, out, i);
@@ -46,11 +49,16 @@ bool cmdLine(std::string_view in, std::string& out) {
         o.put(c);
         break;
       default:
-        o.put((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
+        o.put((Lower && c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
         space = false;
     }
   }
   return o.finish();
 }
+
+}  // namespace
+
+bool cmdLine(std::string_view in, std::string& out) { return cmdLineImpl<true>(in, out); }
+bool cmdLineKeepCase(std::string_view in, std::string& out) { return cmdLineImpl<false>(in, out); }
 
 }  // namespace rampart::waf::transformations

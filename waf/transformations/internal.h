@@ -26,6 +26,8 @@ bool base64Decode(std::string_view in, std::string& out);
 bool base64DecodeExt(std::string_view in, std::string& out);
 bool base64Encode(std::string_view in, std::string& out);
 bool cmdLine(std::string_view in, std::string& out);
+// cmdLine without its lower-casing: cmdLine(x) == lowercase(cmdLineKeepCase(x)).
+bool cmdLineKeepCase(std::string_view in, std::string& out);
 bool compressWhitespace(std::string_view in, std::string& out);
 bool cssDecode(std::string_view in, std::string& out);
 bool escapeSeqDecode(std::string_view in, std::string& out);

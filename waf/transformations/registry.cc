@@ -15,40 +15,40 @@ constexpr std::array kTable{
     Info{"base64DecodeExt", &base64DecodeExt},
     Info{"base64Encode", &base64Encode},
     Info{"cmdLine", &cmdLine,
-         cls::kUpper | cls::kSpace | cls::kOtherSpace | cls::kNul | cls::kBackslash | cls::kShell | cls::kSlash},
-    Info{"compressWhitespace", &compressWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh},
-    Info{"cssDecode", &cssDecode, cls::kBackslash},
+         cls::kUpper | cls::kSpace | cls::kOtherSpace | cls::kNul | cls::kBackslash | cls::kShell | cls::kSlash, true},
+    Info{"compressWhitespace", &compressWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh, true},
+    Info{"cssDecode", &cssDecode, cls::kBackslash, true},
     Info{"escapeSeqDecode", &escapeSeqDecode, cls::kBackslash},
     Info{"hexDecode", &hexDecode},
     Info{"hexEncode", &hexEncode},
-    Info{"htmlEntityDecode", &htmlEntityDecode, cls::kAmp},
+    Info{"htmlEntityDecode", &htmlEntityDecode, cls::kAmp, true},
     Info{"jsDecode", &jsDecode, cls::kBackslash},
     Info{"length", &length},
-    Info{"lowercase", &lowercase, cls::kUpper},
+    Info{"lowercase", &lowercase, cls::kUpper, true},
     Info{"md5", &md5},
-    Info{"normalisePath", &normalizePath, cls::kSlash | cls::kDot},
-    Info{"normalisePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash},
-    Info{"normalizePath", &normalizePath, cls::kSlash | cls::kDot},
-    Info{"normalizePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash},
+    Info{"normalisePath", &normalizePath, cls::kSlash | cls::kDot, true},
+    Info{"normalisePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash, true},
+    Info{"normalizePath", &normalizePath, cls::kSlash | cls::kDot, true},
+    Info{"normalizePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash, true},
     Info{"parityEven7bit", &parityEven7bit},
     Info{"parityOdd7bit", &parityOdd7bit},
     Info{"parityZero7bit", &parityZero7bit},
-    Info{"removeComments", &removeComments, cls::kSlash | cls::kCommentStart},
-    Info{"removeCommentsChar", &removeCommentsChar, cls::kSlash | cls::kCommentStart},
-    Info{"removeNulls", &removeNulls, cls::kNul},
-    Info{"removeWhitespace", &removeWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh},
-    Info{"replaceComments", &replaceComments, cls::kSlash},
-    Info{"replaceNulls", &replaceNulls, cls::kNul},
+    Info{"removeComments", &removeComments, cls::kSlash | cls::kCommentStart, true},
+    Info{"removeCommentsChar", &removeCommentsChar, cls::kSlash | cls::kCommentStart, true},
+    Info{"removeNulls", &removeNulls, cls::kNul, true},
+    Info{"removeWhitespace", &removeWhitespace, cls::kSpace | cls::kOtherSpace | cls::kHigh, true},
+    Info{"replaceComments", &replaceComments, cls::kSlash, true},
+    Info{"replaceNulls", &replaceNulls, cls::kNul, true},
     Info{"sha1", &sha1},
     Info{"sqlHexDecode", &sqlHexDecode},
-    Info{"trim", &trim, cls::kSpace | cls::kOtherSpace},
-    Info{"trimLeft", &trimLeft, cls::kSpace | cls::kOtherSpace},
-    Info{"trimRight", &trimRight, cls::kSpace | cls::kOtherSpace},
+    Info{"trim", &trim, cls::kSpace | cls::kOtherSpace, true},
+    Info{"trimLeft", &trimLeft, cls::kSpace | cls::kOtherSpace, true},
+    Info{"trimRight", &trimRight, cls::kSpace | cls::kOtherSpace, true},
     Info{"uppercase", &uppercase},
-    Info{"urlDecode", &urlDecode, cls::kPercentPlus},
-    Info{"urlDecodeUni", &urlDecodeUni, cls::kPercentPlus},
+    Info{"urlDecode", &urlDecode, cls::kPercentPlus, true},
+    Info{"urlDecodeUni", &urlDecodeUni, cls::kPercentPlus, true},
     Info{"urlEncode", &urlEncode},
-    Info{"utf8toUnicode", &utf8toUnicode, cls::kHigh | cls::kNul},
+    Info{"utf8toUnicode", &utf8toUnicode, cls::kHigh | cls::kNul, true},
 };
 
 constexpr std::array<uint32_t, 256> makeClasses() {
@@ -110,5 +110,31 @@ const Info* find(std::string_view name) {
 }
 
 std::span<const Info> all() { return kTable; }
+
+const Info& cmdLineKeepCaseInfo() {
+  static constexpr Info info{"cmdLineKeepCase", &cmdLineKeepCase,
+                             cls::kSpace | cls::kOtherSpace | cls::kNul | cls::kBackslash | cls::kShell | cls::kSlash,
+                             true};
+  return info;
+}
+
+bool withoutLowercasing(std::span<const Info* const> tfns, std::vector<const Info*>& out) {
+  std::vector<const Info*> kept;
+  bool lowered = false;
+  for (const Info* t : tfns) {
+    if (lowered && !t->case_congruent) return false;
+    if (t->fn == &lowercase) {
+      lowered = true;
+    } else if (t->fn == &cmdLine) {
+      lowered = true;
+      kept.push_back(&cmdLineKeepCaseInfo());
+    } else {
+      kept.push_back(t);
+    }
+  }
+  if (!lowered) return false;
+  out = std::move(kept);
+  return true;
+}
 
 }  // namespace rampart::waf::transformations

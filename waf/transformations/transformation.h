@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart::waf::transformations {
 
@@ -48,6 +49,9 @@ struct Info {
   // The classes a value must hold for fn to change it (cls::kAny: any value).
   // Tested for each registered transformation (transformations_test.cc).
   uint32_t triggers = cls::kAny;
+  // Values equal but for the case of ASCII letters give results equal but for
+  // it (f(x) ~ f(y) when x ~ y). Tested for each transformation that says so.
+  bool case_congruent = false;
 };
 
 // Looks a transformation up by name, case-insensitively. "none" is not a
@@ -56,5 +60,17 @@ const Info* find(std::string_view name);
 
 // Every registered transformation (the explicit registry in registry.cc).
 std::span<const Info> all();
+
+// cmdLine without its lower-casing (not a SecLang name; for withoutLowercasing).
+const Info& cmdLineKeepCaseInfo();
+
+// A pipeline that lower-cases (lowercase, cmdLine) with every later step case
+// congruent, without the lower-casing: its result equals the pipeline's but
+// for the case of ASCII letters (and has one stage fewer per lowercase), so a
+// pattern the pipeline's result matches, matched caselessly, matches it. The
+// phase scan uses it so that upper case alone does not make a value take the
+// pipeline. False (out untouched) when the pipeline does not lower-case or a
+// step after it is not case congruent (jsDecode's \u is not its \U).
+bool withoutLowercasing(std::span<const Info* const> tfns, std::vector<const Info*>& out);
 
 }  // namespace rampart::waf::transformations

@@ -297,6 +297,37 @@ SecRule ARGS "@pm nowhere" "id:79,phase:1,pass,setvar:tx.pmnever=1")");
   EXPECT_EQ(run(e, req).tx_("pm"), "y=2");  // found case-insensitively, captured as written
 }
 
+// Links that read the same variables in a phase share one scan whatever their
+// transformations: each value is scanned once per distinct result. A pipeline
+// that lower-cases is scanned without it, its patterns caselessly, unless the
+// pattern turns caseless matching off or a later step (jsDecode) could undo it.
+TEST(RuleFlow, PrefilterGroupsPipelinesAndMatchesLowercasingCaselessly) {
+  auto e = compileRules(R"X(
+SecRule ARGS "@rx union select" "id:81,phase:1,pass,t:none,t:lowercase,setvar:tx.lower=1"
+SecRule ARGS "@rx c:windowssystem32/c dir" "id:82,phase:1,pass,t:none,t:cmdLine,setvar:tx.cmd=1"
+SecRule ARGS "@rx <script" "id:83,phase:1,pass,t:none,t:urlDecodeUni,setvar:tx.decoded=1"
+SecRule ARGS "@rx (?-i:abc)def" "id:84,phase:1,pass,t:none,t:lowercase,setvar:tx.caseoff=1"
+SecRule ARGS "@rx ^Abc$" "id:85,phase:1,pass,t:none,t:lowercase,t:jsDecode,setvar:tx.js=1"
+SecRule ARGS "@rx ^x$" "id:86,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,multiMatch,setvar:tx.multi=+1")X");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scanStats().links, 6u);
+  EXPECT_EQ(e->scanStats().databases, 1u);
+  Request req;
+  req.uri = "/?a=1%20UNION%20SeLeCt&b=C%5E:%5CWiNdOwS%5CsYsTem32%20,%20/c%20%20%22DIR%22&c=%253Cscript&d=ABCDEF&"
+            "e=%5CU0041BC&f=%2558";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("lower"), "1");
+  EXPECT_EQ(r.tx_("cmd"), "1");
+  EXPECT_EQ(r.tx_("decoded"), "1");
+  EXPECT_EQ(r.tx_("caseoff"), "1");
+  EXPECT_EQ(r.tx_("js"), "1");
+  EXPECT_EQ(r.tx_("multi"), "1");  // "%58" -> "X" -> "x"
+  Request benign;
+  benign.uri = "/?a=UNION&b=select&c=%3Cscrip&d=ABC&e=abc&f=y";
+  r = run(e, benign);
+  for (const char* v : {"lower", "cmd", "decoded", "caseoff", "js", "multi"}) EXPECT_EQ(r.tx_(v), "") << v;
+}
+
 TEST(RuleFlow, CaptureFillsTxDigits) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
   Request req;

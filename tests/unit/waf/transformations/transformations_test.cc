@@ -325,6 +325,116 @@ TEST(TransformationTriggers, ClassifyNamesTheClassesOfTheBytes) {
   }
 }
 
+// Values equal but for the case of ASCII letters.
+bool equalButForCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i] && std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// Random values rich in what the transformations decode, in mixed case.
+std::string randomMixedCase(std::mt19937& rng) {
+  static const std::vector<std::string> pieces = {
+      "%41", "%4a", "%4A", "%u0041", "%U0041", "%uff41", "%UFF41", "%", "+", "&amp;", "&AMP;", "&#x41;", "&#X41;",
+      "\\x4a", "\\X4A", "\\u0041", "\\U0041", "\\4a", "\\4A", "\xc3\xa9", "\xc3" "A", "\xe2\x82", "\xa0", " ", "\t",
+      "\n", std::string(1, '\0'), "../", "./", "/", "\\", "/*", "*/", "<!--", "-->", "--", "#", "'", "\"", "^", ",",
+      ";", "(", "aB", "Zz", "Q", "f", "F", "x", "X", "u", "U"};
+  std::string in;
+  const int len = static_cast<int>(rng() % 12);
+  for (int i = 0; i < len; ++i) in += pieces[rng() % pieces.size()];
+  return in;
+}
+
+std::string flipSomeCase(std::string s, std::mt19937& rng) {
+  for (char& c : s)
+    if (std::isalpha(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 0x80 && rng() % 2)
+      c = static_cast<char>(std::islower(static_cast<unsigned char>(c)) ? std::toupper(c) : std::tolower(c));
+  return s;
+}
+
+std::string transformed(const Info& info, const std::string& in) {
+  std::string out;
+  return info.fn(in, out) ? out : in;
+}
+
+// What a transformation that says it is case congruent must do: values equal
+// but for case give results equal but for case (the phase scan relies on it).
+TEST(TransformationCase, CongruentTransformationsKeepValuesEqualButForCase) {
+  std::mt19937 rng(20261205);
+  std::size_t congruent = 0;
+  std::vector<const Info*> infos;
+  for (const Info& info : all()) infos.push_back(&info);
+  infos.push_back(&cmdLineKeepCaseInfo());
+  for (const Info* info : infos) {
+    if (!info->case_congruent) continue;
+    ++congruent;
+    for (int k = 0; k < 20000; ++k) {
+      const std::string x = randomMixedCase(rng);
+      const std::string y = flipSomeCase(x, rng);
+      const std::string fx = transformed(*info, x), fy = transformed(*info, y);
+      ASSERT_TRUE(equalButForCase(fx, fy)) << info->name << ": \"" << printable(x) << "\" -> \"" << printable(fx)
+                                           << "\", \"" << printable(y) << "\" -> \"" << printable(fy) << "\"";
+    }
+  }
+  EXPECT_GE(congruent, 22u);
+  // And the check can fail: jsDecode decodes \u but not \U.
+  const Info* js = find("jsDecode");
+  EXPECT_FALSE(js->case_congruent);
+  EXPECT_FALSE(equalButForCase(transformed(*js, "\\u0041"), transformed(*js, "\\U0041")));
+}
+
+TEST(TransformationCase, CmdLineIsLowercaseOfCmdLineKeepCase) {
+  std::mt19937 rng(7);
+  const Info& keep = cmdLineKeepCaseInfo();
+  const Info* cmd = find("cmdLine");
+  const Info* lower = find("lowercase");
+  EXPECT_EQ(transformed(keep, "C^:\\WiNdOwS\\sYsTem32 , /c  \"dir\""), "C:WiNdOwSsYsTem32/c dir");
+  for (int k = 0; k < 20000; ++k) {
+    const std::string x = randomMixedCase(rng);
+    ASSERT_EQ(transformed(*cmd, x), transformed(*lower, transformed(keep, x))) << printable(x);
+  }
+}
+
+TEST(TransformationCase, WithoutLowercasingDropsOnlyWhatCaseCannotUndo) {
+  auto pipeline = [](std::initializer_list<const char*> names) {
+    std::vector<const Info*> p;
+    for (const char* n : names) p.push_back(find(n));
+    return p;
+  };
+  auto names = [](const std::vector<const Info*>& p) {
+    std::string s;
+    for (const Info* t : p) s += std::string(t->name) + ",";
+    return s;
+  };
+  std::vector<const Info*> out;
+  EXPECT_TRUE(withoutLowercasing(pipeline({"lowercase"}), out));
+  EXPECT_EQ(names(out), "");
+  EXPECT_TRUE(withoutLowercasing(pipeline({"urlDecodeUni", "lowercase", "removeNulls"}), out));
+  EXPECT_EQ(names(out), "urlDecodeUni,removeNulls,");
+  EXPECT_TRUE(withoutLowercasing(pipeline({"cmdLine", "normalizePath"}), out));
+  EXPECT_EQ(names(out), "cmdLineKeepCase,normalizePath,");
+  out.clear();
+  EXPECT_FALSE(withoutLowercasing(pipeline({"urlDecodeUni", "htmlEntityDecode"}), out));  // nothing lower-cases
+  EXPECT_FALSE(withoutLowercasing(pipeline({"lowercase", "urlDecodeUni", "htmlEntityDecode", "jsDecode"}), out));
+  EXPECT_FALSE(withoutLowercasing(pipeline({"jsDecode", "lowercase", "base64Decode"}), out));
+  EXPECT_TRUE(out.empty());
+  // Equal but for case on random values, for the pipelines CRS has.
+  std::mt19937 rng(11);
+  for (const auto& p : {pipeline({"lowercase", "urlDecodeUni"}), pipeline({"utf8toUnicode", "urlDecodeUni", "removeNulls", "cmdLine"}),
+                        pipeline({"htmlEntityDecode", "lowercase"}), pipeline({"cmdLine", "normalizePath"}),
+                        pipeline({"lowercase", "removeWhitespace"})}) {
+    ASSERT_TRUE(withoutLowercasing(p, out)) << names(p);
+    for (int k = 0; k < 5000; ++k) {
+      std::string a = randomMixedCase(rng), b = a;
+      for (const Info* t : p) a = transformed(*t, a);
+      for (const Info* t : out) b = transformed(*t, b);
+      ASSERT_TRUE(equalButForCase(a, b)) << names(p) << " \"" << printable(a) << "\" \"" << printable(b) << "\"";
+    }
+  }
+}
+
 TEST(TransformationVectors, EveryTransformationHasVectors) {
   const auto vectorFiles = loadAll();
   for (const Info& info : all()) {
