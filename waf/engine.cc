@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "waf/engine_impl.h"
 #include "waf/transaction_impl.h"
@@ -638,11 +639,71 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   if (folded.empty() || t.txColl().empty()) return;
   impl.tx_init = t.txColl();
   for (auto* r : folded) r->precomputed = true;
+
+  // After the fold: a rule whose outcome depends only on TX variables that no
+  // rule can write at run time (no setvar names them, literally or by a key
+  // whose literal start they share; no capture for TX:0-9) has the outcome it
+  // has on tx_init on every request that starts from it. Only rules whose match
+  // does nothing but record a nolog match and move the flow (skipAfter, skip)
+  // qualify: CRS's paranoia-level skips, ~80 a request.
+  std::set<std::string, std::less<>> written;
+  std::vector<std::string> written_prefixes;
+  bool captures = false;
+  for (const auto& r : impl.rules) {
+    if (r->is_marker || r->precomputed) continue;
+    auto visit = [&](const CompiledRule& l) {
+      captures |= l.capture;
+      for (const auto& s : l.steps) {
+        if (s.kind != actions::Step::Kind::SetVar || s.setvar.collection != "tx") continue;
+        if (s.setvar.key_macro) written_prefixes.push_back(toLower(s.setvar.key.substr(0, s.setvar.key.find("%{"))));
+        else written.insert(s.setvar.key_lower);
+      }
+    };
+    visit(*r);
+    for (const auto& l : r->chain) visit(*l);
+  }
+  auto stable = [&](std::string_view key) {  // lower case
+    if (key.empty() || written.count(key)) return false;
+    if (captures && key.size() == 1 && key[0] >= '0' && key[0] <= '9') return false;
+    for (const auto& p : written_prefixes)
+      if (key.starts_with(p)) return false;
+    return true;
+  };
+  for (const auto& r : impl.rules) {
+    if (r->is_marker || r->precomputed || !r->chain.empty() || !txOnlyLink(*r) || !r->steps.empty() || r->capture ||
+        r->log || r->severity >= 0 || r->vars.empty() ||
+        (r->disruptive != Disruptive::None && r->disruptive != Disruptive::Pass))
+      continue;
+    bool ok = true;
+    for (const auto& v : r->vars)
+      ok = ok && !v.exclude && !v.count && !v.selector_re && stable(v.selector_lower);
+    const std::string_view arg = r->op_arg;
+    for (size_t p = arg.find("%{"); ok && p != std::string_view::npos; p = arg.find("%{", p + 2)) {
+      const size_t end = arg.find('}', p);
+      ok = end != std::string_view::npos && stable(toLower(arg.substr(p + 5, end - p - 5)));  // past "%{tx."
+    }
+    if (!ok) continue;
+    t.current_phase = r->phase;
+    t.current_head = r.get();
+    t.matched_vars.clear();
+    const bool all = t.evaluateRule(*r);
+    r->constant = all ? 1 : 0;
+    if (all) {
+      r->precomputed_var = t.matched_var;
+      r->precomputed_var_name = t.matched_var_name;
+    }
+  }
+  t.current_head = nullptr;
 }
 
 size_t Engine::foldedRules() const {
   const auto& p1 = impl_->phases[1];
   return static_cast<size_t>(std::count_if(p1.begin(), p1.end(), [](const CompiledRule* r) { return r->precomputed; }));
+}
+
+size_t Engine::constantRules() const {
+  return static_cast<size_t>(
+      std::count_if(impl_->rules.begin(), impl_->rules.end(), [](const auto& r) { return r->constant >= 0; }));
 }
 
 Engine::ScanStats Engine::scanStats() const {

@@ -92,6 +92,10 @@ struct CompiledRule {
   bool precomputed = false;
   bool precomputed_match = false;  // it matched then: MATCHED_VAR(_NAME) as it left them
   std::string precomputed_var, precomputed_var_name;
+  // A nolog, flow-only rule (CRS's paranoia-level skips) that reads only TX
+  // variables no rule writes at run time: its outcome on tx_init, 1 or 0
+  // (-1: evaluated per request). On 1, MATCHED_VAR(_NAME) as precomputed_var(_name).
+  int8_t constant = -1;
 
   // The acting actionset (meaningful on the chain head).
   Disruptive disruptive = Disruptive::None;  // None: inherit from SecDefaultAction

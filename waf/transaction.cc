@@ -762,7 +762,16 @@ Verdict Transaction::Impl::runPhase(int phase) {
       scan_ns = 0;
       t0 = std::chrono::steady_clock::now();
     }
-    all = evaluateRule(*rule);
+    if (rule->constant >= 0 && from_tx_init && removed_targets.empty()) {
+      all = rule->constant == 1;
+      if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
+        matched_var.assign(rule->precomputed_var);
+        matched_var_name.assign(rule->precomputed_var_name);
+        takeDisruptive(*rule);
+      }
+    } else {
+      all = evaluateRule(*rule);
+    }
     if (profile && rule->profile_index >= 0) {
       auto bump = bumpCounter;
       auto& c = profile->at(size_t(rule->profile_index));

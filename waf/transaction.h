@@ -126,15 +126,16 @@ class Engine {
   size_t ruleCount() const;
   // Rules (chain heads and SecActions) by profile index, 0 .. ruleCount()-1.
   RuleInfo ruleInfo(size_t index) const;
-  // The batched prefilter: Hyperscan databases (one per phase, transformation
-  // pipeline and set of variables), the rule links they decide, and patterns
-  // only in prefilter mode.
+  // The batched prefilter: Hyperscan databases (one per phase and set of
+  // variables), the rule links they decide, and patterns only in prefilter mode.
   struct ScanStats {
     size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0;
   };
   ScanStats scanStats() const;
   // Phase-1 rules run once at compile time (TX-only initialisation, see engine.cc).
   size_t foldedRules() const;
+  // Rules whose outcome tx_init decides (read only TX no rule writes): not evaluated per request.
+  size_t constantRules() const;
   ~Engine();
 
   struct Impl;

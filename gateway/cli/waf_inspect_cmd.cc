@@ -225,7 +225,8 @@ int wafInspectMain(int argc, char** argv) {
     auto st = rules.engine->scanStats();
     std::printf("prefilter: %zu Hyperscan databases, %zu patterns (%zu in prefilter mode), deciding %zu rule links\n",
                 st.databases, st.patterns, st.prefilter_mode, st.links);
-    std::printf("folded: %zu TX-only phase-1 rules run once at compile time\n", rules.engine->foldedRules());
+    std::printf("folded: %zu TX-only phase-1 rules run once at compile time; %zu rules decided by their TX\n",
+                rules.engine->foldedRules(), rules.engine->constantRules());
   }
   std::printf("corpus: %s (%zu requests), passes: %d (first is warm-up), paranoia: %s\n", o.corpus.c_str(), n,
               o.passes, o.paranoia ? std::to_string(o.paranoia).c_str() : "rule set default");

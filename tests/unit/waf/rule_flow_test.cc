@@ -652,5 +652,59 @@ SecRule TX:b "@eq 2" "id:23,phase:1,deny,status:403,log"
   EXPECT_EQ(r.first.rule_id, 23);
 }
 
+// A nolog rule that only moves the flow and reads TX no rule writes at run time
+// (CRS's paranoia-level skips) is decided once, on the folded TX; each request
+// records its match, takes its skipAfter and sees its MATCHED_VAR as if it ran.
+// A TX variable a setvar names (also by a macro key's literal start, or TX:0-9
+// with a capture) keeps its rules evaluated per request.
+const char* kConstantRules = R"(
+SecAction "id:31,phase:1,pass,nolog,setvar:tx.detection_paranoia_level=1,setvar:tx.header_level=2,setvar:tx.fixed=7"
+SecRule TX:DETECTION_PARANOIA_LEVEL "@lt 1" "id:32,phase:1,pass,nolog,skipAfter:END-P1"
+SecRule TX:DETECTION_PARANOIA_LEVEL "@lt 2" "id:33,phase:2,pass,nolog,skipAfter:END-P2"
+SecRule ARGS "@rx attack" "id:34,phase:2,deny,status:403,log"
+SecMarker END-P2
+SecRule MATCHED_VAR_NAME "@rx (?i)^TX:DETECTION_PARANOIA_LEVEL$" "id:35,phase:2,pass,log,setvar:tx.seen=%{matched_var}"
+SecRule ARGS "@rx x" "id:36,phase:2,pass,log,setvar:tx.score=+1"
+SecRule TX:score "@ge 1" "id:37,phase:2,pass,nolog,skipAfter:END-P2B"
+SecRule ARGS "@rx xx" "id:38,phase:2,pass,log"
+SecMarker END-P2B
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:39,phase:2,pass,nolog,capture,setvar:'tx.header_%{tx.0}=1'"
+SecRule TX:header_level "@eq 2" "id:40,phase:2,pass,nolog,skip:1"
+SecRule ARGS "@rx x" "id:41,phase:2,pass,log"
+SecRule TX:fixed "@eq %{tx.fixed}" "id:42,phase:2,pass,nolog,skip:1"
+SecRule ARGS "@rx x" "id:43,phase:2,pass,log"
+SecRule TX:0 "@rx ." "id:44,phase:2,pass,nolog,skip:1"
+SecRule ARGS "@rx x" "id:45,phase:2,pass,log"
+SecRule TX:DETECTION_PARANOIA_LEVEL "@eq 9" "id:46,phase:2,pass,nolog,skip:1"
+SecRule ARGS "@rx x" "id:47,phase:2,pass,log"
+SecMarker END-P1
+)";
+
+TEST(RuleFlow, RulesDecidedByUnwrittenTxRunAsIfEvaluated) {
+  auto decided = compileRules(kConstantRules);
+  ASSERT_TRUE(decided);
+  EXPECT_EQ(decided->foldedRules(), 2u);    // 31, 32
+  EXPECT_EQ(decided->constantRules(), 3u);  // 33, 42, 46; not 37 (score), 40 (header_), 44 (TX:0)
+  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);
+  auto evaluated = compileRules(kConstantRules);
+  unsetenv("RAMPART_WAF_FOLD_INIT");
+  ASSERT_TRUE(evaluated);
+  EXPECT_EQ(evaluated->constantRules(), 0u);
+  for (const char* uri : {"/?a=attack", "/?a=xx", "/?a=y"}) {
+    Request req;
+    req.uri = uri;
+    auto d = run(decided, req);
+    auto e = run(evaluated, req);
+    auto ids = e.ids();  // less 31, whose nolog match a folded run does not record
+    ids.erase(std::remove(ids.begin(), ids.end(), 31), ids.end());
+    EXPECT_EQ(d.ids(), ids) << uri;
+    EXPECT_EQ(d.first.action, Verdict::Action::None) << uri;  // 34 skipped
+    EXPECT_TRUE(d.fired(33) && d.fired(42) && !d.fired(32) && !d.fired(46)) << uri;
+    EXPECT_EQ(d.tx_("seen"), "TX:detection_paranoia_level") << uri;  // MATCHED_VAR_NAME as 33 left it
+    EXPECT_EQ(d.fired(37), std::string(uri) == "/?a=xx") << uri;  // 37 reads a score set per request
+    for (const char* v : {"seen", "score", "header_host"}) EXPECT_EQ(d.tx_(v), e.tx_(v)) << uri << " " << v;
+  }
+}
+
 }  // namespace
 }  // namespace rampart::waf::testing
