@@ -478,8 +478,8 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
       g->pipelines.emplace_back(p, multi);
       g->triggers |= p->tfn_triggers;
     };
-    std::map<std::string, int> ids;  // identical patterns (or phrase sets) share an id
-    std::vector<std::pair<CompiledRule*, int>> assigned;
+    std::map<std::string, std::pair<bool, int>> ids;  // identical patterns (or phrase sets) share an id
+    std::vector<std::pair<CompiledRule*, std::pair<bool, int>>> assigned;
     for (auto* l : links) {
       const auto* phrases = l->op->phrases();
       bool caseless = false;
@@ -492,19 +492,26 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         same = caseless ? "rxi:" + l->op_arg : "rx:" + l->op_arg;
       }
       auto it = ids.find(same);
-      int id = -1;
+      std::pair<bool, int> id{false, -1};  // (in the plain database, id there)
       if (it != ids.end()) {
         id = it->second;
       } else if (phrases) {
-        id = g->db.addPhrases(*phrases);
+        const bool plain = std::none_of(phrases->begin(), phrases->end(),
+                                        [](const std::string& ph) { return ph.find(kPlainSeparator) != std::string::npos; });
+        id = {plain, (plain ? g->db_plain : g->db).addPhrases(*phrases)};
       } else {
         // A pattern that matches the empty string is a candidate in every batch
         // (920450's ^.*$): scanning for it only costs.
         const auto& re = *l->op->regex();
-        if (!re.matches("")) id = g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"), caseless);
+        const bool plain =
+            !match::HsPrefilter::usesLineAnchors(l->op_arg) && !re.matches(std::string_view(&kPlainSeparator, 1));
+        if (!re.matches("")) {
+          id = {plain, plain ? g->db_plain.add(l->op_arg, !re.usesPcre(), false, caseless)
+                             : g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"), caseless)};
+        }
       }
       ids.emplace(same, id);
-      if (id < 0) continue;
+      if (id.second < 0) continue;
       assigned.push_back({l, id});
       addPipeline(pipeline, l->multi_match);
       for (const auto& v : l->vars) {
@@ -527,16 +534,22 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         g->vars.push_back(std::move(gather));
       }
     }
-    if (assigned.empty() || !g->db.build()) continue;
+    // A database that does not compile decides none of its links (they are
+    // evaluated in full).
+    const bool lined_ok = g->db.size() > 0 && g->db.build();
+    const bool plain_ok = g->db_plain.size() > 0 && g->db_plain.build();
+    if (!lined_ok && !plain_ok) continue;
     int index = static_cast<int>(impl.scans.size());
     g->hits_offset = impl.scan_hits_size;
-    impl.scan_hits_size += g->db.size();
+    impl.scan_hits_size += g->db.size() + g->db_plain.size();
+    const int lined_size = static_cast<int>(g->db.size());
     impl.scans.push_back(std::move(g));
     for (auto& [l, id] : assigned) {
+      if (!(id.first ? plain_ok : lined_ok)) continue;
       l->scan_group = index;
-      l->scan_id = id;
+      l->scan_id = id.first ? lined_size + id.second : id.second;
+      ++impl.scan_links;
     }
-    impl.scan_links += static_cast<int>(assigned.size());
   }
 }
 
@@ -711,8 +724,9 @@ Engine::ScanStats Engine::scanStats() const {
   st.databases = impl_->scans.size();
   st.links = static_cast<size_t>(impl_->scan_links);
   for (const auto& g : impl_->scans) {
-    st.patterns += g->db.size();
-    st.prefilter_mode += g->db.prefilterModeCount();
+    st.databases += g->db.ready() && g->db_plain.ready();  // two in this group
+    st.patterns += g->db.size() + g->db_plain.size();
+    st.prefilter_mode += g->db.prefilterModeCount() + g->db_plain.prefilterModeCount();
   }
   return st;
 }

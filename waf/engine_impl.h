@@ -116,6 +116,8 @@ struct CompiledRule {
   std::vector<std::unique_ptr<CompiledRule>> chain;  // links after the head (head only)
 };
 
+inline constexpr char kPlainSeparator = '\x1f';  // ASCII unit separator (ScanGroup::db_plain)
+
 struct Engine::Impl {
   rules::RuleSet ruleset;  // owned copy; CompiledRule::src points into it
   std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
@@ -144,7 +146,12 @@ struct Engine::Impl {
     // whose links' patterns are scanned caselessly.
     std::vector<std::unique_ptr<CompiledRule>> caseless_pipelines;
     std::vector<CompiledVar> vars;           // variables (or literal keys) to gather
-    match::HsPrefilter db;
+    // Values are separated by '\n' for the patterns with line anchors (^ $
+    // hold at every value) or that match the other separator, and by
+    // kPlainSeparator for the rest: a pattern that may begin at a line break
+    // (932370's [\n\r;`{] before a command) would otherwise be started at
+    // every value. Hits: db's ids, then db_plain's after them.
+    match::HsPrefilter db, db_plain;
     size_t hits_offset = 0;                  // this group's hits in a transaction's array
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;

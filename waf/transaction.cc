@@ -585,7 +585,14 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
         }
       }
     }
-    st = g.db.scan(scan_buf, scan_hits.data() + g.hits_offset, &scan_seps) ? 1 : -1;
+    bool ok = true;
+    uint8_t* hits = scan_hits.data() + g.hits_offset;
+    if (g.db.ready()) ok = g.db.scan(scan_buf, hits, &scan_seps);
+    if (g.db_plain.ready()) {
+      for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
+      ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
+    }
+    st = ok ? 1 : -1;
     if (profile) {
       auto& c = profile->scans();
       bumpCounter(c.evaluations, 1);

@@ -472,6 +472,26 @@ int HsPrefilter::addPhrases(const std::vector<std::string>& phrases) {
   return static_cast<int>(patterns_.size() - 1);
 }
 
+bool HsPrefilter::usesLineAnchors(std::string_view p) {
+  if (p.find("\\Q") != std::string_view::npos) return true;  // quoted text: not worth reading
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < p.size() && p[i + 1] == '^') ++i;
+      if (i + 1 < p.size() && p[i + 1] == ']') ++i;  // a leading ']' is a member
+    } else if (c == '^' || c == '$') {
+      return true;
+    }
+  }
+  return false;
+}
+
 size_t HsPrefilter::prefilterModeCount() const {
   size_t n = 0;
   for (unsigned f : flags_) n += (f & HS_FLAG_PREFILTER) != 0;

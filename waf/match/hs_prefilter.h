@@ -84,6 +84,10 @@ class HsPrefilter {
   static void setCacheDir(std::string dir);
   static std::string cacheDir();
 
+  // Whether `pattern` has a ^ or $ (outside a class, not escaped): with values
+  // separated by '\n' (multiline mode), those hold at every value.
+  static bool usesLineAnchors(std::string_view pattern);
+
   // What Hyperscan is given for `pattern` (exposed for tests); empty when refused.
   static std::string translate(std::string_view pattern, bool re2);
 

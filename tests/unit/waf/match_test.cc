@@ -235,6 +235,19 @@ TEST(HsPrefilter, AnchorsHoldAtEveryValueOfABatch) {
 }
 
 // What would drop a match in a batch, or where Hyperscan and RE2 differ, is refused or rewritten.
+TEST(HsPrefilter, FindsLineAnchorsOutsideClasses) {
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("^admin"));
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("admin$"));
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("(?:^|;)ls"));
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("[^a]x|y$"));
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("[]^]$"));
+  EXPECT_TRUE(HsPrefilter::usesLineAnchors("\\Q^\\E"));  // quoted text is not read: taken as anchored
+  EXPECT_FALSE(HsPrefilter::usesLineAnchors("[^a-z]select"));
+  EXPECT_FALSE(HsPrefilter::usesLineAnchors("a\\^b\\$c"));
+  EXPECT_FALSE(HsPrefilter::usesLineAnchors("[\\n\\r;`$]ls"));
+  EXPECT_FALSE(HsPrefilter::usesLineAnchors("[]^$]"));
+}
+
 TEST(HsPrefilter, TranslationKeepsRe2Semantics) {
   EXPECT_EQ(HsPrefilter::translate("\\Aadmin", true), "");  // absolute anchors
   EXPECT_EQ(HsPrefilter::translate("admin\\z", true), "");

@@ -311,7 +311,7 @@ SecRule ARGS "@rx ^Abc$" "id:85,phase:1,pass,t:none,t:lowercase,t:jsDecode,setva
 SecRule ARGS "@rx ^x$" "id:86,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,multiMatch,setvar:tx.multi=+1")X");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->scanStats().links, 6u);
-  EXPECT_EQ(e->scanStats().databases, 1u);
+  EXPECT_EQ(e->scanStats().databases, 2u);  // one group: its patterns with and without line anchors
   Request req;
   req.uri = "/?a=1%20UNION%20SeLeCt&b=C%5E:%5CWiNdOwS%5CsYsTem32%20,%20/c%20%20%22DIR%22&c=%253Cscript&d=ABCDEF&"
             "e=%5CU0041BC&f=%2558";
@@ -326,6 +326,29 @@ SecRule ARGS "@rx ^x$" "id:86,phase:1,pass,t:none,t:urlDecodeUni,t:lowercase,mul
   benign.uri = "/?a=UNION&b=select&c=%3Cscrip&d=ABC&e=abc&f=y";
   r = run(e, benign);
   for (const char* v : {"lower", "cmd", "decoded", "caseoff", "js", "multi"}) EXPECT_EQ(r.tx_(v), "") << v;
+}
+
+// A group's patterns with line anchors scan values separated by '\n'; the
+// others values separated by another byte, so that one that may begin at a
+// line break does not start at every value. Both hold at every value.
+TEST(RuleFlow, PrefilterAnchorsAndLineBreaksHoldInBothDatabases) {
+  auto e = compileRules(R"X(
+SecRule ARGS "@rx ^ls$" "id:91,phase:1,pass,setvar:tx.anchored=1"
+SecRule ARGS "@rx [\n\r;]\s*cat\b" "id:92,phase:1,pass,setvar:tx.separated=1"
+SecRule ARGS "@rx ^x" "id:93,phase:1,pass,setvar:tx.start=1")X");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scanStats().links, 3u);
+  EXPECT_EQ(e->scanStats().databases, 2u);  // one group, both kinds
+  Request req;
+  req.uri = "/?a=1&b=ls&c=y%0Acat%20x&d=xyz";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("anchored"), "1");
+  EXPECT_EQ(r.tx_("separated"), "1");
+  EXPECT_EQ(r.tx_("start"), "1");
+  Request benign;
+  benign.uri = "/?a=cat&b=als&c=yx";  // "cat" only after a value break; "ls" and "x" not at a value's start
+  r = run(e, benign);
+  for (const char* v : {"anchored", "separated", "start"}) EXPECT_EQ(r.tx_(v), "") << v;
 }
 
 TEST(RuleFlow, CaptureFillsTxDigits) {
