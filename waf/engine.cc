@@ -544,11 +544,46 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     impl.scan_hits_size += g->db.size() + g->db_plain.size();
     const int lined_size = static_cast<int>(g->db.size());
     impl.scans.push_back(std::move(g));
+    const auto& built = *impl.scans.back();
     for (auto& [l, id] : assigned) {
       if (!(id.first ? plain_ok : lined_ok)) continue;
+      // Left out of the database (always reported): the link is evaluated in full.
+      if ((id.first ? built.db_plain : built.db).leftOut(id.second)) continue;
       l->scan_group = index;
       l->scan_id = id.first ? lined_size + id.second : id.second;
       ++impl.scan_links;
+    }
+  }
+  // Links no database decides, that read untransformed request values (which
+  // stay where they are for the transaction, so a value is known by its
+  // address): their patterns per phase in RegexSets of up to 64.
+  std::map<int, std::vector<CompiledRule*>> by_phase;
+  for (auto& r : impl.rules) {
+    if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
+    auto consider = [&](CompiledRule& l) {
+      if (l.scan_group >= 0 || l.negated || !l.op || l.op_name != "rx" || !l.op->regex() ||
+          !l.op->regex()->plainRe2() || !l.tfns.empty() || l.vars.empty())
+        return;
+      for (const auto& v : l.vars)
+        if (v.count || !batchable(v.kind)) return;
+      by_phase[r->phase].push_back(&l);
+    };
+    consider(*r);
+    for (auto& l : r->chain) consider(*l);
+  }
+  for (auto& [phase, links] : by_phase) {
+    for (size_t from = 0; from + 1 < links.size(); from += 64) {
+      const size_t n = std::min<size_t>(64, links.size() - from);
+      if (n < 2) break;
+      std::vector<const match::Regex*> members;
+      for (size_t i = 0; i < n; ++i) members.push_back(links[from + i]->op->regex());
+      auto set = match::RegexSet::build(members);
+      if (!set) continue;
+      for (size_t i = 0; i < n; ++i) {
+        links[from + i]->regex_set = static_cast<int>(impl.regex_sets.size());
+        links[from + i]->regex_set_bit = static_cast<int>(i);
+      }
+      impl.regex_sets.push_back(std::move(set));
     }
   }
 }

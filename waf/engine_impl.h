@@ -85,6 +85,11 @@ struct CompiledRule {
   // this link's @rx pattern, and its id there (-1: always run the operator).
   int scan_group = -1;
   int scan_id = -1;
+  // A link the scan does not decide whose pattern is in a RegexSet
+  // (Engine::Impl::regex_sets[regex_set], member regex_set_bit): a value the
+  // set finds no member in is not matched by it either.
+  int regex_set = -1;
+  int regex_set_bit = -1;
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
   // Phase-1 initialisation that reads and writes only TX (CRS's 901xxx): run
@@ -155,6 +160,9 @@ struct Engine::Impl {
     size_t hits_offset = 0;                  // this group's hits in a transaction's array
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
+  // Per phase, the @rx patterns no scan decides that read untransformed request
+  // values (CRS's four long RCE command lists and 932340): matched in one pass.
+  std::vector<std::unique_ptr<match::RegexSet>> regex_sets;
   size_t scan_hits_size = 0;  // all groups' patterns
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
 };

@@ -608,6 +608,25 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
   return st != 1 || scan_hits[eng->scans[gi]->hits_offset + static_cast<size_t>(link.scan_id)] != 0;
 }
 
+bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
+  const size_t mask = set_memo.size() - 1;
+  size_t at = ((reinterpret_cast<uintptr_t>(value.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) & mask;
+  for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
+    SetMemo& m = set_memo[at];
+    if (m.gen == set_gen) {
+      if (m.data == value.data() && m.size == value.size() && m.set == link.regex_set)
+        return !(m.bits >> link.regex_set_bit & 1);
+      continue;
+    }
+    uint64_t bits = 0;
+    if (!eng->regex_sets[size_t(link.regex_set)]->match(value, &bits)) return false;
+    m = {value.data(), static_cast<uint32_t>(value.size()), set_gen, link.regex_set, bits};
+    return !(bits >> link.regex_set_bit & 1);
+  }
+  uint64_t bits = 0;  // a crowded neighbourhood: not remembered
+  return eng->regex_sets[size_t(link.regex_set)]->match(value, &bits) && !(bits >> link.regex_set_bit & 1);
+}
+
 // Returns true when the link matched at least once.
 int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
   if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
@@ -667,6 +686,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
     transformedValues(t, link, link.multi_match, candidates);
     for (std::string_view value : candidates) {
       ctx.ncaps = 0;
+      if (link.regex_set >= 0 && setRulesOut(link, value)) continue;
       if (!evaluateOperator(link, ctx, value)) continue;
       ++matched;
       if (link.capture && ctx.ncaps > 0) {

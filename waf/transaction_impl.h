@@ -3,6 +3,7 @@
 // expander can work on it; nothing here is visible outside waf/.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -261,6 +262,19 @@ struct Transaction::Impl : public operators::MacroExpander {
   // phase yet, 1 = scanned (hits valid), -1 = failed (evaluate everything).
   std::vector<int8_t> scan_state;
   std::vector<uint8_t> scan_hits;  // every group's, at ScanGroup::hits_offset
+  // What the phase's RegexSets found in a value, by its address (the values
+  // they read stay put for a phase); entries of an older generation are free.
+  struct SetMemo {
+    const char* data = nullptr;
+    uint32_t size = 0;
+    uint32_t gen = 0;
+    int set = -1;
+    uint64_t bits = 0;
+  };
+  std::array<SetMemo, 64> set_memo{};
+  uint32_t set_gen = 1;
+  // True when the link's RegexSet shows its pattern absent from `value`.
+  bool setRulesOut(const CompiledRule& link, std::string_view value);
   std::string scan_buf;
   std::vector<uint32_t> scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue> scan_vals;
@@ -330,7 +344,10 @@ struct Transaction::Impl : public operators::MacroExpander {
                              std::vector<std::string_view>& out);
   // False when the phase scan proves the link's pattern matches none of its values.
   bool scanAllows(const CompiledRule& link);
-  void resetScans() { std::fill(scan_state.begin(), scan_state.end(), int8_t(0)); }
+  void resetScans() {
+    std::fill(scan_state.begin(), scan_state.end(), int8_t(0));
+    ++set_gen;
+  }
   bool ruleRemoved(const CompiledRule& head);
   void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);
   bool targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll, std::string_view key);

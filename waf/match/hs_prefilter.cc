@@ -492,6 +492,10 @@ bool HsPrefilter::usesLineAnchors(std::string_view p) {
   return false;
 }
 
+bool HsPrefilter::leftOut(int id) const {
+  return db_ && id >= 0 && static_cast<size_t>(id) < db_->always.size() && db_->always[static_cast<size_t>(id)];
+}
+
 size_t HsPrefilter::prefilterModeCount() const {
   size_t n = 0;
   for (unsigned f : flags_) n += (f & HS_FLAG_PREFILTER) != 0;

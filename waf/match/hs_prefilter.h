@@ -67,6 +67,8 @@ class HsPrefilter {
   size_t size() const { return patterns_.size(); }
   // Patterns that compiled only in prefilter mode (a superset of their matches).
   size_t prefilterModeCount() const;
+  // Pattern `id` is not in the built database (reported as always possible).
+  bool leftOut(int id) const;
 
   // hits is resized to size() and set to 1 for every pattern that may match.
   // `separators`: the sorted offsets of the '\n's that separate values (null:

@@ -6,6 +6,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 
@@ -181,6 +182,41 @@ int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_cap
     else caps[i] = input.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
   }
   return std::max(n, 1);
+}
+
+struct RegexSet::Impl {
+  explicit Impl(const RE2::Options& o) : set(o, RE2::UNANCHORED), case_sensitive(o.case_sensitive()) {}
+  RE2::Set set;
+  bool case_sensitive;
+};
+
+RegexSet::~RegexSet() = default;
+
+std::unique_ptr<RegexSet> RegexSet::build(const std::vector<const Regex*>& members) {
+  if (members.empty() || members.size() > 64) return nullptr;
+  std::unique_ptr<RegexSet> s(new RegexSet());
+  for (const Regex* r : members) {
+    if (!r->plainRe2()) return nullptr;
+    // Members keep their own options: one set holds one kind.
+    if (!s->impl_) s->impl_ = std::make_unique<Impl>(r->re2_->options());
+    if (r->re2_->options().case_sensitive() != s->impl_->case_sensitive) return nullptr;
+    if (s->impl_->set.Add(r->re2_->pattern(), nullptr) < 0) return nullptr;
+  }
+  if (!s->impl_->set.Compile()) return nullptr;
+  return s;
+}
+
+bool RegexSet::match(std::string_view input, uint64_t* bits) const {
+  thread_local std::vector<int> which;  // kept: no allocation per call once grown
+  which.clear();
+  RE2::Set::ErrorInfo err;
+  if (!impl_->set.Match(re2::StringPiece(input.data(), input.size()), &which, &err)) {
+    if (err.kind != RE2::Set::kNoError) return false;
+  }
+  uint64_t b = 0;
+  for (int i : which) b |= uint64_t(1) << i;
+  *bits = b;
+  return true;
 }
 
 }  // namespace rampart::waf::match

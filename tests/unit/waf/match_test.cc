@@ -74,6 +74,44 @@ TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
   }
 }
 
+// One pass of a RegexSet says for each member what Regex::matches says.
+TEST(RegexSet, AgreesWithItsMembers) {
+  const char* patterns[] = {"(?i)b[\"'\\\\]*u[\"'\\\\]*s[\"'\\\\]*y", "^(?:x*|abc)$", "(?:;|^)\\s*ls\\b", "[0-9]{3,}",
+                            "[ab].c", "(?i)select\\s+\\w+\\s+from"};
+  std::vector<std::unique_ptr<Regex>> owned;
+  std::vector<const Regex*> members;
+  for (const char* p : patterns) {
+    std::string err;
+    owned.push_back(Regex::compile(p, {}, &err));
+    ASSERT_TRUE(owned.back() && owned.back()->plainRe2()) << p << " " << err;
+    members.push_back(owned.back().get());
+  }
+  auto set = RegexSet::build(members);
+  ASSERT_TRUE(set);
+  std::mt19937 rng(3);
+  const std::string alphabet = "abcxBUSY\"'\\ ;ls0123456789\nSELECT from";
+  size_t matched = 0;
+  for (int k = 0; k < 20000; ++k) {
+    std::string in;
+    const int len = static_cast<int>(rng() % 16);
+    for (int i = 0; i < len; ++i) in.push_back(alphabet[rng() % alphabet.size()]);
+    uint64_t bits = 0;
+    ASSERT_TRUE(set->match(in, &bits));
+    for (size_t i = 0; i < members.size(); ++i) {
+      ASSERT_EQ((bits >> i & 1) != 0, members[i]->matches(in)) << patterns[i] << " on \"" << in << "\"";
+      matched += bits >> i & 1;
+    }
+  }
+  EXPECT_GT(matched, 1000u);
+  // Not for a pattern with a cheaper test of its own, nor for PCRE2's.
+  std::string err;
+  auto literal = Regex::compile("^header_", {}, &err);
+  auto pcre = Regex::compile("(?<=a)b", {}, &err);
+  EXPECT_FALSE(literal->plainRe2());
+  EXPECT_FALSE(RegexSet::build({members[0], literal.get()}));
+  EXPECT_FALSE(RegexSet::build({members[0], pcre.get()}));
+}
+
 TEST(Regex, MatchLimitStopsCatastrophicBacktracking) {
   RegexOptions o;
   o.match_limit = 1000;

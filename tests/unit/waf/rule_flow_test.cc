@@ -351,6 +351,37 @@ SecRule ARGS "@rx ^x" "id:93,phase:1,pass,setvar:tx.start=1")X");
   for (const char* v : {"anchored", "separated", "start"}) EXPECT_EQ(r.tx_(v), "") << v;
 }
 
+// Links no database decides that read untransformed values share a RegexSet:
+// the same matches, variables and captures as without the prefilter.
+TEST(RuleFlow, RegexSetKeepsResults) {
+  const char* rules = R"X(
+SecRule ARGS "@rx ^(?:x*|abc)$" "id:101,phase:1,pass,log,setvar:tx.r101=+1"
+SecRule ARGS_NAMES|ARGS "@rx (?:z*|def)$" "id:102,phase:1,pass,log,setvar:tx.r102=+1"
+SecRule ARGS "@rx ^(q*)(ghi)?$" "id:103,phase:1,pass,log,capture,setvar:tx.r103=%{tx.2}"
+SecRule ARGS "@rx a(?<=a)b" "id:104,phase:1,pass,log,setvar:tx.r104=1")X";
+  auto with = compileRules(rules);
+  setenv("RAMPART_WAF_PREFILTER", "0", 1);
+  auto without = compileRules(rules);
+  unsetenv("RAMPART_WAF_PREFILTER");
+  ASSERT_TRUE(with && without);
+  for (const char* uri : {"/?a=abc&b=def&c=ghi&d=ab", "/?a=&zz=1", "/?a=abcd&b=xdefx&c=qqghi", "/?x=1"}) {
+    Request req;
+    req.uri = uri;
+    auto w = run(with, req);
+    auto o = run(without, req);
+    EXPECT_EQ(w.ids(), o.ids()) << uri;
+    ASSERT_EQ(w.tx->matches().size(), o.tx->matches().size()) << uri;
+    for (size_t i = 0; i < w.tx->matches().size(); ++i)
+      EXPECT_EQ(w.tx->matches()[i].matched_var_name, o.tx->matches()[i].matched_var_name) << uri;
+    for (const char* v : {"r101", "r102", "r103", "r104"}) EXPECT_EQ(w.tx_(v), o.tx_(v)) << uri << " " << v;
+  }
+  Request req;
+  req.uri = "/?a=abc&b=def&c=ghi";
+  auto w = run(with, req);
+  EXPECT_EQ(w.tx_("r101"), "1");
+  EXPECT_EQ(w.tx_("r103"), "ghi");
+}
+
 TEST(RuleFlow, CaptureFillsTxDigits) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
   Request req;
