@@ -571,7 +571,22 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     consider(*r);
     for (auto& l : r->chain) consider(*l);
   }
-  for (auto& [phase, links] : by_phase) {
+  for (auto& [phase, all] : by_phase) {
+    // Only links that read a value another one reads: a set asked about a
+    // value once costs more than its one member.
+    auto overlap = [](const CompiledRule& a, const CompiledRule& b) {
+      for (const auto& v : a.vars)
+        for (const auto& w : b.vars)
+          if (!v.exclude && !w.exclude && v.kind == w.kind &&
+              (v.selector_re || w.selector_re || v.selector_lower.empty() || w.selector_lower.empty() ||
+               v.selector_lower == w.selector_lower))
+            return true;
+      return false;
+    };
+    std::vector<CompiledRule*> links;
+    for (auto* l : all)
+      if (std::any_of(all.begin(), all.end(), [&](const CompiledRule* o) { return o != l && overlap(*l, *o); }))
+        links.push_back(l);
     for (size_t from = 0; from + 1 < links.size(); from += 64) {
       const size_t n = std::min<size_t>(64, links.size() - from);
       if (n < 2) break;

@@ -207,10 +207,18 @@ std::unique_ptr<RegexSet> RegexSet::build(const std::vector<const Regex*>& membe
 }
 
 bool RegexSet::match(std::string_view input, uint64_t* bits) const {
+  const re2::StringPiece text(input.data(), input.size());
+  RE2::Set::ErrorInfo err;
+  // Whether any member matches first: asked for which ones, RE2 allocates a
+  // set of indices per call; most values match none.
+  if (!impl_->set.Match(text, nullptr, &err)) {
+    if (err.kind != RE2::Set::kNoError) return false;
+    *bits = 0;
+    return true;
+  }
   thread_local std::vector<int> which;  // kept: no allocation per call once grown
   which.clear();
-  RE2::Set::ErrorInfo err;
-  if (!impl_->set.Match(re2::StringPiece(input.data(), input.size()), &which, &err)) {
+  if (!impl_->set.Match(text, &which, &err)) {
     if (err.kind != RE2::Set::kNoError) return false;
   }
   uint64_t b = 0;
