@@ -50,7 +50,7 @@ enum class AllowScope : uint8_t { All, Request, Phase };
 // new one, so a rule that is reading the old one (views in its target list)
 // keeps it alive through `pins` without copying strings per read.
 struct CollValue {
-  std::string name;  // as first written
+  std::string name;  // as first written, when not the key itself (empty: the key, already in lower case)
   std::string value;
 };
 struct CollEntry {

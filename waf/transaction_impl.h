@@ -314,7 +314,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     return *tx_coll;
   }
   void setTx(std::string_view key, std::string_view value);
-  void putValue(CollEntry& e, std::string_view name, std::string_view value);
+  void putValue(CollEntry& e, std::string_view lkey, std::string_view name, std::string_view value);
 
   // actions (setvar.cc / ctl.cc / transaction.cc)
   void runStep(const actions::Step& s, const CompiledRule& rule);

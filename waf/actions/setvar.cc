@@ -89,18 +89,19 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     value = value_buf;
   }
   if (!found) it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
-  putValue(it->second, key, value);
+  putValue(it->second, lkey, key, value);
 }
 
 // Values are replaced, not changed, while a rule reads them (pinned): a value
 // nobody else holds is changed in place.
-void Transaction::Impl::putValue(CollEntry& e, std::string_view name, std::string_view value) {
+void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::string_view name, std::string_view value) {
   if (e.p && e.p.use_count() == 1) {
     const_cast<CollValue&>(*e.p).value.assign(value);  // made non-const by make_shared below
     return;
   }
   auto nv = std::make_shared<CollValue>();
-  nv->name = e.p ? e.p->name : std::string(name);
+  if (e.p) nv->name = e.p->name;
+  else if (name != lkey) nv->name.assign(name);  // (the key's own spelling needs no copy: 920450's 12 a request)
   nv->value.assign(value);
   e.p = std::move(nv);
 }
@@ -111,7 +112,7 @@ void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
   auto it = c.lower_bound(std::string_view(lkey));
   if (it == c.end() || std::string_view(it->first) != lkey)
     it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
-  putValue(it->second, key, value);
+  putValue(it->second, lkey, key, value);
 }
 
 }  // namespace rampart::waf

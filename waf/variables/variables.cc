@@ -102,6 +102,13 @@ std::string_view collectionName(Kind k) {
 namespace {
 
 // No selector: every key of the variable (most targets).
+// A collection variable's name as written (the key when written in lower case).
+// A key stays readable for the transaction: the nodes come from its arena,
+// which frees nothing before the end.
+std::string_view nameOf(const Collection::value_type& kv) {
+  return kv.second.p->name.empty() ? std::string_view(kv.first) : std::string_view(kv.second.p->name);
+}
+
 bool selectsAll(const CompiledVar& v) { return !v.selector_re && v.selector.empty(); }
 
 bool keyMatches(const CompiledVar& v, std::string_view key) {
@@ -192,7 +199,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
         auto e = c->find(std::string_view(v.selector_lower));
         if (e != c->end() && e->second.p) {
           if (pin_values) pins.push_back(e->second.p);
-          out.emplace_back(n, e->second.p->name, e->second.p->value, false);
+          out.emplace_back(n, nameOf(*e), e->second.p->value, false);
         }
         break;
       }
@@ -202,9 +209,9 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
       for (auto it = pre.empty() ? c->begin() : c->lower_bound(pre); it != c->end(); ++it) {
         if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
-        if (const auto& e = it->second; e.p && keyMatches(v, e.p->name)) {
+        if (const auto& e = it->second; e.p && keyMatches(v, nameOf(*it))) {
           if (pin_values) pins.push_back(e.p);
-          out.emplace_back(n, e.p->name, e.p->value, false);
+          out.emplace_back(n, nameOf(*it), e.p->value, false);
         }
       }
       break;

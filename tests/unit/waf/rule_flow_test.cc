@@ -382,6 +382,26 @@ SecRule ARGS "@rx a(?<=a)b" "id:104,phase:1,pass,log,setvar:tx.r104=1")X";
   EXPECT_EQ(w.tx_("r103"), "ghi");
 }
 
+// A TX variable's name is kept as first written; a name written in lower case
+// is the key itself (no copy of it is kept), and reads back the same.
+TEST(RuleFlow, TxNamesReadBackAsWritten) {
+  auto e = compileRules(R"X(
+SecRule ARGS:a "@rx ." "id:111,phase:1,pass,nolog,setvar:tx.header_name_Mixed_Case_long=x,setvar:tx.header_name_lower_case_long=y"
+SecRule TX:/^header_name_/ "@rx ^x$" "id:112,phase:1,pass,nolog,setvar:tx.first=%{matched_var_name}"
+SecRule TX:/^header_name_/ "@rx ^y$" "id:113,phase:1,pass,nolog,setvar:tx.second=%{matched_var_name}"
+SecRule TX:header_name_lower_case_long "@rx ^y$" "id:114,phase:1,pass,nolog,setvar:tx.third=%{matched_var_name}"
+SecAction "id:115,phase:1,pass,nolog,setvar:tx.HEADER_NAME_lower_case_long=z"
+SecRule TX:/^header_name_lower/ "@rx ^z$" "id:116,phase:1,pass,nolog,setvar:tx.fourth=%{matched_var_name}")X");
+  ASSERT_TRUE(e);
+  Request req;
+  req.uri = "/?a=1";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("first"), "TX:header_name_Mixed_Case_long");
+  EXPECT_EQ(r.tx_("second"), "TX:header_name_lower_case_long");
+  EXPECT_EQ(r.tx_("third"), "TX:header_name_lower_case_long");
+  EXPECT_EQ(r.tx_("fourth"), "TX:header_name_lower_case_long");  // a later spelling does not rename it
+}
+
 TEST(RuleFlow, CaptureFillsTxDigits) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
   Request req;
