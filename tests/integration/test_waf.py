@@ -443,7 +443,7 @@ class WafReloadTest(unittest.TestCase):
                 self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 403)
                 gw.write(SMALL_RULES.replace("@rx {pattern}", "@rx ("), {"backend": b.address, "pattern": ""})
                 gw.signal(signal.SIGHUP)
-                deadline = time.time() + 5
+                deadline = time.time() + 20
                 while "reload failed" not in gw.output() and time.time() < deadline:
                     time.sleep(0.05)
                 out = gw.output()
@@ -452,7 +452,7 @@ class WafReloadTest(unittest.TestCase):
                 self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 403, "the old rule set stays in force")
                 gw.write(SMALL_RULES, {"backend": b.address, "pattern": "^other$"})
                 gw.signal(signal.SIGHUP)
-                deadline = time.time() + 5
+                deadline = time.time() + 20  # (a loaded sanitizer build compiles slowly)
                 while http(gw.port, "GET", "/?x=other")[0] != 403 and time.time() < deadline:
                     time.sleep(0.05)
                 self.assertEqual(http(gw.port, "GET", "/?x=other")[0], 403)
