@@ -444,15 +444,18 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   // never a verdict. Links with other variables scan apart: a pattern
   // reported for a value its rules do not read would be a candidate for
   // nothing, and RE2 would confirm it on every value they do read.
+  // Every link of the rules the probe reached, with its rule's phase.
+  auto forEachReachedLink = [&](auto&& fn) {
+    for (auto& r : impl.rules) {
+      if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
+      fn(r->phase, *r);
+      for (auto& l : r->chain) fn(r->phase, *l);
+    }
+  };
   std::map<std::pair<int, std::string>, std::vector<CompiledRule*>> by_group;
-  for (auto& r : impl.rules) {
-    if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
-    auto consider = [&](CompiledRule& l) {
-      if (scannable(l)) by_group[{r->phase, gatherKey(l)}].push_back(&l);
-    };
-    consider(*r);
-    for (auto& l : r->chain) consider(*l);
-  }
+  forEachReachedLink([&](int phase, CompiledRule& l) {
+    if (scannable(l)) by_group[{phase, gatherKey(l)}].push_back(&l);
+  });
   for (auto& [key, links] : by_group) {
     auto g = std::make_unique<Impl::ScanGroup>();
     g->phase = key.first;
@@ -558,19 +561,14 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   // stay where they are for the transaction, so a value is known by its
   // address): their patterns per phase in RegexSets of up to 64.
   std::map<int, std::vector<CompiledRule*>> by_phase;
-  for (auto& r : impl.rules) {
-    if (r->is_marker || r->profile_index < 0 || !reached[size_t(r->profile_index)]) continue;
-    auto consider = [&](CompiledRule& l) {
-      if (l.scan_group >= 0 || l.negated || !l.op || l.op_name != "rx" || !l.op->regex() ||
-          !l.op->regex()->plainRe2() || !l.tfns.empty() || l.vars.empty())
-        return;
-      for (const auto& v : l.vars)
-        if (v.count || !batchable(v.kind)) return;
-      by_phase[r->phase].push_back(&l);
-    };
-    consider(*r);
-    for (auto& l : r->chain) consider(*l);
-  }
+  forEachReachedLink([&](int phase, CompiledRule& l) {
+    if (l.scan_group >= 0 || l.negated || !l.op || l.op_name != "rx" || !l.op->regex() ||
+        !l.op->regex()->plainRe2() || !l.tfns.empty() || l.vars.empty())
+      return;
+    for (const auto& v : l.vars)
+      if (v.count || !batchable(v.kind)) return;
+    by_phase[phase].push_back(&l);
+  });
   for (auto& [phase, all] : by_phase) {
     // Only links that read a value another one reads: a set asked about a
     // value once costs more than its one member.

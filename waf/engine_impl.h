@@ -81,7 +81,7 @@ struct CompiledRule {
   bool multi_match = false;
   bool capture = false;
   bool chained = false;  // another link follows
-  // Prefilter: the scan group (phase, pipeline, variables) whose Hyperscan database holds
+  // Prefilter: the scan group (phase, variables) whose Hyperscan database holds
   // this link's @rx pattern, and its id there (-1: always run the operator).
   int scan_group = -1;
   int scan_id = -1;
@@ -137,9 +137,9 @@ struct Engine::Impl {
   size_t rule_count = 0;
   std::vector<const CompiledRule*> by_profile_index;  // [profile_index] -> head
   std::unique_ptr<match::Regex> relevant_status;  // SecAuditLogRelevantStatus
-  // The batched prefilter (DESIGN.md, "The WAF engine"): per phase,
-  // transformation pipeline and set of variables, the @rx patterns of the
-  // rules that phase reaches, scanned once per request over those variables' values.
+  // The batched prefilter (DESIGN.md, "The WAF engine"): per phase and set of
+  // variables, the @rx patterns of the rules that phase reaches, scanned once
+  // per request over those variables' values (through each of their pipelines).
   struct ScanGroup {
     int phase = 0;
     // The group's transformation pipelines, each by a link that has it and

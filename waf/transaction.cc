@@ -559,11 +559,14 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
     scan_buf.clear();
     scan_seps.clear();
     if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
+    auto append = [&](std::string_view v) {
+      scan_buf.append(v);
+      scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
+      scan_buf.push_back('\n');
+    };
     for (const auto& t : scan_vals) {
       if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
-        scan_buf.append(t.value);
-        scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
-        scan_buf.push_back('\n');
+        append(t.value);
         continue;
       }
       // Each distinct result once: the stages this value has in the buffer
@@ -578,10 +581,7 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
             have = scan_seps[k] - begin == v.size() &&
                    (v.empty() || std::memcmp(scan_buf.data() + begin, v.data(), v.size()) == 0);
           }
-          if (have) continue;
-          scan_buf.append(v);
-          scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
-          scan_buf.push_back('\n');
+          if (!have) append(v);
         }
       }
     }
@@ -611,20 +611,20 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
 bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
   const size_t mask = set_memo.size() - 1;
   size_t at = ((reinterpret_cast<uintptr_t>(value.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) & mask;
+  SetMemo* free_slot = nullptr;  // none in a crowded neighbourhood: the answer is not remembered
   for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
     SetMemo& m = set_memo[at];
-    if (m.gen == set_gen) {
-      if (m.data == value.data() && m.size == value.size() && m.set == link.regex_set)
-        return !(m.bits >> link.regex_set_bit & 1);
-      continue;
+    if (m.gen != set_gen) {
+      free_slot = &m;
+      break;
     }
-    uint64_t bits = 0;
-    if (!eng->regex_sets[size_t(link.regex_set)]->match(value, &bits)) return false;
-    m = {value.data(), static_cast<uint32_t>(value.size()), set_gen, link.regex_set, bits};
-    return !(bits >> link.regex_set_bit & 1);
+    if (m.data == value.data() && m.size == value.size() && m.set == link.regex_set)
+      return !(m.bits >> link.regex_set_bit & 1);
   }
-  uint64_t bits = 0;  // a crowded neighbourhood: not remembered
-  return eng->regex_sets[size_t(link.regex_set)]->match(value, &bits) && !(bits >> link.regex_set_bit & 1);
+  uint64_t bits = 0;
+  if (!eng->regex_sets[size_t(link.regex_set)]->match(value, &bits)) return false;
+  if (free_slot) *free_slot = {value.data(), static_cast<uint32_t>(value.size()), set_gen, link.regex_set, bits};
+  return !(bits >> link.regex_set_bit & 1);
 }
 
 // Returns true when the link matched at least once.

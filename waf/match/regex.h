@@ -22,10 +22,6 @@ class RE2;
 }
 
 namespace rampart::waf::match {
-class RegexSet;
-}
-
-namespace rampart::waf::match {
 
 struct RegexOptions {
   bool caseless = false;           // selector regexes (ARGS:/^id/) are case-insensitive
