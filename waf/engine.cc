@@ -699,6 +699,9 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   }
   if (folded.empty() || t.txColl().empty()) return;
   impl.tx_init = t.txColl();
+  // Its values were made in the probe transaction's arena, which goes with it.
+  for (auto& [key, e] : impl.tx_init)
+    if (e.p) e.p = std::make_shared<const CollValue>(*e.p);
   for (auto* r : folded) r->precomputed = true;
 
   // After the fold: a rule whose outcome depends only on TX variables that no

@@ -432,29 +432,66 @@ void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
 }
 
 namespace {
-// Tables of finished transactions, per thread, ready for the next ones (a few:
-// a worker interleaves requests; a table grown big for one large request is
+// Workspaces of finished transactions, per thread, ready for the next ones (a
+// few: a worker interleaves requests; one grown big for a large request is
 // dropped rather than kept).
-std::vector<std::unique_ptr<Transaction::Impl::TransformCache>>& freeTables() {
-  thread_local std::vector<std::unique_ptr<Transaction::Impl::TransformCache>> tables;
-  return tables;
+std::vector<std::unique_ptr<Transaction::Impl::Workspace>>& freeWorkspaces() {
+  thread_local std::vector<std::unique_ptr<Transaction::Impl::Workspace>> kept;
+  return kept;
 }
-constexpr size_t kFreeTables = 8;
+constexpr size_t kFreeWorkspaces = 8;
 constexpr size_t kKeptSlots = 16384;
+constexpr size_t kKeptBytes = size_t(1) << 20;
 }  // namespace
 
-std::unique_ptr<Transaction::Impl::TransformCache> Transaction::Impl::TransformCache::acquire() {
-  auto& free = freeTables();
-  if (free.empty()) return std::make_unique<TransformCache>();
-  auto t = std::move(free.back());
+Transaction::Impl::Workspace* Transaction::Impl::acquireWorkspace() {
+  auto& free = freeWorkspaces();
+  if (free.empty()) return new Workspace;
+  Workspace* w = free.back().release();
   free.pop_back();
-  t->reset();
-  return t;
+  w->reset();
+  return w;
 }
 
-void Transaction::Impl::TransformCache::release(std::unique_ptr<TransformCache> t) {
-  auto& free = freeTables();
-  if (t && free.size() < kFreeTables && t->slots_.size() <= kKeptSlots) free.push_back(std::move(t));
+void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
+  std::unique_ptr<Workspace> owned(w);
+  auto& free = freeWorkspaces();
+  if (free.size() < kFreeWorkspaces && w->worthKeeping()) {
+    w->pins.clear();  // (empty already: ~Impl let go of them)
+    free.push_back(std::move(owned));
+  }
+}
+
+// Everything a transaction may have left: nothing of one request shows in the next.
+void Transaction::Impl::Workspace::reset() {
+  tcache.reset();
+  store.reset();
+  scratch.clear();
+  pins.clear();
+  for (std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var, &matched_var_name,
+                         &scan_buf, &out_buf})
+    s->clear();
+  matched_vars.clear();
+  scan_seps.clear();
+  scan_vals.clear();
+  scan_stages.clear();
+  targets_buf.clear();
+  tmp_buf.clear();
+  removals_buf.clear();
+  candidates_buf.clear();
+}
+
+bool Transaction::Impl::Workspace::worthKeeping() const {
+  if (tcache.slots() > kKeptSlots) return false;
+  size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
+                 (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
+                 (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
+                 removals_buf.capacity() * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
+  for (const std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var,
+                               &matched_var_name, &scan_buf, &out_buf})
+    bytes += s->capacity();
+  for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
+  return bytes <= kKeptBytes;
 }
 
 // Step i of the link's pipeline over `cur` (the value after steps 0..i-1) of

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -54,6 +55,16 @@ struct RemovedBy {
 };
 
 struct Transaction::Impl : public operators::MacroExpander {
+  // The buffers every transaction works in (Workspace, below), taken from the
+  // thread's free ones and handed back when the transaction ends. Declared
+  // first: handed back last, after the members that point into it.
+  struct Workspace;
+  struct WorkspaceRelease {
+    void operator()(Workspace* w) const;
+  };
+  static Workspace* acquireWorkspace();
+  std::unique_ptr<Workspace, WorkspaceRelease> ws{acquireWorkspace()};
+
   std::shared_ptr<const Engine> engine;
   const Engine::Impl* eng = nullptr;
   std::string unique_id;
@@ -101,7 +112,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string audit_engine, audit_log_parts;
   // Before the collections: their nodes live in it. Monotonic: a node unset
   // mid-request is reclaimed with the transaction.
-  std::pmr::monotonic_buffer_resource coll_arena{16 * 1024};
+  std::pmr::monotonic_buffer_resource coll_arena{ws->coll_bytes, Workspace::kCollBytes};
   std::map<std::string, Collection, std::less<>> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
@@ -123,7 +134,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool request_prepared = false;
 
   // rule evaluation state
-  std::string matched_var, matched_var_name;
+  std::string& matched_var = ws->matched_var;
+  std::string& matched_var_name = ws->matched_var_name;
   // MATCHED_VARS of this rule/chain: (name, value) pairs cleared by count, so
   // that their strings keep their capacity from rule to rule ("TX:DETECTION_
   // PARANOIA_LEVEL" is past the short-string size: a malloc per match).
@@ -139,18 +151,21 @@ struct Transaction::Impl : public operators::MacroExpander {
     }
     auto begin() const { return v.begin(); }
     auto end() const { return v.begin() + static_cast<std::ptrdiff_t>(n); }
-  } matched_vars;
+  };
+  MatchedVars& matched_vars = ws->matched_vars;
   const CompiledRule* current_head = nullptr;
   std::vector<actions::IdRange> removed_ids;
   std::vector<RemovedBy> removed_tags, removed_msgs;
   std::vector<RemovedTarget> removed_targets;
 
   // scratch: values computed for the current rule link (TX copies, numbers...)
-  std::deque<std::string> scratch;
-  std::vector<std::shared_ptr<const CollValue>> pins;  // collection values viewed by the current link
+  std::deque<std::string>& scratch = ws->scratch;
+  std::vector<std::shared_ptr<const CollValue>>& pins = ws->pins;  // collection values viewed by the current link
   bool pin_values = true;                              // collect() pins the collection values it views
-  std::string lower_key;  // expand(): a TX macro's key in lower case
-  std::string setvar_key, setvar_lkey, setvar_value;  // runSetVar(): kept buffers
+  std::string& lower_key = ws->lower_key;  // expand(): a TX macro's key in lower case
+  std::string& setvar_key = ws->setvar_key;  // runSetVar()'s buffers
+  std::string& setvar_lkey = ws->setvar_lkey;
+  std::string& setvar_value = ws->setvar_value;
   // transformation cache: (value pointer, length, pipeline prefix id) -> result
   struct CacheKey {
     const char* p;
@@ -172,7 +187,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   };
   // Open addressing, linear probing, power-of-two capacity. A table serves one
   // transaction at a time and is then handed to the next one on the same thread
-  // (acquire/release): a slot is empty unless it carries the table's current
+  // (in its Workspace): a slot is empty unless it carries the table's current
   // generation, so a new transaction starts empty without clearing or
   // allocating (CRS makes hundreds to thousands of entries per request).
   class TransformCache {
@@ -201,9 +216,15 @@ struct Transaction::Impl : public operators::MacroExpander {
         }
       }
     }
-    // A table for a new transaction, from this thread's free tables when it has one.
-    static std::unique_ptr<TransformCache> acquire();
-    static void release(std::unique_ptr<TransformCache> t);
+    size_t slots() const { return slots_.size(); }
+    void reset() {  // empty, for the next transaction
+
+      count_ = 0;
+      if (++gen_ == 0) {  // wrapped: every slot's tag could match again
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+        gen_ = 1;
+      }
+    }
 
    private:
     struct Slot {
@@ -211,13 +232,6 @@ struct Transaction::Impl : public operators::MacroExpander {
       std::string_view value;
       uint32_t gen = 0;  // != the table's: empty
     };
-    void reset() {
-      count_ = 0;
-      if (++gen_ == 0) {  // wrapped: every slot's tag could match again
-        std::fill(slots_.begin(), slots_.end(), Slot{});
-        gen_ = 1;
-      }
-    }
     void grow() {
       std::vector<Slot> old = std::move(slots_);
       slots_.assign(old.empty() ? 2048 : old.size() * 2, Slot{});  // CRS PL1: ~1000 entries per request
@@ -231,9 +245,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     size_t count_ = 0;
     uint32_t gen_ = 1;
   };
-  std::unique_ptr<TransformCache> tcache_owner = TransformCache::acquire();
-  TransformCache& tcache = *tcache_owner;
-  // Bytes that live as long as the transaction (transformed values): chunks, never moved.
+  TransformCache& tcache = ws->tcache;
+  // Bytes that live as long as the transaction (transformed values): chunks,
+  // never moved, kept (a few) for the next transaction.
   class Arena {
    public:
     std::string_view store(std::string_view v) {
@@ -241,23 +255,32 @@ struct Transaction::Impl : public operators::MacroExpander {
         big_.emplace_back(v);
         return big_.back();
       }
-      if (chunks_.empty() || used_ + v.size() > kChunk) {
-        chunks_.push_back(std::unique_ptr<char[]>(new char[kChunk]));  // not zero-filled
+      if (in_use_ == 0 || used_ + v.size() > kChunk) {
+        if (in_use_ == chunks_.size()) chunks_.push_back(std::unique_ptr<char[]>(new char[kChunk]));  // not zero-filled
+        ++in_use_;
         used_ = 0;
       }
-      char* dst = chunks_.back().get() + used_;
+      char* dst = chunks_[in_use_ - 1].get() + used_;
       if (!v.empty()) std::memcpy(dst, v.data(), v.size());
       used_ += v.size();
       return std::string_view(dst, v.size());
     }
+    void reset() {  // empty, for the next transaction
+      in_use_ = 0;
+      used_ = 0;
+      big_.clear();
+      if (chunks_.size() > kKeptChunks) chunks_.resize(kKeptChunks);
+    }
 
    private:
     static constexpr size_t kChunk = 16 * 1024;
+    static constexpr size_t kKeptChunks = 4;
     std::vector<std::unique_ptr<char[]>> chunks_;
+    size_t in_use_ = 0;  // chunks_[in_use_ - 1] is being filled
     size_t used_ = 0;
     std::deque<std::string> big_;
   };
-  Arena tcache_store;
+  Arena& tcache_store = ws->store;
   // Phase scans (Engine::Impl::scans): per group, 0 = not scanned in this
   // phase yet, 1 = scanned (hits valid), -1 = failed (evaluate everything).
   std::vector<int8_t> scan_state;
@@ -275,20 +298,52 @@ struct Transaction::Impl : public operators::MacroExpander {
   uint32_t set_gen = 1;
   // True when the link's RegexSet shows its pattern absent from `value`.
   bool setRulesOut(const CompiledRule& link, std::string_view value);
-  std::string scan_buf;
-  std::vector<uint32_t> scan_seps;  // offsets of the '\n's between scan_buf's values
-  std::vector<VarValue> scan_vals;
-  std::vector<std::string_view> scan_stages;
+  std::string& scan_buf = ws->scan_buf;
+  std::vector<uint32_t>& scan_seps = ws->scan_seps;  // offsets of the '\n's between scan_buf's values
+  std::vector<VarValue>& scan_vals = ws->scan_vals;
+  std::vector<std::string_view>& scan_stages = ws->scan_stages;
   operators::EvalContext eval_ctx;  // evaluateLink's (links never nest)
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
-  std::vector<VarValue> targets_buf, tmp_buf;
-  std::vector<const RemovedTarget*> removals_buf;
-  std::vector<std::string_view> candidates_buf;
-  std::string out_buf;
+  std::vector<VarValue>& targets_buf = ws->targets_buf;
+  std::vector<VarValue>& tmp_buf = ws->tmp_buf;
+  std::vector<const RemovedTarget*>& removals_buf = ws->removals_buf;
+  std::vector<std::string_view>& candidates_buf = ws->candidates_buf;
+  std::string& out_buf = ws->out_buf;
+
+  // What a transaction works in, kept from one transaction to the next on a
+  // thread (CRS PL1 makes ~70 allocations a request in these otherwise, and
+  // the reused memory is still in the cache): each is emptied, its capacity
+  // kept, before a transaction takes it (reset()).
+  struct Workspace {
+    TransformCache tcache;
+    Arena store;
+    std::deque<std::string> scratch;
+    std::vector<std::shared_ptr<const CollValue>> pins;
+    std::string lower_key, setvar_key, setvar_lkey, setvar_value;
+    std::string matched_var, matched_var_name;
+    MatchedVars matched_vars;
+    std::string scan_buf;
+    std::vector<uint32_t> scan_seps;
+    std::vector<VarValue> scan_vals;
+    std::vector<std::string_view> scan_stages;
+    std::vector<VarValue> targets_buf, tmp_buf;
+    std::vector<const RemovedTarget*> removals_buf;
+    std::vector<std::string_view> candidates_buf;
+    std::string out_buf;
+    // The first bytes of coll_arena (the collections' nodes and values; CRS
+    // PL1 uses ~20 KiB a request).
+    static constexpr size_t kCollBytes = 48 * 1024;
+    alignas(std::max_align_t) std::byte coll_bytes[kCollBytes];
+
+    void reset();
+    bool worthKeeping() const;  // false when one request grew it too much
+  };
 
   explicit Impl(std::shared_ptr<const Engine> e);
-  ~Impl() { TransformCache::release(std::move(tcache_owner)); }
+  // The values the last link pinned may live in coll_arena: let go of them
+  // before it goes.
+  ~Impl() { pins.clear(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 

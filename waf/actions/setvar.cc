@@ -96,10 +96,12 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
 // nobody else holds is changed in place.
 void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::string_view name, std::string_view value) {
   if (e.p && e.p.use_count() == 1) {
-    const_cast<CollValue&>(*e.p).value.assign(value);  // made non-const by make_shared below
+    const_cast<CollValue&>(*e.p).value.assign(value);  // made non-const by allocate_shared below
     return;
   }
-  auto nv = std::make_shared<CollValue>();
+  // In the transaction's arena, as the collections' nodes (every holder of it is
+  // the transaction's; the engine's tx_init takes copies of its own).
+  auto nv = std::allocate_shared<CollValue>(std::pmr::polymorphic_allocator<CollValue>(&coll_arena));
   if (e.p) nv->name = e.p->name;
   else if (name != lkey) nv->name.assign(name);  // (the key's own spelling needs no copy: 920450's 12 a request)
   nv->value.assign(value);

@@ -402,6 +402,51 @@ SecRule TX:/^header_name_lower/ "@rx ^z$" "id:116,phase:1,pass,nolog,setvar:tx.f
   EXPECT_EQ(r.tx_("fourth"), "TX:header_name_lower_case_long");  // a later spelling does not rename it
 }
 
+// A transaction works in buffers the previous one on its thread used (the
+// transformation cache, MATCHED_VAR, the collections' arena): none of the
+// first request's values shows in the second, even where its memory is reused.
+TEST(RuleFlow, NothingOfOneRequestShowsInTheNext) {
+  auto e = compileRules(R"X(
+SecRule MATCHED_VAR "@rx ." "id:120,phase:1,pass,nolog,setvar:tx.saw_var=%{matched_var}"
+SecRule MATCHED_VAR_NAME "@rx ." "id:121,phase:1,pass,nolog,setvar:tx.saw_name=%{matched_var_name}"
+SecRule MATCHED_VARS "@rx ." "id:122,phase:1,pass,nolog,setvar:tx.saw_vars=1"
+SecRule ARGS:a "@rx ^secret_(\w+)$" "id:123,phase:1,pass,nolog,capture,t:lowercase,setvar:tx.written_by_the_first_request=%{tx.1}%{tx.1}"
+SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:lowercase")X");
+  ASSERT_TRUE(e);
+  // Each transaction ends before the next begins (a Run keeps its own alive).
+  for (int round = 0; round < 3; ++round) {
+    {
+      Request req;
+      req.uri = "/?a=SECRET_VALUE_OF_THE_FIRST_REQUEST";
+      auto r = run(e, req);
+      EXPECT_TRUE(r.fired(124));
+      EXPECT_EQ(r.tx_("written_by_the_first_request"), "value_of_the_first_requestvalue_of_the_first_request");
+    }
+    {
+      Request req;
+      req.uri = "/?a=SECRET_VALUE_OF_THE_OTHER_REQUEST";  // as long: a reused address may hold it
+      auto r = run(e, req);
+      EXPECT_FALSE(r.fired(124)) << "round " << round;
+      EXPECT_TRUE(r.fired(123));
+      EXPECT_EQ(r.tx_("saw_var"), "");
+      EXPECT_EQ(r.tx_("saw_name"), "");
+      EXPECT_EQ(r.tx_("saw_vars"), "");
+      EXPECT_EQ(r.tx_("1"), "value_of_the_other_request");
+      EXPECT_EQ(r.tx_("written_by_the_first_request"), "value_of_the_other_requestvalue_of_the_other_request");
+    }
+    {
+      Request req;
+      req.uri = "/?b=1";
+      auto r = run(e, req);
+      EXPECT_FALSE(r.fired(123));
+      EXPECT_FALSE(r.fired(124));
+      EXPECT_EQ(r.tx_("1"), "");
+      EXPECT_EQ(r.tx_("written_by_the_first_request"), "");
+      EXPECT_EQ(r.tx_("saw_var"), "");
+    }
+  }
+}
+
 TEST(RuleFlow, CaptureFillsTxDigits) {
   auto e = compileRules(R"X(SecRule ARGS:a "@rx (\d+)-(\d+)" "id:80,phase:1,pass,capture,setvar:tx.sum=%{tx.1}%{tx.2}")X");
   Request req;
