@@ -778,6 +778,7 @@ Engine::ScanStats Engine::scanStats() const {
     st.databases += g->db.ready() && g->db_plain.ready();  // two in this group
     st.patterns += g->db.size() + g->db_plain.size();
     st.prefilter_mode += g->db.prefilterModeCount() + g->db_plain.prefilterModeCount();
+    st.bytes += g->db.bytes() + g->db_plain.bytes();
   }
   return st;
 }

@@ -129,7 +129,7 @@ class Engine {
   // The batched prefilter: Hyperscan databases (one per phase and set of
   // variables), the rule links they decide, and patterns only in prefilter mode.
   struct ScanStats {
-    size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0;
+    size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0, bytes = 0;
   };
   ScanStats scanStats() const;
   // Phase-1 rules run once at compile time (TX-only initialisation, see engine.cc).

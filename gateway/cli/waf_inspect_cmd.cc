@@ -51,15 +51,18 @@ struct InspectOptions {
   std::string label;
   std::string verdicts;  // --bench: also write verdict lines here (untimed pass)
   int profile = 0;       // --profile N: per-rule cost table, top N
+  size_t evict_kib = 0;  // --evict KIB: write this much memory between timed requests
 };
 
 int usageError(const std::string& msg) {
   std::fprintf(stderr, "rampart waf inspect: %s\n", msg.c_str());
   std::fputs(
       "usage: rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
-      "                           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]]\n"
+      "                           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]] [--evict KIB]\n"
       "  --profile [N]   after the timed passes, one more set of passes with every rule timed; prints\n"
-      "                  the N (default 30) rules that cost the most: evaluations, matches, time\n",
+      "                  the N (default 30) rules that cost the most: evaluations, matches, time\n"
+      "  --evict KIB     before each request (untimed), write KIB KiB of other memory: the engine's data\n"
+      "                  is then partly out of the caches, as between requests in a busy gateway\n",
       stderr);
   return 2;
 }
@@ -188,6 +191,10 @@ int wafInspectMain(int argc, char** argv) {
     } else if (a == "--passes" && i + 1 < argc) {
       o.passes = std::atoi(argv[++i]);
       if (o.passes < 2) return usageError("--passes must be at least 2 (the first is a warm-up)");
+    } else if (a == "--evict" && i + 1 < argc) {
+      const long kib = std::atol(argv[++i]);
+      if (kib < 0 || kib > (1 << 20)) return usageError("--evict must be 0..1048576 (KiB)");
+      o.evict_kib = size_t(kib);
     } else if (a == "--label" && i + 1 < argc) {
       o.label = argv[++i];
     } else if (a == "--verdicts" && i + 1 < argc) {
@@ -223,8 +230,9 @@ int wafInspectMain(int argc, char** argv) {
               o.rules.front().c_str(), o.rules.size() > 1 ? " ..." : "", rules.load_ms, rules.compile_ms);
   {
     auto st = rules.engine->scanStats();
-    std::printf("prefilter: %zu Hyperscan databases, %zu patterns (%zu in prefilter mode), deciding %zu rule links\n",
-                st.databases, st.patterns, st.prefilter_mode, st.links);
+    std::printf("prefilter: %zu Hyperscan databases (%.0f KiB), %zu patterns (%zu in prefilter mode), deciding %zu "
+                "rule links\n",
+                st.databases, double(st.bytes) / 1024, st.patterns, st.prefilter_mode, st.links);
     std::printf("folded: %zu TX-only phase-1 rules run once at compile time; %zu rules decided by their TX\n",
                 rules.engine->foldedRules(), rules.engine->constantRules());
   }
@@ -237,8 +245,15 @@ int wafInspectMain(int argc, char** argv) {
   size_t unstable = 0;
   uint64_t allocs = 0;
   auto wall0 = std::chrono::steady_clock::now();
+  std::vector<char> evict(o.evict_kib * 1024, 1);
+  [[maybe_unused]] static volatile unsigned evict_sink = 0;
   for (int pass = 0; pass < o.passes; ++pass) {
     for (size_t i = 0; i < n; ++i) {
+      if (!evict.empty()) {  // a line at a time, left dirty; the sum keeps the loop from being optimised out
+        unsigned sum = 0;
+        for (size_t k = 0; k < evict.size(); k += 64) sum += static_cast<unsigned char>(++evict[k]);
+        evict_sink = sum;
+      }
       uint64_t a0 = threadAllocations();
       auto t0 = std::chrono::steady_clock::now();
       int s = inspectOne(rules.engine, corpus[i], nullptr);

@@ -502,6 +502,12 @@ size_t HsPrefilter::prefilterModeCount() const {
   return n;
 }
 
+size_t HsPrefilter::bytes() const {
+  size_t n = 0;
+  if (db_ && db_->db && hs_database_size(db_->db, &n) != HS_SUCCESS) n = 0;
+  return n;
+}
+
 bool HsPrefilter::build() {
   if (patterns_.empty()) return false;
   auto keyOf = [&] {

@@ -67,6 +67,7 @@ class HsPrefilter {
   size_t size() const { return patterns_.size(); }
   // Patterns that compiled only in prefilter mode (a superset of their matches).
   size_t prefilterModeCount() const;
+  size_t bytes() const;  // the compiled database's size (what a scan reads from)
   // Pattern `id` is not in the built database (reported as always possible).
   bool leftOut(int id) const;
 
