@@ -783,6 +783,32 @@ Engine::ScanStats Engine::scanStats() const {
   return st;
 }
 
+void Engine::buildPlans(Engine::Impl& impl) {
+  for (size_t phase = 1; phase < impl.phases.size(); ++phase) {
+    const auto& list = impl.phases[phase];
+    auto& plan = impl.plans[phase];
+    plan.assign(list.size(), {});
+    for (size_t i = 0; i < list.size(); ++i) {
+      const CompiledRule& r = *list[i];
+      Impl::PlanStep& p = plan[i];
+      p.rule = &r;
+      p.marker = r.is_marker;
+      p.precomputed = r.precomputed;
+      p.precomputed_match = r.precomputed_match;
+      p.constant = r.constant;
+      if (r.scan_group >= 0 && r.scan_id >= 0) {
+        p.scan_group = r.scan_group;
+        p.scan_hit = static_cast<int32_t>(impl.scans[size_t(r.scan_group)]->hits_offset) + r.scan_id;
+      }
+      if (!r.skip_after.empty()) {
+        size_t m = i + 1;
+        while (m < list.size() && !(list[m]->is_marker && list[m]->marker == r.skip_after)) ++m;
+        p.skip_to = static_cast<int32_t>(m);
+      }
+    }
+  }
+}
+
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;
   auto impl = std::make_unique<Impl>();
@@ -805,8 +831,13 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   const char* pf = std::getenv("RAMPART_WAF_PREFILTER");
   // RAMPART_WAF_FOLD_INIT=0 keeps the TX-only phase-1 rules per request (A/B).
   const char* fold = std::getenv("RAMPART_WAF_FOLD_INIT");
+  // The plans follow each step (transactions run by them: the compile-time
+  // probes too): the rules, the folded and constant ones, the scans.
+  buildPlans(*engine->impl_);
   if (!(fold && std::string_view(fold) == "0")) precomputeInit(engine);
+  buildPlans(*engine->impl_);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
+  buildPlans(*engine->impl_);
   result.engine = std::move(engine);
   return result;
 }

@@ -127,6 +127,22 @@ struct Engine::Impl {
   rules::RuleSet ruleset;  // owned copy; CompiledRule::src points into it
   std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
+  // Per phase, what Transaction::Impl::runPhase reads of each entry of
+  // phases[] before (or instead of) the rule itself, side by side: a request
+  // passes ~600 entries, most decided by a scan, a constant or a skipAfter,
+  // and a rule's own fields lie in several cache lines elsewhere (a gateway's
+  // request finds few of them still cached).
+  struct PlanStep {
+    const CompiledRule* rule = nullptr;
+    int32_t scan_group = -1;  // the head's scan group, -1 when no scan decides it
+    int32_t scan_hit = -1;    // its pattern's index in a transaction's scan hits
+    int32_t skip_to = -1;     // skipAfter: the index of the marker it names (the phase's end when none)
+    int8_t constant = -1;     // CompiledRule::constant
+    bool marker = false;
+    bool precomputed = false;
+    bool precomputed_match = false;
+  };
+  std::array<std::vector<PlanStep>, 6> plans;
   // TX as the precomputed phase-1 rules leave it (values shared, copied on write).
   Collection tx_init;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline

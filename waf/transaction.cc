@@ -584,8 +584,7 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
   if (!multi) out.push_back(cur);
 }
 
-bool Transaction::Impl::scanAllows(const CompiledRule& link) {
-  const auto gi = static_cast<size_t>(link.scan_group);
+bool Transaction::Impl::scanAllows(size_t gi, size_t hit) {
   int8_t& st = scan_state[gi];
   if (st == 0) {
     std::chrono::steady_clock::time_point t0;
@@ -642,7 +641,7 @@ bool Transaction::Impl::scanAllows(const CompiledRule& link) {
       }
     }
   }
-  return st != 1 || scan_hits[eng->scans[gi]->hits_offset + static_cast<size_t>(link.scan_id)] != 0;
+  return st != 1 || scan_hits[hit] != 0;
 }
 
 bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
@@ -672,7 +671,9 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // its targets view it (setvar, TX:0-9 per match): the others read TX
   // without pinning it.
   pin_values = link.capture || !link.steps.empty();
-  if (link.scan_group >= 0 && !scanAllows(link)) return 0;
+  if (link.scan_group >= 0 && !scanAllows(size_t(link.scan_group),
+                                           eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
+    return 0;
   auto& targets = targets_buf;
   targets.clear();
   auto& tmp = tmp_buf;
@@ -788,31 +789,26 @@ Verdict Transaction::Impl::runPhase(int phase) {
     txColl() = eng->tx_init;
     from_tx_init = true;
   }
-  const auto& list = eng->phases[phase];
-  std::string_view skip_after;
-  bool skipping = false;
+  // The plan (Engine::Impl::plans) says what each entry is; a rule's own data
+  // is read only when it runs, matched (its flow) or is looked at by ctl.
+  const auto& plan = eng->plans[phase];
   int skip = 0;
-  for (const CompiledRule* rule : list) {
-    if (skipping) {
-      if (rule->is_marker && rule->marker == skip_after) {
-        skipping = false;
-        matched_vars.clear();
-      }
-      continue;
-    }
-    if (rule->is_marker) continue;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Engine::Impl::PlanStep& step = plan[i];
+    if (step.marker) continue;
     if (skip > 0) {
       --skip;
       matched_vars.clear();
       continue;
     }
     if (!active()) break;
+    const CompiledRule* rule = step.rule;
     if ((!removed_ids.empty() || !removed_tags.empty() || !removed_msgs.empty()) && ruleRemoved(*rule)) {
       matched_vars.clear();
       continue;
     }
-    if (rule->precomputed && from_tx_init) {
-      if (rule->precomputed_match) {
+    if (step.precomputed && from_tx_init) {
+      if (step.precomputed_match) {
         matched_var = rule->precomputed_var;
         matched_var_name = rule->precomputed_var_name;
       }
@@ -826,13 +822,17 @@ Verdict Transaction::Impl::runPhase(int phase) {
       scan_ns = 0;
       t0 = std::chrono::steady_clock::now();
     }
-    if (rule->constant >= 0 && from_tx_init && removed_targets.empty()) {
-      all = rule->constant == 1;
+    // A constant rule reads only TX: a removed target of another collection
+    // leaves its outcome as it was on tx_init.
+    if (step.constant >= 0 && from_tx_init && !tx_target_removed) {
+      all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
         matched_var.assign(rule->precomputed_var);
         matched_var_name.assign(rule->precomputed_var_name);
         takeDisruptive(*rule);
       }
+    } else if (step.scan_group >= 0 && !scanAllows(size_t(step.scan_group), size_t(step.scan_hit))) {
+      all = false;  // as evaluateRule: its first link's pattern is in none of the values
     } else {
       all = evaluateRule(*rule);
     }
@@ -860,12 +860,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
       if (allow_level == 1) allow_level = 0;  // phase scope: only the rest of this phase
       return v;
     }
-    if (!rule->skip_after.empty()) {
-      skip_after = rule->skip_after;
-      skipping = true;
-    } else if (rule->skip > 0) {
-      skip = rule->skip;
-    }
+    if (step.skip_to >= 0) i = size_t(step.skip_to);  // on to the marker (or the phase's end)
+    else if (rule->skip > 0) skip = rule->skip;
   }
   current_head = nullptr;
   return none;

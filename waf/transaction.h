@@ -145,6 +145,7 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   static void buildScans(const std::shared_ptr<Engine>& engine);
   static void precomputeInit(const std::shared_ptr<Engine>& engine);
+  static void buildPlans(Impl& impl);  // Impl::plans, from the compiled rules and scans
   std::unique_ptr<Impl> impl_;
 };
 

@@ -116,6 +116,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::map<std::string, Collection, std::less<>> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
+  bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
   std::vector<MatchedRule> matches;
@@ -397,8 +398,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
                              std::vector<std::string_view>& out);
-  // False when the phase scan proves the link's pattern matches none of its values.
-  bool scanAllows(const CompiledRule& link);
+  // False when the phase scan of group gi (run now if it has not run in this
+  // phase) proves the pattern of hit index `hit` matches none of its values.
+  bool scanAllows(size_t gi, size_t hit);
   void resetScans() {
     std::fill(scan_state.begin(), scan_state.end(), int8_t(0));
     ++set_gen;

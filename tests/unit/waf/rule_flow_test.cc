@@ -151,6 +151,22 @@ SecAction "id:27,phase:2,pass,setvar:tx.p2=1")");
   EXPECT_EQ(r.tx_("p2"), "1");
 }
 
+// skipAfter only looks ahead: a marker of that name behind the rule is not
+// its target (the rest of the phase is skipped, as for a missing one).
+TEST(RuleFlow, SkipAfterMarkerBehindSkipsRestOfPhase) {
+  auto e = compileRules(R"(
+SecMarker BEHIND
+SecAction "id:28,phase:1,pass,nolog,skipAfter:BEHIND"
+SecAction "id:29,phase:1,pass,setvar:tx.p1=1"
+SecMarker BEHIND
+SecAction "id:130,phase:1,pass,setvar:tx.after=1"
+SecAction "id:131,phase:2,pass,setvar:tx.p2=1")");
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("p1"), "");
+  EXPECT_EQ(r.tx_("after"), "1");  // the marker ahead of it, of the same name
+  EXPECT_EQ(r.tx_("p2"), "1");
+}
+
 TEST(RuleFlow, SkipCountsChainsAsOne) {
   auto e = compileRules(R"(
 SecAction "id:30,phase:1,pass,skip:1"
@@ -822,6 +838,30 @@ TEST(RuleFlow, RulesDecidedByUnwrittenTxRunAsIfEvaluated) {
     EXPECT_EQ(d.tx_("seen"), "TX:detection_paranoia_level") << uri;  // MATCHED_VAR_NAME as 33 left it
     EXPECT_EQ(d.fired(37), std::string(uri) == "/?a=xx") << uri;  // 37 reads a score set per request
     for (const char* v : {"seen", "score", "header_host"}) EXPECT_EQ(d.tx_(v), e.tx_(v)) << uri << " " << v;
+  }
+}
+
+// A constant rule reads only TX: a ctl removing another variable from it
+// (CRS 941010 takes REQUEST_FILENAME from the XSS rules on most requests)
+// leaves it decided; removing its TX variable makes it run, and not match.
+TEST(RuleFlow, ConstantRulesRunWhenTheirTxTargetIsRemoved) {
+  auto e = compileRules(R"(
+SecAction "id:51,phase:1,pass,nolog,setvar:tx.detection_paranoia_level=1"
+SecRule ARGS:rm "@streq fn" "id:52,phase:1,pass,nolog,ctl:ruleRemoveTargetById=53;REQUEST_FILENAME"
+SecRule ARGS:rm "@streq tx" "id:54,phase:1,pass,nolog,ctl:ruleRemoveTargetById=53;TX:detection_paranoia_level"
+SecRule TX:DETECTION_PARANOIA_LEVEL "@lt 2" "id:53,phase:2,pass,nolog,skipAfter:END-53"
+SecAction "id:55,phase:2,pass,nolog,setvar:tx.ran=1"
+SecMarker END-53
+)");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->constantRules(), 1u);  // 53
+  for (const char* uri : {"/", "/?rm=fn", "/?rm=tx"}) {
+    Request req;
+    req.uri = uri;
+    auto r = run(e, req);
+    const bool removed = std::string_view(uri) == "/?rm=tx";
+    EXPECT_EQ(r.fired(53), !removed) << uri;
+    EXPECT_EQ(r.tx_("ran"), removed ? "1" : "") << uri;
   }
 }
 
