@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <cstddef>
+#include <deque>
 #include <memory_resource>
 #include <string>
 #include <vector>
@@ -150,8 +151,13 @@ struct Engine::Impl {
     bool precomputed_match = false;
   };
   std::array<std::vector<PlanStep>, 6> plans;
-  // TX as the precomputed phase-1 rules leave it (values shared, copied on write).
+  // TX as the precomputed phase-1 rules leave it (values shared, copied on
+  // write). Its values live in tx_init_values and its pointers do not count
+  // references (use_count() 0: never changed in place): each request copies
+  // ~100 of them, and a count shared by every worker would be a contended
+  // atomic per copy and per release.
   Collection tx_init;
+  std::deque<CollValue> tx_init_values;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   // Prefix ids: (id of the pipeline before, last step) -> id of the pipeline.
   std::map<std::pair<int, const transformations::Info*>, int> pipeline_prefixes;

@@ -423,10 +423,12 @@ SecRule TX:/^header_name_lower/ "@rx ^z$" "id:116,phase:1,pass,nolog,setvar:tx.f
 // first request's values shows in the second, even where its memory is reused.
 TEST(RuleFlow, NothingOfOneRequestShowsInTheNext) {
   auto e = compileRules(R"X(
+SecAction "id:119,phase:1,pass,nolog,setvar:tx.from_init=1"
 SecRule MATCHED_VAR "@rx ." "id:120,phase:1,pass,nolog,setvar:tx.saw_var=%{matched_var}"
 SecRule MATCHED_VAR_NAME "@rx ." "id:121,phase:1,pass,nolog,setvar:tx.saw_name=%{matched_var_name}"
 SecRule MATCHED_VARS "@rx ." "id:122,phase:1,pass,nolog,setvar:tx.saw_vars=1"
 SecRule ARGS:a "@rx ^secret_(\w+)$" "id:123,phase:1,pass,nolog,capture,t:lowercase,setvar:tx.written_by_the_first_request=%{tx.1}%{tx.1}"
+SecRule REQUEST_METHOD "@rx ." "id:125,phase:1,pass,nolog,setvar:tx.from_init=+1"
 SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:lowercase")X");
   ASSERT_TRUE(e);
   // Each transaction ends before the next begins (a Run keeps its own alive).
@@ -437,6 +439,7 @@ SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:
       auto r = run(e, req);
       EXPECT_TRUE(r.fired(124));
       EXPECT_EQ(r.tx_("written_by_the_first_request"), "value_of_the_first_requestvalue_of_the_first_request");
+      EXPECT_EQ(r.tx_("from_init"), "2");  // the engine's folded value, not one a request changed
     }
     {
       Request req;
@@ -459,6 +462,7 @@ SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:
       EXPECT_EQ(r.tx_("1"), "");
       EXPECT_EQ(r.tx_("written_by_the_first_request"), "");
       EXPECT_EQ(r.tx_("saw_var"), "");
+      EXPECT_EQ(r.tx_("from_init"), "2");
     }
   }
 }
