@@ -1406,7 +1406,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
     res.errors = std::move(rd.errors);
     return res;
   }
-  if (rd.map(root, "the configuration", {"workers", "log", "admin", "limits", "timeouts", "listeners",
+  if (rd.map(root, "the configuration", {"workers", "busy_poll_us", "log", "admin", "limits", "timeouts", "listeners",
                                         "routes", "pools", "waf", "rate_limits", "trusted_proxies", "redis",
                                         "bans", "sinks"})) {
     cfg->workers = std::max(1u, std::thread::hardware_concurrency());
@@ -1416,6 +1416,7 @@ LoadResult build(const YAML::Node& root, const std::string& name) {
         rd.uint(v, "workers", cfg->workers, 1, 1024);
       }
     }
+    if (auto v = root["busy_poll_us"]) rd.uint(v, "busy_poll_us", cfg->busy_poll_us, 0, 100000);
     if (auto v = root["log"]) rd.log(v, cfg->log);
     if (auto v = root["admin"]) {
       if (rd.map(v, "admin", {"listen"})) {

@@ -184,6 +184,11 @@ struct Admin {
 struct Config {
   std::string path;       // the file it was read from
   unsigned workers = 0;   // resolved: never 0
+  // busy_poll_us: a worker out of events polls again for this long before it
+  // sleeps in epoll_wait (0: it sleeps at once). Keeps the CPU from idling
+  // between requests: lower latency where idle CPUs wake slowly or lose
+  // their caches (virtual machines), at the cost of that CPU time.
+  uint32_t busy_poll_us = 0;
   Log log;
   Admin admin;
   Limits limits;

@@ -118,6 +118,7 @@ int Server::run() {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  shared_.busy_poll_us = cfg.busy_poll_us;
   for (const auto& l : cfg.listeners)
     shared_.listener_connections.emplace(l.name, std::make_unique<std::atomic<uint64_t>>(0));
   for (unsigned i = 0; i < cfg.workers; ++i) {
@@ -295,6 +296,8 @@ void Server::reload() {
   }
   if (rt->config->workers != runtime_->config->workers)
     spdlog::warn("reload: 'workers' changed; it takes effect at the next restart");
+  if (rt->config->busy_poll_us != runtime_->config->busy_poll_us)
+    spdlog::warn("reload: 'busy_poll_us' changed; it takes effect at the next restart");
   applyLogSettings(*rt->config);
   for (size_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->setRuntime(rt);  // first: the new listeners' connections see their config

@@ -56,6 +56,11 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn(path + ":", out)
 
+    def test_busy_poll_us_range(self):
+        rc, out, path = check("busy_poll_us: 200000\nlisteners: []\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(f"{path}:1:15: error: busy_poll_us must be between 0 and 100000, got 200000", out)
+
     def test_help_and_version(self):
         for args in (["--help"], ["run", "--help"], ["check", "--help"], ["version"]):
             p = subprocess.run([RAMPART] + args, capture_output=True, text=True, timeout=10)
@@ -91,6 +96,45 @@ class AdminAndLogTest(unittest.TestCase):
                     self.assertIn(field, r)
                 self.assertEqual((r["status"], r["route"], r["upstream"], r["user_agent"]), (200, "app", backend.address, "it/1"))
         finally:
+            backend.close()
+
+
+def process_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BusyPollTest(unittest.TestCase):
+    def test_busy_polling_workers_serve_sleep_when_idle_and_stop(self):
+        backend = Backend()
+        gw = Gateway("busy_poll_us: 500\n" + BASE, extra={"backend": backend.address, "greeting": "hi"}).start()
+        try:
+            for i in range(50):
+                self.assertEqual(http(gw.port, "GET", f"/a{i}")[0], 200)
+            self.assertEqual(http(gw.port, "GET", "/hello")[2], b"hi")
+            # Polling lasts 500 us after the last event: an idle gateway sleeps
+            # (two workers polling all along would use ~2 s of CPU in this second).
+            time.sleep(0.3)
+            c0 = process_cpu_seconds(gw.proc.pid)
+            time.sleep(1.0)
+            self.assertLess(process_cpu_seconds(gw.proc.pid) - c0, 0.3)
+            # A reload keeps the workers' setting and says so.
+            with open(gw.path) as f:
+                text = f.read()
+            with open(gw.path, "w") as f:
+                f.write(text.replace("busy_poll_us: 500", "busy_poll_us: 0"))
+            gw.signal(signal.SIGHUP)
+            deadline = time.time() + 5
+            while time.time() < deadline and "takes effect at the next restart" not in gw.output():
+                time.sleep(0.05)
+            self.assertIn("reload: 'busy_poll_us' changed; it takes effect at the next restart", gw.output())
+            self.assertEqual(http(gw.port, "GET", "/a")[0], 200)
+            t0 = time.time()
+            self.assertEqual(gw.stop(), 0)
+            self.assertLess(time.time() - t0, 5)
+        finally:
+            gw.stop()
             backend.close()
 
 
