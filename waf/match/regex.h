@@ -50,6 +50,10 @@ class Regex {
     return literal_anchored_ && literal_ != Literal::None ? std::string_view(literal_text_) : std::string_view();
   }
 
+  // The pattern is '^' and that literal alone, caseless: a lower-case key that
+  // begins with anchoredLiteral() is a match, and nothing else is.
+  bool onlyAnchoredLiteral() const { return literal_anchored_ && literal_ == Literal::Whole && caseless_; }
+
   // Run by RE2 with nothing cheaper first (no literal test): worth joining a RegexSet.
   bool plainRe2() const { return re2_ && literal_ == Literal::None; }
 

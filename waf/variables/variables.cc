@@ -207,9 +207,10 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       // (caseless, so that literal is in lower case too) can only match the
       // keys that begin with it.
       const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
+      const bool prefix_decides = !pre.empty() && v.selector_re->onlyAnchoredLiteral();  // (920450's chain)
       for (auto it = pre.empty() ? c->begin() : c->lower_bound(pre); it != c->end(); ++it) {
         if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
-        if (const auto& e = it->second; e.p && keyMatches(v, nameOf(*it))) {
+        if (const auto& e = it->second; e.p && (prefix_decides || keyMatches(v, nameOf(*it)))) {
           if (pin_values) pins.push_back(e.p);
           out.emplace_back(n, nameOf(*it), e.p->value, false);
         }
