@@ -5,10 +5,10 @@
 #pragma once
 
 #include <array>
-#include <map>
-#include <memory>
 #include <cstddef>
 #include <deque>
+#include <map>
+#include <memory>
 #include <memory_resource>
 #include <string>
 #include <vector>
