@@ -52,7 +52,7 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) {
   eng = &engine->impl();
   scan_state.assign(eng->scans.size(), 0);
-  scan_hits.resize(eng->scan_hits_size);
+  scan_hits.assign(eng->scan_hits_size, 0);
   matches.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no moves of grown copies
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
@@ -264,8 +264,9 @@ void Transaction::Impl::decodePathForLaterPhases() {
   std::string_view base = decoded_filename;
   if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
   if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
-  decoded_basename = std::string(base);
-  decoded_uri = uri_raw.find('?') == std::string_view::npos ? decoded_filename : decoded_filename + "?" + query_string;
+  decoded_basename.assign(base);
+  decoded_uri.assign(decoded_filename);
+  if (uri_raw.find('?') != std::string_view::npos) decoded_uri.append("?").append(query_string);
   path_decoded = true;
 }
 
@@ -473,8 +474,12 @@ void Transaction::Impl::Workspace::reset() {
   scratch.clear();
   pins.clear();
   for (std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var, &matched_var_name,
-                         &scan_buf, &out_buf})
+                         &scan_buf, &out_buf, &request_line, &request_uri, &request_filename, &request_basename,
+                         &query_string, &decoded_filename, &decoded_basename, &decoded_uri})
     s->clear();
+  for (auto* v : {&req_headers, &raw_req_headers, &cookies, &args_get}) v->clear();
+  scan_state.clear();
+  scan_hits.clear();
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();
@@ -492,8 +497,11 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
                  removals_buf.capacity() * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
   for (const std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var,
-                               &matched_var_name, &scan_buf, &out_buf})
+                               &matched_var_name, &scan_buf, &out_buf, &request_line, &request_uri,
+                               &request_filename, &request_basename, &query_string, &decoded_filename,
+                               &decoded_basename, &decoded_uri})
     bytes += s->capacity();
+  for (const auto* v : {&req_headers, &raw_req_headers, &cookies, &args_get}) bytes += v->capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
   return bytes <= kKeptBytes;
 }
@@ -899,7 +907,8 @@ void Transaction::processUri(std::string_view method, std::string_view uri, std:
   t.method = method;
   t.uri_raw = uri;
   t.protocol = protocol;
-  t.request_line = std::string(method) + " " + std::string(uri) + (protocol.empty() ? "" : " " + std::string(protocol));
+  t.request_line.assign(method).append(" ").append(uri);
+  if (!protocol.empty()) t.request_line.append(" ").append(protocol);
   // Apache's parsed_uri: drop "scheme://authority" of an absolute target, then
   // path / query / fragment, all still percent-encoded.
   std::string_view rest = uri;
@@ -910,13 +919,15 @@ void Transaction::processUri(std::string_view method, std::string_view uri, std:
   if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   auto q = rest.find('?');
   std::string_view path = rest.substr(0, q);
-  t.query_string = q == std::string_view::npos ? std::string() : std::string(rest.substr(q + 1));
-  t.request_filename = std::string(path);
-  t.request_uri = q == std::string_view::npos ? std::string(path) : std::string(path) + "?" + t.query_string;
+  if (q == std::string_view::npos) t.query_string.clear();
+  else t.query_string.assign(rest.substr(q + 1));
+  t.request_filename.assign(path);
+  t.request_uri.assign(path);
+  if (q != std::string_view::npos) t.request_uri.append("?").append(t.query_string);
   std::string_view base = path;
   if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
   if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
-  t.request_basename = std::string(base);
+  t.request_basename.assign(base);
 }
 
 void Transaction::addRequestHeader(std::string_view name, std::string_view value) {

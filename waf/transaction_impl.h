@@ -74,15 +74,24 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string_view client_ip, server_ip;
   uint16_t client_port = 0, server_port = 0;
   std::string_view method, uri_raw, protocol;
-  std::string request_line, request_uri, request_filename, request_basename, query_string, path_info;
-  std::vector<KV> req_headers;       // as Apache hands them to v2: repeated names merged with ", "
-  std::vector<KV> raw_req_headers;   // as received
+  // (in the Workspace: their memory is reused from request to request)
+  std::string& request_line = ws->request_line;
+  std::string& request_uri = ws->request_uri;
+  std::string& request_filename = ws->request_filename;
+  std::string& request_basename = ws->request_basename;
+  std::string& query_string = ws->query_string;
+  std::string path_info;
+  std::vector<KV>& req_headers = ws->req_headers;  // as Apache hands them to v2: repeated names merged with ", "
+  std::vector<KV>& raw_req_headers = ws->raw_req_headers;  // as received
   std::deque<std::string> merged_storage;
   bool path_decoded = false;
-  std::string decoded_filename, decoded_basename, decoded_uri;  // phase 2+ (Apache unescapes r->uri in place)
-  std::vector<KV> cookies;
+  // Phase 2+ (Apache unescapes r->uri in place).
+  std::string& decoded_filename = ws->decoded_filename;
+  std::string& decoded_basename = ws->decoded_basename;
+  std::string& decoded_uri = ws->decoded_uri;
+  std::vector<KV>& cookies = ws->cookies;
   body::Result args_get_result;
-  std::vector<KV> args_get;
+  std::vector<KV>& args_get = ws->args_get;
   std::string server_name;
 
   // request body
@@ -286,8 +295,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   Arena& tcache_store = ws->store;
   // Phase scans (Engine::Impl::scans): per group, 0 = not scanned in this
   // phase yet, 1 = scanned (hits valid), -1 = failed (evaluate everything).
-  std::vector<int8_t> scan_state;
-  std::vector<uint8_t> scan_hits;  // every group's, at ScanGroup::hits_offset
+  std::vector<int8_t>& scan_state = ws->scan_state;
+  std::vector<uint8_t>& scan_hits = ws->scan_hits;  // every group's, at ScanGroup::hits_offset
   // What the phase's RegexSets found in a value, by its address (the values
   // they read stay put for a phase); entries of an older generation are free.
   struct SetMemo {
@@ -334,6 +343,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<const RemovedTarget*> removals_buf;
     std::vector<std::string_view> candidates_buf;
     std::string out_buf;
+    // The request's (Transaction::Impl has references to them).
+    std::string request_line, request_uri, request_filename, request_basename, query_string;
+    std::string decoded_filename, decoded_basename, decoded_uri;
+    std::vector<KV> req_headers, raw_req_headers, cookies, args_get;
+    std::vector<int8_t> scan_state;
+    std::vector<uint8_t> scan_hits;
     // The first bytes of coll_arena (the collections' nodes and values: CRS
     // PL1's ~110 TX variables and the browser GET's fit in it).
     static constexpr size_t kCollBytes = 48 * 1024;

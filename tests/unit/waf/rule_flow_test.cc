@@ -427,6 +427,7 @@ SecAction "id:119,phase:1,pass,nolog,setvar:tx.from_init=1"
 SecRule MATCHED_VAR "@rx ." "id:120,phase:1,pass,nolog,setvar:tx.saw_var=%{matched_var}"
 SecRule MATCHED_VAR_NAME "@rx ." "id:121,phase:1,pass,nolog,setvar:tx.saw_name=%{matched_var_name}"
 SecRule MATCHED_VARS "@rx ." "id:122,phase:1,pass,nolog,setvar:tx.saw_vars=1"
+SecRule REQUEST_HEADERS:X-First|REQUEST_COOKIES:first|QUERY_STRING|REQUEST_LINE "@rx first" "id:126,phase:1,pass,nolog,setvar:tx.saw_first=%{matched_var_name}"
 SecRule ARGS:a "@rx ^secret_(\w+)$" "id:123,phase:1,pass,nolog,capture,t:lowercase,setvar:tx.written_by_the_first_request=%{tx.1}%{tx.1}"
 SecRule REQUEST_METHOD "@rx ." "id:125,phase:1,pass,nolog,setvar:tx.from_init=+1"
 SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:lowercase")X");
@@ -436,8 +437,11 @@ SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:
     {
       Request req;
       req.uri = "/?a=SECRET_VALUE_OF_THE_FIRST_REQUEST";
+      req.headers.push_back({"X-First", "first"});
+      req.headers.push_back({"Cookie", "first=first"});
       auto r = run(e, req);
       EXPECT_TRUE(r.fired(124));
+      EXPECT_EQ(r.tx_("saw_first"), "REQUEST_COOKIES:first");  // (the last of its matches)
       EXPECT_EQ(r.tx_("written_by_the_first_request"), "value_of_the_first_requestvalue_of_the_first_request");
       EXPECT_EQ(r.tx_("from_init"), "2");  // the engine's folded value, not one a request changed
     }
@@ -450,6 +454,7 @@ SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:
       EXPECT_EQ(r.tx_("saw_var"), "");
       EXPECT_EQ(r.tx_("saw_name"), "");
       EXPECT_EQ(r.tx_("saw_vars"), "");
+      EXPECT_EQ(r.tx_("saw_first"), "");
       EXPECT_EQ(r.tx_("1"), "value_of_the_other_request");
       EXPECT_EQ(r.tx_("written_by_the_first_request"), "value_of_the_other_requestvalue_of_the_other_request");
     }
@@ -463,6 +468,7 @@ SecRule ARGS:a "@rx ^secret_value_of_the_first_request$" "id:124,phase:1,deny,t:
       EXPECT_EQ(r.tx_("written_by_the_first_request"), "");
       EXPECT_EQ(r.tx_("saw_var"), "");
       EXPECT_EQ(r.tx_("from_init"), "2");
+      EXPECT_EQ(r.tx_("saw_first"), "");  // the first request's headers, cookies, query, request line
     }
   }
 }
