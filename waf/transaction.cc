@@ -746,10 +746,12 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       if (!evaluateOperator(link, ctx, value)) continue;
       ++matched;
       if (link.capture && ctx.ncaps > 0) {
-        std::string caps[10];
-        for (int i = 0; i < ctx.ncaps; ++i) caps[i] = std::string(ctx.caps[i]);
+        // The captures view the value, which stays put while TX:0-9 are set: a
+        // link with captures pins the collection values it reads (putValue
+        // then replaces them instead of writing over them), and transformed
+        // values live as long as the transaction.
         static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-        for (int i = 0; i < ctx.ncaps; ++i) setTx(kDigit[i], caps[i]);
+        for (int i = 0; i < ctx.ncaps; ++i) setTx(kDigit[i], ctx.caps[i]);
         // The captures this match did not set are removed: the one-digit keys
         // sit together among the keys that start with a digit (one walk, not
         // nine lookups per match).
