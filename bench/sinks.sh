@@ -123,4 +123,6 @@ awk -v e="$enq" -v s="$shipped" -v d="$dropped" -v b="$bytes" -v r="$raw" -v n="
   'BEGIN { printf "sink: %d records enqueued, %d shipped, %d dropped, in %d batches; %.0f records/s shipped over the s3 runs;\n      %.1f bytes per record stored (%.1f raw, zstd %.1fx)\n", e, s, d, n, s / t, b / s, r / s, r / b }'
 awk -v r="${SUM_RPS[s3]}" -v nr="${SUM_RPS[off]}" -v p="${SUM_P99[s3]}" -v np="${SUM_P99[off]}" -v pr="${PAIR_RATIOS[*]}" \
   -v c="${SUM_CPU[s3]}" -v cr="${SUM_REQ[s3]}" -v nc="${SUM_CPU[off]}" -v ncr="${SUM_REQ[off]}" \
-  'BEGIN { printf "s3 / off: requests/s %.3fx (%.1f%% loss; pairs: %s), p99 %.2fx, rampart CPU per request %.3fx\n", r / nr, (1 - r / nr) * 100, pr, p / np, (c / cr) / (nc / ncr) }'
+  'BEGIN { n = split(pr, q, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+           med = n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+           printf "s3 / off: requests/s %.3fx (%.1f%% loss; pairs: %s; median pair %.3fx), p99 %.2fx, rampart CPU per request %.3fx\n", r / nr, (1 - r / nr) * 100, pr, med, p / np, (c / cr) / (nc / ncr) }'
