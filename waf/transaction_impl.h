@@ -126,6 +126,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
+  bool rules_removed = false;                     // a ctl removed rules (removed_ids, _tags, _msgs)
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
   std::vector<MatchedRule> matches;

@@ -140,12 +140,15 @@ void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) 
       break;
     case K::RuleRemoveById:
       removed_ids.insert(removed_ids.end(), c.ids.begin(), c.ids.end());
+      rules_removed = true;
       break;
     case K::RuleRemoveByTag:
       removed_tags.push_back({c.re, c.matching_rules});
+      rules_removed = true;
       break;
     case K::RuleRemoveByMsg:
       removed_msgs.push_back({c.re, c.matching_rules});
+      rules_removed = true;
       break;
     case K::RuleRemoveTargetById:
     case K::RuleRemoveTargetByTag:
