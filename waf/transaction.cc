@@ -687,8 +687,8 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // its targets view it (setvar, TX:0-9 per match): the others read TX
   // without pinning it.
   pin_values = link.capture || !link.steps.empty();
-  if (link.scan_group >= 0 && !scanAllows(size_t(link.scan_group),
-                                           eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
+  if (link.scan_group >= 0 && !scanSays(size_t(link.scan_group),
+                                         eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
     return 0;
   auto& targets = targets_buf;
   targets.clear();
@@ -849,7 +849,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
         matched_var_name.assign(rule->precomputed_var_name);
         takeDisruptive(*rule);
       }
-    } else if (step.scan_group >= 0 && !scanAllows(size_t(step.scan_group), size_t(step.scan_hit))) {
+    } else if (step.scan_group >= 0 && !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
       all = false;  // as evaluateRule: its first link's pattern is in none of the values
     } else {
       all = evaluateRule(*rule);
