@@ -836,9 +836,8 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   const char* pf = std::getenv("RAMPART_WAF_PREFILTER");
   // RAMPART_WAF_FOLD_INIT=0 keeps the TX-only phase-1 rules per request (A/B).
   const char* fold = std::getenv("RAMPART_WAF_FOLD_INIT");
-  // The plans follow each step (transactions run by them: the compile-time
-  // probes too): the rules, the folded and constant ones, the scans.
-  buildPlans(*engine->impl_);
+  // The plans (runPhase walks them) after the folded and constant rules, for
+  // buildScans' probe request, and again with the scans.
   if (!(fold && std::string_view(fold) == "0")) precomputeInit(engine);
   buildPlans(*engine->impl_);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);

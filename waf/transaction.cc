@@ -459,10 +459,7 @@ Transaction::Impl::Workspace* Transaction::Impl::acquireWorkspace() {
 void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
   std::unique_ptr<Workspace> owned(w);
   auto& free = freeWorkspaces();
-  if (free.size() < kFreeWorkspaces && w->worthKeeping()) {
-    w->pins.clear();  // (empty already: ~Impl let go of them)
-    free.push_back(std::move(owned));
-  }
+  if (free.size() < kFreeWorkspaces && w->worthKeeping()) free.push_back(std::move(owned));  // (~Impl emptied pins)
 }
 
 // Everything a transaction may have left: nothing of one request shows in the next.
@@ -471,11 +468,8 @@ void Transaction::Impl::Workspace::reset() {
   store.reset();
   scratch.clear();
   pins.clear();
-  for (std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var, &matched_var_name,
-                         &scan_buf, &out_buf, &request_line, &request_uri, &request_filename, &request_basename,
-                         &query_string, &decoded_filename, &decoded_basename, &decoded_uri})
-    s->clear();
-  for (auto* v : {&req_headers, &raw_req_headers, &cookies, &args_get}) v->clear();
+  for (auto s : kStrings) (this->*s).clear();
+  for (auto l : kLists) (this->*l).clear();
   scan_state.clear();
   scan_hits.clear();
   matched_vars.clear();
@@ -494,12 +488,8 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
                  removals_buf.capacity() * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
-  for (const std::string* s : {&lower_key, &setvar_key, &setvar_lkey, &setvar_value, &matched_var,
-                               &matched_var_name, &scan_buf, &out_buf, &request_line, &request_uri,
-                               &request_filename, &request_basename, &query_string, &decoded_filename,
-                               &decoded_basename, &decoded_uri})
-    bytes += s->capacity();
-  for (const auto* v : {&req_headers, &raw_req_headers, &cookies, &args_get}) bytes += v->capacity() * sizeof(KV);
+  for (auto s : kStrings) bytes += (this->*s).capacity();
+  for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
   return bytes <= kKeptBytes;
 }

@@ -355,6 +355,17 @@ struct Transaction::Impl : public operators::MacroExpander {
     static constexpr size_t kCollBytes = 48 * 1024;
     alignas(std::max_align_t) std::byte coll_bytes[kCollBytes];
 
+    // Its strings and KV lists, for reset() and worthKeeping().
+    static constexpr std::string Workspace::*kStrings[] = {
+        &Workspace::lower_key,        &Workspace::setvar_key,       &Workspace::setvar_lkey,
+        &Workspace::setvar_value,     &Workspace::matched_var,      &Workspace::matched_var_name,
+        &Workspace::scan_buf,         &Workspace::out_buf,          &Workspace::request_line,
+        &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
+        &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
+        &Workspace::decoded_uri};
+    static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
+                                                             &Workspace::cookies, &Workspace::args_get};
+
     void reset();
     bool worthKeeping() const;  // false when one request grew it too much
   };
