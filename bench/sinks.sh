@@ -6,11 +6,14 @@
 #         sink (s3rver started here, from scripts/install-deps.sh's npm dir)
 # Prints requests/s, p99 and rampart's CPU time per request (all its threads)
 # for each, the ratios, records shipped per second and bytes per record after
-# compression (from the gateway's /metrics). On a 2-core machine wrk, the
-# backend and rampart share the cores, so requests/s moves with everything
-# else running there; the CPU per request is rampart's own cost.
+# compression (from the gateway's /metrics), and where the CPU went per request:
+# rampart's threads by name (worker-0, log-access, sink-s3...) and s3rver. On a
+# 2-core machine wrk, the backend, s3rver and rampart share the cores, so
+# requests/s moves with everything else running there; the CPU per request is
+# rampart's own cost.
 #
 #   bench/sinks.sh            # env: DURATION=4s (per run) PAIRS=4 (off/s3 pairs) CONNECTIONS=32 RAMPART_BUILD_DIR=build
+#                             #      BATCH="{ max_bytes: 5MiB, max_age: 10s }" (the sink's batch settings)
 #
 # Everything binds 127.0.0.1; nginx and wrk are installed with apt-get only when missing.
 set -euo pipefail
@@ -20,6 +23,7 @@ BUILD=${RAMPART_BUILD_DIR:-$root/build}
 SHARED=${RAMPART_SHARED_BENCH:-$root/../shared/bench}
 DURATION=${DURATION:-4s}
 CONNECTIONS=${CONNECTIONS:-32}
+BATCH=${BATCH:-"{ max_bytes: 5MiB, max_age: 10s }"}
 NPM_DIR=${RAMPART_NPM_DIR:-$HOME/.cache/rampart/npm}
 WORK=$(mktemp -d /tmp/rampart-sinkbench.XXXXXX)
 source "$here/lib.sh"
@@ -43,7 +47,7 @@ for kind in off s3; do
     admin="admin: { listen: 127.0.0.1:$ADMIN }"
     sinks="sinks:
   - { name: s3, type: s3, bucket: logs, endpoint: 'http://127.0.0.1:$S3', addressing: path, access_key_id: S3RVER,
-      secret_access_key: S3RVER, streams: [access], batch: { max_bytes: 5MiB, max_age: 10s },
+      secret_access_key: S3RVER, streams: [access], batch: $BATCH,
       spool: { path: '$WORK/spool' } }"
   fi
   cat > "$WORK/$kind.yaml" <<YML
@@ -58,6 +62,7 @@ YML
 done
 
 "$NPM_DIR/node_modules/.bin/s3rver" -d "$WORK/s3" -a 127.0.0.1 -p "$S3" --silent --configure-bucket logs >/dev/null 2>&1 & pids+=($!)
+S3PID=$!
 "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & pids+=($!)
 declare -A RPID
 for kind in off s3; do "$BUILD/rampart" run -c "$WORK/$kind.yaml" & pids+=($!); RPID[$kind]=$!; done
@@ -71,6 +76,13 @@ sink_metric() {
 # CPU time (ns) of every thread of a process so far: what rampart spends per
 # request, a steadier figure than requests/s on a shared machine.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
+# The same by thread name ("worker-0", "log-access", "sink-s3"), one "name ns" line each.
+thread_cpu() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{ print $1 }' "$t/schedstat" 2>/dev/null)"
+  done | awk 'NF == 2 { n[$1] += $2 } END { for (k in n) printf "%s %.0f\n", k, n[k] }'
+}
+declare -A THR
 
 # PAIRS pairs of runs, in the order off s3 s3 off off s3 ... (each pair's order
 # alternates, so drift on the machine falls on both); sums give the ratio, each
@@ -86,8 +98,12 @@ done
 declare -A LAST
 for kind in "${order[@]}"; do
   c0=$(cpu_ns "${RPID[$kind]}")
+  t0=$(thread_cpu "${RPID[$kind]}"; echo "s3rver $(cpu_ns "$S3PID")")
   read -r rps p50 p99 bad < <(run_wrk "${PORT[$kind]}" "$WORK/get.lua")
   c1=$(cpu_ns "${RPID[$kind]}")
+  while read -r name ns; do THR[$kind $name]=$(( ${THR[$kind $name]:-0} + ns ))
+  done < <(awk 'NR == FNR { a[$1] = $2; next } { printf "%s %.0f\n", $1, $2 - a[$1] }' <(echo "$t0") \
+             <(thread_cpu "${RPID[$kind]}"; echo "s3rver $(cpu_ns "$S3PID")"))
   SUM_RPS[$kind]=$(awk -v a="${SUM_RPS[$kind]:-0}" -v b="$rps" 'BEGIN { print a + b }')
   SUM_P99[$kind]=$(awk -v a="${SUM_P99[$kind]:-0}" -v b="$p99" 'BEGIN { print a + b }')
   SUM_REQ[$kind]=$(awk -v a="${SUM_REQ[$kind]:-0}" -v b="$rps" -v d="${DURATION%s}" 'BEGIN { print a + b * d }')
@@ -121,6 +137,12 @@ done
 echo
 awk -v e="$enq" -v s="$shipped" -v d="$dropped" -v b="$bytes" -v r="$raw" -v n="$batches" -v t="$S3_SECS" \
   'BEGIN { printf "sink: %d records enqueued, %d shipped, %d dropped, in %d batches; %.0f records/s shipped over the s3 runs;\n      %.1f bytes per record stored (%.1f raw, zstd %.1fx)\n", e, s, d, n, s / t, b / s, r / s, r / b }'
+# Where the CPU went, per request: rampart's threads by name, and s3rver.
+for kind in off s3; do
+  for key in "${!THR[@]}"; do if [ "${key%% *}" = "$kind" ]; then echo "${key#* } ${THR[$key]}"; fi; done | sort -k2,2nr |
+    awk -v r="${SUM_REQ[$kind]}" -v k="$kind" '$2 > 0 { line = line sprintf("%s%s %.2f", line != "" ? ", " : "", $1, $2 / 1000 / r) }
+                                                END { printf "%-5s CPU us/req by thread: %s\n", k, line }'
+done
 awk -v r="${SUM_RPS[s3]}" -v nr="${SUM_RPS[off]}" -v p="${SUM_P99[s3]}" -v np="${SUM_P99[off]}" -v pr="${PAIR_RATIOS[*]}" \
   -v c="${SUM_CPU[s3]}" -v cr="${SUM_REQ[s3]}" -v nc="${SUM_CPU[off]}" -v ncr="${SUM_REQ[off]}" \
   'BEGIN { n = split(pr, q, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }

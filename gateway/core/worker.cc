@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "gateway/core/thread_name.h"
 #include "gateway/proxy/connection.h"
 
 namespace rampart::gateway::core {
@@ -129,6 +130,7 @@ void Worker::start(std::shared_ptr<const Runtime> rt) {
   work_.emplace(ioc_.get_executor());
   for (auto& a : acceptors_) asio::co_spawn(ioc_, acceptLoop(a.acc, a.listener, a.open), asio::detached);
   thread_ = std::thread([this] {
+    nameThisThread("worker-" + std::to_string(id_));
     for (;;) {
       try {
         run();

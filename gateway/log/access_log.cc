@@ -13,6 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/thread_name.h"
+
 namespace rampart::gateway::log {
 
 std::string AccessRecord::toJson() const {
@@ -111,7 +113,10 @@ AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind, size_
   for (unsigned i = 0; i < workers; ++i)
     queues_.push_back(std::make_unique<Queue>(access ? ring_bytes : 0, access ? 64 : 4096));
   reopen_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    nameThisThread(kind_ == sinks::Kind::kAccess ? "log-access" : "log-audit");
+    run();
+  });
 }
 
 void AccessLog::record(unsigned worker, const AccessRecord& r) {

@@ -6,6 +6,8 @@
 
 #include <random>
 
+#include "gateway/core/thread_name.h"
+
 namespace rampart::gateway::ratelimit {
 
 namespace {
@@ -68,7 +70,11 @@ struct Reply {
 
 }  // namespace
 
-RedisSync::RedisSync() : thread_([this] { run(); }) {}
+RedisSync::RedisSync()
+    : thread_([this] {
+        nameThisThread("redis-sync");
+        run();
+      }) {}
 
 RedisSync::~RedisSync() {
   {

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <vector>
 
+#include "gateway/core/thread_name.h"
 #include "gateway/sinks/compress.h"
 #include "gateway/sinks/ocsf.h"
 
@@ -48,7 +49,10 @@ Sink::Sink(SinkConfig cfg, std::string instance)
   std::error_code ec;
   fs::create_directories(cfg_.spool_path, ec);
   loadSpool();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    nameThisThread("sink-" + name_);
+    run();
+  });
 }
 
 Sink::~Sink() {

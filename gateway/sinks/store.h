@@ -2,7 +2,8 @@
 // S3 (and S3-compatible servers) through libcurl's SigV4 signing, and Azure
 // Blob Storage (block blobs, Shared Key or SAS). put() is synchronous and runs
 // on the sink's thread only; a retried put writes the same key, so a retry
-// never duplicates a batch.
+// never duplicates a batch. The remote stores keep their connection open
+// between requests.
 #pragma once
 
 #include <memory>

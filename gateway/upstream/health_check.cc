@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "gateway/core/thread_name.h"
 #include "gateway/upstream/pool.h"
 
 namespace rampart::gateway::upstream {
@@ -214,7 +215,10 @@ void HealthChecker::start(std::vector<std::shared_ptr<Pool>> pools) {
     }
   }
   Impl* impl = impl_.get();
-  impl_->thread = std::thread([impl] { impl->io.run(); });
+  impl_->thread = std::thread([impl] {
+    nameThisThread("health-check");
+    impl->io.run();
+  });
 }
 
 void HealthChecker::stop() {

@@ -356,6 +356,7 @@ class Capture:
         import http.server
         import threading
         self.requests = []
+        self.peers = []  # each request's client port: one per connection
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -364,6 +365,7 @@ class Capture:
             def answer(self, body=b""):
                 data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.requests.append((self.command, self.path, list(self.headers.items()), data))
+                outer.peers.append(self.client_address[1])
                 self.send_response(200)
                 self.send_header("ETag", '"etag%d"' % len(outer.requests))
                 self.send_header("Content-Length", str(len(body)))
@@ -472,6 +474,8 @@ class SigV4Test(unittest.TestCase):
                                      ("POST", "uploadId")])
             self.assertIn("uploadId=up%2F1%2B2", cap.requests[1][1])
             self.assertIn(b"<ETag>\"etag2\"</ETag>", cap.requests[3][3])
+            # The store keeps its connection: the four requests come over one.
+            self.assertEqual(len(set(cap.peers)), 1, cap.peers)
             for r in cap.requests:
                 self.verify(cap.port, r)
         finally:
