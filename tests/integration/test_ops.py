@@ -138,6 +138,25 @@ class BusyPollTest(unittest.TestCase):
             backend.close()
 
 
+class ThreadNamesTest(unittest.TestCase):
+    def test_threads_are_named(self):
+        """top -H, perf and gdb show what each thread is."""
+        backend = Backend()
+        d = tempfile.mkdtemp(prefix="rampart-it-sink-")
+        sinks = ("sinks:\n  - {{ name: archive, type: local, path: '%s/out', spool: {{ path: '%s/spool' }} }}\n"
+                 % (d, d))
+        gw = Gateway(sinks + BASE, extra={"backend": backend.address, "greeting": "hi"}).start()
+        try:
+            names = set()
+            for tid in os.listdir(f"/proc/{gw.proc.pid}/task"):
+                with open(f"/proc/{gw.proc.pid}/task/{tid}/comm") as f:
+                    names.add(f.read().strip())
+            self.assertLessEqual({"worker-0", "worker-1", "log-access", "log-audit", "sink-archive"}, names)
+        finally:
+            gw.stop()
+            backend.close()
+
+
 class AccessLogFileTest(unittest.TestCase):
     def test_file_log_is_reopened_on_sighup(self):
         d = tempfile.mkdtemp(prefix="rampart-log-")
