@@ -281,3 +281,72 @@ routes: [ {{ name: only, match: {{ path: {{ exact: "/only" }} }}, direct_respons
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdleUpstreamTest(unittest.TestCase):
+    """An idle kept-alive upstream connection that the backend closed, or wrote
+    to, while it waited in the worker's cache is not used again: a POST (which
+    is not retried on a fresh connection once its body went) still gets its 200."""
+
+    def serve(self, after_response):
+        import threading
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        self.addCleanup(srv.close)
+        self.accepted = 0
+
+        def handle(c):
+            with c:
+                c.settimeout(5)
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                head, _, body = buf.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(body) < length:
+                    body += c.recv(4096)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                time.sleep(0.1)
+                after_response(c)
+                time.sleep(1)
+
+        def accept():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                self.accepted += 1
+                threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return srv.getsockname()[1]
+
+    def check(self, after_response):
+        port = self.serve(after_response)
+        gw = Gateway("""
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes: [ {{ name: app, pool: app }} ]
+pools: [ {{ name: app, endpoints: [ {{ address: "127.0.0.1:%d" }} ] }} ]
+""" % port, workers=1).start()
+        try:
+            self.assertEqual(http(gw.port, "POST", "/a", body=b"one")[0], 200)
+            time.sleep(0.4)  # the backend has closed (or written to) the idle connection
+            self.assertEqual(http(gw.port, "POST", "/b", body=b"two")[:3:2], (200, b"ok"))
+            self.assertEqual(self.accepted, 2)
+        finally:
+            gw.stop()
+
+    def test_closed_by_the_backend(self):
+        self.check(lambda c: c.shutdown(socket.SHUT_WR))
+
+    def test_written_to_by_the_backend(self):
+        self.check(lambda c: c.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"))
