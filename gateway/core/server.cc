@@ -68,6 +68,11 @@ static std::set<std::string> listenSet(const config::Config& c) {
 }
 
 int Server::run() {
+  // The signals are caught from here on, before anything listens: a SIGHUP or
+  // SIGTERM that comes while the gateway starts waits for the event loop
+  // (asio queues it) instead of meeting the default action, which ends the
+  // process (a `systemctl reload` right after start did).
+  asio::signal_set signals(impl_->ioc, SIGHUP, SIGTERM, SIGINT);
   auto loaded = config::loadFile(path_);
   if (!loaded.config) {
     for (auto& e : loaded.errors) spdlog::error("{}", config::format(e));
@@ -195,7 +200,6 @@ int Server::run() {
   impl_->expiry_timer.expires_after(std::chrono::seconds(5));
   impl_->expiry_timer.async_wait(expire);
 
-  asio::signal_set signals(impl_->ioc, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {

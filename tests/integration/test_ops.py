@@ -4,13 +4,14 @@ SIGHUP reload (good and bad, under load), SIGTERM drain."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import RAMPART, Backend, Gateway, check_config, http, metric, wait_metric
+from harness import RAMPART, Backend, Gateway, check_config, http, metric, wait_metric, wait_port
 
 BASE = """
 listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
@@ -245,6 +246,38 @@ routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ 
 
 
 class ReloadDrainTest(unittest.TestCase):
+    def test_sighup_as_soon_as_listening_reloads(self):
+        """A SIGHUP that comes the moment the listeners accept (a `systemctl
+        reload` right after start) reloads; it used to find SIGHUP's default
+        action still in place and end the process."""
+        backend = Backend()
+        for _ in range(5):
+            gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "hi"})
+            gw.log = open(gw.log_path, "wb")
+            gw.proc = subprocess.Popen([RAMPART, "run", "-c", gw.path], stdout=gw.log, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    s = socket.socket()
+                    try:
+                        s.connect(("127.0.0.1", gw.port))
+                        break
+                    except OSError:
+                        time.sleep(0.0002)
+                    finally:
+                        s.close()
+                gw.signal(signal.SIGHUP)
+                self.assertTrue(wait_port(gw.admin))
+                deadline = time.time() + 5
+                while time.time() < deadline and "reload done" not in gw.output():
+                    time.sleep(0.02)
+                self.assertIsNone(gw.proc.poll(), gw.output())
+                self.assertIn("reload done", gw.output())
+                self.assertEqual(http(gw.port, "GET", "/hello")[2], b"hi")
+            finally:
+                gw.stop()
+        backend.close()
+
     def test_reload_under_load_fails_nothing(self):
         backend = Backend()
         gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "one"}).start()
