@@ -128,6 +128,17 @@ def http(port, method, path, headers=None, body=None, timeout=5):
         c.close()
 
 
+def recv_until(s, marker):
+    """Bytes from socket s until `marker` has come (or the peer closed)."""
+    data = b""
+    while marker not in data:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    return data
+
+
 def raw(port, data, timeout=3, read_until_close=True):
     """Sends raw bytes, returns everything received until the server closes (or timeout)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -4,7 +4,7 @@ import socket
 import time
 import unittest
 
-from harness import Backend, Gateway, http, raw
+from harness import Backend, Gateway, http, raw, recv_until
 
 CONFIG = """
 listeners:
@@ -208,12 +208,7 @@ class ProxyTest(unittest.TestCase):
         first = s.recv(100)
         self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue"), first)
         s.sendall(b"hello")
-        data = b""
-        while b"hello" not in data:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
+        data = recv_until(s, b"hello")
         s.close()
         self.assertIn(b"200", data)
         self.assertNotIn("expect", self.last()["h"])
@@ -299,12 +294,9 @@ class IdleUpstreamTest(unittest.TestCase):
         def handle(c):
             with c:
                 c.settimeout(5)
-                buf = b""
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(4096)
-                    if not d:
-                        return
-                    buf += d
+                buf = recv_until(c, b"\r\n\r\n")
+                if b"\r\n\r\n" not in buf:
+                    return
                 head, _, body = buf.partition(b"\r\n\r\n")
                 length = 0
                 for line in head.split(b"\r\n")[1:]:
