@@ -584,70 +584,66 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
   if (!multi) out.push_back(cur);
 }
 
-bool Transaction::Impl::scanAllows(size_t gi, size_t hit) {
-  int8_t& st = scan_state[gi];
-  if (st == 0) {
-    std::chrono::steady_clock::time_point t0;
-    if (profile_timed) t0 = std::chrono::steady_clock::now();
-    const auto& g = *eng->scans[gi];
-    scan_vals.clear();
-    for (const auto& v : g.vars) collect(v, scan_vals);
-    scan_buf.clear();
-    scan_seps.clear();
-    if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
-    auto append = [&](std::string_view v) {
-      scan_buf.append(v);
-      scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
-      scan_buf.push_back('\n');
-    };
-    for (const auto& t : scan_vals) {
-      if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
-        append(t.value);
-        continue;
-      }
-      // Each distinct result once: the stages this value has in the buffer
-      // are those after `first`.
-      const size_t first = scan_seps.size();
-      for (const auto& [pipeline, multi] : g.pipelines) {
-        transformedValues(t, *pipeline, multi, scan_stages);
-        for (std::string_view v : scan_stages) {
-          bool have = false;
-          for (size_t k = first; k < scan_seps.size() && !have; ++k) {
-            const size_t begin = k == 0 ? 0 : scan_seps[k - 1] + 1;
-            have = scan_seps[k] - begin == v.size() &&
-                   (v.empty() || std::memcmp(scan_buf.data() + begin, v.data(), v.size()) == 0);
-          }
-          if (!have) append(v);
+void Transaction::Impl::scanGroup(size_t gi) {
+  std::chrono::steady_clock::time_point t0;
+  if (profile_timed) t0 = std::chrono::steady_clock::now();
+  const auto& g = *eng->scans[gi];
+  scan_vals.clear();
+  for (const auto& v : g.vars) collect(v, scan_vals);
+  scan_buf.clear();
+  scan_seps.clear();
+  if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
+  auto append = [&](std::string_view v) {
+    scan_buf.append(v);
+    scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
+    scan_buf.push_back('\n');
+  };
+  for (const auto& t : scan_vals) {
+    if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
+      append(t.value);
+      continue;
+    }
+    // Each distinct result once: the stages this value has in the buffer
+    // are those after `first`.
+    const size_t first = scan_seps.size();
+    for (const auto& [pipeline, multi] : g.pipelines) {
+      transformedValues(t, *pipeline, multi, scan_stages);
+      for (std::string_view v : scan_stages) {
+        bool have = false;
+        for (size_t k = first; k < scan_seps.size() && !have; ++k) {
+          const size_t begin = k == 0 ? 0 : scan_seps[k - 1] + 1;
+          have = scan_seps[k] - begin == v.size() &&
+                 (v.empty() || std::memcmp(scan_buf.data() + begin, v.data(), v.size()) == 0);
         }
-      }
-    }
-    bool ok = true;
-    uint8_t* hits = scan_hits.data() + g.hits_offset;
-    if (scan_vals.empty()) {
-      // None of the group's variables has a value: its links have no target
-      // and match nothing (a database not read is one less to fetch).
-      std::memset(hits, 0, g.db.size() + g.db_plain.size());
-    } else {
-      if (g.db.ready()) ok = g.db.scan(scan_buf, hits, &scan_seps);
-      if (g.db_plain.ready()) {
-        for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
-        ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
-      }
-    }
-    st = ok ? 1 : -1;
-    if (profile) {
-      auto& c = profile->scans();
-      bumpCounter(c.evaluations, 1);
-      if (profile_timed) {
-        auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
-                               .count());
-        scan_ns += ns;
-        bumpCounter(c.sampled_evaluations, 1);
-        bumpCounter(c.time_ns, ns);
+        if (!have) append(v);
       }
     }
   }
-  return st != 1 || scan_hits[hit] != 0;
+  bool ok = true;
+  uint8_t* hits = scan_hits.data() + g.hits_offset;
+  if (scan_vals.empty()) {
+    // None of the group's variables has a value: its links have no target
+    // and match nothing (a database not read is one less to fetch).
+    std::memset(hits, 0, g.db.size() + g.db_plain.size());
+  } else {
+    if (g.db.ready()) ok = g.db.scan(scan_buf, hits, &scan_seps);
+    if (g.db_plain.ready()) {
+      for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
+      ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
+    }
+  }
+  scan_state[gi] = ok ? 1 : -1;
+  if (profile) {
+    auto& c = profile->scans();
+    bumpCounter(c.evaluations, 1);
+    if (profile_timed) {
+      auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                             .count());
+      scan_ns += ns;
+      bumpCounter(c.sampled_evaluations, 1);
+      bumpCounter(c.time_ns, ns);
+    }
+  }
 }
 
 bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {

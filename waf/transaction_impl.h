@@ -427,14 +427,13 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
                              std::vector<std::string_view>& out);
+  // Runs the phase scan of group gi: its hits, and scan_state[gi] 1 (or -1 on a failure).
+  void scanGroup(size_t gi);
   // False when the phase scan of group gi (run now if it has not run in this
   // phase) proves the pattern of hit index `hit` matches none of its values.
-  bool scanAllows(size_t gi, size_t hit);
-  // The same, inline once the group has been scanned in this phase (most calls).
   bool scanSays(size_t gi, size_t hit) {
-    const int8_t st = scan_state[gi];
-    if (st == 1) return scan_hits[hit] != 0;
-    return st == -1 || scanAllows(gi, hit);
+    if (scan_state[gi] == 0) scanGroup(gi);
+    return scan_state[gi] != 1 || scan_hits[hit] != 0;
   }
   void resetScans() {
     std::fill(scan_state.begin(), scan_state.end(), int8_t(0));

@@ -123,7 +123,6 @@ int Server::run() {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
-  shared_.busy_poll_us = cfg.busy_poll_us;
   for (const auto& l : cfg.listeners)
     shared_.listener_connections.emplace(l.name, std::make_unique<std::atomic<uint64_t>>(0));
   for (unsigned i = 0; i < cfg.workers; ++i) {

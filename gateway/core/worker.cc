@@ -129,11 +129,12 @@ void Worker::start(std::shared_ptr<const Runtime> rt) {
   runtime_ = std::move(rt);
   work_.emplace(ioc_.get_executor());
   for (auto& a : acceptors_) asio::co_spawn(ioc_, acceptLoop(a.acc, a.listener, a.open), asio::detached);
-  thread_ = std::thread([this] {
+  // busy_poll_us as the worker starts (a reload's change takes a restart).
+  thread_ = std::thread([this, busy_poll_us = runtime_->config->busy_poll_us] {
     nameThisThread("worker-" + std::to_string(id_));
     for (;;) {
       try {
-        run();
+        run(busy_poll_us);
         break;
       } catch (const std::exception& e) {
         spdlog::error("worker {}: unexpected exception: {}", id_, e.what());
@@ -147,8 +148,7 @@ void Worker::start(std::shared_ptr<const Runtime> rt) {
 // sleeps: the CPU stays busy between requests close together (HAProxy's
 // busy-polling: on a virtual machine an idle vCPU is halted, and the request
 // that wakes it runs slower, its caches cold). Without, io_context::run().
-void Worker::run() {
-  const uint32_t us = shared_.busy_poll_us.load(std::memory_order_relaxed);
+void Worker::run(uint32_t us) {
   if (us == 0) {
     ioc_.run();
     return;

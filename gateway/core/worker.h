@@ -31,7 +31,6 @@ struct Shared {
   log::AccessLog* access_log = nullptr;  // null when access logging is off
   log::AccessLog* audit_log = nullptr;   // WAF audit events; null when waf.audit.path is off
   std::atomic<bool> draining{false};
-  std::atomic<uint32_t> busy_poll_us{0};  // config busy_poll_us, as the workers started
   std::string id_prefix;                 // random per process, for request ids
   // Open client connections per listener, all workers together (limits.max_connections).
   // Created before the workers start; listeners do not change until a restart.
@@ -92,7 +91,7 @@ class Worker {
   void beginDrain();                                    // thread-safe: stop accepting, close idle conns
   void stop();                                          // thread-safe: stop the io_context
   void join();
-  void run();  // the worker thread's event loop (busy_poll_us)
+  void run(uint32_t busy_poll_us);  // the worker thread's event loop
 
   unsigned id() const { return id_; }
   asio::io_context& ioc() { return ioc_; }

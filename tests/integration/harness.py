@@ -60,9 +60,14 @@ class Gateway:
         with open(self.path, "w") as f:
             f.write(text)
 
-    def start(self):
+    def spawn(self):
+        """Starts the process without waiting for its ports."""
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([RAMPART, "run", "-c", self.path], stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def start(self):
+        self.spawn()
         if not (wait_port(self.port) and wait_port(self.admin)):
             self.stop()
             raise RuntimeError("rampart did not start:\n" + self.output())

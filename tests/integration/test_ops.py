@@ -252,9 +252,7 @@ class ReloadDrainTest(unittest.TestCase):
         action still in place and end the process."""
         backend = Backend()
         for _ in range(5):
-            gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "hi"})
-            gw.log = open(gw.log_path, "wb")
-            gw.proc = subprocess.Popen([RAMPART, "run", "-c", gw.path], stdout=gw.log, stderr=subprocess.STDOUT)
+            gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "hi"}).spawn()
             try:
                 deadline = time.time() + 10
                 while time.time() < deadline:
