@@ -699,14 +699,16 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   }
   if (folded.empty() || t.txColl().empty()) return;
   impl.tx_init = t.txColl();
-  // Its values were made in the probe transaction's arena, which goes with it:
-  // the engine keeps copies, pointed to without a reference count (the
-  // transactions that read them hold the engine).
-  for (auto& [key, e] : impl.tx_init) {
-    if (!e.p) continue;
+  // Its keys and values were made in the probe transaction's arena, which
+  // goes with it: the engine keeps copies, the values pointed to without a
+  // reference count (the transactions that read them hold the engine).
+  impl.tx_init.ownKeys();
+  impl.tx_init.forEach([&](Collection::Item& it) {
+    auto& e = it.second;
+    if (!e.p) return;
     const CollValue& kept = impl.tx_init_values.emplace_back(*e.p);
     e.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), &kept);
-  }
+  });
   for (auto* r : folded) r->precomputed = true;
 
   // After the fold: a rule whose outcome depends only on TX variables that no

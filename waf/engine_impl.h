@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rules/ir.h"
+#include "waf/collection.h"
 #include "waf/actions/actions.h"
 #include "waf/match/hs_prefilter.h"
 #include "waf/match/regex.h"
@@ -48,21 +49,6 @@ struct CompiledVar {
 enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };
 enum class AllowScope : uint8_t { All, Request, Phase };
 
-// A collection variable. Values are immutable and shared: setvar installs a
-// new one, so a rule that is reading the old one (views in its target list)
-// keeps it alive through `pins` without copying strings per read.
-struct CollValue {
-  std::string name;  // as first written, when not the key itself (empty: the key, already in lower case)
-  std::string value;
-};
-struct CollEntry {
-  std::shared_ptr<const CollValue> p;
-};
-// Key: lower-case name (found by string_view). A transaction's collections
-// take their nodes and keys from its arena (Transaction::Impl::coll_arena):
-// each request starts with a copy of the ~100 variables of tx_init, made and
-// freed without a malloc or free per node.
-using Collection = std::pmr::map<std::pmr::string, CollEntry, std::less<>>;
 
 // A compiled rule (head) or chain link. The fields every evaluation reads
 // (Transaction::Impl::evaluateLink) come first, in the first two cache lines
@@ -156,7 +142,8 @@ struct Engine::Impl {
   // references (use_count() 0: never changed in place): each request copies
   // ~100 of them, and a count shared by every worker would be a contended
   // atomic per copy and per release.
-  Collection tx_init;
+  std::pmr::monotonic_buffer_resource tx_init_arena;  // tx_init's keys and index
+  Collection tx_init{&tx_init_arena};
   std::deque<CollValue> tx_init_values;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   // Prefix ids: (id of the pipeline before, last step) -> id of the pipeline.

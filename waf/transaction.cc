@@ -65,9 +65,8 @@ Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) 
 // ---------------------------------------------------------------- macros
 
 bool Transaction::Impl::txView(std::string_view key, std::string_view* out) {
-  if (!tx_coll) return false;
-  auto e = tx_coll->find(key);
-  if (e == tx_coll->end() || !e->second.p) return false;
+  const Collection::Item* e = tx_coll ? tx_coll->find(key) : nullptr;
+  if (!e || !e->second.p) return false;
   *out = e->second.p->value;
   return true;
 }
@@ -108,8 +107,8 @@ void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
         for (auto& c : lower_key) c = asciiLower(c);
         lk = lower_key;
       }
-      auto e = tx_coll->find(lk);
-      if (e != tx_coll->end() && e->second.p) out.append(e->second.p->value);
+      const Collection::Item* e = tx_coll->find(lk);
+      if (e && e->second.p) out.append(e->second.p->value);
       continue;
     }
     std::string upper(coll);
@@ -480,6 +479,7 @@ void Transaction::Impl::Workspace::reset() {
   tmp_buf.clear();
   removals_buf.clear();
   candidates_buf.clear();
+  coll_items.clear();
 }
 
 bool Transaction::Impl::Workspace::worthKeeping() const {
@@ -487,7 +487,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
-                 removals_buf.capacity() * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
+                 (removals_buf.capacity() + coll_items.capacity()) * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
@@ -736,15 +736,8 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
         // values live as long as the transaction.
         static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
         for (int i = 0; i < ctx.ncaps; ++i) setTx(kDigit[i], ctx.caps[i]);
-        // The captures this match did not set are removed: the one-digit keys
-        // sit together among the keys that start with a digit (one walk, not
-        // nine lookups per match).
-        auto& txc = txColl();
-        for (auto e = txc.lower_bound(std::string_view("0")); e != txc.end() && !e->first.empty() &&
-                                                               e->first[0] >= '0' && e->first[0] <= '9';) {
-          if (e->first.size() == 1 && e->first[0] - '0' >= ctx.ncaps) e = txc.erase(e);
-          else ++e;
-        }
+        // The captures this match did not set are removed.
+        txColl().eraseDigitsFrom(ctx.ncaps);
       }
       matched_var.assign(value);
       matched_var_name.assign(t.coll);
@@ -1028,8 +1021,8 @@ const Verdict& Transaction::verdict() const { return impl_->verdict; }
 std::string Transaction::txValue(std::string_view name) const {
   const Collection* tx = impl_->tx_coll;
   if (!tx) return {};
-  auto e = tx->find(std::string_view(toLower(name)));
-  return e == tx->end() || !e->second.p ? std::string() : e->second.p->value;
+  const Collection::Item* e = tx->find(toLower(name));
+  return !e || !e->second.p ? std::string() : e->second.p->value;
 }
 
 void Transaction::forEachArgument(

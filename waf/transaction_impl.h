@@ -322,6 +322,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<VarValue>& tmp_buf = ws->tmp_buf;
   std::vector<const RemovedTarget*>& removals_buf = ws->removals_buf;
   std::vector<std::string_view>& candidates_buf = ws->candidates_buf;
+  std::vector<const Collection::Item*>& coll_items = ws->coll_items;
   std::string& out_buf = ws->out_buf;
 
   // What a transaction works in, kept from one transaction to the next on a
@@ -343,6 +344,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<VarValue> targets_buf, tmp_buf;
     std::vector<const RemovedTarget*> removals_buf;
     std::vector<std::string_view> candidates_buf;
+    std::vector<const Collection::Item*> coll_items;  // Collection::forEachSorted's
     std::string out_buf;
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;

@@ -66,12 +66,11 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     lkey = lkey_buf;
   }
   Collection& c = coll(sv.collection);
-  // One descent: where the key is, or where it goes (expanding the value below
-  // reads the collections, never adds to them).
-  auto it = c.lower_bound(lkey);
-  const bool found = it != c.end() && std::string_view(it->first) == lkey;
+  // Looked up once (expanding the value below reads the collections, never
+  // adds to them: the item stays where it is).
+  Collection::Item* it = c.find(lkey);
   if (sv.op == actions::SetVar::Op::Unset) {
-    if (found) c.erase(it);
+    if (it) c.erase(*it);
     return;
   }
   std::string_view value = sv.value;
@@ -81,14 +80,14 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     value = value_buf;
   }
   if (sv.op != actions::SetVar::Op::Set) {
-    int64_t cur = found && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
+    int64_t cur = it && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
     int64_t delta = operators::atoiLike(value);
     char num[24];
     auto r = std::to_chars(num, num + sizeof num, sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
     value_buf.assign(num, r.ptr);
     value = value_buf;
   }
-  if (!found) it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
+  if (!it) it = &c.add(lkey);
   putValue(it->second, lkey, key, value);
 }
 
@@ -109,12 +108,8 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::strin
 }
 
 void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
-  Collection& c = txColl();
   const std::string lkey = toLower(key);
-  auto it = c.lower_bound(std::string_view(lkey));
-  if (it == c.end() || std::string_view(it->first) != lkey)
-    it = c.try_emplace(it, std::pmr::string(lkey, c.get_allocator()));
-  putValue(it->second, lkey, key, value);
+  putValue(txColl().add(lkey).second, lkey, key, value);
 }
 
 }  // namespace rampart::waf

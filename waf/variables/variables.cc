@@ -105,7 +105,7 @@ namespace {
 // A collection variable's name as written (the key when written in lower case).
 // A key stays readable for the transaction: the nodes come from its arena,
 // which frees nothing before the end.
-std::string_view nameOf(const Collection::value_type& kv) {
+std::string_view nameOf(const Collection::Item& kv) {
   return kv.second.p->name.empty() ? std::string_view(kv.first) : std::string_view(kv.second.p->name);
 }
 
@@ -196,25 +196,25 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       }
       if (!c) break;
       if (!v.selector.empty() && !v.selector_re) {
-        auto e = c->find(std::string_view(v.selector_lower));
-        if (e != c->end() && e->second.p) {
+        const Collection::Item* e = c->find(v.selector_lower);
+        if (e && e->second.p) {
           if (pin_values) pins.push_back(e->second.p);
           out.emplace_back(n, nameOf(*e), e->second.p->value, false);
         }
         break;
       }
-      // The keys are in lower case and sorted: a selector anchored on a literal
-      // (caseless, so that literal is in lower case too) can only match the
-      // keys that begin with it.
+      // In key order. The keys are in lower case: a selector anchored on a
+      // literal (caseless, so that literal is in lower case too) can only
+      // match the keys that begin with it.
       const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
       const bool prefix_decides = !pre.empty() && v.selector_re->onlyAnchoredLiteral();  // (920450's chain)
-      for (auto it = pre.empty() ? c->begin() : c->lower_bound(pre); it != c->end(); ++it) {
-        if (!pre.empty() && !std::string_view(it->first).starts_with(pre)) break;
-        if (const auto& e = it->second; e.p && (prefix_decides || keyMatches(v, nameOf(*it)))) {
-          if (pin_values) pins.push_back(e.p);
-          out.emplace_back(n, nameOf(*it), e.p->value, false);
-        }
-      }
+      c->forEachSorted(
+          pre, coll_items,
+          [&](const Collection::Item& it) { return it.second.p && (prefix_decides || keyMatches(v, nameOf(it))); },
+          [&](const Collection::Item& it) {
+            if (pin_values) pins.push_back(it.second.p);
+            out.emplace_back(n, nameOf(it), it.second.p->value, false);
+          });
       break;
     }
     case K::Env:

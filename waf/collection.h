@@ -1,0 +1,210 @@
+// Collection: the variables of one SecLang collection (TX, IP, SESSION...),
+// by lower-case key. CRS reads and writes TX a few hundred times a request
+// (macros, setvar, @within's lists, the anomaly scores) and every request
+// starts from the ~110 variables of the folded phase-1 rules, so:
+//  - a key is found by hash (open addressing, linear probing) instead of a
+//    walk of string comparisons down a tree;
+//  - items live in one vector, the index in another: a copy (each request's
+//    start from tx_init) is two vector copies, not a node allocation per key;
+//  - an unset variable stays in place, marked dead, and comes back to life
+//    when set again: no tombstones, no churn for TX:0-9 between matches;
+//  - walks that v2 does in key order (TX:/^header_name_/, a whole
+//    collection) sort the items they pick (forEachSorted), so the order rules
+//    see is the one std::map gave.
+// Key bytes come from the collection's memory resource and are never freed
+// one by one (a transaction's arena, the engine's for tx_init). A copy views
+// the keys of the collection it copies: that one's storage must outlive it.
+//
+//   Collection tx(&arena);
+//   tx.add("anomaly_score").second.p = value;
+//   if (auto* it = tx.find("anomaly_score")) use(it->second.p->value);
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <memory_resource>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rampart::waf {
+
+// A collection variable. Values are immutable and shared: setvar installs a
+// new one, so a rule that is reading the old one (views in its target list)
+// keeps it alive through `pins` without copying strings per read.
+struct CollValue {
+  std::string name;  // as first written, when not the key itself (empty: the key, already in lower case)
+  std::string value;
+};
+struct CollEntry {
+  std::shared_ptr<const CollValue> p;  // null: no value (an unset or just added variable)
+};
+
+class Collection {
+ public:
+  struct Item {
+    std::string_view first;  // the key, lower case
+    CollEntry second;
+    uint32_t hash = 0;
+    bool live = false;  // false: unset (kept for the key's next setvar)
+  };
+
+  explicit Collection(std::pmr::memory_resource* r) : res_(r), items_(r), index_(r) {}
+  Collection(const Collection& o)
+      : res_(o.res_), items_(o.items_, o.res_), index_(o.index_, o.res_), live_(o.live_), digits_(o.digits_) {}
+  // Keeps its own memory resource; the keys are views of `o`'s.
+  Collection& operator=(const Collection& o) {
+    if (this != &o) {
+      items_.reserve(o.items_.size() + 64);  // (a request adds some: no regrowth right away)
+      items_.assign(o.items_.begin(), o.items_.end());
+      index_.assign(o.index_.begin(), o.index_.end());
+      live_ = o.live_;
+      digits_ = o.digits_;
+    }
+    return *this;
+  }
+
+  bool empty() const { return live_ == 0; }
+  size_t size() const { return live_; }
+
+  Item* find(std::string_view key) { return const_cast<Item*>(std::as_const(*this).find(key)); }
+  const Item* find(std::string_view key) const {
+    if (index_.empty()) return nullptr;
+    const uint32_t h = hashOf(key);
+    for (size_t i = h & mask();; i = (i + 1) & mask()) {
+      const uint32_t s = index_[i];
+      if (s == 0) return nullptr;
+      const Item& it = items_[s - 1];
+      if (it.hash == h && it.first == key) return it.live ? &it : nullptr;
+    }
+  }
+
+  // The item of `key`, added (live, without a value) when it is not there.
+  // A reference into the collection: good until the next add().
+  Item& add(std::string_view key) {
+    if ((items_.size() + 1) * 2 > index_.size()) grow();
+    const uint32_t h = hashOf(key);
+    size_t i = h & mask();
+    for (;; i = (i + 1) & mask()) {
+      const uint32_t s = index_[i];
+      if (s == 0) break;
+      Item& it = items_[s - 1];
+      if (it.hash == h && it.first == key) {
+        if (!it.live) {
+          it.live = true;
+          ++live_;
+          digits_ |= digitBit(key);
+        }
+        return it;
+      }
+    }
+    char* bytes = static_cast<char*>(res_->allocate(key.empty() ? 1 : key.size(), 1));
+    if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+    Item& it = items_.emplace_back();
+    it.first = std::string_view(bytes, key.size());
+    it.hash = h;
+    it.live = true;
+    ++live_;
+    digits_ |= digitBit(key);
+    index_[i] = static_cast<uint32_t>(items_.size());
+    return it;
+  }
+
+  void erase(Item& it) {
+    if (!it.live) return;
+    it.live = false;
+    it.second.p.reset();
+    --live_;
+    digits_ &= ~digitBit(it.first);
+  }
+  void erase(std::string_view key) {
+    if (Item* it = find(key)) erase(*it);
+  }
+  // Unsets the one-digit keys from `from` to 9 (the captures TX:0-9 a match
+  // did not set): none looked up when none is set.
+  void eraseDigitsFrom(int from) {
+    static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    for (int d = from; d < 10 && (digits_ >> d) != 0; ++d)
+      if (digits_ >> d & 1) erase(kDigit[d]);
+  }
+
+  // Every live item, in no particular order.
+  template <class F>
+  void forEach(F&& f) {
+    for (auto& it : items_)
+      if (it.live) f(it);
+  }
+  // The live items whose key begins with `prefix` ("" for all) and that
+  // `keep` takes, in key order (only those are sorted). `scratch` is the
+  // caller's buffer; f must not add to the collection.
+  template <class Keep, class F>
+  void forEachSorted(std::string_view prefix, std::vector<const Item*>& scratch, Keep&& keep, F&& f) const {
+    scratch.clear();
+    for (const auto& it : items_)
+      if (it.live && it.first.starts_with(prefix) && keep(it)) scratch.push_back(&it);
+    std::sort(scratch.begin(), scratch.end(), [](const Item* a, const Item* b) { return a->first < b->first; });
+    for (const Item* it : scratch) f(*it);
+  }
+
+  // Copies every key into this collection's own memory resource (a copy whose
+  // source goes away: the engine's tx_init from its probe transaction), and
+  // drops the dead items.
+  void ownKeys() {
+    std::pmr::vector<Item> kept(res_);
+    kept.reserve(live_);
+    for (auto& it : items_) {
+      if (!it.live) continue;
+      const std::string_view key = it.first;
+      char* bytes = static_cast<char*>(res_->allocate(key.empty() ? 1 : key.size(), 1));
+      if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+      kept.emplace_back(std::move(it)).first = std::string_view(bytes, key.size());
+    }
+    items_ = std::move(kept);
+    // Room for a request's own variables (CRS adds ~40) without a regrowth.
+    reindex((items_.size() + 128) * 2);
+  }
+
+  static uint32_t hashOf(std::string_view k) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ k.size();
+    size_t i = 0;
+    for (; i + 8 <= k.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, k.data() + i, 8);
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    std::memcpy(&w, k.data() + i, k.size() - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 29;
+    return static_cast<uint32_t>(h);
+  }
+
+ private:
+  size_t mask() const { return index_.size() - 1; }
+  static uint16_t digitBit(std::string_view key) {
+    return key.size() == 1 && key[0] >= '0' && key[0] <= '9' ? static_cast<uint16_t>(1u << (key[0] - '0')) : 0;
+  }
+  void grow() { reindex(index_.empty() ? 256 : index_.size() * 2); }
+  void reindex(size_t want) {
+    size_t slots = 256;
+    while (slots < want || items_.size() * 2 > slots) slots *= 2;
+    index_.assign(slots, 0);
+    for (size_t n = 0; n < items_.size(); ++n) {
+      size_t i = items_[n].hash & (slots - 1);
+      while (index_[i] != 0) i = (i + 1) & (slots - 1);
+      index_[i] = static_cast<uint32_t>(n + 1);
+    }
+  }
+
+  std::pmr::memory_resource* res_;
+  std::pmr::vector<Item> items_;
+  std::pmr::vector<uint32_t> index_;  // 0: empty slot, else 1 + index into items_
+  size_t live_ = 0;
+  uint16_t digits_ = 0;  // bit d: the key "d" is live
+};
+
+}  // namespace rampart::waf
