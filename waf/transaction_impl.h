@@ -119,8 +119,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   // engine state
   rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
   std::string audit_engine, audit_log_parts;
-  // Before the collections: their nodes live in it. Monotonic: a node unset
-  // mid-request is reclaimed with the transaction.
+  // Before the collections: their items, index, keys and values live in it.
+  // Monotonic: what a request outgrows is reclaimed with the transaction.
   std::pmr::monotonic_buffer_resource coll_arena{ws->coll_bytes, Workspace::kCollBytes};
   std::map<std::string, Collection, std::less<>> collections;  // "tx", "ip", "session", ...
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
@@ -352,8 +352,8 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
-    // The first bytes of coll_arena (the collections' nodes and values: CRS
-    // PL1's ~110 TX variables and the browser GET's fit in it).
+    // The first bytes of coll_arena (the collections' items, keys and values:
+    // CRS PL1's ~110 TX variables and the browser GET's fit in it).
     static constexpr size_t kCollBytes = 48 * 1024;
     alignas(std::max_align_t) std::byte coll_bytes[kCollBytes];
 
