@@ -8,9 +8,8 @@
 //    start from tx_init) is two vector copies, not a node allocation per key;
 //  - an unset variable stays in place, marked dead, and comes back to life
 //    when set again: no tombstones, no churn for TX:0-9 between matches;
-//  - walks that v2 does in key order (TX:/^header_name_/, a whole
-//    collection) sort the items they pick (forEachSorted), so the order rules
-//    see is the one std::map gave.
+//  - walks in key order (TX:/^header_name_/, a whole collection) sort the
+//    items they pick (forEachSorted), and only those.
 // Key bytes come from the collection's memory resource and are never freed
 // one by one (a transaction's arena, the engine's for tx_init). A copy views
 // the keys of the collection it copies: that one's storage must outlive it.
