@@ -433,18 +433,28 @@ namespace {
 // Workspaces of finished transactions, per thread, ready for the next ones.
 // A worker has as many transactions open as requests in flight (32 in the
 // end-to-end bench, hundreds on a busy gateway), and a burst of responses ends
-// many at once: up to 64 are kept (~100 KiB each, memory those requests had in
+// many at once: up to 64 are kept (~60 KiB each, memory those requests had in
 // use anyway), so that the next burst does not build new ones (building one
-// took 2% of a worker's time at 32 connections with 8 kept, when its
-// transformation table was 96 KiB). One grown big for a large request is dropped.
+// took 2% of a worker's time at 32 connections with 8 kept, when each had its
+// own 96 KiB transformation table; the table is now the thread's). One grown
+// big for a large request is dropped.
 std::vector<std::unique_ptr<Transaction::Impl::Workspace>>& freeWorkspaces() {
   thread_local std::vector<std::unique_ptr<Transaction::Impl::Workspace>> kept;
   return kept;
 }
 constexpr size_t kFreeWorkspaces = 64;
-constexpr size_t kKeptSlots = 16384;
 constexpr size_t kKeptBytes = size_t(1) << 20;
 }  // namespace
+
+Transaction::Impl::ThreadCache& Transaction::Impl::threadCache() {
+  thread_local ThreadCache tc;
+  return tc;
+}
+
+uint64_t Transaction::Impl::nextSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 Transaction::Impl::Workspace* Transaction::Impl::acquireWorkspace() {
   auto& free = freeWorkspaces();
@@ -463,8 +473,6 @@ void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
 
 // Everything a transaction may have left: nothing of one request shows in the next.
 void Transaction::Impl::Workspace::reset() {
-  tcache.reset();
-  store.reset();
   scratch.clear();
   pins.clear();
   for (auto s : kStrings) (this->*s).clear();
@@ -483,7 +491,6 @@ void Transaction::Impl::Workspace::reset() {
 }
 
 bool Transaction::Impl::Workspace::worthKeeping() const {
-  if (tcache.slots() > kKeptSlots) return false;
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
@@ -499,7 +506,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
 std::string_view Transaction::Impl::transformStep(std::string_view value, std::string_view cur,
                                                   const CompiledRule& link, size_t i) {
   CacheKey key{value.data(), value.size(), link.prefix_ids[i]};
-  if (auto* hit = tcache.find(key)) return *hit;
+  if (auto* hit = cache().table.find(key)) return *hit;
   return transformStepUncached(key, cur, link, i);
 }
 
@@ -507,8 +514,9 @@ std::string_view Transaction::Impl::transformStep(std::string_view value, std::s
 std::string_view Transaction::Impl::transformStepUncached(const CacheKey& key, std::string_view cur,
                                                           const CompiledRule& link, size_t i) {
   out_buf.clear();
-  if (link.tfns[i]->fn(cur, out_buf)) cur = tcache_store.store(out_buf);
-  tcache.put(key, cur);
+  ThreadCache& tc = cache();
+  if (link.tfns[i]->fn(cur, out_buf)) cur = tc.store.store(out_buf);
+  tc.table.put(key, cur);
   return cur;
 }
 
@@ -524,6 +532,7 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, uint
     while (first < steps && !(cls & link.tfns[first]->triggers)) ++first;
   if (first == steps) return value;
   CacheKey key{value.data(), value.size(), link.prefix_ids[steps - 1]};
+  TransformCache& tcache = cache().table;
   if (auto* hit = tcache.find(key)) return *hit;
   size_t from = first;
   std::string_view cur = value;

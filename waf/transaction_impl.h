@@ -196,11 +196,11 @@ struct Transaction::Impl : public operators::MacroExpander {
       return static_cast<size_t>(x);
     }
   };
-  // Open addressing, linear probing, power-of-two capacity. A table serves one
-  // transaction at a time and is then handed to the next one on the same thread
-  // (in its Workspace): a slot is empty unless it carries the table's current
-  // generation, so a new transaction starts empty without clearing or
-  // allocating (CRS makes ~80 to a few hundred entries per request).
+  // Open addressing, linear probing, power-of-two capacity. One table per
+  // thread, serving the transaction that runs a phase there (cache()): a slot
+  // is empty unless it carries the table's current generation, so the table
+  // is emptied for another transaction without clearing or allocating (CRS
+  // makes ~80 to a few hundred entries per request).
   class TransformCache {
    public:
     const std::string_view* find(const CacheKey& k) const {
@@ -230,6 +230,10 @@ struct Transaction::Impl : public operators::MacroExpander {
     size_t slots() const { return slots_.size(); }
     void reset() {  // empty, for the next transaction
       count_ = 0;
+      if (slots_.size() > kKeptSlots) {  // one large request's table is not kept for good
+        slots_.assign(256, Slot{});
+        mask_ = 255;
+      }
       if (++gen_ == 0) {  // wrapped: every slot's tag could match again
         std::fill(slots_.begin(), slots_.end(), Slot{});
         gen_ = 1;
@@ -242,6 +246,7 @@ struct Transaction::Impl : public operators::MacroExpander {
       std::string_view value;
       uint32_t gen = 0;  // != the table's: empty
     };
+    static constexpr size_t kKeptSlots = 16384;
     void grow() {
       std::vector<Slot> old = std::move(slots_);
       slots_.assign(old.empty() ? 256 : old.size() * 2, Slot{});
@@ -251,16 +256,15 @@ struct Transaction::Impl : public operators::MacroExpander {
         if (s.gen == gen_) put(s.key, s.value);
     }
     // CRS PL1 makes ~80 entries on the browser GET, a few hundred on a form
-    // POST: a small table, grown by the requests that need more (and kept so
-    // with its Workspace), is fewer cache lines to fetch per lookup.
+    // POST: a small table, grown by the requests that need more, is fewer
+    // cache lines to fetch per lookup.
     std::vector<Slot> slots_ = std::vector<Slot>(256);
     size_t mask_ = 255;
     size_t count_ = 0;
     uint32_t gen_ = 1;
   };
-  TransformCache& tcache = ws->tcache;
-  // Bytes that live as long as the transaction (transformed values): chunks,
-  // never moved, kept (a few) for the next transaction.
+  // Bytes of the transformed values: chunks, never moved, kept (a few) for
+  // the next transaction.
   class Arena {
    public:
     std::string_view store(std::string_view v) {
@@ -293,7 +297,33 @@ struct Transaction::Impl : public operators::MacroExpander {
     size_t used_ = 0;
     std::deque<std::string> big_;
   };
-  Arena& tcache_store = ws->store;
+  // The thread's transformation cache and the bytes of its values, emptied
+  // first when another transaction used them last. Per thread, not per
+  // transaction: a worker with 32 requests in flight would otherwise find
+  // each one's table and values gone from its caches by the time that request
+  // runs its next phase (every lookup a miss, in simulation 100 last-level
+  // misses a request more), where the thread's one table stays cached. The
+  // entries a transaction loses to another in between (its phases 1 and 2
+  // run back to back; 3 to 5 come later) are made again when asked for. Only
+  // the table refers to the values; a rule copies what it keeps (MATCHED_VAR,
+  // TX:0-9).
+  struct ThreadCache {
+    TransformCache table;
+    Arena store;
+    uint64_t owner = 0;  // the serial of the transaction whose entries they hold
+  };
+  ThreadCache& cache() {
+    ThreadCache& tc = threadCache();
+    if (tc.owner != serial) {
+      tc.table.reset();
+      tc.store.reset();
+      tc.owner = serial;
+    }
+    return tc;
+  }
+  static ThreadCache& threadCache();
+  const uint64_t serial = nextSerial();  // unique per transaction in the process
+  static uint64_t nextSerial();
   // Phase scans (Engine::Impl::scans): per group, 0 = not scanned in this
   // phase yet, 1 = scanned (hits valid), -1 = failed (evaluate everything).
   std::vector<int8_t>& scan_state = ws->scan_state;
@@ -330,8 +360,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   // reused memory may still be cached): each is emptied, its capacity kept,
   // before a transaction takes it (reset()).
   struct Workspace {
-    TransformCache tcache;
-    Arena store;
     std::deque<std::string> scratch;
     std::vector<std::shared_ptr<const CollValue>> pins;
     std::string lower_key, setvar_key, setvar_lkey, setvar_value;

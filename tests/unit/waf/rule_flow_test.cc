@@ -418,6 +418,41 @@ SecRule TX:/^header_name_lower/ "@rx ^z$" "id:116,phase:1,pass,nolog,setvar:tx.f
   EXPECT_EQ(r.tx_("fourth"), "TX:header_name_lower_case_long");  // a later spelling does not rename it
 }
 
+// Requests in flight on one thread take turns (a worker runs one's phase 1,
+// then another's, then the first one's later phases): the transformation
+// cache is the thread's, and each transaction sees only its own values in it,
+// in every phase, whoever ran in between.
+TEST(RuleFlow, InterleavedTransactionsEachSeeTheirOwnTransformations) {
+  auto e = compileRules(R"X(
+SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:131,phase:1,pass,nolog,t:lowercase,t:removeWhitespace,setvar:tx.p1=%{matched_var}"
+SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:132,phase:2,pass,nolog,t:lowercase,t:removeWhitespace,setvar:tx.p2=%{matched_var}"
+SecRule REQUEST_HEADERS:X-Tag "@rx ^good-[a-z]+$" "id:133,phase:3,pass,nolog,t:lowercase,t:removeWhitespace,setvar:tx.p3=%{matched_var}"
+SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:134,phase:5,pass,nolog,t:lowercase,t:removeWhitespace,setvar:tx.p5=%{matched_var}")X");
+  ASSERT_TRUE(e);
+  const std::string evil = "EVIL - ONE", good = "GOOD - TWO";  // as long as each other
+  std::vector<std::unique_ptr<Transaction>> txs;
+  for (const std::string* v : {&evil, &good, &evil, &good}) {
+    auto& tx = *txs.emplace_back(std::make_unique<Transaction>(e, "t"));
+    tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+    tx.processUri("GET", "/", "HTTP/1.1");
+    tx.addRequestHeader("X-Tag", *v);
+  }
+  for (auto& tx : txs) tx->processRequestHeaders();
+  for (auto it = txs.rbegin(); it != txs.rend(); ++it) (*it)->processRequestBody();
+  for (auto& tx : txs) {
+    tx->setResponseStatus(200, "HTTP/1.1");
+    tx->processResponseHeaders();
+  }
+  for (auto it = txs.rbegin(); it != txs.rend(); ++it) (*it)->processLogging();
+  for (size_t i = 0; i < txs.size(); ++i) {
+    const bool is_evil = i % 2 == 0;
+    EXPECT_EQ(txs[i]->txValue("p1"), is_evil ? "evil-one" : "") << i;
+    EXPECT_EQ(txs[i]->txValue("p2"), is_evil ? "evil-one" : "") << i;
+    EXPECT_EQ(txs[i]->txValue("p3"), is_evil ? "" : "good-two") << i;
+    EXPECT_EQ(txs[i]->txValue("p5"), is_evil ? "evil-one" : "") << i;
+  }
+}
+
 // A transaction works in buffers the previous one on its thread used (the
 // transformation cache, MATCHED_VAR, the collections' arena): none of the
 // first request's values shows in the second, even where its memory is reused.
