@@ -16,6 +16,9 @@
 # request (two interleaved runs averaged), the ratios, and the unloaded latency
 # (one connection) each WAF adds; for rampart also with busy_poll_us: 200 (a
 # worker polls 200 us before it sleeps: on a VM an idle vCPU wakes slow and cold).
+# Also the proxy's own CPU time per request under load (its process and
+# children, from /proc): steadier than requests/s when the machine's other
+# tenants take the cores for a while.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -107,13 +110,14 @@ EOF
 fi
 
 "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & pids+=($!)
-"$NGINX" -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & pids+=($!)
-"$BUILD/rampart" run -c "$WORK/rampart.yaml" & pids+=($!)
+declare -A PID
+"$NGINX" -c "$WORK/proxy/nginx.conf" -p "$WORK/proxy" & pids+=($!); PID[nginx]=$!
+"$BUILD/rampart" run -c "$WORK/rampart.yaml" & pids+=($!); PID[rampart]=$!
 systems="nginx rampart"
 ports="$BACKEND $NGINX_PORT $RAMPART_PORT"
 if [ "$WAF" = 1 ]; then
-  "$NGINX" -c "$WORK/modsec/nginx.conf" -p "$WORK/modsec" & pids+=($!)
-  "$BUILD/rampart" run -c "$WORK/rampart-crs.yaml" & pids+=($!)
+  "$NGINX" -c "$WORK/modsec/nginx.conf" -p "$WORK/modsec" & pids+=($!); PID[nginx+modsec]=$!
+  "$BUILD/rampart" run -c "$WORK/rampart-crs.yaml" & pids+=($!); PID[rampart+crs]=$!
   systems="nginx nginx+modsec rampart rampart+crs"
   ports="$ports $MODSEC_PORT $RAMPART_CRS_PORT"
 fi
@@ -148,15 +152,21 @@ for sys in $systems; do
   esac
 done
 
-printf '%-6s %-15s %12s %10s %10s %8s\n' request system "requests/s" "p50 ms" "p99 ms" non2xx
-declare -A R L SUM BAD
+printf '%-6s %-15s %12s %10s %10s %8s %12s\n' request system "requests/s" "p50 ms" "p99 ms" non2xx "CPU us/req"
+declare -A R L SUM BAD CPU REQS C
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+secs=$(seconds "$DURATION")
 # Each system runs twice per request, in the order given and then reversed
 # (nginx rampart rampart nginx...), and the two runs are averaged: drift on a
 # shared machine then hits all alike.
 reversed=$(echo $systems | tr ' ' '\n' | tac | tr '\n' ' ')
 for req in get post; do
   for sys in $systems $reversed; do
+    t0=$(cpu_ticks "${PID[$sys]}")
     read -r rps p50 p99 bad < <(run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
+    t1=$(cpu_ticks "${PID[$sys]}")
+    CPU[$req.$sys]=$(( ${CPU[$req.$sys]:-0} + (t1 - t0) * tick_us ))
+    REQS[$req.$sys]=$(awk -v a="${REQS[$req.$sys]:-0}" -v r="$rps" -v s="$secs" 'BEGIN { print a + r * s }')
     read -r s_rps s_p50 s_p99 <<< "${SUM[$req.$sys]:-0 0 0}"
     SUM[$req.$sys]=$(awk -v a="$s_rps" -v b="$s_p50" -v c="$s_p99" -v x="$rps" -v y="$p50" -v z="$p99" \
       'BEGIN { print a + x, b + y, c + z }')
@@ -166,7 +176,8 @@ for req in get post; do
     read -r s_rps s_p50 s_p99 <<< "${SUM[$req.$sys]}"
     R[$req.$sys]=$(awk -v a="$s_rps" -v b="$s_p50" -v c="$s_p99" 'BEGIN { print a / 2, b / 2, c / 2 }')
     read -r rps p50 p99 <<< "${R[$req.$sys]}"
-    printf '%-6s %-15s %12.0f %10.3f %10.3f %8s\n' "$req" "$sys" "$rps" "$p50" "$p99" "${BAD[$req.$sys]}"
+    C[$req.$sys]=$(awk -v c="${CPU[$req.$sys]}" -v n="${REQS[$req.$sys]}" 'BEGIN { print (n > 0 ? c / n : 0) }')
+    printf '%-6s %-15s %12.0f %10.3f %10.3f %8s %12.1f\n' "$req" "$sys" "$rps" "$p50" "$p99" "${BAD[$req.$sys]}" "${C[$req.$sys]}"
   done
 done
 # Unloaded latency: one connection, one request at a time.
@@ -196,5 +207,7 @@ for req in get post; do
       'BEGIN { printf "%s unloaded latency added by the WAF: rampart %.0f us, nginx+modsec %.0f us\n", n, (w-p)*1000, (mw-mp)*1000 }'
     awk -v n="$up" -v w="${L[$req.rampart+crs/bp]}" -v p="${L[$req.rampart/bp]}" \
       'BEGIN { printf "%s unloaded latency added by the WAF with busy_poll_us: 200: rampart %.0f us\n", n, (w-p)*1000 }'
+    awk -v n="$up" -v w="${C[$req.rampart+crs]}" -v p="${C[$req.rampart]}" -v mw="${C[$req.nginx+modsec]}" -v mp="${C[$req.nginx]}" \
+      'BEGIN { printf "%s proxy CPU per request under load: rampart+crs %.1f us (WAF +%.1f), nginx+modsec %.1f us (WAF +%.1f): %.2fx less\n", n, w, w-p, mw, mw-mp, mw/w }'
   fi
 done

@@ -48,6 +48,19 @@ run_wrk() {
     END { printf "%s %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
 }
 
+# cpu_ticks PID: CPU time (user + system, in clock ticks) of the process and
+# its children (nginx's workers), all threads included.
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1"); do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+
+# seconds DURATION: wrk's duration ("10s", "2m") in seconds.
+seconds() { awk -v d="$1" 'BEGIN { n = d + 0; if (d ~ /m$/) n *= 60; if (d ~ /h$/) n *= 3600; print n }'; }
+
 # apt_install_missing NAME PKG...: installs the packages with apt-get (only
 # called with the ones found missing; nothing to do for an empty list).
 apt_install_missing() {
