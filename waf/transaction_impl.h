@@ -303,8 +303,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // each one's table and values gone from its caches by the time that request
   // runs its next phase (every lookup a miss, in simulation 100 last-level
   // misses a request more), where the thread's one table stays cached. The
-  // entries a transaction loses to another in between (its phases 1 and 2
-  // run back to back; 3 to 5 come later) are made again when asked for. Only
+  // entries a transaction loses to another in between (a GET's phases 1 and
+  // 2 run back to back; a request with a body waits for it between them, and
+  // phases 3 to 5 come later) are made again when asked for. Only
   // the table refers to the values; a rule copies what it keeps (MATCHED_VAR,
   // TX:0-9).
   struct ThreadCache {
