@@ -679,14 +679,15 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
       break;
     }
     const Collection before = t.txColl();
-    const size_t matches_before = t.matches.size();
+    const size_t hits_before = t.hits.size(), logged_before = t.logged_matches.size();
     t.current_head = rule;
     t.matched_vars.clear();
     const bool all = t.evaluateRule(*rule);
     const bool quiet_match = !rule->log && !rule->auditlog && rule->severity < 0 && flowNeutral(*rule);
     if (t.intercepted || (all && !quiet_match)) {
       t.txColl() = before;  // this one runs per request, and everything after it
-      t.matches.resize(matches_before);
+      t.hits.resize(hits_before);
+      t.logged_matches.resize(logged_before);
       break;
     }
     auto* r = const_cast<CompiledRule*>(rule);

@@ -53,7 +53,7 @@ Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) 
   eng = &engine->impl();
   scan_state.assign(eng->scans.size(), 0);
   scan_hits.assign(eng->scan_hits_size, 0);
-  matches.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no moves of grown copies
+  hits.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no regrowth
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
   request_body_access = s.request_body_access;
@@ -351,18 +351,21 @@ void Transaction::Impl::runStep(const actions::Step& s, const CompiledRule& rule
 }
 
 void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
-  MatchedRule& m = matches.emplace_back();  // filled in place (~70 a request, most of them nolog)
+  Hit& h = hits.emplace_back();
+  h.id = head.id;
+  h.phase = static_cast<int8_t>(current_phase);
+  h.severity = static_cast<int8_t>(head.severity);
+  h.disruptive = disruptive;
+  h.logged = -1;
+  if (head.auditlog) audit_relevant = true;
+  if (!head.log) return;  // CRS's paranoia-level skips, TX bookkeeping: ~40 a request
+  h.logged = static_cast<int32_t>(logged_matches.size());
+  MatchedRule& m = logged_matches.emplace_back();
   m.id = head.id;
   m.phase = current_phase;
   m.severity = head.severity;
   m.disruptive = disruptive;
-  m.logged = head.log;
-  if (head.auditlog) audit_relevant = true;
-  if (!head.log) {
-    // A nolog rule (CRS's paranoia-level skips, TX bookkeeping: ~40 a request)
-    // appears in no log or audit event: its id and phase are all anyone reads.
-    return;
-  }
+  m.logged = true;
   m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
   m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
   for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
@@ -1024,7 +1027,28 @@ void Transaction::processLogging() {
   t.runPhase(5);
 }
 
-const std::vector<MatchedRule>& Transaction::matches() const { return impl_->matches; }
+const std::vector<MatchedRule>& Transaction::matches() const {
+  auto& t = *impl_;
+  if (t.all_matches_hits != t.hits.size()) {
+    t.all_matches.clear();
+    for (const auto& h : t.hits) {
+      if (h.logged >= 0) {
+        t.all_matches.push_back(t.logged_matches[size_t(h.logged)]);
+        continue;
+      }
+      MatchedRule& m = t.all_matches.emplace_back();
+      m.id = h.id;
+      m.phase = h.phase;
+      m.severity = h.severity;
+      m.disruptive = h.disruptive;
+      m.logged = false;
+    }
+    t.all_matches_hits = t.hits.size();
+  }
+  return t.all_matches;
+}
+
+const std::vector<MatchedRule>& Transaction::loggedMatches() const { return impl_->logged_matches; }
 const Verdict& Transaction::verdict() const { return impl_->verdict; }
 
 std::string Transaction::txValue(std::string_view name) const {

@@ -43,8 +43,8 @@ struct MatchedRule {
   std::string matched_var_name;  // e.g. "ARGS:q"
   std::string matched_data;      // the (transformed) value that matched, as MATCHED_VAR
   bool disruptive = false;       // this rule's disruptive action took effect
-  bool logged = true;            // false for nolog rules (still listed; audit may skip them;
-                                 // their tags are not copied: CRS runs ~70 nolog rules per request)
+  bool logged = true;            // false for nolog rules (listed by matches() with id, phase, severity
+                                 // and disruptive only: CRS runs ~70 nolog rules per request)
 };
 
 struct Verdict {
@@ -181,6 +181,9 @@ class Transaction {
   void setProfile(RuleProfile* profile, bool timed);
 
   const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
+  // The same without the nolog rules' (the ones an audit event lists): cheaper,
+  // matches() builds its list when asked.
+  const std::vector<MatchedRule>& loggedMatches() const;
   const Verdict& verdict() const;                   // the first disruptive verdict, or None
   // The first disruptive decision a rule made, whether or not it took effect: in
   // DetectionOnly this is what blocking mode would have done (shadow rule sets, audit).

@@ -129,7 +129,22 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool rules_removed = false;                     // a ctl removed rules (removed_ids, _tags, _msgs)
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
-  std::vector<MatchedRule> matches;
+  // What fired, in order: (id, phase...) per match, the full record of the
+  // logged ones apart (a nolog rule's id and phase are all anyone reads, and
+  // CRS records ~40 of them a request: ~180 bytes each as MatchedRule, most of
+  // the engine's cache-missing writes under load). matches() joins them when
+  // asked (the CLI, tests); the gateway reads logged_matches.
+  struct Hit {
+    int64_t id;
+    int32_t logged;  // index in logged_matches, -1 for a nolog rule
+    int8_t phase;
+    int8_t severity;
+    bool disruptive;
+  };
+  std::vector<Hit> hits;
+  std::vector<MatchedRule> logged_matches;
+  mutable std::vector<MatchedRule> all_matches;  // matches()' join, made when hits grew
+  mutable size_t all_matches_hits = 0;
   Verdict verdict;
   Verdict would_be;  // first disruptive decision, taken or not
   RuleProfile* profile = nullptr;

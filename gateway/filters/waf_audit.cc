@@ -139,9 +139,7 @@ bool wantsAuditEvent(const waf::Transaction& tx, const config::WafAudit& cfg, bo
     // Shadow sets and detect mode never block: "would have blocked" counts.
     return tx.verdict().disruptive() || tx.wouldBeVerdict().disruptive();
   }
-  for (const auto& m : tx.matches())
-    if (m.logged) return true;
-  return false;
+  return !tx.loggedMatches().empty();
 }
 
 std::string renderAuditEvent(const AuditContext& ctx, const waf::Transaction& tx, const AuditRedactor& r) {
@@ -216,8 +214,7 @@ std::string renderAuditEvent(const AuditContext& ctx, const waf::Transaction& tx
   o += ",\"anomaly_score\":{" + scores + "}";
   o += ",\"matches\":[";
   bool first = true;
-  for (const auto& m : tx.matches()) {
-    if (!m.logged) continue;
+  for (const auto& m : tx.loggedMatches()) {
     if (!first) o += ',';
     first = false;
     bool sensitive = sensitiveVar(m.matched_var_name, r);

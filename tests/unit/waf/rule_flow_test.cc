@@ -418,6 +418,48 @@ SecRule TX:/^header_name_lower/ "@rx ^z$" "id:116,phase:1,pass,nolog,setvar:tx.f
   EXPECT_EQ(r.tx_("fourth"), "TX:header_name_lower_case_long");  // a later spelling does not rename it
 }
 
+// matches() lists every rule that fired, nolog ones with their id, phase and
+// severity only, in firing order, and follows later phases after it was
+// read; loggedMatches() lists the logged ones with their details.
+TEST(RuleFlow, MatchesInOrderNologOnesBrief) {
+  auto e = compileRules(R"X(
+SecAction "id:141,phase:1,pass,nolog,severity:2,setvar:tx.a=1"
+SecRule REQUEST_HEADERS:X-Tag "@rx evil" "id:142,phase:1,pass,log,msg:'tag %{matched_var}',tag:'t1',severity:2"
+SecAction "id:143,phase:1,pass,nolog"
+SecRule REQUEST_HEADERS:X-Tag "@rx evil" "id:144,phase:2,pass,log,msg:'again',logdata:'%{matched_var_name}'"
+SecAction "id:145,phase:2,pass,nolog")X");
+  ASSERT_TRUE(e);
+  Transaction tx(e, "t");
+  tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+  tx.processUri("GET", "/", "HTTP/1.1");
+  tx.addRequestHeader("X-Tag", "evil");
+  tx.processRequestHeaders();
+  auto ids = [&] {
+    std::vector<int64_t> v;
+    for (const auto& m : tx.matches()) v.push_back(m.id);
+    return v;
+  };
+  EXPECT_EQ(ids(), (std::vector<int64_t>{141, 142, 143}));
+  tx.processRequestBody();
+  EXPECT_EQ(ids(), (std::vector<int64_t>{141, 142, 143, 144, 145}));
+  const auto& all = tx.matches();
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_FALSE(all[0].logged);
+  EXPECT_EQ(all[0].severity, 2);
+  EXPECT_EQ(all[0].phase, 1);
+  EXPECT_TRUE(all[0].msg.empty());
+  EXPECT_TRUE(all[1].logged);
+  EXPECT_EQ(all[1].msg, "tag evil");
+  EXPECT_EQ(all[1].tags, (std::vector<std::string>{"t1"}));
+  EXPECT_EQ(all[4].phase, 2);
+  const auto& logged = tx.loggedMatches();
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[0].id, 142);
+  EXPECT_EQ(logged[1].id, 144);
+  EXPECT_EQ(logged[1].logdata, "REQUEST_HEADERS:X-Tag");
+  EXPECT_EQ(logged[1].matched_data, "evil");
+}
+
 // Requests in flight on one thread take turns (a worker runs one's phase 1,
 // then another's, then the first one's later phases): the transformation
 // cache is the thread's, and each transaction sees only its own values in it,
