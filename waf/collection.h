@@ -125,9 +125,13 @@ class Collection {
   // Unsets the one-digit keys from `from` to 9 (the captures TX:0-9 a match
   // did not set): none looked up when none is set.
   void eraseDigitsFrom(int from) {
-    static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     for (int d = from; d < 10 && (digits_ >> d) != 0; ++d)
-      if (digits_ >> d & 1) erase(kDigit[d]);
+      if (digits_ >> d & 1) erase(digitKey(d));
+  }
+  // The key "d" (0-9).
+  static std::string_view digitKey(int d) {
+    static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    return kDigit[d];
   }
 
   // Every live item, in no particular order.

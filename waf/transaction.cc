@@ -509,15 +509,15 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
 std::string_view Transaction::Impl::transformStep(std::string_view value, std::string_view cur,
                                                   const CompiledRule& link, size_t i) {
   CacheKey key{value.data(), value.size(), link.prefix_ids[i]};
-  if (auto* hit = cache().table.find(key)) return *hit;
-  return transformStepUncached(key, cur, link, i);
+  ThreadCache& tc = cache();
+  if (auto* hit = tc.table.find(key)) return *hit;
+  return transformStepUncached(tc, key, cur, link, i);
 }
 
 // The same when the cache is known not to have it.
-std::string_view Transaction::Impl::transformStepUncached(const CacheKey& key, std::string_view cur,
+std::string_view Transaction::Impl::transformStepUncached(ThreadCache& tc, const CacheKey& key, std::string_view cur,
                                                           const CompiledRule& link, size_t i) {
   out_buf.clear();
-  ThreadCache& tc = cache();
   if (link.tfns[i]->fn(cur, out_buf)) cur = tc.store.store(out_buf);
   tc.table.put(key, cur);
   return cur;
@@ -535,7 +535,8 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, uint
     while (first < steps && !(cls & link.tfns[first]->triggers)) ++first;
   if (first == steps) return value;
   CacheKey key{value.data(), value.size(), link.prefix_ids[steps - 1]};
-  TransformCache& tcache = cache().table;
+  ThreadCache& tc = cache();
+  TransformCache& tcache = tc.table;
   if (auto* hit = tcache.find(key)) return *hit;
   size_t from = first;
   std::string_view cur = value;
@@ -556,7 +557,7 @@ std::string_view Transaction::Impl::transformStable(std::string_view value, uint
     if (!(now & link.tfns[i]->triggers)) continue;
     key.prefix = link.prefix_ids[i];
     const std::string_view before = cur;
-    cur = transformStepUncached(key, cur, link, i);
+    cur = transformStepUncached(tc, key, cur, link, i);
     stored = true;
     if (i + 1 < steps && (cur.data() != before.data() || cur.size() != before.size()))
       now = transformations::classify(cur);
@@ -746,8 +747,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
         // link with captures pins the collection values it reads (putValue
         // then replaces them instead of writing over them), and transformed
         // values live as long as the transaction.
-        static constexpr std::string_view kDigit[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-        for (int i = 0; i < ctx.ncaps; ++i) setTx(kDigit[i], ctx.caps[i]);
+        for (int i = 0; i < ctx.ncaps; ++i) setTx(Collection::digitKey(i), ctx.caps[i]);
         // The captures this match did not set are removed.
         txColl().eraseDigitsFrom(ctx.ncaps);
       }

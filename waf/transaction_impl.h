@@ -242,7 +242,6 @@ struct Transaction::Impl : public operators::MacroExpander {
         }
       }
     }
-    size_t slots() const { return slots_.size(); }
     void reset() {  // empty, for the next transaction
       count_ = 0;
       if (slots_.size() > kKeptSlots) {  // one large request's table is not kept for good
@@ -444,7 +443,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     if (!tx_coll) tx_coll = &collections.try_emplace("tx", &coll_arena).first->second;  // map nodes stay put
     return *tx_coll;
   }
-  void setTx(std::string_view key, std::string_view value);
+  void setTx(std::string_view lkey, std::string_view value);  // key in lower case (the captures' TX:0-9)
   void putValue(CollEntry& e, std::string_view lkey, std::string_view name, std::string_view value);
 
   // actions (setvar.cc / ctl.cc / transaction.cc)
@@ -459,8 +458,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   // The link's transformation pipeline applied to a stable value, cached per prefix.
   std::string_view transformStable(std::string_view value, uint32_t cls, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
-  std::string_view transformStepUncached(const CacheKey& key, std::string_view cur, const CompiledRule& link,
-                                         size_t i);
+  std::string_view transformStepUncached(ThreadCache& tc, const CacheKey& key, std::string_view cur,
+                                         const CompiledRule& link, size_t i);
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
     // No steps, or none that would change this value: no step runs, no cache
     // entry is looked up or made (most benign values for most pipelines).

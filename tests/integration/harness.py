@@ -29,14 +29,14 @@ def free_port():
     return port
 
 
-def wait_port(port, timeout=10.0):
+def wait_port(port, timeout=10.0, interval=0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return True
         except OSError:
-            time.sleep(0.02)
+            time.sleep(interval)
     return False
 
 

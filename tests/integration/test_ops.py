@@ -186,7 +186,6 @@ routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ 
 
 class ConnectionLimitTest(unittest.TestCase):
     def test_max_connections_holds_further_clients_in_the_backlog(self):
-        import socket
         cfg = """
 listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"], limits: {{ max_connections: 2 }} }} ]
 routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ status: 200, body: "ok" }} }} ]
@@ -254,16 +253,7 @@ class ReloadDrainTest(unittest.TestCase):
         for _ in range(5):
             gw = Gateway(BASE, extra={"backend": backend.address, "greeting": "hi"}).spawn()
             try:
-                deadline = time.time() + 10
-                while time.time() < deadline:
-                    s = socket.socket()
-                    try:
-                        s.connect(("127.0.0.1", gw.port))
-                        break
-                    except OSError:
-                        time.sleep(0.0002)
-                    finally:
-                        s.close()
+                self.assertTrue(wait_port(gw.port, interval=0.0002))
                 gw.signal(signal.SIGHUP)
                 self.assertTrue(wait_port(gw.admin))
                 deadline = time.time() + 5

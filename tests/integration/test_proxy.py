@@ -1,6 +1,7 @@
 """Routing and proxying through the real binary."""
 
 import socket
+import threading
 import time
 import unittest
 
@@ -219,7 +220,6 @@ class ProxyTest(unittest.TestCase):
         ws.bind(("127.0.0.1", 0))
         ws.listen(1)
         port = ws.getsockname()[1]
-        import threading
 
         def serve():
             c, _ = ws.accept()
@@ -274,17 +274,12 @@ routes: [ {{ name: only, match: {{ path: {{ exact: "/only" }} }}, direct_respons
             gw.stop()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class IdleUpstreamTest(unittest.TestCase):
     """An idle kept-alive upstream connection that the backend closed, or wrote
     to, while it waited in the worker's cache is not used again: a POST (which
     is not retried on a fresh connection once its body went) still gets its 200."""
 
     def serve(self, after_response):
-        import threading
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
         srv.listen(16)
@@ -342,3 +337,8 @@ pools: [ {{ name: app, endpoints: [ {{ address: "127.0.0.1:%d" }} ] }} ]
 
     def test_written_to_by_the_backend(self):
         self.check(lambda c: c.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"))
+
+
+if __name__ == "__main__":
+    unittest.main()
+

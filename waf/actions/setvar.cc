@@ -66,11 +66,8 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     lkey = lkey_buf;
   }
   Collection& c = coll(sv.collection);
-  // Looked up once (expanding the value below reads the collections, never
-  // adds to them: the item stays where it is).
-  Collection::Item* it = c.find(lkey);
   if (sv.op == actions::SetVar::Op::Unset) {
-    if (it) c.erase(*it);
+    c.erase(lkey);
     return;
   }
   std::string_view value = sv.value;
@@ -79,16 +76,18 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     expandInto(value_buf, sv.value);
     value = value_buf;
   }
+  // Looked up (and added) once the value is expanded: expanding reads the
+  // collections, never adds to them, and a variable just added reads as unset.
+  Collection::Item& it = c.add(lkey);
   if (sv.op != actions::SetVar::Op::Set) {
-    int64_t cur = it && it->second.p ? operators::atoiLike(it->second.p->value) : 0;
+    int64_t cur = it.second.p ? operators::atoiLike(it.second.p->value) : 0;
     int64_t delta = operators::atoiLike(value);
     char num[24];
     auto r = std::to_chars(num, num + sizeof num, sv.op == actions::SetVar::Op::Add ? cur + delta : cur - delta);
     value_buf.assign(num, r.ptr);
     value = value_buf;
   }
-  if (!it) it = &c.add(lkey);
-  putValue(it->second, lkey, key, value);
+  putValue(it.second, lkey, key, value);
 }
 
 // Values are replaced, not changed, while a rule reads them (pinned): a value
@@ -98,8 +97,8 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::strin
     const_cast<CollValue&>(*e.p).value.assign(value);  // made non-const by allocate_shared below
     return;
   }
-  // In the transaction's arena, as the collections' nodes (every holder of it is
-  // the transaction's; the engine's tx_init takes copies of its own).
+  // In the transaction's arena, as the collections' items (every holder of it
+  // is the transaction's; the engine's tx_init takes copies of its own).
   auto nv = std::allocate_shared<CollValue>(std::pmr::polymorphic_allocator<CollValue>(&coll_arena));
   if (e.p) nv->name = e.p->name;
   else if (name != lkey) nv->name.assign(name);  // (the key's own spelling needs no copy: 920450's 12 a request)
@@ -107,9 +106,8 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::strin
   e.p = std::move(nv);
 }
 
-void Transaction::Impl::setTx(std::string_view key, std::string_view value) {
-  const std::string lkey = toLower(key);
-  putValue(txColl().add(lkey).second, lkey, key, value);
+void Transaction::Impl::setTx(std::string_view lkey, std::string_view value) {
+  putValue(txColl().add(lkey).second, lkey, lkey, value);
 }
 
 }  // namespace rampart::waf
