@@ -780,6 +780,14 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
     co_await respondBlocked(x, v);
     co_return false;
   }
+  // Before this request's upstream send, the other requests this worker has
+  // ready (read in the same turn of the event loop) run their inspection: the
+  // engine's rules, Hyperscan databases and code then serve several requests
+  // back to back instead of being evicted between them by the network path
+  // (a loopback send runs the receiver's TCP stack on this core). Under wrk
+  // -c32 the worker's CPU per inspected GET fell ~20% (alternating pairs);
+  // an idle worker runs the continuation at once.
+  co_await asio::post(c_->client.get_executor(), asio::use_awaitable);
   co_return true;
 }
 
