@@ -21,12 +21,20 @@ std::optional<proxy::Stream> UpstreamCache::take(const tcp::endpoint& ep, const 
     Idle idle = std::move(q.back());
     q.pop_back();
     if (now - idle.since > idle_timeout) continue;  // too old: closes on destruction
+    // Back in the cache under kFreshIdle ago: taken without the check below, a
+    // syscall per request on a busy pool. Servers close idle keep-alive
+    // connections after seconds (nginx 75 s, Apache httpd and Node.js 5 s) and
+    // announce a last response with "Connection: close" (never cached); a
+    // close in that window (a restart) fails the request as it would on nginx,
+    // which never checks, and one without a body is retried on a fresh connection.
+    const bool ssl_pending = idle.stream.ssl() && SSL_pending(idle.stream.ssl()) > 0;
+    if (now - idle.since < kFreshIdle && !ssl_pending) return std::move(idle.stream);
     // Still open? A readable idle socket means EOF or junk: drop it.
     char b;
     // (TLS: a close_notify, or data OpenSSL holds, counts the same.)
     ssize_t r = ::recv(idle.stream.socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || r > 0) continue;
-    if (idle.stream.ssl() && SSL_pending(idle.stream.ssl()) > 0) continue;
+    if (ssl_pending) continue;
     return std::move(idle.stream);
   }
   return std::nullopt;

@@ -44,6 +44,9 @@ struct Shared {
 class UpstreamCache {
  public:
   using Key = std::pair<tcp::endpoint, const void*>;
+  // take() checks that a connection is still open (a MSG_PEEK) only when it
+  // has been idle at least this long.
+  static constexpr std::chrono::milliseconds kFreshIdle{20};
   struct Idle {
     proxy::Stream stream;
     std::chrono::steady_clock::time_point since;
