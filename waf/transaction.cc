@@ -49,8 +49,10 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 
 }  // namespace
 
-Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : engine(std::move(e)) {
-  eng = &engine->impl();
+Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : Impl(*e) { engine = std::move(e); }
+
+Transaction::Impl::Impl(const Engine& e) {
+  eng = &e.impl();
   scan_state.assign(eng->scans.size(), 0);
   scan_hits.assign(eng->scan_hits_size, 0);
   hits.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no regrowth
@@ -880,6 +882,10 @@ Verdict Transaction::Impl::runPhase(int phase) {
 
 Transaction::Transaction(std::shared_ptr<const Engine> engine, std::string_view unique_id)
     : impl_(std::make_unique<Impl>(std::move(engine))) {
+  impl_->unique_id = std::string(unique_id);
+}
+
+Transaction::Transaction(const Engine& engine, std::string_view unique_id) : impl_(std::make_unique<Impl>(engine)) {
   impl_->unique_id = std::string(unique_id);
 }
 

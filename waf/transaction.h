@@ -152,6 +152,11 @@ class Engine {
 class Transaction {
  public:
   Transaction(std::shared_ptr<const Engine> engine, std::string_view unique_id);
+  // For a caller that keeps `engine` alive past the transaction (the gateway:
+  // a connection holds its configuration generation, which holds the engine).
+  // No copy of the shared_ptr: its count is one every worker would write
+  // twice a request.
+  Transaction(const Engine& engine, std::string_view unique_id);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;

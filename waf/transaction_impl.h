@@ -65,7 +65,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   static Workspace* acquireWorkspace();
   std::unique_ptr<Workspace, WorkspaceRelease> ws{acquireWorkspace()};
 
-  std::shared_ptr<const Engine> engine;
+  std::shared_ptr<const Engine> engine;  // null when the caller keeps the engine alive
   const Engine::Impl* eng = nullptr;
   std::string unique_id;
   std::chrono::system_clock::time_point start = std::chrono::system_clock::now();
@@ -416,6 +416,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   };
 
   explicit Impl(std::shared_ptr<const Engine> e);
+  explicit Impl(const Engine& e);
   // The values the last link pinned may live in coll_arena: let go of them
   // before it goes.
   ~Impl() { pins.clear(); }

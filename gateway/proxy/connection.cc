@@ -686,14 +686,16 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
   bool failed = false;
   try {
     timed(x, [&] {
-      x.tx = std::make_unique<waf::Transaction>(wp.engine, x.request_id);
+      // The engine by reference: rt_ (this connection's configuration
+      // generation) holds it past the exchange, and no shared count is written.
+      x.tx = std::make_unique<waf::Transaction>(*wp.engine, x.request_id);
       x.tx->setRuleEngine(wp.mode == config::WafMode::Block ? rules::EngineSettings::RuleEngine::On
                                                             : rules::EngineSettings::RuleEngine::DetectionOnly);
       // Per-rule counts always; rule timing on one transaction in kProfileSampling per worker.
       x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), (++t_profile_seq % kProfileSampling) == 0);
       feedRequest(*x.tx, *c_, x.req);
       if (wp.shadow) {
-        x.shadow_tx = std::make_unique<waf::Transaction>(wp.shadow, x.request_id);
+        x.shadow_tx = std::make_unique<waf::Transaction>(*wp.shadow, x.request_id);
         x.shadow_tx->setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
         x.shadow_tx->setProfile(rt_->waf.profile(wp.shadow_index, w_.id()), false);
         feedRequest(*x.shadow_tx, *c_, x.req);

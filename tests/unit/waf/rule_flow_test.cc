@@ -495,6 +495,29 @@ SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:134,phase:5,pass,nolog,t:l
   }
 }
 
+// A transaction made from a reference to the engine (the gateway's: its
+// connection keeps the engine alive) does not copy the engine's shared_ptr,
+// and runs the rules as one made from the shared_ptr does.
+TEST(RuleFlow, TransactionBorrowingTheEngineLeavesItsCountAlone) {
+  auto e = compileRules(R"(SecRule ARGS:q "@contains evil" "id:1,phase:1,deny")");
+  ASSERT_TRUE(e);
+  const long before = e.use_count();
+  {
+    Transaction tx(*e, "borrowed");
+    EXPECT_EQ(e.use_count(), before);
+    tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+    tx.processUri("GET", "/s?q=very+evil", "HTTP/1.1");
+    const Verdict v = tx.processRequestHeaders();
+    EXPECT_EQ(v.action, Verdict::Action::Deny);
+    EXPECT_EQ(v.rule_id, 1);
+  }
+  {
+    Transaction tx(e, "owning");
+    EXPECT_EQ(e.use_count(), before + 1);
+  }
+  EXPECT_EQ(e.use_count(), before);
+}
+
 // A transaction works in buffers the previous one on its thread used (the
 // transformation cache, MATCHED_VAR, the collections' arena): none of the
 // first request's values shows in the second, even where its memory is reused.
