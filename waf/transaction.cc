@@ -49,8 +49,6 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 
 }  // namespace
 
-Transaction::Impl::Impl(std::shared_ptr<const Engine> e) : Impl(*e) { engine = std::move(e); }
-
 Transaction::Impl::Impl(const Engine& e) {
   eng = &e.impl();
   scan_state.assign(eng->scans.size(), 0);
@@ -881,8 +879,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
 // ---------------------------------------------------------------- public API
 
 Transaction::Transaction(std::shared_ptr<const Engine> engine, std::string_view unique_id)
-    : impl_(std::make_unique<Impl>(std::move(engine))) {
-  impl_->unique_id = std::string(unique_id);
+    : Transaction(*engine, unique_id) {
+  impl_->engine = std::move(engine);  // kept alive by this transaction
 }
 
 Transaction::Transaction(const Engine& engine, std::string_view unique_id) : impl_(std::make_unique<Impl>(engine)) {

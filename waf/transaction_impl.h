@@ -415,7 +415,6 @@ struct Transaction::Impl : public operators::MacroExpander {
     bool worthKeeping() const;  // false when one request grew it too much
   };
 
-  explicit Impl(std::shared_ptr<const Engine> e);
   explicit Impl(const Engine& e);
   // The values the last link pinned may live in coll_arena: let go of them
   // before it goes.
