@@ -137,7 +137,8 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
   auto scalar = [&](std::string_view value, bool stable) { out.emplace_back(n, std::string_view(), value, stable); };
   auto num = [&](int64_t x) { scalar(keep(std::to_string(x)), false); };
   auto flag = [&](int x) { scalar(x ? "1" : "0", true); };
-  const bool multipart = reqbody_processor == "MULTIPART" && body_processed;
+  // Asked by the MULTIPART_* cases only (a string compare on every call otherwise).
+  auto multipart = [&] { return body_processed && reqbody_processor == "MULTIPART"; };
   switch (v.kind) {
     case K::Args:
       addList(v, n, args_get, false, out);
@@ -315,7 +316,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::OutboundDataError: flag(outbound_data_error); break;
 #define RAMPART_MP_FLAG(kind, field) \
   case K::kind:                      \
-    if (multipart) flag(body_result.multipart.field); \
+    if (multipart()) flag(body_result.multipart.field); \
     break;
       RAMPART_MP_FLAG(MultipartBoundaryQuoted, boundary_quoted)
       RAMPART_MP_FLAG(MultipartBoundaryWhitespace, boundary_whitespace)
@@ -332,7 +333,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       RAMPART_MP_FLAG(MultipartUnmatchedBoundary, unmatched_boundary)
 #undef RAMPART_MP_FLAG
     case K::MultipartStrictError:
-      if (multipart) {
+      if (multipart()) {
         const auto& m = body_result.multipart;
         flag(m.strict_error || m.boundary_quoted || m.boundary_whitespace || m.data_before || m.data_after ||
              m.header_folding || m.lf_line || m.missing_semicolon || m.invalid_quoting || m.invalid_part ||
