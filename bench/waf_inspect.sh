@@ -106,7 +106,7 @@ for pl in $PARANOIA; do
   echo "== paranoia $pl: rampart (taskset -c $CORE)"
   taskset -c "$CORE" "$rampart" waf inspect --bench --rules "$CRS/crs-setup.conf.example" "$CRS/rules/*.conf" \
     --corpus "$corpus" --paranoia "$pl" --passes "$PASSES" --label "rampart-pl$pl" \
-    --verdicts "$WORK/rampart-pl$pl.verdicts" > "$WORK/rampart-pl$pl.out"
+    --verdicts "$WORK/rampart-pl$pl.verdicts" --slowest 10 > "$WORK/rampart-pl$pl.out"
   cat "$WORK/rampart-pl$pl.out"
   m=$(grep '^RESULT' "$WORK/modsec-pl$pl.out" || true)
   r=$(grep '^RESULT' "$WORK/rampart-pl$pl.out" || true)
@@ -124,6 +124,11 @@ for pl in $PARANOIA; do
     "$(field p50_us "$r")" "$(field p50_us "$m")" "$(field p99_us "$r")" "$(field p99_us "$m")" \
     "$(field rps "$r")" "$(field rps "$m")" "$(field allocs_per_request "$r")" \
     "$(field intervened "$r")" "$(field intervened "$m")" "$agree")")
+  # The aim is stated per benign request: rampart's samples of the corpus's benign group.
+  b=$(grep '^GROUP .* group=benign ' "$WORK/rampart-pl$pl.out" || true)
+  if [ -n "$b" ]; then summary+=("$(printf 'PL%s  benign requests (rampart, %s samples): mean %s us  p50 %s us  p90 %s us  p99 %s us  max %s us' \
+    "$pl" "$(field samples "$b")" "$(field mean_us "$b")" "$(field p50_us "$b")" "$(field p90_us "$b")" \
+    "$(field p99_us "$b")" "$(field max_us "$b")")"); fi
 done
 
 echo

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -40,6 +41,7 @@ struct CorpusRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string unique_id;
+  std::string group;  // the corpus's "tag" up to its first '/' ("benign", "attack"), empty when untagged
 };
 
 struct InspectOptions {
@@ -52,6 +54,7 @@ struct InspectOptions {
   std::string verdicts;  // --bench: also write verdict lines here (untimed pass)
   int profile = 0;       // --profile N: per-rule cost table, top N
   size_t evict_kib = 0;  // --evict KIB: write this much memory between timed requests
+  int slowest = 0;       // --slowest N: the N requests with the highest median time
 };
 
 int usageError(const std::string& msg) {
@@ -59,6 +62,7 @@ int usageError(const std::string& msg) {
   std::fputs(
       "usage: rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
       "                           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]] [--evict KIB]\n"
+      "                           [--slowest N]\n"
       "  --profile [N]   after the timed passes, one more set of passes with every rule timed; prints\n"
       "                  the N (default 30) rules that cost the most: evaluations, matches, time\n"
       "  --evict KIB     before each request (untimed), write KIB KiB of other memory: the engine's data\n"
@@ -103,6 +107,7 @@ bool loadCorpus(const std::string& path, std::vector<CorpusRequest>& out) {
       r.headers.emplace_back(std::string(n), std::string(v));
     }
     if (!doc["body"].get(s)) r.body = s;
+    if (!doc["tag"].get(s)) r.group = std::string(s.substr(0, s.find('/')));
     r.unique_id = fmt::format("inspect-{}", out.size());
     out.push_back(std::move(r));
   }
@@ -195,6 +200,9 @@ int wafInspectMain(int argc, char** argv) {
       const long kib = std::atol(argv[++i]);
       if (kib < 0 || kib > (1 << 20)) return usageError("--evict must be 0..1048576 (KiB)");
       o.evict_kib = size_t(kib);
+    } else if (a == "--slowest" && i + 1 < argc) {
+      o.slowest = std::atoi(argv[++i]);
+      if (o.slowest < 1) return usageError("--slowest needs a positive count");
     } else if (a == "--label" && i + 1 < argc) {
       o.label = argv[++i];
     } else if (a == "--verdicts" && i + 1 < argc) {
@@ -244,6 +252,8 @@ int wafInspectMain(int argc, char** argv) {
   samples.reserve(n * static_cast<size_t>(o.passes - 1));
   size_t unstable = 0;
   uint64_t allocs = 0;
+  std::vector<std::vector<double>> per_request(o.slowest ? n : 0);  // --slowest: each request's timed passes
+  std::map<std::string, std::vector<double>> by_group;  // a tagged corpus: the samples of each tag group
   auto wall0 = std::chrono::steady_clock::now();
   std::vector<char> evict(o.evict_kib * 1024, 1);
   [[maybe_unused]] static volatile unsigned evict_sink = 0;
@@ -264,6 +274,8 @@ int wafInspectMain(int argc, char** argv) {
       } else {
         if (status[i] != s) ++unstable;
         samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        if (o.slowest) per_request[i].push_back(samples.back());
+        if (!corpus[i].group.empty()) by_group[corpus[i].group].push_back(samples.back());
         allocs += a1 - a0;
       }
     }
@@ -297,6 +309,37 @@ int wafInspectMain(int argc, char** argv) {
       "intervened=%zu allocs_per_request=%.1f load_ms=%.0f compile_ms=%.0f\n",
       o.label.empty() ? "-" : o.label.c_str(), n, mean, pct(sorted, 50), pct(sorted, 90), pct(sorted, 99),
       sorted.back(), rps, intervened, allocs_per, rules.load_ms, rules.compile_ms);
+  // A tagged corpus (bench/gen_corpus.py): the same samples by group, so that
+  // the benign requests' figures read apart from the attacks' (which run every
+  // rule to the blocking evaluation and confirm their matches).
+  for (auto& [group, v] : by_group) {
+    std::sort(v.begin(), v.end());
+    double gsum = 0;
+    for (double x : v) gsum += x;
+    std::printf("GROUP label=%s group=%s samples=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n",
+                o.label.empty() ? "-" : o.label.c_str(), group.c_str(), v.size(), gsum / double(v.size()),
+                pct(v, 50), pct(v, 90), pct(v, 99), v.back());
+  }
+  if (o.slowest) {
+    // Each request's median over the timed passes (one pass's hiccup does not
+    // make a request slow), the highest first: what the tail is made of.
+    std::vector<std::pair<double, size_t>> med;
+    for (size_t i = 0; i < n; ++i) {
+      auto& v = per_request[i];
+      std::sort(v.begin(), v.end());
+      med.emplace_back(v[v.size() / 2], i);
+    }
+    std::sort(med.begin(), med.end(), std::greater<>());
+    std::printf("\nslowest requests (median of %d timed passes):\n%9s %7s  %s\n", o.passes - 1, "us", "body", "request");
+    for (size_t k = 0; k < med.size() && k < size_t(o.slowest); ++k) {
+      const CorpusRequest& r = corpus[med[k].second];
+      std::string_view type;
+      for (const auto& [name, value] : r.headers)
+        if (strcasecmp(name.c_str(), "Content-Type") == 0) type = value;
+      std::printf("%9.1f %7zu  #%zu %s %.80s%s%.*s\n", med[k].first, r.body.size(), med[k].second, r.method.c_str(),
+                  r.uri.c_str(), type.empty() ? "" : "  ", int(std::min<size_t>(type.size(), 60)), type.data());
+    }
+  }
   if (o.profile) {
     waf::RuleProfile profile(*rules.engine);
     auto p0 = std::chrono::steady_clock::now();

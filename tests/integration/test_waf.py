@@ -435,6 +435,41 @@ class WafInspectProfileTest(unittest.TestCase):
         self.assertIn("rules.conf:2", table[0])
 
 
+    def test_inspect_reports_tag_groups_and_the_slowest_requests(self):
+        import subprocess
+        import tempfile
+        from harness import RAMPART
+        d = tempfile.mkdtemp(prefix="rampart-groups-")
+        rules = os.path.join(d, "rules.conf")
+        with open(rules, "w") as f:
+            f.write('SecRuleEngine On\n'
+                    'SecRule ARGS "@rx b$" "id:1001,phase:1,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:lowercase,pass,log"\n')
+        corpus = os.path.join(d, "corpus.jsonl")
+        small = {"method": "GET", "uri": "/?x=a", "version": "1.1", "headers": [["Host", "x"]], "body": ""}
+        # ~400 KB of arguments to decode: a thousand times the small request's work.
+        big = dict(small, uri="/?" + "&".join("x%d=%s" % (i, "%41" * 2000) for i in range(64)))
+        with open(corpus, "w") as f:
+            f.write(json.dumps(dict(small, tag="benign/get")) + "\n")
+            f.write(json.dumps(dict(big, tag="attack/big")) + "\n")
+            f.write(json.dumps(dict(small, tag="benign/get")) + "\n")
+            f.write(json.dumps(small) + "\n")  # untagged: in no group
+        out = subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
+                              "--passes", "4", "--slowest", "2"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        groups = {}
+        for line in out.stdout.splitlines():
+            if line.startswith("GROUP "):
+                fields = dict(kv.split("=", 1) for kv in line.split()[1:])
+                groups[fields["group"]] = fields
+        self.assertEqual(sorted(groups), ["attack", "benign"], out.stdout)
+        self.assertEqual(groups["benign"]["samples"], "6")  # 2 requests x 3 timed passes
+        self.assertEqual(groups["attack"]["samples"], "3")
+        self.assertLess(float(groups["benign"]["mean_us"]), float(groups["attack"]["mean_us"]))
+        slowest = out.stdout.split("slowest requests", 1)[1].splitlines()[2:4]
+        self.assertRegex(slowest[0], r"^ +[0-9.]+ +0  #1 GET /\?x0=%41")
+        self.assertRegex(slowest[1], r"^ +[0-9.]+ +0  #[023] GET /\?x=a$")
+
+
 class WafReloadTest(unittest.TestCase):
     def test_bad_rules_keep_the_old_set_and_name_the_line(self):
         b = Backend()
