@@ -1,6 +1,7 @@
 #include "gateway/log/access_log.h"
 
 #include <fmt/format.h>
+#include <linux/membarrier.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -106,6 +107,19 @@ char* AccessRecord::writeJson(char* p) const {
   return p;
 }
 
+namespace {
+
+// A full memory barrier on every running thread of the process (the heavy side
+// of wakeIfIdle()'s asymmetric pair), by membarrier(2); false where the kernel
+// or a seccomp profile refuses it.
+bool processWideBarrier() {
+  static const bool registered =
+      ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return registered && ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+}  // namespace
+
 AccessLog::AccessLog(std::string path, unsigned workers, sinks::Kind kind, size_t ring_bytes)
     : path_(std::move(path)), kind_(kind) {
   // Each log takes one kind of entry: rendered records (access) or whole lines (WAF events).
@@ -129,28 +143,44 @@ void AccessLog::record(unsigned worker, const AccessRecord& r) {
   char* end = r.writeJson(p);
   *end++ = '\n';
   ring.commit(size_t(end - p), r.status, r.waf.empty() ? 0 : 1);
+  wakeIfIdle();
 }
 
 AccessLog::~AccessLog() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> g(wake_mu_);  // not between the sleeping writer's look and its wait
+    stop_ = true;
+  }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (own_ && out_) fclose(out_);
 }
 
 void AccessLog::pushLine(unsigned worker, std::string&& line) {
-  if (!queues_[worker % queues_.size()]->lines.push(std::move(line)))
+  if (!queues_[worker % queues_.size()]->lines.push(std::move(line))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  wakeIfIdle();
+}
+
+bool AccessLog::queuesEmpty() const {
+  for (const auto& q : queues_)
+    if (!q->records.empty() || !q->lines.empty()) return false;
+  return true;
 }
 
 void AccessLog::reopen() {
-  reopen_ = true;
+  {
+    std::lock_guard<std::mutex> g(wake_mu_);
+    reopen_ = true;
+  }
   wake_.notify_one();
 }
 
 void AccessLog::flush() { drain(); }
 
-void AccessLog::drain() {
+size_t AccessLog::drain() {
   std::lock_guard<std::mutex> wg(write_mu_);
   if (reopen_.exchange(false)) {
     if (own_ && out_) fclose(out_);
@@ -177,6 +207,7 @@ void AccessLog::drain() {
     for (auto* s : sinks_) s->offerAll(kind_, lines_);
     lines_.clear();
   };
+  size_t lines = 0;
   for (auto& q : queues_) {
     size_t n = q->records.drain(
         [&](std::string_view rendered, uint16_t status, uint8_t waf) {  // ends with its '\n'
@@ -194,6 +225,7 @@ void AccessLog::drain() {
     offer();
     held_.clear();
     written_ += n;
+    lines += n;
   }
   if (!text.empty() && out_) {
     fwrite(text.data(), 1, text.size(), out_);
@@ -212,18 +244,32 @@ void AccessLog::drain() {
       dropped_logged_ = dropped;
     }
   }
+  return lines;
 }
 
 void AccessLog::run() {
   // Below the workers: on a saturated machine the request path keeps the CPU and
   // the writer catches up in the gaps (its rings hold ~0.3 s of a busy worker).
   ::setpriority(PRIO_PROCESS, pid_t(::syscall(SYS_gettid)), 10);
+  // Every 20 ms while lines come; after five empty rounds (100 ms), asleep until
+  // a producer wakes it (wakeIfIdle) or a second passes. Without membarrier(2)
+  // a record published as the writer falls asleep may wait for that second.
+  constexpr int kEmptyRoundsBeforeSleep = 5;
+  int empty_rounds = 0;
   while (!stop_) {
     {
       std::unique_lock<std::mutex> lk(wake_mu_);
-      wake_.wait_for(lk, std::chrono::milliseconds(20));
+      if (empty_rounds < kEmptyRoundsBeforeSleep) {
+        wake_.wait_for(lk, std::chrono::milliseconds(20));
+      } else {
+        idle_.store(true);
+        if (!processWideBarrier()) std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (queuesEmpty())
+          wake_.wait_for(lk, std::chrono::seconds(1), [&] { return stop_ || reopen_ || !idle_.load(); });
+        idle_.store(false);
+      }
     }
-    drain();
+    empty_rounds = drain() ? 0 : empty_rounds + 1;
   }
   drain();
 }

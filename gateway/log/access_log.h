@@ -5,9 +5,12 @@
 // its own byte ring (one producer, the worker; one consumer, the writer thread:
 // no lock, no syscall, no allocation); the writer thread drains every ring
 // every 20 ms, writes the lines in one go and offers them to the sinks under
-// one lock. A full ring refuses the record, which is counted (dropped()) and
-// reported by the writer thread in a log line at most every 10 s: the request
-// path never waits for the log. AccessRecord's JSON is the one schema, so the
+// one lock. After 100 ms without a line the writer sleeps until a worker wakes
+// it (the first record after the lull: one futex wake) or a second passes, so
+// that an idle gateway does not wake 50 times a second per log. A full ring
+// refuses the record, which is counted (dropped()) and reported by the writer
+// thread in a log line at most every 10 s: the request path never waits for
+// the log. AccessRecord's JSON is the one schema, so the
 // sinks (object stores) ship the same lines.
 #pragma once
 
@@ -85,7 +88,20 @@ class AccessLog {
     SpscRing<std::string> lines;
   };
   void run();
-  void drain();
+  size_t drain();            // the lines written
+  bool queuesEmpty() const;  // the writer thread's view: nothing waits in any ring
+  // Producers, after publishing: wakes the writer if it sleeps for want of lines.
+  void wakeIfIdle() {
+    // The writer sets idle_, then runs a barrier on every thread of the process
+    // (membarrier), then looks at the rings: so either it sees this entry or
+    // this read sees idle_ set, and the worker pays no fence of its own (one
+    // would wait for the record's stores to reach the cache, every request).
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false)) {
+      std::lock_guard<std::mutex> g(wake_mu_);
+      wake_.notify_one();
+    }
+  }
 
   std::string path_;
   sinks::Kind kind_;
@@ -96,6 +112,7 @@ class AccessLog {
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> idle_{false};  // the writer sleeps until woken (no lines for a while)
   std::atomic<bool> reopen_{false};
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> dropped_{0};

@@ -86,6 +86,8 @@ class SpscRing {
   size_t sizeApprox() const {
     return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
   }
+  // Consumer: nothing published is waiting.
+  bool empty() const { return tail_.load(std::memory_order_acquire) == head_.load(std::memory_order_relaxed); }
 
  private:
   std::unique_ptr<T[]> slots_;
@@ -166,6 +168,8 @@ class SpscByteRing {
   size_t drain(F&& f) {
     return drain(std::forward<F>(f), [] {});
   }
+  // Consumer: nothing published is waiting.
+  bool empty() const { return tail_.load(std::memory_order_acquire) == head_.load(std::memory_order_relaxed); }
 
  private:
   struct Header {

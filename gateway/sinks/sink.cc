@@ -128,6 +128,8 @@ void Sink::admitLocked(Kind kind, std::string_view line, bool terminated, uint16
   if (p.records == 0) {
     p.first_ms = unixMs();
     p.since = std::chrono::steady_clock::now();
+    ++batches_begun_;
+    cv_.notify_one();  // the sink thread sleeps until this batch's age limit now
     // A finished batch's compressor (context and buffers warm), else a new one.
     if (!free_.empty() && free_.back()->kind() == cfg_.compression) {
       p.z = std::move(free_.back());
@@ -365,7 +367,16 @@ void Sink::run() {
     {
       std::unique_lock lk(mu_);
       auto full = [&] { return !ready_[0].empty() || !ready_[1].empty(); };
-      cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return stop_ || flush_req_ || full(); });
+      // Asleep until there is something to do: a full batch, a flush, stop (all
+      // notified), the age limit of a batch being filled (its first record
+      // notifies), or the next upload attempt while the spool holds batches; a
+      // minute at most otherwise. An idle gateway's sink does not poll.
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      for (const Pending& p : pending_)
+        if (p.records) until = std::min(until, p.since + cfg_.batch_age);
+      if (!spool_.empty()) until = std::min(until, next_try_);
+      const uint64_t begun = batches_begun_;
+      cv_.wait_until(lk, until, [&] { return stop_ || flush_req_ || full() || batches_begun_ != begun; });
       flushing = flush_req_;
       stopping = stop_;
       if (next_store_) {

@@ -120,6 +120,7 @@ class Sink {
   std::deque<Pending> ready_[2];  // full batches cut by offer(), waiting for the sink thread
   std::vector<std::unique_ptr<BatchCompressor>> free_;  // finished batches' compressors, reused
   uint64_t pending_bytes_ = 0;
+  uint64_t batches_begun_ = 0;  // a new batch's age limit wakes the sink thread (run())
   double sample_acc_ = 0;
   bool stop_ = false;
   bool flush_req_ = false;

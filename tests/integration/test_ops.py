@@ -158,6 +158,56 @@ class ThreadNamesTest(unittest.TestCase):
             backend.close()
 
 
+class IdleThreadsTest(unittest.TestCase):
+    def test_log_and_sink_threads_sleep_when_idle_and_wake_for_a_record(self):
+        """An idle gateway does not poll: the log writers and the sink thread
+        sleep until a record comes (they woke 50 and 10 times a second)."""
+        d = tempfile.mkdtemp(prefix="rampart-idle-")
+        path = os.path.join(d, "access.log")
+        cfg = ("log: {{ access: {{ path: '%s' }} }}\n"
+               "sinks:\n  - {{ name: archive, type: local, path: '%s/out', spool: {{ path: '%s/spool' }},"
+               " batch: {{ max_age: 300ms }} }}\n" % (path, d, d)) + """
+listeners: [ {{ name: main, listen: ["127.0.0.1:{port}"] }} ]
+routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ status: 200, body: "ok" }} }} ]
+"""
+        with Gateway(cfg) as gw:
+            pid = gw.proc.pid
+
+            def wakeups():
+                n = {}
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                        name = f.read().strip()
+                    if name in ("log-access", "log-audit", "sink-archive"):
+                        with open(f"/proc/{pid}/task/{tid}/status") as f:
+                            n[name] = next(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
+                return n
+
+            for round_ in range(2):
+                time.sleep(0.5)  # past the writers' 100 ms of empty rounds
+                w0 = wakeups()
+                time.sleep(2.0)
+                w1 = wakeups()
+                self.assertEqual(sorted(w0), ["log-access", "log-audit", "sink-archive"])
+                for name in w0:
+                    # A sleeping writer wakes once a second at most; the sink not at all.
+                    self.assertLessEqual(w1[name] - w0[name], 4, (name, w0, w1))
+                # A record after the lull is written at once, not at the writer's timeout.
+                t0 = time.time()
+                self.assertEqual(http(gw.port, "GET", f"/after-idle-{round_}")[0], 200)
+                while time.time() - t0 < 3 and not (os.path.exists(path) and
+                                                    f"/after-idle-{round_}" in open(path).read()):
+                    time.sleep(0.005)
+                self.assertLess(time.time() - t0, 0.5)
+            # The sink's batch is cut at its age limit (it slept with nothing pending).
+            deadline = time.time() + 5
+            while time.time() < deadline and metric(gw.admin, "rampart_sink_records_shipped_total",
+                                                    {"sink": "archive", "stream": "access"}) < 2:
+                time.sleep(0.05)
+            self.assertEqual(metric(gw.admin, "rampart_sink_records_shipped_total",
+                                    {"sink": "archive", "stream": "access"}), 2)
+
+
 class AccessLogFileTest(unittest.TestCase):
     def test_file_log_is_reopened_on_sighup(self):
         d = tempfile.mkdtemp(prefix="rampart-log-")
