@@ -337,7 +337,8 @@ int wafInspectMain(int argc, char** argv) {
       for (const auto& [name, value] : r.headers)
         if (strcasecmp(name.c_str(), "Content-Type") == 0) type = value;
       std::printf("%9.1f %7zu  #%zu %s %.80s%s%.*s\n", med[k].first, r.body.size(), med[k].second, r.method.c_str(),
-                  r.uri.c_str(), type.empty() ? "" : "  ", int(std::min<size_t>(type.size(), 60)), type.data());
+                  r.uri.c_str(), type.empty() ? "" : "  ", int(std::min<size_t>(type.size(), 60)),
+                  type.empty() ? "" : type.data());
     }
   }
   if (o.profile) {
