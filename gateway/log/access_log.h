@@ -75,7 +75,12 @@ class AccessLog {
   // their data ends with the request), written as is with a newline.
   void pushLine(unsigned worker, std::string&& line);
   // Sinks that receive every line too (set before workers push; not owned).
-  void addSink(sinks::Sink* s) { sinks_.push_back(s); }
+  // Under the writer's lock: its thread already drains (found by TSan: the
+  // first drains read the vector as the server's thread grew it).
+  void addSink(sinks::Sink* s) {
+    std::lock_guard<std::mutex> g(write_mu_);
+    sinks_.push_back(s);
+  }
   void reopen();  // SIGHUP: reopen the file (after rotation)
   void flush();   // writes everything queued now (drain, tests)
   uint64_t written() const { return written_.load(); }
