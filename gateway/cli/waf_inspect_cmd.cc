@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -30,6 +29,7 @@
 #include "gateway/cli/alloc_counter.h"
 #include "gateway/cli/waf_commands.h"
 #include "gateway/cli/waf_runner.h"
+#include "gateway/http/parser.h"
 
 namespace rampart::cli {
 namespace {
@@ -173,6 +173,23 @@ double pct(const std::vector<double>& sorted, double p) {
   return sorted[rank - 1];
 }
 
+// The latency figures every distribution line prints (all samples, a tag group).
+struct Distribution {
+  double sum = 0, mean = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+Distribution distribution(std::vector<double> v) {
+  Distribution d;
+  if (v.empty()) return d;
+  std::sort(v.begin(), v.end());
+  for (double x : v) d.sum += x;
+  d.mean = d.sum / static_cast<double>(v.size());
+  d.p50 = pct(v, 50);
+  d.p90 = pct(v, 90);
+  d.p99 = pct(v, 99);
+  d.max = v.back();
+  return d;
+}
+
 }  // namespace
 
 int wafInspectMain(int argc, char** argv) {
@@ -281,12 +298,8 @@ int wafInspectMain(int argc, char** argv) {
     }
   }
   auto wall1 = std::chrono::steady_clock::now();
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  double sum = 0;
-  for (double v : samples) sum += v;
-  const double mean = sum / static_cast<double>(samples.size());
-  const double rps = static_cast<double>(samples.size()) / (sum / 1e6);
+  const Distribution all = distribution(samples);
+  const double rps = static_cast<double>(samples.size()) / (all.sum / 1e6);
   const double allocs_per = static_cast<double>(allocs) / static_cast<double>(samples.size());
   size_t intervened = 0;
   std::map<int, size_t> by_status;
@@ -296,8 +309,8 @@ int wafInspectMain(int argc, char** argv) {
       ++by_status[s];
     }
   std::printf("samples: %zu, wall: %.2f s\n", samples.size(), std::chrono::duration<double>(wall1 - wall0).count());
-  std::printf("latency us: mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", mean, pct(sorted, 50),
-              pct(sorted, 90), pct(sorted, 99), sorted.back());
+  std::printf("latency us: mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", all.mean, all.p50, all.p90,
+              all.p99, all.max);
   std::printf("requests/s (one core): %.0f\n", rps);
   std::printf("allocations/request: %.1f\n", allocs_per);
   std::printf("intervened: %zu of %zu", intervened, n);
@@ -307,18 +320,15 @@ int wafInspectMain(int argc, char** argv) {
   std::printf(
       "RESULT label=%s requests=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f rps=%.0f "
       "intervened=%zu allocs_per_request=%.1f load_ms=%.0f compile_ms=%.0f\n",
-      o.label.empty() ? "-" : o.label.c_str(), n, mean, pct(sorted, 50), pct(sorted, 90), pct(sorted, 99),
-      sorted.back(), rps, intervened, allocs_per, rules.load_ms, rules.compile_ms);
+      o.label.empty() ? "-" : o.label.c_str(), n, all.mean, all.p50, all.p90, all.p99, all.max, rps, intervened,
+      allocs_per, rules.load_ms, rules.compile_ms);
   // A tagged corpus (bench/gen_corpus.py): the same samples by group, so that
   // the benign requests' figures read apart from the attacks' (which run every
   // rule to the blocking evaluation and confirm their matches).
-  for (auto& [group, v] : by_group) {
-    std::sort(v.begin(), v.end());
-    double gsum = 0;
-    for (double x : v) gsum += x;
+  for (const auto& [group, v] : by_group) {
+    const Distribution g = distribution(v);
     std::printf("GROUP label=%s group=%s samples=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n",
-                o.label.empty() ? "-" : o.label.c_str(), group.c_str(), v.size(), gsum / double(v.size()),
-                pct(v, 50), pct(v, 90), pct(v, 99), v.back());
+                o.label.empty() ? "-" : o.label.c_str(), group.c_str(), v.size(), g.mean, g.p50, g.p90, g.p99, g.max);
   }
   if (o.slowest) {
     // Each request's median over the timed passes (one pass's hiccup does not
@@ -335,7 +345,7 @@ int wafInspectMain(int argc, char** argv) {
       const CorpusRequest& r = corpus[med[k].second];
       std::string_view type;
       for (const auto& [name, value] : r.headers)
-        if (strcasecmp(name.c_str(), "Content-Type") == 0) type = value;
+        if (gateway::http::iequals(name, "Content-Type")) type = value;
       std::printf("%9.1f %7zu  #%zu %s %.80s%s%.*s\n", med[k].first, r.body.size(), med[k].second, r.method.c_str(),
                   r.uri.c_str(), type.empty() ? "" : "  ", int(std::min<size_t>(type.size(), 60)),
                   type.empty() ? "" : type.data());
