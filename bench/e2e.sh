@@ -5,6 +5,11 @@
 #   nginx+modsec   nginx + libmodsecurity 3 (Debian's libnginx-mod-http-modsecurity) + CRS 4.28 PL1, blocking
 #   rampart        no WAF
 #   rampart+crs    CRS 4.28 PL1 in block mode
+#   rampart+crs/nm the same with waf.value_memo off: the worker does not remember
+#                  the values CRS found nothing in (this bench sends one request
+#                  again and again, so with the memo on every value is known
+#                  after the first; real traffic repeats its headers, not all
+#                  its arguments and cookies)
 # The WAF pair needs ../shared/crs (or $RAMPART_CRS_DIR); WAF=0 skips it.
 #
 #   bench/e2e.sh                 # env: DURATION=10s CONNECTIONS=32 WAF=1 RAMPART_BUILD_DIR=build
@@ -118,10 +123,16 @@ ports="$BACKEND $NGINX_PORT $RAMPART_PORT"
 if [ "$WAF" = 1 ]; then
   "$NGINX" -c "$WORK/modsec/nginx.conf" -p "$WORK/modsec" & pids+=($!); PID[nginx+modsec]=$!
   "$BUILD/rampart" run -c "$WORK/rampart-crs.yaml" & pids+=($!); PID[rampart+crs]=$!
-  systems="nginx nginx+modsec rampart rampart+crs"
-  ports="$ports $MODSEC_PORT $RAMPART_CRS_PORT"
+  NOMEMO_PORT=$(free_port); nm_admin=$(free_port)
+  sed -e "s/^waf:$/waf:\n  value_memo: false/" -e "s/127.0.0.1:$RAMPART_CRS_PORT/127.0.0.1:$NOMEMO_PORT/" \
+      -e "s/listen: \"127.0.0.1:[0-9]*\" }/listen: \"127.0.0.1:$nm_admin\" }/" -e "s|$WORK/audit.log|$WORK/audit-nm.log|" \
+      "$WORK/rampart-crs.yaml" > "$WORK/rampart-crs-nm.yaml"
+  "$BUILD/rampart" run -c "$WORK/rampart-crs-nm.yaml" & pids+=($!); PID[rampart+crs/nm]=$!
+  systems="nginx nginx+modsec rampart rampart+crs rampart+crs/nm"
+  ports="$ports $MODSEC_PORT $RAMPART_CRS_PORT $NOMEMO_PORT"
 fi
 declare -A PORT=([nginx]=$NGINX_PORT [rampart]=$RAMPART_PORT [nginx+modsec]=$MODSEC_PORT [rampart+crs]=$RAMPART_CRS_PORT)
+[ "$WAF" = 1 ] && PORT[rampart+crs/nm]=$NOMEMO_PORT
 # The same rampart configurations with busy_poll_us: 200 (docs/config.md), for
 # the unloaded latency only (they are idle, and so asleep, during the loaded runs).
 bp_systems=""
@@ -146,7 +157,7 @@ for sys in $systems; do
     bad=$(wrk -t1 -c1 -d1s -s "$WORK/$req.lua" "http://127.0.0.1:$port" 2>&1 | awk '/Non-2xx/ {print "bad"}')
     [ -z "$bad" ] || { echo "e2e: $sys answered non-2xx to the benign $req" >&2; exit 1; }
   done
-  case $sys in *modsec|*crs)
+  case $sys in *modsec|*crs|*crs/nm)
     code=$(curl -s -o /dev/null -w '%{http_code}' -A Mozilla/5.0 "http://127.0.0.1:$port/?q=%3Cscript%3Ealert(1)%3C/script%3E")
     [ "$code" = 403 ] || { echo "e2e: $sys did not block an XSS ($code)" >&2; exit 1; } ;;
   esac
@@ -209,5 +220,9 @@ for req in get post; do
       'BEGIN { printf "%s unloaded latency added by the WAF with busy_poll_us: 200: rampart %.0f us\n", n, (w-p)*1000 }'
     awk -v n="$up" -v w="${C[$req.rampart+crs]}" -v p="${C[$req.rampart]}" -v mw="${C[$req.nginx+modsec]}" -v mp="${C[$req.nginx]}" \
       'BEGIN { printf "%s proxy CPU per request under load: rampart+crs %.1f us (WAF +%.1f), nginx+modsec %.1f us (WAF +%.1f): %.2fx less\n", n, w, w-p, mw, mw-mp, mw/w }'
+    ratio "$up rampart+crs/nm / nginx+modsec" "$req.rampart+crs/nm" "$req.nginx+modsec"
+    ratio "$up rampart+crs/nm / nginx (no WAF)" "$req.rampart+crs/nm" "$req.nginx"
+    awk -v n="$up" -v w="${L[$req.rampart+crs/nm]}" -v p="${L[$req.rampart]}" -v c="${C[$req.rampart+crs/nm]}" -v cp="${C[$req.rampart]}" \
+      'BEGIN { printf "%s value memo off: unloaded latency added %.0f us, CPU per request %.1f us (WAF +%.1f)\n", n, (w-p)*1000, c, c-cp }'
   fi
 done

@@ -6,6 +6,9 @@
 # libmodsecurity (what nginx's ModSecurity connector runs) is the anchor. Both
 # run the request side only (connection, URI, headers, phase 1, body, phase 2,
 # stop at the first disruptive action), timed per request, first pass a warm-up.
+# Rampart's workers remember the values a scan group or a rule found nothing in
+# (the value memo); here it is emptied before each pass, so that every pass
+# sees the corpus as new traffic, and rampart runs once more with it off.
 #
 #   bench/waf_inspect.sh            # defaults below; env overrides:
 #   SEED=1 COUNT=2000 PASSES=5 CORE=1 PARANOIA="1 2"
@@ -108,6 +111,12 @@ for pl in $PARANOIA; do
     --corpus "$corpus" --paranoia "$pl" --passes "$PASSES" --label "rampart-pl$pl" \
     --verdicts "$WORK/rampart-pl$pl.verdicts" --slowest 10 > "$WORK/rampart-pl$pl.out"
   cat "$WORK/rampart-pl$pl.out"
+  # The same without the value memo (each value scanned and tested as if never seen).
+  echo "== paranoia $pl: rampart, value memo off (taskset -c $CORE)"
+  taskset -c "$CORE" "$rampart" waf inspect --bench --rules "$CRS/crs-setup.conf.example" "$CRS/rules/*.conf" \
+    --corpus "$corpus" --paranoia "$pl" --passes "$PASSES" --label "rampart-nomemo-pl$pl" --memo off \
+    > "$WORK/rampart-nomemo-pl$pl.out"
+  grep -E '^(RESULT|GROUP|value memo)' "$WORK/rampart-nomemo-pl$pl.out"
   m=$(grep '^RESULT' "$WORK/modsec-pl$pl.out" || true)
   r=$(grep '^RESULT' "$WORK/rampart-pl$pl.out" || true)
   if [ -z "$m" ] || [ -z "$r" ]; then
@@ -129,6 +138,12 @@ for pl in $PARANOIA; do
   if [ -n "$b" ]; then summary+=("$(printf 'PL%s  benign requests (rampart, %s samples): mean %s us  p50 %s us  p90 %s us  p99 %s us  max %s us' \
     "$pl" "$(field samples "$b")" "$(field mean_us "$b")" "$(field p50_us "$b")" "$(field p90_us "$b")" \
     "$(field p99_us "$b")" "$(field max_us "$b")")"); fi
+  summary+=("PL$pl  $(grep '^value memo:' "$WORK/rampart-pl$pl.out" || true)")
+  o=$(grep '^RESULT' "$WORK/rampart-nomemo-pl$pl.out" || true)
+  ob=$(grep '^GROUP .* group=benign ' "$WORK/rampart-nomemo-pl$pl.out" || true)
+  if [ -n "$o" ]; then summary+=("$(printf 'PL%s  value memo off: mean %s us (modsec/rampart: x%s)  p50 %s us  p99 %s us; benign p50 %s us  p99 %s us' \
+    "$pl" "$(field mean_us "$o")" "$(ratio "$(field mean_us "$m")" "$(field mean_us "$o")")" "$(field p50_us "$o")" \
+    "$(field p99_us "$o")" "$(field p50_us "$ob")" "$(field p99_us "$ob")")"); fi
 done
 
 echo

@@ -546,6 +546,9 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     g->hits_offset = impl.scan_hits_size;
     impl.scan_hits_size += g->db.size() + g->db_plain.size();
     const int lined_size = static_cast<int>(g->db.size());
+    g->memo = index < 64;
+    for (size_t i = 0; i < g->db.size(); ++i) g->memo = g->memo && !g->db.leftOut(int(i));
+    for (size_t i = 0; i < g->db_plain.size(); ++i) g->memo = g->memo && !g->db_plain.leftOut(int(i));
     impl.scans.push_back(std::move(g));
     const auto& built = *impl.scans.back();
     for (auto& [l, id] : assigned) {
@@ -778,6 +781,15 @@ size_t Engine::constantRules() const {
       std::count_if(impl_->rules.begin(), impl_->rules.end(), [](const auto& r) { return r->constant >= 0; }));
 }
 
+size_t Engine::memoLinks() const {
+  size_t n = 0;
+  for (const auto& head : impl_->rules) {
+    n += head->memo_bit >= 0;
+    for (const auto& l : head->chain) n += l->memo_bit >= 0;
+  }
+  return n;
+}
+
 Engine::ScanStats Engine::scanStats() const {
   ScanStats st;
   st.databases = impl_->scans.size();
@@ -817,6 +829,66 @@ void Engine::buildPlans(Engine::Impl& impl) {
   }
 }
 
+// The links whose verdict on a request value is remembered across requests
+// (match::ValueMemo): not decided by a scan, an operator whose outcome is a
+// function of the (transformed) value alone with an argument without macros,
+// a request variable among its targets (TX and the like are not stable
+// values), in a request phase (a response body is seldom sent twice and costs
+// its length to hash). The 64 bits go to rules a request reaches first, and
+// among them to the costliest kinds: the detectors, the RegexSet patterns,
+// @pmFromFile and @pm, other @rx, the validators, the string compares.
+void Engine::assignMemoBits(Impl& impl) {
+  auto rank = [](const CompiledRule& l) -> int {
+    if (l.scan_group >= 0 || !l.op || l.op_arg.find("%{") != std::string::npos || l.phase > 2) return -1;
+    bool request_value = false;
+    for (const auto& v : l.vars) {
+      using K = variables::Kind;
+      if (v.exclude || v.count) continue;
+      switch (v.kind) {
+        case K::Tx: case K::Ip: case K::Session: case K::User: case K::Global: case K::Resource: case K::Env:
+        case K::Geo: case K::Rule: case K::MatchedVars: case K::MatchedVarsNames: case K::MatchedVar:
+        case K::MatchedVarName: case K::UniqueId: case K::Unknown:
+          break;
+        default:
+          request_value = true;
+      }
+    }
+    if (!request_value) return -1;
+    const std::string& op = l.op_name;
+    if (op == "detectsqli" || op == "detectxss") return 0;
+    if (op == "rx" && l.regex_set >= 0) return 1;
+    if (op == "pmfromfile" || op == "pmf" || op == "pm") return 2;
+    if (op == "rx") return 3;
+    if (op == "validatebyterange" || op == "validateurlencoding" || op == "validateutf8encoding") return 4;
+    if (op == "contains" || op == "containsword" || op == "beginswith" || op == "endswith" || op == "streq" ||
+        op == "within" || op == "strmatch")
+      return 5;
+    return -1;
+  };
+  // Rules a constant skipAfter passes over (CRS's paranoia levels above the
+  // configured one) are never evaluated: they come last.
+  std::set<const CompiledRule*> reached;
+  for (const auto& plan : impl.plans)
+    for (size_t i = 0; i < plan.size();) {
+      const Impl::PlanStep& p = plan[i];
+      reached.insert(p.rule);
+      const bool matches = p.constant == 1 || (p.precomputed && p.precomputed_match);
+      i = matches && p.skip_to >= 0 ? size_t(p.skip_to) : i + 1;
+    }
+  std::vector<std::pair<int, CompiledRule*>> cands;
+  for (auto& head : impl.rules) {
+    if (head->is_marker || head->precomputed || head->constant >= 0) continue;
+    const int unreached = reached.count(head.get()) ? 0 : 64;
+    auto consider = [&](CompiledRule& l) {
+      if (int r = rank(l); r >= 0) cands.emplace_back(unreached + r, &l);
+    };
+    consider(*head);
+    for (auto& l : head->chain) consider(*l);
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < cands.size() && i < 64; ++i) cands[i].second->memo_bit = static_cast<int8_t>(i);
+}
+
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;
   auto impl = std::make_unique<Impl>();
@@ -845,6 +917,7 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   buildPlans(*engine->impl_);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   buildPlans(*engine->impl_);
+  assignMemoBits(*engine->impl_);
   result.engine = std::move(engine);
   return result;
 }

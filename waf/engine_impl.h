@@ -18,6 +18,7 @@
 #include "waf/actions/actions.h"
 #include "waf/match/hs_prefilter.h"
 #include "waf/match/regex.h"
+#include "waf/match/value_memo.h"
 #include "waf/operators/operator.h"
 #include "waf/transaction.h"
 #include "waf/transformations/transformation.h"
@@ -74,6 +75,10 @@ struct alignas(64) CompiledRule {
   bool multi_match = false;
   bool capture = false;
   bool chained = false;  // another link follows
+  // Its bit in the threads' match::ValueMemo (-1: none): a value it is known
+  // not to match (its operator pure, its argument without macros) is passed
+  // over without being transformed or tested.
+  int8_t memo_bit = -1;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
@@ -119,6 +124,8 @@ inline constexpr char kPlainSeparator = '\x1f';  // ASCII unit separator (ScanGr
 
 struct Engine::Impl {
   rules::RuleSet ruleset;  // owned copy; CompiledRule::src points into it
+  // This engine's entries in the threads' match::ValueMemo.
+  const uint32_t memo_id = match::ValueMemo::newEngineId();
   std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
   // Per phase, what Transaction::Impl::runPhase reads of each entry of
@@ -174,6 +181,9 @@ struct Engine::Impl {
     // every value. Hits: db's ids, then db_plain's after them.
     match::HsPrefilter db, db_plain;
     size_t hits_offset = 0;                  // this group's hits in a transaction's array
+    // Its values are remembered (match::ValueMemo, bit = its index): one of
+    // the first 64 groups, no pattern left out of its databases.
+    bool memo = false;
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
   // Per phase, the @rx patterns no scan decides that read untransformed request

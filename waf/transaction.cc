@@ -486,6 +486,12 @@ void Transaction::Impl::Workspace::reset() {
   for (auto l : kLists) (this->*l).clear();
   scan_state.clear();
   scan_hits.clear();
+  if (++memo_gen == 0) {  // wrapped: no entry may look current
+    memo_values.fill({});
+    memo_gen = 1;
+  }
+  scan_memo.clear();
+  memo_touched.clear();
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();
@@ -601,6 +607,52 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
   if (!multi) out.push_back(cur);
 }
 
+MemoValue* Transaction::Impl::memoValue(std::string_view v) {
+  // A long value (a body, a large upload's field) costs its length to hash
+  // and is seldom sent again.
+  if (v.size() > kMemoMaxValue) return nullptr;
+  auto& tab = ws->memo_values;
+  const size_t mask = tab.size() - 1;
+  size_t at = (((reinterpret_cast<uintptr_t>(v.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) ^ v.size()) & mask;
+  for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
+    MemoValue& m = tab[at];
+    if (m.gen != ws->memo_gen) {
+      m.data = v.data();
+      m.size = static_cast<uint32_t>(v.size());
+      m.gen = ws->memo_gen;
+      m.key = match::ValueMemo::hash(v);
+      const auto& e = match::ValueMemo::forThread().slot(m.key);
+      const bool held = e.holds(m.key, eng->memo_id);
+      m.clean = m.clean_before = held ? e.clean : 0;
+      m.links = m.links_before = held ? e.links : 0;
+      ws->memo_touched.push_back(&m);
+      return &m;
+    }
+    if (m.data == v.data() && m.size == v.size()) return &m;
+  }
+  return nullptr;
+}
+
+// What this transaction learnt about its values, into the thread's memo:
+// once per value, at its end (a value pushed out meanwhile is put back).
+void Transaction::Impl::flushMemo() {
+  if (!ws || ws->memo_touched.empty()) return;
+  auto& memo = match::ValueMemo::forThread();
+  for (MemoValue* m : ws->memo_touched) {
+    if (m->clean == m->clean_before && m->links == m->links_before) continue;
+    auto& e = memo.slot(m->key);
+    if (e.holds(m->key, eng->memo_id)) {
+      e.clean |= m->clean;
+      e.links |= m->links;
+    } else {
+      e = {m->key.a, m->key.b, m->clean, m->links, eng->memo_id, 0};
+    }
+  }
+  ws->memo_touched.clear();
+  memo.stats += memo_stats;
+  memo_stats = {};
+}
+
 void Transaction::Impl::scanGroup(size_t gi) {
   std::chrono::steady_clock::time_point t0;
   if (profile_timed) t0 = std::chrono::steady_clock::now();
@@ -615,7 +667,21 @@ void Transaction::Impl::scanGroup(size_t gi) {
     scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
     scan_buf.push_back('\n');
   };
+  // Values this group matched nothing in before (match::ValueMemo) are left
+  // out; the others' entries are kept to record them if nothing matches now.
+  const uint64_t memo_bit = memo_on && g.memo ? uint64_t(1) << gi : 0;
+  auto& memo_list = ws->scan_memo;
+  memo_list.clear();
+  size_t known = 0;
   for (const auto& t : scan_vals) {
+    if (memo_bit) {
+      MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+      if (mv && (mv->clean & memo_bit)) {
+        ++known;
+        continue;
+      }
+      memo_list.push_back(mv);
+    }
     if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
       append(t.value);
       continue;
@@ -638,16 +704,31 @@ void Transaction::Impl::scanGroup(size_t gi) {
   }
   bool ok = true;
   uint8_t* hits = scan_hits.data() + g.hits_offset;
-  if (scan_vals.empty()) {
-    // None of the group's variables has a value: its links have no target
-    // and match nothing (a database not read is one less to fetch).
-    std::memset(hits, 0, g.db.size() + g.db_plain.size());
+  const size_t nhits = g.db.size() + g.db_plain.size();
+  if (scan_seps.empty()) {
+    // None of the group's variables has a value, or every value is known to
+    // match nothing here: its links match nothing (a database not read is
+    // one less to fetch).
+    std::memset(hits, 0, nhits);
   } else {
     if (g.db.ready()) ok = g.db.scan(scan_buf, hits, &scan_seps);
     if (g.db_plain.ready()) {
       for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
       ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
     }
+    if (memo_bit && ok && std::all_of(hits, hits + nhits, [](uint8_t h) { return h == 0; })) {
+      // Nothing matched: none of these values matches any of the group's
+      // patterns through any of its pipelines (alone, each is matched by no
+      // more than among the others).
+      for (MemoValue* mv : memo_list)
+        if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
+    }
+  }
+  if (memo_bit && !scan_vals.empty()) {
+    memo_stats.values += scan_vals.size();
+    memo_stats.values_known += known;
+    memo_stats.scans += 1;
+    memo_stats.scans_skipped += scan_seps.empty();
   }
   scan_state[gi] = ok ? 1 : -1;
   if (profile) {
@@ -738,8 +819,21 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   ctx.macros = this;
   ctx.capture = link.capture;
   auto& candidates = candidates_buf;
+  // A value this link is known not to match (match::ValueMemo) is passed
+  // over; one it does not match now is remembered.
+  const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
   for (const auto& t : targets) {
     if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+    MemoValue* mv = nullptr;
+    if (memo_bit && t.stable) {
+      mv = memoValue(t);
+      ++memo_stats.link_values;
+      if (mv && (mv->links & memo_bit)) {
+        ++memo_stats.link_values_known;
+        continue;
+      }
+    }
+    const int matched_before = matched;
     transformedValues(t, link, link.multi_match, candidates);
     for (std::string_view value : candidates) {
       ctx.ncaps = 0;
@@ -768,6 +862,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
         if (intercepted) return matched;
       }
     }
+    if (mv && matched == matched_before) mv->links |= memo_bit;
   }
   return matched;
 }

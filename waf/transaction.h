@@ -136,6 +136,8 @@ class Engine {
   size_t foldedRules() const;
   // Rules whose outcome tx_init decides (read only TX no rule writes): not evaluated per request.
   size_t constantRules() const;
+  // Rule links whose verdict on a request value the workers remember (match::ValueMemo).
+  size_t memoLinks() const;
   ~Engine();
 
   struct Impl;
@@ -146,6 +148,7 @@ class Engine {
   static void buildScans(const std::shared_ptr<Engine>& engine);
   static void precomputeInit(const std::shared_ptr<Engine>& engine);
   static void buildPlans(Impl& impl);  // Impl::plans, from the compiled rules and scans
+  static void assignMemoBits(Impl& impl);  // CompiledRule::memo_bit
   std::unique_ptr<Impl> impl_;
 };
 

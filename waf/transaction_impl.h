@@ -21,6 +21,8 @@
 
 namespace rampart::waf {
 
+struct MemoValue;
+
 struct KV {
   std::string_view name;
   std::string_view value;
@@ -28,6 +30,9 @@ struct KV {
   // a rule reads them; 0 until then.
   mutable uint32_t name_cls = 0;
   mutable uint32_t value_cls = 0;
+  // Their entries in the request's memo table (Transaction::Impl::memoValue), once looked up.
+  mutable MemoValue* name_memo = nullptr;
+  mutable MemoValue* value_memo = nullptr;
 };
 
 // One resolved target value.
@@ -37,8 +42,20 @@ struct VarValue {
   std::string_view value;
   bool stable = false;     // value memory lives for the whole transaction (cacheable)
   uint32_t cls = 0;        // its byte classes when known (transformations::classify), else 0
+  MemoValue** memo = nullptr;  // where its memo entry is kept once looked up (a KV's), if anywhere
 };
 
+
+// A request value's standing in the thread's match::ValueMemo (Transaction::Impl::memoValue).
+struct MemoValue {
+  const char* data = nullptr;
+  uint32_t size = 0;
+  uint32_t gen = 0;
+  match::ValueMemo::Key key;
+  uint64_t clean = 0;  // the scan groups it is known to match nothing in
+  uint64_t links = 0;  // the rule links (memo_bit) it is known not to match
+  uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
+};
 
 struct RemovedTarget {
   bool by_tag = false;
@@ -360,6 +377,17 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<uint32_t>& scan_seps = ws->scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue>& scan_vals = ws->scan_vals;
   std::vector<std::string_view>& scan_stages = ws->scan_stages;
+  const bool memo_on = match::ValueMemo::enabled();  // read once per transaction
+  // The value's entry (hashed and looked up the first time), null when the table is crowded.
+  MemoValue* memoValue(std::string_view v);
+  MemoValue* memoValue(const VarValue& t) {
+    if (!t.memo) return memoValue(t.value);
+    if (!*t.memo) *t.memo = memoValue(t.value);
+    return *t.memo;
+  }
+  // This transaction's share of the thread's ValueMemo::Stats (added to them at its end).
+  match::ValueMemo::Stats memo_stats;
+  static constexpr size_t kMemoMaxValue = 4096;
   operators::EvalContext eval_ctx;  // evaluateLink's (links never nest)
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
@@ -395,6 +423,13 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
+    // The request's values in the thread's match::ValueMemo, by address (a
+    // stable value stays put and unchanged for the transaction), each hashed
+    // and looked up once; entries of an older generation are free.
+    std::array<MemoValue, 256> memo_values{};
+    uint32_t memo_gen = 1;
+    std::vector<MemoValue*> scan_memo;  // scanGroup's: each scanned value's entry (null: none)
+    std::vector<MemoValue*> memo_touched;  // the entries made in this transaction (flushMemo)
     // The first bytes of coll_arena (the collections' items, keys and values:
     // CRS PL1's ~110 TX variables and the browser GET's fit in it).
     static constexpr size_t kCollBytes = 48 * 1024;
@@ -418,7 +453,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   explicit Impl(const Engine& e);
   // The values the last link pinned may live in coll_arena: let go of them
   // before it goes.
-  ~Impl() { pins.clear(); }
+  ~Impl() {
+    pins.clear();
+    flushMemo();
+  }
+  void flushMemo();
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 

@@ -30,6 +30,7 @@
 #include "gateway/cli/waf_commands.h"
 #include "gateway/cli/waf_runner.h"
 #include "gateway/http/parser.h"
+#include "waf/match/value_memo.h"
 
 namespace rampart::cli {
 namespace {
@@ -55,6 +56,7 @@ struct InspectOptions {
   int profile = 0;       // --profile N: per-rule cost table, top N
   size_t evict_kib = 0;  // --evict KIB: write this much memory between timed requests
   int slowest = 0;       // --slowest N: the N requests with the highest median time
+  std::string memo = "pass";  // --memo: the value memo emptied before each pass, never, or off
 };
 
 int usageError(const std::string& msg) {
@@ -62,11 +64,14 @@ int usageError(const std::string& msg) {
   std::fputs(
       "usage: rampart waf inspect --rules FILE_OR_GLOB... --corpus FILE.jsonl [--bench] [--paranoia N]\n"
       "                           [--passes N] [--label TEXT] [--verdicts FILE] [--profile [N]] [--evict KIB]\n"
-      "                           [--slowest N]\n"
+      "                           [--slowest N] [--memo pass|warm|off]\n"
       "  --profile [N]   after the timed passes, one more set of passes with every rule timed; prints\n"
       "                  the N (default 30) rules that cost the most: evaluations, matches, time\n"
       "  --evict KIB     before each request (untimed), write KIB KiB of other memory: the engine's data\n"
-      "                  is then partly out of the caches, as between requests in a busy gateway\n",
+      "                  is then partly out of the caches, as between requests in a busy gateway\n"
+      "  --memo MODE     the values each scan group and remembered rule found nothing in, kept across\n"
+      "                  requests (as a gateway worker does): `pass` (default) empties it before each\n"
+      "                  pass, so a pass sees the corpus as new traffic; `warm` keeps it; `off`\n",
       stderr);
   return 2;
 }
@@ -210,6 +215,9 @@ int wafInspectMain(int argc, char** argv) {
     } else if (a == "--paranoia" && i + 1 < argc) {
       o.paranoia = std::atoi(argv[++i]);
       if (o.paranoia < 1 || o.paranoia > 4) return usageError("--paranoia must be 1..4");
+    } else if (a == "--memo" && i + 1 < argc) {
+      o.memo = argv[++i];
+      if (o.memo != "pass" && o.memo != "warm" && o.memo != "off") return usageError("--memo must be pass, warm or off");
     } else if (a == "--passes" && i + 1 < argc) {
       o.passes = std::atoi(argv[++i]);
       if (o.passes < 2) return usageError("--passes must be at least 2 (the first is a warm-up)");
@@ -263,6 +271,9 @@ int wafInspectMain(int argc, char** argv) {
   }
   std::printf("corpus: %s (%zu requests), passes: %d (first is warm-up), paranoia: %s\n", o.corpus.c_str(), n,
               o.passes, o.paranoia ? std::to_string(o.paranoia).c_str() : "rule set default");
+  waf::match::ValueMemo::setEnabled(o.memo != "off");
+  auto& memo = waf::match::ValueMemo::forThread();
+  memo.clear();
 
   std::vector<int> status(n, -1);
   std::vector<double> samples;
@@ -275,6 +286,8 @@ int wafInspectMain(int argc, char** argv) {
   std::vector<char> evict(o.evict_kib * 1024, 1);
   [[maybe_unused]] static volatile unsigned evict_sink = 0;
   for (int pass = 0; pass < o.passes; ++pass) {
+    if (o.memo == "pass") memo.clear();
+    if (pass == 1) memo.stats = {};  // the timed passes'
     for (size_t i = 0; i < n; ++i) {
       if (!evict.empty()) {  // a line at a time, left dirty; the sum keeps the loop from being optimised out
         unsigned sum = 0;
@@ -317,6 +330,16 @@ int wafInspectMain(int argc, char** argv) {
   for (auto& [s, c] : by_status) std::printf("  [status %d: %zu]", s, c);
   std::printf("\n");
   if (unstable) std::printf("WARNING: %zu verdicts differed between passes\n", unstable);
+  {
+    const auto& ms = memo.stats;
+    auto pct = [](uint64_t a, uint64_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
+    std::printf("value memo: %s (%zu rule links%s); timed passes: %.1f%% of scans skipped (every value known), "
+                "%.1f%% of scanned values and %.1f%% of remembered links' tests passed over\n",
+                o.memo == "off" ? "off" : o.memo == "pass" ? "emptied before each pass" : "kept across passes",
+                rules.engine->memoLinks(), o.memo == "off" ? "" : ", up to 64 scan groups",
+                pct(ms.scans_skipped, ms.scans), pct(ms.values_known, ms.values),
+                pct(ms.link_values_known, ms.link_values));
+  }
   std::printf(
       "RESULT label=%s requests=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f rps=%.0f "
       "intervened=%zu allocs_per_request=%.1f load_ms=%.0f compile_ms=%.0f\n",

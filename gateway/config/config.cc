@@ -771,7 +771,8 @@ class Reader {
   }
 
   void waf(const YAML::Node& n, Waf& w) {
-    if (!map(n, "waf", {"rule_sets", "audit"})) return;
+    if (!map(n, "waf", {"rule_sets", "audit", "value_memo"})) return;
+    if (auto v = n["value_memo"]) boolean(v, "waf.value_memo", w.value_memo);
     if (auto sets = n["rule_sets"]) {
       if (!sets.IsMap()) {
         error(sets, "waf.rule_sets must be a mapping of name to rule set");

@@ -75,6 +75,9 @@ struct WafAudit {
 struct Waf {
   std::vector<WafRuleSet> rule_sets;
   WafAudit audit;
+  // Each worker remembers the request values a scan group or a rule found
+  // nothing in and passes over them in later requests (waf/match/value_memo.h).
+  bool value_memo = true;
 };
 
 }  // namespace rampart::gateway::config

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "gateway/admin/admin.h"
+#include "waf/match/value_memo.h"
 
 #include <unistd.h>
 
@@ -60,6 +61,8 @@ static void applyLogSettings(const config::Config& c) {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
 }
 
+static void applyWafSettings(const config::Config& c) { waf::match::ValueMemo::setEnabled(c.waf.value_memo); }
+
 static std::set<std::string> listenSet(const config::Config& c) {
   std::set<std::string> s;
   for (auto& l : c.listeners)
@@ -81,6 +84,7 @@ int Server::run() {
   }
   const auto& cfg = *loaded.config;
   applyLogSettings(cfg);
+  applyWafSettings(cfg);
   std::vector<std::string> errors;
   runtime_ = Runtime::build(loaded.config, nullptr, &errors);
   if (!runtime_) {
@@ -302,6 +306,7 @@ void Server::reload() {
   if (rt->config->busy_poll_us != runtime_->config->busy_poll_us)
     spdlog::warn("reload: 'busy_poll_us' changed; it takes effect at the next restart");
   applyLogSettings(*rt->config);
+  applyWafSettings(*rt->config);
   for (size_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->setRuntime(rt);  // first: the new listeners' connections see their config
     if (!opened[i].empty()) workers_[i]->addAcceptors(std::move(opened[i]));

@@ -62,6 +62,14 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn(f"{path}:1:15: error: busy_poll_us must be between 0 and 100000, got 200000", out)
 
+    def test_waf_value_memo_is_a_boolean(self):
+        rc, out, path = check("waf:\n  value_memo: sometimes\nlisteners: []\n")
+        self.assertEqual(rc, 1)
+        self.assertIn(f"{path}:2:15: error: waf.value_memo must be", out)
+        rc, out, path = check("waf:\n  value_memo: false\nlisteners:\n  - { name: main, listen: [\"127.0.0.1:8080\"] }\n"
+                              "routes: [ { name: r, pool: app } ]\npools: [ { name: app, endpoints: [\"127.0.0.1:9\"] } ]\n")
+        self.assertEqual(rc, 0, out)
+
     def test_help_and_version(self):
         for args in (["--help"], ["run", "--help"], ["check", "--help"], ["version"]):
             p = subprocess.run([RAMPART] + args, capture_output=True, text=True, timeout=10)

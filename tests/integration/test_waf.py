@@ -202,6 +202,22 @@ class WafTest(unittest.TestCase):
         self.assertEqual(self.events(hd["x-request-id"], wait=0.3), [])
         self.assertEqual(self.events(hd2["x-request-id"], wait=0.3), [])
 
+    def test_known_benign_values_beside_an_attack(self):
+        # The workers remember the values CRS found nothing in (waf.value_memo, on by default):
+        # the browser's headers and arguments, sent again and again, then beside a new argument
+        # that is an attack, then alone again.
+        path = "/products/shoes?color=black&size=42"
+        for _ in range(6):  # both workers see them
+            status, _, _ = http(self.gw.port, "GET", path, headers=BROWSER)
+            self.assertEqual(status, 200)
+        self.assertBlocked("GET", path + "&q=" + urllib.parse.quote("1' or '1'='1"))
+        self.assertBlocked("GET", path, headers={"X-Extra": "<script>alert(1)</script>"})
+        self.assertBlocked("GET", "/products/shoes?color=black&size=42;cat%20/etc/passwd")
+        status, _, _ = http(self.gw.port, "GET", path, headers=BROWSER)
+        self.assertEqual(status, 200)
+        for _ in range(2):  # what matched is not remembered: blocked again, on either worker
+            self.assertBlocked("GET", path + "&q=" + urllib.parse.quote("1' or '1'='1"))
+
     def test_expect_continue_with_inspection(self):
         # (CRS 4 scores the Expect header itself at PL1, 920450: detect mode lets it through.)
         req = (b"POST /detect/contact HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n"
@@ -468,6 +484,47 @@ class WafInspectProfileTest(unittest.TestCase):
         slowest = out.stdout.split("slowest requests", 1)[1].splitlines()[2:4]
         self.assertRegex(slowest[0], r"^ +[0-9.]+ +0  #1 GET /\?x0=%41")
         self.assertRegex(slowest[1], r"^ +[0-9.]+ +0  #[023] GET /\?x=a$")
+
+
+    def test_inspect_value_memo_modes(self):
+        import subprocess
+        import tempfile
+        from harness import RAMPART
+        d = tempfile.mkdtemp(prefix="rampart-memo-")
+        rules = os.path.join(d, "rules.conf")
+        with open(rules, "w") as f:
+            f.write('SecRuleEngine On\n'
+                    'SecRule ARGS|REQUEST_HEADERS "@rx evil" "id:1001,phase:2,t:none,t:lowercase,deny"\n'
+                    'SecRule ARGS "@detectSQLi" "id:1002,phase:2,deny"\n')
+        corpus = os.path.join(d, "corpus.jsonl")
+        req = {"method": "GET", "uri": "/?x=a", "version": "1.1", "headers": [["Host", "x"]], "body": ""}
+        with open(corpus, "w") as f:
+            for uri in ["/?x=a", "/?x=a", "/?x=EVIL", "/?x=a", "/?x=1%27%20or%20%271%27%3D%271", "/?x=a"]:
+                f.write(json.dumps(dict(req, uri=uri)) + "\n")
+
+        def inspect(*extra):
+            return subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
+                                   "--passes", "3", *extra], capture_output=True, text=True, timeout=120)
+
+        def memo_line(out):
+            line = [l for l in out.stdout.splitlines() if l.startswith("value memo:")]
+            self.assertEqual(len(line), 1, out.stdout)
+            return line[0]
+
+        default, warm, off = inspect(), inspect("--memo", "warm"), inspect("--memo", "off")
+        for out in (default, warm, off):
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("intervened: 2 of 6", out.stdout)
+            self.assertNotIn("WARNING", out.stdout)
+        # Each pass from empty: of its 6 requests the 2nd, 4th and 6th scan nothing new.
+        self.assertRegex(memo_line(default), r"emptied before each pass \(1 rule links, .*\); timed passes: 50\.0% of scans skipped")
+        # Kept: only the attack that matched the scan is scanned again (the SQL injection is
+        # known to match no pattern of the scan; the detector still tests it).
+        self.assertRegex(memo_line(warm), r"kept across passes .*: 83\.3% of scans skipped")
+        self.assertRegex(memo_line(off), r"^value memo: off .*: 0\.0% of scans skipped")
+        bad = inspect("--memo", "sometimes")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--memo must be pass, warm or off", bad.stderr)
 
 
 class WafReloadTest(unittest.TestCase):

@@ -125,7 +125,7 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
     const std::string_view value = names ? kv.name : kv.value;
     uint32_t& cls = names ? kv.name_cls : kv.value_cls;
     if (!cls) cls = transformations::classify(value);
-    out.emplace_back(coll, kv.name, value, true, cls);
+    out.emplace_back(coll, kv.name, value, true, cls, names ? &kv.name_memo : &kv.value_memo);
   }
 }
 

@@ -1,0 +1,195 @@
+// The value memo (waf/match/value_memo.h): SipHash against the reference
+// vectors, and through the engine: a value a scan group or a rule link found
+// nothing in is passed over in later requests, and nothing else is.
+#include "waf/match/value_memo.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "tests/unit/waf/harness.h"
+#include "waf/match/siphash.h"
+
+namespace rampart::waf {
+namespace {
+
+using match::ValueMemo;
+using testing::compileRules;
+using testing::Request;
+using testing::run;
+
+// vectors_sip128 of the SipHash reference implementation: key 00..0f, message 00..len-1.
+TEST(SipHash, ReferenceVectors128) {
+  const std::array<std::pair<size_t, std::array<uint8_t, 16>>, 7> vectors{{
+      {0, {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93}},
+      {1, {0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45}},
+      {7, {0xa1, 0xf1, 0xeb, 0xbe, 0xd8, 0xdb, 0xc1, 0x53, 0xc0, 0xb8, 0x4a, 0xa6, 0x1f, 0xf0, 0x82, 0x39}},
+      {8, {0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58, 0xf5, 0x61, 0x0f, 0x83, 0xe2, 0x64, 0xf3, 0x14, 0x97, 0xb4}},
+      {15, {0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0, 0xa8, 0x11, 0x7e, 0x08, 0xec, 0x0f, 0x97, 0xcf, 0xc3, 0xd9}},
+      {16, {0x6e, 0xe2, 0xa4, 0xca, 0x67, 0xb0, 0x54, 0xbb, 0xfd, 0x33, 0x15, 0xbf, 0x85, 0x23, 0x05, 0x77}},
+      {63, {0x51, 0x50, 0xd1, 0x77, 0x2f, 0x50, 0x83, 0x4a, 0x50, 0x3e, 0x06, 0x9a, 0x97, 0x3f, 0xbd, 0x7c}},
+  }};
+  uint8_t in[64];
+  for (int i = 0; i < 64; ++i) in[i] = uint8_t(i);
+  const uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+  for (const auto& [len, want] : vectors) {
+    auto [a, b] = match::sipHash128<2, 4>(k0, k1, in, len);
+    std::array<uint8_t, 16> got{};
+    for (int i = 0; i < 8; ++i) {
+      got[size_t(i)] = uint8_t(a >> (8 * i));
+      got[size_t(8 + i)] = uint8_t(b >> (8 * i));
+    }
+    EXPECT_EQ(got, want) << "length " << len;
+  }
+}
+
+TEST(ValueMemo, KeyIsTheWholeValue) {
+  const auto a = ValueMemo::hash("Mozilla/5.0 (X11; Linux x86_64)");
+  const auto same = ValueMemo::hash(std::string("Mozilla/5.0 (X11; Linux x86_64)"));
+  const auto other = ValueMemo::hash("Mozilla/5.0 (X11; Linux x86_65)");
+  const auto prefix = ValueMemo::hash("Mozilla/5.0 (X11; Linux x86_64");
+  EXPECT_TRUE(a.a == same.a && a.b == same.b);
+  EXPECT_FALSE(a.a == other.a && a.b == other.b);
+  EXPECT_FALSE(a.a == prefix.a && a.b == prefix.b);
+  EXPECT_NE(ValueMemo::newEngineId(), ValueMemo::newEngineId());
+}
+
+// The thread's counters over one request (its transaction ended: flushed).
+ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& req, bool* denied) {
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  {
+    auto r = run(e, req);
+    *denied = r.first.disruptive();
+  }
+  ValueMemo::Stats d = ValueMemo::forThread().stats;
+  d.values -= before.values;
+  d.values_known -= before.values_known;
+  d.scans -= before.scans;
+  d.scans_skipped -= before.scans_skipped;
+  d.link_values -= before.link_values;
+  d.link_values_known -= before.link_values_known;
+  return d;
+}
+
+Request withHeaders(std::vector<std::pair<std::string, std::string>> extra, std::string uri = "/") {
+  Request q;
+  q.uri = std::move(uri);
+  for (auto& h : extra) q.headers.push_back(std::move(h));
+  return q;
+}
+
+TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:1,phase:2,deny,t:lowercase")");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->scanStats().links, 1u);
+  bool denied = false;
+  // First sight: scanned, nothing matched, remembered.
+  auto s = statsOf(e, withHeaders({{"X-A", "harmless"}}), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.values_known, 0u);
+  EXPECT_EQ(s.scans, 1u);
+  // Again: every value known, the scan skipped.
+  s = statsOf(e, withHeaders({{"X-A", "harmless"}}), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.scans_skipped, 1u);
+  EXPECT_EQ(s.values_known, s.values);
+  // The known value beside an attack: the attack is scanned and found.
+  s = statsOf(e, withHeaders({{"X-A", "harmless"}}, "/?q=EVIL"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_GE(s.values_known, 2u);  // Host and X-A
+  EXPECT_EQ(s.scans_skipped, 0u);
+  // What matched is not remembered: found again.
+  s = statsOf(e, withHeaders({}, "/?q=EVIL"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.scans_skipped, 0u);
+  // A value that differs by one byte, or extends a known one, is not known.
+  s = statsOf(e, withHeaders({{"X-A", "harmlesS evil"}}), &denied);
+  EXPECT_TRUE(denied);
+  s = statsOf(e, withHeaders({{"X-A", "harmless"}, {"X-B", "harmlessevil"}}), &denied);
+  EXPECT_TRUE(denied);
+  // A known value in another variable of the same group is still known.
+  s = statsOf(e, withHeaders({}, "/?q=harmless"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.scans_skipped, 1u);
+}
+
+TEST(ValueMemo, ValuesOfAScanThatMatchedAreNotRemembered) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,pass,nolog")");
+  ASSERT_TRUE(e);
+  bool denied = false;
+  // The scan matched (X-B): nothing of it is remembered, X-A included.
+  statsOf(e, withHeaders({{"X-A", "fine"}, {"X-B", "evil"}}), &denied);
+  auto s = statsOf(e, withHeaders({{"X-A", "fine"}}), &denied);
+  EXPECT_EQ(s.values_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+}
+
+TEST(ValueMemo, RuleLinkPassesOverValuesItDidNotMatch) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule ARGS "@detectSQLi" "id:2,phase:2,deny,t:urlDecodeUni")");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->memoLinks(), 1u);
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({}, "/?q=hello"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.link_values, 1u);
+  EXPECT_EQ(s.link_values_known, 0u);
+  s = statsOf(e, withHeaders({}, "/?q=hello&r=hello"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.link_values, 2u);
+  EXPECT_EQ(s.link_values_known, 2u);
+  s = statsOf(e, withHeaders({}, "/?q=hello&r=1%27%20or%20%271%27%3D%271"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.link_values_known, 1u);
+  // What matched is not remembered as clean: it is found again.
+  s = statsOf(e, withHeaders({}, "/?r=1%27%20or%20%271%27%3D%271"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.link_values_known, 0u);
+}
+
+// Operators whose outcome depends on more than the value (a macro argument)
+// are not remembered.
+TEST(ValueMemo, MacroArgumentsAreNotRemembered) {
+  auto e = compileRules(
+      "SecAction \"id:9,phase:1,pass,nolog,setvar:tx.bad=evil\"\n"
+      "SecRule ARGS \"@contains %{tx.bad}\" \"id:3,phase:2,deny\"");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->memoLinks(), 0u);
+}
+
+TEST(ValueMemo, EnginesDoNotShareWhatTheyLearnt) {
+  ValueMemo::forThread().clear();
+  auto a = compileRules(R"(SecRule ARGS "@rx nothing" "id:1,phase:2,deny")");
+  auto b = compileRules(R"(SecRule ARGS "@rx harmless" "id:1,phase:2,deny")");
+  ASSERT_TRUE(a && b);
+  bool denied = false;
+  statsOf(a, withHeaders({}, "/?q=harmless"), &denied);
+  EXPECT_FALSE(denied);
+  auto s = statsOf(a, withHeaders({}, "/?q=harmless"), &denied);
+  EXPECT_EQ(s.scans_skipped, 1u);
+  s = statsOf(b, withHeaders({}, "/?q=harmless"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.values_known, 0u);
+}
+
+TEST(ValueMemo, OffScansEverything) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule ARGS "@rx evil" "id:1,phase:2,deny")");
+  ASSERT_TRUE(e);
+  bool denied = false;
+  statsOf(e, withHeaders({}, "/?q=fine"), &denied);
+  ValueMemo::setEnabled(false);
+  auto s = statsOf(e, withHeaders({}, "/?q=fine"), &denied);
+  ValueMemo::setEnabled(true);
+  EXPECT_EQ(s.values, 0u);  // not even counted
+  EXPECT_EQ(s.scans_skipped, 0u);
+  s = statsOf(e, withHeaders({}, "/?q=fine"), &denied);
+  EXPECT_EQ(s.scans_skipped, 1u);
+}
+
+}  // namespace
+}  // namespace rampart::waf

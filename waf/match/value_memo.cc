@@ -1,0 +1,67 @@
+#include "waf/match/value_memo.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "waf/match/siphash.h"
+
+namespace rampart::waf::match {
+
+namespace {
+
+struct ProcessKey {
+  uint64_t k0 = 0, k1 = 0;
+  ProcessKey() {
+    uint64_t k[2];
+    size_t got = 0;
+    while (got < sizeof k) {
+      ssize_t n = ::getrandom(reinterpret_cast<char*>(k) + got, sizeof k - got, 0);
+      if (n > 0) got += size_t(n);
+      else if (errno != EINTR) break;
+    }
+    if (got < sizeof k) {  // no getrandom (old kernel, seccomp): the C++ library's device
+      std::random_device rd;
+      for (auto& w : k) w = (uint64_t(rd()) << 32) ^ rd();
+    }
+    k0 = k[0];
+    k1 = k[1];
+  }
+};
+
+const ProcessKey& processKey() {
+  static const ProcessKey key;
+  return key;
+}
+
+}  // namespace
+
+std::atomic<bool> ValueMemo::enabled_{true};
+
+ValueMemo::Key ValueMemo::hash(std::string_view value) {
+  const ProcessKey& k = processKey();
+  const auto h = sipHash128<1, 3>(k.k0, k.k1, value.data(), value.size());
+  return {h.first, h.second};
+}
+
+ValueMemo::ValueMemo() : entries_(new Entry[kEntries]) {}
+
+ValueMemo& ValueMemo::forThread() {
+  thread_local ValueMemo memo;
+  return memo;
+}
+
+uint32_t ValueMemo::newEngineId() {
+  static std::atomic<uint32_t> next{0};
+  uint32_t id = next.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (id == 0) id = next.fetch_add(1, std::memory_order_relaxed) + 1;  // (after 2^32 compiles)
+  return id;
+}
+
+void ValueMemo::clear() {
+  for (size_t i = 0; i < kEntries; ++i) entries_[i] = Entry{};
+}
+
+}  // namespace rampart::waf::match

@@ -1,0 +1,89 @@
+// What a worker remembers across requests about the values it has scanned:
+// for each value (by a keyed 128-bit hash of its bytes), the phase-scan groups
+// in which it matched none of the group's patterns. Browsers send the same
+// User-Agent, Accept, Accept-Language, Accept-Encoding, Sec-Fetch-* and Host
+// values request after request; a value known to match nothing in a group is
+// left out of that group's scan (not transformed, not copied, not scanned),
+// and a group whose every value is known is not scanned at all.
+//
+// Exactness: a value is recorded for a group only after a scan of that group
+// in which no pattern matched anywhere (so none matched it, through any of the
+// group's pipelines), and a group's patterns match a value alone no more than
+// they match it among other values (transaction.cc, scanGroup). A group with
+// patterns Hyperscan left out (always reported) is never recorded.
+//
+// Forgery: the key is SipHash-1-3 with 128-bit output under a key drawn from
+// the kernel at start, per process: a request cannot be shaped to collide with
+// a recorded value without that key (2^-128 per try, short of breaking
+// SipHash). The hash is taken once per distinct value per request.
+//
+// Per thread, direct-mapped, a fixed size (kEntries): a value pushed out is
+// scanned again next time. Entries name the engine they were made for (its
+// memo_id), so engines of several rule sets or generations share the table
+// without mixing their groups.
+//
+//   auto k = ValueMemo::hash(value);
+//   ValueMemo::Entry& e = ValueMemo::forThread().slot(k);
+//   uint64_t known = e.holds(k, engine_id) ? e.clean : 0;
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace rampart::waf::match {
+
+class ValueMemo {
+ public:
+  struct Key {
+    uint64_t a = 0, b = 0;
+  };
+  struct Entry {
+    uint64_t a = 0, b = 0;
+    uint64_t clean = 0;   // bit g: no pattern of scan group g matches the value
+    uint64_t links = 0;   // bit l: the rule link with memo_bit l does not match it
+    uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
+    uint32_t pad = 0;
+    bool holds(const Key& k, uint32_t eng) const { return engine == eng && a == k.a && b == k.b; }
+  };
+  static constexpr size_t kEntries = 4096;  // 160 KiB a thread
+
+  static Key hash(std::string_view value);
+  static ValueMemo& forThread();
+  // On by default; `waf: { value_memo: false }` in the gateway, `--memo off` in waf inspect.
+  static void setEnabled(bool on) { enabled_.store(on, std::memory_order_relaxed); }
+  static bool enabled() { return enabled_.load(std::memory_order_relaxed); }
+  // A new id for an engine (never 0).
+  static uint32_t newEngineId();
+
+  Entry& slot(const Key& k) { return entries_[k.a & (kEntries - 1)]; }
+  void clear();  // forgets every value (waf inspect between passes); the stats stay
+
+  // What the thread's scans did with it (waf inspect prints them).
+  struct Stats {
+    uint64_t values = 0;         // values a scan group gathered
+    uint64_t values_known = 0;   // ... of them left out, known to match nothing there
+    uint64_t scans = 0;          // groups with values to scan
+    uint64_t scans_skipped = 0;  // ... of them not scanned: every value known
+    uint64_t link_values = 0;        // values a remembered rule link tested
+    uint64_t link_values_known = 0;  // ... of them passed over, known not to match
+    Stats& operator+=(const Stats& o) {
+      values += o.values;
+      values_known += o.values_known;
+      scans += o.scans;
+      scans_skipped += o.scans_skipped;
+      link_values += o.link_values;
+      link_values_known += o.link_values_known;
+      return *this;
+    }
+  };
+  Stats stats;
+
+ private:
+  ValueMemo();
+  std::unique_ptr<Entry[]> entries_;
+  static std::atomic<bool> enabled_;
+};
+
+}  // namespace rampart::waf::match
