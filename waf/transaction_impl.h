@@ -482,6 +482,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     if (!tx_coll) tx_coll = &collections.try_emplace("tx", &coll_arena).first->second;  // map nodes stay put
     return *tx_coll;
   }
+  void expandMacro(std::string& out, const actions::MacroText& m, std::string_view text);
   void setTx(std::string_view lkey, std::string_view value);  // key in lower case (the captures' TX:0-9)
   void putValue(CollEntry& e, std::string_view lkey, std::string_view name, std::string_view value);
 

@@ -13,6 +13,21 @@
 namespace rampart::waf::actions {
 
 // setvar:tx.score=+5, setvar:!tx.foo, setvar:ip.hits=%{tx.x}
+// A macro text split once into literal bytes and %{tx.NAME} lookups (NAME in
+// lower case), for texts whose every macro reads TX; `tx_only` false: some
+// other macro, expanded by Transaction::Impl::expandInto.
+struct MacroText {
+  struct Part {
+    std::string text;  // the literal, or the TX key
+    bool tx = false;
+  };
+  std::vector<Part> parts;
+  bool tx_only = false;
+};
+// Splits `text` as expandInto reads it: "%{" up to the next "}" is a macro,
+// a "%{" without a "}" is literal to the end.
+MacroText compileMacroText(std::string_view text);
+
 struct SetVar {
   enum class Op : uint8_t { Set, Add, Sub, Unset };
   Op op = Op::Set;
@@ -23,6 +38,7 @@ struct SetVar {
   std::string key_lower;   // the key in lower case (when it has no macro)
   bool key_macro = false;
   bool value_macro = false;
+  MacroText key_text, value_text;  // when key_macro / value_macro
 };
 
 // A target of ctl:ruleRemoveTarget*: "ARGS", "ARGS:foo", "ARGS:/^id_/"

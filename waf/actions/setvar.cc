@@ -13,6 +13,41 @@ namespace rampart::waf {
 
 namespace actions {
 
+MacroText compileMacroText(std::string_view text) {
+  MacroText m;
+  m.tx_only = true;
+  auto literal = [&](std::string_view t) {
+    if (t.empty()) return;
+    if (m.parts.empty() || m.parts.back().tx) m.parts.push_back({std::string(t), false});
+    else m.parts.back().text.append(t);
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t p = text.find("%{", i);
+    if (p == std::string_view::npos) {
+      literal(text.substr(i));
+      break;
+    }
+    size_t e = text.find('}', p + 2);
+    if (e == std::string_view::npos) {
+      literal(text.substr(i));
+      break;
+    }
+    literal(text.substr(i, p - i));
+    std::string_view name = text.substr(p + 2, e - p - 2);
+    i = e + 1;
+    auto dot = name.find('.');
+    std::string_view coll = dot == std::string_view::npos ? name : name.substr(0, dot);
+    std::string_view key = dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+    if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
+      m.parts.push_back({toLower(key), true});
+    } else {
+      m.tx_only = false;  // another variable: expandInto reads it
+    }
+  }
+  return m;
+}
+
 bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
   std::string_view v = raw;
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
@@ -31,6 +66,7 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
   out->key = std::string(name.substr(dot + 1));
   out->key_macro = operators::hasMacro(out->key);
   if (!out->key_macro) out->key_lower = toLower(out->key);
+  else out->key_text = compileMacroText(out->key);
   if (out->op == SetVar::Op::Unset) return true;
   if (eq == std::string_view::npos) {
     out->value = "1";
@@ -46,6 +82,7 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
   }
   out->value = std::string(val);
   out->value_macro = operators::hasMacro(out->value);
+  if (out->value_macro) out->value_text = compileMacroText(out->value);
   return true;
 }
 
@@ -59,7 +96,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   std::string_view key = sv.key, lkey = sv.key_lower;
   if (sv.key_macro) {
     key_buf.clear();
-    expandInto(key_buf, sv.key);
+    expandMacro(key_buf, sv.key_text, sv.key);
     lkey_buf.assign(key_buf);
     for (auto& ch : lkey_buf) ch = asciiLower(ch);
     key = key_buf;
@@ -73,7 +110,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   std::string_view value = sv.value;
   if (sv.value_macro) {
     value_buf.clear();
-    expandInto(value_buf, sv.value);
+    expandMacro(value_buf, sv.value_text, sv.value);
     value = value_buf;
   }
   // Looked up (and added) once the value is expanded: expanding reads the
@@ -104,6 +141,22 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::strin
   else if (name != lkey) nv->name.assign(name);  // (the key's own spelling needs no copy: 920450's 12 a request)
   nv->value.assign(value);
   e.p = std::move(nv);
+}
+
+// As expandInto(out, text), from the text split when parsed.
+void Transaction::Impl::expandMacro(std::string& out, const actions::MacroText& m, std::string_view text) {
+  if (!m.tx_only) {
+    expandInto(out, text);
+    return;
+  }
+  for (const auto& p : m.parts) {
+    if (!p.tx) {
+      out.append(p.text);
+    } else if (tx_coll) {
+      const Collection::Item* e = tx_coll->find(p.text);
+      if (e && e->second.p) out.append(e->second.p->value);
+    }
+  }
 }
 
 void Transaction::Impl::setTx(std::string_view lkey, std::string_view value) {

@@ -266,6 +266,26 @@ TEST(RuleFlow, SetvarRunsPerMatchingValue) {
   EXPECT_EQ(run(e, req).tx_("score"), "10");
 }
 
+// setvar's key and value macros, split when parsed (TX only) or expanded
+// whole (any other variable), read as expandInto reads them.
+TEST(RuleFlow, SetvarMacrosExpandAsWritten) {
+  auto e = compileRules(R"(
+SecAction "id:80,phase:1,pass,nolog,setvar:tx.Name=Bob,setvar:tx.n=2"
+SecRule ARGS:who "@rx ^(.+)$" "id:81,phase:1,pass,nolog,capture,setvar:'tx.hello_%{tx.1}=<%{TX.name}:%{tx.n}%{tx.nothing}>'"
+SecAction "id:82,phase:1,pass,nolog,setvar:'tx.host=[%{request_headers.host}|%{tx.name}]'"
+SecAction "id:83,phase:1,pass,nolog,setvar:'tx.open=a%{tx.name',setvar:'tx.bare=%{tx}x',setvar:'tx.sum=+%{tx.n}'"
+SecAction "id:84,phase:1,pass,nolog,setvar:'tx.%{tx.name}_%{tx.n}=%{tx.n}%{tx.n}'")");
+  Request req;
+  req.uri = "/?who=Ann";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("hello_ann"), "<Bob:2>");  // keys are lower case
+  EXPECT_EQ(r.tx_("host"), "[example.com|Bob]");
+  EXPECT_EQ(r.tx_("open"), "a%{tx.name");
+  EXPECT_EQ(r.tx_("bare"), "Annx");  // a bare %{tx}: the first TX variable in key order (TX:0)
+  EXPECT_EQ(r.tx_("sum"), "2");
+  EXPECT_EQ(r.tx_("bob_2"), "22");
+}
+
 TEST(RuleFlow, RuleListedOnceInMatchesEvenWithManyValues) {
   auto e = compileRules(R"(SecRule ARGS "@rx ^x" "id:71,phase:1,pass")");
   Request req;
