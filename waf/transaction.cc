@@ -621,10 +621,9 @@ MemoValue* Transaction::Impl::memoValue(std::string_view v) {
       m.size = static_cast<uint32_t>(v.size());
       m.gen = ws->memo_gen;
       m.key = match::ValueMemo::hash(v);
-      const auto& e = match::ValueMemo::forThread().slot(m.key);
-      const bool held = e.holds(m.key, eng->memo_id);
-      m.clean = m.clean_before = held ? e.clean : 0;
-      m.links = m.links_before = held ? e.links : 0;
+      const auto* e = match::ValueMemo::forThread().find(m.key, eng->memo_id);
+      m.clean = m.clean_before = e ? e->clean : 0;
+      m.links = m.links_before = e ? e->links : 0;
       ws->memo_touched.push_back(&m);
       return &m;
     }
@@ -640,13 +639,10 @@ void Transaction::Impl::flushMemo() {
   auto& memo = match::ValueMemo::forThread();
   for (MemoValue* m : ws->memo_touched) {
     if (m->clean == m->clean_before && m->links == m->links_before) continue;
-    auto& e = memo.slot(m->key);
-    if (e.holds(m->key, eng->memo_id)) {
-      e.clean |= m->clean;
-      e.links |= m->links;
-    } else {
-      e = {m->key.a, m->key.b, m->clean, m->links, eng->memo_id, 0};
-    }
+    auto* e = memo.find(m->key, eng->memo_id);
+    if (!e) e = &memo.insert(m->key, eng->memo_id);
+    e->clean |= m->clean;
+    e->links |= m->links;
   }
   ws->memo_touched.clear();
   memo.stats += memo_stats;

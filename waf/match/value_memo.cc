@@ -46,7 +46,7 @@ ValueMemo::Key ValueMemo::hash(std::string_view value) {
   return {h.first, h.second};
 }
 
-ValueMemo::ValueMemo() : entries_(new Entry[kEntries]) {}
+ValueMemo::ValueMemo() : sets_(new Set[kSets]) {}
 
 ValueMemo& ValueMemo::forThread() {
   thread_local ValueMemo memo;
@@ -61,7 +61,7 @@ uint32_t ValueMemo::newEngineId() {
 }
 
 void ValueMemo::clear() {
-  for (size_t i = 0; i < kEntries; ++i) entries_[i] = Entry{};
+  for (size_t i = 0; i < kSets; ++i) sets_[i] = Set{};
 }
 
 }  // namespace rampart::waf::match

@@ -12,19 +12,20 @@
 // they match it among other values (transaction.cc, scanGroup). A group with
 // patterns Hyperscan left out (always reported) is never recorded.
 //
-// Forgery: the key is SipHash-1-3 with 128-bit output under a key drawn from
-// the kernel at start, per process: a request cannot be shaped to collide with
-// a recorded value without that key (2^-128 per try, short of breaking
-// SipHash). The hash is taken once per distinct value per request.
+// Forgery: the key is SipHash-1-3 (128-bit output, 96 bits of it kept) under
+// a key drawn from the kernel at start, per process: a request cannot be
+// shaped to collide with a recorded value without that key (2^-96 per try,
+// short of breaking SipHash). The hash is taken once per distinct value per
+// request.
 //
-// Per thread, direct-mapped, a fixed size (kEntries): a value pushed out is
-// scanned again next time. Entries name the engine they were made for (its
+// Per thread, two-way set-associative, a fixed size (kSets): a value pushed
+// out is scanned again next time. Entries name the engine they were made for (its
 // memo_id), so engines of several rule sets or generations share the table
 // without mixing their groups.
 //
 //   auto k = ValueMemo::hash(value);
-//   ValueMemo::Entry& e = ValueMemo::forThread().slot(k);
-//   uint64_t known = e.holds(k, engine_id) ? e.clean : 0;
+//   ValueMemo::Entry* e = ValueMemo::forThread().find(k, engine_id);
+//   uint64_t known = e ? e->clean : 0;
 #pragma once
 
 #include <atomic>
@@ -39,15 +40,17 @@ class ValueMemo {
   struct Key {
     uint64_t a = 0, b = 0;
   };
+  // 32 bytes, two to a cache line (a set). The key is the hash's first 64 bits
+  // and 32 of its second: 96 bits compared.
   struct Entry {
-    uint64_t a = 0, b = 0;
+    uint64_t a = 0;
+    uint32_t b = 0;
+    uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
     uint64_t clean = 0;   // bit g: no pattern of scan group g matches the value
     uint64_t links = 0;   // bit l: the rule link with memo_bit l does not match it
-    uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
-    uint32_t pad = 0;
-    bool holds(const Key& k, uint32_t eng) const { return engine == eng && a == k.a && b == k.b; }
+    bool holds(const Key& k, uint32_t eng) const { return engine == eng && a == k.a && b == uint32_t(k.b); }
   };
-  static constexpr size_t kEntries = 4096;  // 160 KiB a thread
+  static constexpr size_t kSets = 2048;  // 4096 entries, 128 KiB a thread
 
   static Key hash(std::string_view value);
   static ValueMemo& forThread();
@@ -57,7 +60,20 @@ class ValueMemo {
   // A new id for an engine (never 0).
   static uint32_t newEngineId();
 
-  Entry& slot(const Key& k) { return entries_[k.a & (kEntries - 1)]; }
+  // The entry of k for engine eng, null when the memo does not have it.
+  Entry* find(const Key& k, uint32_t eng) {
+    Set& set = sets_[k.a & (kSets - 1)];
+    if (set.way[0].holds(k, eng)) return &set.way[0];
+    if (set.way[1].holds(k, eng)) return &set.way[1];
+    return nullptr;
+  }
+  // A new entry for k (not there): the set's newer entry moves over its older one.
+  Entry& insert(const Key& k, uint32_t eng) {
+    Set& set = sets_[k.a & (kSets - 1)];
+    set.way[1] = set.way[0];
+    set.way[0] = Entry{k.a, uint32_t(k.b), eng, 0, 0};
+    return set.way[0];
+  }
   void clear();  // forgets every value (waf inspect between passes); the stats stay
 
   // What the thread's scans did with it (waf inspect prints them).
@@ -82,7 +98,10 @@ class ValueMemo {
 
  private:
   ValueMemo();
-  std::unique_ptr<Entry[]> entries_;
+  struct alignas(64) Set {
+    Entry way[2];
+  };
+  std::unique_ptr<Set[]> sets_;
   static std::atomic<bool> enabled_;
 };
 
