@@ -151,6 +151,19 @@ TEST(ValueMemo, RuleLinkPassesOverValuesItDidNotMatch) {
   EXPECT_EQ(s.link_values_known, 0u);
 }
 
+// A pattern that matches anything leaves nothing to remember: not given a bit.
+TEST(ValueMemo, MatchAnythingPatternsAreNotRemembered) {
+  auto e = compileRules(
+      "SecRule REQUEST_HEADERS_NAMES \"@rx ^.*$\" \"id:4,phase:1,pass,nolog,capture,setvar:tx.h_%{tx.0}=1\"\n"
+      "SecRule ARGS \"@detectXSS\" \"id:5,phase:2,deny\"");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->memoLinks(), 1u);  // 5 only
+  Request req;
+  req.headers.push_back({"X-A", "1"});
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("h_x-a"), "1");
+}
+
 // Operators whose outcome depends on more than the value (a macro argument)
 // are not remembered.
 TEST(ValueMemo, MacroArgumentsAreNotRemembered) {
