@@ -423,22 +423,31 @@ def rss_kib(pid):
 
 
 class WafInspectProfileTest(unittest.TestCase):
-    def test_inspect_profile_lists_rules_by_cost(self):
+    """`rampart waf inspect --bench` on a small rule file and corpus written for each test."""
+
+    def inspect(self, rules, requests, *args, timeout=120):
+        """Writes the rules and the corpus (one JSON object per request) and runs inspect --bench with args."""
         import subprocess
         import tempfile
         from harness import RAMPART
-        d = tempfile.mkdtemp(prefix="rampart-prof-")
-        rules = os.path.join(d, "rules.conf")
-        with open(rules, "w") as f:
-            f.write('SecRuleEngine On\n'
-                    'SecRule ARGS "!@rx ^(a+)+$" "id:1001,phase:1,pass,log"\n'
-                    'SecRule REQUEST_HEADERS:Host "@streq never" "id:1002,phase:1,pass,log"\n')
+        d = tempfile.mkdtemp(prefix="rampart-inspect-")
+        rules_path = os.path.join(d, "rules.conf")
+        with open(rules_path, "w") as f:
+            f.write("SecRuleEngine On\n" + rules)
         corpus = os.path.join(d, "corpus.jsonl")
         with open(corpus, "w") as f:
-            f.write(json.dumps({"method": "GET", "uri": "/?x=" + "a" * 20 + "b", "version": "1.1",
-                                "headers": [["Host", "x"]], "body": ""}) + "\n")
-        out = subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
-                              "--passes", "20", "--profile", "5"], capture_output=True, text=True, timeout=60)
+            for r in requests:
+                f.write(json.dumps(r) + "\n")
+        return subprocess.run([RAMPART, "waf", "inspect", "--rules", rules_path, "--corpus", corpus, "--bench", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    GET = {"method": "GET", "uri": "/?x=a", "version": "1.1", "headers": [["Host", "x"]], "body": ""}
+
+    def test_inspect_profile_lists_rules_by_cost(self):
+        out = self.inspect('SecRule ARGS "!@rx ^(a+)+$" "id:1001,phase:1,pass,log"\n'
+                           'SecRule REQUEST_HEADERS:Host "@streq never" "id:1002,phase:1,pass,log"\n',
+                           [dict(self.GET, uri="/?x=" + "a" * 20 + "b")], "--passes", "20", "--profile", "5",
+                           timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         report = out.stdout.split("per-rule cost", 1)[1].splitlines()
         # The phase scans (Hyperscan prefilter) are reported apart from the rules (the recommended rules on Content-Type need one; 1001 is negated, so always evaluated).
@@ -450,27 +459,14 @@ class WafInspectProfileTest(unittest.TestCase):
         self.assertIn(1002, ids)
         self.assertIn("rules.conf:2", table[0])
 
-
     def test_inspect_reports_tag_groups_and_the_slowest_requests(self):
-        import subprocess
-        import tempfile
-        from harness import RAMPART
-        d = tempfile.mkdtemp(prefix="rampart-groups-")
-        rules = os.path.join(d, "rules.conf")
-        with open(rules, "w") as f:
-            f.write('SecRuleEngine On\n'
-                    'SecRule ARGS "@rx b$" "id:1001,phase:1,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:lowercase,pass,log"\n')
-        corpus = os.path.join(d, "corpus.jsonl")
-        small = {"method": "GET", "uri": "/?x=a", "version": "1.1", "headers": [["Host", "x"]], "body": ""}
+        small = self.GET
         # ~400 KB of arguments to decode: a thousand times the small request's work.
         big = dict(small, uri="/?" + "&".join("x%d=%s" % (i, "%41" * 2000) for i in range(64)))
-        with open(corpus, "w") as f:
-            f.write(json.dumps(dict(small, tag="benign/get")) + "\n")
-            f.write(json.dumps(dict(big, tag="attack/big")) + "\n")
-            f.write(json.dumps(dict(small, tag="benign/get")) + "\n")
-            f.write(json.dumps(small) + "\n")  # untagged: in no group
-        out = subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
-                              "--passes", "4", "--slowest", "2"], capture_output=True, text=True, timeout=120)
+        out = self.inspect('SecRule ARGS "@rx b$" "id:1001,phase:1,t:none,t:urlDecodeUni,t:htmlEntityDecode,t:lowercase,pass,log"\n',
+                           [dict(small, tag="benign/get"), dict(big, tag="attack/big"), dict(small, tag="benign/get"),
+                            small],  # the last untagged: in no group
+                           "--passes", "4", "--slowest", "2")
         self.assertEqual(out.returncode, 0, out.stderr)
         groups = {}
         for line in out.stdout.splitlines():
@@ -485,33 +481,19 @@ class WafInspectProfileTest(unittest.TestCase):
         self.assertRegex(slowest[0], r"^ +[0-9.]+ +0  #1 GET /\?x0=%41")
         self.assertRegex(slowest[1], r"^ +[0-9.]+ +0  #[023] GET /\?x=a$")
 
-
     def test_inspect_value_memo_modes(self):
-        import subprocess
-        import tempfile
-        from harness import RAMPART
-        d = tempfile.mkdtemp(prefix="rampart-memo-")
-        rules = os.path.join(d, "rules.conf")
-        with open(rules, "w") as f:
-            f.write('SecRuleEngine On\n'
-                    'SecRule ARGS|REQUEST_HEADERS "@rx evil" "id:1001,phase:2,t:none,t:lowercase,deny"\n'
-                    'SecRule ARGS "@detectSQLi" "id:1002,phase:2,deny"\n')
-        corpus = os.path.join(d, "corpus.jsonl")
-        req = {"method": "GET", "uri": "/?x=a", "version": "1.1", "headers": [["Host", "x"]], "body": ""}
-        with open(corpus, "w") as f:
-            for uri in ["/?x=a", "/?x=a", "/?x=EVIL", "/?x=a", "/?x=1%27%20or%20%271%27%3D%271", "/?x=a"]:
-                f.write(json.dumps(dict(req, uri=uri)) + "\n")
-
-        def inspect(*extra):
-            return subprocess.run([RAMPART, "waf", "inspect", "--rules", rules, "--corpus", corpus, "--bench",
-                                   "--passes", "3", *extra], capture_output=True, text=True, timeout=120)
+        rules = ('SecRule ARGS|REQUEST_HEADERS "@rx evil" "id:1001,phase:2,t:none,t:lowercase,deny"\n'
+                 'SecRule ARGS "@detectSQLi" "id:1002,phase:2,deny"\n')
+        corpus = [dict(self.GET, uri=uri)
+                  for uri in ["/?x=a", "/?x=a", "/?x=EVIL", "/?x=a", "/?x=1%27%20or%20%271%27%3D%271", "/?x=a"]]
 
         def memo_line(out):
             line = [l for l in out.stdout.splitlines() if l.startswith("value memo:")]
             self.assertEqual(len(line), 1, out.stdout)
             return line[0]
 
-        default, warm, off = inspect(), inspect("--memo", "warm"), inspect("--memo", "off")
+        default, warm, off = (self.inspect(rules, corpus, "--passes", "3", *extra)
+                              for extra in ([], ["--memo", "warm"], ["--memo", "off"]))
         for out in (default, warm, off):
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertIn("intervened: 2 of 6", out.stdout)
@@ -522,7 +504,7 @@ class WafInspectProfileTest(unittest.TestCase):
         # known to match no pattern of the scan; the detector still tests it).
         self.assertRegex(memo_line(warm), r"kept across passes .*: 83\.3% of scans skipped")
         self.assertRegex(memo_line(off), r"^value memo: off .*: 0\.0% of scans skipped")
-        bad = inspect("--memo", "sometimes")
+        bad = self.inspect(rules, corpus, "--memo", "sometimes")
         self.assertEqual(bad.returncode, 2)
         self.assertIn("--memo must be pass, warm or off", bad.stderr)
 
