@@ -740,6 +740,8 @@ void Transaction::Impl::scanGroup(size_t gi) {
   }
 }
 
+const match::ValueMemo::Stats& Transaction::valueMemoStats() const { return impl_->memo_stats; }
+
 bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
   const size_t mask = set_memo.size() - 1;
   size_t at = ((reinterpret_cast<uintptr_t>(value.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) & mask;

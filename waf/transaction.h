@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "rules/ir.h"
+#include "waf/match/value_memo.h"
 
 namespace rampart::waf {
 
@@ -205,6 +206,8 @@ class Transaction {
   bool wantsResponseBody() const;
   // Whether processRequestBody would look at a request body (SecRequestBodyAccess, engine on).
   bool wantsRequestBody() const;
+  // What the value memo spared this transaction so far (match::ValueMemo).
+  const match::ValueMemo::Stats& valueMemoStats() const;
   // A TX collection value ("blocking_inbound_anomaly_score"), empty when unset.
   std::string txValue(std::string_view name) const;
   bool isAuditRelevant() const;

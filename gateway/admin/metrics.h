@@ -63,6 +63,12 @@ struct WorkerMetrics {
   Counter upstream_tls_resumed;     // of them, resumed sessions
   Counter upstream_tls_failures;    // failed (verification, protocol, timeout)
   Counter ratelimit_delayed;       // requests a delay policy held back before admitting
+  // The WAF's value memo (waf/match/value_memo.h), live rule sets' transactions:
+  // values gathered for phase scans and of them known to match nothing there;
+  // scans, and of them skipped (every value known); remembered rules' tests,
+  // and of them passed over.
+  Counter waf_memo_scan_values, waf_memo_scan_values_known, waf_memo_scans, waf_memo_scans_skipped;
+  Counter waf_memo_rule_tests, waf_memo_rule_tests_known;
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
   // admin thread iterates under mu; the worker's own lookups need no lock.

@@ -824,6 +824,16 @@ void Handler::finishWaf(Exchange& x) {
     if (shadow_differs) rm.waf_shadow_differs.add();
   }
   rm.waf_time_us.add(uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(x.waf_time).count()));
+  {
+    const auto& ms = x.tx->valueMemoStats();
+    auto& wm = w_.metrics();
+    wm.waf_memo_scan_values.add(ms.values);
+    wm.waf_memo_scan_values_known.add(ms.values_known);
+    wm.waf_memo_scans.add(ms.scans);
+    wm.waf_memo_scans_skipped.add(ms.scans_skipped);
+    wm.waf_memo_rule_tests.add(ms.link_values);
+    wm.waf_memo_rule_tests_known.add(ms.link_values_known);
+  }
 
   auto* audit = w_.shared().audit_log;
   if (!audit) return;

@@ -217,6 +217,13 @@ class WafTest(unittest.TestCase):
         self.assertEqual(status, 200)
         for _ in range(2):  # what matched is not remembered: blocked again, on either worker
             self.assertBlocked("GET", path + "&q=" + urllib.parse.quote("1' or '1'='1"))
+        # /metrics says what the memo spared.
+        values = metric(self.gw.admin, "rampart_waf_memo_scan_values_total")
+        known = metric(self.gw.admin, "rampart_waf_memo_scan_values_known_total")
+        self.assertGreater(known, 0)
+        self.assertLess(known, values)
+        self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_scans_skipped_total"), 0)
+        self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_rule_tests_known_total"), 0)
 
     def test_expect_continue_with_inspection(self):
         # (CRS 4 scores the Expect header itself at PL1, 920450: detect mode lets it through.)
