@@ -50,7 +50,7 @@ class ValueMemo {
     uint64_t links = 0;   // bit l: the rule link with memo_bit l does not match it
     bool holds(const Key& k, uint32_t eng) const { return engine == eng && a == k.a && b == uint32_t(k.b); }
   };
-  static constexpr size_t kSets = 2048;  // 4096 entries, 128 KiB a thread
+  static constexpr size_t kSets = 8192;  // 16384 entries, 512 KiB a thread
 
   static Key hash(std::string_view value);
   static ValueMemo& forThread();
