@@ -1,16 +1,22 @@
 // What a worker remembers across requests about the values it has scanned:
-// for each value (by a keyed 128-bit hash of its bytes), the phase-scan groups
-// in which it matched none of the group's patterns. Browsers send the same
-// User-Agent, Accept, Accept-Language, Accept-Encoding, Sec-Fetch-* and Host
-// values request after request; a value known to match nothing in a group is
-// left out of that group's scan (not transformed, not copied, not scanned),
-// and a group whose every value is known is not scanned at all.
+// for each value (by a keyed hash of its bytes), the phase-scan groups in
+// which it matched none of the group's patterns, and the rule links (up to 64
+// chosen when the rules compile, Engine::assignMemoBits) that did not match
+// it. Browsers send the same User-Agent, Accept, Accept-Language,
+// Accept-Encoding, Sec-Fetch-* and Host values request after request; a
+// value known to match nothing in a group is
+// left out of that group's scan (not transformed, not copied, not scanned), a
+// group whose every value is known is not scanned at all, and a link does not
+// test a value it is known not to match.
 //
 // Exactness: a value is recorded for a group only after a scan of that group
 // in which no pattern matched anywhere (so none matched it, through any of the
 // group's pipelines), and a group's patterns match a value alone no more than
 // they match it among other values (transaction.cc, scanGroup). A group with
-// patterns Hyperscan left out (always reported) is never recorded.
+// patterns Hyperscan left out (always reported) is never recorded. A link is
+// recorded for a value when none of the value's transformed stages matched;
+// only links whose operator's outcome is a function of the value alone get a
+// bit.
 //
 // Forgery: the key is SipHash-1-3 (128-bit output, 96 bits of it kept) under
 // a key drawn from the kernel at start, per process: a request cannot be
@@ -19,9 +25,9 @@
 // request.
 //
 // Per thread, two-way set-associative, a fixed size (kSets): a value pushed
-// out is scanned again next time. Entries name the engine they were made for (its
-// memo_id), so engines of several rule sets or generations share the table
-// without mixing their groups.
+// out is scanned again next time. Entries name the engine they were made for
+// (its memo_id), so engines of several rule sets or generations share the
+// table without mixing their groups and links.
 //
 //   auto k = ValueMemo::hash(value);
 //   ValueMemo::Entry* e = ValueMemo::forThread().find(k, engine_id);
