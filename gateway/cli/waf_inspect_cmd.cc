@@ -71,7 +71,8 @@ int usageError(const std::string& msg) {
       "                  is then partly out of the caches, as between requests in a busy gateway\n"
       "  --memo MODE     the values each scan group and remembered rule found nothing in, kept across\n"
       "                  requests (as a gateway worker does): `pass` (default) empties it before each\n"
-      "                  pass, so a pass sees the corpus as new traffic; `warm` keeps it; `off`\n",
+      "                  pass, so a pass sees the corpus as new traffic; `warm` keeps it; `off` scans\n"
+      "                  and tests every value every time\n",
       stderr);
   return 2;
 }
