@@ -78,51 +78,34 @@ std::string Transaction::Impl::expand(std::string_view text) {
 }
 
 void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t p = text.find("%{", i);
-    if (p == std::string_view::npos) {
-      out.append(text.substr(i));
-      break;
-    }
-    size_t e = text.find('}', p + 2);
-    if (e == std::string_view::npos) {
-      out.append(text.substr(i));
-      break;
-    }
-    out.append(text.substr(i, p - i));
-    std::string_view name = text.substr(p + 2, e - p - 2);
-    i = e + 1;
-    std::string_view coll = name, key;
-    if (auto dot = name.find('.'); dot != std::string_view::npos) {
-      coll = name.substr(0, dot);
-      key = name.substr(dot + 1);
-    }
-    if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
-      // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
-      if (!tx_coll) continue;
-      std::string_view lk = key;
-      if (std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-        lower_key.assign(key);  // kept: no allocation per macro
-        for (auto& c : lower_key) c = asciiLower(c);
-        lk = lower_key;
-      }
-      const Collection::Item* e = tx_coll->find(lk);
-      if (e && e->second.p) out.append(e->second.p->value);
-      continue;
-    }
-    std::string upper(coll);
-    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    CompiledVar v;
-    v.kind = variables::lookup(upper);
-    if (v.kind == variables::Kind::Unknown) continue;  // v2: unresolved macros expand to nothing
-    v.name = upper;
-    v.selector = std::string(key);
-    v.selector_lower = toLower(key);
-    std::vector<VarValue> vals;
-    collect(v, vals);
-    if (!vals.empty()) out.append(vals.front().value);
-  }
+  operators::splitMacros(
+      text, [&](std::string_view literal) { out.append(literal); },
+      [&](std::string_view coll, std::string_view key) {
+        if (operators::isTxCollection(coll) && !key.empty()) {
+          // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
+          if (!tx_coll) return;
+          std::string_view lk = key;
+          if (std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+            lower_key.assign(key);  // kept: no allocation per macro
+            for (auto& c : lower_key) c = asciiLower(c);
+            lk = lower_key;
+          }
+          const Collection::Item* e = tx_coll->find(lk);
+          if (e && e->second.p) out.append(e->second.p->value);
+          return;
+        }
+        std::string upper(coll);
+        for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        CompiledVar v;
+        v.kind = variables::lookup(upper);
+        if (v.kind == variables::Kind::Unknown) return;  // v2: unresolved macros expand to nothing
+        v.name = upper;
+        v.selector = std::string(key);
+        v.selector_lower = toLower(key);
+        std::vector<VarValue> vals;
+        collect(v, vals);
+        if (!vals.empty()) out.append(vals.front().value);
+      });
 }
 
 // ---------------------------------------------------------------- request setup
@@ -507,7 +490,9 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
-                 (removals_buf.capacity() + coll_items.capacity()) * sizeof(void*) + pins.capacity() * sizeof(pins[0]);
+                 (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() + memo_touched.capacity()) *
+                     sizeof(void*) +
+                 pins.capacity() * sizeof(pins[0]);
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
@@ -635,8 +620,9 @@ MemoValue* Transaction::Impl::memoValue(std::string_view v) {
 // What this transaction learnt about its values, into the thread's memo:
 // once per value, at its end (a value pushed out meanwhile is put back).
 void Transaction::Impl::flushMemo() {
-  if (!ws || ws->memo_touched.empty()) return;
+  if (!ws || (ws->memo_touched.empty() && memo_stats.values == 0 && memo_stats.link_values == 0)) return;
   auto& memo = match::ValueMemo::forThread();
+  memo.stats += memo_stats;
   for (MemoValue* m : ws->memo_touched) {
     if (m->clean == m->clean_before && m->links == m->links_before) continue;
     auto* e = memo.find(m->key, eng->memo_id);
@@ -644,9 +630,6 @@ void Transaction::Impl::flushMemo() {
     e->clean |= m->clean;
     e->links |= m->links;
   }
-  ws->memo_touched.clear();
-  memo.stats += memo_stats;
-  memo_stats = {};
 }
 
 void Transaction::Impl::scanGroup(size_t gi) {

@@ -457,7 +457,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     pins.clear();
     flushMemo();
   }
-  void flushMemo();
+  void flushMemo();  // at the end only (the workspace's reset() empties memo_touched)
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 

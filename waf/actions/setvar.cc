@@ -16,35 +16,16 @@ namespace actions {
 MacroText compileMacroText(std::string_view text) {
   MacroText m;
   m.tx_only = true;
-  auto literal = [&](std::string_view t) {
-    if (t.empty()) return;
-    if (m.parts.empty() || m.parts.back().tx) m.parts.push_back({std::string(t), false});
-    else m.parts.back().text.append(t);
-  };
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t p = text.find("%{", i);
-    if (p == std::string_view::npos) {
-      literal(text.substr(i));
-      break;
-    }
-    size_t e = text.find('}', p + 2);
-    if (e == std::string_view::npos) {
-      literal(text.substr(i));
-      break;
-    }
-    literal(text.substr(i, p - i));
-    std::string_view name = text.substr(p + 2, e - p - 2);
-    i = e + 1;
-    auto dot = name.find('.');
-    std::string_view coll = dot == std::string_view::npos ? name : name.substr(0, dot);
-    std::string_view key = dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
-    if (coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x' && !key.empty()) {
-      m.parts.push_back({toLower(key), true});
-    } else {
-      m.tx_only = false;  // another variable: expandInto reads it
-    }
-  }
+  operators::splitMacros(
+      text,
+      [&](std::string_view literal) {
+        if (m.parts.empty() || m.parts.back().tx) m.parts.push_back({std::string(literal), false});
+        else m.parts.back().text.append(literal);
+      },
+      [&](std::string_view coll, std::string_view key) {
+        if (operators::isTxCollection(coll) && !key.empty()) m.parts.push_back({toLower(key), true});
+        else m.tx_only = false;  // another variable: expandInto reads it
+      });
   return m;
 }
 

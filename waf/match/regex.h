@@ -54,6 +54,9 @@ class Regex {
   // begins with anchoredLiteral() is a match, and nothing else is.
   bool onlyAnchoredLiteral() const { return literal_anchored_ && literal_ == Literal::Whole && caseless_; }
 
+  // ^.*$ and its unanchored forms: every input matches (Literal::All).
+  bool matchesAnything() const { return literal_ == Literal::All; }
+
   // Run by RE2 with nothing cheaper first (no literal test): worth joining a RegexSet.
   bool plainRe2() const { return re2_ && literal_ == Literal::None; }
 

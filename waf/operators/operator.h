@@ -71,6 +71,32 @@ bool known(std::string_view name);
 
 bool hasMacro(std::string_view s);
 
+// Walks a text with %{...} macros as v2 expands them: on_literal(bytes) for
+// what lies between macros, on_macro(collection, key) for each
+// %{COLLECTION.KEY} (key empty for %{NAME}); a "%{" without a "}" is literal
+// to the end.
+template <class OnLiteral, class OnMacro>
+void splitMacros(std::string_view text, OnLiteral&& on_literal, OnMacro&& on_macro) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t p = text.find("%{", i);
+    const size_t e = p == std::string_view::npos ? p : text.find('}', p + 2);
+    if (e == std::string_view::npos) {
+      on_literal(text.substr(i));
+      return;
+    }
+    if (p > i) on_literal(text.substr(i, p - i));
+    const std::string_view name = text.substr(p + 2, e - p - 2);
+    i = e + 1;
+    const size_t dot = name.find('.');
+    on_macro(name.substr(0, dot), dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1));
+  }
+}
+// %{tx.KEY}: the collection named TX, in any case.
+inline bool isTxCollection(std::string_view coll) {
+  return coll.size() == 2 && (coll[0] | 0x20) == 't' && (coll[1] | 0x20) == 'x';
+}
+
 // An operator argument that may contain macros: expanded per evaluation only
 // when it does.
 class MacroArg {
