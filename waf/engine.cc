@@ -892,6 +892,52 @@ void Engine::assignMemoBits(Impl& impl) {
   for (size_t i = 0; i < cands.size() && i < 64; ++i) cands[i].second->memo_bit = static_cast<int8_t>(i);
 }
 
+// Variable lists: CRS's rules and scan groups read the same variables again
+// and again (ARGS in ~40 groups and links a phase). Variables whose values stay
+// put while a phase runs (the request's collections and line; not TX,
+// MATCHED_*, TIME or counts) get an id per distinct variable and selector:
+// their values are resolved once a phase, and the value memo's verdicts on all
+// of them are asked once (Transaction::Impl::varList).
+void Engine::assignVarLists(Impl& impl) {
+  auto fixed = [](const CompiledVar& v) {
+    using K = variables::Kind;
+    if (v.count) return false;
+    switch (v.kind) {
+      case K::Args: case K::ArgsGet: case K::ArgsPost: case K::ArgsNames: case K::ArgsGetNames:
+      case K::ArgsPostNames: case K::RequestCookies: case K::RequestCookiesNames: case K::RequestHeaders:
+      case K::RequestHeadersNames: case K::ResponseHeaders: case K::ResponseHeadersNames: case K::Files:
+      case K::FilesNames: case K::MultipartPartHeaders: case K::MultipartFilename: case K::MultipartName:
+      case K::Xml: case K::QueryString: case K::RemoteAddr: case K::RemoteHost: case K::ServerAddr:
+      case K::ServerName: case K::RequestBasename: case K::RequestFilename: case K::RequestBody:
+      case K::RequestLine: case K::RequestMethod: case K::RequestProtocol: case K::RequestUri:
+      case K::RequestUriRaw:
+        return true;
+      default:
+        return false;
+    }
+  };
+  std::map<std::string, int16_t> ids;
+  // True when every variable it reads got an id.
+  auto assign = [&](std::vector<CompiledVar>& vars) {
+    bool all = !vars.empty();
+    for (auto& v : vars) {
+      if (!fixed(v) || ids.size() >= size_t(INT16_MAX)) {
+        all = all && v.exclude;  // (an exclusion's values are only taken away)
+        continue;
+      }
+      v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
+    }
+    return all;
+  };
+  for (auto& head : impl.rules) {
+    if (head->is_marker) continue;
+    head->vars_listed = assign(head->vars);
+    for (auto& l : head->chain) l->vars_listed = assign(l->vars);
+  }
+  for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
+  impl.var_lists = ids.size();
+}
+
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   CompileResult result;
   auto impl = std::make_unique<Impl>();
@@ -921,6 +967,7 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   buildPlans(*engine->impl_);
   assignMemoBits(*engine->impl_);
+  assignVarLists(*engine->impl_);
   result.engine = std::move(engine);
   return result;
 }

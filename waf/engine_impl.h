@@ -45,6 +45,9 @@ struct CompiledVar {
   std::shared_ptr<match::Regex> selector_re;
   bool count = false;
   bool exclude = false;
+  // Its values as resolved once a phase for every link and scan group that
+  // reads the same variable (Engine::assignVarLists; -1: resolved at each use).
+  int16_t var_list = -1;
 };
 
 enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };
@@ -79,6 +82,9 @@ struct alignas(64) CompiledRule {
   // not to match (its operator pure, its argument without macros) is passed
   // over without being transformed or tested.
   int8_t memo_bit = -1;
+  // Every variable it reads (exclusions aside) has a var_list: whether the
+  // request's memo knows every value not to match it can be asked per list.
+  bool vars_listed = false;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)
@@ -184,12 +190,14 @@ struct Engine::Impl {
     // Its values are remembered (match::ValueMemo, bit = its index): one of
     // the first 64 groups, no pattern left out of its databases.
     bool memo = false;
+    bool vars_listed = false;  // as CompiledRule::vars_listed
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
   // Per phase, the @rx patterns no scan decides that read untransformed request
   // values (CRS's four long RCE command lists and 932340): matched in one pass.
   std::vector<std::unique_ptr<match::RegexSet>> regex_sets;
   size_t scan_hits_size = 0;  // all groups' patterns
+  size_t var_lists = 0;       // CompiledVar::var_list's range
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
 };
 

@@ -53,6 +53,7 @@ Transaction::Impl::Impl(const Engine& e) {
   eng = &e.impl();
   scan_state.assign(eng->scans.size(), 0);
   scan_hits.assign(eng->scan_hits_size, 0);
+  if (ws->var_lists.size() < eng->var_lists) ws->var_lists.resize(eng->var_lists);
   hits.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no regrowth
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
@@ -475,6 +476,10 @@ void Transaction::Impl::Workspace::reset() {
   }
   scan_memo.clear();
   memo_touched.clear();
+  if (++var_epoch == 0) {
+    for (auto& l : var_lists) l.epoch = 0;
+    var_epoch = 1;
+  }
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();
@@ -493,6 +498,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
                  (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() + memo_touched.capacity()) *
                      sizeof(void*) +
                  pins.capacity() * sizeof(pins[0]);
+  for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
@@ -636,8 +642,15 @@ void Transaction::Impl::scanGroup(size_t gi) {
   std::chrono::steady_clock::time_point t0;
   if (profile_timed) t0 = std::chrono::steady_clock::now();
   const auto& g = *eng->scans[gi];
-  scan_vals.clear();
-  for (const auto& v : g.vars) collect(v, scan_vals);
+  // Values this group matched nothing in before (match::ValueMemo) are left
+  // out; the others' entries are kept to record them if nothing matches now.
+  // When every value of every variable it reads is known (asked of each
+  // variable's list once a phase), none is gathered.
+  const uint64_t memo_bit = memo_on && g.memo ? uint64_t(1) << gi : 0;
+  size_t listed = 0;
+  const bool all_known = memo_bit && g.vars_listed && varsKnown(g.vars, memo_bit, false, &listed);
+  static const std::vector<VarValue> kNone;
+  const std::vector<VarValue>& vals = all_known ? kNone : targetsOf(g.vars, scan_vals);
   scan_buf.clear();
   scan_seps.clear();
   if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
@@ -646,13 +659,10 @@ void Transaction::Impl::scanGroup(size_t gi) {
     scan_seps.push_back(static_cast<uint32_t>(scan_buf.size()));
     scan_buf.push_back('\n');
   };
-  // Values this group matched nothing in before (match::ValueMemo) are left
-  // out; the others' entries are kept to record them if nothing matches now.
-  const uint64_t memo_bit = memo_on && g.memo ? uint64_t(1) << gi : 0;
   auto& memo_list = ws->scan_memo;
   memo_list.clear();
-  size_t known = 0;
-  for (const auto& t : scan_vals) {
+  size_t known = listed;
+  for (const auto& t : vals) {
     if (memo_bit) {
       MemoValue* mv = t.stable ? memoValue(t) : nullptr;
       if (mv && (mv->clean & memo_bit)) {
@@ -703,8 +713,8 @@ void Transaction::Impl::scanGroup(size_t gi) {
         if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
     }
   }
-  if (memo_bit && !scan_vals.empty()) {
-    memo_stats.values += scan_vals.size();
+  if (memo_bit && vals.size() + listed > 0) {
+    memo_stats.values += vals.size() + listed;
     memo_stats.values_known += known;
     memo_stats.scans += 1;
     memo_stats.scans_skipped += scan_seps.empty();
@@ -744,27 +754,21 @@ bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view v
   return !(bits >> link.regex_set_bit & 1);
 }
 
-// Returns true when the link matched at least once.
-int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
-  if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
-  pins.clear();
-  // Only a link with actions or captures can change a collection value while
-  // its targets view it (setvar, TX:0-9 per match): the others read TX
-  // without pinning it.
-  pin_values = link.capture || !link.steps.empty();
-  if (link.scan_group >= 0 && !scanSays(size_t(link.scan_group),
-                                         eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
-    return 0;
-  auto& targets = targets_buf;
-  targets.clear();
+void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std::vector<VarValue>& out) {
+  auto& targets = out;
   auto& tmp = tmp_buf;
-  for (const auto& cv : link.vars) {
+  for (const auto& cv : vars) {
     if (cv.exclude) {
-      tmp.clear();
-      collect(cv, tmp);
+      const std::vector<VarValue>* gone = &tmp;
+      if (cv.var_list >= 0) {
+        gone = &varList(cv).values;
+      } else {
+        tmp.clear();
+        collect(cv, tmp);
+      }
       targets.erase(std::remove_if(targets.begin(), targets.end(),
                                    [&](const VarValue& t) {
-                                     for (auto& x : tmp)
+                                     for (auto& x : *gone)
                                        if (t.coll == x.coll && iequals(t.key, x.key)) return true;
                                      return false;
                                    }),
@@ -786,10 +790,63 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       targets.push_back({cv.name, {}, keep(std::to_string(tmp.size())), false});
       continue;
     }
-    collect(cv, targets);
+    if (cv.var_list >= 0) {
+      const auto& l = varList(cv).values;
+      targets.insert(targets.end(), l.begin(), l.end());
+    } else {
+      collect(cv, targets);
+    }
   }
   // SecAction (and a rule without targets): the operator runs once on an empty value.
-  if (link.vars.empty()) targets.push_back({{}, {}, {}, false});
+  if (vars.empty()) targets.push_back({{}, {}, {}, false});
+}
+
+bool Transaction::Impl::varsKnown(const std::vector<CompiledVar>& vars, uint64_t bit, bool links, size_t* values) {
+  size_t n = 0;
+  for (const auto& cv : vars) {
+    if (cv.exclude) continue;  // (a value left out is one less to know)
+    auto& l = varList(cv);
+    if (!l.masks_set) {
+      // Asked once an epoch: a value learnt later in it only counts at the next.
+      l.clean = l.links = ~uint64_t(0);
+      for (const auto& t : l.values) {
+        MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+        if (!mv) {
+          l.clean = l.links = 0;
+          break;
+        }
+        l.clean &= mv->clean;
+        l.links &= mv->links;
+      }
+      l.masks_set = true;
+    }
+    if (!((links ? l.links : l.clean) & bit)) return false;
+    n += l.values.size();
+  }
+  *values = n;
+  return true;
+}
+
+// Returns true when the link matched at least once.
+int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
+  if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
+  pins.clear();
+  // Only a link with actions or captures can change a collection value while
+  // its targets view it (setvar, TX:0-9 per match): the others read TX
+  // without pinning it.
+  pin_values = link.capture || !link.steps.empty();
+  if (link.scan_group >= 0 && !scanSays(size_t(link.scan_group),
+                                         eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
+    return 0;
+  // A link the memo knows every value of not to match (asked of each
+  // variable's list once a phase) matches nothing: its values are not gathered.
+  const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
+  if (size_t listed = 0; memo_bit && link.vars_listed && varsKnown(link.vars, memo_bit, true, &listed)) {
+    memo_stats.link_values += listed;
+    memo_stats.link_values_known += listed;
+    return 0;
+  }
+  const std::vector<VarValue>& targets = targetsOf(link.vars, targets_buf);
 
   auto& removals = removals_buf;
   removals.clear();
@@ -802,7 +859,6 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   auto& candidates = candidates_buf;
   // A value this link is known not to match (match::ValueMemo) is passed
   // over; one it does not match now is remembered.
-  const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
   for (const auto& t : targets) {
     if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
     MemoValue* mv = nullptr;

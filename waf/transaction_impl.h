@@ -119,6 +119,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool force_body_variable = false;
   bool request_body_access = false;
   body::Result body_result;
+  std::map<std::string, std::vector<std::string>, std::less<>> xpath_values;  // XML:path's, per path
   std::vector<KV> args_post;
   bool reqbody_error = false;
   std::string reqbody_error_msg;
@@ -430,6 +431,17 @@ struct Transaction::Impl : public operators::MacroExpander {
     uint32_t memo_gen = 1;
     std::vector<MemoValue*> scan_memo;  // scanGroup's: each scanned value's entry (null: none)
     std::vector<MemoValue*> memo_touched;  // the entries made in this transaction (flushMemo)
+    // Engine::Impl::var_lists resolved (varList): current while `epoch` is
+    // var_epoch, which moves at each phase, each ctl and each request.
+    struct VarList {
+      uint32_t epoch = 0;
+      bool masks_set = false;
+      uint64_t clean = 0;  // the scan groups every value is known to match nothing in (varsKnown)
+      uint64_t links = 0;  // the memo links every value is known not to match
+      std::vector<VarValue> values;
+    };
+    std::vector<VarList> var_lists;
+    uint32_t var_epoch = 1;
     // The first bytes of coll_arena (the collections' items, keys and values:
     // CRS PL1's ~110 TX variables and the browser GET's fit in it).
     static constexpr size_t kCollBytes = 48 * 1024;
@@ -468,6 +480,38 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   // variables.cc
   void collect(const CompiledVar& v, std::vector<VarValue>& out);
+  // A link's (or scan group's) targets: its variables' values, exclusions
+  // applied, in order; targetsOf resolves them into `own` unless they are one
+  // variable's list as it is.
+  void resolveTargets(const std::vector<CompiledVar>& vars, std::vector<VarValue>& out);
+  const std::vector<VarValue>& targetsOf(const std::vector<CompiledVar>& vars, std::vector<VarValue>& own) {
+    if (vars.size() == 1 && vars[0].var_list >= 0 && !vars[0].exclude) return varList(vars[0]).values;
+    own.clear();
+    resolveTargets(vars, own);
+    return own;
+  }
+  // The values of a variable with a var_list, resolved once an epoch.
+  Workspace::VarList& varList(const CompiledVar& v) {
+    auto& l = ws->var_lists[size_t(v.var_list)];
+    if (l.epoch != ws->var_epoch) {
+      l.values.clear();
+      collect(v, l.values);
+      l.epoch = ws->var_epoch;
+      l.masks_set = false;
+    }
+    return l;
+  }
+  // True when every value of every variable `vars` reads (all listed) is
+  // known to the memo for `bit`: of the scan groups' (clean) or the links'
+  // masks; *values counts them.
+  bool varsKnown(const std::vector<CompiledVar>& vars, uint64_t bit, bool links, size_t* values);
+  // Request values may change (a phase begins, a ctl ran): lists resolve again.
+  void newVarEpoch() {
+    if (++ws->var_epoch == 0) {
+      for (auto& l : ws->var_lists) l.epoch = 0;
+      ws->var_epoch = 1;
+    }
+  }
   std::string_view keep(std::string s) {
     scratch.push_back(std::move(s));
     return scratch.back();
@@ -520,9 +564,11 @@ struct Transaction::Impl : public operators::MacroExpander {
     if (scan_state[gi] == 0) scanGroup(gi);
     return scan_state[gi] != 1 || scan_hits[hit] != 0;
   }
+  // What was found in the request's values is found again (a phase begins, a ctl ran).
   void resetScans() {
     std::fill(scan_state.begin(), scan_state.end(), int8_t(0));
     ++set_gen;
+    newVarEpoch();
   }
   bool ruleRemoved(const CompiledRule& head);
   void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);

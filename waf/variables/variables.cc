@@ -249,9 +249,12 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::Xml: {
 #ifdef RAMPART_HAVE_XPATH
       if (!body_result.xml_doc) break;
+      // Evaluated once per path: the document does not change once parsed, and
+      // the values stay for the transaction (target lists view them).
       std::string xpath = v.selector.empty() ? "/*" : v.selector;
-      for (auto& s : body::evaluateXPath(body_result, xpath))
-        out.emplace_back(n, std::string_view(), keep(std::move(s)), false);
+      auto it = xpath_values.find(xpath);
+      if (it == xpath_values.end()) it = xpath_values.emplace(xpath, body::evaluateXPath(body_result, xpath)).first;
+      for (const auto& s : it->second) out.emplace_back(n, std::string_view(), s, false);
 #endif
       break;
     }

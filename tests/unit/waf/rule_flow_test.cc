@@ -995,5 +995,50 @@ SecMarker END-53
   }
 }
 
+// A variable's values are resolved once a phase for every rule that reads it
+// (Engine::assignVarLists): phase 2's ARGS holds the body's arguments that
+// phase 1's did not, for rules decided by a scan (@rx) and rules evaluated in
+// full (@contains) alike, and exclusions take from the shared values without
+// changing them for the next rule.
+TEST(RuleFlow, VariablesAreReadAgainEachPhase) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx nothing" "id:61,phase:1,pass,nolog"
+SecRule ARGS "@contains nothing" "id:62,phase:1,pass,nolog"
+SecRule ARGS|!ARGS:b "@rx evil" "id:63,phase:2,pass,log"
+SecRule ARGS "@rx evil" "id:64,phase:2,pass,log"
+SecRule ARGS "@contains evil" "id:65,phase:2,pass,log"
+)");
+  ASSERT_TRUE(e);
+  Request req;
+  req.method = "POST";
+  req.uri = "/?a=fine";
+  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+  req.body = "b=evil";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(61));
+  EXPECT_FALSE(r.fired(62));
+  EXPECT_FALSE(r.fired(63));  // b excluded
+  EXPECT_TRUE(r.fired(64));
+  EXPECT_TRUE(r.fired(65));
+}
+
+// A ctl may change what a variable holds (REQUEST_BODY once forced): the
+// rules after it read it again, in the same phase.
+TEST(RuleFlow, VariablesAreReadAgainAfterACtl) {
+  auto e = compileRules(R"(
+SecRule REQUEST_BODY "@contains evil" "id:71,phase:2,pass,log"
+SecAction "id:72,phase:2,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@contains evil" "id:73,phase:2,pass,log"
+)");
+  ASSERT_TRUE(e);
+  Request req;
+  req.method = "POST";
+  req.headers.push_back({"Content-Type", "text/plain"});
+  req.body = "evil";
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(71));  // no body processor: not defined yet
+  EXPECT_TRUE(r.fired(73));
+}
+
 }  // namespace
 }  // namespace rampart::waf::testing
