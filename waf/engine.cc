@@ -892,6 +892,39 @@ void Engine::assignMemoBits(Impl& impl) {
   for (size_t i = 0; i < cands.size() && i < 64; ++i) cands[i].second->memo_bit = static_cast<int8_t>(i);
 }
 
+namespace {
+
+// Whether a link's actions may change a collection value (TX, IP...) that its
+// targets view while it runs: its captures (TX:0-9), a setvar of a key it
+// reads (or of a key only known at run time), initcol, setsid, setuid.
+// CRS's scoring rules read TX and add to other TX keys: nothing to pin.
+bool needsPins(const CompiledRule& l) {
+  using K = variables::Kind;
+  std::vector<const CompiledVar*> read;
+  for (const auto& v : l.vars)
+    if (!v.exclude && !v.count &&
+        (v.kind == K::Tx || v.kind == K::Ip || v.kind == K::Session || v.kind == K::User || v.kind == K::Global ||
+         v.kind == K::Resource))
+      read.push_back(&v);
+  if (read.empty()) return false;
+  if (l.capture) return true;
+  for (const auto& s : l.steps) {
+    if (s.kind == actions::Step::Kind::Ctl) continue;
+    if (s.kind != actions::Step::Kind::SetVar) return true;
+    const auto& sv = s.setvar;
+    for (const CompiledVar* v : read) {
+      if (variables::collectionName(v->kind) != sv.collection) continue;
+      if (sv.key_macro || v->selector.empty()) return true;
+      if (v->selector_re ? v->selector_re->matches(sv.key) || v->selector_re->matches(sv.key_lower)
+                         : v->selector_lower == sv.key_lower)
+        return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 // Variable lists: CRS's rules and scan groups read the same variables again
 // and again (ARGS in ~40 groups and links a phase). Variables whose values stay
 // put while a phase runs (the request's collections and line; not TX,
@@ -932,7 +965,11 @@ void Engine::assignVarLists(Impl& impl) {
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
     head->vars_listed = assign(head->vars);
-    for (auto& l : head->chain) l->vars_listed = assign(l->vars);
+    head->pin_values = needsPins(*head);
+    for (auto& l : head->chain) {
+      l->vars_listed = assign(l->vars);
+      l->pin_values = needsPins(*l);
+    }
   }
   for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
   impl.var_lists = ids.size();

@@ -85,6 +85,10 @@ struct alignas(64) CompiledRule {
   // Every variable it reads (exclusions aside) has a var_list: whether the
   // request's memo knows every value not to match it can be asked per list.
   bool vars_listed = false;
+  // Its actions may change a collection value its targets view while it runs
+  // (captures into TX:0-9; a setvar of a key it reads...): those values are
+  // pinned (Transaction::Impl::pins) while it runs. Engine::assignVarLists.
+  bool pin_values = true;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)

@@ -831,10 +831,9 @@ bool Transaction::Impl::varsKnown(const std::vector<CompiledVar>& vars, uint64_t
 int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
   if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
   pins.clear();
-  // Only a link with actions or captures can change a collection value while
-  // its targets view it (setvar, TX:0-9 per match): the others read TX
-  // without pinning it.
-  pin_values = link.capture || !link.steps.empty();
+  // Only a link whose actions or captures can change a collection value while
+  // its targets view it pins the values (CompiledRule::pin_values).
+  pin_values = link.pin_values;
   if (link.scan_group >= 0 && !scanSays(size_t(link.scan_group),
                                          eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
     return 0;

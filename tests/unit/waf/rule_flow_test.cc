@@ -1040,5 +1040,21 @@ SecRule REQUEST_BODY "@contains evil" "id:73,phase:2,pass,log"
   EXPECT_TRUE(r.fired(73));
 }
 
+// A link that sets a TX key its own targets read walks the values it
+// collected, not the ones it writes on the way (the values are pinned); one
+// that writes other keys reads as well.
+TEST(RuleFlow, SetvarOfAKeyBeingReadLeavesTheWalkAsCollected) {
+  auto e = compileRules(R"(
+SecRule REQUEST_METHOD "@streq GET" "id:81,phase:1,pass,nolog,setvar:tx.a_1=first-value-long-enough-for-the-heap,setvar:tx.a_2=second-value-long-enough-for-the-heap"
+SecRule TX:/^a_/ "@rx value" "id:82,phase:1,pass,nolog,setvar:tx.a_2=overwritten-while-walking-the-collection,setvar:'tx.walk_82=%{tx.walk_82}|%{MATCHED_VAR}'"
+SecRule TX:/^a_/ "@rx value" "id:83,phase:1,pass,nolog,setvar:'tx.walk_83=%{tx.walk_83}|%{MATCHED_VAR}'"
+)");
+  ASSERT_TRUE(e);
+  auto r = run(e, Request{});
+  EXPECT_EQ(r.tx_("walk_82"), "|first-value-long-enough-for-the-heap|second-value-long-enough-for-the-heap");
+  EXPECT_EQ(r.tx_("walk_83"), "|first-value-long-enough-for-the-heap");  // a_2 no longer holds "value"
+  EXPECT_EQ(r.tx_("a_2"), "overwritten-while-walking-the-collection");
+}
+
 }  // namespace
 }  // namespace rampart::waf::testing
