@@ -54,7 +54,6 @@ Transaction::Impl::Impl(const Engine& e) {
   scan_state.assign(eng->scans.size(), 0);
   scan_hits.assign(eng->scan_hits_size, 0);
   if (ws->var_lists.size() < eng->var_lists) ws->var_lists.resize(eng->var_lists);
-  hits.reserve(64);  // CRS PL1 records ~40 (nolog ones included): no regrowth
   const auto& s = eng->ruleset.settings;
   mode = s.rule_engine;
   request_body_access = s.request_body_access;
@@ -213,8 +212,8 @@ void Transaction::Impl::decodePathForLaterPhases() {
     return -1;
   };
   const std::string& raw = request_filename;
-  std::string dec;
-  dec.reserve(raw.size());
+  std::string& dec = ws->path_decoded_buf;  // (the workspace's: no allocation once warm)
+  dec.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
     if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
       dec.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
@@ -224,7 +223,8 @@ void Transaction::Impl::decodePathForLaterPhases() {
     }
   }
   // Dot segments (RFC 3986 5.2.4), as ap_normalize_path does.
-  std::string out;
+  std::string& out = ws->path_normal_buf;
+  out.clear();
   size_t i = 0;
   while (i < dec.size()) {
     size_t j = dec.find('/', i + 1);
@@ -466,6 +466,8 @@ void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
 void Transaction::Impl::Workspace::reset() {
   scratch.clear();
   pins.clear();
+  merged_storage.clear();
+  hits.clear();
   for (auto s : kStrings) (this->*s).clear();
   for (auto l : kLists) (this->*l).clear();
   scan_state.clear();
@@ -497,7 +499,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
                  (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() + memo_touched.capacity()) *
                      sizeof(void*) +
-                 pins.capacity() * sizeof(pins[0]);
+                 pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit);
   for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
@@ -1019,7 +1021,7 @@ Transaction::Transaction(std::shared_ptr<const Engine> engine, std::string_view 
 }
 
 Transaction::Transaction(const Engine& engine, std::string_view unique_id) : impl_(std::make_unique<Impl>(engine)) {
-  impl_->unique_id = std::string(unique_id);
+  impl_->unique_id.assign(unique_id);
 }
 
 Transaction::~Transaction() = default;

@@ -84,7 +84,7 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   std::shared_ptr<const Engine> engine;  // null when the caller keeps the engine alive
   const Engine::Impl* eng = nullptr;
-  std::string unique_id;
+  std::string& unique_id = ws->unique_id;
   std::chrono::system_clock::time_point start = std::chrono::system_clock::now();
 
   // connection / request line
@@ -100,7 +100,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string path_info;
   std::vector<KV>& req_headers = ws->req_headers;  // as Apache hands them to v2: repeated names merged with ", "
   std::vector<KV>& raw_req_headers = ws->raw_req_headers;  // as received
-  std::deque<std::string> merged_storage;
+  std::deque<std::string>& merged_storage = ws->merged_storage;  // repeated headers joined (KVs view them)
   bool path_decoded = false;
   // Phase 2+ (Apache unescapes r->uri in place).
   std::string& decoded_filename = ws->decoded_filename;
@@ -159,7 +159,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     int8_t severity;
     bool disruptive;
   };
-  std::vector<Hit> hits;
+  std::vector<Hit>& hits = ws->hits;
   std::vector<MatchedRule> logged_matches;
   mutable std::vector<MatchedRule> all_matches;  // matches()' join, made when hits grew
   mutable size_t all_matches_hits = 0;
@@ -420,6 +420,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string out_buf;
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;
+    std::string unique_id, path_decoded_buf, path_normal_buf;
+    std::deque<std::string> merged_storage;
+    std::vector<Hit> hits;
     std::string decoded_filename, decoded_basename, decoded_uri;
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get;
     std::vector<int8_t> scan_state;
@@ -454,7 +457,8 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::scan_buf,         &Workspace::out_buf,          &Workspace::request_line,
         &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
-        &Workspace::decoded_uri};
+        &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
+        &Workspace::path_normal_buf};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get};
 
