@@ -34,9 +34,17 @@ namespace rampart::waf {
 // A collection variable. Values are immutable and shared: setvar installs a
 // new one, so a rule that is reading the old one (views in its target list)
 // keeps it alive through `pins` without copying strings per read.
+// Its strings take the memory resource it is made with (a transaction's
+// arena: no heap allocation per setvar); a plain copy takes the default one.
 struct CollValue {
-  std::string name;  // as first written, when not the key itself (empty: the key, already in lower case)
-  std::string value;
+  using allocator_type = std::pmr::polymorphic_allocator<char>;
+  std::pmr::string name;  // as first written, when not the key itself (empty: the key, already in lower case)
+  std::pmr::string value;
+
+  CollValue() = default;
+  explicit CollValue(const allocator_type& a) : name(a), value(a) {}
+  CollValue(const CollValue&) = default;
+  CollValue(const CollValue& o, const allocator_type& a) : name(o.name, a), value(o.value, a) {}
 };
 struct CollEntry {
   std::shared_ptr<const CollValue> p;  // null: no value (an unset or just added variable)

@@ -1196,7 +1196,7 @@ std::string Transaction::txValue(std::string_view name) const {
   const Collection* tx = impl_->tx_coll;
   if (!tx) return {};
   const Collection::Item* e = tx->find(toLower(name));
-  return !e || !e->second.p ? std::string() : e->second.p->value;
+  return !e || !e->second.p ? std::string() : std::string(e->second.p->value);
 }
 
 void Transaction::forEachArgument(

@@ -12,7 +12,7 @@ namespace {
 
 std::shared_ptr<const CollValue> val(std::string v) {
   auto p = std::make_shared<CollValue>();
-  p->value = std::move(v);
+  p->value = v;
   return p;
 }
 
@@ -20,7 +20,7 @@ void set(Collection& c, std::string_view key, std::string v) { c.add(key).second
 
 std::string get(const Collection& c, std::string_view key) {
   const auto* it = c.find(key);
-  return it && it->second.p ? it->second.p->value : "<none>";
+  return it && it->second.p ? std::string(it->second.p->value) : "<none>";
 }
 
 std::vector<std::string> keys(const Collection& c, std::string_view prefix = "") {
