@@ -112,7 +112,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string server_name;
 
   // request body
-  std::string req_body;
+  std::string& req_body = ws->req_body;
   bool req_body_truncated = false;
   bool body_processed = false;
   std::string reqbody_processor;  // "", URLENCODED, MULTIPART, JSON, XML
@@ -120,7 +120,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool request_body_access = false;
   body::Result body_result;
   std::map<std::string, std::vector<std::string>, std::less<>> xpath_values;  // XML:path's, per path
-  std::vector<KV> args_post;
+  std::vector<KV>& args_post = ws->args_post;
   bool reqbody_error = false;
   std::string reqbody_error_msg;
   bool inbound_data_error = false;
@@ -420,11 +420,11 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string out_buf;
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;
-    std::string unique_id, path_decoded_buf, path_normal_buf;
+    std::string unique_id, path_decoded_buf, path_normal_buf, req_body;
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
     std::string decoded_filename, decoded_basename, decoded_uri;
-    std::vector<KV> req_headers, raw_req_headers, cookies, args_get;
+    std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
     // The request's values in the thread's match::ValueMemo, by address (a
@@ -458,9 +458,10 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
-        &Workspace::path_normal_buf};
+        &Workspace::path_normal_buf,  &Workspace::req_body};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
-                                                             &Workspace::cookies, &Workspace::args_get};
+                                                             &Workspace::cookies, &Workspace::args_get,
+                                                             &Workspace::args_post};
 
     void reset();
     bool worthKeeping() const;  // false when one request grew it too much
