@@ -932,23 +932,8 @@ bool needsPins(const CompiledRule& l) {
 // their values are resolved once a phase, and the value memo's verdicts on all
 // of them are asked once (Transaction::Impl::varList).
 void Engine::assignVarLists(Impl& impl) {
-  auto fixed = [](const CompiledVar& v) {
-    using K = variables::Kind;
-    if (v.count) return false;
-    switch (v.kind) {
-      case K::Args: case K::ArgsGet: case K::ArgsPost: case K::ArgsNames: case K::ArgsGetNames:
-      case K::ArgsPostNames: case K::RequestCookies: case K::RequestCookiesNames: case K::RequestHeaders:
-      case K::RequestHeadersNames: case K::ResponseHeaders: case K::ResponseHeadersNames: case K::Files:
-      case K::FilesNames: case K::MultipartPartHeaders: case K::MultipartFilename: case K::MultipartName:
-      case K::Xml: case K::QueryString: case K::RemoteAddr: case K::RemoteHost: case K::ServerAddr:
-      case K::ServerName: case K::RequestBasename: case K::RequestFilename: case K::RequestBody:
-      case K::RequestLine: case K::RequestMethod: case K::RequestProtocol: case K::RequestUri:
-      case K::RequestUriRaw:
-        return true;
-      default:
-        return false;
-    }
-  };
+  // The variables a phase scan may gather once (batchable), not counts.
+  auto fixed = [](const CompiledVar& v) { return !v.count && batchable(v.kind); };
   std::map<std::string, int16_t> ids;
   // True when every variable it reads got an id.
   auto assign = [&](std::vector<CompiledVar>& vars) {

@@ -43,6 +43,16 @@ struct Request {
   std::string response_body;
 };
 
+// A form POST (application/x-www-form-urlencoded) of `body` to `uri`.
+inline Request formPost(std::string uri, std::string body) {
+  Request req;
+  req.method = "POST";
+  req.uri = std::move(uri);
+  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+  req.body = std::move(body);
+  return req;
+}
+
 struct Run {
   std::unique_ptr<Transaction> tx;
   Verdict first;  // the first disruptive/allow verdict returned by a phase

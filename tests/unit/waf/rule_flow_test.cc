@@ -1009,11 +1009,7 @@ SecRule ARGS "@rx evil" "id:64,phase:2,pass,log"
 SecRule ARGS "@contains evil" "id:65,phase:2,pass,log"
 )");
   ASSERT_TRUE(e);
-  Request req;
-  req.method = "POST";
-  req.uri = "/?a=fine";
-  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
-  req.body = "b=evil";
+  const Request req = formPost("/?a=fine", "b=evil");
   auto r = run(e, req);
   EXPECT_FALSE(r.fired(61));
   EXPECT_FALSE(r.fired(62));

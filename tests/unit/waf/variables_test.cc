@@ -182,11 +182,7 @@ SecRule REQUEST_BODY "@streq a=b+c" "id:3,phase:2,pass,setvar:tx.body=1")");
 
 TEST(Variables, ArgsCombinesGetThenPost) {
   auto e = compileRules(R"(SecRule ARGS "@rx ." "id:1,phase:2,pass,setvar:tx.n=+1,setvar:tx.last=%{MATCHED_VAR_NAME}")");
-  Request req;
-  req.method = "POST";
-  req.uri = "/?g=1";
-  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
-  req.body = "p=2";
+  const Request req = formPost("/?g=1", "p=2");
   auto r = run(e, req);
   EXPECT_EQ(r.tx_("n"), "2");
   EXPECT_EQ(r.tx_("last"), "ARGS:p");
@@ -271,10 +267,7 @@ TEST(Variables, MultipartFlagsAbsentOutsideMultipart) {
 
 TEST(Variables, RequestBodyLimitReject) {
   auto e = compileRules("SecRequestBodyNoFilesLimit 10\nSecRequestBodyLimit 10\nSecAction \"id:1,phase:2,pass\"");
-  Request req;
-  req.method = "POST";
-  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
-  req.body = "a=0123456789abcdef";
+  const Request req = formPost("/", "a=0123456789abcdef");
   EXPECT_FALSE(run(e, req).body_accepted);
 }
 
@@ -282,10 +275,7 @@ TEST(Variables, RequestBodyLimitProcessPartial) {
   auto e = compileRules(
       "SecRequestBodyNoFilesLimit 5\nSecRequestBodyLimitAction ProcessPartial\n"
       "SecRule ARGS_POST:a \"@streq 123\" \"id:1,phase:2,pass,setvar:tx.cut=1\"");
-  Request req;
-  req.method = "POST";
-  req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
-  req.body = "a=123456";
+  const Request req = formPost("/", "a=123456");
   auto r = run(e, req);
   EXPECT_TRUE(r.body_accepted);
   EXPECT_EQ(r.tx_("cut"), "1");
