@@ -546,9 +546,13 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     g->hits_offset = impl.scan_hits_size;
     impl.scan_hits_size += g->db.size() + g->db_plain.size();
     const int lined_size = static_cast<int>(g->db.size());
+    // A pattern left out of a database is reported as always possible, and no
+    // link reads that report (its links are evaluated in full): the memo
+    // disregards it, so that a group holding one is remembered too.
     g->memo = index < 64;
-    for (size_t i = 0; i < g->db.size(); ++i) g->memo = g->memo && !g->db.leftOut(int(i));
-    for (size_t i = 0; i < g->db_plain.size(); ++i) g->memo = g->memo && !g->db_plain.leftOut(int(i));
+    g->unread.assign(g->db.size() + g->db_plain.size(), 0);
+    for (size_t i = 0; i < g->db.size(); ++i) g->unread[i] = g->db.leftOut(int(i));
+    for (size_t i = 0; i < g->db_plain.size(); ++i) g->unread[g->db.size() + i] = g->db_plain.leftOut(int(i));
     impl.scans.push_back(std::move(g));
     const auto& built = *impl.scans.back();
     for (auto& [l, id] : assigned) {

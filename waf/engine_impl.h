@@ -192,8 +192,12 @@ struct Engine::Impl {
     match::HsPrefilter db, db_plain;
     size_t hits_offset = 0;                  // this group's hits in a transaction's array
     // Its values are remembered (match::ValueMemo, bit = its index): one of
-    // the first 64 groups, no pattern left out of its databases.
+    // the first 64 groups.
     bool memo = false;
+    // Per pattern (db's, then db_plain's): 1 when no link reads its hit (left
+    // out of the database: reported as always possible, its links evaluated
+    // in full). A scan whose hits are all such matched nothing the links ask.
+    std::vector<uint8_t> unread;
     bool vars_listed = false;  // as CompiledRule::vars_listed
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;

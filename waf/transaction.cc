@@ -707,10 +707,12 @@ void Transaction::Impl::scanGroup(size_t gi) {
       for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
       ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
     }
-    if (memo_bit && ok && std::all_of(hits, hits + nhits, [](uint8_t h) { return h == 0; })) {
+    bool none = ok;
+    for (size_t i = 0; i < nhits && none; ++i) none = hits[i] == 0 || g.unread[i];
+    if (memo_bit && none) {
       // Nothing matched: none of these values matches any of the group's
       // patterns through any of its pipelines (alone, each is matched by no
-      // more than among the others).
+      // more than among the others). Patterns no link reads do not count.
       for (MemoValue* mv : memo_list)
         if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
     }

@@ -204,5 +204,31 @@ TEST(ValueMemo, OffScansEverything) {
   EXPECT_EQ(s.scans_skipped, 1u);
 }
 
+// A pattern Hyperscan cannot compile (over its resource limits) and too long
+// to approximate is left out of its group's database: reported as always
+// possible, its rule evaluated in full. The group is still remembered (the
+// report is read by no rule), and the left-out rule still matches a value
+// the group knows.
+TEST(ValueMemo, GroupWithALeftOutPatternIsRemembered) {
+  ValueMemo::forThread().clear();
+  std::string long_list = "(?:a{20000}";
+  for (int i = 0; long_list.size() < 1600; ++i) long_list += "|filler" + std::to_string(i);
+  long_list += "|marker)";
+  auto e = compileRules("SecRule ARGS \"@rx evil\" \"id:1,phase:2,deny\"\n"
+                        "SecRule ARGS \"@rx " + long_list + "\" \"id:2,phase:2,deny\"");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->scanStats().links, 1u);  // 2 is left out
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({}, "/?q=harmless&r=marker"), &denied);
+  EXPECT_TRUE(denied);  // 2, in full
+  EXPECT_EQ(s.scans, 1u);
+  s = statsOf(e, withHeaders({}, "/?q=harmless&r=marker"), &denied);
+  EXPECT_EQ(s.scans_skipped, 1u);  // both values known to the group
+  EXPECT_TRUE(denied);             // and 2 still matches
+  s = statsOf(e, withHeaders({}, "/?q=harmless&r=evil"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.scans_skipped, 0u);
+}
+
 }  // namespace
 }  // namespace rampart::waf
