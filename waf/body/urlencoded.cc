@@ -20,6 +20,8 @@
 // Example: parseUrlEncoded("q=select+1&x=%3Cscript%3E", {}) ->
 //   args {("q","select 1"), ("x","<script>")}.
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,37 +31,43 @@
 namespace rampart::waf::body {
 namespace {
 
-int hexValue(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// The value of a hex digit, -1 for any other byte.
+constexpr std::array<int8_t, 256> kHex = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[size_t(c)] = int8_t(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[size_t(c)] = int8_t(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[size_t(c)] = int8_t(c - 'A' + 10);
+  return t;
+}();
 
-// urldecode_nonstrict: invalid escapes are copied through unchanged.
+// urldecode_nonstrict: invalid escapes are copied through unchanged. Written
+// through a pointer into a buffer of the input's size (a form's values are
+// full of '+' and escapes: no per-byte append).
 std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size();) {
+  std::string out(in.size(), '\0');
+  char* o = out.data();
+  const size_t n = in.size();
+  for (size_t i = 0; i < n;) {
     const unsigned char c = static_cast<unsigned char>(in[i]);
-    if (c == '%') {
-      if (i + 2 < in.size()) {
-        const int hi = hexValue(static_cast<unsigned char>(in[i + 1]));
-        const int lo = hexValue(static_cast<unsigned char>(in[i + 2]));
-        if (hi >= 0 && lo >= 0) {
-          out.push_back(static_cast<char>((hi << 4) | lo));
-          i += 3;
-          continue;
-        }
-      }
-      out.push_back('%');
-      invalid = true;
+    if (c == '+') {
+      *o++ = ' ';
       ++i;
+    } else if (c != '%') {
+      *o++ = static_cast<char>(c);
+      ++i;
+    } else if (i + 2 < n && kHex[static_cast<unsigned char>(in[i + 1])] >= 0 &&
+               kHex[static_cast<unsigned char>(in[i + 2])] >= 0) {
+      *o++ = static_cast<char>((kHex[static_cast<unsigned char>(in[i + 1])] << 4) |
+                               kHex[static_cast<unsigned char>(in[i + 2])]);
+      i += 3;
     } else {
-      out.push_back(c == '+' ? ' ' : static_cast<char>(c));
+      *o++ = '%';
+      invalid = true;
       ++i;
     }
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return out;
 }
 
