@@ -478,10 +478,7 @@ void Transaction::Impl::Workspace::reset() {
   }
   scan_memo.clear();
   memo_touched.clear();
-  if (++var_epoch == 0) {
-    for (auto& l : var_lists) l.epoch = 0;
-    var_epoch = 1;
-  }
+  nextVarEpoch();
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();

@@ -445,6 +445,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     };
     std::vector<VarList> var_lists;
     uint32_t var_epoch = 1;
+    void nextVarEpoch() {
+      if (++var_epoch == 0) {  // wrapped: no list may look current
+        for (auto& l : var_lists) l.epoch = 0;
+        var_epoch = 1;
+      }
+    }
     // The first bytes of coll_arena (the collections' items, keys and values:
     // CRS PL1's ~110 TX variables and the browser GET's fit in it).
     static constexpr size_t kCollBytes = 48 * 1024;
@@ -511,12 +517,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // masks; *values counts them.
   bool varsKnown(const std::vector<CompiledVar>& vars, uint64_t bit, bool links, size_t* values);
   // Request values may change (a phase begins, a ctl ran): lists resolve again.
-  void newVarEpoch() {
-    if (++ws->var_epoch == 0) {
-      for (auto& l : ws->var_lists) l.epoch = 0;
-      ws->var_epoch = 1;
-    }
-  }
+  void newVarEpoch() { ws->nextVarEpoch(); }
   std::string_view keep(std::string s) {
     scratch.push_back(std::move(s));
     return scratch.back();
