@@ -1,6 +1,8 @@
 // Operators, evaluated directly through the registry (no transaction).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "waf/operators/operator.h"
 
 namespace rampart::waf::operators {
@@ -180,6 +182,31 @@ TEST(Operators, WithinIsSubstringOfArgument) {
   EXPECT_FALSE(list("/user-agent/"));
   EXPECT_FALSE(list("/x-method-override/ "));  // longer than what is left
   EXPECT_TRUE(list(std::string_view("/if/\0", 4)));
+}
+
+// findBytes (@within, @contains) agrees with string_view::find on both of its
+// paths: short lists searched by the needle's second byte, the rest by memmem.
+TEST(Operators, FindBytesAgreesWithFind) {
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    const char* alphabet = round % 2 ? "/ab" : "/abcdefgh- ";  // few letters: many near misses
+    const size_t letters = std::strlen(alphabet);
+    std::string hay(next() % (round % 3 == 0 ? 700 : 64), ' ');
+    for (auto& c : hay) c = alphabet[next() % letters];
+    std::string needle(next() % 40, ' ');
+    for (auto& c : needle) c = alphabet[next() % letters];
+    if (!hay.empty() && next() % 2) {  // often a piece of the haystack itself
+      const size_t at = next() % hay.size();
+      needle = hay.substr(at, next() % 12);
+    }
+    ASSERT_EQ(findBytes(hay, needle), std::string_view(hay).find(needle)) << "hay '" << hay << "' needle '" << needle << "'";
+  }
 }
 
 TEST(Operators, ContainsWordNeedsBoundaries) {
