@@ -903,13 +903,9 @@ namespace {
 // reads (or of a key only known at run time), initcol, setsid, setuid.
 // CRS's scoring rules read TX and add to other TX keys: nothing to pin.
 bool needsPins(const CompiledRule& l) {
-  using K = variables::Kind;
-  std::vector<const CompiledVar*> read;
+  std::vector<const CompiledVar*> read;  // the collections' variables (collectionName: tx, ip...)
   for (const auto& v : l.vars)
-    if (!v.exclude && !v.count &&
-        (v.kind == K::Tx || v.kind == K::Ip || v.kind == K::Session || v.kind == K::User || v.kind == K::Global ||
-         v.kind == K::Resource))
-      read.push_back(&v);
+    if (!v.exclude && !v.count && !variables::collectionName(v.kind).empty()) read.push_back(&v);
   if (read.empty()) return false;
   if (l.capture) return true;
   for (const auto& s : l.steps) {
@@ -929,13 +925,14 @@ bool needsPins(const CompiledRule& l) {
 
 }  // namespace
 
+// What links' and scan groups' targets need at run time.
 // Variable lists: CRS's rules and scan groups read the same variables again
 // and again (ARGS in ~40 groups and links a phase). Variables whose values stay
 // put while a phase runs (the request's collections and line; not TX,
 // MATCHED_*, TIME or counts) get an id per distinct variable and selector:
 // their values are resolved once a phase, and the value memo's verdicts on all
-// of them are asked once (Transaction::Impl::varList).
-void Engine::assignVarLists(Impl& impl) {
+// of them are asked once (Transaction::Impl::varList). Pins: needsPins.
+void Engine::prepareTargets(Impl& impl) {
   // The variables a phase scan may gather once (batchable), not counts.
   auto fixed = [](const CompiledVar& v) { return !v.count && batchable(v.kind); };
   std::map<std::string, int16_t> ids;
@@ -993,7 +990,7 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   buildPlans(*engine->impl_);
   assignMemoBits(*engine->impl_);
-  assignVarLists(*engine->impl_);
+  prepareTargets(*engine->impl_);
   result.engine = std::move(engine);
   return result;
 }

@@ -46,7 +46,7 @@ struct CompiledVar {
   bool count = false;
   bool exclude = false;
   // Its values as resolved once a phase for every link and scan group that
-  // reads the same variable (Engine::assignVarLists; -1: resolved at each use).
+  // reads the same variable (Engine::prepareTargets; -1: resolved at each use).
   int16_t var_list = -1;
 };
 
@@ -87,7 +87,7 @@ struct alignas(64) CompiledRule {
   bool vars_listed = false;
   // Its actions may change a collection value its targets view while it runs
   // (captures into TX:0-9; a setvar of a key it reads...): those values are
-  // pinned (Transaction::Impl::pins) while it runs. Engine::assignVarLists.
+  // pinned (Transaction::Impl::pins) while it runs. Engine::prepareTargets.
   bool pin_values = true;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)

@@ -150,7 +150,7 @@ class Engine {
   static void precomputeInit(const std::shared_ptr<Engine>& engine);
   static void buildPlans(Impl& impl);  // Impl::plans, from the compiled rules and scans
   static void assignMemoBits(Impl& impl);  // CompiledRule::memo_bit
-  static void assignVarLists(Impl& impl);  // CompiledVar::var_list, vars_listed
+  static void prepareTargets(Impl& impl);  // CompiledVar::var_list, vars_listed, pin_values
   std::unique_ptr<Impl> impl_;
 };
 

@@ -20,54 +20,25 @@
 // Example: parseUrlEncoded("q=select+1&x=%3Cscript%3E", {}) ->
 //   args {("q","select 1"), ("x","<script>")}.
 #include <algorithm>
-#include <array>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "waf/body/body.h"
 #include "waf/body/internal.h"
+#include "waf/transformations/internal.h"
 
 namespace rampart::waf::body {
 namespace {
 
-// The value of a hex digit, -1 for any other byte.
-constexpr std::array<int8_t, 256> kHex = [] {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int c = '0'; c <= '9'; ++c) t[size_t(c)] = int8_t(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[size_t(c)] = int8_t(c - 'a' + 10);
-  for (int c = 'A'; c <= 'F'; ++c) t[size_t(c)] = int8_t(c - 'A' + 10);
-  return t;
-}();
-
-// urldecode_nonstrict: invalid escapes are copied through unchanged. Written
-// through a pointer into a buffer of the input's size (a form's values are
-// full of '+' and escapes: no per-byte append).
+// urldecode_nonstrict: t:urlDecode's decoding (invalid escapes copied through
+// unchanged), and whether any '%' did not start a valid escape (every '%' in
+// the input is one the decoder looks at: escape digits are never '%').
 std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
-  std::string out(in.size(), '\0');
-  char* o = out.data();
-  const size_t n = in.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned char c = static_cast<unsigned char>(in[i]);
-    if (c == '+') {
-      *o++ = ' ';
-      ++i;
-    } else if (c != '%') {
-      *o++ = static_cast<char>(c);
-      ++i;
-    } else if (i + 2 < n && kHex[static_cast<unsigned char>(in[i + 1])] >= 0 &&
-               kHex[static_cast<unsigned char>(in[i + 2])] >= 0) {
-      *o++ = static_cast<char>((kHex[static_cast<unsigned char>(in[i + 1])] << 4) |
-                               kHex[static_cast<unsigned char>(in[i + 2])]);
-      i += 3;
-    } else {
-      *o++ = '%';
-      invalid = true;
-      ++i;
-    }
-  }
-  out.resize(static_cast<size_t>(o - out.data()));
+  for (size_t p = in.find('%'); p != std::string_view::npos && !invalid; p = in.find('%', p + 1))
+    invalid = !(p + 2 < in.size() && transformations::detail::isHex(in[p + 1]) &&
+                transformations::detail::isHex(in[p + 2]));
+  std::string out;
+  if (!transformations::urlDecode(in, out)) return std::string(in);  // (unchanged: out left empty)
   return out;
 }
 

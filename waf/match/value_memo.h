@@ -12,8 +12,9 @@
 // Exactness: a value is recorded for a group only after a scan of that group
 // in which no pattern matched anywhere (so none matched it, through any of the
 // group's pipelines), and a group's patterns match a value alone no more than
-// they match it among other values (transaction.cc, scanGroup). A group with
-// patterns Hyperscan left out (always reported) is never recorded. A link is
+// they match it among other values (transaction.cc, scanGroup). Patterns
+// Hyperscan left out of a group's database (reported as always possible, their
+// links evaluated in full) do not count: no link reads their report. A link is
 // recorded for a value when none of the value's transformed stages matched;
 // only links whose operator's outcome is a function of the value alone get a
 // bit.

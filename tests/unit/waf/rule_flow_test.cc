@@ -996,7 +996,7 @@ SecMarker END-53
 }
 
 // A variable's values are resolved once a phase for every rule that reads it
-// (Engine::assignVarLists): phase 2's ARGS holds the body's arguments that
+// (Engine::prepareTargets): phase 2's ARGS holds the body's arguments that
 // phase 1's did not, for rules decided by a scan (@rx) and rules evaluated in
 // full (@contains) alike, and exclusions take from the shared values without
 // changing them for the next rule.
