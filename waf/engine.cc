@@ -945,6 +945,7 @@ void Engine::prepareTargets(Impl& impl) {
         continue;
       }
       v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
+      v.head_list = variables::fixedByHead(v.kind);
     }
     return all;
   };

@@ -48,6 +48,9 @@ struct CompiledVar {
   // Its values as resolved once a phase for every link and scan group that
   // reads the same variable (Engine::prepareTargets; -1: resolved at each use).
   int16_t var_list = -1;
+  // Its values are the request line's or headers' (variables::fixedByHead):
+  // the list is resolved once a request, not again each phase.
+  bool head_list = false;
 };
 
 enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };

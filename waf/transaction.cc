@@ -479,6 +479,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_memo.clear();
   memo_touched.clear();
   nextVarEpoch();
+  head_epoch = var_epoch;
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();

@@ -435,7 +435,10 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<MemoValue*> scan_memo;  // scanGroup's: each scanned value's entry (null: none)
     std::vector<MemoValue*> memo_touched;  // the entries made in this transaction (flushMemo)
     // Engine::Impl::var_lists resolved (varList): current while `epoch` is
-    // var_epoch, which moves at each phase, each ctl and each request.
+    // var_epoch, which moves at each phase, each ctl that changes what the
+    // variables hold and each request; a list of the request line's or
+    // headers' values (CompiledVar::head_list) while it is head_epoch, which
+    // moves with each request only.
     struct VarList {
       uint32_t epoch = 0;
       bool masks_set = false;
@@ -445,6 +448,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     };
     std::vector<VarList> var_lists;
     uint32_t var_epoch = 1;
+    uint32_t head_epoch = 1;
     void nextVarEpoch() {
       if (++var_epoch == 0) {  // wrapped: no list may look current
         for (auto& l : var_lists) l.epoch = 0;
@@ -504,10 +508,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   // The values of a variable with a var_list, resolved once an epoch.
   Workspace::VarList& varList(const CompiledVar& v) {
     auto& l = ws->var_lists[size_t(v.var_list)];
-    if (l.epoch != ws->var_epoch) {
+    const uint32_t epoch = v.head_list ? ws->head_epoch : ws->var_epoch;
+    if (l.epoch != epoch) {
       l.values.clear();
       collect(v, l.values);
-      l.epoch = ws->var_epoch;
+      l.epoch = epoch;
       l.masks_set = false;
     }
     return l;

@@ -130,7 +130,13 @@ bool parseCtl(const std::string& raw, Ctl* out, std::string* error) {
 
 void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) {
   using K = actions::Ctl::Kind;
-  resetScans();  // a ctl may change what the variables hold (body processor, REQUEST_BODY)
+  // What the variables hold changes with the body's processing and
+  // forceRequestBodyVariable: values are gathered and scanned again. The other
+  // ctls leave them as they are (a removed target is left out by the links
+  // that read it; the scans ask more than it, never less). CRS 941010 removes
+  // a target on most requests.
+  if (c.kind == K::RequestBodyProcessor || c.kind == K::ForceRequestBodyVariable || c.kind == K::RequestBodyAccess)
+    resetScans();
   auto on = [&](std::string_view v) { return iequals(v, "on") || iequals(v, "1") || iequals(v, "true"); };
   switch (c.kind) {
     case K::RuleEngine:

@@ -85,6 +85,18 @@ Kind lookup(std::string_view upper_name) {
 
 bool isCollection(Kind k) { return k >= Kind::Args && k <= Kind::Xml; }
 
+bool fixedByHead(Kind k) {
+  switch (k) {
+    case Kind::ArgsGet: case Kind::ArgsGetNames: case Kind::RequestCookies: case Kind::RequestCookiesNames:
+    case Kind::RequestHeaders: case Kind::RequestHeadersNames: case Kind::QueryString: case Kind::RemoteAddr:
+    case Kind::RemoteHost: case Kind::ServerAddr: case Kind::ServerName: case Kind::RequestLine:
+    case Kind::RequestMethod: case Kind::RequestProtocol: case Kind::RequestUriRaw:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view collectionName(Kind k) {
   switch (k) {
     case Kind::Tx: return "tx";

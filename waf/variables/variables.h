@@ -45,5 +45,10 @@ Kind lookup(std::string_view upper_name);
 bool isCollection(Kind k);
 // For persistent-style collections (TX, IP, ...): the lower-case collection name, else "".
 std::string_view collectionName(Kind k);
+// The variables whose values come from the request line, the request's
+// headers and the connection alone: they hold the same from phase 1 to the
+// request's end (not REQUEST_URI, REQUEST_FILENAME or REQUEST_BASENAME, which
+// phase 2 reads decoded, nor ARGS, which the body adds to).
+bool fixedByHead(Kind k);
 
 }  // namespace rampart::waf::variables

@@ -1018,6 +1018,37 @@ SecRule ARGS "@contains evil" "id:65,phase:2,pass,log"
   EXPECT_TRUE(r.fired(65));
 }
 
+// The request line's and headers' values are read once a request
+// (variables::fixedByHead); the path is read again in phase 2, decoded, and a
+// pooled workspace's next request reads its own headers.
+TEST(RuleFlow, HeadValuesAreReadOnceARequestAndThePathAgainDecoded) {
+  auto e = compileRules(R"(
+SecRule REQUEST_FILENAME "@rx ^(.*)$" "id:1,phase:1,pass,nolog,capture,setvar:tx.f1=%{tx.1}"
+SecRule REQUEST_HEADERS:X-A "@rx ^(.*)$" "id:2,phase:1,pass,nolog,capture,setvar:tx.h1=%{tx.1}"
+SecRule REQUEST_URI "@rx ^(.*)$" "id:3,phase:1,pass,nolog,capture,setvar:tx.u1=%{tx.1}"
+SecRule REQUEST_FILENAME "@rx ^(.*)$" "id:4,phase:2,pass,nolog,capture,setvar:tx.f2=%{tx.1}"
+SecRule REQUEST_HEADERS:X-A "@rx ^(.*)$" "id:5,phase:2,pass,nolog,capture,setvar:tx.h2=%{tx.1}"
+SecRule REQUEST_URI "@rx ^(.*)$" "id:6,phase:2,pass,nolog,capture,setvar:tx.u2=%{tx.1}"
+)");
+  ASSERT_TRUE(e);
+  Request req;
+  req.uri = "/a/./b%20c?q=1";
+  req.headers.push_back({"X-A", "first"});
+  {
+    auto r = run(e, req);
+    EXPECT_EQ(r.tx_("f1"), "/a/./b%20c");
+    EXPECT_EQ(r.tx_("u1"), "/a/./b%20c?q=1");
+    EXPECT_EQ(r.tx_("f2"), "/a/b c");
+    EXPECT_EQ(r.tx_("u2"), "/a/b c?q=1");
+    EXPECT_EQ(r.tx_("h1"), "first");
+    EXPECT_EQ(r.tx_("h2"), "first");
+  }  // (its workspace goes back to the pool for the next)
+  req.headers.back().second = "second";
+  auto r2 = run(e, req);
+  EXPECT_EQ(r2.tx_("h1"), "second");
+  EXPECT_EQ(r2.tx_("h2"), "second");
+}
+
 // A ctl may change what a variable holds (REQUEST_BODY once forced): the
 // rules after it read it again, in the same phase.
 TEST(RuleFlow, VariablesAreReadAgainAfterACtl) {

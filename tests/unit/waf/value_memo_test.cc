@@ -116,6 +116,32 @@ TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
   EXPECT_EQ(s.scans_skipped, 1u);
 }
 
+// A ctl that removes a target or a rule leaves the values as they were: a
+// group already scanned is not scanned again (CRS 941010 removes a target on
+// most requests). The removal still holds for the rule it names.
+TEST(ValueMemo, ACtlThatRemovesATargetScansNothingAgain) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,pass,log"
+SecAction "id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;REQUEST_HEADERS:x-a"
+SecRule REQUEST_HEADERS "@rx bad" "id:3,phase:1,pass,log"
+)");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->scanStats().links, 2u);
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  Request req = withHeaders({{"X-A", "evil bad"}, {"X-B", "fine"}});
+  {
+    auto r = run(e, req);
+    EXPECT_TRUE(r.fired(1));
+    EXPECT_FALSE(r.fired(3));  // X-A removed for it, X-B fine
+  }
+  EXPECT_EQ(ValueMemo::forThread().stats.scans - before.scans, 1u);
+  req = withHeaders({{"X-A", "fine"}, {"X-B", "bad"}});
+  auto r = run(e, req);
+  EXPECT_FALSE(r.fired(1));
+  EXPECT_TRUE(r.fired(3));
+}
+
 TEST(ValueMemo, ValuesOfAScanThatMatchedAreNotRemembered) {
   ValueMemo::forThread().clear();
   auto e = compileRules(R"(SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,pass,nolog")");
