@@ -201,7 +201,21 @@ void Worker::join() {
 }
 
 std::string Worker::nextRequestId() {
-  return fmt::format("{}{:x}{:06x}", shared_.id_prefix, id_, ++request_seq_);
+  // prefix, the worker in hex, the sequence in at least six hex digits (as
+  // fmt's "{}{:x}{:06x}", without parsing a format on every request).
+  char digits[40];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  auto hex = [&](uint64_t v, int min) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int n = 0; v != 0 || n < min; ++n, v >>= 4) *--p = kHex[v & 15];
+  };
+  hex(++request_seq_, 6);
+  hex(id_, 1);
+  std::string id;
+  id.reserve(shared_.id_prefix.size() + size_t(end - p));
+  id.append(shared_.id_prefix).append(p, end);
+  return id;
 }
 
 asio::awaitable<void> Worker::acceptLoop(std::shared_ptr<tcp::acceptor> acc_ptr, std::string listener,

@@ -2,17 +2,6 @@
 
 namespace rampart::gateway::http {
 
-namespace {
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 bool isToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)
@@ -49,19 +38,33 @@ bool isHopByHop(std::string_view name) {
   }
 }
 
-bool isNamedInConnection(const std::vector<Header>& headers, std::string_view name) {
-  if (isProtectedFromConnection(name)) return false;
-  for (const Header& h : headers)
-    if (iequals(h.name, "connection") && listHasToken(h.value, name)) return true;
-  return false;
-}
 
 bool isProtectedFromConnection(std::string_view name) {
   return iequals(name, "host") || iequals(name, "content-length");
 }
 
-bool isHopByHopIn(const std::vector<Header>& headers, std::string_view name) {
-  return isHopByHop(name) || isNamedInConnection(headers, name);
+HopByHop::HopByHop(std::span<const Header> headers) : headers_(headers) {
+  for (const Header& h : headers) {
+    if (!iequals(h.name, "connection")) continue;
+    if (n_ == connection_.size()) {
+      more_ = true;
+      break;
+    }
+    connection_[n_++] = h.value;
+  }
+}
+
+bool HopByHop::drops(std::string_view name) const {
+  if (isHopByHop(name)) return true;
+  if (n_ == 0 || isProtectedFromConnection(name)) return false;
+  if (more_) {
+    for (const Header& h : headers_)
+      if (iequals(h.name, "connection") && listHasToken(h.value, name)) return true;
+    return false;
+  }
+  for (size_t i = 0; i < n_; ++i)
+    if (listHasToken(connection_[i], name)) return true;
+  return false;
 }
 
 bool isValidHost(std::string_view h) {

@@ -157,13 +157,22 @@ class ChunkedDecoder {
   size_t size_digits_ = 0;    // hex digits of the current chunk size
 };
 
-// ASCII case-insensitive equality (header names, tokens).
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (header names, tokens). Inline: the proxy
+// asks it of every field several times, mostly of names of another length.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == b[i]) continue;
+    const char x = static_cast<char>(a[i] | 0x20);  // a letter's lower case
+    if (x != static_cast<char>(b[i] | 0x20) || x < 'a' || x > 'z') return false;
+  }
+  return true;
+}
 
 // Header names that are always hop-by-hop (RFC 9110 7.6.1: Connection, Keep-Alive,
 // Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer, Proxy-Authenticate,
 // Proxy-Authorization). Those named in a Connection header are hop-by-hop as well:
-// see isHopByHopIn() in headers.h, with the other helpers (tokens, lists, Host).
+// see HopByHop in headers.h, with the other helpers (tokens, lists, Host).
 bool isHopByHop(std::string_view name);
 
 }  // namespace rampart::gateway::http

@@ -88,15 +88,9 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
 }
 
 void appendHeaders(std::string& out, std::span<const Header> headers, bool skip_hop_by_hop) {
-  // isHopByHopIn wants a vector; scan Connection values here instead to stay on the span.
-  auto namedInConnection = [&](std::string_view name) {
-    if (isProtectedFromConnection(name)) return false;
-    for (const Header& h : headers)
-      if (iequals(h.name, "connection") && listHasToken(h.value, name)) return true;
-    return false;
-  };
+  const HopByHop hop(skip_hop_by_hop ? headers : std::span<const Header>());
   for (const Header& h : headers) {
-    if (skip_hop_by_hop && (isHopByHop(h.name) || namedInConnection(h.name))) continue;
+    if (skip_hop_by_hop && hop.drops(h.name)) continue;
     appendHeader(out, h.name, h.value);
   }
 }

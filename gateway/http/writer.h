@@ -25,7 +25,7 @@ void appendRequestLine(std::string& out, std::string_view method, std::string_vi
 void appendStatusLine(std::string& out, uint16_t status, std::string_view reason = {});
 // "name: value\r\n"
 void appendHeader(std::string& out, std::string_view name, std::string_view value);
-// Each header in order; with skip_hop_by_hop, leaves out isHopByHopIn(headers, name).
+// Each header in order; with skip_hop_by_hop, leaves out those HopByHop(headers) drops.
 void appendHeaders(std::string& out, std::span<const Header> headers, bool skip_hop_by_hop = false);
 
 // Request line + headers + empty line (HTTP/1.1). Headers written as given.

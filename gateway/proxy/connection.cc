@@ -1107,8 +1107,10 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   const bool chunk_upstream = has_body && !x.body_done && req.framing == http::BodyFraming::Chunked;
 
-  // Build the upstream request head once.
+  // Build the upstream request head once, in one allocation: the client's
+  // head and what is added to it (X-Forwarded-*, Via, X-Request-Id...).
   std::string head;
+  head.reserve(req.head_size + 512);
   {
     std::string target;
     std::string_view orig = originTarget(req.target);
@@ -1124,8 +1126,9 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     }
     http::appendRequestLine(head, req.method, target);
     std::string xff, via;
+    const http::HopByHop hop(req.headers);
     for (const auto& h : req.headers) {
-      if (http::isHopByHopIn(req.headers, h.name)) continue;
+      if (hop.drops(h.name)) continue;
       if (http::iequals(h.name, "Content-Length") || http::iequals(h.name, "Expect")) continue;
       if (http::iequals(h.name, "X-Forwarded-For")) {
         xff.append(xff.empty() ? "" : ", ").append(h.value);
@@ -1578,8 +1581,9 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   auto& o = c_->out;
   o.clear();
   http::appendStatusLine(o, resp.status, resp.reason);
+  const http::HopByHop hop(resp.headers);
   for (const auto& h : resp.headers) {
-    if (!upgrade_ok && http::isHopByHopIn(resp.headers, h.name)) continue;
+    if (!upgrade_ok && hop.drops(h.name)) continue;
     if (upgrade_ok && (http::iequals(h.name, "Connection") || http::iequals(h.name, "Upgrade"))) continue;
     if (http::iequals(h.name, "X-Request-Id")) continue;
     if (held_all && http::iequals(h.name, "Content-Length")) continue;

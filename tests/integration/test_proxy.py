@@ -92,8 +92,13 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual(req["h"]["x-forwarded-host"], f"127.0.0.1:{self.gw.port}")
         self.assertEqual(req["h"]["via"], "1.1 rampart")
         rid = headers["x-request-id"]
-        self.assertTrue(rid)
+        # The process's 8 hex digits, the worker's, then the sequence in at least 6.
+        self.assertRegex(rid, r"^[0-9a-f]{15,}$")
         self.assertEqual(req["h"]["x-request-id"], rid)
+        _, again, _ = http(self.gw.port, "GET", "/plain")
+        self.assertRegex(again["x-request-id"], r"^[0-9a-f]{15,}$")
+        self.assertNotEqual(again["x-request-id"], rid)
+        self.assertEqual(again["x-request-id"][:8], rid[:8])
         # A sane client-supplied id is kept end to end.
         status, headers, _ = http(self.gw.port, "GET", "/plain", {"X-Request-Id": "abc-123"})
         self.assertEqual(headers["x-request-id"], "abc-123")
