@@ -205,13 +205,32 @@ void Transaction::Impl::processBody() {
 // r->parsed_uri.path) and removes dot segments; phase 2 and later see the
 // decoded path in REQUEST_FILENAME, REQUEST_BASENAME and REQUEST_URI.
 void Transaction::Impl::decodePathForLaterPhases() {
+  const std::string& raw = request_filename;
+  std::string& out = ws->path_normal_buf;
+  if (raw.find('%') == std::string::npos && raw.find("/.") == std::string::npos) {
+    out.assign(raw);  // nothing to decode, no dot segment: as it is (most paths)
+  } else {
+    normalizePath(raw, out);
+  }
+  // New members (not overwriting the raw ones): cached transformations are keyed by value address.
+  decoded_filename = out;
+  std::string_view base = decoded_filename;
+  if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
+  if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
+  decoded_basename.assign(base);
+  decoded_uri.assign(decoded_filename);
+  if (uri_raw.find('?') != std::string_view::npos) decoded_uri.append("?").append(query_string);
+  path_decoded = true;
+}
+
+// The path percent-decoded, then its dot segments removed.
+void Transaction::Impl::normalizePath(const std::string& raw, std::string& out) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
-  const std::string& raw = request_filename;
   std::string& dec = ws->path_decoded_buf;  // (the workspace's: no allocation once warm)
   dec.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -223,7 +242,6 @@ void Transaction::Impl::decodePathForLaterPhases() {
     }
   }
   // Dot segments (RFC 3986 5.2.4), as ap_normalize_path does.
-  std::string& out = ws->path_normal_buf;
   out.clear();
   size_t i = 0;
   while (i < dec.size()) {
@@ -242,15 +260,6 @@ void Transaction::Impl::decodePathForLaterPhases() {
     i = j;
   }
   if (out.empty() && !dec.empty()) out = dec[0] == '/' ? "/" : dec;
-  // New members (not overwriting the raw ones): cached transformations are keyed by value address.
-  decoded_filename = out;
-  std::string_view base = decoded_filename;
-  if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
-  if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
-  decoded_basename.assign(base);
-  decoded_uri.assign(decoded_filename);
-  if (uri_raw.find('?') != std::string_view::npos) decoded_uri.append("?").append(query_string);
-  path_decoded = true;
 }
 
 // ---------------------------------------------------------------- rule flow

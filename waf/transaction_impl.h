@@ -129,7 +129,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   int response_status = 0;
   std::string response_status_text;
   std::string_view response_protocol;
-  std::vector<KV> resp_headers;
+  std::vector<KV>& resp_headers = ws->resp_headers;
   std::string resp_body;
   bool outbound_data_error = false;
   bool response_body_access = false;
@@ -424,7 +424,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
     std::string decoded_filename, decoded_basename, decoded_uri;
-    std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post;
+    std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post, resp_headers;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
     // The request's values in the thread's match::ValueMemo, by address (a
@@ -471,7 +471,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::path_normal_buf,  &Workspace::req_body};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
-                                                             &Workspace::args_post};
+                                                             &Workspace::args_post, &Workspace::resp_headers};
 
     void reset();
     bool worthKeeping() const;  // false when one request grew it too much
@@ -589,6 +589,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   void prepareRequest();
   void processBody();
   void decodePathForLaterPhases();
+  void normalizePath(const std::string& raw, std::string& out);  // decodePathForLaterPhases' slow path
   bool active() const { return mode != rules::EngineSettings::RuleEngine::Off; }
 };
 
