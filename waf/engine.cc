@@ -700,8 +700,8 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
     auto* r = const_cast<CompiledRule*>(rule);
     r->precomputed_match = all;
     if (all) {
-      r->precomputed_var = t.matched_var;
-      r->precomputed_var_name = t.matched_var_name;
+      r->precomputed_var = t.matchedVar();
+      r->precomputed_var_name = t.matchedVarName();
     }
     folded.push_back(r);
   }
@@ -768,8 +768,8 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
     const bool all = t.evaluateRule(*r);
     r->constant = all ? 1 : 0;
     if (all) {
-      r->precomputed_var = t.matched_var;
-      r->precomputed_var_name = t.matched_var_name;
+      r->precomputed_var = t.matchedVar();
+      r->precomputed_var_name = t.matchedVarName();
     }
   }
   t.current_head = nullptr;

@@ -362,8 +362,8 @@ void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
   m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
   m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
   for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
-  m.matched_var_name = matched_var_name;
-  m.matched_data = matched_var;
+  m.matched_var_name = matchedVarName();
+  m.matched_data = matchedVar();
 }
 
 void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
@@ -896,6 +896,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
         // The captures this match did not set are removed.
         txColl().eraseDigitsFrom(ctx.ncaps);
       }
+      matched_from = nullptr;
       matched_var.assign(value);
       matched_var_name.assign(t.coll);
       if (!t.key.empty()) matched_var_name.append(":").append(t.key);
@@ -963,10 +964,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
       continue;
     }
     if (step.precomputed && from_tx_init) {
-      if (step.precomputed_match) {
-        matched_var = rule->precomputed_var;
-        matched_var_name = rule->precomputed_var_name;
-      }
+      if (step.precomputed_match) matched_from = rule;
       continue;
     }
     current_head = rule;
@@ -982,8 +980,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
     if (step.constant >= 0 && from_tx_init && !tx_target_removed) {
       all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
-        matched_var.assign(rule->precomputed_var);
-        matched_var_name.assign(rule->precomputed_var_name);
+        matched_from = rule;
         takeDisruptive(*rule);
       }
     } else if (step.scan_group >= 0 && !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {

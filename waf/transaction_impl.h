@@ -178,8 +178,16 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool request_prepared = false;
 
   // rule evaluation state
+  // MATCHED_VAR(_NAME): the last matched value, or, after a rule decided at
+  // compile time (precomputed or constant; ~190 a request at PL1), that
+  // rule's: read through matchedVar()/matchedVarName(), copied by nobody.
   std::string& matched_var = ws->matched_var;
   std::string& matched_var_name = ws->matched_var_name;
+  const CompiledRule* matched_from = nullptr;  // that rule, when it was the last to match
+  std::string_view matchedVar() const { return matched_from ? matched_from->precomputed_var : matched_var; }
+  std::string_view matchedVarName() const {
+    return matched_from ? matched_from->precomputed_var_name : matched_var_name;
+  }
   // MATCHED_VARS of this rule/chain: (name, value) pairs cleared by count, so
   // that their strings keep their capacity from rule to rule ("TX:DETECTION_
   // PARANOIA_LEVEL" is past the short-string size: a malloc per match).

@@ -409,8 +409,8 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       num(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now() - start).count());
       break;
     case K::HighestSeverity: num(highest_severity); break;
-    case K::MatchedVar: scalar(keep(matched_var), false); break;
-    case K::MatchedVarName: scalar(keep(matched_var_name), false); break;
+    case K::MatchedVar: scalar(keep(std::string(matchedVar())), false); break;
+    case K::MatchedVarName: scalar(keep(std::string(matchedVarName())), false); break;
     case K::UniqueId: scalar(unique_id, true); break;
     case K::UserId:
     case K::SessionId: {

@@ -938,6 +938,7 @@ SecRule TX:header_level "@eq 2" "id:40,phase:2,pass,nolog,skip:1"
 SecRule ARGS "@rx x" "id:41,phase:2,pass,log"
 SecRule TX:fixed "@eq %{tx.fixed}" "id:42,phase:2,pass,nolog,skip:1"
 SecRule ARGS "@rx x" "id:43,phase:2,pass,log"
+SecRule MATCHED_VAR "@rx ^7$" "id:48,phase:2,pass,nolog,setvar:tx.mv=%{matched_var}"
 SecRule TX:0 "@rx ." "id:44,phase:2,pass,nolog,skip:1"
 SecRule ARGS "@rx x" "id:45,phase:2,pass,log"
 SecRule TX:DETECTION_PARANOIA_LEVEL "@eq 9" "id:46,phase:2,pass,nolog,skip:1"
@@ -968,6 +969,16 @@ TEST(RuleFlow, RulesDecidedByUnwrittenTxRunAsIfEvaluated) {
     EXPECT_EQ(d.tx_("seen"), "TX:detection_paranoia_level") << uri;  // MATCHED_VAR_NAME as 33 left it
     EXPECT_EQ(d.fired(37), std::string(uri) == "/?a=xx") << uri;  // 37 reads a score set per request
     for (const char* v : {"seen", "score", "header_host"}) EXPECT_EQ(d.tx_(v), e.tx_(v)) << uri << " " << v;
+    // MATCHED_VAR as 42 (decided at compile time) left it: TX:fixed's 7.
+    EXPECT_EQ(d.tx_("mv"), "7") << uri;
+    EXPECT_EQ(e.tx_("mv"), "7") << uri;
+    auto named = [](const testing::Run& r) {  // (less 31, as above)
+      std::vector<std::string> out;
+      for (const auto& m : r.tx->matches())
+        if (m.id != 31) out.push_back(std::to_string(m.id) + " " + m.matched_var_name + "=" + m.matched_data);
+      return out;
+    };
+    EXPECT_EQ(named(d), named(e)) << uri;
   }
 }
 
