@@ -6,11 +6,14 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
 #include <memory_resource>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/ir.h"
@@ -28,6 +31,22 @@ namespace rampart::waf {
 
 // ASCII case folding, as ModSecurity's C-locale tolower (names, keys, selectors).
 inline char asciiLower(char c) { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
+// Whether `s` holds an ASCII upper-case letter, eight bytes at a time: a key
+// built from macros (920450's "header_name_920450_%{tx.0}") seldom does, and
+// then needs no lower-cased copy.
+inline bool hasAsciiUpper(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t low7 = w & 0x7f7f7f7f7f7f7f7full;
+    // Per byte below 0x80: bit 7 of low7 + 0x3f is set from 'A' on, of low7 + 0x25 from '[' on.
+    if (~w & (low7 + 0x3f3f3f3f3f3f3f3full) & ~(low7 + 0x2525252525252525ull) & 0x8080808080808080ull) return true;
+  }
+  for (; i < s.size(); ++i)
+    if (s[i] >= 'A' && s[i] <= 'Z') return true;
+  return false;
+}
 std::string toLower(std::string_view s);
 // Inline: the engine compares names this way ~1,000 times a request.
 inline bool iequals(std::string_view a, std::string_view b) {

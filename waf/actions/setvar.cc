@@ -78,10 +78,13 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   if (sv.key_macro) {
     key_buf.clear();
     expandMacro(key_buf, sv.key_text, sv.key);
-    lkey_buf.assign(key_buf);
-    for (auto& ch : lkey_buf) ch = asciiLower(ch);
     key = key_buf;
-    lkey = lkey_buf;
+    lkey = key_buf;
+    if (hasAsciiUpper(key_buf)) {
+      lkey_buf.assign(key_buf);
+      for (auto& ch : lkey_buf) ch = asciiLower(ch);
+      lkey = lkey_buf;
+    }
   }
   Collection& c = coll(sv.collection);
   if (sv.op == actions::SetVar::Op::Unset) {

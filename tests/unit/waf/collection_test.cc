@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "waf/engine_impl.h"
+
 namespace rampart::waf {
 namespace {
 
@@ -128,6 +130,21 @@ TEST(Collection, CopiesAreIndependentAndOwnKeysOutlivesTheSource) {
   EXPECT_EQ(tx.size(), 1u);
   const Collection copy(tx);
   EXPECT_EQ(keys(copy), (std::vector<std::string>{"inbound_anomaly_score_pl1"}));
+}
+
+// setvar keys are lower-cased only when they hold an upper-case letter:
+// every position of a word and each byte around the letters' range.
+TEST(Collection, HasAsciiUpperFindsEveryLetterAndNothingElse) {
+  EXPECT_FALSE(hasAsciiUpper(""));
+  EXPECT_FALSE(hasAsciiUpper("header_name_920450_user-agent"));
+  for (size_t len = 1; len <= 20; ++len)
+    for (size_t at = 0; at < len; ++at) {
+      std::string s(len, 'x');
+      for (int c = 0; c < 256; ++c) {
+        s[at] = char(c);
+        EXPECT_EQ(hasAsciiUpper(s), c >= 'A' && c <= 'Z') << len << " " << at << " " << c;
+      }
+    }
 }
 
 }  // namespace
