@@ -923,6 +923,28 @@ bool needsPins(const CompiledRule& l) {
   return false;
 }
 
+// Whether a rule (its chain, its actions and its phase's default actions) can
+// read MATCHED_VARS or MATCHED_VARS_NAMES: as a target, or by a macro in an
+// operator's argument or an action's value.
+bool readsMatchedVars(const rules::Rule& r) {
+  auto mentions = [](std::string_view text) {
+    static constexpr std::string_view kName = "matched_vars";
+    if (text.size() < kName.size()) return false;
+    for (size_t at = 0; at + kName.size() <= text.size(); ++at)
+      if (iequals(text.substr(at, kName.size()), kName)) return true;
+    return false;
+  };
+  for (const auto& v : r.variables)
+    if (mentions(v.name) || mentions(v.selector)) return true;
+  if (mentions(r.op.argument)) return true;
+  for (const auto* list : {&r.actions, &r.default_actions})
+    for (const auto& a : *list)
+      if (mentions(a.value)) return true;
+  for (const auto& link : r.chain)
+    if (readsMatchedVars(link)) return true;
+  return false;
+}
+
 }  // namespace
 
 // What links' and scan groups' targets need at run time.
@@ -932,6 +954,7 @@ bool needsPins(const CompiledRule& l) {
 // MATCHED_*, TIME or counts) get an id per distinct variable and selector:
 // their values are resolved once a phase, and the value memo's verdicts on all
 // of them are asked once (Transaction::Impl::varList). Pins: needsPins.
+// MATCHED_VARS are kept only for the rules that read them (readsMatchedVars).
 void Engine::prepareTargets(Impl& impl) {
   // The variables a phase scan may gather once (batchable), not counts.
   auto fixed = [](const CompiledVar& v) { return !v.count && batchable(v.kind); };
@@ -953,6 +976,7 @@ void Engine::prepareTargets(Impl& impl) {
     if (head->is_marker) continue;
     head->vars_listed = assign(head->vars);
     head->pin_values = needsPins(*head);
+    head->keeps_matched_vars = !head->src || readsMatchedVars(*head->src);
     for (auto& l : head->chain) {
       l->vars_listed = assign(l->vars);
       l->pin_values = needsPins(*l);

@@ -111,6 +111,10 @@ struct alignas(64) CompiledRule {
   // (captures into TX:0-9; a setvar of a key it reads...): those values are
   // pinned (Transaction::Impl::pins) while it runs. Engine::prepareTargets.
   bool pin_values = true;
+  // Heads: a link or action of the rule reads MATCHED_VARS(_NAMES), as a
+  // target or in a macro; the others do not collect them (a rule's are
+  // cleared when it ends, so no other rule sees them). Engine::prepareTargets.
+  bool keeps_matched_vars = true;
   std::vector<int> prefix_ids;  // prefix_ids[i]: id of the pipeline tfns[0..i]
   int pipeline_id = 0;  // prefix id of the whole pipeline (0: no transformation)
   int profile_index = -1;  // heads: index in RuleProfile (0 .. rule_count-1)

@@ -900,7 +900,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       matched_var.assign(value);
       matched_var_name.assign(t.coll);
       if (!t.key.empty()) matched_var_name.append(":").append(t.key);
-      matched_vars.add(matched_var_name, matched_var);
+      if (head.keeps_matched_vars) matched_vars.add(matched_var_name, matched_var);
       if (!link.chained && head.severity >= 0 && head.severity < highest_severity) highest_severity = head.severity;
       for (const auto& s : link.steps) runStep(s, link);
       if (is_last) {

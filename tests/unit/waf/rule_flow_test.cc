@@ -103,6 +103,21 @@ SecRule ARGS "@rx ^x" "id:13,phase:1,pass,chain"
   EXPECT_EQ(run(e, req).tx_("two"), "1");
 }
 
+// A rule keeps MATCHED_VARS only when it can read them (readsMatchedVars):
+// also through a macro in an action or in its chain's operator.
+TEST(RuleFlow, MatchedVarsReadByMacros) {
+  auto e = compileRules(R"(
+SecRule ARGS "@rx ^x" "id:16,phase:1,pass,nolog,setvar:tx.mv=%{matched_vars}"
+SecRule ARGS "@rx ^x" "id:17,phase:1,pass,nolog,chain"
+  SecRule ARGS "@streq %{MATCHED_VARS}" "setvar:tx.again=1")");
+  ASSERT_TRUE(e);
+  Request req;
+  req.uri = "/?a=x1&b=y";
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("mv"), "x1");
+  EXPECT_EQ(r.tx_("again"), "1");
+}
+
 TEST(RuleFlow, MatchedVarsClearedBetweenRules) {
   auto e = compileRules(R"(
 SecRule ARGS "@rx ^x" "id:14,phase:1,pass"
