@@ -927,13 +927,7 @@ bool needsPins(const CompiledRule& l) {
 // read MATCHED_VARS or MATCHED_VARS_NAMES: as a target, or by a macro in an
 // operator's argument or an action's value.
 bool readsMatchedVars(const rules::Rule& r) {
-  auto mentions = [](std::string_view text) {
-    static constexpr std::string_view kName = "matched_vars";
-    if (text.size() < kName.size()) return false;
-    for (size_t at = 0; at + kName.size() <= text.size(); ++at)
-      if (iequals(text.substr(at, kName.size()), kName)) return true;
-    return false;
-  };
+  auto mentions = [](std::string_view text) { return toLower(text).find("matched_vars") != std::string::npos; };
   for (const auto& v : r.variables)
     if (mentions(v.name) || mentions(v.selector)) return true;
   if (mentions(r.op.argument)) return true;

@@ -47,6 +47,14 @@ inline bool hasAsciiUpper(std::string_view s) {
     if (s[i] >= 'A' && s[i] <= 'Z') return true;
   return false;
 }
+// `s` in lower case: itself when it has no upper-case letter, else lowered
+// into `buf` (a buffer the caller keeps: no allocation once warm).
+inline std::string_view asciiLowered(std::string_view s, std::string& buf) {
+  if (!hasAsciiUpper(s)) return s;
+  buf.assign(s);
+  for (auto& c : buf) c = asciiLower(c);
+  return buf;
+}
 std::string toLower(std::string_view s);
 // Inline: the engine compares names this way ~1,000 times a request.
 inline bool iequals(std::string_view a, std::string_view b) {

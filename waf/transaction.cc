@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "waf/transaction_impl.h"
+#include "waf/transformations/internal.h"
 
 #include <chrono>
 #include <cstring>
@@ -84,13 +85,7 @@ void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
         if (operators::isTxCollection(coll) && !key.empty()) {
           // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
           if (!tx_coll) return;
-          std::string_view lk = key;
-          if (std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-            lower_key.assign(key);  // kept: no allocation per macro
-            for (auto& c : lower_key) c = asciiLower(c);
-            lk = lower_key;
-          }
-          const Collection::Item* e = tx_coll->find(lk);
+          const Collection::Item* e = tx_coll->find(asciiLowered(key, lower_key));
           if (e && e->second.p) out.append(e->second.p->value);
           return;
         }
@@ -205,15 +200,12 @@ void Transaction::Impl::processBody() {
 // r->parsed_uri.path) and removes dot segments; phase 2 and later see the
 // decoded path in REQUEST_FILENAME, REQUEST_BASENAME and REQUEST_URI.
 void Transaction::Impl::decodePathForLaterPhases() {
-  const std::string& raw = request_filename;
-  std::string& out = ws->path_normal_buf;
-  if (raw.find('%') == std::string::npos && raw.find("/.") == std::string::npos) {
-    out.assign(raw);  // nothing to decode, no dot segment: as it is (most paths)
-  } else {
-    normalizePath(raw, out);
-  }
   // New members (not overwriting the raw ones): cached transformations are keyed by value address.
-  decoded_filename = out;
+  const std::string& raw = request_filename;
+  if (raw.find('%') == std::string::npos && raw.find("/.") == std::string::npos)
+    decoded_filename.assign(raw);  // nothing to decode, no dot segment: as it is (most paths)
+  else
+    normalizePath(raw, decoded_filename);
   std::string_view base = decoded_filename;
   if (auto s = base.rfind('/'); s != std::string_view::npos) base = base.substr(s + 1);
   if (auto s = base.rfind('\\'); s != std::string_view::npos) base = base.substr(s + 1);
@@ -225,17 +217,12 @@ void Transaction::Impl::decodePathForLaterPhases() {
 
 // The path percent-decoded, then its dot segments removed.
 void Transaction::Impl::normalizePath(const std::string& raw, std::string& out) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  using transformations::detail::isHex;
   std::string& dec = ws->path_decoded_buf;  // (the workspace's: no allocation once warm)
   dec.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
-      dec.push_back(static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2])));
+    if (raw[i] == '%' && i + 2 < raw.size() && isHex(raw[i + 1]) && isHex(raw[i + 2])) {
+      dec.push_back(static_cast<char>(transformations::detail::x2c(&raw[i + 1])));
       i += 2;
     } else {
       dec.push_back(raw[i]);

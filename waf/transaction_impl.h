@@ -428,7 +428,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string out_buf;
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;
-    std::string unique_id, path_decoded_buf, path_normal_buf, req_body;
+    std::string unique_id, path_decoded_buf, req_body;
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
     std::string decoded_filename, decoded_basename, decoded_uri;
@@ -476,7 +476,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
-        &Workspace::path_normal_buf,  &Workspace::req_body};
+        &Workspace::req_body};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
                                                              &Workspace::args_post, &Workspace::resp_headers};

@@ -79,12 +79,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     key_buf.clear();
     expandMacro(key_buf, sv.key_text, sv.key);
     key = key_buf;
-    lkey = key_buf;
-    if (hasAsciiUpper(key_buf)) {
-      lkey_buf.assign(key_buf);
-      for (auto& ch : lkey_buf) ch = asciiLower(ch);
-      lkey = lkey_buf;
-    }
+    lkey = asciiLowered(key_buf, lkey_buf);
   }
   Collection& c = coll(sv.collection);
   if (sv.op == actions::SetVar::Op::Unset) {
