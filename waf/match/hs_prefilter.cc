@@ -22,8 +22,9 @@ namespace rampart::waf::match {
 struct HsPrefilter::Db {
   hs_database_t* db = nullptr;
   uint64_t id = 0;  // unique in the process: which databases a thread's scratch fits
-  std::vector<unsigned> flags;  // as compiled (exact or prefilter mode)
-  std::vector<uint8_t> always;  // patterns left out of the set: always candidates
+  std::vector<unsigned> flags;  // by expression, as compiled (exact or prefilter mode)
+  std::vector<uint8_t> always;  // by id: left out of the set (an expression of it), always a candidate
+  std::vector<unsigned> id_flags;  // by id: its expressions' flags (they agree on HS_FLAG_SINGLEMATCH)
   ~Db() {
     if (db) hs_free_database(db);
   }
@@ -34,13 +35,18 @@ namespace {
 constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
 // Part of every cache key: bumped whenever the flags or build()'s fallbacks
 // change, so that a database cached by an older build is not taken for this one's.
-constexpr std::string_view kBuildScheme = "scheme 4\n";
+constexpr std::string_view kBuildScheme = "scheme 5\n";
 // Patterns longer than this are measured (tooSlow) and never compiled in
 // prefilter mode: Hyperscan's approximation of a long command list (CRS
 // 932230, 932235, 932250, 932260) matches nearly every batch, so it filters
 // nothing and slows the scan of its database (a third of the 1 KB POST's
 // RCE scan); such a pattern is left out and its rule always evaluated.
 constexpr size_t kLongPattern = 1500;
+// Hyperscan refuses an expression longer than 16000 bytes ("Pattern length
+// exceeds limit"): a long phrase list (CRS 930120's lfi-os-files.data, 1,100
+// file names, ~21 KB as an alternation) is split into expressions of up to
+// this many bytes that report under one id.
+constexpr size_t kMaxExpression = 12000;
 
 // Whether a pattern Hyperscan refuses in exact mode may try prefilter mode.
 bool approximable(const std::string& t, unsigned flags) {
@@ -99,7 +105,7 @@ bool compilesAlone(const std::string& p, unsigned flags) {
 
 struct ScanContext {
   uint8_t* hits;  // ids are 0 .. size()-1
-  const unsigned* flags;  // as compiled, by id
+  const unsigned* flags;  // as compiled, by id (Db::id_flags)
   const std::vector<uint32_t>* separators;
 };
 
@@ -144,9 +150,16 @@ uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
-// File: "rampart-hs 1\n", then u64 key length, key, u32 n, n flags (u32), n
-// always bytes, u64 database length, hs_serialize_database's bytes.
-constexpr std::string_view kMagic = "rampart-hs 1\n";
+// File: "rampart-hs 2\n", then u64 key length, key, u32 n, n flags (u32, by
+// expression), u32 m, m always bytes (by id), u64 database length,
+// hs_serialize_database's bytes.
+constexpr std::string_view kMagic = "rampart-hs 2\n";
+
+// Db::id_flags from the expressions' flags and ids.
+void setIdFlags(HsPrefilter::Db& db, const std::vector<uint32_t>& id_of) {
+  db.id_flags.assign(db.always.size(), 0);
+  for (size_t i = 0; i < id_of.size() && i < db.flags.size(); ++i) db.id_flags[id_of[i]] = db.flags[i];
+}
 
 std::string cacheFile(const std::string& dir, const std::string& key) {
   char name[64];
@@ -175,7 +188,9 @@ void writeAside(const std::string& path, std::string_view data) {
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
 }
 
-std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std::string& key, size_t n) {
+std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std::string& key,
+                                              const std::vector<uint32_t>& id_of, size_t ids) {
+  const size_t n = id_of.size();
   std::string data;
   if (!readFile(path, data)) return nullptr;
   size_t at = 0;
@@ -196,11 +211,13 @@ std::shared_ptr<HsPrefilter::Db> loadFromDisk(const std::string& path, const std
   if (!take(&count, sizeof count) || count != n) return nullptr;
   auto db = std::make_shared<HsPrefilter::Db>();
   db->flags.resize(n);
-  db->always.resize(n);
+  db->always.resize(ids);
+  uint32_t m = 0;
   uint64_t dlen = 0;
-  if (!take(db->flags.data(), n * sizeof(unsigned)) || !take(db->always.data(), n) || !take(&dlen, sizeof dlen) ||
-      data.size() - at != dlen)
+  if (!take(db->flags.data(), n * sizeof(unsigned)) || !take(&m, sizeof m) || m != ids ||
+      !take(db->always.data(), ids) || !take(&dlen, sizeof dlen) || data.size() - at != dlen)
     return nullptr;
+  setIdFlags(*db, id_of);
   hs_database_t* hdb = nullptr;
   if (hs_deserialize_database(data.data() + at, dlen, &hdb) != HS_SUCCESS) return nullptr;
   db->db = hdb;
@@ -220,7 +237,9 @@ void saveToDisk(const std::string& dir, const std::string& path, const std::stri
   uint32_t n = static_cast<uint32_t>(db.flags.size());
   out.append(reinterpret_cast<const char*>(&n), sizeof n);
   out.append(reinterpret_cast<const char*>(db.flags.data()), n * sizeof(unsigned));
-  out.append(reinterpret_cast<const char*>(db.always.data()), n);
+  uint32_t m = static_cast<uint32_t>(db.always.size());
+  out.append(reinterpret_cast<const char*>(&m), sizeof m);
+  out.append(reinterpret_cast<const char*>(db.always.data()), m);
   uint64_t dlen = len;
   out.append(reinterpret_cast<const char*>(&dlen), sizeof dlen).append(bytes, len);
   std::free(bytes);
@@ -442,34 +461,47 @@ int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separato
   if (t.size() > kLongPattern && tooSlow(t, flags)) return -1;
   patterns_.push_back(std::move(t));
   flags_.push_back(flags);
-  return static_cast<int>(patterns_.size() - 1);
+  id_of_.push_back(static_cast<uint32_t>(ids_));
+  return static_cast<int>(ids_++);
 }
 
 int HsPrefilter::addPhrases(const std::vector<std::string>& phrases) {
   if (phrases.empty()) return -1;
-  std::string p = "(?:";
+  // The alternation, in expressions of up to kMaxExpression bytes.
+  std::vector<std::string> parts;
   bool newline = false;
-  for (size_t k = 0; k < phrases.size(); ++k) {
-    if (k) p += '|';
-    for (unsigned char c : phrases[k]) {
+  std::string p;
+  for (const auto& phrase : phrases) {
+    std::string alt;
+    for (unsigned char c : phrase) {
       newline |= c == '\n';
       if (c < 0x80 && std::isalnum(c)) {
-        p += static_cast<char>(c);
+        alt += static_cast<char>(c);
       } else {
         char esc[5];
         std::snprintf(esc, sizeof esc, "\\x%02x", c);
-        p += esc;
+        alt += esc;
       }
     }
+    if (!p.empty() && p.size() + alt.size() + 2 > kMaxExpression) {
+      parts.push_back(p + ')');
+      p.clear();
+    }
+    p += p.empty() ? "(?:" : "|";
+    p += alt;
   }
-  p += ')';
+  parts.push_back(p + ')');
   // Caseless for ASCII only, as @pm's own matcher (bytes >= 0x80 match as they are).
   unsigned flags = kBase | HS_FLAG_CASELESS;
   if (newline) flags &= ~HS_FLAG_SINGLEMATCH;
-  if (!parses(p, flags)) return -1;
-  patterns_.push_back(std::move(p));
-  flags_.push_back(flags);
-  return static_cast<int>(patterns_.size() - 1);
+  for (const auto& part : parts)
+    if (!parses(part, flags)) return -1;
+  for (auto& part : parts) {
+    patterns_.push_back(std::move(part));
+    flags_.push_back(flags);
+    id_of_.push_back(static_cast<uint32_t>(ids_));
+  }
+  return static_cast<int>(ids_++);
 }
 
 bool HsPrefilter::usesLineAnchors(std::string_view p) {
@@ -513,6 +545,8 @@ bool HsPrefilter::build() {
   auto keyOf = [&] {
     std::string key;
     for (size_t i = 0; i < patterns_.size(); ++i) {
+      key += std::to_string(id_of_[i]);
+      key += ':';
       key += std::to_string(flags_[i]);
       key += ':';
       key += std::to_string(patterns_[i].size());
@@ -542,7 +576,7 @@ bool HsPrefilter::build() {
   const std::string dir = cacheDir();
   const std::string path = dir.empty() ? std::string() : cacheFile(dir, key);
   if (!path.empty()) {
-    if (auto db = loadFromDisk(path, key, patterns_.size())) {
+    if (auto db = loadFromDisk(path, key, id_of_, ids_)) {
       adopt(db);
       std::lock_guard<std::mutex> g(c.mu);
       c.dbs[key] = db;
@@ -550,8 +584,13 @@ bool HsPrefilter::build() {
     }
   }
   // Compile all at once; a pattern Hyperscan refuses in the set (too large in
-  // exact mode, say) moves to prefilter mode, then out, and the set compiles again.
+  // exact mode, say) moves to prefilter mode, then out, and the set compiles
+  // again. An id left out goes with all of its expressions.
   std::vector<bool> dropped(patterns_.size(), false);
+  auto drop = [&](size_t i) {
+    for (size_t k = 0; k < patterns_.size(); ++k)
+      if (id_of_[k] == id_of_[i]) dropped[k] = true;
+  };
   hs_database_t* db = nullptr;
   for (int attempt = 0; attempt < 64 && !db; ++attempt) {
     std::vector<const char*> exprs;
@@ -561,7 +600,7 @@ bool HsPrefilter::build() {
       if (dropped[i]) continue;
       exprs.push_back(patterns_[i].c_str());
       flags.push_back(flags_[i]);
-      ids.push_back(static_cast<unsigned>(i));
+      ids.push_back(id_of_[i]);
       index.push_back(i);
     }
     if (exprs.empty()) return false;
@@ -575,7 +614,7 @@ bool HsPrefilter::build() {
     if (bad >= 0 && static_cast<size_t>(bad) < index.size()) {
       size_t i = index[bad];
       if (approximable(patterns_[i], flags_[i])) flags_[i] |= HS_FLAG_PREFILTER;
-      else dropped[i] = true;
+      else drop(i);
       continue;
     }
     // The set as a whole failed: find the patterns that fail alone.
@@ -586,7 +625,7 @@ bool HsPrefilter::build() {
       if (approximable(patterns_[i], flags_[i]) && compilesAlone(patterns_[i], flags_[i] | HS_FLAG_PREFILTER))
         flags_[i] |= HS_FLAG_PREFILTER;
       else
-        dropped[i] = true;
+        drop(i);
     }
     if (!changed) return false;
   }
@@ -596,7 +635,10 @@ bool HsPrefilter::build() {
   owned->db = db;
   owned->id = next_db_id++;
   owned->flags = flags_;
-  owned->always.assign(dropped.begin(), dropped.end());
+  owned->always.assign(ids_, 0);
+  for (size_t i = 0; i < patterns_.size(); ++i)
+    if (dropped[i]) owned->always[id_of_[i]] = 1;
+  setIdFlags(*owned, id_of_);
   adopt(owned);
   if (!path.empty()) saveToDisk(dir, path, key, *owned);
   std::lock_guard<std::mutex> g(c.mu);
@@ -606,13 +648,13 @@ bool HsPrefilter::build() {
 }
 
 bool HsPrefilter::scan(std::string_view buffer, uint8_t* hits, const std::vector<uint32_t>* separators) const {
-  std::memset(hits, 0, patterns_.size());
+  std::memset(hits, 0, ids_);
   if (!db_) return false;
   for (size_t i = 0; i < db_->always.size(); ++i)
     if (db_->always[i]) hits[i] = 1;
   hs_scratch_t* scratch = scratchFor(*db_);
   if (!scratch) return false;
-  ScanContext ctx{hits, db_->flags.data(), separators};
+  ScanContext ctx{hits, db_->id_flags.data(), separators};
   hs_error_t rc = hs_scan(db_->db, buffer.data(), static_cast<unsigned>(buffer.size()), 0, scratch, onMatch, &ctx);
   return rc == HS_SUCCESS;
 }

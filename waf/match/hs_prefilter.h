@@ -60,11 +60,12 @@ class HsPrefilter {
   // without regard to the case of ASCII letters.
   int add(const std::string& pattern, bool re2, bool matches_separator = false, bool caseless = false);
   // Any of `phrases` anywhere, ASCII case ignored (@pm): exact, not a superset.
-  // -1 when the set is empty.
+  // -1 when the set is empty. A list longer than Hyperscan takes in one
+  // expression (16000 bytes) is split into several that report this id.
   int addPhrases(const std::vector<std::string>& phrases);
   bool build();  // false when nothing was added or compilation failed
   bool ready() const { return db_ != nullptr; }
-  size_t size() const { return patterns_.size(); }
+  size_t size() const { return ids_; }  // ids handed out
   // Patterns that compiled only in prefilter mode (a superset of their matches).
   size_t prefilterModeCount() const;
   size_t bytes() const;  // the compiled database's size (what a scan reads from)
@@ -97,8 +98,12 @@ class HsPrefilter {
   struct Db;
 
  private:
-  std::vector<std::string> patterns_;  // translated
+  // Hyperscan's expressions (translated), their flags and the id each reports:
+  // one expression per id, but for a phrase list too long for one.
+  std::vector<std::string> patterns_;
   std::vector<unsigned> flags_;
+  std::vector<uint32_t> id_of_;
+  size_t ids_ = 0;
   std::shared_ptr<const Db> db_;
 };
 

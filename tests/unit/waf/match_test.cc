@@ -449,6 +449,35 @@ TEST(HsPrefilter, DiskCacheRoundTrip) {
   EXPECT_GT(std::filesystem::last_write_time(file), old + std::chrono::hours(24));
 }
 
+// A list longer than Hyperscan takes in one expression (16000 bytes: CRS
+// 930120's lfi-os-files.data is ~21 KB as an alternation) is split into
+// several that report one id; the ids after it are not shifted, and a
+// database read back from the disk cache reports the same.
+TEST(HsPrefilter, LongPhraseListsReportOneId) {
+  ScopedCacheDir cache("rampart-hs-phrases");
+  std::vector<std::string> phrases;
+  for (int i = 0; i < 3000; ++i) phrases.push_back("/file-" + std::to_string(i) + ".conf");  // ~50 KB escaped
+  for (int round = 0; round < 2; ++round) {  // compiled, then read back from the cache
+    HsPrefilter db;
+    const int before = db.add("before\\d", true);
+    const int list = db.addPhrases(phrases);
+    const int after = db.addPhrases({"after"});
+    ASSERT_EQ(before, 0);
+    ASSERT_EQ(list, 1);
+    ASSERT_EQ(after, 2);
+    EXPECT_EQ(db.size(), 3u);
+    ASSERT_TRUE(db.build());
+    EXPECT_FALSE(db.leftOut(list));
+    std::vector<uint8_t> hits;
+    for (const char* v : {"x=/FILE-0.conf\n", "x=/file-1500.conf\n", "x=/file-2999.conf\n"}) {
+      ASSERT_TRUE(db.scan(v, hits));
+      EXPECT_EQ(hits, (std::vector<uint8_t>{0, 1, 0})) << v;
+    }
+    ASSERT_TRUE(db.scan("x=/file-3000.con\nafter\nbefore1\n", hits));
+    EXPECT_EQ(hits, (std::vector<uint8_t>{1, 0, 1}));
+  }
+}
+
 // A long pattern is scanned alone once on a benign sample: one that Hyperscan
 // runs fast (a long literal list, well under a nanosecond per byte) is kept, and
 // the decision is written to the cache directory for the next start.
