@@ -57,6 +57,9 @@ class Collection {
     CollEntry second;
     uint32_t hash = 0;
     bool live = false;  // false: unset (kept for the key's next setvar)
+    // Read by a rule the engine replays while TX is as its simulation left it
+    // (Engine::simulateTxPath): a write to it by anything else ends the replay.
+    bool watched = false;
   };
 
   explicit Collection(std::pmr::memory_resource* r) : res_(r), items_(r), index_(r) {}
@@ -92,33 +95,16 @@ class Collection {
   // The item of `key`, added (live, without a value) when it is not there.
   // A reference into the collection: good until the next add().
   Item& add(std::string_view key) {
-    if ((items_.size() + 1) * 2 > index_.size()) grow();
-    const uint32_t h = hashOf(key);
-    size_t i = h & mask();
-    for (;; i = (i + 1) & mask()) {
-      const uint32_t s = index_[i];
-      if (s == 0) break;
-      Item& it = items_[s - 1];
-      if (it.hash == h && it.first == key) {
-        if (!it.live) {
-          it.live = true;
-          ++live_;
-          digits_ |= digitBit(key);
-        }
-        return it;
-      }
+    Item& it = itemOf(key);
+    if (!it.live) {
+      it.live = true;
+      ++live_;
+      digits_ |= digitBit(key);
     }
-    char* bytes = static_cast<char*>(res_->allocate(key.empty() ? 1 : key.size(), 1));
-    if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
-    Item& it = items_.emplace_back();
-    it.first = std::string_view(bytes, key.size());
-    it.hash = h;
-    it.live = true;
-    ++live_;
-    digits_ |= digitBit(key);
-    index_[i] = static_cast<uint32_t>(items_.size());
     return it;
   }
+  // Marks `key` watched (Item::watched), as an unset item when it is not there.
+  void watch(std::string_view key) { itemOf(key).watched = true; }
 
   void erase(Item& it) {
     if (!it.live) return;
@@ -196,6 +182,25 @@ class Collection {
 
  private:
   size_t mask() const { return index_.size() - 1; }
+  // The item of `key`, live or not; made (unset) when it is not there.
+  Item& itemOf(std::string_view key) {
+    if ((items_.size() + 1) * 2 > index_.size()) grow();
+    const uint32_t h = hashOf(key);
+    size_t i = h & mask();
+    for (;; i = (i + 1) & mask()) {
+      const uint32_t s = index_[i];
+      if (s == 0) break;
+      Item& it = items_[s - 1];
+      if (it.hash == h && it.first == key) return it;
+    }
+    char* bytes = static_cast<char*>(res_->allocate(key.empty() ? 1 : key.size(), 1));
+    if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+    Item& it = items_.emplace_back();
+    it.first = std::string_view(bytes, key.size());
+    it.hash = h;
+    index_[i] = static_cast<uint32_t>(items_.size());
+    return it;
+  }
   static uint16_t digitBit(std::string_view key) {
     return key.size() == 1 && key[0] >= '0' && key[0] <= '9' ? static_cast<uint16_t>(1u << (key[0] - '0')) : 0;
   }

@@ -785,6 +785,140 @@ size_t Engine::constantRules() const {
       std::count_if(impl_->rules.begin(), impl_->rules.end(), [](const auto& r) { return r->constant >= 0; }));
 }
 
+size_t Engine::replayedRules() const { return impl_->tx_sims.size(); }
+
+namespace {
+
+// Reads and writes only TX, by literal keys: its outcome and effects are a
+// function of those TX variables (Engine::simulateTxPath).
+bool replayable(const CompiledRule& r) {
+  auto link = [](const CompiledRule& l) {
+    if (!txOnlyLink(l) || l.capture) return false;
+    for (const auto& v : l.vars)
+      if (v.exclude || v.selector_re || v.selector_lower.empty()) return false;
+    return true;
+  };
+  if (!link(r)) return false;
+  for (const auto& l : r.chain)
+    if (!link(*l)) return false;
+  return true;
+}
+
+// The TX variables a replayable rule reads: its targets, its operator's
+// macros, its setvars' macros and the variables they add to or subtract from.
+void txReads(const CompiledRule& r, std::set<std::string, std::less<>>& out) {
+  auto link = [&](const CompiledRule& l) {
+    for (const auto& v : l.vars) out.insert(v.selector_lower);
+    const std::string_view arg = l.op_arg;
+    for (size_t p = arg.find("%{"); p != std::string_view::npos; p = arg.find("%{", p + 2)) {
+      const size_t end = arg.find('}', p);
+      if (end != std::string_view::npos && end > p + 5) out.insert(toLower(arg.substr(p + 5, end - p - 5)));  // past "%{tx."
+    }
+    for (const auto& st : l.steps) {
+      for (const auto* m : {&st.setvar.key_text, &st.setvar.value_text})
+        for (const auto& part : m->parts)
+          if (part.tx) out.insert(part.text);
+      if (st.setvar.op != actions::SetVar::Op::Set && st.setvar.op != actions::SetVar::Op::Unset &&
+          !st.setvar.key_macro)
+        out.insert(st.setvar.key_lower);
+    }
+  };
+  link(r);
+  for (const auto& l : r.chain) link(*l);
+}
+
+}  // namespace
+
+// The TX path: the requests that trip no attack rule see the same TX-only
+// rules run on the same TX, phase after phase (CRS's anomaly-score sums and
+// threshold checks). Here, on a transaction of its own, every phase's plan is
+// walked from tx_init as runPhase walks it: the folded and constant rules as
+// runPhase takes them, each replayable rule evaluated (its setvars recorded as
+// they resolved), every other rule taken as not matching. A replayable rule
+// that matches and would log, score or disrupt ends the walk: it and what
+// follows are evaluated at run time. At run time (Transaction::Impl::runPhase)
+// a request is on the path until something leaves it: a write to a TX
+// variable a replayed rule reads (marked watched in tx_init) by any other
+// rule, a rule taken as not matching that changes the flow, a ctl that
+// removes a simulated rule or a TX target, a phase skipped or cut short.
+void Engine::simulateTxPath(const std::shared_ptr<Engine>& engine) {
+  Impl& impl = *engine->impl_;
+  if (impl.tx_init.empty()) return;
+  Transaction tx(engine, "rampart-tx-path");
+  auto& t = *tx.impl_;
+  t.txColl() = impl.tx_init;
+  t.from_tx_init = true;
+  std::vector<Impl::TxSimOp> ops;
+  t.tx_sim_record = &ops;
+  t.tx_sim_values = &impl.tx_sim_values;
+  std::set<std::string, std::less<>> watched;
+  static const CompiledRule kNoMatch;
+  bool ended = false;
+  for (int phase = 1; phase <= 5 && !ended; ++phase) {
+    t.current_phase = phase;
+    const auto& plan = impl.plans[size_t(phase)];
+    int skip = 0;
+    for (size_t i = 0; i < plan.size(); ++i) {
+      const Impl::PlanStep& step = plan[i];
+      if (step.marker) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      if (step.precomputed) continue;
+      auto* rule = const_cast<CompiledRule*>(step.rule);
+      bool all = false;
+      if (step.constant >= 0) {
+        all = step.constant == 1;
+      } else if (replayable(*rule)) {
+        ops.clear();
+        t.current_head = rule;
+        t.matched_vars.clear();
+        t.matched_from = &kNoMatch;
+        all = t.evaluateRule(*rule);
+        const bool any_link = t.matched_from != &kNoMatch;
+        if (t.intercepted || (all && (rule->log || rule->severity >= 0 ||
+                                      (rule->disruptive != Disruptive::None && rule->disruptive != Disruptive::Pass)))) {
+          ended = true;
+          break;
+        }
+        if (any_link) {
+          rule->precomputed_var = t.matchedVar();
+          rule->precomputed_var_name = t.matchedVarName();
+        }
+        t.matched_from = nullptr;
+        // A setvar whose key is built by macros may add to the variable it names.
+        auto keyMacro = [](const CompiledRule& l) {
+          return std::any_of(l.steps.begin(), l.steps.end(), [](const actions::Step& st) { return st.setvar.key_macro; });
+        };
+        bool built_keys = keyMacro(*rule);
+        for (const auto& l : rule->chain) built_keys = built_keys || keyMacro(*l);
+        if (built_keys)
+          for (const auto& op : ops) watched.insert(op.lkey);
+        rule->tx_sim = static_cast<int>(impl.tx_sims.size());
+        impl.tx_sim_writes[size_t(phase)] |= !ops.empty();
+        impl.tx_sims.push_back({all, any_link, ops});
+        txReads(*rule, watched);
+      }
+      if (!all) continue;
+      if (step.skip_to >= 0) i = size_t(step.skip_to);
+      else if (rule->skip > 0) skip = rule->skip;
+    }
+  }
+  t.current_head = nullptr;
+  t.tx_sim_record = nullptr;
+  // TX:0-9 are written by every capture: a rule that reads them is not replayed.
+  const bool digits = std::any_of(watched.begin(), watched.end(),
+                                  [](const std::string& k) { return k.size() == 1 && k[0] >= '0' && k[0] <= '9'; });
+  if (digits || impl.tx_sims.empty()) {
+    for (auto& r : impl.rules) r->tx_sim = -1;
+    impl.tx_sims.clear();
+    impl.tx_sim_writes = {};
+    return;
+  }
+  for (const auto& key : watched) impl.tx_init.watch(key);
+}
+
 size_t Engine::memoLinks() const {
   size_t n = 0;
   for (const auto& head : impl_->rules) {
@@ -820,6 +954,7 @@ void Engine::buildPlans(Engine::Impl& impl) {
       p.precomputed = r.precomputed;
       p.precomputed_match = r.precomputed_match;
       p.constant = r.constant;
+      p.tx_sim = r.tx_sim;
       if (r.scan_group >= 0 && r.scan_id >= 0) {
         p.scan_group = r.scan_group;
         p.scan_hit = static_cast<int32_t>(impl.scans[size_t(r.scan_group)]->hits_offset) + r.scan_id;
@@ -1004,8 +1139,11 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   const char* fold = std::getenv("RAMPART_WAF_FOLD_INIT");
   // The plans (runPhase walks them) after the folded and constant rules, for
   // buildScans' probe request, and again with the scans.
+  // RAMPART_WAF_TX_PATH=0 evaluates the TX-only rules on every request (A/B).
+  const char* txp = std::getenv("RAMPART_WAF_TX_PATH");
   if (!(fold && std::string_view(fold) == "0")) precomputeInit(engine);
   buildPlans(*engine->impl_);
+  if (!(txp && std::string_view(txp) == "0")) simulateTxPath(engine);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   buildPlans(*engine->impl_);
   assignMemoBits(*engine->impl_);

@@ -146,6 +146,9 @@ struct alignas(64) CompiledRule {
   // variables no rule writes at run time: its outcome on tx_init, 1 or 0
   // (-1: evaluated per request). On 1, MATCHED_VAR(_NAME) as precomputed_var(_name).
   int8_t constant = -1;
+  // A rule that reads and writes only TX, its outcome and effects on the
+  // path Engine::simulateTxPath followed (Engine::Impl::tx_sims; -1: none).
+  int tx_sim = -1;
 
   // The acting actionset (meaningful on the chain head).
   Disruptive disruptive = Disruptive::None;  // None: inherit from SecDefaultAction
@@ -183,6 +186,7 @@ struct Engine::Impl {
     int32_t scan_hit = -1;    // its pattern's index in a transaction's scan hits
     int32_t skip_to = -1;     // skipAfter: the index of the marker it names (the phase's end when none)
     int8_t constant = -1;     // CompiledRule::constant
+    int32_t tx_sim = -1;      // CompiledRule::tx_sim
     bool marker = false;
     bool precomputed = false;
     bool precomputed_match = false;
@@ -196,6 +200,26 @@ struct Engine::Impl {
   std::pmr::monotonic_buffer_resource tx_init_arena;  // tx_init's keys and index
   Collection tx_init{&tx_init_arena};
   std::deque<CollValue> tx_init_values;
+  // The TX path (Engine::simulateTxPath): from tx_init, phase by phase, the
+  // rules that read and write only TX, evaluated at compile time with every
+  // other rule taken as not matching. While a request leaves the TX variables
+  // they read alone (Collection::Item::watched) and the flow as the
+  // simulation had it, each such rule is replayed: its setvars' results
+  // written, its match recorded, without evaluating it (CRS's anomaly-score
+  // sums and threshold checks, ~25 rules a request).
+  struct TxSimOp {
+    bool erase = false;
+    std::string lkey, key;           // the key, and as written (the name a new variable takes)
+    const CollValue* value = nullptr;  // in tx_sim_values: the name and value it left
+  };
+  struct TxSim {
+    bool matched = false;    // every link matched
+    bool any_link = false;   // a link matched: MATCHED_VAR(_NAME) are CompiledRule::precomputed_var(_name)
+    std::vector<TxSimOp> ops;  // its setvars, in order, as they resolved
+  };
+  std::vector<TxSim> tx_sims;
+  std::deque<CollValue> tx_sim_values;
+  std::array<bool, 6> tx_sim_writes{};  // [phase]: a rule replayed in it writes TX
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   // Prefix ids: (id of the pipeline before, last step) -> id of the pipeline.
   std::map<std::pair<int, const transformations::Info*>, int> pipeline_prefixes;

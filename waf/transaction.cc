@@ -918,8 +918,12 @@ Verdict Transaction::Impl::runPhase(int phase) {
   Verdict none;
   if (phase_done[phase]) return none;
   phase_done[phase] = true;
-  if (!active() || intercepted) return none;
+  if (!active() || intercepted) {
+    tx_path = false;
+    return none;
+  }
   if (phase != 5 && (allow_level == 3 || (allow_level == 2 && phase <= 2))) {
+    tx_path = false;
     none.action = Verdict::Action::Allow;
     return none;
   }
@@ -931,7 +935,11 @@ Verdict Transaction::Impl::runPhase(int phase) {
       removed_tags.empty() && removed_msgs.empty() && removed_targets.empty()) {
     txColl() = eng->tx_init;
     from_tx_init = true;
+    tx_path = !eng->tx_sims.empty();
   }
+  // A phase skipped whose replayed rules write TX: the path is lost.
+  for (; tx_path && tx_path_next < phase; ++tx_path_next)
+    if (eng->tx_sim_writes[size_t(tx_path_next)]) tx_path = false;
   // The plan (Engine::Impl::plans) says what each entry is; a rule's own data
   // is read only when it runs, matched (its flow) or is looked at by ctl.
   const auto& plan = eng->plans[phase];
@@ -944,9 +952,13 @@ Verdict Transaction::Impl::runPhase(int phase) {
       matched_vars.clear();
       continue;
     }
-    if (!active()) break;
+    if (!active()) {
+      tx_path = false;
+      break;
+    }
     const CompiledRule* rule = step.rule;
     if (rules_removed && ruleRemoved(*rule)) {
+      if (step.tx_sim >= 0 || step.constant >= 0) tx_path = false;  // the simulation ran it
       matched_vars.clear();
       continue;
     }
@@ -964,12 +976,20 @@ Verdict Transaction::Impl::runPhase(int phase) {
     }
     // A constant rule reads only TX: a removed target of another collection
     // leaves its outcome as it was on tx_init.
+    if (tx_path && tx_target_removed) tx_path = false;
     if (step.constant >= 0 && from_tx_init && !tx_target_removed) {
       all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
         matched_from = rule;
         takeDisruptive(*rule);
       }
+    } else if (step.tx_sim >= 0 && tx_path) {
+      // As evaluating it would leave TX, MATCHED_VAR(_NAME) and its (nolog) match.
+      const auto& sim = eng->tx_sims[size_t(step.tx_sim)];
+      for (const auto& op : sim.ops) applyTxOp(op);
+      if (sim.any_link) matched_from = rule;
+      all = sim.matched;
+      if (all) takeDisruptive(*rule);
     } else if (step.scan_group >= 0 && !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
       all = false;  // as evaluateRule: its first link's pattern is in none of the values
     } else {
@@ -989,9 +1009,15 @@ Verdict Transaction::Impl::runPhase(int phase) {
       }
     }
     matched_vars.clear();
-    if (intercepted) return verdict;
+    if (intercepted) {
+      tx_path = false;
+      return verdict;
+    }
     if (!all) continue;
+    // A rule the simulation took as not matching changes the flow: off the path.
+    if (tx_path && step.tx_sim < 0 && step.constant < 0 && (step.skip_to >= 0 || rule->skip > 0)) tx_path = false;
     if (allow_level > 0 && allow_phase == phase) {
+      tx_path = false;
       Verdict v;
       v.action = Verdict::Action::Allow;
       v.rule_id = rule->id;
@@ -1003,6 +1029,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
     else if (rule->skip > 0) skip = rule->skip;
   }
   current_head = nullptr;
+  if (tx_path) tx_path_next = phase + 1;
   return none;
 }
 

@@ -137,6 +137,9 @@ class Engine {
   size_t foldedRules() const;
   // Rules whose outcome tx_init decides (read only TX no rule writes): not evaluated per request.
   size_t constantRules() const;
+  // Rules that read and write only TX, replayed from a compile-time run while a
+  // request leaves the TX they read alone (Engine::Impl::tx_sims).
+  size_t replayedRules() const;
   // Rule links whose verdict on a request value the workers remember (match::ValueMemo).
   size_t memoLinks() const;
   ~Engine();
@@ -148,6 +151,7 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   static void buildScans(const std::shared_ptr<Engine>& engine);
   static void precomputeInit(const std::shared_ptr<Engine>& engine);
+  static void simulateTxPath(const std::shared_ptr<Engine>& engine);
   static void buildPlans(Impl& impl);  // Impl::plans, from the compiled rules and scans
   static void assignMemoBits(Impl& impl);  // CompiledRule::memo_bit
   static void prepareTargets(Impl& impl);  // CompiledVar::var_list, vars_listed, pin_values

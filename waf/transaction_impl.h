@@ -144,6 +144,14 @@ struct Transaction::Impl : public operators::MacroExpander {
   Collection* tx_coll = nullptr;                  // collections["tx"] once made
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
+  // On the TX path (Engine::Impl::tx_sims): nothing but replayed rules wrote a
+  // watched TX variable, every phase before tx_path_next ran whole, and the
+  // flow went as simulated. Cleared for good by the first step off it.
+  bool tx_path = false;
+  int tx_path_next = 1;
+  // Engine::simulateTxPath: the setvars of the rule it evaluates go here.
+  std::vector<Engine::Impl::TxSimOp>* tx_sim_record = nullptr;
+  std::deque<CollValue>* tx_sim_values = nullptr;
   bool rules_removed = false;                     // a ctl removed rules (removed_ids, _tags, _msgs)
   std::map<std::string, std::string> env;
   std::string user_id, session_id;
@@ -558,6 +566,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict runPhase(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
   bool evaluateRule(const CompiledRule& rule);
+  // A replayed rule's setvar (Engine::Impl::TxSimOp) into TX.
+  void applyTxOp(const Engine::Impl::TxSimOp& op);
   // The link's transformation pipeline applied to a stable value, cached per prefix.
   std::string_view transformStable(std::string_view value, uint32_t cls, const CompiledRule& link);
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);

@@ -267,8 +267,9 @@ int wafInspectMain(int argc, char** argv) {
     std::printf("prefilter: %zu Hyperscan databases (%.0f KiB), %zu patterns (%zu in prefilter mode), deciding %zu "
                 "rule links\n",
                 st.databases, double(st.bytes) / 1024, st.patterns, st.prefilter_mode, st.links);
-    std::printf("folded: %zu TX-only phase-1 rules run once at compile time; %zu rules decided by their TX\n",
-                rules.engine->foldedRules(), rules.engine->constantRules());
+    std::printf("folded: %zu TX-only phase-1 rules run once at compile time; %zu rules decided by their TX; %zu "
+                "replayed while a request leaves their TX alone\n",
+                rules.engine->foldedRules(), rules.engine->constantRules(), rules.engine->replayedRules());
   }
   std::printf("corpus: %s (%zu requests), passes: %d (first is warm-up), paranoia: %s\n", o.corpus.c_str(), n,
               o.passes, o.paranoia ? std::to_string(o.paranoia).c_str() : "rule set default");

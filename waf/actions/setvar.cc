@@ -83,7 +83,11 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   }
   Collection& c = coll(sv.collection);
   if (sv.op == actions::SetVar::Op::Unset) {
-    c.erase(lkey);
+    if (Collection::Item* it = c.find(lkey)) {
+      if (it->watched) tx_path = false;
+      c.erase(*it);
+    }
+    if (tx_sim_record) tx_sim_record->push_back({true, std::string(lkey), std::string(key), nullptr});
     return;
   }
   std::string_view value = sv.value;
@@ -95,6 +99,7 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   // Looked up (and added) once the value is expanded: expanding reads the
   // collections, never adds to them, and a variable just added reads as unset.
   Collection::Item& it = c.add(lkey);
+  if (it.watched) tx_path = false;  // (only TX has watched variables)
   if (sv.op != actions::SetVar::Op::Set) {
     int64_t cur = it.second.p ? operators::atoiLike(it.second.p->value) : 0;
     int64_t delta = operators::atoiLike(value);
@@ -104,6 +109,22 @@ void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
     value = value_buf;
   }
   putValue(it.second, lkey, key, value);
+  if (tx_sim_record)
+    tx_sim_record->push_back({false, std::string(lkey), std::string(key), &tx_sim_values->emplace_back(*it.second.p)});
+}
+
+void Transaction::Impl::applyTxOp(const Engine::Impl::TxSimOp& op) {
+  Collection& c = txColl();
+  if (op.erase) {
+    c.erase(op.lkey);
+    return;
+  }
+  CollEntry& e = c.add(op.lkey).second;
+  // The value the simulation left, shared, when it has the name putValue would
+  // give it here (the name the variable was first written with).
+  const std::string_view name = e.p ? std::string_view(e.p->name) : op.key != op.lkey ? std::string_view(op.key) : std::string_view();
+  if (name == op.value->name) e.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), op.value);
+  else putValue(e, op.lkey, op.key, op.value->value);
 }
 
 // Values are replaced, not changed, while a rule reads them (pinned): a value
@@ -139,7 +160,9 @@ void Transaction::Impl::expandMacro(std::string& out, const actions::MacroText& 
 }
 
 void Transaction::Impl::setTx(std::string_view lkey, std::string_view value) {
-  putValue(txColl().add(lkey).second, lkey, lkey, value);
+  Collection::Item& it = txColl().add(lkey);
+  if (it.watched) tx_path = false;
+  putValue(it.second, lkey, lkey, value);
 }
 
 }  // namespace rampart::waf

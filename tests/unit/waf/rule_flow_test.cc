@@ -997,6 +997,74 @@ TEST(RuleFlow, RulesDecidedByUnwrittenTxRunAsIfEvaluated) {
   }
 }
 
+// The TX path (Engine::simulateTxPath): rules that read and write only TX are
+// replayed from a compile-time run while a request leaves what they read
+// alone, and leave TX, the matches and MATCHED_VAR(_NAME) as evaluating them
+// would. Off the path by: a write to a variable they read (102), a rule taken
+// as not matching that skips (103), a ctl removing a replayed rule (104).
+TEST(RuleFlow, ReplayedTxRulesLeaveWhatEvaluatingThemWould) {
+  const char* rules = R"(
+SecAction "id:101,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level=1,setvar:tx.threshold=5,setvar:tx.score_pl1=0,setvar:tx.crit=5"
+SecRule ARGS:a "@rx attack" "id:102,phase:1,pass,log,setvar:tx.score_pl1=+%{tx.crit}"
+SecRule ARGS:skip "@streq 1" "id:103,phase:1,pass,nolog,skipAfter:END-SUM"
+SecRule ARGS:ctl "@streq rm" "id:104,phase:1,pass,nolog,ctl:ruleRemoveById=106"
+SecRule ARGS:set "@streq 1" "id:113,phase:1,pass,nolog,setvar:tx.Total=40"
+SecRule TX:BLOCKING_PARANOIA_LEVEL "@ge 1" "id:105,phase:1,pass,nolog,setvar:tx.total=+%{tx.score_pl1}"
+SecRule TX:BLOCKING_PARANOIA_LEVEL "@ge 1" "id:106,phase:1,pass,nolog,setvar:tx.sums=+1,setvar:tx.Named=%{tx.sums}"
+SecMarker END-SUM
+SecRule TX:TOTAL "@ge %{tx.threshold}" "id:107,phase:2,deny,status:403,log,msg:'score %{tx.total}'"
+SecRule TX:SUMS "@eq 1" "id:108,phase:2,pass,nolog,setvar:tx.mv=%{matched_var_name}"
+SecRule TX:SUMS "@eq 1" "id:109,phase:2,pass,nolog,chain"
+  SecRule TX:TOTAL "@eq 0" "setvar:tx.chain=1,setvar:!tx.named"
+SecRule MATCHED_VAR_NAME "@rx ." "id:110,phase:2,pass,nolog,setvar:tx.last=%{matched_var}"
+SecRule TX:THRESHOLD "@eq 5" "id:114,phase:2,pass,nolog,chain"
+  SecRule TX:SUMS "@eq 2" "setvar:tx.never=1"
+SecRule MATCHED_VAR "@rx ." "id:115,phase:2,pass,nolog,setvar:tx.mv2=%{matched_var}"
+SecRule TX:TOTAL "@lt 100" "id:111,phase:3,pass,nolog,setvar:tx.out=+1"
+SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
+)";
+  auto replayed = compileRules(rules);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->replayedRules(), 7u);  // 105 106 107 109 114 111 112; not 108 (a macro of another kind)
+  setenv("RAMPART_WAF_TX_PATH", "0", 1);
+  auto evaluated = compileRules(rules);
+  unsetenv("RAMPART_WAF_TX_PATH");
+  ASSERT_TRUE(evaluated);
+  EXPECT_EQ(evaluated->replayedRules(), 0u);
+  for (const char* uri : {"/?a=fine", "/?a=attack", "/?skip=1", "/?ctl=rm", "/?set=1"}) {
+    Request req;
+    req.uri = uri;
+    auto r = run(replayed, req);
+    auto e = run(evaluated, req);
+    EXPECT_EQ(r.ids(), e.ids()) << uri;
+    EXPECT_EQ(r.first.action, e.first.action) << uri;
+    EXPECT_EQ(r.first.rule_id, e.first.rule_id) << uri;
+    for (const char* v : {"total", "sums", "named", "mv", "chain", "last", "never", "mv2", "out", "logged"})
+      EXPECT_EQ(r.tx_(v), e.tx_(v)) << uri << " " << v;
+    auto named = [](const testing::Run& run) {
+      std::vector<std::string> out;
+      for (const auto& m : run.tx->matches())
+        out.push_back(std::to_string(m.id) + " " + m.matched_var_name + "=" + m.matched_data + " " + m.msg);
+      return out;
+    };
+    EXPECT_EQ(named(r), named(e)) << uri;
+  }
+  // What the path gave: the sums as simulated, and the request that scores blocked.
+  Request fine;
+  fine.uri = "/?a=fine";
+  auto r = run(replayed, fine);
+  EXPECT_EQ(r.tx_("sums"), "1");
+  EXPECT_EQ(r.tx_("chain"), "1");
+  EXPECT_EQ(r.tx_("named"), "");
+  EXPECT_EQ(r.tx_("last"), "TX:total");  // as 109's chain left MATCHED_VAR_NAME
+  EXPECT_EQ(r.tx_("mv2"), "5");          // as 114's first link left MATCHED_VAR (its chain does not match)
+  EXPECT_EQ(r.tx_("out"), "1");
+  EXPECT_EQ(r.tx_("logged"), "1");
+  Request attack;
+  attack.uri = "/?a=attack";
+  EXPECT_EQ(run(replayed, attack).first.rule_id, 107);
+}
+
 // A constant rule reads only TX: a ctl removing another variable from it
 // (CRS 941010 takes REQUEST_FILENAME from the XSS rules on most requests)
 // leaves it decided; removing its TX variable makes it run, and not match.
