@@ -791,40 +791,36 @@ namespace {
 
 // Reads and writes only TX, by literal keys: its outcome and effects are a
 // function of those TX variables (Engine::simulateTxPath).
+bool replayableLink(const CompiledRule& l) {
+  if (!txOnlyLink(l) || l.capture) return false;
+  for (const auto& v : l.vars)
+    if (v.exclude || v.selector_re || v.selector_lower.empty()) return false;
+  return true;
+}
 bool replayable(const CompiledRule& r) {
-  auto link = [](const CompiledRule& l) {
-    if (!txOnlyLink(l) || l.capture) return false;
-    for (const auto& v : l.vars)
-      if (v.exclude || v.selector_re || v.selector_lower.empty()) return false;
-    return true;
-  };
-  if (!link(r)) return false;
+  if (!replayableLink(r)) return false;
   for (const auto& l : r.chain)
-    if (!link(*l)) return false;
+    if (!replayableLink(*l)) return false;
   return true;
 }
 
-// The TX variables a replayable rule reads: its targets, its operator's
+// The TX variables a replayable link reads: its targets, its operator's
 // macros, its setvars' macros and the variables they add to or subtract from.
-void txReads(const CompiledRule& r, std::set<std::string, std::less<>>& out) {
-  auto link = [&](const CompiledRule& l) {
-    for (const auto& v : l.vars) out.insert(v.selector_lower);
-    const std::string_view arg = l.op_arg;
-    for (size_t p = arg.find("%{"); p != std::string_view::npos; p = arg.find("%{", p + 2)) {
-      const size_t end = arg.find('}', p);
-      if (end != std::string_view::npos && end > p + 5) out.insert(toLower(arg.substr(p + 5, end - p - 5)));  // past "%{tx."
-    }
-    for (const auto& st : l.steps) {
-      for (const auto* m : {&st.setvar.key_text, &st.setvar.value_text})
-        for (const auto& part : m->parts)
-          if (part.tx) out.insert(part.text);
-      if (st.setvar.op != actions::SetVar::Op::Set && st.setvar.op != actions::SetVar::Op::Unset &&
-          !st.setvar.key_macro)
-        out.insert(st.setvar.key_lower);
-    }
-  };
-  link(r);
-  for (const auto& l : r.chain) link(*l);
+void txReads(const CompiledRule& l, std::set<std::string, std::less<>>& out) {
+  for (const auto& v : l.vars) out.insert(v.selector_lower);
+  const std::string_view arg = l.op_arg;
+  for (size_t p = arg.find("%{"); p != std::string_view::npos; p = arg.find("%{", p + 2)) {
+    const size_t end = arg.find('}', p);
+    if (end != std::string_view::npos && end > p + 5) out.insert(toLower(arg.substr(p + 5, end - p - 5)));  // past "%{tx."
+  }
+  for (const auto& st : l.steps) {
+    for (const auto* m : {&st.setvar.key_text, &st.setvar.value_text})
+      for (const auto& part : m->parts)
+        if (part.tx) out.insert(part.text);
+    if (st.setvar.op != actions::SetVar::Op::Set && st.setvar.op != actions::SetVar::Op::Unset &&
+        !st.setvar.key_macro)
+      out.insert(st.setvar.key_lower);
+  }
 }
 
 }  // namespace
@@ -899,6 +895,23 @@ void Engine::simulateTxPath(const std::shared_ptr<Engine>& engine) {
         impl.tx_sim_writes[size_t(phase)] |= !ops.empty();
         impl.tx_sims.push_back({all, any_link, ops});
         txReads(*rule, watched);
+        for (const auto& l : rule->chain) txReads(*l, watched);
+      } else if (!rule->chain.empty() && replayableLink(*rule)) {
+        // A chain whose first link reads only TX (CRS's `&TX:MAX_NUM_ARGS
+        // "@eq 1"` before the arguments are counted): when that link does not
+        // match, neither does the rule, and nothing of it runs.
+        const Collection before = t.txColl();
+        ops.clear();
+        t.current_head = rule;
+        t.matched_vars.clear();
+        if (t.evaluateLink(*rule, *rule, false) == 0) {
+          rule->tx_sim = static_cast<int>(impl.tx_sims.size());
+          impl.tx_sims.push_back({false, false, {}});
+          txReads(*rule, watched);
+        } else {
+          t.txColl() = before;  // evaluated at run time; taken here as not matching, as any other rule
+        }
+        t.matched_from = nullptr;
       }
       if (!all) continue;
       if (step.skip_to >= 0) i = size_t(step.skip_to);

@@ -1009,6 +1009,7 @@ SecRule ARGS:a "@rx attack" "id:102,phase:1,pass,log,setvar:tx.score_pl1=+%{tx.c
 SecRule ARGS:skip "@streq 1" "id:103,phase:1,pass,nolog,skipAfter:END-SUM"
 SecRule ARGS:ctl "@streq rm" "id:104,phase:1,pass,nolog,ctl:ruleRemoveById=106"
 SecRule ARGS:set "@streq 1" "id:113,phase:1,pass,nolog,setvar:tx.Total=40"
+SecRule ARGS:max "@streq 1" "id:118,phase:1,pass,nolog,setvar:tx.max_args=1"
 SecRule TX:BLOCKING_PARANOIA_LEVEL "@ge 1" "id:105,phase:1,pass,nolog,setvar:tx.total=+%{tx.score_pl1}"
 SecRule TX:BLOCKING_PARANOIA_LEVEL "@ge 1" "id:106,phase:1,pass,nolog,setvar:tx.sums=+1,setvar:tx.Named=%{tx.sums}"
 SecMarker END-SUM
@@ -1020,18 +1021,24 @@ SecRule MATCHED_VAR_NAME "@rx ." "id:110,phase:2,pass,nolog,setvar:tx.last=%{mat
 SecRule TX:THRESHOLD "@eq 5" "id:114,phase:2,pass,nolog,chain"
   SecRule TX:SUMS "@eq 2" "setvar:tx.never=1"
 SecRule MATCHED_VAR "@rx ." "id:115,phase:2,pass,nolog,setvar:tx.mv2=%{matched_var}"
+SecRule &TX:MAX_ARGS "@eq 1" "id:116,phase:2,pass,nolog,chain"
+  SecRule ARGS "@rx ." "setvar:tx.chained=1"
+SecRule TX:THRESHOLD "@eq 5" "id:117,phase:2,pass,nolog,setvar:tx.head=1,chain"
+  SecRule ARGS:a "@streq fine" "setvar:tx.tail=1"
 SecRule TX:TOTAL "@lt 100" "id:111,phase:3,pass,nolog,setvar:tx.out=+1"
 SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
 )";
   auto replayed = compileRules(rules);
   ASSERT_TRUE(replayed);
-  EXPECT_EQ(replayed->replayedRules(), 7u);  // 105 106 107 109 114 111 112; not 108 (a macro of another kind)
+  // 105 106 107 109 114 111 112, and 116 whose first link reads only TX and
+  // does not match; not 108 (a macro of another kind) or 117 (its first link matches).
+  EXPECT_EQ(replayed->replayedRules(), 8u);
   setenv("RAMPART_WAF_TX_PATH", "0", 1);
   auto evaluated = compileRules(rules);
   unsetenv("RAMPART_WAF_TX_PATH");
   ASSERT_TRUE(evaluated);
   EXPECT_EQ(evaluated->replayedRules(), 0u);
-  for (const char* uri : {"/?a=fine", "/?a=attack", "/?skip=1", "/?ctl=rm", "/?set=1"}) {
+  for (const char* uri : {"/?a=fine", "/?a=attack", "/?skip=1", "/?ctl=rm", "/?set=1", "/?max=1"}) {
     Request req;
     req.uri = uri;
     auto r = run(replayed, req);
@@ -1039,7 +1046,8 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
     EXPECT_EQ(r.ids(), e.ids()) << uri;
     EXPECT_EQ(r.first.action, e.first.action) << uri;
     EXPECT_EQ(r.first.rule_id, e.first.rule_id) << uri;
-    for (const char* v : {"total", "sums", "named", "mv", "chain", "last", "never", "mv2", "out", "logged"})
+    for (const char* v : {"total", "sums", "named", "mv", "chain", "last", "never", "mv2", "out", "logged", "chained",
+                          "head", "tail"})
       EXPECT_EQ(r.tx_(v), e.tx_(v)) << uri << " " << v;
     auto named = [](const testing::Run& run) {
       std::vector<std::string> out;
@@ -1060,6 +1068,11 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   EXPECT_EQ(r.tx_("mv2"), "5");          // as 114's first link left MATCHED_VAR (its chain does not match)
   EXPECT_EQ(r.tx_("out"), "1");
   EXPECT_EQ(r.tx_("logged"), "1");
+  EXPECT_EQ(r.tx_("chained"), "");
+  EXPECT_EQ(r.tx_("tail"), "1");
+  Request max;
+  max.uri = "/?max=1";
+  EXPECT_EQ(run(replayed, max).tx_("chained"), "1");  // 118 wrote what 116 reads: 116 evaluated
   Request attack;
   attack.uri = "/?a=attack";
   EXPECT_EQ(run(replayed, attack).first.rule_id, 107);
