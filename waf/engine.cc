@@ -785,7 +785,7 @@ size_t Engine::constantRules() const {
       std::count_if(impl_->rules.begin(), impl_->rules.end(), [](const auto& r) { return r->constant >= 0; }));
 }
 
-size_t Engine::replayedRules() const { return impl_->tx_sims.size(); }
+size_t Engine::replayedRules() const { return impl_->tx_sim_slots.size(); }
 
 namespace {
 
@@ -840,93 +840,114 @@ void txReads(const CompiledRule& l, std::set<std::string, std::less<>>& out) {
 void Engine::simulateTxPath(const std::shared_ptr<Engine>& engine) {
   Impl& impl = *engine->impl_;
   if (impl.tx_init.empty()) return;
-  Transaction tx(engine, "rampart-tx-path");
-  auto& t = *tx.impl_;
-  t.txColl() = impl.tx_init;
-  t.from_tx_init = true;
-  std::vector<Impl::TxSimOp> ops;
-  t.tx_sim_record = &ops;
-  t.tx_sim_values = &impl.tx_sim_values;
   std::set<std::string, std::less<>> watched;
   static const CompiledRule kNoMatch;
-  bool ended = false;
-  for (int phase = 1; phase <= 5 && !ended; ++phase) {
-    t.current_phase = phase;
-    const auto& plan = impl.plans[size_t(phase)];
-    int skip = 0;
-    for (size_t i = 0; i < plan.size(); ++i) {
-      const Impl::PlanStep& step = plan[i];
-      if (step.marker) continue;
-      if (skip > 0) {
-        --skip;
-        continue;
+  // What a rule's match left in MATCHED_VAR(_NAME), by rule: a rule whose
+  // paths leave different ones is replayed on the first only.
+  std::map<const CompiledRule*, std::pair<std::string, std::string>> matched;
+  // One walk per set of the optional phases 3 and 4 that run (a response
+  // body is inspected for some types only; `waf inspect` runs neither). A
+  // rule of phase p is recorded under the phases before p that ran.
+  for (int variant = 0; variant < Impl::kTxPathVariants; ++variant) {
+    Transaction tx(engine, "rampart-tx-path");
+    auto& t = *tx.impl_;
+    t.txColl() = impl.tx_init;
+    t.from_tx_init = true;
+    std::vector<Impl::TxSimOp> ops;
+    t.tx_sim_record = &ops;
+    t.tx_sim_values = &impl.tx_sim_values;
+    auto record = [&](CompiledRule* rule, int key, bool all, bool any_link) {
+      if (rule->tx_sim < 0) {
+        rule->tx_sim = static_cast<int>(impl.tx_sim_slots.size());
+        impl.tx_sim_slots.emplace_back();
       }
-      if (step.precomputed) continue;
-      auto* rule = const_cast<CompiledRule*>(step.rule);
-      bool all = false;
-      if (step.constant >= 0) {
-        all = step.constant == 1;
-      } else if (replayable(*rule)) {
-        ops.clear();
-        t.current_head = rule;
-        t.matched_vars.clear();
-        t.matched_from = &kNoMatch;
-        all = t.evaluateRule(*rule);
-        const bool any_link = t.matched_from != &kNoMatch;
-        if (t.intercepted || (all && (rule->log || rule->severity >= 0 ||
-                                      (rule->disruptive != Disruptive::None && rule->disruptive != Disruptive::Pass)))) {
-          ended = true;
-          break;
+      auto& slot = impl.tx_sim_slots[size_t(rule->tx_sim)].by_variant;
+      if (slot[size_t(key)] >= 0) return;  // the same phases before it: the same outcome
+      if (any_link) {
+        std::pair<std::string, std::string> mv{std::string(t.matchedVar()), std::string(t.matchedVarName())};
+        auto [it, added] = matched.emplace(rule, mv);
+        if (!added && it->second != mv) return;  // evaluated on this path
+        rule->precomputed_var = mv.first;
+        rule->precomputed_var_name = mv.second;
+      }
+      slot[size_t(key)] = static_cast<int32_t>(impl.tx_sims.size());
+      impl.tx_sims.push_back({all, any_link, ops});
+    };
+    bool ended = false;
+    for (int phase = 1; phase <= 5 && !ended; ++phase) {
+      if ((phase == 3 && !(variant & 1)) || (phase == 4 && !(variant & 2))) continue;
+      const int key = (phase > 3 ? variant & 1 : 0) | (phase > 4 ? variant & 2 : 0);
+      t.current_phase = phase;
+      const auto& plan = impl.plans[size_t(phase)];
+      int skip = 0;
+      for (size_t i = 0; i < plan.size(); ++i) {
+        const Impl::PlanStep& step = plan[i];
+        if (step.marker) continue;
+        if (skip > 0) {
+          --skip;
+          continue;
         }
-        if (any_link) {
-          rule->precomputed_var = t.matchedVar();
-          rule->precomputed_var_name = t.matchedVarName();
-        }
-        t.matched_from = nullptr;
-        // A setvar whose key is built by macros may add to the variable it names.
-        auto keyMacro = [](const CompiledRule& l) {
-          return std::any_of(l.steps.begin(), l.steps.end(), [](const actions::Step& st) { return st.setvar.key_macro; });
-        };
-        bool built_keys = keyMacro(*rule);
-        for (const auto& l : rule->chain) built_keys = built_keys || keyMacro(*l);
-        if (built_keys)
-          for (const auto& op : ops) watched.insert(op.lkey);
-        rule->tx_sim = static_cast<int>(impl.tx_sims.size());
-        impl.tx_sim_writes[size_t(phase)] |= !ops.empty();
-        impl.tx_sims.push_back({all, any_link, ops});
-        txReads(*rule, watched);
-        for (const auto& l : rule->chain) txReads(*l, watched);
-      } else if (!rule->chain.empty() && replayableLink(*rule)) {
-        // A chain whose first link reads only TX (CRS's `&TX:MAX_NUM_ARGS
-        // "@eq 1"` before the arguments are counted): when that link does not
-        // match, neither does the rule, and nothing of it runs.
-        const Collection before = t.txColl();
-        ops.clear();
-        t.current_head = rule;
-        t.matched_vars.clear();
-        if (t.evaluateLink(*rule, *rule, false) == 0) {
-          rule->tx_sim = static_cast<int>(impl.tx_sims.size());
-          impl.tx_sims.push_back({false, false, {}});
+        if (step.precomputed) continue;
+        auto* rule = const_cast<CompiledRule*>(step.rule);
+        bool all = false;
+        if (step.constant >= 0) {
+          all = step.constant == 1;
+        } else if (replayable(*rule)) {
+          ops.clear();
+          t.current_head = rule;
+          t.matched_vars.clear();
+          t.matched_from = &kNoMatch;
+          all = t.evaluateRule(*rule);
+          const bool any_link = t.matched_from != &kNoMatch;
+          if (t.intercepted || (all && (rule->log || rule->severity >= 0 || (rule->disruptive != Disruptive::None &&
+                                                                             rule->disruptive != Disruptive::Pass)))) {
+            ended = true;
+            break;
+          }
+          // A setvar whose key is built by macros may add to the variable it names.
+          auto keyMacro = [](const CompiledRule& l) {
+            return std::any_of(l.steps.begin(), l.steps.end(),
+                               [](const actions::Step& st) { return st.setvar.key_macro; });
+          };
+          bool built_keys = keyMacro(*rule);
+          for (const auto& l : rule->chain) built_keys = built_keys || keyMacro(*l);
+          if (built_keys)
+            for (const auto& op : ops) watched.insert(op.lkey);
+          record(rule, key, all, any_link);
+          t.matched_from = nullptr;
           txReads(*rule, watched);
-        } else {
-          t.txColl() = before;  // evaluated at run time; taken here as not matching, as any other rule
+          for (const auto& l : rule->chain) txReads(*l, watched);
+        } else if (!rule->chain.empty() && replayableLink(*rule)) {
+          // A chain whose first link reads only TX (CRS's `&TX:MAX_NUM_ARGS
+          // "@eq 1"` before the arguments are counted): when that link does not
+          // match, neither does the rule, and nothing of it runs.
+          const Collection before = t.txColl();
+          ops.clear();
+          t.current_head = rule;
+          t.matched_vars.clear();
+          if (t.evaluateLink(*rule, *rule, false) == 0) {
+            record(rule, key, false, false);
+            txReads(*rule, watched);
+          } else {
+            t.txColl() = before;  // evaluated at run time; taken here as not matching, as any other rule
+          }
+          t.matched_from = nullptr;
         }
-        t.matched_from = nullptr;
+        if (!all) continue;
+        if (step.skip_to >= 0) i = size_t(step.skip_to);
+        else if (rule->skip > 0) skip = rule->skip;
       }
-      if (!all) continue;
-      if (step.skip_to >= 0) i = size_t(step.skip_to);
-      else if (rule->skip > 0) skip = rule->skip;
     }
+    t.current_head = nullptr;
+    t.tx_sim_record = nullptr;
   }
-  t.current_head = nullptr;
-  t.tx_sim_record = nullptr;
   // TX:0-9 are written by every capture: a rule that reads them is not replayed.
   const bool digits = std::any_of(watched.begin(), watched.end(),
                                   [](const std::string& k) { return k.size() == 1 && k[0] >= '0' && k[0] <= '9'; });
   if (digits || impl.tx_sims.empty()) {
     for (auto& r : impl.rules) r->tx_sim = -1;
     impl.tx_sims.clear();
-    impl.tx_sim_writes = {};
+    impl.tx_sim_slots.clear();
     return;
   }
   for (const auto& key : watched) impl.tx_init.watch(key);

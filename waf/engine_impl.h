@@ -146,8 +146,8 @@ struct alignas(64) CompiledRule {
   // variables no rule writes at run time: its outcome on tx_init, 1 or 0
   // (-1: evaluated per request). On 1, MATCHED_VAR(_NAME) as precomputed_var(_name).
   int8_t constant = -1;
-  // A rule that reads and writes only TX, its outcome and effects on the
-  // path Engine::simulateTxPath followed (Engine::Impl::tx_sims; -1: none).
+  // A rule that reads and writes only TX: its outcomes and effects on the
+  // paths Engine::simulateTxPath followed (Engine::Impl::tx_sim_slots; -1: none).
   int tx_sim = -1;
 
   // The acting actionset (meaningful on the chain head).
@@ -219,7 +219,13 @@ struct Engine::Impl {
   };
   std::vector<TxSim> tx_sims;
   std::deque<CollValue> tx_sim_values;
-  std::array<bool, 6> tx_sim_writes{};  // [phase]: a rule replayed in it writes TX
+  // Per replayed rule, its tx_sims entry by the optional phases before its
+  // own that ran (bit 0: phase 3, bit 1: phase 4), -1 where it is evaluated.
+  static constexpr int kTxPathVariants = 4;
+  struct TxSimSlot {
+    std::array<int32_t, kTxPathVariants> by_variant{-1, -1, -1, -1};
+  };
+  std::vector<TxSimSlot> tx_sim_slots;
   int pipeline_prefix_count = 1;                           // 0 is the empty pipeline
   // Prefix ids: (id of the pipeline before, last step) -> id of the pipeline.
   std::map<std::pair<int, const transformations::Info*>, int> pipeline_prefixes;

@@ -937,9 +937,10 @@ Verdict Transaction::Impl::runPhase(int phase) {
     from_tx_init = true;
     tx_path = !eng->tx_sims.empty();
   }
-  // A phase skipped whose replayed rules write TX: the path is lost.
-  for (; tx_path && tx_path_next < phase; ++tx_path_next)
-    if (eng->tx_sim_writes[size_t(tx_path_next)]) tx_path = false;
+  // Phases 1 and 2 run whole before the others on the path; which of the
+  // optional 3 and 4 did picks the simulation the replayed rules come from.
+  if (tx_path && ((phase > 1 && !(tx_path_ran & 2)) || (phase > 2 && !(tx_path_ran & 4)))) tx_path = false;
+  const size_t tx_variant = (phase > 3 && (tx_path_ran & 8) ? 1 : 0) | (phase > 4 && (tx_path_ran & 16) ? 2 : 0);
   // The plan (Engine::Impl::plans) says what each entry is; a rule's own data
   // is read only when it runs, matched (its flow) or is looked at by ctl.
   const auto& plan = eng->plans[phase];
@@ -977,15 +978,17 @@ Verdict Transaction::Impl::runPhase(int phase) {
     // A constant rule reads only TX: a removed target of another collection
     // leaves its outcome as it was on tx_init.
     if (tx_path && tx_target_removed) tx_path = false;
+    const int32_t sim_index =
+        tx_path && step.tx_sim >= 0 ? eng->tx_sim_slots[size_t(step.tx_sim)].by_variant[tx_variant] : -1;
     if (step.constant >= 0 && from_tx_init && !tx_target_removed) {
       all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
         matched_from = rule;
         takeDisruptive(*rule);
       }
-    } else if (step.tx_sim >= 0 && tx_path) {
+    } else if (sim_index >= 0) {
       // As evaluating it would leave TX, MATCHED_VAR(_NAME) and its (nolog) match.
-      const auto& sim = eng->tx_sims[size_t(step.tx_sim)];
+      const auto& sim = eng->tx_sims[size_t(sim_index)];
       for (const auto& op : sim.ops) applyTxOp(op);
       if (sim.any_link) matched_from = rule;
       all = sim.matched;
@@ -1015,7 +1018,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
     }
     if (!all) continue;
     // A rule the simulation took as not matching changes the flow: off the path.
-    if (tx_path && step.tx_sim < 0 && step.constant < 0 && (step.skip_to >= 0 || rule->skip > 0)) tx_path = false;
+    if (tx_path && sim_index < 0 && step.constant < 0 && (step.skip_to >= 0 || rule->skip > 0)) tx_path = false;
     if (allow_level > 0 && allow_phase == phase) {
       tx_path = false;
       Verdict v;
@@ -1029,7 +1032,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
     else if (rule->skip > 0) skip = rule->skip;
   }
   current_head = nullptr;
-  if (tx_path) tx_path_next = phase + 1;
+  if (tx_path) tx_path_ran |= uint8_t(1u << phase);
   return none;
 }
 

@@ -145,10 +145,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
   // On the TX path (Engine::Impl::tx_sims): nothing but replayed rules wrote a
-  // watched TX variable, every phase before tx_path_next ran whole, and the
-  // flow went as simulated. Cleared for good by the first step off it.
+  // watched TX variable, phases 1 and 2 ran whole, and the flow went as
+  // simulated. Cleared for good by the first step off it. tx_path_ran: the
+  // phases that ran whole on it (bit p).
   bool tx_path = false;
-  int tx_path_next = 1;
+  uint8_t tx_path_ran = 0;
   // Engine::simulateTxPath: the setvars of the rule it evaluates go here.
   std::vector<Engine::Impl::TxSimOp>* tx_sim_record = nullptr;
   std::deque<CollValue>* tx_sim_values = nullptr;

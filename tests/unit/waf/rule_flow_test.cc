@@ -1026,13 +1026,15 @@ SecRule &TX:MAX_ARGS "@eq 1" "id:116,phase:2,pass,nolog,chain"
 SecRule TX:THRESHOLD "@eq 5" "id:117,phase:2,pass,nolog,setvar:tx.head=1,chain"
   SecRule ARGS:a "@streq fine" "setvar:tx.tail=1"
 SecRule TX:TOTAL "@lt 100" "id:111,phase:3,pass,nolog,setvar:tx.out=+1"
+SecRule TX:TOTAL "@lt 100" "id:119,phase:4,pass,nolog,setvar:tx.out=+10"
 SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
 )";
   auto replayed = compileRules(rules);
   ASSERT_TRUE(replayed);
-  // 105 106 107 109 114 111 112, and 116 whose first link reads only TX and
-  // does not match; not 108 (a macro of another kind) or 117 (its first link matches).
-  EXPECT_EQ(replayed->replayedRules(), 8u);
+  // 105 106 107 109 114 111 119 112, and 116 whose first link reads only TX
+  // and does not match; not 108 (a macro of another kind) or 117 (its first
+  // link matches).
+  EXPECT_EQ(replayed->replayedRules(), 9u);
   setenv("RAMPART_WAF_TX_PATH", "0", 1);
   auto evaluated = compileRules(rules);
   unsetenv("RAMPART_WAF_TX_PATH");
@@ -1066,8 +1068,8 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   EXPECT_EQ(r.tx_("named"), "");
   EXPECT_EQ(r.tx_("last"), "TX:total");  // as 109's chain left MATCHED_VAR_NAME
   EXPECT_EQ(r.tx_("mv2"), "5");          // as 114's first link left MATCHED_VAR (its chain does not match)
-  EXPECT_EQ(r.tx_("out"), "1");
-  EXPECT_EQ(r.tx_("logged"), "1");
+  EXPECT_EQ(r.tx_("out"), "11");  // 111 and 119
+  EXPECT_EQ(r.tx_("logged"), "");
   EXPECT_EQ(r.tx_("chained"), "");
   EXPECT_EQ(r.tx_("tail"), "1");
   Request max;
@@ -1076,6 +1078,34 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   Request attack;
   attack.uri = "/?a=attack";
   EXPECT_EQ(run(replayed, attack).first.rule_id, 107);
+  // Without phase 4 (a response body not inspected), or 3 and 4 (`waf
+  // inspect`), phase 5 replays the path those phases left.
+  auto partial = [&](const std::shared_ptr<const Engine>& e, bool response_headers) {
+    testing::Run out;
+    out.tx = std::make_unique<Transaction>(e, "test-1");
+    auto& tx = *out.tx;
+    tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+    tx.processUri(fine.method, fine.uri, fine.protocol);
+    for (auto& [n, v] : fine.headers) tx.addRequestHeader(n, v);
+    tx.processRequestHeaders();
+    tx.processRequestBody();
+    if (response_headers) {
+      tx.setResponseStatus(200, "HTTP/1.1");
+      tx.addResponseHeader("Content-Type", "text/html");
+      tx.processResponseHeaders();
+    }
+    tx.processLogging();
+    return out;
+  };
+  for (bool response_headers : {true, false}) {
+    auto p = partial(replayed, response_headers);
+    auto q = partial(evaluated, response_headers);
+    EXPECT_EQ(p.ids(), q.ids()) << response_headers;
+    for (const char* v : {"total", "sums", "out", "logged"})
+      EXPECT_EQ(p.tx_(v), q.tx_(v)) << response_headers << " " << v;
+    EXPECT_EQ(p.tx_("out"), response_headers ? "1" : "");
+    EXPECT_EQ(p.tx_("logged"), response_headers ? "1" : "");
+  }
 }
 
 // A constant rule reads only TX: a ctl removing another variable from it
