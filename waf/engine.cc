@@ -1126,6 +1126,14 @@ void Engine::prepareTargets(Impl& impl) {
   auto assign = [&](std::vector<CompiledVar>& vars) {
     bool all = !vars.empty();
     for (auto& v : vars) {
+      if (v.count && batchable(v.kind) && ids.size() < size_t(INT16_MAX)) {
+        // A count is its list's length (&REQUEST_HEADERS:Content-Length): the
+        // list is shared, never asked of the memo (its link reads a number).
+        v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
+        v.head_list = variables::fixedByHead(v.kind);
+        all = false;
+        continue;
+      }
       if (!fixed(v) || ids.size() >= size_t(INT16_MAX)) {
         all = all && v.exclude;  // (an exclusion's values are only taken away)
         continue;

@@ -782,10 +782,16 @@ void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std
       continue;
     }
     if (cv.count) {
-      tmp.clear();
-      collect(cv, tmp);
+      size_t n = 0;
+      if (cv.var_list >= 0) {
+        n = varList(cv).values.size();
+      } else {
+        tmp.clear();
+        collect(cv, tmp);
+        n = tmp.size();
+      }
       // v2 names a count after the bare variable: MATCHED_VAR_NAME is "ARGS" for &ARGS:foo.
-      targets.push_back({cv.name, {}, keep(std::to_string(tmp.size())), false});
+      targets.push_back({cv.name, {}, keepNumber(int64_t(n)), false});
       continue;
     }
     if (cv.var_list >= 0) {

@@ -517,7 +517,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // variable's list as it is.
   void resolveTargets(const std::vector<CompiledVar>& vars, std::vector<VarValue>& out);
   const std::vector<VarValue>& targetsOf(const std::vector<CompiledVar>& vars, std::vector<VarValue>& own) {
-    if (vars.size() == 1 && vars[0].var_list >= 0 && !vars[0].exclude) return varList(vars[0]).values;
+    if (vars.size() == 1 && vars[0].var_list >= 0 && !vars[0].exclude && !vars[0].count) return varList(vars[0]).values;
     own.clear();
     resolveTargets(vars, own);
     return own;
@@ -543,6 +543,17 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string_view keep(std::string s) {
     scratch.push_back(std::move(s));
     return scratch.back();
+  }
+  // A number as text: 0-99 (counts, lengths: &REQUEST_HEADERS:Content-Length
+  // and the like, ~10 a request) from a table, others kept.
+  std::string_view keepNumber(int64_t x) {
+    static const std::array<std::string, 100> kSmall = [] {
+      std::array<std::string, 100> a;
+      for (int i = 0; i < 100; ++i) a[size_t(i)] = std::to_string(i);
+      return a;
+    }();
+    if (x >= 0 && x < 100) return kSmall[size_t(x)];
+    return keep(std::to_string(x));
   }
   // TX is reached through tx_coll only (readers: null means no TX yet).
   Collection& coll(std::string_view name) {

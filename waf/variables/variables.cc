@@ -147,7 +147,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
   using K = variables::Kind;
   const std::string_view n = v.name;  // canonical name, used as the collection label
   auto scalar = [&](std::string_view value, bool stable) { out.emplace_back(n, std::string_view(), value, stable); };
-  auto num = [&](int64_t x) { scalar(keep(std::to_string(x)), false); };
+  auto num = [&](int64_t x) { scalar(keepNumber(x), false); };
   auto flag = [&](int x) { scalar(x ? "1" : "0", true); };
   // Asked by the MULTIPART_* cases only (a string compare on every call otherwise).
   auto multipart = [&] { return body_processed && reqbody_processor == "MULTIPART"; };
@@ -180,7 +180,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       break;
     case K::FilesSizes:
       for (auto& f : body_result.files)
-        if (keyMatches(v, f.field_name)) out.emplace_back(n, f.field_name, keep(std::to_string(f.size)), false);
+        if (keyMatches(v, f.field_name)) out.emplace_back(n, f.field_name, keepNumber(int64_t(f.size)), false);
       break;
     case K::FilesTmpNames:
     case K::FilesTmpContent:

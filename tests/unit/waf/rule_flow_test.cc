@@ -1108,6 +1108,32 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   }
 }
 
+// A count reads the length of the list its variable shares with the rules
+// that read the values (Engine::prepareTargets): a number, not the values, per
+// phase (phase 2's ARGS holds the body's too), with a selector, and beside a
+// rule that reads the same list's values.
+TEST(RuleFlow, CountsReadTheSharedListsLength) {
+  auto e = compileRules(R"(
+SecRule &ARGS "@eq 1" "id:121,phase:1,pass,nolog,setvar:tx.args1=%{matched_var}"
+SecRule ARGS "@rx ." "id:122,phase:1,pass,nolog,setvar:tx.seen=1"
+SecRule &ARGS "@eq 2" "id:123,phase:2,pass,nolog,setvar:tx.args2=%{matched_var}"
+SecRule &REQUEST_HEADERS:X-A "@eq 1" "id:124,phase:1,pass,nolog,setvar:tx.xa=%{matched_var_name}"
+SecRule REQUEST_HEADERS:X-A "@rx ^a, b$" "id:125,phase:1,pass,nolog,setvar:tx.xb=1"
+SecRule &REQUEST_HEADERS:X-None "@eq 0" "id:126,phase:1,pass,nolog,setvar:tx.none=1"
+)");
+  ASSERT_TRUE(e);
+  Request req = formPost("/?q=x", "b=y");
+  req.headers.push_back({"X-A", "a"});
+  req.headers.push_back({"X-A", "b"});  // one header, "a, b", as Apache merges them
+  auto r = run(e, req);
+  EXPECT_EQ(r.tx_("args1"), "1");
+  EXPECT_EQ(r.tx_("seen"), "1");
+  EXPECT_EQ(r.tx_("args2"), "2");
+  EXPECT_EQ(r.tx_("xa"), "REQUEST_HEADERS");  // v2 names a count after the bare variable
+  EXPECT_EQ(r.tx_("xb"), "1");
+  EXPECT_EQ(r.tx_("none"), "1");
+}
+
 // A constant rule reads only TX: a ctl removing another variable from it
 // (CRS 941010 takes REQUEST_FILENAME from the XSS rules on most requests)
 // leaves it decided; removing its TX variable makes it run, and not match.
