@@ -146,6 +146,32 @@ class Collection {
     for (const Item* it : scratch) f(*it);
   }
 
+  // The same over the items at `known` (indices, each taken when live and
+  // `keep_known` takes it) and those from index `from` on (when live, with
+  // `prefix`, and `keep` takes them): a walk of the items a request added
+  // instead of all of them.
+  template <class KeepKnown, class Keep, class F>
+  void forEachSortedFrom(const std::vector<uint32_t>& known, size_t from, std::string_view prefix,
+                         std::vector<const Item*>& scratch, KeepKnown&& keep_known, Keep&& keep, F&& f) const {
+    scratch.clear();
+    for (uint32_t i : known) {
+      const Item& it = items_[i];
+      if (it.live && keep_known(it)) scratch.push_back(&it);
+    }
+    for (size_t i = from; i < items_.size(); ++i) {
+      const Item& it = items_[i];
+      if (it.live && it.first.starts_with(prefix) && keep(it)) scratch.push_back(&it);
+    }
+    std::sort(scratch.begin(), scratch.end(), [](const Item* a, const Item* b) { return a->first < b->first; });
+    for (const Item* it : scratch) f(*it);
+  }
+  // Items ever added (live or not): a copy has its source's at the same indices.
+  size_t itemCount() const { return items_.size(); }
+  template <class F>
+  void forEachItem(F&& f) const {
+    for (size_t i = 0; i < items_.size(); ++i) f(i, items_[i]);
+  }
+
   // Copies every key into this collection's own memory resource (a copy whose
   // source goes away: the engine's tx_init from its probe transaction), and
   // drops the dead items.

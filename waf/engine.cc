@@ -1155,6 +1155,23 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
   impl.var_lists = ids.size();
+  // TX regex selectors over tx_init's items, once (tx_init is final here:
+  // simulateTxPath added its watched items). A selector that turns caseless
+  // matching off could tell a key from its spelling: left to run time.
+  auto known = [&](CompiledVar& v) {
+    if (v.kind != variables::Kind::Tx || !v.selector_re || turnsCaseOff(v.selector)) return;
+    v.tx_init_known = true;
+    v.tx_init_hits.clear();
+    impl.tx_init.forEachItem([&](size_t i, const Collection::Item& it) {
+      if (v.selector_re->matches(it.first)) v.tx_init_hits.push_back(static_cast<uint32_t>(i));
+    });
+  };
+  for (auto& head : impl.rules) {
+    if (head->is_marker) continue;
+    for (auto& v : head->vars) known(v);
+    for (auto& l : head->chain)
+      for (auto& v : l->vars) known(v);
+  }
 }
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {

@@ -78,6 +78,11 @@ struct CompiledVar {
   // Its values are the request line's or headers' (variables::fixedByHead):
   // the list is resolved once a request, not again each phase.
   bool head_list = false;
+  // TX with a regex selector: the items of Engine::Impl::tx_init (by index,
+  // live or not) whose key it matches. A TX copied from tx_init keeps them at
+  // those indices; only the items added after them are tested per request.
+  bool tx_init_known = false;
+  std::vector<uint32_t> tx_init_hits;
 };
 
 enum class Disruptive : uint8_t { None, Pass, Deny, Drop, Redirect, Allow, Block, Proxy };

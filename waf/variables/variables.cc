@@ -221,13 +221,22 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       // match the keys that begin with it.
       const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
       const bool prefix_decides = !pre.empty() && v.selector_re->onlyAnchoredLiteral();  // (920450's chain)
-      c->forEachSorted(
-          pre, coll_items,
-          [&](const Collection::Item& it) { return it.second.p && (prefix_decides || keyMatches(v, nameOf(it))); },
-          [&](const Collection::Item& it) {
-            if (pin_values) pins.push_back(it.second.p);
-            out.emplace_back(n, nameOf(it), it.second.p->value, false);
-          });
+      auto keep = [&](const Collection::Item& it) {
+        return it.second.p && (prefix_decides || keyMatches(v, nameOf(it)));
+      };
+      auto emit = [&](const Collection::Item& it) {
+        if (pin_values) pins.push_back(it.second.p);
+        out.emplace_back(n, nameOf(it), it.second.p->value, false);
+      };
+      // A TX that began as tx_init: the selector's matches among its items are
+      // known (a caseless selector matches a key as it matches its spelling).
+      if (v.tx_init_known && from_tx_init && c == tx_coll) {
+        c->forEachSortedFrom(
+            v.tx_init_hits, eng->tx_init.itemCount(), pre, coll_items,
+            [](const Collection::Item& it) { return it.second.p != nullptr; }, keep, emit);
+        break;
+      }
+      c->forEachSorted(pre, coll_items, keep, emit);
       break;
     }
     case K::Env:

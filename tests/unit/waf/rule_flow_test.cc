@@ -1134,6 +1134,41 @@ SecRule &REQUEST_HEADERS:X-None "@eq 0" "id:126,phase:1,pass,nolog,setvar:tx.non
   EXPECT_EQ(r.tx_("none"), "1");
 }
 
+// A TX regex selector's matches among tx_init's variables are found at
+// compile time (CompiledVar::tx_init_hits); a request tests only the variables
+// it added. Unset, set again with another spelling, added, or watched and only
+// set at run time: the same names, in the same order, as a walk of them all.
+TEST(RuleFlow, TxSelectorsOverTxInitMatchAsAWalkOfAll) {
+  const char* rules = R"(
+SecAction "id:131,phase:1,pass,nolog,setvar:tx.pre_a=1,setvar:tx.pre_b=2,setvar:tx.other=3,setvar:tx.xre_z=4"
+SecRule ARGS:u "@streq 1" "id:132,phase:1,pass,nolog,setvar:!tx.pre_b,setvar:tx.PRE_A=5,setvar:tx.pre_c=6,setvar:tx.pre_d=1"
+SecRule TX:PRE_D "@eq 1" "id:133,phase:2,pass,nolog,setvar:tx.d_seen=1"
+SecRule TX:/^pre_/ "@rx ." "id:134,phase:2,pass,nolog,setvar:'tx.names=%{tx.names} %{matched_var_name}=%{matched_var}'"
+SecRule TX:/RE_/ "@rx ." "id:135,phase:2,pass,nolog,setvar:'tx.unanchored=%{tx.unanchored} %{matched_var_name}'"
+SecRule &TX:/^pre_/ "@ge 0" "id:136,phase:2,pass,nolog,setvar:tx.count=%{matched_var}"
+)";
+  auto known = compileRules(rules);
+  ASSERT_TRUE(known);
+  EXPECT_GE(known->replayedRules(), 1u);  // 133: tx.pre_d is watched, an unset item of tx_init
+  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);
+  auto walked = compileRules(rules);
+  unsetenv("RAMPART_WAF_FOLD_INIT");
+  ASSERT_TRUE(walked);
+  for (const char* uri : {"/", "/?u=1"}) {
+    Request req;
+    req.uri = uri;
+    auto k = run(known, req);
+    auto w = run(walked, req);
+    for (const char* v : {"names", "unanchored", "count", "d_seen"}) EXPECT_EQ(k.tx_(v), w.tx_(v)) << uri << " " << v;
+  }
+  Request req;
+  req.uri = "/?u=1";
+  auto k = run(known, req);
+  EXPECT_EQ(k.tx_("names"), " TX:pre_a=5 TX:pre_c=6 TX:pre_d=1");
+  EXPECT_EQ(k.tx_("unanchored"), " TX:pre_a TX:pre_c TX:pre_d TX:xre_z");
+  EXPECT_EQ(k.tx_("count"), "3");
+}
+
 // A constant rule reads only TX: a ctl removing another variable from it
 // (CRS 941010 takes REQUEST_FILENAME from the XSS rules on most requests)
 // leaves it decided; removing its TX variable makes it run, and not match.
