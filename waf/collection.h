@@ -139,13 +139,9 @@ class Collection {
   // caller's buffer; f must not add to the collection.
   template <class Keep, class F>
   void forEachSorted(std::string_view prefix, std::vector<const Item*>& scratch, Keep&& keep, F&& f) const {
-    scratch.clear();
-    for (const auto& it : items_)
-      if (it.live && it.first.starts_with(prefix) && keep(it)) scratch.push_back(&it);
-    std::sort(scratch.begin(), scratch.end(), [](const Item* a, const Item* b) { return a->first < b->first; });
-    for (const Item* it : scratch) f(*it);
+    static const std::vector<uint32_t> kNone;
+    forEachSortedFrom(kNone, 0, prefix, scratch, [](const Item&) { return false; }, keep, f);
   }
-
   // The same over the items at `known` (indices, each taken when live and
   // `keep_known` takes it) and those from index `from` on (when live, with
   // `prefix`, and `keep` takes them): a walk of the items a request added

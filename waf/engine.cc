@@ -832,11 +832,14 @@ void txReads(const CompiledRule& l, std::set<std::string, std::less<>>& out) {
 // runPhase takes them, each replayable rule evaluated (its setvars recorded as
 // they resolved), every other rule taken as not matching. A replayable rule
 // that matches and would log, score or disrupt ends the walk: it and what
-// follows are evaluated at run time. At run time (Transaction::Impl::runPhase)
-// a request is on the path until something leaves it: a write to a TX
-// variable a replayed rule reads (marked watched in tx_init) by any other
-// rule, a rule taken as not matching that changes the flow, a ctl that
-// removes a simulated rule or a TX target, a phase skipped or cut short.
+// follows are evaluated at run time. A chain whose first link reads only TX
+// and does not match is recorded too (nothing of it runs). At run time
+// (Transaction::Impl::runPhase) a request is on the path until something
+// leaves it: a write to a TX variable a replayed rule reads (marked watched in
+// tx_init) by any other rule, a rule taken as not matching that changes the
+// flow, a ctl that removes a simulated rule or a TX target, phase 1 or 2 cut
+// short or not run. The optional phases 3 and 4 are walked run and not run:
+// a phase replays the walk of the phases that ran before it.
 void Engine::simulateTxPath(const std::shared_ptr<Engine>& engine) {
   Impl& impl = *engine->impl_;
   if (impl.tx_init.empty()) return;
