@@ -1125,24 +1125,32 @@ void Engine::prepareTargets(Impl& impl) {
   // The variables a phase scan may gather once (batchable), not counts.
   auto fixed = [](const CompiledVar& v) { return !v.count && batchable(v.kind); };
   std::map<std::string, int16_t> ids;
-  // True when every variable it reads got an id.
+  // TX regex selectors over tx_init's items, once (tx_init is final here:
+  // simulateTxPath added its watched items). A selector that turns caseless
+  // matching off could tell a key from its spelling: left to run time.
+  auto knowTxInit = [&](CompiledVar& v) {
+    if (v.kind != variables::Kind::Tx || !v.selector_re || turnsCaseOff(v.selector)) return;
+    v.tx_init_known = true;
+    v.tx_init_hits.clear();
+    impl.tx_init.forEachItem([&](size_t i, const Collection::Item& it) {
+      if (v.selector_re->matches(it.first)) v.tx_init_hits.push_back(static_cast<uint32_t>(i));
+    });
+  };
+  // True when every variable it reads got an id. A count gets its variable's
+  // list (its length, &REQUEST_HEADERS:Content-Length) but is never asked of
+  // the memo: its link reads a number.
   auto assign = [&](std::vector<CompiledVar>& vars) {
     bool all = !vars.empty();
     for (auto& v : vars) {
-      if (v.count && batchable(v.kind) && ids.size() < size_t(INT16_MAX)) {
-        // A count is its list's length (&REQUEST_HEADERS:Content-Length): the
-        // list is shared, never asked of the memo (its link reads a number).
-        v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
-        v.head_list = variables::fixedByHead(v.kind);
-        all = false;
-        continue;
-      }
-      if (!fixed(v) || ids.size() >= size_t(INT16_MAX)) {
+      knowTxInit(v);
+      const bool listed = v.count ? batchable(v.kind) : fixed(v);
+      if (!listed || ids.size() >= size_t(INT16_MAX)) {
         all = all && v.exclude;  // (an exclusion's values are only taken away)
         continue;
       }
       v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
       v.head_list = variables::fixedByHead(v.kind);
+      all = all && !v.count;
     }
     return all;
   };
@@ -1158,23 +1166,6 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
   impl.var_lists = ids.size();
-  // TX regex selectors over tx_init's items, once (tx_init is final here:
-  // simulateTxPath added its watched items). A selector that turns caseless
-  // matching off could tell a key from its spelling: left to run time.
-  auto known = [&](CompiledVar& v) {
-    if (v.kind != variables::Kind::Tx || !v.selector_re || turnsCaseOff(v.selector)) return;
-    v.tx_init_known = true;
-    v.tx_init_hits.clear();
-    impl.tx_init.forEachItem([&](size_t i, const Collection::Item& it) {
-      if (v.selector_re->matches(it.first)) v.tx_init_hits.push_back(static_cast<uint32_t>(i));
-    });
-  };
-  for (auto& head : impl.rules) {
-    if (head->is_marker) continue;
-    for (auto& v : head->vars) known(v);
-    for (auto& l : head->chain)
-      for (auto& v : l->vars) known(v);
-  }
 }
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {

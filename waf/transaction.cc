@@ -988,7 +988,6 @@ Verdict Transaction::Impl::runPhase(int phase) {
     }
     // A constant rule reads only TX: a removed target of another collection
     // leaves its outcome as it was on tx_init.
-    if (tx_path && tx_target_removed) tx_path = false;
     const int32_t sim_index =
         tx_path && step.tx_sim >= 0 ? eng->tx_sim_slots[size_t(step.tx_sim)].by_variant[tx_variant] : -1;
     if (step.constant >= 0 && from_tx_init && !tx_target_removed) {

@@ -166,7 +166,10 @@ void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) 
       rt.re = c.re;
       rt.matching_rules = c.matching_rules;
       rt.target = c.target;
-      if (rt.target.name == "TX") tx_target_removed = true;  // (constant rules read TX only)
+      if (rt.target.name == "TX") {
+        tx_target_removed = true;  // (constant rules read TX only)
+        tx_path = false;           // (and the replayed ones)
+      }
       removed_targets.push_back(std::move(rt));
       break;
     }

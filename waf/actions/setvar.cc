@@ -69,6 +69,18 @@ bool parseSetVar(const std::string& raw, SetVar* out, std::string* error) {
 
 }  // namespace actions
 
+namespace {
+
+// The name a variable keeps: as first written (kept across values), or the
+// spelling `name` of a new one when it is not its lower-case key (empty: the
+// key itself).
+std::string_view nameToKeep(const CollEntry& e, std::string_view lkey, std::string_view name) {
+  if (e.p) return e.p->name;
+  return name != lkey ? name : std::string_view();
+}
+
+}  // namespace
+
 void Transaction::Impl::runSetVar(const actions::SetVar& sv) {
   // Expanded into buffers the transaction keeps: no allocation per setvar once warm.
   std::string& key_buf = setvar_key;
@@ -120,10 +132,9 @@ void Transaction::Impl::applyTxOp(const Engine::Impl::TxSimOp& op) {
     return;
   }
   CollEntry& e = c.add(op.lkey).second;
-  // The value the simulation left, shared, when it has the name putValue would
-  // give it here (the name the variable was first written with).
-  const std::string_view name = e.p ? std::string_view(e.p->name) : op.key != op.lkey ? std::string_view(op.key) : std::string_view();
-  if (name == op.value->name) e.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), op.value);
+  // The value the simulation left, shared, when it has the name putValue would give it here.
+  if (nameToKeep(e, op.lkey, op.key) == op.value->name)
+    e.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), op.value);
   else putValue(e, op.lkey, op.key, op.value->value);
 }
 
@@ -137,8 +148,8 @@ void Transaction::Impl::putValue(CollEntry& e, std::string_view lkey, std::strin
   // In the transaction's arena, as the collections' items (every holder of it
   // is the transaction's; the engine's tx_init takes copies of its own).
   auto nv = std::allocate_shared<CollValue>(std::pmr::polymorphic_allocator<CollValue>(&coll_arena));
-  if (e.p) nv->name = e.p->name;
-  else if (name != lkey) nv->name.assign(name);  // (the key's own spelling needs no copy: 920450's 12 a request)
+  // (The key's own spelling needs no copy: 920450's 12 a request.)
+  if (const std::string_view kept = nameToKeep(e, lkey, name); !kept.empty()) nv->name.assign(kept);
   nv->value.assign(value);
   e.p = std::move(nv);
 }

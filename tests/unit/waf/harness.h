@@ -41,6 +41,10 @@ struct Request {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> response_headers = {{"Content-Type", "text/html"}};
   std::string response_body;
+  // The phases a gateway may leave out: 4 (a response body not inspected),
+  // 3 and 4 (`waf inspect`, which has no response).
+  bool response_body_phase = true;
+  bool response_phases = true;
 };
 
 // A form POST (application/x-www-form-urlencoded) of `body` to `uri`.
@@ -84,10 +88,10 @@ inline Run run(const std::shared_ptr<const Engine>& engine, const Request& req) 
   };
   if (!keep(tx.processRequestHeaders())) {
     if (!req.body.empty()) r.body_accepted = tx.appendRequestBody(req.body);
-    if (!keep(tx.processRequestBody())) {
+    if (!keep(tx.processRequestBody()) && req.response_phases) {
       tx.setResponseStatus(req.status, "HTTP/1.1");
       for (auto& [n, v] : req.response_headers) tx.addResponseHeader(n, v);
-      if (!keep(tx.processResponseHeaders())) {
+      if (!keep(tx.processResponseHeaders()) && req.response_body_phase) {
         if (!req.response_body.empty()) tx.appendResponseBody(req.response_body);
         keep(tx.processResponseBody());
       }

@@ -1080,31 +1080,40 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   EXPECT_EQ(run(replayed, attack).first.rule_id, 107);
   // Without phase 4 (a response body not inspected), or 3 and 4 (`waf
   // inspect`), phase 5 replays the path those phases left.
-  auto partial = [&](const std::shared_ptr<const Engine>& e, bool response_headers) {
-    testing::Run out;
-    out.tx = std::make_unique<Transaction>(e, "test-1");
-    auto& tx = *out.tx;
-    tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
-    tx.processUri(fine.method, fine.uri, fine.protocol);
-    for (auto& [n, v] : fine.headers) tx.addRequestHeader(n, v);
-    tx.processRequestHeaders();
-    tx.processRequestBody();
-    if (response_headers) {
-      tx.setResponseStatus(200, "HTTP/1.1");
-      tx.addResponseHeader("Content-Type", "text/html");
-      tx.processResponseHeaders();
-    }
-    tx.processLogging();
-    return out;
-  };
   for (bool response_headers : {true, false}) {
-    auto p = partial(replayed, response_headers);
-    auto q = partial(evaluated, response_headers);
+    Request partial = fine;
+    partial.response_body_phase = false;
+    partial.response_phases = response_headers;
+    auto p = run(replayed, partial);
+    auto q = run(evaluated, partial);
     EXPECT_EQ(p.ids(), q.ids()) << response_headers;
     for (const char* v : {"total", "sums", "out", "logged"})
       EXPECT_EQ(p.tx_(v), q.tx_(v)) << response_headers << " " << v;
     EXPECT_EQ(p.tx_("out"), response_headers ? "1" : "");
     EXPECT_EQ(p.tx_("logged"), response_headers ? "1" : "");
+  }
+}
+
+// A ctl that removes a TX target leaves the TX path: the replayed rule's
+// outcome on tx_init no longer holds once its variable is taken from it.
+TEST(RuleFlow, RemovingATxTargetEndsTheReplay) {
+  const char* rules = R"(
+SecAction "id:141,phase:1,pass,nolog,setvar:tx.level=1"
+SecRule ARGS:rt "@streq 1" "id:142,phase:1,pass,nolog,ctl:ruleRemoveTargetById=143;TX:LEVEL"
+SecRule TX:LEVEL "@eq 1" "id:143,phase:2,pass,nolog,setvar:tx.seen=1"
+)";
+  auto replayed = compileRules(rules);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->replayedRules(), 1u);  // 143
+  setenv("RAMPART_WAF_TX_PATH", "0", 1);
+  auto evaluated = compileRules(rules);
+  unsetenv("RAMPART_WAF_TX_PATH");
+  ASSERT_TRUE(evaluated);
+  for (const char* uri : {"/", "/?rt=1"}) {
+    Request req;
+    req.uri = uri;
+    EXPECT_EQ(run(replayed, req).tx_("seen"), run(evaluated, req).tx_("seen")) << uri;
+    EXPECT_EQ(run(replayed, req).tx_("seen"), std::string_view(uri) == "/" ? "1" : "") << uri;
   }
 }
 
