@@ -748,6 +748,44 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
       if (key.starts_with(p)) return false;
     return true;
   };
+  // An operator argument whose macros read only such variables is the same
+  // text on every request: expanded here, the operator is built once from
+  // it (920450's @within %{tx.restricted_headers_basic}, 911100's allowed
+  // methods...) instead of reading TX at every evaluation.
+  static constexpr std::string_view kFixedArgOps[] = {"within", "rx", "pm", "streq", "contains", "containsword",
+                                                       "beginswith", "endswith", "eq", "ge", "gt", "le", "lt"};
+  auto fixArgument = [&](CompiledRule& l) {
+    if (!l.op || !operators::hasMacro(l.op_arg) ||
+        std::find(std::begin(kFixedArgOps), std::end(kFixedArgOps), l.op_name) == std::end(kFixedArgOps))
+      return;
+    std::string text;
+    bool ok = true;
+    operators::splitMacros(
+        l.op_arg, [&](std::string_view literal) { text.append(literal); },
+        [&](std::string_view coll, std::string_view key) {
+          const std::string lkey = toLower(key);
+          const Collection::Item* it = operators::isTxCollection(coll) && !key.empty() && stable(lkey)
+                                           ? impl.tx_init.find(lkey)
+                                           : nullptr;
+          if (it && it->second.p) text.append(it->second.p->value);
+          else ok = false;
+        });
+    // (A value holding a macro is not expanded again at run time.)
+    if (!ok || operators::hasMacro(text)) return;
+    operators::CompileContext cc;
+    cc.pcre_match_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit, 1000);
+    cc.pcre_depth_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit_recursion, 1000);
+    std::string err;
+    auto op = operators::create(l.op_name, text, cc, &err);
+    if (!op) return;  // (evaluated as written: it fails at run time as it would have)
+    l.op = std::move(op);
+    l.op_arg = std::move(text);
+  };
+  for (const auto& r : impl.rules) {
+    if (r->is_marker || r->precomputed) continue;
+    fixArgument(*r);
+    for (auto& l : r->chain) fixArgument(*l);
+  }
   for (const auto& r : impl.rules) {
     if (r->is_marker || r->precomputed || !r->chain.empty() || !txOnlyLink(*r) || !r->steps.empty() || r->capture ||
         r->log || r->severity >= 0 || r->vars.empty() ||

@@ -19,11 +19,15 @@
 // only links whose operator's outcome is a function of the value alone get a
 // bit.
 //
-// Forgery: the key is SipHash-1-3 (128-bit output, 96 bits of it kept) under
-// a key drawn from the kernel at start, per process: a request cannot be
-// shaped to collide with a recorded value without that key (2^-96 per try,
-// short of breaking SipHash). The hash is taken once per distinct value per
-// request.
+// Forgery: the key of a value longer than 11 bytes is SipHash-1-3 (128-bit
+// output, 96 bits of it kept) under a key drawn from the kernel at start, per
+// process: a request cannot be shaped to collide with a recorded value
+// without that key (2^-96 per try, short of breaking SipHash). A shorter
+// value's key is its bytes and length (exact: it cannot collide with another
+// short one, and a long one's hash cannot be aimed at it without the SipHash
+// key). The key is taken once per distinct value per request. Which set a key
+// goes to is a multiplicative mix of it: short values can be chosen to crowd
+// a set, which only pushes values out (they are scanned again).
 //
 // Per thread, two-way set-associative, a fixed size (kSets): a value pushed
 // out is scanned again next time. Entries name the engine they were made for
@@ -58,6 +62,7 @@ class ValueMemo {
     bool holds(const Key& k, uint32_t eng) const { return engine == eng && a == k.a && b == uint32_t(k.b); }
   };
   static constexpr size_t kSets = 8192;  // 16384 entries, 512 KiB a thread
+  static constexpr size_t kExactMax = 11;  // values up to this long are their own key
 
   static Key hash(std::string_view value);
   static ValueMemo& forThread();
@@ -69,14 +74,14 @@ class ValueMemo {
 
   // The entry of k for engine eng, null when the memo does not have it.
   Entry* find(const Key& k, uint32_t eng) {
-    Set& set = sets_[k.a & (kSets - 1)];
+    Set& set = sets_[setOf(k)];
     if (set.way[0].holds(k, eng)) return &set.way[0];
     if (set.way[1].holds(k, eng)) return &set.way[1];
     return nullptr;
   }
   // A new entry for k (not there): the set's newer entry moves over its older one.
   Entry& insert(const Key& k, uint32_t eng) {
-    Set& set = sets_[k.a & (kSets - 1)];
+    Set& set = sets_[setOf(k)];
     set.way[1] = set.way[0];
     set.way[0] = Entry{k.a, uint32_t(k.b), eng, 0, 0};
     return set.way[0];
@@ -108,6 +113,10 @@ class ValueMemo {
   struct alignas(64) Set {
     Entry way[2];
   };
+  static size_t setOf(const Key& k) {
+    static_assert((kSets & (kSets - 1)) == 0 && kSets == 8192);
+    return static_cast<size_t>(((k.a ^ (uint64_t(uint32_t(k.b)) << 21)) * 0x9E3779B97F4A7C15ull) >> (64 - 13));
+  }
   std::unique_ptr<Set[]> sets_;
   static std::atomic<bool> enabled_;
 };

@@ -184,6 +184,37 @@ TEST(Operators, WithinIsSubstringOfArgument) {
   EXPECT_TRUE(list(std::string_view("/if/\0", 4)));
 }
 
+// A fixed list is looked up by its byte pairs: the answer is still "a
+// substring of the list up to its first NUL", for every needle.
+TEST(Operators, WithinAgreesWithFind) {
+  uint64_t seed = 0xD1B54A32D192ED03ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    const char* alphabet = round % 2 ? "/ab" : "/abcdefgh- \xff";
+    const size_t letters = std::strlen(alphabet);
+    std::string hay(next() % (round % 5 == 0 ? 900 : 80), ' ');
+    for (auto& c : hay) c = alphabet[next() % letters];
+    if (round % 7 == 0 && !hay.empty()) hay[next() % hay.size()] = '\0';
+    Op op("within", hay);
+    const std::string_view listed(hay.c_str());  // up to the first NUL
+    for (int k = 0; k < 20; ++k) {
+      std::string needle(next() % 12, ' ');
+      for (auto& c : needle) c = alphabet[next() % letters];
+      if (!hay.empty() && next() % 2) {
+        const size_t at = next() % hay.size();
+        needle = hay.substr(at, next() % 12);
+      }
+      const bool want = needle.empty() || listed.find(needle) != std::string_view::npos;
+      ASSERT_EQ(op(needle), want) << "list '" << hay << "' value '" << needle << "'";
+    }
+  }
+}
+
 // findBytes (@within, @contains) agrees with string_view::find on both of its
 // paths: short lists searched by the needle's second byte, the rest by memmem.
 TEST(Operators, FindBytesAgreesWithFind) {

@@ -1117,6 +1117,36 @@ SecRule TX:LEVEL "@eq 1" "id:143,phase:2,pass,nolog,setvar:tx.seen=1"
   }
 }
 
+// An operator argument made of %{tx...} that only the compile-time
+// initialisation sets is expanded once, when the rules compile; one that a
+// rule may write at run time, literally or through a macro key sharing its
+// start, stays a macro and reads what the request left there.
+TEST(RuleFlow, FixedMacroArgumentsReadWhatRunTimeWrites) {
+  auto e = compileRules(
+      "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.fixed=/a/ /b/,setvar:tx.moved=evil,setvar:tx.h_x=/x/\"\n"
+      "SecRule ARGS:m \"@streq 1\" \"id:2,phase:1,pass,nolog,setvar:tx.moved=good\"\n"
+      "SecRule ARGS:k \"@rx ^(.+)$\" \"id:3,phase:1,pass,nolog,capture,setvar:tx.h_%{tx.1}=/y/\"\n"
+      "SecRule ARGS:v \"@within %{tx.fixed}\" \"id:10,phase:2,pass,log\"\n"
+      "SecRule ARGS:v \"@contains %{tx.moved}\" \"id:11,phase:2,pass,log\"\n"
+      "SecRule ARGS:v \"@within %{tx.h_x}\" \"id:12,phase:2,pass,log\"\n"
+      "SecRule ARGS:v \"@rx ^%{tx.moved}$\" \"id:13,phase:2,pass,log\"");
+  ASSERT_TRUE(e);
+  auto fired = [&](const std::string& uri) {
+    Request req;
+    req.uri = uri;
+    auto ids = run(e, req).ids();
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t id) { return id < 10; }), ids.end());
+    return ids;
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(fired("/?v=/b/"), V({10}));
+  EXPECT_EQ(fired("/?v=evil"), V({11, 13}));
+  EXPECT_EQ(fired("/?v=good&m=1"), V({11, 13}));  // tx.moved as id 2 left it
+  EXPECT_EQ(fired("/?v=evil&m=1"), V{});
+  EXPECT_EQ(fired("/?v=/x/"), V({12}));
+  EXPECT_EQ(fired("/?v=/y/&k=x"), V({12}));  // tx.h_x as id 3 left it
+}
+
 // A count reads the length of the list its variable shares with the rules
 // that read the values (Engine::prepareTargets): a number, not the values, per
 // phase (phase 2's ARGS holds the body's too), with a selector, and beside a

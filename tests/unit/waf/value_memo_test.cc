@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "tests/unit/waf/harness.h"
 #include "waf/match/siphash.h"
@@ -89,6 +92,36 @@ TEST(ValueMemo, KeyIsTheWholeValue) {
   EXPECT_FALSE(a.a == other.a && a.b == other.b);
   EXPECT_FALSE(a.a == prefix.a && a.b == prefix.b);
   EXPECT_NE(ValueMemo::newEngineId(), ValueMemo::newEngineId());
+}
+
+// Short values are their own key: two values differing anywhere, in length
+// alone (trailing NULs) or around the 11-byte edge never share one, as the
+// memo compares keys (a, and b's low 32 bits).
+TEST(ValueMemo, ShortValuesHaveDistinctKeys) {
+  std::set<std::pair<uint64_t, uint32_t>> seen;
+  std::vector<std::string> values;
+  const std::string alphabet("a\0\xff", 3);
+  for (size_t len = 0; len <= 13; ++len) {
+    const size_t count = len <= 4 ? 81 : 40;  // every short one; samples of the longer
+    for (size_t i = 0; i < count; ++i) {
+      std::string v(len, 'a');
+      size_t x = i * 2654435761u + len;
+      for (auto& c : v) {
+        c = alphabet[x % 3];
+        x = x / 3 + i * 7;
+      }
+      values.push_back(v);
+    }
+  }
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  for (const auto& v : values) {
+    const auto k = ValueMemo::hash(v);
+    EXPECT_TRUE(seen.insert({k.a, uint32_t(k.b)}).second) << "length " << v.size();
+    const auto again = ValueMemo::hash(std::string(v));
+    EXPECT_TRUE(k.a == again.a && uint32_t(k.b) == uint32_t(again.b));
+  }
+  EXPECT_GT(values.size(), 300u);
 }
 
 // The thread's counters over one request (its transaction ended: flushed).
@@ -225,14 +258,21 @@ TEST(ValueMemo, MatchAnythingPatternsAreNotRemembered) {
   EXPECT_EQ(r.tx_("h_x-a"), "1");
 }
 
-// Operators whose outcome depends on more than the value (a macro argument)
-// are not remembered.
+// Operators whose outcome depends on more than the value (a macro argument
+// that a rule may change at run time) are not remembered. One whose TX
+// variable only the compile-time initialisation sets is fixed text: it is.
 TEST(ValueMemo, MacroArgumentsAreNotRemembered) {
   auto e = compileRules(
       "SecAction \"id:9,phase:1,pass,nolog,setvar:tx.bad=evil\"\n"
+      "SecRule REQUEST_HEADERS:X-Bad \"@unconditionalMatch\" \"id:8,phase:1,pass,nolog,setvar:tx.bad=%{matched_var}\"\n"
       "SecRule ARGS \"@contains %{tx.bad}\" \"id:3,phase:2,deny\"");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->memoLinks(), 0u);
+  auto fixed = compileRules(
+      "SecAction \"id:9,phase:1,pass,nolog,setvar:tx.bad=evil\"\n"
+      "SecRule ARGS \"@contains %{tx.bad}\" \"id:3,phase:2,deny\"");
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->memoLinks(), 1u);
 }
 
 TEST(ValueMemo, EnginesDoNotShareWhatTheyLearnt) {
