@@ -20,6 +20,7 @@
 // Example: parseUrlEncoded("q=select+1&x=%3Cscript%3E", {}) ->
 //   args {("q","select 1"), ("x","<script>")}.
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -31,15 +32,17 @@ namespace rampart::waf::body {
 namespace {
 
 // urldecode_nonstrict: t:urlDecode's decoding (invalid escapes copied through
-// unchanged), and whether any '%' did not start a valid escape (every '%' in
-// the input is one the decoder looks at: escape digits are never '%').
+// unchanged), and whether any '%' did not start a valid escape.
 std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
-  for (size_t p = in.find('%'); p != std::string_view::npos && !invalid; p = in.find('%', p + 1))
-    invalid = !(p + 2 < in.size() && transformations::detail::isHex(in[p + 1]) &&
-                transformations::detail::isHex(in[p + 2]));
   std::string out;
-  if (!transformations::urlDecode(in, out)) return std::string(in);  // (unchanged: out left empty)
+  if (!transformations::urlDecode(in, out, &invalid)) return std::string(in);  // (unchanged: out left empty)
   return out;
+}
+
+// Where the byte c is in s[from..), or s.size().
+size_t findByte(std::string_view s, char c, size_t from) {
+  const void* p = from < s.size() ? std::memchr(s.data() + from, c, s.size() - from) : nullptr;
+  return p ? size_t(static_cast<const char*>(p) - s.data()) : s.size();
 }
 
 }  // namespace
@@ -47,26 +50,26 @@ std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
 Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator) {
   Result result;
   // One allocation for the arguments, not one per doubling (a query string's few).
-  if (!body.empty()) result.args.reserve(std::min<size_t>(1 + size_t(std::count(body.begin(), body.end(), separator)), 64));
+  if (!body.empty()) {
+    size_t pieces = 1;
+    for (size_t at = findByte(body, separator, 0); at < body.size() && pieces < 64;
+         at = findByte(body, separator, at + 1))
+      ++pieces;
+    result.args.reserve(pieces);
+  }
   size_t i = 0;
   const size_t n = body.size();
   while (i < n) {
-    // Name: up to '=' or the separator.
-    size_t name_end = i;
-    while (name_end < n && body[name_end] != '=' && body[name_end] != separator) ++name_end;
-    std::string name = urlDecodeNonStrict(body.substr(i, name_end - i), result.urlencoded_error);
-    if (name_end < n && body[name_end] == '=') {
-      size_t value_end = name_end + 1;
-      while (value_end < n && body[value_end] != separator) ++value_end;
-      std::string value =
-          urlDecodeNonStrict(body.substr(name_end + 1, value_end - name_end - 1), result.urlencoded_error);
-      detail::addArg(result, limits, std::move(name), std::move(value));
-      i = value_end + 1;
-    } else {
-      // No '=': an empty value (also for an empty piece between separators).
-      detail::addArg(result, limits, std::move(name), std::string());
-      i = name_end + 1;
-    }
+    // A piece ends at the separator; its name at the first '=' in it.
+    const size_t end = findByte(body, separator, i);
+    const std::string_view piece = body.substr(i, end - i);
+    const size_t eq = piece.find('=');
+    std::string name = urlDecodeNonStrict(piece.substr(0, eq), result.urlencoded_error);
+    // No '=': an empty value (also for an empty piece between separators).
+    std::string value =
+        eq == std::string_view::npos ? std::string() : urlDecodeNonStrict(piece.substr(eq + 1), result.urlencoded_error);
+    detail::addArg(result, limits, std::move(name), std::move(value));
+    i = end + 1;
   }
   return result;
 }

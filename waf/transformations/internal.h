@@ -56,6 +56,9 @@ bool trimLeft(std::string_view in, std::string& out);
 bool trimRight(std::string_view in, std::string& out);
 bool uppercase(std::string_view in, std::string& out);
 bool urlDecode(std::string_view in, std::string& out);
+// The same, also setting *invalid when a '%' does not start an escape (the
+// URLENCODED body processor's URLENCODED_ERROR).
+bool urlDecode(std::string_view in, std::string& out, bool* invalid);
 bool urlDecodeUni(std::string_view in, std::string& out);
 bool urlEncode(std::string_view in, std::string& out);
 bool utf8toUnicode(std::string_view in, std::string& out);

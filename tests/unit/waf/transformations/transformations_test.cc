@@ -516,6 +516,37 @@ TEST(TransformationRegistry, NoneAndUnknownAreNotFound) {
   EXPECT_EQ(find("lower"), nullptr);
 }
 
+// t:urlDecode against the plain statement of it (%XX of two hex digits, either
+// case, to the byte; '+' to a space; anything else as it is) on random values
+// crowded with '%', '+' and hex digits, near misses and escapes at the end.
+TEST(Transformations, UrlDecodeAgreesWithItsDefinition) {
+  const Info* t = find("urlDecode");
+  ASSERT_NE(t, nullptr);
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  auto val = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::mt19937 rng(7);
+  const std::string alphabet = "%%%++aF9g0 \xff";
+  for (int round = 0; round < 20000; ++round) {
+    std::string in(rng() % 14, ' ');
+    for (auto& c : in) c = alphabet[rng() % alphabet.size()];
+    std::string want;
+    for (size_t i = 0; i < in.size();) {
+      if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) && hex(in[i + 2])) {
+        want.push_back(static_cast<char>(val(in[i + 1]) * 16 + val(in[i + 2])));
+        i += 3;
+      } else {
+        want.push_back(in[i] == '+' ? ' ' : in[i]);
+        ++i;
+      }
+    }
+    std::string out = "sentinel";
+    const bool changed = t->fn(in, out);
+    ASSERT_EQ(changed, want != in) << in;
+    ASSERT_EQ(changed ? out : in, want) << in;
+    if (!changed) ASSERT_EQ(out, "sentinel") << in;
+  }
+}
+
 // Ordinary values pass through every transformation that has nothing to do on
 // them without a write (the engine then keeps using the input view).
 TEST(TransformationContract, OrdinaryValuesAreNotCopied) {
