@@ -64,6 +64,21 @@ TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
       {"^x\\.y[0-9]", false, "ax.y7", false},
       {"^id_\\d", true, "ID_7", true},
       {"ab{2}c", false, "abbc", true},
+      // \xHH escapes, and an optional first atom before the literal.
+      {"\\x22?\\x24Version", false, "$Version", true},
+      {"\\x22?\\x24Version", false, "a\"$Version=1", true},
+      {"\\x22?\\x24Version", false, "Version", false},
+      {"\\x22?\\x24Version", false, "$versio", false},
+      {"^a?bc", false, "bc", true},
+      {"^a?bc", false, "abcd", true},
+      {"^a?bc", false, "xbc", false},
+      {"^a?bc$", false, "abcx", false},
+      {"a?bc", false, "xxbc", true},
+      {"a?b?", false, "", true},
+      {"^\\x41\\x2fB", true, "a/b", true},
+      {"^\\x41\\x2fB", true, "xa/b", false},
+      {"x\\x41*y", false, "xy", true},
+      {"x\\x41*y", false, "xAAy", true},
   };
   for (const auto& c : cases) {
     auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
