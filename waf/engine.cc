@@ -1040,6 +1040,25 @@ void Engine::buildPlans(Engine::Impl& impl) {
         p.skip_to = static_cast<int32_t>(m);
       }
     }
+    // The short plan (Impl::short_plans): runPhase takes it while what it
+    // leaves out does nothing.
+    auto& short_plan = impl.short_plans[phase];
+    short_plan.clear();
+    const bool skips = std::any_of(list.begin(), list.end(), [](const CompiledRule* r) { return r->skip > 0; });
+    auto idle = [](const Impl::PlanStep& p) {
+      return p.marker || (p.precomputed && !p.precomputed_match) || p.constant == 0;
+    };
+    if (skips || std::none_of(plan.begin(), plan.end(), idle)) continue;
+    std::vector<int32_t> kept_before(plan.size() + 1, 0);  // kept entries among plan[0 .. i)
+    for (size_t i = 0; i < plan.size(); ++i) kept_before[i + 1] = kept_before[i] + (idle(plan[i]) ? 0 : 1);
+    for (size_t i = 0; i < plan.size(); ++i) {
+      if (idle(plan[i])) continue;
+      Impl::PlanStep p = plan[i];
+      p.full_index = static_cast<int32_t>(i);
+      // runPhase goes on after skip_to: here after the last kept entry at or before it.
+      if (p.skip_to >= 0) p.skip_to = kept_before[size_t(std::min<int32_t>(p.skip_to + 1, int32_t(plan.size())))] - 1;
+      short_plan.push_back(p);
+    }
   }
 }
 
@@ -1188,9 +1207,18 @@ void Engine::prepareTargets(Impl& impl) {
       }
       v.var_list = ids.emplace(v.name + ":" + v.selector, static_cast<int16_t>(ids.size())).first->second;
       v.head_list = variables::fixedByHead(v.kind);
+      if (impl.list_owner.size() <= size_t(v.var_list)) impl.list_owner.resize(size_t(v.var_list) + 1, nullptr);
+      if (!impl.list_owner[size_t(v.var_list)]) impl.list_owner[size_t(v.var_list)] = &v;
       all = all && !v.count;
     }
     return all;
+  };
+  // (The variables stay where they are from here on: list_owner points at them.)
+  auto know = [&](const std::vector<CompiledVar>& vars, uint32_t& at, uint16_t& count) {
+    at = static_cast<uint32_t>(impl.known_lists.size());
+    for (const auto& v : vars)
+      if (!v.exclude) impl.known_lists.push_back(static_cast<uint16_t>(v.var_list * 2 + (v.head_list ? 1 : 0)));
+    count = static_cast<uint16_t>(impl.known_lists.size() - at);
   };
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
@@ -1204,6 +1232,15 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
   impl.var_lists = ids.size();
+  // Only what the memo is asked of: links with a memo bit, and scan groups.
+  for (auto& head : impl.rules) {
+    if (head->is_marker) continue;
+    if (head->vars_listed && head->memo_bit >= 0) know(head->vars, head->known_at, head->known_count);
+    for (auto& l : head->chain)
+      if (l->vars_listed && l->memo_bit >= 0) know(l->vars, l->known_at, l->known_count);
+  }
+  for (auto& g : impl.scans)
+    if (g->vars_listed) know(g->vars, g->known_at, g->known_count);
 }
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {

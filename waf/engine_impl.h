@@ -120,6 +120,9 @@ struct alignas(64) CompiledRule {
   // Every variable it reads (exclusions aside) has a var_list: whether the
   // request's memo knows every value not to match it can be asked per list.
   bool vars_listed = false;
+  // Those lists, at Engine::Impl::known_lists[known_at .. known_at+known_count).
+  uint32_t known_at = 0;
+  uint16_t known_count = 0;
   // Its actions may change a collection value its targets view while it runs
   // (captures into TX:0-9; a setvar of a key it reads...): those values are
   // pinned (Transaction::Impl::pins) while it runs. Engine::prepareTargets.
@@ -195,8 +198,16 @@ struct Engine::Impl {
     bool marker = false;
     bool precomputed = false;
     bool precomputed_match = false;
+    int32_t full_index = -1;  // in short_plans: where it is in the phase's plan
   };
   std::array<std::vector<PlanStep>, 6> plans;
+  // Per phase, its plan without the entries that do nothing on a request that
+  // began from tx_init and removes no rule or target: markers, folded rules
+  // that did not match, constant rules that do not match (CRS PL1: ~40% of
+  // the phase-1 and phase-2 entries). skip_to is an index here (the last kept
+  // entry at or before the marker). Empty when the phase has a rule with
+  // skip:N (which counts entries) or nothing to leave out.
+  std::array<std::vector<PlanStep>, 6> short_plans;
   // TX as the precomputed phase-1 rules leave it (values shared, copied on
   // write). Its values live in tx_init_values and its pointers do not count
   // references (use_count() 0: never changed in place): each request copies
@@ -268,6 +279,8 @@ struct Engine::Impl {
     // in full). A scan whose hits are all such matched nothing the links ask.
     std::vector<uint8_t> unread;
     bool vars_listed = false;  // as CompiledRule::vars_listed
+    uint32_t known_at = 0;     // as CompiledRule::known_at, known_count
+    uint16_t known_count = 0;
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
   // Per phase, the @rx patterns no scan decides that read untransformed request
@@ -275,6 +288,14 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<match::RegexSet>> regex_sets;
   size_t scan_hits_size = 0;  // all groups' patterns
   size_t var_lists = 0;       // CompiledVar::var_list's range
+  // What the memo is asked of (Transaction::Impl::varsKnown) for each link
+  // and scan group whose variables are all listed: their lists' ids, each
+  // times 2 plus 1 for a list the request line or headers fix
+  // (CompiledVar::head_list), in one array: ~100 such questions a request
+  // read a few bytes each here instead of each variable's CompiledVar, spread
+  // over the heap (a cache miss apiece in a busy gateway).
+  std::vector<uint16_t> known_lists;
+  std::vector<const CompiledVar*> list_owner;  // by var_list: a variable with that list (what collect() reads)
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
 };
 

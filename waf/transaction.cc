@@ -644,7 +644,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
   // variable's list once a phase), none is gathered.
   const uint64_t memo_bit = memo_on && g.memo ? uint64_t(1) << gi : 0;
   size_t listed = 0;
-  const bool all_known = memo_bit && g.vars_listed && varsKnown(g.vars, memo_bit, false, &listed);
+  const bool all_known = memo_bit && g.vars_listed && varsKnown(g.known_at, g.known_count, memo_bit, false, &listed);
   static const std::vector<VarValue> kNone;
   const std::vector<VarValue>& vals = all_known ? kNone : targetsOf(g.vars, scan_vals);
   scan_buf.clear();
@@ -805,11 +805,11 @@ void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std
   if (vars.empty()) targets.push_back({{}, {}, {}, false});
 }
 
-bool Transaction::Impl::varsKnown(const std::vector<CompiledVar>& vars, uint64_t bit, bool links, size_t* values) {
+bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
   size_t n = 0;
-  for (const auto& cv : vars) {
-    if (cv.exclude) continue;  // (a value left out is one less to know)
-    auto& l = varList(cv);
+  const uint16_t* ids = eng->known_lists.data() + at;
+  for (uint16_t k = 0; k < count; ++k) {
+    auto& l = varList(ids[k] >> 1, ids[k] & 1);
     if (!l.masks_set) {
       // Asked once an epoch: a value learnt later in it only counts at the next.
       l.clean = l.links = ~uint64_t(0);
@@ -844,7 +844,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // A link the memo knows every value of not to match (asked of each
   // variable's list once a phase) matches nothing: its values are not gathered.
   const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
-  if (size_t listed = 0; memo_bit && link.vars_listed && varsKnown(link.vars, memo_bit, true, &listed)) {
+  if (size_t listed = 0; memo_bit && link.vars_listed && varsKnown(link.known_at, link.known_count, memo_bit, true, &listed)) {
     memo_stats.link_values += listed;
     memo_stats.link_values_known += listed;
     return 0;
@@ -949,10 +949,17 @@ Verdict Transaction::Impl::runPhase(int phase) {
   const size_t tx_variant = (phase > 3 && (tx_path_ran & 8) ? 1 : 0) | (phase > 4 && (tx_path_ran & 16) ? 2 : 0);
   // The plan (Engine::Impl::plans) says what each entry is; a rule's own data
   // is read only when it runs, matched (its flow) or is looked at by ctl.
-  const auto& plan = eng->plans[phase];
+  const std::vector<Engine::Impl::PlanStep>* plan = &eng->plans[phase];
+  // The short plan (Engine::Impl::short_plans) while the entries it leaves out
+  // would do nothing: left for the whole plan once a ctl removes a rule or a
+  // target (or never taken while profiling or probing, which count every rule).
+  bool short_plan = from_tx_init && !tx_target_removed && !rules_removed && !profile && !reached &&
+                    !eng->short_plans[phase].empty();
+  if (short_plan) plan = &eng->short_plans[phase];
   int skip = 0;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    const Engine::Impl::PlanStep& step = plan[i];
+  for (size_t i = 0; i < plan->size(); ++i) {
+    const Engine::Impl::PlanStep* stepp = &(*plan)[i];
+    const Engine::Impl::PlanStep& step = *stepp;
     if (step.marker) continue;
     if (skip > 0) {
       --skip;
@@ -1026,9 +1033,16 @@ Verdict Transaction::Impl::runPhase(int phase) {
       tx_path = false;
       return verdict;
     }
+    if (short_plan && (rules_removed || tx_target_removed)) {
+      // On in the whole plan, from this rule's entry there (its skip_to is an index there).
+      short_plan = false;
+      i = size_t(step.full_index);
+      plan = &eng->plans[phase];
+      stepp = &(*plan)[i];
+    }
     if (!all) continue;
     // A rule the simulation took as not matching changes the flow: off the path.
-    if (tx_path && sim_index < 0 && step.constant < 0 && (step.skip_to >= 0 || rule->skip > 0)) tx_path = false;
+    if (tx_path && sim_index < 0 && stepp->constant < 0 && (stepp->skip_to >= 0 || rule->skip > 0)) tx_path = false;
     if (allow_level > 0 && allow_phase == phase) {
       tx_path = false;
       Verdict v;
@@ -1038,7 +1052,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
       if (allow_level == 1) allow_level = 0;  // phase scope: only the rest of this phase
       return v;
     }
-    if (step.skip_to >= 0) i = size_t(step.skip_to);  // on to the marker (or the phase's end)
+    if (stepp->skip_to >= 0) i = size_t(stepp->skip_to);  // on to the marker (or the phase's end)
     else if (rule->skip > 0) skip = rule->skip;
   }
   current_head = nullptr;

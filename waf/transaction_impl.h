@@ -523,21 +523,22 @@ struct Transaction::Impl : public operators::MacroExpander {
     return own;
   }
   // The values of a variable with a var_list, resolved once an epoch.
-  Workspace::VarList& varList(const CompiledVar& v) {
-    auto& l = ws->var_lists[size_t(v.var_list)];
-    const uint32_t epoch = v.head_list ? ws->head_epoch : ws->var_epoch;
+  Workspace::VarList& varList(const CompiledVar& v) { return varList(size_t(v.var_list), v.head_list); }
+  Workspace::VarList& varList(size_t id, bool head_list) {
+    auto& l = ws->var_lists[id];
+    const uint32_t epoch = head_list ? ws->head_epoch : ws->var_epoch;
     if (l.epoch != epoch) {
       l.values.clear();
-      collect(v, l.values);
+      collect(*eng->list_owner[id], l.values);
       l.epoch = epoch;
       l.masks_set = false;
     }
     return l;
   }
-  // True when every value of every variable `vars` reads (all listed) is
-  // known to the memo for `bit`: of the scan groups' (clean) or the links'
-  // masks; *values counts them.
-  bool varsKnown(const std::vector<CompiledVar>& vars, uint64_t bit, bool links, size_t* values);
+  // True when every value of every list known_lists[at .. at+count) names
+  // (a link's or scan group's variables, all listed) is known to the memo for
+  // `bit`: of the scan groups' (clean) or the links' masks; *values counts them.
+  bool varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
   // Request values may change (a phase begins, a ctl ran): lists resolve again.
   void newVarEpoch() { ws->nextVarEpoch(); }
   std::string_view keep(std::string s) {

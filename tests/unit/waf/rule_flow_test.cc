@@ -1117,6 +1117,49 @@ SecRule TX:LEVEL "@eq 1" "id:143,phase:2,pass,nolog,setvar:tx.seen=1"
   }
 }
 
+// A request that begins from tx_init walks the phase's short plan (markers,
+// folded and constant non-matching rules left out, skipAfter targets moved):
+// the rules that run, and where skipAfter lands, are those of the whole plan,
+// also when a ctl removes a rule halfway (from there on the whole plan).
+TEST(RuleFlow, ShortPlansRunWhatTheWholePlanRuns) {
+  const std::string rules =
+      "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.pl=1\"\n"
+      "SecRule TX:PL \"@lt 2\" \"id:2,phase:1,pass,nolog,skipAfter:END-PL2\"\n"
+      "SecRule ARGS \"@rx a\" \"id:3,phase:1,pass,log\"\n"
+      "SecMarker END-PL2\n"
+      "SecRule TX:PL \"@gt 5\" \"id:4,phase:1,pass,nolog,skipAfter:END-X\"\n"
+      "SecRule ARGS:rm \"@streq 1\" \"id:5,phase:1,pass,nolog,ctl:ruleRemoveById=7\"\n"
+      "SecRule ARGS \"@rx b\" \"id:6,phase:1,pass,log\"\n"
+      "SecMarker END-X\n"
+      "SecRule ARGS \"@rx c\" \"id:7,phase:1,pass,log\"\n"
+      "SecRule ARGS \"@rx d\" \"id:8,phase:1,pass,log,skipAfter:END-Y\"\n"
+      "SecRule TX:PL \"@eq 3\" \"id:9,phase:1,pass,nolog,skipAfter:END-Y\"\n"
+      "SecRule ARGS \"@rx e\" \"id:10,phase:1,pass,log\"\n"
+      "SecMarker END-Y\n"
+      "SecRule ARGS \"@rx f\" \"id:11,phase:1,pass,log\"\n"
+      "SecRule TX:PL \"@eq 1\" \"id:12,phase:2,pass,nolog,skipAfter:END-2\"\n"
+      "SecRule ARGS \"@rx a\" \"id:13,phase:2,pass,log\"\n"
+      "SecMarker END-2\n"
+      "SecRule ARGS \"@rx a\" \"id:14,phase:2,pass,log\"\n";
+  auto short_plans = compileRules(rules);
+  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);  // no tx_init: every request walks the whole plan
+  auto whole = compileRules(rules);
+  unsetenv("RAMPART_WAF_FOLD_INIT");
+  ASSERT_TRUE(short_plans && whole);
+  auto fired = [](const std::shared_ptr<const Engine>& e, const std::string& uri) {
+    Request req;
+    req.uri = uri;
+    auto ids = run(e, req).ids();
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t id) { return id == 1; }), ids.end());
+    return ids;
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(fired(short_plans, "/?x=abcdef"), V({2, 6, 7, 8, 11, 12, 14}));
+  EXPECT_EQ(fired(short_plans, "/?x=abcdef&rm=1"), V({2, 5, 6, 8, 11, 12, 14}));
+  for (const char* uri : {"/?x=abcdef", "/?x=abcdef&rm=1", "/?x=bce", "/?x=e&rm=1", "/"})
+    EXPECT_EQ(fired(short_plans, uri), fired(whole, uri)) << uri;
+}
+
 // An operator argument made of %{tx...} that only the compile-time
 // initialisation sets is expanded once, when the rules compile; one that a
 // rule may write at run time, literally or through a macro key sharing its
