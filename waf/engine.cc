@@ -1040,10 +1040,29 @@ void Engine::buildPlans(Engine::Impl& impl) {
         p.skip_to = static_cast<int32_t>(m);
       }
     }
+    auto add = [](Impl::RunPlan& to, const Impl::PlanStep& p, int32_t skip_to, int32_t full_index) {
+      Impl::RunStep r;
+      r.rule = p.rule;
+      if (p.scan_group >= 0 && p.scan_group <= INT16_MAX && p.scan_hit >= 0 && p.scan_hit <= INT16_MAX) {
+        r.scan_group = static_cast<int16_t>(p.scan_group);
+        r.scan_hit = static_cast<int16_t>(p.scan_hit);
+      }
+      r.constant = p.constant;
+      r.flags = static_cast<uint8_t>((p.marker ? Impl::RunStep::kMarker : 0) |
+                                     (p.precomputed ? Impl::RunStep::kPrecomputed : 0) |
+                                     (p.precomputed_match ? Impl::RunStep::kPrecomputedMatch : 0) |
+                                     (skip_to >= 0 ? Impl::RunStep::kSkipTo : 0) |
+                                     (p.tx_sim >= 0 ? Impl::RunStep::kTxSim : 0));
+      to.steps.push_back(r);
+      to.cold.push_back({skip_to, p.tx_sim, full_index});
+    };
+    auto& run_plan = impl.run_plans[phase];
+    run_plan = {};
+    for (size_t i = 0; i < plan.size(); ++i) add(run_plan, plan[i], plan[i].skip_to, static_cast<int32_t>(i));
     // The short plan (Impl::short_plans): runPhase takes it while what it
     // leaves out does nothing.
     auto& short_plan = impl.short_plans[phase];
-    short_plan.clear();
+    short_plan = {};
     const bool skips = std::any_of(list.begin(), list.end(), [](const CompiledRule* r) { return r->skip > 0; });
     auto idle = [](const Impl::PlanStep& p) {
       return p.marker || (p.precomputed && !p.precomputed_match) || p.constant == 0;
@@ -1053,11 +1072,10 @@ void Engine::buildPlans(Engine::Impl& impl) {
     for (size_t i = 0; i < plan.size(); ++i) kept_before[i + 1] = kept_before[i] + (idle(plan[i]) ? 0 : 1);
     for (size_t i = 0; i < plan.size(); ++i) {
       if (idle(plan[i])) continue;
-      Impl::PlanStep p = plan[i];
-      p.full_index = static_cast<int32_t>(i);
       // runPhase goes on after skip_to: here after the last kept entry at or before it.
-      if (p.skip_to >= 0) p.skip_to = kept_before[size_t(std::min<int32_t>(p.skip_to + 1, int32_t(plan.size())))] - 1;
-      short_plan.push_back(p);
+      int32_t skip_to = plan[i].skip_to;
+      if (skip_to >= 0) skip_to = kept_before[size_t(std::min<int32_t>(skip_to + 1, int32_t(plan.size())))] - 1;
+      add(short_plan, plan[i], skip_to, static_cast<int32_t>(i));
     }
   }
 }

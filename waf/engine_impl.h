@@ -198,16 +198,39 @@ struct Engine::Impl {
     bool marker = false;
     bool precomputed = false;
     bool precomputed_match = false;
-    int32_t full_index = -1;  // in short_plans: where it is in the phase's plan
   };
-  std::array<std::vector<PlanStep>, 6> plans;
+  std::array<std::vector<PlanStep>, 6> plans;  // (what the compile-time walks read)
+  // What runPhase walks: a plan's entries in 16 bytes each (a request passes a
+  // few hundred, four to a cache line), and beside them what only a matching
+  // rule, a replayed one or a switch of plans reads.
+  struct RunStep {
+    enum : uint8_t { kMarker = 1, kPrecomputed = 2, kPrecomputedMatch = 4, kSkipTo = 8, kTxSim = 16 };
+    const CompiledRule* rule = nullptr;
+    int16_t scan_group = -1;  // as PlanStep's (-1 also when either does not fit: the rule is evaluated)
+    int16_t scan_hit = -1;
+    int8_t constant = -1;
+    uint8_t flags = 0;
+  };
+  static_assert(sizeof(RunStep) == 16);
+  struct RunCold {
+    int32_t skip_to = -1;     // an index in the same plan
+    int32_t tx_sim = -1;
+    int32_t full_index = -1;  // in a short plan: the entry's index in the phase's whole plan
+  };
+  struct RunPlan {
+    std::vector<RunStep> steps;
+    std::vector<RunCold> cold;
+    size_t size() const { return steps.size(); }
+    bool empty() const { return steps.empty(); }
+  };
+  std::array<RunPlan, 6> run_plans;
   // Per phase, its plan without the entries that do nothing on a request that
   // began from tx_init and removes no rule or target: markers, folded rules
   // that did not match, constant rules that do not match (CRS PL1: ~40% of
   // the phase-1 and phase-2 entries). skip_to is an index here (the last kept
   // entry at or before the marker). Empty when the phase has a rule with
   // skip:N (which counts entries) or nothing to leave out.
-  std::array<std::vector<PlanStep>, 6> short_plans;
+  std::array<RunPlan, 6> short_plans;
   // TX as the precomputed phase-1 rules leave it (values shared, copied on
   // write). Its values live in tx_init_values and its pointers do not count
   // references (use_count() 0: never changed in place): each request copies

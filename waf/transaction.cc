@@ -949,7 +949,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
   const size_t tx_variant = (phase > 3 && (tx_path_ran & 8) ? 1 : 0) | (phase > 4 && (tx_path_ran & 16) ? 2 : 0);
   // The plan (Engine::Impl::plans) says what each entry is; a rule's own data
   // is read only when it runs, matched (its flow) or is looked at by ctl.
-  const std::vector<Engine::Impl::PlanStep>* plan = &eng->plans[phase];
+  using Step = Engine::Impl::RunStep;
+  const Engine::Impl::RunPlan* plan = &eng->run_plans[phase];
   // The short plan (Engine::Impl::short_plans) while the entries it leaves out
   // would do nothing: left for the whole plan once a ctl removes a rule or a
   // target (or never taken while profiling or probing, which count every rule).
@@ -958,9 +959,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
   if (short_plan) plan = &eng->short_plans[phase];
   int skip = 0;
   for (size_t i = 0; i < plan->size(); ++i) {
-    const Engine::Impl::PlanStep* stepp = &(*plan)[i];
-    const Engine::Impl::PlanStep& step = *stepp;
-    if (step.marker) continue;
+    const Step& step = plan->steps[i];
+    if (step.flags & Step::kMarker) continue;
     if (skip > 0) {
       --skip;
       matched_vars.clear();
@@ -977,12 +977,12 @@ Verdict Transaction::Impl::runPhase(int phase) {
       continue;
     const CompiledRule* rule = step.rule;
     if (rules_removed && ruleRemoved(*rule)) {
-      if (step.tx_sim >= 0 || step.constant >= 0) tx_path = false;  // the simulation ran it
+      if ((step.flags & Step::kTxSim) || step.constant >= 0) tx_path = false;  // the simulation ran it
       matched_vars.clear();
       continue;
     }
-    if (step.precomputed && from_tx_init) {
-      if (step.precomputed_match) matched_from = rule;
+    if ((step.flags & Step::kPrecomputed) && from_tx_init) {
+      if (step.flags & Step::kPrecomputedMatch) matched_from = rule;
       continue;
     }
     current_head = rule;
@@ -996,7 +996,9 @@ Verdict Transaction::Impl::runPhase(int phase) {
     // A constant rule reads only TX: a removed target of another collection
     // leaves its outcome as it was on tx_init.
     const int32_t sim_index =
-        tx_path && step.tx_sim >= 0 ? eng->tx_sim_slots[size_t(step.tx_sim)].by_variant[tx_variant] : -1;
+        tx_path && (step.flags & Step::kTxSim)
+            ? eng->tx_sim_slots[size_t(plan->cold[i].tx_sim)].by_variant[tx_variant]
+            : -1;
     if (step.constant >= 0 && from_tx_init && !tx_target_removed) {
       all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
@@ -1036,13 +1038,13 @@ Verdict Transaction::Impl::runPhase(int phase) {
     if (short_plan && (rules_removed || tx_target_removed)) {
       // On in the whole plan, from this rule's entry there (its skip_to is an index there).
       short_plan = false;
-      i = size_t(step.full_index);
-      plan = &eng->plans[phase];
-      stepp = &(*plan)[i];
+      i = size_t(plan->cold[i].full_index);
+      plan = &eng->run_plans[phase];
     }
     if (!all) continue;
+    const bool skips_to = plan->steps[i].flags & Step::kSkipTo;
     // A rule the simulation took as not matching changes the flow: off the path.
-    if (tx_path && sim_index < 0 && stepp->constant < 0 && (stepp->skip_to >= 0 || rule->skip > 0)) tx_path = false;
+    if (tx_path && sim_index < 0 && step.constant < 0 && (skips_to || rule->skip > 0)) tx_path = false;
     if (allow_level > 0 && allow_phase == phase) {
       tx_path = false;
       Verdict v;
@@ -1052,7 +1054,7 @@ Verdict Transaction::Impl::runPhase(int phase) {
       if (allow_level == 1) allow_level = 0;  // phase scope: only the rest of this phase
       return v;
     }
-    if (stepp->skip_to >= 0) i = size_t(stepp->skip_to);  // on to the marker (or the phase's end)
+    if (skips_to) i = size_t(plan->cold[i].skip_to);  // on to the marker (or the phase's end)
     else if (rule->skip > 0) skip = rule->skip;
   }
   current_head = nullptr;
