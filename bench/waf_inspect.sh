@@ -11,7 +11,7 @@
 # sees the corpus as new traffic, and rampart runs once more with it off.
 #
 #   bench/waf_inspect.sh            # defaults below; env overrides:
-#   SEED=1 COUNT=2000 PASSES=5 CORE=1 PARANOIA="1 2"
+#   SEED=1 COUNT=2000 PASSES=5 CORE=1 PARANOIA="1 2" ROUNDS=5 (alternating short runs, 0: none)
 #   RAMPART_BUILD_DIR=build  RAMPART_CRS_DIR=../shared/crs  ORACLE_DIR=../shared/modsec-oracle
 #   WORK=/tmp/rampart-waf-bench (corpus, generated configs, oracle binary, outputs)
 #
@@ -26,6 +26,7 @@ COUNT=${COUNT:-2000}
 PASSES=${PASSES:-5}
 CORE=${CORE:-1}
 PARANOIA=${PARANOIA:-"1 2"}
+ROUNDS=${ROUNDS:-5}
 BUILD=${RAMPART_BUILD_DIR:-$root/build}
 CRS=${RAMPART_CRS_DIR:-$root/../shared/crs}
 ORACLE_DIR=${ORACLE_DIR:-$root/../shared/modsec-oracle}
@@ -139,6 +140,27 @@ for pl in $PARANOIA; do
     "$pl" "$(field samples "$b")" "$(field mean_us "$b")" "$(field p50_us "$b")" "$(field p90_us "$b")" \
     "$(field p99_us "$b")" "$(field max_us "$b")")"); fi
   summary+=("PL$pl  $(grep '^value memo:' "$WORK/rampart-pl$pl.out" || true)")
+  # Alternating rounds: the machine's speed moves by up to 2x within minutes,
+  # so one run of each side can be minutes apart in a fast and a slow spell.
+  # ROUNDS short runs (one timed pass each), the order swapped every round;
+  # the ratio of each round, and the median of those.
+  if [ "$ROUNDS" -gt 0 ]; then
+    rr=()
+    bp=()
+    for round in $(seq "$ROUNDS"); do
+      run_m() { taskset -c "$CORE" "$oracle" --rules "$conf" --corpus "$corpus" --passes 2 --label round > "$WORK/round.m"; }
+      run_r() {
+        taskset -c "$CORE" "$rampart" waf inspect --bench --rules "$CRS/crs-setup.conf.example" "$CRS/rules/*.conf" \
+          --corpus "$corpus" --paranoia "$pl" --passes 2 --label round > "$WORK/round.r"
+      }
+      if (( round % 2 )); then run_m; run_r; else run_r; run_m; fi
+      rr+=("$(ratio "$(field mean_us "$(grep '^RESULT' "$WORK/round.m")")" "$(field mean_us "$(grep '^RESULT' "$WORK/round.r")")")")
+      bp+=("$(field p50_us "$(grep '^GROUP .* group=benign ' "$WORK/round.r")")")
+    done
+    median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+    summary+=("$(printf 'PL%s  %s alternating rounds (one timed pass each, order swapped each round): modsec/rampart x%s (rounds: %s); rampart benign p50 %s us (rounds: %s)' \
+      "$pl" "$ROUNDS" "$(median "${rr[@]}")" "${rr[*]}" "$(median "${bp[@]}")" "${bp[*]}")")
+  fi
   o=$(grep '^RESULT' "$WORK/rampart-nomemo-pl$pl.out" || true)
   ob=$(grep '^GROUP .* group=benign ' "$WORK/rampart-nomemo-pl$pl.out" || true)
   if [ -n "$o" ]; then summary+=("$(printf 'PL%s  value memo off: mean %s us (modsec/rampart: x%s)  p50 %s us  p99 %s us; benign p50 %s us  p99 %s us' \
