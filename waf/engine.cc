@@ -1231,12 +1231,19 @@ void Engine::prepareTargets(Impl& impl) {
     }
     return all;
   };
-  // (The variables stay where they are from here on: list_owner points at them.)
+  // A link's or group's lists in known_lists (the variables stay where they are
+  // from here on: list_owner points at them). False, and none added, for more
+  // than a count holds.
   auto know = [&](const std::vector<CompiledVar>& vars, uint32_t& at, uint16_t& count) {
     at = static_cast<uint32_t>(impl.known_lists.size());
     for (const auto& v : vars)
       if (!v.exclude) impl.known_lists.push_back(static_cast<uint16_t>(v.var_list * 2 + (v.head_list ? 1 : 0)));
+    if (impl.known_lists.size() - at > UINT16_MAX) {
+      impl.known_lists.resize(at);
+      return false;
+    }
     count = static_cast<uint16_t>(impl.known_lists.size() - at);
+    return true;
   };
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
@@ -1253,12 +1260,12 @@ void Engine::prepareTargets(Impl& impl) {
   // Only what the memo is asked of: links with a memo bit, and scan groups.
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
-    if (head->vars_listed && head->memo_bit >= 0) know(head->vars, head->known_at, head->known_count);
+    if (head->vars_listed && head->memo_bit >= 0) head->vars_listed = know(head->vars, head->known_at, head->known_count);
     for (auto& l : head->chain)
-      if (l->vars_listed && l->memo_bit >= 0) know(l->vars, l->known_at, l->known_count);
+      if (l->vars_listed && l->memo_bit >= 0) l->vars_listed = know(l->vars, l->known_at, l->known_count);
   }
   for (auto& g : impl.scans)
-    if (g->vars_listed) know(g->vars, g->known_at, g->known_count);
+    if (g->vars_listed) g->vars_listed = know(g->vars, g->known_at, g->known_count);
 }
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {

@@ -183,11 +183,11 @@ struct Engine::Impl {
   const uint32_t memo_id = match::ValueMemo::newEngineId();
   std::vector<std::unique_ptr<CompiledRule>> rules;  // heads and markers, definition order
   std::array<std::vector<const CompiledRule*>, 6> phases;  // [1..5]; markers appear in every phase
-  // Per phase, what Transaction::Impl::runPhase reads of each entry of
-  // phases[] before (or instead of) the rule itself, side by side: a request
-  // passes ~600 entries, most decided by a scan, a constant or a skipAfter,
-  // and a rule's own fields lie in several cache lines elsewhere (a gateway's
-  // request finds few of them still cached).
+  // Per phase, what is known of each entry of phases[] before (or instead of)
+  // the rule itself, side by side: a request passes ~600 entries, most decided
+  // by a scan, a constant or a skipAfter, and a rule's own fields lie in
+  // several cache lines elsewhere (a gateway's request finds few of them still
+  // cached). The compile-time walks read these; runPhase their RunSteps.
   struct PlanStep {
     const CompiledRule* rule = nullptr;
     int32_t scan_group = -1;  // the head's scan group, -1 when no scan decides it

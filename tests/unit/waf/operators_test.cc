@@ -184,16 +184,21 @@ TEST(Operators, WithinIsSubstringOfArgument) {
   EXPECT_TRUE(list(std::string_view("/if/\0", 4)));
 }
 
-// A fixed list is looked up by its byte pairs: the answer is still "a
-// substring of the list up to its first NUL", for every needle.
-TEST(Operators, WithinAgreesWithFind) {
-  uint64_t seed = 0xD1B54A32D192ED03ull;
-  auto next = [&] {
+// A repeatable stream of pseudo-random numbers (xorshift64).
+struct XorShift {
+  uint64_t seed;
+  uint64_t operator()() {
     seed ^= seed << 13;
     seed ^= seed >> 7;
     seed ^= seed << 17;
     return seed;
-  };
+  }
+};
+
+// A fixed list is looked up by its byte pairs: the answer is still "a
+// substring of the list up to its first NUL", for every needle.
+TEST(Operators, WithinAgreesWithFind) {
+  XorShift next{0xD1B54A32D192ED03ull};
   for (int round = 0; round < 3000; ++round) {
     const char* alphabet = round % 2 ? "/ab" : "/abcdefgh- \xff";
     const size_t letters = std::strlen(alphabet);
@@ -218,13 +223,7 @@ TEST(Operators, WithinAgreesWithFind) {
 // findBytes (@within, @contains) agrees with string_view::find on both of its
 // paths: short lists searched by the needle's second byte, the rest by memmem.
 TEST(Operators, FindBytesAgreesWithFind) {
-  uint64_t seed = 0x9E3779B97F4A7C15ull;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  XorShift next{0x9E3779B97F4A7C15ull};
   for (int round = 0; round < 20000; ++round) {
     const char* alphabet = round % 2 ? "/ab" : "/abcdefgh- ";  // few letters: many near misses
     const size_t letters = std::strlen(alphabet);
