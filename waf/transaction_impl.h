@@ -36,7 +36,14 @@ struct KV {
 };
 
 // One resolved target value.
+struct MemoValue;
 struct VarValue {
+  // (A constructor, not aggregate initialisation: emplace_back with arguments
+  // needs parenthesised aggregate initialisation, which clang 14 lacks.)
+  VarValue() = default;
+  VarValue(std::string_view coll_, std::string_view key_, std::string_view value_, bool stable_ = false,
+           uint32_t cls_ = 0, MemoValue** memo_ = nullptr)
+      : coll(coll_), key(key_), value(value_), stable(stable_), cls(cls_), memo(memo_) {}
   std::string_view coll;   // "ARGS", "REQUEST_HEADERS", "TX"
   std::string_view key;    // empty for scalars
   std::string_view value;
