@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include "waf/match/siphash.h"
@@ -37,6 +38,23 @@ const ProcessKey& processKey() {
   return key;
 }
 
+// The keys of the values this thread hashed last, with the values' bytes: a
+// browser sends the same User-Agent, Accept and cookies request after request,
+// and comparing the bytes costs a tenth of hashing them again. A value is
+// found only when all its bytes are equal (the slot it is looked for in, by
+// its length and its first and last 8 bytes, decides nothing): a crowded slot
+// only costs a hash.
+struct RecentKeys {
+  static constexpr size_t kSlots = 256, kMaxLen = 176;
+  struct Slot {
+    uint32_t len = 0;
+    uint32_t tag = 0;
+    ValueMemo::Key key;
+    char bytes[kMaxLen];
+  };
+  std::unique_ptr<Slot[]> slots{new Slot[kSlots]};
+};
+
 }  // namespace
 
 std::atomic<bool> ValueMemo::enabled_{true};
@@ -54,8 +72,24 @@ ValueMemo::Key ValueMemo::hash(std::string_view value) {
     return k;
   }
   const ProcessKey& k = processKey();
+  if (value.size() > RecentKeys::kMaxLen) {
+    const auto h = sipHash128<1, 3>(k.k0, k.k1, value.data(), value.size());
+    return {h.first, h.second};
+  }
+  thread_local RecentKeys recent;
+  uint64_t first, last;
+  std::memcpy(&first, value.data(), 8);
+  std::memcpy(&last, value.data() + value.size() - 8, 8);
+  const uint32_t tag =
+      static_cast<uint32_t>(((first * 0x9E3779B97F4A7C15ull) ^ (last * 0xC2B2AE3D27D4EB4Full) ^ value.size()) >> 32);
+  RecentKeys::Slot& s = recent.slots[tag % RecentKeys::kSlots];
+  if (s.len == value.size() && s.tag == tag && std::memcmp(s.bytes, value.data(), value.size()) == 0) return s.key;
   const auto h = sipHash128<1, 3>(k.k0, k.k1, value.data(), value.size());
-  return {h.first, h.second};
+  s.len = static_cast<uint32_t>(value.size());
+  s.tag = tag;
+  s.key = {h.first, h.second};
+  std::memcpy(s.bytes, value.data(), value.size());
+  return s.key;
 }
 
 ValueMemo::ValueMemo() : sets_(new Set[kSets]) {}

@@ -25,7 +25,9 @@
 // without that key (2^-96 per try, short of breaking SipHash). A shorter
 // value's key is its bytes and length (exact: it cannot collide with another
 // short one, and a long one's hash cannot be aimed at it without the SipHash
-// key). The key is taken once per distinct value per request. Which set a key
+// key). The key is taken once per distinct value per request, and a value of
+// up to 176 bytes whose bytes equal one the thread hashed lately takes that
+// one's key (value_memo.cc, RecentKeys). Which set a key
 // goes to is a multiplicative mix of it: short values can be chosen to crowd
 // a set, which only pushes values out (they are scanned again).
 //

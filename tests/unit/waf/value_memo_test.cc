@@ -124,6 +124,32 @@ TEST(ValueMemo, ShortValuesHaveDistinctKeys) {
   EXPECT_GT(values.size(), 300u);
 }
 
+// A longer value's key may come from the thread's recent keys: only for the
+// same bytes. A value differing in one byte anywhere (its length, first and
+// last 8 bytes all equal for a byte in the middle) gets its own key, and a key
+// found among the recent ones is the one hashing gives again after they have
+// been pushed out.
+TEST(ValueMemo, RecentKeysAreOnlyForTheSameBytes) {
+  for (size_t len : {12, 16, 17, 40, 120, 176, 177, 300}) {
+    std::string v(len, 'x');
+    for (size_t i = 0; i < len; ++i) v[i] = char('a' + (i * 7 + len) % 26);
+    const auto k = ValueMemo::hash(v);
+    const auto again = ValueMemo::hash(std::string(v));  // (from the recent keys, up to 176 bytes)
+    EXPECT_TRUE(k.a == again.a && k.b == again.b) << len;
+    // v and its len one-byte variants: len + 1 distinct values, as many keys.
+    std::set<std::pair<uint64_t, uint32_t>> keys{{k.a, uint32_t(k.b)}};
+    for (size_t i = 0; i < len; ++i) {
+      std::string w = v;
+      w[i] = char(w[i] ^ 0x20);
+      const auto kw = ValueMemo::hash(w);
+      EXPECT_TRUE(keys.insert({kw.a, uint32_t(kw.b)}).second) << len << " byte " << i;
+    }
+    for (int n = 0; n < 2000; ++n) ValueMemo::hash("pushing the recent keys out " + std::to_string(n));
+    const auto later = ValueMemo::hash(v);
+    EXPECT_TRUE(k.a == later.a && k.b == later.b) << len;
+  }
+}
+
 // The thread's counters over one request (its transaction ended: flushed).
 ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& req, bool* denied) {
   const ValueMemo::Stats before = ValueMemo::forThread().stats;
