@@ -14,6 +14,17 @@ namespace rampart::waf {
 
 namespace {
 
+// What building a rule's operator needs: its file's folder (@pmFromFile and
+// the like) and the rule set's PCRE2 limits.
+operators::CompileContext operatorContext(const Engine::Impl& impl, const rules::Rule& r) {
+  operators::CompileContext cc;
+  if (!r.loc.file.empty() && r.loc.file[0] != '<')
+    cc.rule_dir = std::filesystem::path(r.loc.file).parent_path().string();
+  cc.pcre_match_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit, 1000);
+  cc.pcre_depth_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit_recursion, 1000);
+  return cc;
+}
+
 struct Compiler {
   Engine::Impl& impl;
   std::vector<rules::Diagnostic>& errors;
@@ -173,13 +184,8 @@ struct Compiler {
     out.op_name = r.op.name.empty() ? "unconditionalmatch" : toLower(r.op.name);
     out.op_arg = r.op.argument;
     out.negated = r.op.negated;
-    operators::CompileContext cc;
-    if (!r.loc.file.empty() && r.loc.file[0] != '<')
-      cc.rule_dir = std::filesystem::path(r.loc.file).parent_path().string();
-    cc.pcre_match_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit, 1000);
-    cc.pcre_depth_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit_recursion, 1000);
     std::string err;
-    out.op = operators::create(out.op_name, out.op_arg, cc, &err);
+    out.op = operators::create(out.op_name, out.op_arg, operatorContext(impl, r), &err);
     if (!out.op) {
       error(r, err);
       ok = false;
@@ -755,7 +761,7 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   static constexpr std::string_view kFixedArgOps[] = {"within", "rx", "pm", "streq", "contains", "containsword",
                                                        "beginswith", "endswith", "eq", "ge", "gt", "le", "lt"};
   auto fixArgument = [&](CompiledRule& l) {
-    if (!l.op || !operators::hasMacro(l.op_arg) ||
+    if (!l.op || !l.src || !operators::hasMacro(l.op_arg) ||
         std::find(std::begin(kFixedArgOps), std::end(kFixedArgOps), l.op_name) == std::end(kFixedArgOps))
       return;
     std::string text;
@@ -772,11 +778,8 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
         });
     // (A value holding a macro is not expanded again at run time.)
     if (!ok || operators::hasMacro(text)) return;
-    operators::CompileContext cc;
-    cc.pcre_match_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit, 1000);
-    cc.pcre_depth_limit = std::max<uint64_t>(impl.ruleset.settings.pcre_match_limit_recursion, 1000);
     std::string err;
-    auto op = operators::create(l.op_name, text, cc, &err);
+    auto op = operators::create(l.op_name, text, operatorContext(impl, *l.src), &err);
     if (!op) return;  // (evaluated as written: it fails at run time as it would have)
     l.op = std::move(op);
     l.op_arg = std::move(text);

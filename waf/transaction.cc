@@ -1012,8 +1012,11 @@ Verdict Transaction::Impl::runPhase(int phase) {
       if (sim.any_link) matched_from = rule;
       all = sim.matched;
       if (all) takeDisruptive(*rule);
-    } else if (step.scan_group >= 0 && !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
-      all = false;  // as evaluateRule: its first link's pattern is in none of the values
+    } else if (step.scan_group >= 0 && (profile || reached) &&
+               !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
+      // (Otherwise asked at the loop's top.) As evaluateRule: its first link's
+      // pattern is in none of the values.
+      all = false;
     } else {
       all = evaluateRule(*rule);
     }

@@ -221,7 +221,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       // match the keys that begin with it.
       const std::string_view pre = v.selector_re ? v.selector_re->anchoredLiteral() : std::string_view();
       const bool prefix_decides = !pre.empty() && v.selector_re->onlyAnchoredLiteral();  // (920450's chain)
-      auto keep = [&](const Collection::Item& it) {
+      auto selects = [&](const Collection::Item& it) {
         return it.second.p && (prefix_decides || keyMatches(v, nameOf(it)));
       };
       auto emit = [&](const Collection::Item& it) {
@@ -233,10 +233,10 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       if (v.tx_init_known && from_tx_init && c == tx_coll) {
         c->forEachSortedFrom(
             v.tx_init_hits, eng->tx_init.itemCount(), pre, coll_items,
-            [](const Collection::Item& it) { return it.second.p != nullptr; }, keep, emit);
+            [](const Collection::Item& it) { return it.second.p != nullptr; }, selects, emit);
         break;
       }
-      c->forEachSorted(pre, coll_items, keep, emit);
+      c->forEachSorted(pre, coll_items, selects, emit);
       break;
     }
     case K::Env:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -30,6 +31,15 @@ inline std::shared_ptr<const Engine> compileRules(const std::string& text, bool 
   else
     for (auto& d : compiled.errors) ADD_FAILURE() << rules::format(d);
   return compiled.engine;
+}
+
+// The same with one of the engine's A/B switches (RAMPART_WAF_TX_PATH=0 and the
+// like, read when rules compile) set for the compile only.
+inline std::shared_ptr<const Engine> compileRulesWith(const char* env, const char* value, const std::string& text) {
+  setenv(env, value, 1);
+  auto engine = compileRules(text);
+  unsetenv(env);
+  return engine;
 }
 
 struct Request {

@@ -411,9 +411,7 @@ SecRule ARGS_NAMES|ARGS "@rx (?:z*|def)$" "id:102,phase:1,pass,log,setvar:tx.r10
 SecRule ARGS "@rx ^(q*)(ghi)?$" "id:103,phase:1,pass,log,capture,setvar:tx.r103=%{tx.2}"
 SecRule ARGS "@rx a(?<=a)b" "id:104,phase:1,pass,log,setvar:tx.r104=1")X";
   auto with = compileRules(rules);
-  setenv("RAMPART_WAF_PREFILTER", "0", 1);
-  auto without = compileRules(rules);
-  unsetenv("RAMPART_WAF_PREFILTER");
+  auto without = compileRulesWith("RAMPART_WAF_PREFILTER", "0", rules);
   ASSERT_TRUE(with && without);
   for (const char* uri : {"/?a=abc&b=def&c=ghi&d=ab", "/?a=&zz=1", "/?a=abcd&b=xdefx&c=qqghi", "/?x=1"}) {
     Request req;
@@ -860,12 +858,10 @@ namespace {
 // With the experimental prefilter on, results are the same as without it
 // (including negated operators, whose raw result the prefilter decides).
 TEST(RuleFlow, PrefilterKeepsResults) {
-  setenv("RAMPART_WAF_PREFILTER", "1", 1);
-  auto e = compileRules(R"(
+  auto e = compileRulesWith("RAMPART_WAF_PREFILTER", "1", R"(
 SecRule ARGS "@rx (?i)union\s+select" "id:1,phase:1,pass,t:lowercase,setvar:tx.sqli=+1"
 SecRule ARGS "!@rx ^[a-z0-9]+$" "id:2,phase:1,pass,t:lowercase,setvar:tx.odd=+1"
 SecRule ARGS "@rx ^abc" "id:3,phase:1,pass,t:none,setvar:tx.abc=+1")");
-  unsetenv("RAMPART_WAF_PREFILTER");
   Request req;
   req.uri = "/?a=1%20UNION%20SELECT%202&b=ABC&c=x";
   auto r = run(e, req);
@@ -966,9 +962,7 @@ TEST(RuleFlow, RulesDecidedByUnwrittenTxRunAsIfEvaluated) {
   ASSERT_TRUE(decided);
   EXPECT_EQ(decided->foldedRules(), 2u);    // 31, 32
   EXPECT_EQ(decided->constantRules(), 3u);  // 33, 42, 46; not 37 (score), 40 (header_), 44 (TX:0)
-  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);
-  auto evaluated = compileRules(kConstantRules);
-  unsetenv("RAMPART_WAF_FOLD_INIT");
+  auto evaluated = compileRulesWith("RAMPART_WAF_FOLD_INIT", "0", kConstantRules);
   ASSERT_TRUE(evaluated);
   EXPECT_EQ(evaluated->constantRules(), 0u);
   for (const char* uri : {"/?a=attack", "/?a=xx", "/?a=y"}) {
@@ -1035,9 +1029,7 @@ SecRule TX:OUT "@eq 1" "id:112,phase:5,pass,nolog,setvar:tx.logged=1"
   // and does not match; not 108 (a macro of another kind) or 117 (its first
   // link matches).
   EXPECT_EQ(replayed->replayedRules(), 9u);
-  setenv("RAMPART_WAF_TX_PATH", "0", 1);
-  auto evaluated = compileRules(rules);
-  unsetenv("RAMPART_WAF_TX_PATH");
+  auto evaluated = compileRulesWith("RAMPART_WAF_TX_PATH", "0", rules);
   ASSERT_TRUE(evaluated);
   EXPECT_EQ(evaluated->replayedRules(), 0u);
   for (const char* uri : {"/?a=fine", "/?a=attack", "/?skip=1", "/?ctl=rm", "/?set=1", "/?max=1"}) {
@@ -1105,9 +1097,7 @@ SecRule TX:LEVEL "@eq 1" "id:143,phase:2,pass,nolog,setvar:tx.seen=1"
   auto replayed = compileRules(rules);
   ASSERT_TRUE(replayed);
   EXPECT_EQ(replayed->replayedRules(), 1u);  // 143
-  setenv("RAMPART_WAF_TX_PATH", "0", 1);
-  auto evaluated = compileRules(rules);
-  unsetenv("RAMPART_WAF_TX_PATH");
+  auto evaluated = compileRulesWith("RAMPART_WAF_TX_PATH", "0", rules);
   ASSERT_TRUE(evaluated);
   for (const char* uri : {"/", "/?rt=1"}) {
     Request req;
@@ -1142,9 +1132,8 @@ TEST(RuleFlow, ShortPlansRunWhatTheWholePlanRuns) {
       "SecMarker END-2\n"
       "SecRule ARGS \"@rx a\" \"id:14,phase:2,pass,log\"\n";
   auto short_plans = compileRules(rules);
-  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);  // no tx_init: every request walks the whole plan
-  auto whole = compileRules(rules);
-  unsetenv("RAMPART_WAF_FOLD_INIT");
+  // No tx_init: every request walks the whole plan.
+  auto whole = compileRulesWith("RAMPART_WAF_FOLD_INIT", "0", rules);
   ASSERT_TRUE(short_plans && whole);
   auto fired = [](const std::shared_ptr<const Engine>& e, const std::string& uri) {
     Request req;
@@ -1232,9 +1221,7 @@ SecRule &TX:/^pre_/ "@ge 0" "id:136,phase:2,pass,nolog,setvar:tx.count=%{matched
   auto known = compileRules(rules);
   ASSERT_TRUE(known);
   EXPECT_GE(known->replayedRules(), 1u);  // 133: tx.pre_d is watched, an unset item of tx_init
-  setenv("RAMPART_WAF_FOLD_INIT", "0", 1);
-  auto walked = compileRules(rules);
-  unsetenv("RAMPART_WAF_FOLD_INIT");
+  auto walked = compileRulesWith("RAMPART_WAF_FOLD_INIT", "0", rules);
   ASSERT_TRUE(walked);
   for (const char* uri : {"/", "/?u=1"}) {
     Request req;
