@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "waf/engine_impl.h"
 #include "waf/transaction_impl.h"
 
@@ -308,6 +310,19 @@ RuleInfo Engine::ruleInfo(size_t index) const {
   if (r->src) {
     info.file = r->src->loc.file;
     info.line = r->src->loc.line;
+  }
+  auto how = [&](const CompiledRule& l) {
+    std::string h;
+    if (l.scan_group >= 0) h += fmt::format("scan{}", l.scan_group);
+    if (l.regex_set >= 0) h += fmt::format("{}set{}", h.empty() ? "" : ",", l.regex_set);
+    if (l.memo_bit >= 0) h += fmt::format("{}memo{}", h.empty() ? "" : ",", l.memo_bit);
+    return h.empty() ? std::string("op") : h;
+  };
+  if (r->precomputed) info.how = "folded";
+  else if (r->constant >= 0) info.how = "const";
+  else {
+    info.how = how(*r);
+    for (const auto& l : r->chain) info.how += "+" + how(*l);
   }
   return info;
 }

@@ -96,6 +96,10 @@ struct RuleInfo {
   int phase = 0;
   std::string file;
   uint32_t line = 0;
+  // How each link (head first, '+' between links) is decided, for profiles:
+  // "scanN" (scan group N's database), "setN" (regex set N), "memoN" (value
+  // memo bit N), "op" (its operator on every value), "folded", "const".
+  std::string how;
 };
 
 // One rule's cost summed over profiles, for reports (admin /waf/rules,

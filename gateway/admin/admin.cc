@@ -80,7 +80,9 @@ std::string wafRules(core::Server& s, std::string_view query) {
                        "\"est_seconds\":{:.6f},\"file\":",
                        c.rule.id, c.rule.phase, c.evaluations, c.matches, c.mean_ns(), c.est_time_ns / 1e9);
       log::appendJsonString(o, c.rule.file);
-      o += fmt::format(",\"line\":{}}}", c.rule.line);
+      o += fmt::format(",\"line\":{},\"how\":", c.rule.line);
+      log::appendJsonString(o, c.rule.how);
+      o += '}';
     }
     o += "]}";
   }

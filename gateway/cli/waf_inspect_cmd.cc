@@ -397,14 +397,15 @@ int wafInspectMain(int argc, char** argv) {
                   double(scans) / reqs, mean_ns, mean_ns * double(scans) / reqs / 1000.0,
                   wall_ns > 0 ? 100.0 * mean_ns * double(scans) / wall_ns : 0.0);
     }
-    std::printf("%4s %9s %5s %12s %10s %10s %12s %7s  %s\n", "rank", "rule", "phase", "evals/req", "matches",
-                "mean ns", "us/request", "share", "where");
+    std::printf("%4s %9s %5s %12s %10s %10s %12s %7s  %-40s %s\n", "rank", "rule", "phase", "evals/req", "matches",
+                "mean ns", "us/request", "share", "where", "how (per link: scan group, regex set, memo bit)");
     for (size_t k = 0; k < costs.size() && k < size_t(o.profile); ++k) {
       const auto& c = costs[k];
-      std::printf("%4zu %9lld %5d %12.2f %10llu %10.0f %12.2f %6.1f%%  %s:%u\n", k + 1, (long long)c.rule.id,
+      const std::string where = fmt::format("{}:{}", std::filesystem::path(c.rule.file).filename().string(), c.rule.line);
+      std::printf("%4zu %9lld %5d %12.2f %10llu %10.0f %12.2f %6.1f%%  %-40s %s\n", k + 1, (long long)c.rule.id,
                   c.rule.phase, double(c.evaluations) / reqs, (unsigned long long)c.matches, c.mean_ns(),
-                  c.est_time_ns / reqs / 1000.0, total > 0 ? 100.0 * c.est_time_ns / total : 0.0,
-                  std::filesystem::path(c.rule.file).filename().c_str(), c.rule.line);
+                  c.est_time_ns / reqs / 1000.0, total > 0 ? 100.0 * c.est_time_ns / total : 0.0, where.c_str(),
+                  c.rule.how.c_str());
     }
   }
   if (!o.verdicts.empty()) {

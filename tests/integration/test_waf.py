@@ -5,6 +5,7 @@ redaction, reloads."""
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -389,6 +390,9 @@ class WafTest(unittest.TestCase):
         self.assertEqual(est, sorted(est, reverse=True))
         self.assertGreater(est[0], 0, "some evaluations were timed (1 in 16)")
         self.assertTrue(all(r["evaluations"] >= 40 and r["file"].endswith(".conf") for r in rules), rules)
+        # How each link is decided ("scan3+op", "memo0", "folded"...), one part per link.
+        self.assertTrue(all(re.fullmatch(r"(folded|const|((scan|set|memo)\d+(,(set|memo)\d+)*|op)(\+((scan|set|memo)\d+(,(set|memo)\d+)*|op))*)",
+                                         r["how"]) for r in rules), rules)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_matches_total",
                                        {"rule_set": "crs", "rule_id": "941110"}), 40)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_evaluations_total",
