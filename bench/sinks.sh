@@ -13,7 +13,7 @@
 # rampart's own cost.
 #
 #   bench/sinks.sh            # env: DURATION=4s (per run) PAIRS=4 (off/s3 pairs) CONNECTIONS=32 RAMPART_BUILD_DIR=build
-#                             #      BATCH="{ max_bytes: 5MiB, max_age: 10s }" (the sink's batch settings)
+#                             #      BATCH="{ max_age: 10s }" (the sink's batch settings; sizes: the defaults)
 #
 # Everything binds 127.0.0.1; nginx and wrk are installed with apt-get only when missing.
 set -euo pipefail
@@ -23,7 +23,7 @@ BUILD=${RAMPART_BUILD_DIR:-$root/build}
 SHARED=${RAMPART_SHARED_BENCH:-$root/../shared/bench}
 DURATION=${DURATION:-4s}
 CONNECTIONS=${CONNECTIONS:-32}
-BATCH=${BATCH:-"{ max_bytes: 5MiB, max_age: 10s }"}
+BATCH=${BATCH:-"{ max_age: 10s }"}
 NPM_DIR=${RAMPART_NPM_DIR:-$HOME/.cache/rampart/npm}
 WORK=$(mktemp -d /tmp/rampart-sinkbench.XXXXXX)
 source "$here/lib.sh"
