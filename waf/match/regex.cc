@@ -5,6 +5,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -119,6 +120,7 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   if (re->ok()) {
     r->groups_ = re->NumberOfCapturingGroups();
     r->re2_ = std::move(re);
+    if (r->literal_ == Literal::None) r->buildAtomGuard();
     return r;
   }
   int errcode = 0;
@@ -144,6 +146,30 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   return r;
 }
 
+// RE2's prefilter (FilteredRE2) reduces a pattern to an AND-OR tree of
+// literals of at least kMinAtom bytes, lower case. When the tree is not
+// "anything" (AllPotentials with no literal found leaves the pattern out), a
+// match holds at least one of them, so an input without any cannot match:
+// the automaton over them decides first. Atoms with a byte >= 0x80 make no
+// guard (RE2 folds Latin-1 letters, the automaton ASCII only).
+void Regex::buildAtomGuard() {
+  constexpr int kMinAtom = 3;
+  re2::FilteredRE2 f(kMinAtom);
+  int id = 0;
+  if (f.Add(pattern_, re2_->options(), &id) != RE2::NoError) return;
+  std::vector<std::string> atoms;
+  f.Compile(&atoms);
+  if (atoms.empty() || atoms.size() > 256) return;
+  std::vector<int> potential;
+  f.AllPotentials({}, &potential);
+  if (!potential.empty()) return;  // some match needs no atom
+  for (const auto& a : atoms)
+    for (unsigned char c : a)
+      if (c >= 0x80) return;
+  for (const auto& a : atoms) atoms_.add(a);
+  atoms_.build();
+}
+
 bool Regex::holdsLiteral(std::string_view input) const {
   const std::string& lit = literal_text_;
   auto eq = [&](size_t at) {
@@ -165,6 +191,7 @@ bool Regex::matches(std::string_view input) const {
   if (literal_ == Literal::All) return true;
   if (literal_ == Literal::Whole) return holdsLiteral(input);
   if (literal_ == Literal::Guard && !holdsLiteral(input)) return false;
+  if (!mayMatch(input)) return false;
   // RE2::Match without submatches: PartialMatch's argument handling costs ~10% of a short value's call.
   if (re2_) return re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0);
   std::string_view cap;
@@ -178,6 +205,7 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
     return 1;
   }
   if (literal_ != Literal::None && !holdsLiteral(input)) return 0;
+  if (!mayMatch(input)) return 0;
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.

@@ -89,6 +89,59 @@ TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
   }
 }
 
+// A pattern with no leading literal but a few literals every match holds (RE2's
+// prefilter atoms) is tried by RE2 only on inputs holding one: the answers are
+// RE2's own, on inputs made of those literals' pieces in either case.
+TEST(Regex, AtomGuardKeepsRe2sAnswers) {
+  RegexOptions ci;
+  ci.caseless = true;
+  struct Case {
+    const char* pattern;
+    bool caseless;
+    bool guarded;  // has atoms
+  } cases[] = {
+      {R"(_(?:\$\$ND_FUNC\$\$_|_js_function)|(?:\beval|new[\s\x0b]+Function[\s\x0b]*)\(|this\.constructor)", false, true},
+      {R"((?i)<(?:script|style|iframe)\b[^>]*>)", false, true},
+      {R"((?:select|union)\s.{0,40}from)", true, true},
+      {R"([a-z]+=\d{3,}|sleep\()", false, false},  // a branch with no literal: no guard
+      {R"(\d+abc)", false, false},                // a leading literal? no; 'abc' is an atom
+  };
+  const char* pieces[] = {"eval", "EVAL", "(", " ", "new", "Function", "FUNCTION", "this.", "constructor", "_$$ND_FUNC$$_",
+                          "__js_function", "<", ">", "script", "SCRIPT", "style", "iframe", "select", "SELECT", "union",
+                          "from", "FROM", "<SCRIPT", "<iframe ", "x", "1", "12345", "a=", "sleep(", "abc", "ABC", "\x0b", "$", "_", "\xe9"};
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (const auto& c : cases) {
+    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    ASSERT_TRUE(re) << c.pattern;
+    if (c.guarded) EXPECT_GT(re->atomCount(), 0u) << c.pattern;
+    if (!c.guarded && std::string_view(c.pattern).find('|') != std::string_view::npos)
+      EXPECT_EQ(re->atomCount(), 0u) << c.pattern;
+    RE2::Options o;
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    o.set_dot_nl(true);
+    o.set_case_sensitive(!c.caseless);
+    RE2 plain(c.pattern, o);
+    ASSERT_TRUE(plain.ok());
+    int matched = 0;
+    for (int n = 0; n < 3000; ++n) {
+      std::string input;
+      for (int k = int(next() % 7); k >= 0; --k) input += pieces[next() % (sizeof pieces / sizeof *pieces)];
+      const bool want = RE2::PartialMatch(input, plain);
+      matched += want;
+      ASSERT_EQ(re->matches(input), want) << c.pattern << " on " << input;
+      std::string_view cap;
+      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << c.pattern << " on " << input;
+    }
+    EXPECT_GT(matched, 0) << c.pattern << ": the inputs never matched";
+  }
+}
+
 // One pass of a RegexSet says for each member what Regex::matches says.
 TEST(RegexSet, AgreesWithItsMembers) {
   const char* patterns[] = {"(?i)b[\"'\\\\]*u[\"'\\\\]*s[\"'\\\\]*y", "^(?:x*|abc)$", "(?:;|^)\\s*ls\\b", "[0-9]{3,}",
