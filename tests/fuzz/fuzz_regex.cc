@@ -1,5 +1,5 @@
-// libFuzzer target: match::Regex, whose leading-literal guard and whole-literal
-// shortcut answer without running RE2. The first byte picks caseless or not;
+// libFuzzer target: match::Regex, whose leading-literal guard, atom guard (RE2
+// prefilter's literals) and whole-literal shortcut answer without running RE2. The first byte picks caseless or not;
 // the rest is a pattern, a NUL, and inputs separated by NULs. Checks: no crash
 // or UB (the guard's parse of escapes, anchors and a first optional atom), and
 // for every pattern RE2 compiles, Regex::matches and Regex::match answer what

@@ -159,7 +159,7 @@ void Regex::buildAtomGuard() {
   if (f.Add(pattern_, re2_->options(), &id) != RE2::NoError) return;
   std::vector<std::string> atoms;
   f.Compile(&atoms);
-  if (atoms.empty() || atoms.size() > 256) return;
+  if (atoms.empty() || atoms.size() > 2048) return;
   std::vector<int> potential;
   f.AllPotentials({}, &potential);
   if (!potential.empty()) return;  // some match needs no atom
