@@ -166,8 +166,9 @@ void Regex::buildAtomGuard() {
   for (const auto& a : atoms)
     for (unsigned char c : a)
       if (c >= 0x80) return;
-  for (const auto& a : atoms) atoms_.add(a);
-  atoms_.build();
+  atoms_ = std::make_unique<AhoCorasick>();
+  for (const auto& a : atoms) atoms_->add(a);
+  atoms_->build();
 }
 
 bool Regex::holdsLiteral(std::string_view input) const {

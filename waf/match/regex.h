@@ -65,7 +65,7 @@ class Regex {
   // The literals ("atoms") RE2's prefilter says every match holds one of
   // (an AND-OR tree of them: a match needs at least one), lower case; empty
   // when there is no such guard. An input holding none is not matched.
-  size_t atomCount() const { return atoms_.size(); }
+  size_t atomCount() const { return atoms_ ? atoms_->size() : 0; }
 
  private:
   friend class RegexSet;
@@ -73,7 +73,7 @@ class Regex {
   bool holdsLiteral(std::string_view input) const;  // literal_text_ in input (at its start when anchored)
   void buildAtomGuard();  // atoms_, from re2_
   bool mayMatch(std::string_view input) const {  // false: no atom (when there are atoms), so no match
-    return atoms_.size() == 0 || atoms_.findFirst(input).has_value();
+    return !atoms_ || atoms_->findFirst(input).has_value();
   }
   int pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const;  // match() by PCRE2
   std::string pattern_;
@@ -91,8 +91,8 @@ class Regex {
   // literals (CRS 934100's node.js names, 941160's tag names...): those,
   // case-insensitively. A benign value holds none of them: one pass of an
   // automaton instead of RE2's call (~1,000 instructions on a short value,
-  // per stage of a multiMatch pipeline).
-  AhoCorasick atoms_;
+  // per stage of a multiMatch pipeline). Null: no guard.
+  std::unique_ptr<AhoCorasick> atoms_;
   bool literal_anchored_ = false;
   bool caseless_ = false;
   uint64_t match_limit_ = 0;
