@@ -105,6 +105,37 @@ TEST(Collection, CaptureDigitsUnsetFrom) {
   EXPECT_EQ(c.size(), 2u);
 }
 
+// The captures' keys "0"-"9" have their own slots: found, unset and set again
+// as any key, through copies, and after ownKeys drops dead items before them.
+TEST(Collection, DigitKeysThroughCopiesAndOwnKeys) {
+  std::pmr::monotonic_buffer_resource arena;
+  Collection c(&arena);
+  set(c, "dead", "x");
+  set(c, "3", "three");
+  set(c, "a3", "not a digit key");
+  c.erase("dead");
+  EXPECT_EQ(get(c, "3"), "three");
+  EXPECT_EQ(get(c, "4"), "<none>");
+  EXPECT_EQ(c.find("33"), nullptr);
+  c.ownKeys();  // "dead" goes: "3" moves to another index
+  EXPECT_EQ(get(c, "3"), "three");
+  set(c, "4", "four");
+  std::pmr::monotonic_buffer_resource arena2;
+  Collection copy(&arena2);
+  copy = c;
+  set(copy, "3", "changed");
+  copy.erase("4");
+  EXPECT_EQ(get(c, "3"), "three");
+  EXPECT_EQ(get(c, "4"), "four");
+  EXPECT_EQ(get(copy, "3"), "changed");
+  EXPECT_EQ(get(copy, "4"), "<none>");
+  set(copy, "4", "back");
+  EXPECT_EQ(get(copy, "4"), "back");
+  EXPECT_EQ(keys(copy), (std::vector<std::string>{"3", "4", "a3"}));
+  const Collection copied(copy);
+  EXPECT_EQ(get(copied, "4"), "back");
+}
+
 TEST(Collection, CopiesAreIndependentAndOwnKeysOutlivesTheSource) {
   std::pmr::monotonic_buffer_resource engine_arena;
   Collection init(&engine_arena);
