@@ -147,12 +147,12 @@ for pl in $PARANOIA; do
   if [ "$ROUNDS" -gt 0 ]; then
     rr=()
     bp=()
+    run_m() { taskset -c "$CORE" "$oracle" --rules "$conf" --corpus "$corpus" --passes 2 --label round > "$WORK/round.m"; }
+    run_r() {
+      taskset -c "$CORE" "$rampart" waf inspect --bench --rules "$CRS/crs-setup.conf.example" "$CRS/rules/*.conf" \
+        --corpus "$corpus" --paranoia "$pl" --passes 2 --label round > "$WORK/round.r"
+    }
     for round in $(seq "$ROUNDS"); do
-      run_m() { taskset -c "$CORE" "$oracle" --rules "$conf" --corpus "$corpus" --passes 2 --label round > "$WORK/round.m"; }
-      run_r() {
-        taskset -c "$CORE" "$rampart" waf inspect --bench --rules "$CRS/crs-setup.conf.example" "$CRS/rules/*.conf" \
-          --corpus "$corpus" --paranoia "$pl" --passes 2 --label round > "$WORK/round.r"
-      }
       if (( round % 2 )); then run_m; run_r; else run_r; run_m; fi
       rr+=("$(ratio "$(field mean_us "$(grep '^RESULT' "$WORK/round.m")")" "$(field mean_us "$(grep '^RESULT' "$WORK/round.r")")")")
       bp+=("$(field p50_us "$(grep '^GROUP .* group=benign ' "$WORK/round.r")")")

@@ -241,7 +241,8 @@ class Collection {
     return key.size() == 1 && key[0] >= '0' && key[0] <= '9' ? key[0] - '0' : -1;
   }
   static uint16_t digitBit(std::string_view key) {
-    return key.size() == 1 && key[0] >= '0' && key[0] <= '9' ? static_cast<uint16_t>(1u << (key[0] - '0')) : 0;
+    const int d = digitOf(key);
+    return d >= 0 ? static_cast<uint16_t>(1u << d) : 0;
   }
   void grow() { reindex(index_.empty() ? 256 : index_.size() * 2); }
   void reindex(size_t want) {

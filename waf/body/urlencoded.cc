@@ -20,7 +20,6 @@
 // Example: parseUrlEncoded("q=select+1&x=%3Cscript%3E", {}) ->
 //   args {("q","select 1"), ("x","<script>")}.
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -39,12 +38,6 @@ std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
   return out;
 }
 
-// Where the byte c is in s[from..), or s.size().
-size_t findByte(std::string_view s, char c, size_t from) {
-  const void* p = from < s.size() ? std::memchr(s.data() + from, c, s.size() - from) : nullptr;
-  return p ? size_t(static_cast<const char*>(p) - s.data()) : s.size();
-}
-
 }  // namespace
 
 Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator) {
@@ -52,8 +45,8 @@ Result parseUrlEncoded(std::string_view body, const Limits& limits, char separat
   // One allocation for the arguments, not one per doubling (a query string's few).
   if (!body.empty()) {
     size_t pieces = 1;
-    for (size_t at = findByte(body, separator, 0); at < body.size() && pieces < 64;
-         at = findByte(body, separator, at + 1))
+    for (size_t at = body.find(separator); at != std::string_view::npos && pieces < 64;
+         at = body.find(separator, at + 1))
       ++pieces;
     result.args.reserve(pieces);
   }
@@ -61,7 +54,7 @@ Result parseUrlEncoded(std::string_view body, const Limits& limits, char separat
   const size_t n = body.size();
   while (i < n) {
     // A piece ends at the separator; its name at the first '=' in it.
-    const size_t end = findByte(body, separator, i);
+    const size_t end = std::min(body.find(separator, i), n);
     const std::string_view piece = body.substr(i, end - i);
     const size_t eq = piece.find('=');
     std::string name = urlDecodeNonStrict(piece.substr(0, eq), result.urlencoded_error);

@@ -24,7 +24,7 @@ constexpr std::array kTable{
     Info{"htmlEntityDecode", &htmlEntityDecode, cls::kAmp, true},
     Info{"jsDecode", &jsDecode, cls::kBackslash},
     Info{"length", &length},
-    Info{"lowercase", &lowercase, cls::kUpper, true},
+    Info{"lowercase", &lowercase, cls::kUpper, true, true},
     Info{"md5", &md5},
     Info{"normalisePath", &normalizePath, cls::kSlash | cls::kDot, true},
     Info{"normalisePathWin", &normalizePathWin, cls::kSlash | cls::kDot | cls::kBackslash, true},

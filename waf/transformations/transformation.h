@@ -52,6 +52,9 @@ struct Info {
   // Values equal but for the case of ASCII letters give results equal but for
   // it (f(x) ~ f(y) when x ~ y). Tested for each transformation that says so.
   bool case_congruent = false;
+  // One pass over a short value costs less than the engine's transform-cache
+  // lookup and store (Transaction::Impl::transformStable runs it instead).
+  bool cheap = false;
 };
 
 // Looks a transformation up by name, case-insensitively. "none" is not a
