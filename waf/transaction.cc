@@ -727,7 +727,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
   scan_state[gi] = ok ? 1 : -1;
   if (profile) {
     auto& c = profile->scans();
-    bumpCounter(c.evaluations, 1);
+    bumpCounter(c.evaluations, profile_weight);
     if (profile_timed) {
       auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
                              .count());
@@ -1030,8 +1030,8 @@ Verdict Transaction::Impl::runPhase(int phase) {
     if (profile && rule->profile_index >= 0) {
       auto bump = bumpCounter;
       auto& c = profile->at(size_t(rule->profile_index));
-      bump(c.evaluations, 1);
-      if (all) bump(c.matches, 1);
+      bump(c.evaluations, profile_weight);
+      if (all) bump(c.matches, profile_weight);
       if (profile_timed) {
         bump(c.sampled_evaluations, 1);
         bump(c.time_ns, uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -1215,9 +1215,10 @@ const Verdict& Transaction::wouldBeVerdict() const { return impl_->would_be; }
 
 void Transaction::setRuleEngine(rules::EngineSettings::RuleEngine mode) { impl_->mode = mode; }
 
-void Transaction::setProfile(RuleProfile* profile, bool timed) {
+void Transaction::setProfile(RuleProfile* profile, bool timed, uint32_t weight) {
   impl_->profile = profile;
   impl_->profile_timed = profile && timed;
+  impl_->profile_weight = weight ? weight : 1;
 }
 
 void Transaction::processLogging() {

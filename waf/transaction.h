@@ -64,9 +64,11 @@ class Engine;
 // transactions it is attached to. One per (engine, worker thread): its counters
 // are written by one thread only (relaxed stores, no locked instruction) and
 // read by others when summed. Time is measured only on the transactions asked
-// to (sampling keeps the clock reads off most requests); `sampled_evaluations`
-// counts the evaluations those cover, so time per evaluation is
-// time_ns / sampled_evaluations and the estimated total is that times evaluations.
+// to; `sampled_evaluations` counts the evaluations those cover, so time per
+// evaluation is time_ns / sampled_evaluations and the estimated total is that
+// times evaluations. The gateway profiles one transaction in 16 per worker
+// with weight 16 (Transaction::setProfile): evaluations and matches are then
+// estimates too.
 class RuleProfile {
  public:
   explicit RuleProfile(const Engine& engine);
@@ -196,7 +198,10 @@ class Transaction {
 
   // Counts evaluations and matches per rule into `profile` (which must come from
   // this transaction's engine), and with `timed` the time of each evaluation.
-  void setProfile(RuleProfile* profile, bool timed);
+  // `weight` is what each evaluation and match adds to the counts: a caller that
+  // profiles one transaction in N passes N, so the counts estimate all of them
+  // (a profiled transaction runs every rule entry, not the shortened plan).
+  void setProfile(RuleProfile* profile, bool timed, uint32_t weight = 1);
 
   const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
   // The same without the nolog rules' (the ones an audit event lists): cheaper,

@@ -183,6 +183,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict would_be;  // first disruptive decision, taken or not
   RuleProfile* profile = nullptr;
   bool profile_timed = false;
+  uint32_t profile_weight = 1;  // what an evaluation or match adds to profile's counts
   uint64_t scan_ns = 0;  // time in phase scans during the rule being timed
   bool intercepted = false;
   int allow_level = 0;  // 0 none; 1 rest of phase; 2 request phases; 3 all but logging

@@ -378,7 +378,9 @@ class WafTest(unittest.TestCase):
         self.assertIn("ARGS:password", text, "where it matched is kept")
 
     def test_rule_profile_at_admin_and_in_metrics(self):
-        for _ in range(40):
+        # One transaction in 16 per worker is counted and timed, counting for 16:
+        # of 64 requests over two workers at least 3 are (16 x 3 >= 32).
+        for _ in range(64):
             http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
         st, _, data = http(self.gw.admin, "GET", "/waf/rules?top=5")
         self.assertEqual(st, 200)
@@ -388,15 +390,16 @@ class WafTest(unittest.TestCase):
         self.assertEqual(len(rules), 5)
         est = [r["est_seconds"] for r in rules]
         self.assertEqual(est, sorted(est, reverse=True))
-        self.assertGreater(est[0], 0, "some evaluations were timed (1 in 16)")
-        self.assertTrue(all(r["evaluations"] >= 40 and r["file"].endswith(".conf") for r in rules), rules)
+        self.assertGreater(est[0], 0, "some evaluations were timed (1 in 64, the first among them)")
+        self.assertTrue(all(r["evaluations"] >= 32 and r["evaluations"] % 16 == 0 and r["file"].endswith(".conf")
+                            for r in rules), rules)
         # How each link is decided ("scan3+op", "memo0", "folded"...), one part per link.
         self.assertTrue(all(re.fullmatch(r"(folded|const|((scan|set|memo)\d+(,(set|memo)\d+)*|op)(\+((scan|set|memo)\d+(,(set|memo)\d+)*|op))*)",
                                          r["how"]) for r in rules), rules)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_matches_total",
-                                       {"rule_set": "crs", "rule_id": "941110"}), 40)
+                                       {"rule_set": "crs", "rule_id": "941110"}), 32)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_evaluations_total",
-                                       {"rule_set": "crs", "rule_id": "941110"}), 40)
+                                       {"rule_set": "crs", "rule_id": "941110"}), 32)
 
     def test_metrics(self):
         http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
