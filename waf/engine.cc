@@ -1266,10 +1266,12 @@ void Engine::prepareTargets(Impl& impl) {
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
     head->vars_listed = assign(head->vars);
+    head->excludes = std::any_of(head->vars.begin(), head->vars.end(), [](const CompiledVar& v) { return v.exclude; });
     head->pin_values = needsPins(*head);
     head->keeps_matched_vars = !head->src || readsMatchedVars(*head->src);
     for (auto& l : head->chain) {
       l->vars_listed = assign(l->vars);
+      l->excludes = std::any_of(l->vars.begin(), l->vars.end(), [](const CompiledVar& v) { return v.exclude; });
       l->pin_values = needsPins(*l);
     }
   }

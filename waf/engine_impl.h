@@ -123,6 +123,7 @@ struct alignas(64) CompiledRule {
   // Those lists, at Engine::Impl::known_lists[known_at .. known_at+known_count).
   uint32_t known_at = 0;
   uint16_t known_count = 0;
+  bool excludes = false;  // a variable of it is an exclusion (!REQUEST_COOKIES:/__utm/)
   // Its actions may change a collection value its targets view while it runs
   // (captures into TX:0-9; a setvar of a key it reads...): those values are
   // pinned (Transaction::Impl::pins) while it runs. Engine::prepareTargets.

@@ -812,27 +812,62 @@ void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std
   if (vars.empty()) targets.push_back({{}, {}, {}, false});
 }
 
+inline void Transaction::Impl::setListMasks(Workspace::VarList& l) {
+  // Asked once an epoch: a value learnt later in it only counts at the next.
+  l.clean = l.links = ~uint64_t(0);
+  l.memo_full = true;
+  for (const auto& t : l.values) {
+    MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+    if (!mv) {
+      l.clean = l.links = 0;
+      l.memo_full = false;
+      break;
+    }
+    l.clean &= mv->clean;
+    l.links &= mv->links;
+  }
+  l.masks_set = true;
+}
+
 bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
   size_t n = 0;
   const uint16_t* ids = eng->known_lists.data() + at;
   for (uint16_t k = 0; k < count; ++k) {
     auto& l = varList(ids[k] >> 1, ids[k] & 1);
-    if (!l.masks_set) {
-      // Asked once an epoch: a value learnt later in it only counts at the next.
-      l.clean = l.links = ~uint64_t(0);
-      for (const auto& t : l.values) {
-        MemoValue* mv = t.stable ? memoValue(t) : nullptr;
-        if (!mv) {
-          l.clean = l.links = 0;
-          break;
-        }
-        l.clean &= mv->clean;
-        l.links &= mv->links;
-      }
-      l.masks_set = true;
-    }
+    if (!l.masks_set) setListMasks(l);
     if (!((links ? l.links : l.clean) & bit)) return false;
     n += l.values.size();
+  }
+  *values = n;
+  return true;
+}
+
+bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const CompiledRule& head, uint64_t bit,
+                                        size_t* values) {
+  size_t n = 0;
+  bool removals_ready = false;
+  auto& removals = removals_buf;
+  const uint16_t* ids = eng->known_lists.data() + link.known_at;
+  for (uint16_t k = 0; k < link.known_count; ++k) {
+    auto& l = varList(ids[k] >> 1, ids[k] & 1);
+    if (!l.masks_set) setListMasks(l);
+    if (l.links & bit) {
+      n += l.values.size();
+      continue;
+    }
+    if (!l.memo_full) return false;  // (a value the table had no room for is not known)
+    if (!removals_ready) {
+      removals.clear();
+      if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
+      removals_ready = true;
+    }
+    if (!link.excludes && removals.empty()) return false;
+    for (const auto& t : l.values) {
+      if (excludedFrom(link, t) || (!removals.empty() && targetRemoved(removals, t.coll, t.key))) continue;
+      MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+      if (!mv || !(mv->links & bit)) return false;
+      ++n;
+    }
   }
   *values = n;
   return true;
@@ -851,9 +886,14 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // A link the memo knows every value of not to match (asked of each
   // variable's list once a phase) matches nothing: its values are not gathered.
   const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
-  if (size_t listed = 0; memo_bit && link.vars_listed && varsKnown(link.known_at, link.known_count, memo_bit, true, &listed)) {
+  memo_stats.links += memo_bit != 0;
+  if (size_t listed = 0;
+      memo_bit && link.vars_listed &&
+      (varsKnown(link.known_at, link.known_count, memo_bit, true, &listed) ||
+       ((link.excludes || (&link == &head && !removed_targets.empty())) && linkValuesKnown(link, head, memo_bit, &listed)))) {
     memo_stats.link_values += listed;
     memo_stats.link_values_known += listed;
+    ++memo_stats.links_skipped;
     return 0;
   }
   const std::vector<VarValue>& targets = targetsOf(link.vars, targets_buf);

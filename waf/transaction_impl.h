@@ -467,6 +467,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     struct VarList {
       uint32_t epoch = 0;
       bool masks_set = false;
+      bool memo_full = false;  // every value has an entry in the request's memo table (masks_set)
       uint64_t clean = 0;  // the scan groups every value is known to match nothing in (varsKnown)
       uint64_t links = 0;  // the memo links every value is known not to match
       std::vector<VarValue> values;
@@ -547,6 +548,14 @@ struct Transaction::Impl : public operators::MacroExpander {
   // (a link's or scan group's variables, all listed) is known to the memo for
   // `bit`: of the scan groups' (clean) or the links' masks; *values counts them.
   bool varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
+  // After varsKnown for a link's memo bit said no: a list with values the memo
+  // does not know may still do, as the values the link does not read (a static
+  // exclusion, !REQUEST_COOKIES:/__utm/, or a ctl removal on the head, 941010's
+  // of REQUEST_FILENAME) are never tested, so never learnt, and do not count.
+  bool linkValuesKnown(const CompiledRule& link, const CompiledRule& head, uint64_t bit, size_t* values);
+  void setListMasks(Workspace::VarList& l);
+  // variables.cc: a static exclusion of the link (!REQUEST_COOKIES:/__utm/) takes t away.
+  static bool excludedFrom(const CompiledRule& link, const VarValue& t);
   // Request values may change (a phase begins, a ctl ran): lists resolve again.
   void newVarEpoch() { ws->nextVarEpoch(); }
   std::string_view keep(std::string s) {

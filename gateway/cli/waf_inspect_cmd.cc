@@ -336,11 +336,12 @@ int wafInspectMain(int argc, char** argv) {
     const auto& ms = memo.stats;
     auto pct = [](uint64_t a, uint64_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
     std::printf("value memo: %s (%zu rule links%s); timed passes: %.1f%% of scans skipped (every value known), "
-                "%.1f%% of scanned values and %.1f%% of remembered links' tests passed over\n",
+                "%.1f%% of scanned values and %.1f%% of remembered links' tests passed over, %.1f%% of remembered "
+                "links decided without their values (every one known)\n",
                 o.memo == "off" ? "off" : o.memo == "pass" ? "emptied before each pass" : "kept across passes",
                 rules.engine->memoLinks(), o.memo == "off" ? "" : ", up to 64 scan groups",
                 pct(ms.scans_skipped, ms.scans), pct(ms.values_known, ms.values),
-                pct(ms.link_values_known, ms.link_values));
+                pct(ms.link_values_known, ms.link_values), pct(ms.links_skipped, ms.links));
   }
   std::printf(
       "RESULT label=%s requests=%zu mean_us=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f rps=%.0f "

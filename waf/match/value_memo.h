@@ -98,6 +98,8 @@ class ValueMemo {
     uint64_t scans_skipped = 0;  // ... of them not scanned: every value known
     uint64_t link_values = 0;        // values a remembered rule link tested
     uint64_t link_values_known = 0;  // ... of them passed over, known not to match
+    uint64_t links = 0;              // remembered rule links evaluated
+    uint64_t links_skipped = 0;      // ... of them decided without their values: every one known
     Stats& operator+=(const Stats& o) {
       values += o.values;
       values_known += o.values_known;
@@ -105,6 +107,8 @@ class ValueMemo {
       scans_skipped += o.scans_skipped;
       link_values += o.link_values;
       link_values_known += o.link_values_known;
+      links += o.links;
+      links_skipped += o.links_skipped;
       return *this;
     }
   };

@@ -129,6 +129,17 @@ bool keyMatches(const CompiledVar& v, std::string_view key) {
   return iequals(key, v.selector_lower);
 }
 
+}  // namespace
+
+// As resolveTargets takes an exclusion's values away: same variable, a key it selects.
+bool Transaction::Impl::excludedFrom(const CompiledRule& link, const VarValue& t) {
+  for (const auto& v : link.vars)
+    if (v.exclude && !v.count && iequals(v.name, t.coll) && keyMatches(v, t.key)) return true;
+  return false;
+}
+
+namespace {
+
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
   const bool all = selectsAll(v);

@@ -164,6 +164,8 @@ ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& 
   d.scans_skipped -= before.scans_skipped;
   d.link_values -= before.link_values;
   d.link_values_known -= before.link_values_known;
+  d.links -= before.links;
+  d.links_skipped -= before.links_skipped;
   return d;
 }
 
@@ -269,6 +271,37 @@ TEST(ValueMemo, RuleLinkPassesOverValuesItDidNotMatch) {
   s = statsOf(e, withHeaders({}, "/?r=1%27%20or%20%271%27%3D%271"), &denied);
   EXPECT_TRUE(denied);
   EXPECT_EQ(s.link_values_known, 0u);
+}
+
+// The values a link does not read, taken away by a static exclusion or by a
+// ctl on this request, are never tested, so never learnt: the link is still
+// decided without its values when every value it reads is known. Where the
+// ctl does not run, the removed argument is read, and found.
+TEST(ValueMemo, RuleLinkKnownWithoutTheValuesItDoesNotRead) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule ARGS:mode "@streq quiet" "id:1,phase:2,pass,nolog,ctl:ruleRemoveTargetById=2;ARGS:skip"
+SecRule ARGS|!ARGS:other "@detectSQLi" "id:2,phase:2,deny,t:urlDecodeUni"
+)");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->memoLinks(), 2u);  // 1 (mode: matched, never known; absent, known) and 2
+  const std::string attack = "1%27%20or%20%271%27%3D%271";
+  const std::string quiet = "/?mode=quiet&q=hello&skip=" + attack + "&other=" + attack;
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({}, quiet), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links, 2u);
+  EXPECT_EQ(s.links_skipped, 0u);  // first sight: mode and q tested
+  s = statsOf(e, withHeaders({}, quiet), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 1u);  // 2: mode and q known; skip (removed) and other (excluded) not read
+  EXPECT_EQ(s.link_values_known, 2u);
+  s = statsOf(e, withHeaders({}, "/?q=hello&skip=" + attack), &denied);
+  EXPECT_TRUE(denied);  // no ctl: skip is read
+  EXPECT_EQ(s.links_skipped, 1u);  // 1 (no mode)
+  s = statsOf(e, withHeaders({}, "/?q=hello&other=" + attack), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 2u);  // 1, and 2: q known, other excluded
 }
 
 // A pattern that matches anything leaves nothing to remember: not given a bit.
