@@ -378,7 +378,7 @@ class WafTest(unittest.TestCase):
         self.assertIn("ARGS:password", text, "where it matched is kept")
 
     def test_rule_profile_at_admin_and_in_metrics(self):
-        # One transaction in 16 per worker is counted and timed, counting for 16:
+        # One transaction in 16 per worker is counted, each count for 16 (1 in 64 timed):
         # of 64 requests over two workers at least 3 are (16 x 3 >= 32).
         for _ in range(64):
             http(self.gw.port, "GET", "/?q=" + urllib.parse.quote("<script>alert(1)</script>"), headers=BROWSER)
