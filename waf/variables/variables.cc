@@ -143,8 +143,13 @@ namespace {
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
   const bool all = selectsAll(v);
+  // A literal key (REQUEST_HEADERS:User-Agent, ~20 lists a request): most
+  // names differ in length, told apart here without a call per name.
+  const bool literal = !all && !v.selector_re;
+  const size_t want = v.selector_lower.size();
   for (const auto& kv : list) {
-    if (!all && !keyMatches(v, kv.name)) continue;
+    if (literal ? kv.name.size() != want || !iequals(kv.name, v.selector_lower) : !all && !keyMatches(v, kv.name))
+      continue;
     const std::string_view value = names ? kv.name : kv.value;
     uint32_t& cls = names ? kv.name_cls : kv.value_cls;
     if (!cls) cls = transformations::classify(value);
