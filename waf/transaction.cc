@@ -937,10 +937,15 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
         txColl().eraseDigitsFrom(ctx.ncaps);
       }
       matched_from = nullptr;
-      matched_var.assign(value);
-      matched_var_name.assign(t.coll);
-      if (!t.key.empty()) matched_var_name.append(":").append(t.key);
-      if (head.keeps_matched_vars) matched_vars.add(matched_var_name, matched_var);
+      if (t.stable && !head.keeps_matched_vars) {
+        matched_lazy = {true, t.coll, t.key, value};
+      } else {
+        matched_lazy.pending = false;
+        matched_var.assign(value);
+        matched_var_name.assign(t.coll);
+        if (!t.key.empty()) matched_var_name.append(":").append(t.key);
+        if (head.keeps_matched_vars) matched_vars.add(matched_var_name, matched_var);
+      }
       if (!link.chained && head.severity >= 0 && head.severity < highest_severity) highest_severity = head.severity;
       for (const auto& s : link.steps) runStep(s, link);
       if (is_last) {
@@ -966,7 +971,7 @@ bool Transaction::Impl::evaluateRule(const CompiledRule& rule) {
   return true;
 }
 
-Verdict Transaction::Impl::runPhase(int phase) {
+Verdict Transaction::Impl::runPhaseRules(int phase) {
   current_phase = phase;
   Verdict none;
   if (phase_done[phase]) return none;

@@ -198,12 +198,34 @@ struct Transaction::Impl : public operators::MacroExpander {
   // MATCHED_VAR(_NAME): the last matched value, or, after a rule decided at
   // compile time (precomputed or constant; ~190 a request at PL1), that
   // rule's: read through matchedVar()/matchedVarName(), copied by nobody.
+  // A match of a request value that stays put (VarValue::stable) is kept as
+  // views (matched_lazy) and copied when read or when the phase ends (a
+  // transformed value lives in the thread's cache, which another
+  // transaction's phase may empty): ~30 matches a request, most never read.
   std::string& matched_var = ws->matched_var;
   std::string& matched_var_name = ws->matched_var_name;
   const CompiledRule* matched_from = nullptr;  // that rule, when it was the last to match
-  std::string_view matchedVar() const { return matched_from ? matched_from->precomputed_var : matched_var; }
+  struct LazyMatch {
+    bool pending = false;
+    std::string_view coll, key, value;
+  };
+  mutable LazyMatch matched_lazy;
+  void settleMatched() const {
+    if (!matched_lazy.pending) return;
+    matched_lazy.pending = false;
+    matched_var.assign(matched_lazy.value);
+    matched_var_name.assign(matched_lazy.coll);
+    if (!matched_lazy.key.empty()) matched_var_name.append(":").append(matched_lazy.key);
+  }
+  std::string_view matchedVar() const {
+    if (matched_from) return matched_from->precomputed_var;
+    settleMatched();
+    return matched_var;
+  }
   std::string_view matchedVarName() const {
-    return matched_from ? matched_from->precomputed_var_name : matched_var_name;
+    if (matched_from) return matched_from->precomputed_var_name;
+    settleMatched();
+    return matched_var_name;
   }
   // MATCHED_VARS of this rule/chain: (name, value) pairs cleared by count, so
   // that their strings keep their capacity from rule to rule ("TX:DETECTION_
@@ -593,7 +615,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   void runCtl(const actions::Ctl& c, const CompiledRule& rule);
 
   // rule flow (transaction.cc)
-  Verdict runPhase(int phase);
+  Verdict runPhase(int phase) {
+    Verdict v = runPhaseRules(phase);
+    settleMatched();  // (before another transaction may empty the thread's cache)
+    return v;
+  }
+  Verdict runPhaseRules(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
   bool evaluateRule(const CompiledRule& rule);
   // A replayed rule's setvar (Engine::Impl::TxSimOp) into TX.

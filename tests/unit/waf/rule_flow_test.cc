@@ -94,6 +94,34 @@ SecRule ARGS:a "@rx ^abc" "id:12,phase:1,pass,chain"
   EXPECT_EQ(run(e, req).tx_("ok"), "1");
 }
 
+// MATCHED_VAR of a phase-1 match is read in phase 2 although another
+// transaction ran in between on the same thread (a gateway worker runs the
+// ready requests' phase 1, then their phase 2): the lower-cased value lived
+// in the thread's transformation cache, which the other one emptied and
+// wrote over ("abcd" where "evil" was). A match of a request value is kept
+// as views until read or until its phase ends.
+TEST(RuleFlow, MatchedVarOutlivesItsPhaseAcrossTransactions) {
+  auto e = compileRules(R"(
+SecRule REQUEST_HEADERS:X-A "@rx ^[a-z]{4}$" "id:1,phase:1,pass,nolog,t:lowercase"
+SecRule MATCHED_VAR "@streq evil" "id:2,phase:2,pass,nolog,setvar:tx.kept=1")");
+  ASSERT_TRUE(e);
+  auto start = [&](Transaction& tx, const char* value) {
+    tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+    tx.processUri("GET", "/", "HTTP/1.1");
+    tx.addRequestHeader("X-A", value);
+    tx.processRequestHeaders();
+  };
+  Transaction a(e, "a");
+  start(a, "EVIL");
+  {
+    Transaction b(e, "b");
+    start(b, "ABCD");
+    b.processRequestBody();
+  }
+  a.processRequestBody();
+  EXPECT_EQ(a.txValue("kept"), "1");
+}
+
 TEST(RuleFlow, ChainMatchedVarsAccumulateOverChain) {
   auto e = compileRules(R"(
 SecRule ARGS "@rx ^x" "id:13,phase:1,pass,chain"
