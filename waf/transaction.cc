@@ -842,11 +842,9 @@ bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, boo
   return true;
 }
 
-bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const CompiledRule& head, uint64_t bit,
-                                        size_t* values) {
+bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals,
+                                        uint64_t bit, size_t* values) {
   size_t n = 0;
-  bool removals_ready = false;
-  auto& removals = removals_buf;
   const uint16_t* ids = eng->known_lists.data() + link.known_at;
   for (uint16_t k = 0; k < link.known_count; ++k) {
     auto& l = varList(ids[k] >> 1, ids[k] & 1);
@@ -856,12 +854,6 @@ bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const Compiled
       continue;
     }
     if (!l.memo_full) return false;  // (a value the table had no room for is not known)
-    if (!removals_ready) {
-      removals.clear();
-      if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
-      removals_ready = true;
-    }
-    if (!link.excludes && removals.empty()) return false;
     for (const auto& t : l.values) {
       if (excludedFrom(link, t) || (!removals.empty() && targetRemoved(removals, t.coll, t.key))) continue;
       MemoValue* mv = t.stable ? memoValue(t) : nullptr;
@@ -887,20 +879,30 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // variable's list once a phase) matches nothing: its values are not gathered.
   const uint64_t memo_bit = memo_on && link.memo_bit >= 0 ? uint64_t(1) << link.memo_bit : 0;
   memo_stats.links += memo_bit != 0;
-  if (size_t listed = 0;
-      memo_bit && link.vars_listed &&
-      (varsKnown(link.known_at, link.known_count, memo_bit, true, &listed) ||
-       ((link.excludes || (&link == &head && !removed_targets.empty())) && linkValuesKnown(link, head, memo_bit, &listed)))) {
-    memo_stats.link_values += listed;
-    memo_stats.link_values_known += listed;
-    ++memo_stats.links_skipped;
-    return 0;
+  // The ctl removals that apply to this rule (only the head's targets), once.
+  auto& removals = removals_buf;
+  bool removals_set = false;
+  auto setRemovals = [&] {
+    removals.clear();
+    if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
+    removals_set = true;
+  };
+  if (memo_bit && link.vars_listed) {
+    size_t listed = 0;
+    bool known = varsKnown(link.known_at, link.known_count, memo_bit, true, &listed);
+    if (!known && (link.excludes || (&link == &head && !removed_targets.empty()))) {
+      setRemovals();
+      known = (link.excludes || !removals.empty()) && linkValuesKnown(link, removals, memo_bit, &listed);
+    }
+    if (known) {
+      memo_stats.link_values += listed;
+      memo_stats.link_values_known += listed;
+      ++memo_stats.links_skipped;
+      return 0;
+    }
   }
   const std::vector<VarValue>& targets = targetsOf(link.vars, targets_buf);
-
-  auto& removals = removals_buf;
-  removals.clear();
-  if (&link == &head && !removed_targets.empty()) applicableRemovals(head, removals);
+  if (!removals_set) setRemovals();
 
   int matched = 0;
   operators::EvalContext& ctx = eval_ctx;  // kept: its ten capture views are not zeroed per link

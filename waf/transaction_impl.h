@@ -572,9 +572,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
   // After varsKnown for a link's memo bit said no: a list with values the memo
   // does not know may still do, as the values the link does not read (a static
-  // exclusion, !REQUEST_COOKIES:/__utm/, or a ctl removal on the head, 941010's
-  // of REQUEST_FILENAME) are never tested, so never learnt, and do not count.
-  bool linkValuesKnown(const CompiledRule& link, const CompiledRule& head, uint64_t bit, size_t* values);
+  // exclusion, !REQUEST_COOKIES:/__utm/, or one of `removals`, the ctl
+  // removals that apply to it: 941010's of REQUEST_FILENAME) are never
+  // tested, so never learnt, and do not count.
+  bool linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals, uint64_t bit,
+                       size_t* values);
   void setListMasks(Workspace::VarList& l);
   // variables.cc: a static exclusion of the link (!REQUEST_COOKIES:/__utm/) takes t away.
   static bool excludedFrom(const CompiledRule& link, const VarValue& t);

@@ -65,8 +65,11 @@ std::string wafRules(core::Server& s, std::string_view query) {
     auto [ptr, ec] = std::from_chars(q.data(), q.data() + q.size(), v);
     if (ec == std::errc() && v > 0) top = std::min<size_t>(v, 100000);
   }
-  std::string o = "{\"sampling\":\"rules counted on 1 transaction in 16 per worker (the first, then every 16th), "
-      "timed on 1 in 64; evaluations and matches are the counts times 16\",\"rule_sets\":[";
+  using P = filters::WafPolicies;
+  std::string o = fmt::format(
+      "{{\"sampling\":\"rules counted on 1 transaction in {0} per worker (the first, then every {0}th), timed on 1 "
+      "in {1}; evaluations and matches are the counts times {0}\",\"rule_sets\":[",
+      P::kProfileSampling, P::kProfileTiming);
   bool first = true;
   for (auto& ec : wafCosts(s)) {
     if (!first) o += ',';
@@ -240,12 +243,13 @@ std::string metrics(core::Server& s) {
   {
     // Per rule (every rule evaluated at least once in this generation).
     auto costs = wafCosts(s);
-    std::string ev = "# HELP rampart_waf_rule_evaluations_total WAF rule evaluations (chain heads; 1 transaction "
-                     "in 16 counted, times 16).\n"
-                     "# TYPE rampart_waf_rule_evaluations_total counter\n";
-    std::string ma = "# HELP rampart_waf_rule_matches_total WAF rules that matched (whole chain; 1 transaction in 16 "
-                     "counted, times 16).\n"
-                     "# TYPE rampart_waf_rule_matches_total counter\n";
+    const auto n = filters::WafPolicies::kProfileSampling;
+    std::string ev = fmt::format(
+        "# HELP rampart_waf_rule_evaluations_total WAF rule evaluations (chain heads; 1 transaction in {0} "
+        "counted, times {0}).\n# TYPE rampart_waf_rule_evaluations_total counter\n", n);
+    std::string ma = fmt::format(
+        "# HELP rampart_waf_rule_matches_total WAF rules that matched (whole chain; 1 transaction in {0} counted, "
+        "times {0}).\n# TYPE rampart_waf_rule_matches_total counter\n", n);
     std::string se = "# HELP rampart_waf_rule_seconds_total Estimated time in each WAF rule (sampled).\n"
                      "# TYPE rampart_waf_rule_seconds_total counter\n";
     for (auto& ec : costs)

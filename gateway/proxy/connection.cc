@@ -553,13 +553,7 @@ void tlsFailureLog(const std::string& peer, const error_code& ec) {
 
 // --- WAF ---------------------------------------------------------------------
 
-// Of a worker's transactions, 1 in kProfileSampling (its first, then every
-// 16th) has its rules counted, each count standing for 16, and 1 in
-// kProfileTiming its rules timed too: a timed transaction reads the clock twice
-// a rule (~250 rules at PL1), which at 1 in 16 was 2.5% of a worker's CPU.
-constexpr uint64_t kProfileSampling = 16;
-constexpr uint64_t kProfileTiming = 64;
-thread_local uint64_t t_profile_seq = 0;
+thread_local uint64_t t_profile_seq = 0;  // (filters::WafPolicies::kProfileSampling)
 
 // Runs `fn` (an engine call) and adds its time to the exchange.
 template <typename F>
@@ -704,19 +698,18 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
       x.tx = std::make_unique<waf::Transaction>(*wp.engine, x.request_id);
       x.tx->setRuleEngine(wp.mode == config::WafMode::Block ? rules::EngineSettings::RuleEngine::On
                                                             : rules::EngineSettings::RuleEngine::DetectionOnly);
-      // Per-rule counts on one transaction in kProfileSampling, times on one in
-      // kProfileTiming: a profiled transaction runs every rule entry, the
-      // others the shortened plan.
+      // Per-rule counts and times on a sample of the transactions (WafPolicies).
+      using P = filters::WafPolicies;
       const uint64_t seq = t_profile_seq++;
-      const bool sampled = seq % kProfileSampling == 0, timed_too = seq % kProfileTiming == 0;
+      const bool sampled = seq % P::kProfileSampling == 0, timed_too = seq % P::kProfileTiming == 0;
       if (sampled)
-        x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), timed_too, uint32_t(kProfileSampling));
+        x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), timed_too, uint32_t(P::kProfileSampling));
       feedRequest(*x.tx, *c_, x.req);
       if (wp.shadow) {
         x.shadow_tx = std::make_unique<waf::Transaction>(*wp.shadow, x.request_id);
         x.shadow_tx->setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
         if (sampled)
-          x.shadow_tx->setProfile(rt_->waf.profile(wp.shadow_index, w_.id()), timed_too, uint32_t(kProfileSampling));
+          x.shadow_tx->setProfile(rt_->waf.profile(wp.shadow_index, w_.id()), timed_too, uint32_t(P::kProfileSampling));
         feedRequest(*x.shadow_tx, *c_, x.req);
         x.shadow_tx->processRequestHeaders();
       }

@@ -129,27 +129,14 @@ bool keyMatches(const CompiledVar& v, std::string_view key) {
   return iequals(key, v.selector_lower);
 }
 
-}  // namespace
-
-// As resolveTargets takes an exclusion's values away: same variable, a key it selects.
-bool Transaction::Impl::excludedFrom(const CompiledRule& link, const VarValue& t) {
-  for (const auto& v : link.vars)
-    if (v.exclude && !v.count && iequals(v.name, t.coll) && keyMatches(v, t.key)) return true;
-  return false;
-}
-
-namespace {
-
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
   const bool all = selectsAll(v);
   // A literal key (REQUEST_HEADERS:User-Agent, ~20 lists a request): most
-  // names differ in length, told apart here without a call per name.
+  // names differ in length, told apart by iequals without a call per name.
   const bool literal = !all && !v.selector_re;
-  const size_t want = v.selector_lower.size();
   for (const auto& kv : list) {
-    if (literal ? kv.name.size() != want || !iequals(kv.name, v.selector_lower) : !all && !keyMatches(v, kv.name))
-      continue;
+    if (literal ? !iequals(kv.name, v.selector_lower) : !all && !keyMatches(v, kv.name)) continue;
     const std::string_view value = names ? kv.name : kv.value;
     uint32_t& cls = names ? kv.name_cls : kv.value_cls;
     if (!cls) cls = transformations::classify(value);
@@ -158,6 +145,13 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
 }
 
 }  // namespace
+
+// As resolveTargets takes an exclusion's values away: same variable, a key it selects.
+bool Transaction::Impl::excludedFrom(const CompiledRule& link, const VarValue& t) {
+  for (const auto& v : link.vars)
+    if (v.exclude && !v.count && iequals(v.name, t.coll) && keyMatches(v, t.key)) return true;
+  return false;
+}
 
 void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out) {
   using K = variables::Kind;
