@@ -468,12 +468,7 @@ void Transaction::Impl::Workspace::reset() {
   for (auto l : kLists) (this->*l).clear();
   scan_state.clear();
   scan_hits.clear();
-  if (++memo_gen == 0) {  // wrapped: no entry may look current
-    memo_values.fill({});
-    memo_gen = 1;
-  }
   scan_memo.clear();
-  memo_touched.clear();
   nextVarEpoch();
   head_epoch = var_epoch;
   matched_vars.clear();
@@ -491,7 +486,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
-                 (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() + memo_touched.capacity()) *
+                 (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity()) *
                      sizeof(void*) +
                  pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit);
   for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
@@ -601,24 +596,43 @@ void Transaction::Impl::transformedValuesSlow(const VarValue& t, const CompiledR
   if (!multi) out.push_back(cur);
 }
 
-MemoValue* Transaction::Impl::memoValue(std::string_view v) {
+Transaction::Impl::MemoTable& Transaction::Impl::threadMemoTable() {
+  thread_local MemoTable t;
+  return t;
+}
+
+void Transaction::Impl::takeMemoTable() {
+  MemoTable& t = threadMemoTable();
+  if (t.owner != serial) {
+    if (++t.gen == 0) {  // wrapped: no entry may look current
+      t.values.fill({});
+      t.gen = 1;
+    }
+    t.touched.clear();
+    t.owner = serial;
+    for (auto l : Workspace::kLists)
+      for (const KV& kv : (*ws).*l) kv.name_memo = kv.value_memo = nullptr;
+  }
+  memo_table = &t;
+}
+
+MemoValue* Transaction::Impl::memoValue(MemoTable& tab, std::string_view v) {
   // A long value (a body, a large upload's field) costs its length to hash
   // and is seldom sent again.
   if (v.size() > kMemoMaxValue) return nullptr;
-  auto& tab = ws->memo_values;
-  const size_t mask = tab.size() - 1;
+  const size_t mask = tab.values.size() - 1;
   size_t at = (((reinterpret_cast<uintptr_t>(v.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) ^ v.size()) & mask;
   for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
-    MemoValue& m = tab[at];
-    if (m.gen != ws->memo_gen) {
+    MemoValue& m = tab.values[at];
+    if (m.gen != tab.gen) {
       m.data = v.data();
       m.size = static_cast<uint32_t>(v.size());
-      m.gen = ws->memo_gen;
+      m.gen = tab.gen;
       m.key = match::ValueMemo::hash(v);
       const auto* e = match::ValueMemo::forThread().find(m.key, eng->memo_id);
       m.clean = m.clean_before = e ? e->clean : 0;
       m.links = m.links_before = e ? e->links : 0;
-      ws->memo_touched.push_back(&m);
+      tab.touched.push_back(&m);
       return &m;
     }
     if (m.data == v.data() && m.size == v.size()) return &m;
@@ -627,17 +641,19 @@ MemoValue* Transaction::Impl::memoValue(std::string_view v) {
 }
 
 // What this transaction learnt about its values, into the thread's memo:
-// once per value, at its end (a value pushed out meanwhile is put back).
+// once per value and phase (a value pushed out meanwhile is put back).
 void Transaction::Impl::flushMemo() {
-  if (!ws || (ws->memo_touched.empty() && memo_stats.values == 0 && memo_stats.link_values == 0)) return;
+  MemoTable& tab = threadMemoTable();
+  if (tab.owner != serial || tab.touched.empty()) return;
   auto& memo = match::ValueMemo::forThread();
-  memo.stats += memo_stats;
-  for (MemoValue* m : ws->memo_touched) {
+  for (MemoValue* m : tab.touched) {
     if (m->clean == m->clean_before && m->links == m->links_before) continue;
     auto* e = memo.find(m->key, eng->memo_id);
     if (!e) e = &memo.insert(m->key, eng->memo_id);
     e->clean |= m->clean;
     e->links |= m->links;
+    m->clean_before = m->clean;
+    m->links_before = m->links;
   }
 }
 

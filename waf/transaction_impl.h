@@ -426,11 +426,37 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<VarValue>& scan_vals = ws->scan_vals;
   std::vector<std::string_view>& scan_stages = ws->scan_stages;
   const bool memo_on = match::ValueMemo::enabled();  // read once per transaction
+  // The request's values in the thread's match::ValueMemo, by address (a
+  // stable value stays put and unchanged for the transaction), each hashed
+  // and looked up once; entries of an older generation are free. One table a
+  // thread, not one a transaction: a worker has as many transactions open as
+  // requests in flight, and a table of each (16 KiB, probed at random) was
+  // out of the caches when its next phase ran (the loads of its entries were
+  // ~3% of a busy worker's time). A transaction owns it while its phases run
+  // (one at a time on a thread) and writes what it learnt into the memo at
+  // the end of each (flushMemo); the next owner starts a new generation.
+  struct MemoTable {
+    std::array<MemoValue, 256> values{};
+    uint32_t gen = 1;
+    uint64_t owner = 0;                 // the serial of the transaction whose entries these are
+    std::vector<MemoValue*> touched;    // the entries it made (flushMemo)
+  };
+  static MemoTable& threadMemoTable();
+  MemoTable* memo_table = nullptr;  // the thread's, since this transaction last took it
+  // The thread's table, taken over (a new generation; the entries the
+  // request's KVs remember are forgotten) when another transaction had it.
+  MemoTable& memoTable() {
+    if (!memo_table || memo_table->owner != serial) takeMemoTable();
+    return *memo_table;
+  }
+  void takeMemoTable();
   // The value's entry (hashed and looked up the first time), null when the table is crowded.
-  MemoValue* memoValue(std::string_view v);
+  MemoValue* memoValue(std::string_view v) { return memoValue(memoTable(), v); }
+  MemoValue* memoValue(MemoTable& tab, std::string_view v);
   MemoValue* memoValue(const VarValue& t) {
-    if (!t.memo) return memoValue(t.value);
-    if (!*t.memo) *t.memo = memoValue(t.value);
+    MemoTable& tab = memoTable();  // (a KV's entry is good while this transaction has the table)
+    if (!t.memo) return memoValue(tab, t.value);
+    if (!*t.memo) *t.memo = memoValue(tab, t.value);
     return *t.memo;
   }
   // This transaction's share of the thread's ValueMemo::Stats (added to them at its end).
@@ -474,13 +500,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post, resp_headers;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
-    // The request's values in the thread's match::ValueMemo, by address (a
-    // stable value stays put and unchanged for the transaction), each hashed
-    // and looked up once; entries of an older generation are free.
-    std::array<MemoValue, 256> memo_values{};
-    uint32_t memo_gen = 1;
     std::vector<MemoValue*> scan_memo;  // scanGroup's: each scanned value's entry (null: none)
-    std::vector<MemoValue*> memo_touched;  // the entries made in this transaction (flushMemo)
     // Engine::Impl::var_lists resolved (varList): current while `epoch` is
     // var_epoch, which moves at each phase, each ctl that changes what the
     // variables hold and each request; a list of the request line's or
@@ -531,8 +551,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   ~Impl() {
     pins.clear();
     flushMemo();
+    if (memo_stats.values != 0 || memo_stats.link_values != 0) match::ValueMemo::forThread().stats += memo_stats;
   }
-  void flushMemo();  // at the end only (the workspace's reset() empties memo_touched)
+  void flushMemo();  // at the end of each phase (and of the transaction)
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -620,6 +641,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict runPhase(int phase) {
     Verdict v = runPhaseRules(phase);
     settleMatched();  // (before another transaction may empty the thread's cache)
+    flushMemo();      // (before another transaction takes the thread's MemoTable)
     return v;
   }
   Verdict runPhaseRules(int phase);

@@ -390,5 +390,38 @@ TEST(ValueMemo, GroupWithALeftOutPatternIsRemembered) {
   EXPECT_EQ(s.scans_skipped, 0u);
 }
 
+// The request's table of memo entries is the thread's, and a transaction
+// whose phases run between another's takes it over: the other's entries
+// (those its KVs remember included) are not read as its own when it comes
+// back. Here the second request's arguments fill the table between the
+// first's phases, each entry saying its value is known clean for rule 2's
+// group; the first request's header is looked up again in phase 2, and found.
+TEST(ValueMemo, ATransactionBetweenAnothersPhasesLeavesItItsOwnValues) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecArgumentsLimit 2000
+SecRule REQUEST_HEADERS "@rx nothing-here" "id:1,phase:1,pass,nolog"
+SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:2,phase:2,deny"
+)");
+  ASSERT_TRUE(e);
+  std::string many = "/?";
+  for (int i = 0; i < 1000; ++i) many += "a" + std::to_string(i) + "=fine" + std::to_string(i) + "&";
+  auto fill = [&] {
+    Transaction t(e, "filler");
+    t.processUri("GET", many, "HTTP/1.1");
+    t.addRequestHeader("Host", "example.com");
+    EXPECT_FALSE(t.processRequestHeaders().disruptive());
+    EXPECT_FALSE(t.processRequestBody().disruptive());
+  };
+  fill();  // learnt: every argument clean for both groups
+  Transaction first(e, "first");
+  first.processUri("GET", "/", "HTTP/1.1");
+  first.addRequestHeader("Host", "example.com");
+  first.addRequestHeader("X-A", "evil");
+  EXPECT_FALSE(first.processRequestHeaders().disruptive());  // X-A's entry made (rule 1's scan)
+  fill();
+  EXPECT_TRUE(first.processRequestBody().disruptive());
+}
+
 }  // namespace
 }  // namespace rampart::waf
