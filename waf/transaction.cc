@@ -604,12 +604,13 @@ Transaction::Impl::MemoTable& Transaction::Impl::threadMemoTable() {
 void Transaction::Impl::takeMemoTable() {
   MemoTable& t = threadMemoTable();
   if (t.owner != serial) {
+    t.flush();  // (the last owner's)
     if (++t.gen == 0) {  // wrapped: no entry may look current
       t.values.fill({});
       t.gen = 1;
     }
-    t.touched.clear();
     t.owner = serial;
+    t.memo_id = eng->memo_id;
     for (auto l : Workspace::kLists)
       for (const KV& kv : (*ws).*l) kv.name_memo = kv.value_memo = nullptr;
   }
@@ -640,21 +641,26 @@ MemoValue* Transaction::Impl::memoValue(MemoTable& tab, std::string_view v) {
   return nullptr;
 }
 
-// What this transaction learnt about its values, into the thread's memo:
-// once per value and phase (a value pushed out meanwhile is put back).
-void Transaction::Impl::flushMemo() {
-  MemoTable& tab = threadMemoTable();
-  if (tab.owner != serial || tab.touched.empty()) return;
+// What the owner learnt about its values, into the thread's memo: once per
+// value (a value pushed out meanwhile is put back).
+void Transaction::Impl::MemoTable::flush() {
+  if (touched.empty()) return;
   auto& memo = match::ValueMemo::forThread();
-  for (MemoValue* m : tab.touched) {
+  for (MemoValue* m : touched) {
     if (m->clean == m->clean_before && m->links == m->links_before) continue;
-    auto* e = memo.find(m->key, eng->memo_id);
-    if (!e) e = &memo.insert(m->key, eng->memo_id);
+    auto* e = memo.find(m->key, memo_id);
+    if (!e) e = &memo.insert(m->key, memo_id);
     e->clean |= m->clean;
     e->links |= m->links;
-    m->clean_before = m->clean;
-    m->links_before = m->links;
   }
+  touched.clear();
+}
+
+void Transaction::Impl::endMemo() {
+  MemoTable& t = threadMemoTable();
+  if (t.owner != serial) return;  // (taken since: flushed then)
+  t.flush();
+  t.owner = 0;
 }
 
 void Transaction::Impl::scanGroup(size_t gi) {

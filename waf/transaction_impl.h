@@ -433,13 +433,15 @@ struct Transaction::Impl : public operators::MacroExpander {
   // requests in flight, and a table of each (16 KiB, probed at random) was
   // out of the caches when its next phase ran (the loads of its entries were
   // ~3% of a busy worker's time). A transaction owns it while its phases run
-  // (one at a time on a thread) and writes what it learnt into the memo at
-  // the end of each (flushMemo); the next owner starts a new generation.
+  // (one at a time on a thread); what it learnt goes into the memo when
+  // another transaction takes the table (a new generation) or when it ends.
   struct MemoTable {
     std::array<MemoValue, 256> values{};
     uint32_t gen = 1;
-    uint64_t owner = 0;                 // the serial of the transaction whose entries these are
-    std::vector<MemoValue*> touched;    // the entries it made (flushMemo)
+    uint64_t owner = 0;                 // the serial of the transaction whose entries these are (0: none)
+    uint32_t memo_id = 0;               // its engine's (Engine::Impl::memo_id)
+    std::vector<MemoValue*> touched;    // the entries it made (flush)
+    void flush();                       // what they learnt, into the thread's match::ValueMemo
   };
   static MemoTable& threadMemoTable();
   MemoTable* memo_table = nullptr;  // the thread's, since this transaction last took it
@@ -550,10 +552,10 @@ struct Transaction::Impl : public operators::MacroExpander {
   // before it goes.
   ~Impl() {
     pins.clear();
-    flushMemo();
+    endMemo();
     if (memo_stats.values != 0 || memo_stats.link_values != 0) match::ValueMemo::forThread().stats += memo_stats;
   }
-  void flushMemo();  // at the end of each phase (and of the transaction)
+  void endMemo();  // at the end: what this transaction learnt, into the memo
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -641,7 +643,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict runPhase(int phase) {
     Verdict v = runPhaseRules(phase);
     settleMatched();  // (before another transaction may empty the thread's cache)
-    flushMemo();      // (before another transaction takes the thread's MemoTable)
     return v;
   }
   Verdict runPhaseRules(int phase);
