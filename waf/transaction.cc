@@ -416,11 +416,11 @@ namespace {
 // Workspaces of finished transactions, per thread, ready for the next ones.
 // A worker has as many transactions open as requests in flight (32 in the
 // end-to-end bench, hundreds on a busy gateway), and a burst of responses ends
-// many at once: up to 64 are kept (~60 KiB each, memory those requests had in
+// many at once: up to 64 are kept (~50 KiB each, memory those requests had in
 // use anyway), so that the next burst does not build new ones (building one
 // took 2% of a worker's time at 32 connections with 8 kept, when each had its
-// own 96 KiB transformation table; the table is now the thread's). One grown
-// big for a large request is dropped.
+// own 96 KiB transformation table; that table is now the thread's, as is the
+// memo's, MemoTable). One grown big for a large request is dropped.
 std::vector<std::unique_ptr<Transaction::Impl::Workspace>>& freeWorkspaces() {
   thread_local std::vector<std::unique_ptr<Transaction::Impl::Workspace>> kept;
   return kept;

@@ -641,6 +641,7 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   // rule flow (transaction.cc)
   Verdict runPhase(int phase) {
+    memo_table = nullptr;  // (looked up again: a phase may run on another thread than the last)
     Verdict v = runPhaseRules(phase);
     settleMatched();  // (before another transaction may empty the thread's cache)
     return v;
