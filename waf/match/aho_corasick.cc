@@ -75,7 +75,7 @@ void AhoCorasick::build() {
     order.pop_front();
     for (int k = 1; k < classes_; ++k) {
       int32_t t = child(n, rep[k]);
-      if (t >= 0) dense_[n * classes_ + k] = t;
+      if (t >= 0) dense_[n * classes_ + k] = nodes_[t].out_len > 0 ? ~t : t;
       else dense_[n * classes_ + k] = (n == 0) ? 0 : dense_[nodes_[n].fail * classes_ + k];
     }
     for (auto& [c, nx] : nodes_[n].next) order.push_back(nx);
@@ -85,15 +85,22 @@ void AhoCorasick::build() {
 std::optional<AhoCorasick::Hit> AhoCorasick::findFirst(std::string_view input) const {
   if (count_ == 0) return std::nullopt;
   int32_t n = 0;
-  for (size_t i = 0; i < input.size(); ++i) {
-    if (!dense_.empty()) {
+  if (!dense_.empty()) {
+    // Two loads a byte: a state where a literal ends comes inverted (negative).
+    for (size_t i = 0; i < input.size(); ++i) {
       n = dense_[n * classes_ + cls_[static_cast<uint8_t>(input[i])]];
-    } else {
-      uint8_t c = fold(static_cast<uint8_t>(input[i]));
-      int32_t t;
-      while ((t = child(n, c)) < 0 && n != 0) n = nodes_[n].fail;
-      n = t < 0 ? 0 : t;
+      if (n < 0) {
+        const size_t len = static_cast<size_t>(nodes_[~n].out_len);
+        return Hit{i + 1 - len, len};
+      }
     }
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < input.size(); ++i) {  // (an automaton too large for the table)
+    uint8_t c = fold(static_cast<uint8_t>(input[i]));
+    int32_t t;
+    while ((t = child(n, c)) < 0 && n != 0) n = nodes_[n].fail;
+    n = t < 0 ? 0 : t;
     if (nodes_[n].out_len > 0) {
       size_t len = static_cast<size_t>(nodes_[n].out_len);
       return Hit{i + 1 - len, len};

@@ -39,7 +39,9 @@ class AhoCorasick {
   // share class 0 (they always lead back to the root).
   std::array<uint8_t, 256> cls_{};
   int classes_ = 1;
-  std::vector<int32_t> dense_;  // dense_[state * classes_ + class]
+  // dense_[state * classes_ + class]: the next state, bit-inverted (~state,
+  // negative) when a literal ends in it.
+  std::vector<int32_t> dense_;
   size_t count_ = 0;
 };
 
