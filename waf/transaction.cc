@@ -877,14 +877,36 @@ bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const std::vec
     }
     if (!l.memo_full) return false;  // (a value the table had no room for is not known)
     for (const auto& t : l.values) {
-      if (excludedFrom(link, t) || (!removals.empty() && targetRemoved(removals, t.coll, t.key))) continue;
       MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+      if (excludedFrom(link, t) || (!removals.empty() && targetRemoved(removals, t.coll, t.key))) {
+        // Not read here, so never tested, so never learnt: the list would
+        // send every request this way. Tested now, once, for the memo only
+        // (whether the link matches a value is a fact of its bytes,
+        // whatever variable holds them): when it does not match, the list
+        // is known for this link from the next request on.
+        if (mv && !(mv->links & bit)) learnLink(link, t, mv, bit);
+        continue;
+      }
       if (!mv || !(mv->links & bit)) return false;
       ++n;
     }
   }
   *values = n;
   return true;
+}
+
+void Transaction::Impl::learnLink(const CompiledRule& link, const VarValue& t, MemoValue* mv, uint64_t bit) {
+  operators::EvalContext& ctx = eval_ctx;
+  ctx.macros = this;
+  ctx.capture = false;
+  auto& candidates = candidates_buf;
+  transformedValues(t, link, link.multi_match, candidates);
+  for (std::string_view value : candidates) {
+    ctx.ncaps = 0;
+    if (link.regex_set >= 0 && setRulesOut(link, value)) continue;
+    if (evaluateOperator(link, ctx, value)) return;
+  }
+  mv->links |= bit;
 }
 
 // Returns true when the link matched at least once.

@@ -601,6 +601,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals, uint64_t bit,
                        size_t* values);
   void setListMasks(Workspace::VarList& l);
+  // The link's operator on t (which the link does not read on this request),
+  // for the memo: t's entry learns `bit` when it does not match.
+  void learnLink(const CompiledRule& link, const VarValue& t, MemoValue* mv, uint64_t bit);
   // variables.cc: a static exclusion of the link (!REQUEST_COOKIES:/__utm/) takes t away.
   static bool excludedFrom(const CompiledRule& link, const VarValue& t);
   // Request values may change (a phase begins, a ctl ran): lists resolve again.

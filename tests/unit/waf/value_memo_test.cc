@@ -304,6 +304,36 @@ SecRule ARGS|!ARGS:other "@detectSQLi" "id:2,phase:2,deny,t:urlDecodeUni"
   EXPECT_EQ(s.links_skipped, 2u);  // 1, and 2: q known, other excluded
 }
 
+// A value a link does not read (excluded here) is tested once for the memo
+// when the link is otherwise known: its bytes are then known not to match,
+// wherever they come again (here as an argument the link does read), and
+// the link's list is known without going value by value.
+TEST(ValueMemo, RuleLinkLearnsTheValuesItDoesNotRead) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule ARGS|!ARGS:other "@detectSQLi" "id:2,phase:2,deny,t:urlDecodeUni")");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->memoLinks(), 1u);
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({}, "/?q=hello&other=world"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 0u);  // hello tested
+  s = statsOf(e, withHeaders({}, "/?q=hello&other=world"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 1u);  // hello known, world not read (and tested for the memo)
+  s = statsOf(e, withHeaders({}, "/?q=world"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 1u);
+  EXPECT_EQ(s.link_values_known, 1u);  // never read as q before
+  // What the link would match is not learnt so: found where it is read.
+  const std::string attack = "1%27%20or%20%271%27%3D%271";
+  statsOf(e, withHeaders({}, "/?q=hello&other=" + attack), &denied);
+  s = statsOf(e, withHeaders({}, "/?q=hello&other=" + attack), &denied);
+  EXPECT_FALSE(denied);
+  s = statsOf(e, withHeaders({}, "/?q=" + attack), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.link_values_known, 0u);
+}
+
 // A pattern that matches anything leaves nothing to remember: not given a bit.
 TEST(ValueMemo, MatchAnythingPatternsAreNotRemembered) {
   auto e = compileRules(
