@@ -596,8 +596,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // After varsKnown for a link's memo bit said no: a list with values the memo
   // does not know may still do, as the values the link does not read (a static
   // exclusion, !REQUEST_COOKIES:/__utm/, or one of `removals`, the ctl
-  // removals that apply to it: 941010's of REQUEST_FILENAME) are never
-  // tested, so never learnt, and do not count.
+  // removals that apply to it: 941010's of REQUEST_FILENAME) do not count.
+  // Such a value is tested once here for the memo (learnLink), so that from
+  // the next request on the list itself is known for the link.
   bool linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals, uint64_t bit,
                        size_t* values);
   void setListMasks(Workspace::VarList& l);
