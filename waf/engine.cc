@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -316,6 +317,7 @@ RuleInfo Engine::ruleInfo(size_t index) const {
     if (l.scan_group >= 0) h += fmt::format("scan{}", l.scan_group);
     if (l.regex_set >= 0) h += fmt::format("{}set{}", h.empty() ? "" : ",", l.regex_set);
     if (l.memo_bit >= 0) h += fmt::format("{}memo{}", h.empty() ? "" : ",", l.memo_bit);
+    if (l.keyed_bit >= 0) h += fmt::format("{}keyed{}", h.empty() ? "" : ",", l.keyed_bit);
     return h.empty() ? std::string("op") : h;
   };
   if (r->precomputed) info.how = "folded";
@@ -1015,7 +1017,7 @@ void Engine::simulateTxPath(const std::shared_ptr<Engine>& engine) {
 size_t Engine::memoLinks() const {
   size_t n = 0;
   for (const auto& head : impl_->rules) {
-    n += head->memo_bit >= 0;
+    n += head->memo_bit >= 0 || head->keyed_bit >= 0;
     for (const auto& l : head->chain) n += l->memo_bit >= 0;
   }
   return n;
@@ -1098,6 +1100,40 @@ void Engine::buildPlans(Engine::Impl& impl) {
   }
 }
 
+namespace {
+
+// A variable whose values are the request's (not TX, another collection,
+// MATCHED_* or the like): the same bytes on another request are the same value.
+bool requestValueKind(variables::Kind k) {
+  using K = variables::Kind;
+  switch (k) {
+    case K::Tx: case K::Ip: case K::Session: case K::User: case K::Global: case K::Resource: case K::Env:
+    case K::Geo: case K::Rule: case K::MatchedVars: case K::MatchedVarsNames: case K::MatchedVar:
+    case K::MatchedVarName: case K::UniqueId: case K::Unknown:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Operators whose outcome is a function of the value alone once their
+// argument holds no macro.
+bool pureOperator(std::string_view op) {
+  static constexpr std::string_view kPure[] = {"rx", "pm", "pmfromfile", "pmf", "within", "contains",
+                                               "containsword", "beginswith", "endswith", "streq", "strmatch"};
+  return std::find(std::begin(kPure), std::end(kPure), op) != std::end(kPure);
+}
+
+// Every macro of the text reads one of the captures TX:0-9.
+bool capturesOnly(const actions::MacroText& m) {
+  if (!m.tx_only) return false;
+  for (const auto& p : m.parts)
+    if (p.tx && !(p.text.size() == 1 && p.text[0] >= '0' && p.text[0] <= '9')) return false;
+  return true;
+}
+
+}  // namespace
+
 // The links whose verdict on a request value is remembered across requests
 // (match::ValueMemo): not decided by a scan, an operator whose outcome is a
 // function of the (transformed) value alone with an argument without macros,
@@ -1109,20 +1145,11 @@ void Engine::buildPlans(Engine::Impl& impl) {
 void Engine::assignMemoBits(Impl& impl) {
   auto rank = [](const CompiledRule& l) -> int {
     if (l.scan_group >= 0 || !l.op || l.op_arg.find("%{") != std::string::npos || l.phase > 2) return -1;
-    bool request_value = false;
-    for (const auto& v : l.vars) {
-      using K = variables::Kind;
-      if (v.exclude || v.count) continue;
-      switch (v.kind) {
-        case K::Tx: case K::Ip: case K::Session: case K::User: case K::Global: case K::Resource: case K::Env:
-        case K::Geo: case K::Rule: case K::MatchedVars: case K::MatchedVarsNames: case K::MatchedVar:
-        case K::MatchedVarName: case K::UniqueId: case K::Unknown:
-          break;
-        default:
-          request_value = true;
-      }
-    }
+    const bool request_value = std::any_of(l.vars.begin(), l.vars.end(), [](const CompiledVar& v) {
+      return !v.exclude && !v.count && requestValueKind(v.kind);
+    });
     if (!request_value) return -1;
+    if (l.keyed) return 0;  // (its bit is keyed_bit: the chain's verdict, the costliest rule of a GET)
     // A pattern that matches whatever it is given (920450's "^.*$") never
     // leaves a value to remember: its values would be hashed for nothing.
     if (const match::Regex* re = l.op->regex(); re && re->matchesAnything()) return -1;
@@ -1158,7 +1185,8 @@ void Engine::assignMemoBits(Impl& impl) {
     for (auto& l : head->chain) consider(*l);
   }
   std::stable_sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i < cands.size() && i < 64; ++i) cands[i].second->memo_bit = static_cast<int8_t>(i);
+  for (size_t i = 0; i < cands.size() && i < 64; ++i)
+    (cands[i].second->keyed ? cands[i].second->keyed_bit : cands[i].second->memo_bit) = static_cast<int8_t>(i);
 }
 
 namespace {
@@ -1280,12 +1308,96 @@ void Engine::prepareTargets(Impl& impl) {
   // Only what the memo is asked of: links with a memo bit, and scan groups.
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;
-    if (head->vars_listed && head->memo_bit >= 0) head->vars_listed = know(head->vars, head->known_at, head->known_count);
+    if (head->vars_listed && (head->memo_bit >= 0 || head->keyed_bit >= 0))
+      head->vars_listed = know(head->vars, head->known_at, head->known_count);
     for (auto& l : head->chain)
       if (l->vars_listed && l->memo_bit >= 0) l->vars_listed = know(l->vars, l->known_at, l->known_count);
   }
   for (auto& g : impl.scans)
     if (g->vars_listed) g->vars_listed = know(g->vars, g->known_at, g->known_count);
+}
+
+// CompiledRule::KeyedSet. 920450's chain otherwise builds a TX variable per
+// header name and walks TX for them (~29k instructions of a warm GET's
+// ~120k). After precomputeInit (its fixed operator arguments) and
+// simulateTxPath; before assignMemoBits (which gives keyed_bit).
+void Engine::recognizeKeyedSets(Impl& impl) {
+  for (auto& r : impl.rules) {
+    if (r->is_marker || !r->src || r->precomputed || r->constant >= 0 || r->tx_sim >= 0) continue;
+    if (r->chain.size() != 1 || r->steps.size() != 1 || r->steps[0].kind != actions::Step::Kind::SetVar) continue;
+    const CompiledRule& c = *r->chain[0];
+    const actions::SetVar& sv = r->steps[0].setvar;
+    if (sv.collection != "tx" || sv.op != actions::SetVar::Op::Set || !sv.key_macro || !capturesOnly(sv.key_text) ||
+        (sv.value_macro && !capturesOnly(sv.value_text)))
+      continue;
+    const std::string prefix = toLower(std::string_view(sv.key).substr(0, sv.key.find("%{")));
+    if (prefix.empty()) continue;
+    // The head: @rx (a match captures at least TX:0) over request values.
+    if (!r->op || r->op_name != "rx" || !r->capture || r->negated || r->multi_match || r->scan_group >= 0 ||
+        operators::hasMacro(r->op_arg) || r->vars.empty() || readsMatchedVars(*r->src))
+      continue;
+    bool ok = true;
+    for (const auto& v : r->vars) ok = ok && !v.count && (v.exclude || requestValueKind(v.kind));
+    // The chain: TX:/^<prefix>/ alone, no transformation, a pure operator.
+    ok = ok && c.vars.size() == 1 && c.vars[0].kind == variables::Kind::Tx && c.vars[0].selector_re &&
+         !c.vars[0].exclude && !c.vars[0].count && c.vars[0].selector_re->onlyAnchoredLiteral() &&
+         toLower(c.vars[0].selector_re->anchoredLiteral()) == prefix && c.tfns.empty() && c.op &&
+         pureOperator(c.op_name) && !operators::hasMacro(c.op_arg) && !c.capture && !c.multi_match && !c.chained &&
+         c.scan_group < 0;
+    if (!ok) continue;
+    // (An item not live is a key a replayed rule reads: found below as a reader.)
+    impl.tx_init.forEachItem([&](size_t, const Collection::Item& it) {
+      ok = ok && !(it.live && it.first.starts_with(prefix));
+    });
+    if (!ok) continue;
+    auto ks = std::make_unique<CompiledRule::KeyedSet>();
+    ks->prefix = prefix;
+    ks->setvar = &sv;
+    // Keys that may begin with the prefix: a key built from a literal start q.
+    auto overlaps = [&](std::string_view q) { return q.starts_with(prefix) || std::string_view(prefix).starts_with(q); };
+    auto readsKey = [&](const std::string& lkey) {
+      if (lkey.empty()) ok = false;
+      else if (lkey.starts_with(prefix)) ks->reader_keys.push_back(lkey);
+    };
+    std::function<void(const rules::Rule&)> macros = [&](const rules::Rule& src) {
+      auto scan = [&](std::string_view text) {
+        operators::splitMacros(
+            text, [](std::string_view) {},
+            [&](std::string_view coll, std::string_view key) {
+              if (operators::isTxCollection(coll)) readsKey(toLower(key));
+            });
+      };
+      scan(src.op.argument);
+      for (const auto* list : {&src.actions, &src.default_actions})
+        for (const auto& a : *list) scan(a.value);
+      for (const auto& l : src.chain) macros(l);
+    };
+    for (const auto& other : impl.rules) {
+      if (other->is_marker) continue;
+      if (other->src) macros(*other->src);
+      auto visit = [&](const CompiledRule& l) {
+        for (const auto& v : l.vars) {
+          if (v.kind != variables::Kind::Tx || v.exclude || &l == &c) continue;
+          if (v.selector_re) {
+            const std::string lit = toLower(v.selector_re->anchoredLiteral());
+            if (lit.empty() || overlaps(lit)) ks->reader_res.push_back(v.selector_re);
+          } else {
+            readsKey(v.selector_lower);  // (TX or &TX whole: no shortcut)
+          }
+        }
+        for (const auto& st : l.steps) {
+          if (st.kind != actions::Step::Kind::SetVar || st.setvar.collection != "tx" || &st.setvar == &sv) continue;
+          const auto& w = st.setvar;
+          if (w.key_macro ? overlaps(toLower(std::string_view(w.key).substr(0, w.key.find("%{"))))
+                          : w.key_lower.starts_with(prefix))
+            ok = false;  // another writer: the chain would read its keys too
+        }
+      };
+      visit(*other);
+      for (const auto& l : other->chain) visit(*l);
+    }
+    if (ok) r->keyed = std::move(ks);
+  }
 }
 
 CompileResult Engine::compile(const rules::RuleSet& ruleset) {
@@ -1319,6 +1431,7 @@ CompileResult Engine::compile(const rules::RuleSet& ruleset) {
   if (!(txp && std::string_view(txp) == "0")) simulateTxPath(engine);
   if (!(pf && std::string_view(pf) == "0")) buildScans(engine);
   buildPlans(*engine->impl_);
+  recognizeKeyedSets(*engine->impl_);
   assignMemoBits(*engine->impl_);
   prepareTargets(*engine->impl_);
   result.engine = std::move(engine);

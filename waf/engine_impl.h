@@ -117,6 +117,9 @@ struct alignas(64) CompiledRule {
   // not to match (its operator pure, its argument without macros) is passed
   // over without being transformed or tested.
   int8_t memo_bit = -1;
+  // A head of the keyed-set pattern (CompiledRule::keyed): its bit in the
+  // memo, set for a value that leaves its chain nothing to match (-1: none).
+  int8_t keyed_bit = -1;
   // Every variable it reads (exclusions aside) has a var_list: whether the
   // request's memo knows every value not to match it can be asked per list.
   bool vars_listed = false;
@@ -141,6 +144,27 @@ struct alignas(64) CompiledRule {
   // (the third line ends here)
 
   const rules::Rule* src = nullptr;
+
+  // CRS's 920450 and 920451: a head that, per value it matches, captures and
+  // sets tx.<prefix>%{tx.0} to a text of its captures, chained to one link
+  // over TX:/^<prefix>/ alone, and no other rule writes such a key or reads
+  // one but as these (Engine::recognizeKeyedSets). The chain then reads
+  // exactly the values this head set on this request: whether a value of the
+  // head gives the chain one it matches is a fact of the value's bytes
+  // (keyed_bit). When none does, the rule fails at its chain leaving what the
+  // head's last match left (TX:0-9, MATCHED_VAR), and the TX keys it would
+  // have set are not set: nothing reads them (Transaction::Impl::keyedSetFails).
+  struct KeyedSet {
+    std::string prefix;                  // lower case: "header_name_920450_"
+    const actions::SetVar* setvar = nullptr;  // the head's one step (its key and value texts)
+    // Other readers of TX keys that may begin with the prefix: regex
+    // selectors (921's TX:/paramcounter_.*/ reads "header_name_920450_paramcounter_x")
+    // and literal keys (targets, macros). A value whose key one of them would
+    // read is left to the rule's evaluation.
+    std::vector<std::shared_ptr<match::Regex>> reader_res;
+    std::vector<std::string> reader_keys;
+  };
+  std::unique_ptr<KeyedSet> keyed;
   bool is_marker = false;
   std::string marker;
   std::string op_name;  // lower case, for logs

@@ -973,25 +973,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       if (link.regex_set >= 0 && setRulesOut(link, value)) continue;
       if (!evaluateOperator(link, ctx, value)) continue;
       ++matched;
-      if (link.capture && ctx.ncaps > 0) {
-        // The captures view the value, which stays put while TX:0-9 are set: a
-        // link with captures pins the collection values it reads (putValue
-        // then replaces them instead of writing over them), and transformed
-        // values live as long as the transaction.
-        for (int i = 0; i < ctx.ncaps; ++i) setTx(Collection::digitKey(i), ctx.caps[i]);
-        // The captures this match did not set are removed.
-        txColl().eraseDigitsFrom(ctx.ncaps);
-      }
-      matched_from = nullptr;
-      if (t.stable && !head.keeps_matched_vars) {
-        matched_lazy = {true, t.coll, t.key, value};
-      } else {
-        matched_lazy.pending = false;
-        matched_var.assign(value);
-        matched_var_name.assign(t.coll);
-        if (!t.key.empty()) matched_var_name.append(":").append(t.key);
-        if (head.keeps_matched_vars) matched_vars.add(matched_var_name, matched_var);
-      }
+      noteMatch(link, head, t, value, ctx);
       if (!link.chained && head.severity >= 0 && head.severity < highest_severity) highest_severity = head.severity;
       for (const auto& s : link.steps) runStep(s, link);
       if (is_last) {
@@ -1006,8 +988,121 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   return matched;
 }
 
+// What a link's match on value (of t) leaves: its captures in TX:0-9, MATCHED_VAR(_NAME) and MATCHED_VARS.
+void Transaction::Impl::noteMatch(const CompiledRule& link, const CompiledRule& head, const VarValue& t,
+                                  std::string_view value, const operators::EvalContext& ctx) {
+  if (link.capture && ctx.ncaps > 0) {
+    // The captures view the value, which stays put while TX:0-9 are set: a
+    // link with captures pins the collection values it reads (putValue
+    // then replaces them instead of writing over them), and transformed
+    // values live as long as the transaction.
+    for (int i = 0; i < ctx.ncaps; ++i) setTx(Collection::digitKey(i), ctx.caps[i]);
+    // The captures this match did not set are removed.
+    txColl().eraseDigitsFrom(ctx.ncaps);
+  }
+  matched_from = nullptr;
+  if (t.stable && !head.keeps_matched_vars) {
+    matched_lazy = {true, t.coll, t.key, value};
+  } else {
+    matched_lazy.pending = false;
+    matched_var.assign(value);
+    matched_var_name.assign(t.coll);
+    if (!t.key.empty()) matched_var_name.append(":").append(t.key);
+    if (head.keeps_matched_vars) matched_vars.add(matched_var_name, matched_var);
+  }
+}
+
+// Whether value t of a keyed-set head (CompiledRule::KeyedSet) gives the
+// chain no value it matches: the head does not match it, or the text its
+// setvar would store is not matched by the chain's operator and the key it
+// would store under is read by no other rule. A function of t's bytes.
+bool Transaction::Impl::keyedValueQuiet(const CompiledRule& rule, const VarValue& t) {
+  const CompiledRule::KeyedSet& ks = *rule.keyed;
+  operators::EvalContext& ctx = eval_ctx;
+  ctx.macros = this;
+  ctx.capture = true;
+  ctx.ncaps = 0;
+  transformedValues(t, rule, false, candidates_buf);
+  if (!evaluateOperator(rule, ctx, candidates_buf.back())) return true;
+  if (ctx.ncaps <= 0) return false;
+  // The setvar's texts as runSetVar expands them: TX:d is the capture d of
+  // this match, or unset (empty) when the match had fewer.
+  auto expandCaptures = [&](std::string& out, const actions::MacroText& m) {
+    out.clear();
+    for (const auto& part : m.parts) {
+      if (!part.tx) out.append(part.text);
+      else if (const int d = part.text[0] - '0'; d < ctx.ncaps) out.append(ctx.caps[d]);
+    }
+  };
+  const actions::SetVar& sv = *ks.setvar;
+  expandCaptures(setvar_key, sv.key_text);
+  for (auto& c : setvar_key) c = asciiLower(c);
+  for (const auto& re : ks.reader_res)
+    if (re->matches(setvar_key)) return false;
+  for (const auto& k : ks.reader_keys)
+    if (k == setvar_key) return false;
+  if (sv.value_macro) expandCaptures(setvar_value, sv.value_text);
+  else setvar_value.assign(sv.value);
+  ctx.capture = false;
+  ctx.ncaps = 0;
+  return !evaluateOperator(*rule.chain[0], ctx, setvar_value);
+}
+
+// A keyed-set head (CompiledRule::KeyedSet): true when none of its values
+// gives the chain a value it matches (each value's keyed_bit in the memo,
+// learnt here the first time it is seen). The rule then fails at its chain;
+// what it leaves is what its head's last match leaves (TX:0-9,
+// MATCHED_VAR), and the TX keys the head would set are not set: nothing
+// reads them. False: the rule is to be evaluated (a value the chain matches,
+// or one the memo has no room for); nothing was changed but the memo.
+bool Transaction::Impl::keyedSetFails(const CompiledRule& rule) {
+  const uint64_t bit = uint64_t(1) << rule.keyed_bit;
+  ++memo_stats.links;
+  pins.clear();
+  pin_values = rule.pin_values;
+  auto& removals = removals_buf;
+  removals.clear();
+  if (!removed_targets.empty()) applicableRemovals(rule, removals);
+  size_t listed = 0;
+  const bool known = rule.vars_listed && varsKnown(rule.known_at, rule.known_count, bit, true, &listed);
+  const std::vector<VarValue>& targets = targetsOf(rule.vars, targets_buf);
+  if (known) {
+    memo_stats.link_values += listed;
+    memo_stats.link_values_known += listed;
+    ++memo_stats.links_skipped;
+  } else {
+    for (const auto& t : targets) {
+      if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+      MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+      if (!mv) return false;
+      ++memo_stats.link_values;
+      if (mv->links & bit) {
+        ++memo_stats.link_values_known;
+        continue;
+      }
+      if (!keyedValueQuiet(rule, t)) return false;
+      mv->links |= bit;
+    }
+  }
+  operators::EvalContext& ctx = eval_ctx;
+  ctx.macros = this;
+  ctx.capture = true;
+  auto& candidates = candidates_buf;
+  for (size_t i = targets.size(); i-- > 0;) {
+    const VarValue& t = targets[i];
+    if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+    transformedValues(t, rule, false, candidates);
+    ctx.ncaps = 0;
+    if (!evaluateOperator(rule, ctx, candidates.back())) continue;
+    noteMatch(rule, rule, t, candidates.back(), ctx);
+    break;
+  }
+  return true;
+}
+
 // All links of a rule, in order, while they match. True when every one did.
 bool Transaction::Impl::evaluateRule(const CompiledRule& rule) {
+  if (rule.keyed_bit >= 0 && memo_on && keyedSetFails(rule)) return false;
   const size_t links = 1 + rule.chain.size();
   for (size_t i = 0; i < links; ++i) {
     const CompiledRule& link = i == 0 ? rule : *rule.chain[i - 1];

@@ -159,7 +159,8 @@ class Engine {
   static void precomputeInit(const std::shared_ptr<Engine>& engine);
   static void simulateTxPath(const std::shared_ptr<Engine>& engine);
   static void buildPlans(Impl& impl);  // Impl::plans, from the compiled rules and scans
-  static void assignMemoBits(Impl& impl);  // CompiledRule::memo_bit
+  static void recognizeKeyedSets(Impl& impl);  // CompiledRule::keyed
+  static void assignMemoBits(Impl& impl);  // CompiledRule::memo_bit, keyed_bit
   static void prepareTargets(Impl& impl);  // CompiledVar::var_list, vars_listed, pin_values
   std::unique_ptr<Impl> impl_;
 };

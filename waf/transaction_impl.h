@@ -653,6 +653,10 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict runPhaseRules(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
   bool evaluateRule(const CompiledRule& rule);
+  void noteMatch(const CompiledRule& link, const CompiledRule& head, const VarValue& t, std::string_view value,
+                 const operators::EvalContext& ctx);
+  bool keyedSetFails(const CompiledRule& rule);
+  bool keyedValueQuiet(const CompiledRule& rule, const VarValue& t);
   // A replayed rule's setvar (Engine::Impl::TxSimOp) into TX.
   void applyTxOp(const Engine::Impl::TxSimOp& op);
   // The link's transformation pipeline applied to a stable value, cached per prefix.

@@ -453,5 +453,133 @@ SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:2,phase:2,deny"
   EXPECT_TRUE(first.processRequestBody().disruptive());
 }
 
+// CRS's 920450 in small: a header name restricted by policy is found
+// through TX variables the head builds one per header and its chain walks.
+constexpr const char* kKeyedSet = R"(
+SecAction "id:1,phase:1,pass,nolog,setvar:'tx.restricted=/proxy/ /lock-token/'"
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:10,phase:1,deny,capture,t:none,t:lowercase,msg:'restricted (%{MATCHED_VAR})',setvar:'tx.hn_10_%{tx.0}=/%{tx.0}/',chain"
+  SecRule TX:/^hn_10_/ "@within %{tx.restricted}" "setvar:'tx.score=+5'"
+)";
+
+// The keyed set is decided by the memo once every header name is known to
+// give the chain nothing: without building the TX variables. A restricted
+// name is never so known, whatever names came before it.
+TEST(ValueMemo, KeyedSetIsDecidedByTheHeaderNamesItKnows) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(kKeyedSet);
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->memoLinks(), 1u);  // the head (whose ^.*$ alone is not remembered)
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({{"X-A", "1"}}), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 0u);  // learnt
+  s = statsOf(e, withHeaders({{"X-A", "1"}}), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 1u);
+  EXPECT_EQ(s.link_values_known, 2u);  // Host, X-A
+  for (int i = 0; i < 2; ++i) {
+    Request req = withHeaders({{"X-A", "1"}, {"Lock-Token", "x"}});
+    auto r = run(e, req);
+    EXPECT_TRUE(r.first.disruptive()) << i;
+    EXPECT_TRUE(r.fired(10)) << i;
+    EXPECT_EQ(r.tx_("hn_10_lock-token"), "/lock-token/") << i;
+    EXPECT_EQ(r.tx_("score"), "5") << i;
+    ASSERT_FALSE(r.tx->matches().empty());
+    EXPECT_EQ(r.tx->matches().front().msg, "restricted (/lock-token/)") << i;
+  }
+  // (The other names of that request were learnt, the restricted one not.)
+  s = statsOf(e, withHeaders({{"X-A", "1"}}), &denied);
+  EXPECT_EQ(s.links_skipped, 1u);
+}
+
+// What the rule leaves when it fails is what its head's last match leaves:
+// TX:0 and MATCHED_VAR are the last header name, lower-cased, read by the
+// rules after it, on the request that learns and on those that know.
+TEST(ValueMemo, KeyedSetLeavesWhatItsHeadsLastMatchLeaves) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(std::string(kKeyedSet) + R"(
+SecRule MATCHED_VAR "@streq x-last" "id:21,phase:1,pass,log"
+SecRule TX:0 "@streq x-last" "id:20,phase:1,deny"
+)");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->memoLinks(), 1u);  // 10 (20 and 21 read TX and MATCHED_VAR)
+  for (int i = 0; i < 3; ++i) {
+    Request last = withHeaders({{"X-Other", "1"}, {"X-Last", "1"}});
+    auto r = run(e, last);
+    EXPECT_TRUE(r.fired(20)) << i;
+    EXPECT_TRUE(r.fired(21)) << i;
+    EXPECT_TRUE(r.first.disruptive()) << i;
+    EXPECT_EQ(r.tx_("0"), "x-last") << i;
+    Request other = withHeaders({{"X-Last", "1"}, {"X-Other", "1"}});
+    auto q = run(e, other);
+    EXPECT_FALSE(q.first.disruptive()) << i;
+    EXPECT_EQ(q.tx_("0"), "x-other") << i;
+  }
+}
+
+// The keys the head builds that another rule reads (a regex selector that
+// is not anchored, a literal key, a macro) are built: a header name whose
+// key one of them reads is never known, on any request.
+TEST(ValueMemo, KeyedSetBuildsTheKeysOtherRulesRead) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(std::string(kKeyedSet) + R"(
+SecRule TX:/paramcounter_.*/ "@rx ." "id:30,phase:2,deny,status:430"
+SecRule TX:hn_10_x-secret "@rx ." "id:31,phase:2,deny,status:431"
+SecRule ARGS:q "@streq %{tx.hn_10_x-m}" "id:32,phase:2,deny,status:432"
+)");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->memoLinks(), 1u);  // 10 (30 and 31 read TX, 32's argument is a macro)
+  for (int i = 0; i < 2; ++i) {
+    Request a = withHeaders({{"paramcounter_x", "1"}});
+    EXPECT_EQ(run(e, a).first.status, 430) << i;
+    Request b = withHeaders({{"X-Secret", "1"}});
+    EXPECT_EQ(run(e, b).first.status, 431) << i;
+    Request c = withHeaders({{"X-M", "1"}}, "/?q=/x-m/");
+    EXPECT_EQ(run(e, c).first.status, 432) << i;
+    Request d = withHeaders({{"X-Secret", "1"}, {"X-M", "1"}}, "/?q=/x-m/");
+    EXPECT_EQ(run(e, d).first.status, 431) << i;
+  }
+  bool denied = false;
+  statsOf(e, withHeaders({{"X-A", "1"}}), &denied);
+  auto s = statsOf(e, withHeaders({{"X-A", "1"}}), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.links_skipped, 1u);  // the others' names are known
+}
+
+// Another writer of such keys, or a reader of the whole of TX, leaves the
+// rule to its evaluation; so does a ctl that removes one of its targets
+// from the names it reads.
+TEST(ValueMemo, KeyedSetNeedsItsKeysToItself) {
+  ValueMemo::forThread().clear();
+  for (const char* more : {R"(SecRule REQUEST_HEADERS:X-Add "@rx ." "id:40,phase:1,pass,nolog,setvar:tx.hn_10_added=/proxy/")",
+                           R"(SecRule TX "@streq /x-whole/" "id:41,phase:1,deny,status:441")",
+                           R"(SecRule REQUEST_URI "@rx ." "id:42,phase:1,pass,nolog,setvar:'tx.hn_%{tx.0}=1'")"}) {
+    auto e = compileRules(std::string(more) + kKeyedSet);
+    ASSERT_TRUE(e) << more;
+    EXPECT_EQ(e->memoLinks(), 0u) << more;
+  }
+  auto added = compileRules(
+      std::string(R"(SecRule REQUEST_HEADERS:X-Add "@rx ." "id:40,phase:1,pass,nolog,setvar:tx.hn_10_added=/proxy/")") +
+      kKeyedSet);
+  ASSERT_TRUE(added);
+  for (int i = 0; i < 2; ++i) {
+    Request req = withHeaders({{"X-A", "1"}});
+    EXPECT_FALSE(run(added, req).first.disruptive());
+    Request with = withHeaders({{"X-Add", "1"}, {"X-A", "1"}});
+    EXPECT_TRUE(run(added, with).fired(10)) << i;
+  }
+  auto removed = compileRules(
+      std::string(
+          R"(SecRule REQUEST_URI "@beginsWith /skip" "id:5,phase:1,pass,nolog,ctl:ruleRemoveTargetById=10;REQUEST_HEADERS_NAMES:proxy")") +
+      kKeyedSet);
+  ASSERT_TRUE(removed);
+  for (int i = 0; i < 2; ++i) {
+    Request skip = withHeaders({{"Proxy", "1"}}, "/skip");
+    EXPECT_FALSE(run(removed, skip).first.disruptive()) << i;
+    Request req = withHeaders({{"Proxy", "1"}});
+    EXPECT_TRUE(run(removed, req).fired(10)) << i;
+  }
+}
+
 }  // namespace
 }  // namespace rampart::waf
