@@ -1074,7 +1074,14 @@ void Engine::buildPlans(Engine::Impl& impl) {
                                      (skip_to >= 0 ? Impl::RunStep::kSkipTo : 0) |
                                      (p.tx_sim >= 0 ? Impl::RunStep::kTxSim : 0));
       to.steps.push_back(r);
-      to.cold.push_back({skip_to, p.tx_sim, full_index});
+      Impl::RunCold c{skip_to, p.tx_sim, full_index};
+      if (p.rule && !p.marker) {
+        const CompiledRule& h = *p.rule;
+        c.quiet = !h.log && !h.auditlog && (h.disruptive == Disruptive::None || h.disruptive == Disruptive::Pass);
+        c.severity = static_cast<int8_t>(h.severity);
+        c.id = h.id;
+      }
+      to.cold.push_back(c);
     };
     auto& run_plan = impl.run_plans[phase];
     run_plan = {};

@@ -241,6 +241,13 @@ struct Engine::Impl {
     int32_t skip_to = -1;     // an index in the same plan
     int32_t tx_sim = -1;
     int32_t full_index = -1;  // in a short plan: the entry's index in the phase's whole plan
+    // A match of the rule only records it (nolog, noauditlog, pass: CRS's
+    // paranoia-level skips and score sums, ~30 a request): its id and
+    // severity here, so that a constant or replayed match does not read the
+    // rule (Transaction::Impl::runPhaseRules).
+    bool quiet = false;
+    int8_t severity = -1;
+    int64_t id = 0;
   };
   struct RunPlan {
     std::vector<RunStep> steps;

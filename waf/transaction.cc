@@ -1196,7 +1196,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       all = step.constant == 1;
       if (all) {  // what evaluating it would leave: MATCHED_VAR(_NAME) and a nolog match
         matched_from = rule;
-        takeDisruptive(*rule);
+        takeMatch(*rule, plan->cold[i]);
       }
     } else if (sim_index >= 0) {
       // As evaluating it would leave TX, MATCHED_VAR(_NAME) and its (nolog) match.
@@ -1204,7 +1204,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       for (const auto& op : sim.ops) applyTxOp(op);
       if (sim.any_link) matched_from = rule;
       all = sim.matched;
-      if (all) takeDisruptive(*rule);
+      if (all) takeMatch(*rule, plan->cold[i]);
     } else if (step.scan_group >= 0 && (profile || reached) &&
                !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
       // (Otherwise asked at the loop's top.) As evaluateRule: its first link's

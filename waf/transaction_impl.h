@@ -694,6 +694,13 @@ struct Transaction::Impl : public operators::MacroExpander {
   void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);
   bool targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll, std::string_view key);
   void takeDisruptive(const CompiledRule& head);
+  // A constant or replayed rule's match (neither has a severity: Engine::
+  // precomputeInit, simulateTxPath): takeDisruptive, or for a quiet rule
+  // (RunCold::quiet) its record alone, without reading the rule.
+  void takeMatch(const CompiledRule& head, const Engine::Impl::RunCold& cold) {
+    if (cold.quiet) hits.push_back({cold.id, -1, static_cast<int8_t>(current_phase), cold.severity, false});
+    else takeDisruptive(head);
+  }
   void recordMatch(const CompiledRule& head, bool disruptive);
   void prepareRequest();
   void processBody();
