@@ -1322,6 +1322,19 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans)
     if (g->vars_listed) g->vars_listed = know(g->vars, g->known_at, g->known_count);
+  for (auto* plans : {&impl.run_plans, &impl.short_plans})
+    for (auto& plan : *plans) {
+      plan.memo.assign(plan.steps.size(), {});
+      for (size_t i = 0; i < plan.steps.size(); ++i) {
+        auto& st = plan.steps[i];
+        const CompiledRule* r = st.rule;
+        if (!r || (st.flags & (Impl::RunStep::kMarker | Impl::RunStep::kPrecomputed | Impl::RunStep::kTxSim)) ||
+            st.constant >= 0 || st.scan_group >= 0 || r->memo_bit < 0 || !r->vars_listed || r->scan_group >= 0)
+          continue;
+        st.flags |= Impl::RunStep::kMemo;
+        plan.memo[i] = {r->known_at, r->known_count, r->memo_bit};
+      }
+    }
 }
 
 // CompiledRule::KeyedSet. 920450's chain otherwise builds a TX variable per

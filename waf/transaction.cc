@@ -933,7 +933,8 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   };
   if (memo_bit && link.vars_listed) {
     size_t listed = 0;
-    bool known = varsKnown(link.known_at, link.known_count, memo_bit, true, &listed);
+    // (runPhase asked already of a head with its own RunMemo: not known.)
+    bool known = !(head_asked && &link == &head) && varsKnown(link.known_at, link.known_count, memo_bit, true, &listed);
     if (!known && (link.excludes || (&link == &head && !removed_targets.empty()))) {
       setRemovals();
       known = (link.excludes || !removals.empty()) && linkValuesKnown(link, removals, memo_bit, &listed);
@@ -1178,6 +1179,20 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       if (step.flags & Step::kPrecomputedMatch) matched_from = rule;
       continue;
     }
+    // As evaluateLink asks first of the head: every value it reads known
+    // not to match, the rule fails (Engine::Impl::RunMemo).
+    if ((step.flags & Step::kMemo) && memo_on && !profile && !reached) {
+      const auto& m = plan->memo[i];
+      size_t listed = 0;
+      if (varsKnown(m.known_at, m.known_count, uint64_t(1) << m.bit, true, &listed)) {
+        ++memo_stats.links;
+        memo_stats.link_values += listed;
+        memo_stats.link_values_known += listed;
+        ++memo_stats.links_skipped;
+        continue;
+      }
+      head_asked = true;
+    }
     current_head = rule;
     if (reached && rule->profile_index >= 0) (*reached)[size_t(rule->profile_index)] = 1;
     bool all = true;
@@ -1213,6 +1228,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
     } else {
       all = evaluateRule(*rule);
     }
+    head_asked = false;
     if (profile && rule->profile_index >= 0) {
       auto bump = bumpCounter;
       auto& c = profile->at(size_t(rule->profile_index));

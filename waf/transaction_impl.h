@@ -465,6 +465,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   match::ValueMemo::Stats memo_stats;
   static constexpr size_t kMemoMaxValue = 4096;
   operators::EvalContext eval_ctx;  // evaluateLink's (links never nest)
+  bool head_asked = false;  // runPhase asked the memo of the current rule's head (RunMemo): not known
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue>& targets_buf = ws->targets_buf;
