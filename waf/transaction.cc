@@ -612,7 +612,7 @@ void Transaction::Impl::takeMemoTable() {
     t.owner = serial;
     t.memo_id = eng->memo_id;
     for (auto l : Workspace::kLists)
-      for (const KV& kv : (*ws).*l) kv.name_memo = kv.value_memo = nullptr;
+      for (const KV& kv : (*ws).*l) kv.name_slot.memo = kv.value_slot.memo = nullptr;
   }
   memo_table = &t;
 }
@@ -696,7 +696,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
       }
       memo_list.push_back(mv);
     }
-    if (t.cls && !(t.cls & g.triggers)) {  // no pipeline changes it
+    if (!(clsOf(t) & g.triggers) && t.cls) {  // no pipeline changes it
       append(t.value);
       continue;
     }

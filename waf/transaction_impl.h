@@ -23,16 +23,16 @@ namespace rampart::waf {
 
 struct MemoValue;
 
+// What is worked out once a request about a request value (a KV's name or
+// value), the first time a rule needs it.
+struct ValueSlot {
+  MemoValue* memo = nullptr;  // its entry in the request's memo table (Transaction::Impl::memoValue)
+  uint32_t cls = 0;           // its byte classes (transformations::classify), 0: not yet
+};
 struct KV {
   std::string_view name;
   std::string_view value;
-  // Their byte classes (transformations::classify), worked out the first time
-  // a rule reads them; 0 until then.
-  mutable uint32_t name_cls = 0;
-  mutable uint32_t value_cls = 0;
-  // Their entries in the request's memo table (Transaction::Impl::memoValue), once looked up.
-  mutable MemoValue* name_memo = nullptr;
-  mutable MemoValue* value_memo = nullptr;
+  mutable ValueSlot name_slot, value_slot;
 };
 
 // One resolved target value.
@@ -42,14 +42,18 @@ struct VarValue {
   // needs parenthesised aggregate initialisation, which clang 14 lacks.)
   VarValue() = default;
   VarValue(std::string_view coll_, std::string_view key_, std::string_view value_, bool stable_ = false,
-           uint32_t cls_ = 0, MemoValue** memo_ = nullptr)
-      : coll(coll_), key(key_), value(value_), stable(stable_), cls(cls_), memo(memo_) {}
+           uint32_t cls_ = 0, ValueSlot* slot_ = nullptr)
+      : coll(coll_), key(key_), value(value_), stable(stable_), cls(cls_), slot(slot_) {}
   std::string_view coll;   // "ARGS", "REQUEST_HEADERS", "TX"
   std::string_view key;    // empty for scalars
   std::string_view value;
   bool stable = false;     // value memory lives for the whole transaction (cacheable)
-  uint32_t cls = 0;        // its byte classes when known (transformations::classify), else 0
-  MemoValue** memo = nullptr;  // where its memo entry is kept once looked up (a KV's), if anywhere
+  // Its byte classes when known (transformations::classify), else 0: a stable
+  // value's are worked out when a transformation or a scan first needs them
+  // (Transaction::Impl::clsOf), and kept in its slot for the request: most
+  // values of a request a browser repeats never need them (the memo knows them).
+  mutable uint32_t cls = 0;
+  ValueSlot* slot = nullptr;  // a KV's name or value: where its memo entry and classes are kept
 };
 
 
@@ -457,9 +461,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   MemoValue* memoValue(MemoTable& tab, std::string_view v);
   MemoValue* memoValue(const VarValue& t) {
     MemoTable& tab = memoTable();  // (a KV's entry is good while this transaction has the table)
-    if (!t.memo) return memoValue(tab, t.value);
-    if (!*t.memo) *t.memo = memoValue(tab, t.value);
-    return *t.memo;
+    if (!t.slot) return memoValue(tab, t.value);
+    if (!t.slot->memo) t.slot->memo = memoValue(tab, t.value);
+    return t.slot->memo;
   }
   // This transaction's share of the thread's ValueMemo::Stats (added to them at its end).
   match::ValueMemo::Stats memo_stats;
@@ -668,7 +672,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
     // No steps, or none that would change this value: no step runs, no cache
     // entry is looked up or made (most benign values for most pipelines).
-    if (!link.tfn_triggers || (t.cls && !(t.cls & link.tfn_triggers))) {
+    if (!link.tfn_triggers || (clsOf(t) && !(t.cls & link.tfn_triggers))) {
       out.clear();
       out.push_back(t.value);
       return;
@@ -677,6 +681,13 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
                              std::vector<std::string_view>& out);
+  static uint32_t clsOf(const VarValue& t) {
+    if (t.cls || !t.stable) return t.cls;
+    if (t.slot && t.slot->cls) return t.cls = t.slot->cls;
+    t.cls = transformations::classify(t.value);
+    if (t.slot) t.slot->cls = t.cls;
+    return t.cls;
+  }
   // Runs the phase scan of group gi: its hits, and scan_state[gi] 1 (or -1 on a failure).
   void scanGroup(size_t gi);
   // False when the phase scan of group gi (run now if it has not run in this

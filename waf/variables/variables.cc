@@ -138,9 +138,8 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
   for (const auto& kv : list) {
     if (literal ? !iequals(kv.name, v.selector_lower) : !all && !keyMatches(v, kv.name)) continue;
     const std::string_view value = names ? kv.name : kv.value;
-    uint32_t& cls = names ? kv.name_cls : kv.value_cls;
-    if (!cls) cls = transformations::classify(value);
-    out.emplace_back(coll, kv.name, value, true, cls, names ? &kv.name_memo : &kv.value_memo);
+    ValueSlot& slot = names ? kv.name_slot : kv.value_slot;
+    out.emplace_back(coll, kv.name, value, true, slot.cls, &slot);
   }
 }
 
