@@ -399,7 +399,7 @@ int wafInspectMain(int argc, char** argv) {
                   wall_ns > 0 ? 100.0 * mean_ns * double(scans) / wall_ns : 0.0);
     }
     std::printf("%4s %9s %5s %12s %10s %10s %12s %7s  %-40s %s\n", "rank", "rule", "phase", "evals/req", "matches",
-                "mean ns", "us/request", "share", "where", "how (per link: scan group, regex set, memo bit)");
+                "mean ns", "us/request", "share", "where", "how (per link: scan group, regex set, memo bit, keyed set)");
     for (size_t k = 0; k < costs.size() && k < size_t(o.profile); ++k) {
       const auto& c = costs[k];
       const std::string where = fmt::format("{}:{}", std::filesystem::path(c.rule.file).filename().string(), c.rule.line);

@@ -394,7 +394,7 @@ class WafTest(unittest.TestCase):
         self.assertTrue(all(r["evaluations"] >= 32 and r["evaluations"] % 16 == 0 and r["file"].endswith(".conf")
                             for r in rules), rules)
         # How each link is decided ("scan3+op", "memo0", "folded"...), one part per link.
-        self.assertTrue(all(re.fullmatch(r"(folded|const|((scan|set|memo)\d+(,(set|memo)\d+)*|op)(\+((scan|set|memo)\d+(,(set|memo)\d+)*|op))*)",
+        self.assertTrue(all(re.fullmatch(r"(folded|const|((scan|set|memo|keyed)\d+(,(set|memo|keyed)\d+)*|op)(\+((scan|set|memo)\d+(,(set|memo)\d+)*|op))*)",
                                          r["how"]) for r in rules), rules)
         self.assertGreaterEqual(metric(self.gw.admin, "rampart_waf_rule_matches_total",
                                        {"rule_set": "crs", "rule_id": "941110"}), 32)
