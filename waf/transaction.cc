@@ -696,7 +696,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
       }
       memo_list.push_back(mv);
     }
-    if (!(clsOf(t) & g.triggers) && t.cls) {  // no pipeline changes it
+    if (const uint32_t cls = clsOf(t); cls && !(cls & g.triggers)) {  // no pipeline changes it
       append(t.value);
       continue;
     }
@@ -940,9 +940,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
       known = (link.excludes || !removals.empty()) && linkValuesKnown(link, removals, memo_bit, &listed);
     }
     if (known) {
-      memo_stats.link_values += listed;
-      memo_stats.link_values_known += listed;
-      ++memo_stats.links_skipped;
+      noteLinkKnown(listed);
       return 0;
     }
   }
@@ -1068,9 +1066,7 @@ bool Transaction::Impl::keyedSetFails(const CompiledRule& rule) {
   const bool known = rule.vars_listed && varsKnown(rule.known_at, rule.known_count, bit, true, &listed);
   const std::vector<VarValue>& targets = targetsOf(rule.vars, targets_buf);
   if (known) {
-    memo_stats.link_values += listed;
-    memo_stats.link_values_known += listed;
-    ++memo_stats.links_skipped;
+    noteLinkKnown(listed);
   } else {
     for (const auto& t : targets) {
       if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
@@ -1186,9 +1182,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       size_t listed = 0;
       if (varsKnown(m.known_at, m.known_count, uint64_t(1) << m.bit, true, &listed)) {
         ++memo_stats.links;
-        memo_stats.link_values += listed;
-        memo_stats.link_values_known += listed;
-        ++memo_stats.links_skipped;
+        noteLinkKnown(listed);
         continue;
       }
       head_asked = true;

@@ -470,6 +470,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   static constexpr size_t kMemoMaxValue = 4096;
   operators::EvalContext eval_ctx;  // evaluateLink's (links never nest)
   bool head_asked = false;  // runPhase asked the memo of the current rule's head (RunMemo): not known
+  // A remembered link decided without its values: all `listed` known.
+  void noteLinkKnown(size_t listed) {
+    memo_stats.link_values += listed;
+    memo_stats.link_values_known += listed;
+    ++memo_stats.links_skipped;
+  }
   std::vector<uint8_t>* reached = nullptr;  // the compile-time probe: heads evaluated
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue>& targets_buf = ws->targets_buf;
