@@ -68,7 +68,16 @@ class Gateway:
 
     def start(self):
         self.spawn()
-        if not (wait_port(self.port) and wait_port(self.admin)):
+        # A gateway compiles its rule sets before it listens: CRS on a loaded
+        # 2-core CI machine (ctest -j2 beside another test) may take seconds.
+        # One that exited is reported at once.
+        deadline = time.time() + 30.0
+        up = False
+        while time.time() < deadline and self.proc.poll() is None:
+            if wait_port(self.port, 0.5) and wait_port(self.admin, 0.5):
+                up = True
+                break
+        if not up:
             self.stop()
             raise RuntimeError("rampart did not start:\n" + self.output())
         return self
