@@ -1144,7 +1144,12 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
   // The short plan (Engine::Impl::short_plans) while the entries it leaves out
   // would do nothing: left for the whole plan once a ctl removes a rule or a
   // target (or never taken while profiling or probing, which count every rule).
-  bool short_plan = from_tx_init && !tx_target_removed && !rules_removed && !profile && !reached &&
+  // Profiling or probing counts every rule reached: no entry is passed over
+  // by its scan or its memo question (fixed for the walk: a local, not two
+  // members loaded again at every entry).
+  const bool counting = profile || reached;
+  const bool memo_steps = memo_on && !counting;
+  bool short_plan = from_tx_init && !tx_target_removed && !rules_removed && !counting &&
                     !eng->short_plans[phase].empty();
   if (short_plan) plan = &eng->short_plans[phase];
   int skip = 0;
@@ -1163,7 +1168,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
     // A rule its phase's scan rules out (~40% of the entries a request
     // passes): nothing of it runs, removed or not. (Not while profiling or
     // probing: those count every rule reached.)
-    if (step.scan_group >= 0 && !profile && !reached && !scanSays(size_t(step.scan_group), size_t(step.scan_hit)))
+    if (step.scan_group >= 0 && !counting && !scanSays(size_t(step.scan_group), size_t(step.scan_hit)))
       continue;
     const CompiledRule* rule = step.rule;
     if (rules_removed && ruleRemoved(*rule)) {
@@ -1177,7 +1182,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
     }
     // As evaluateLink asks first of the head: every value it reads known
     // not to match, the rule fails (Engine::Impl::RunMemo).
-    if ((step.flags & Step::kMemo) && memo_on && !profile && !reached) {
+    if ((step.flags & Step::kMemo) && memo_steps) {
       const auto& m = plan->memo[i];
       size_t listed = 0;
       if (varsKnown(m.known_at, m.known_count, uint64_t(1) << m.bit, true, &listed)) {
@@ -1214,7 +1219,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       if (sim.any_link) matched_from = rule;
       all = sim.matched;
       if (all) takeMatch(*rule, plan->cold[i]);
-    } else if (step.scan_group >= 0 && (profile || reached) &&
+    } else if (step.scan_group >= 0 && counting &&
                !scanSays(size_t(step.scan_group), size_t(step.scan_hit))) {
       // (Otherwise asked at the loop's top.) As evaluateRule: its first link's
       // pattern is in none of the values.
