@@ -1166,9 +1166,7 @@ void Engine::assignMemoBits(Impl& impl) {
     if (op == "pmfromfile" || op == "pmf" || op == "pm") return 2;
     if (op == "rx") return 3;
     if (op == "validatebyterange" || op == "validateurlencoding" || op == "validateutf8encoding") return 4;
-    if (op == "contains" || op == "containsword" || op == "beginswith" || op == "endswith" || op == "streq" ||
-        op == "within" || op == "strmatch")
-      return 5;
+    if (pureOperator(op)) return 5;  // the string compares (@rx and @pm above)
     return -1;
   };
   // Rules a constant skipAfter passes over (CRS's paranoia levels above the

@@ -696,7 +696,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
       }
       memo_list.push_back(mv);
     }
-    if (const uint32_t cls = clsOf(t); cls && !(cls & g.triggers)) {  // no pipeline changes it
+    if (!mayChange(t, g.triggers)) {  // no pipeline changes it
       append(t.value);
       continue;
     }

@@ -678,7 +678,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
     // No steps, or none that would change this value: no step runs, no cache
     // entry is looked up or made (most benign values for most pipelines).
-    if (!link.tfn_triggers || (clsOf(t) && !(t.cls & link.tfn_triggers))) {
+    if (!link.tfn_triggers || !mayChange(t, link.tfn_triggers)) {
       out.clear();
       out.push_back(t.value);
       return;
@@ -687,6 +687,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void transformedValuesSlow(const VarValue& t, const CompiledRule& link, bool multi,
                              std::vector<std::string_view>& out);
+  // False when t holds none of `triggers` (the bytes some step needs to change anything).
+  static bool mayChange(const VarValue& t, uint32_t triggers) {
+    const uint32_t cls = clsOf(t);
+    return !cls || (cls & triggers);
+  }
   static uint32_t clsOf(const VarValue& t) {
     if (t.cls || !t.stable) return t.cls;
     if (t.slot && t.slot->cls) return t.cls = t.slot->cls;
