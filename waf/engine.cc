@@ -537,7 +537,12 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         }
       }
       ids.emplace(same, id);
-      if (id.second < 0) continue;
+      // Refused (or measured slower than RE2), except a pattern that matches
+      // the empty string (every batch would hold it: never scanned for).
+      if (id.second < 0) {
+        impl.scan_left_out += !l->op->regex() || !l->op->regex()->matches("");
+        continue;
+      }
       assigned.push_back({l, id});
       addPipeline(pipeline, l->multi_match);
       for (const auto& v : l->vars) {
@@ -581,7 +586,10 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
     for (auto& [l, id] : assigned) {
       if (!(id.first ? plain_ok : lined_ok)) continue;
       // Left out of the database (always reported): the link is evaluated in full.
-      if ((id.first ? built.db_plain : built.db).leftOut(id.second)) continue;
+      if ((id.first ? built.db_plain : built.db).leftOut(id.second)) {
+        ++impl.scan_left_out;
+        continue;
+      }
       l->scan_group = index;
       l->scan_id = id.first ? lined_size + id.second : id.second;
       ++impl.scan_links;
@@ -1027,6 +1035,7 @@ Engine::ScanStats Engine::scanStats() const {
   ScanStats st;
   st.databases = impl_->scans.size();
   st.links = static_cast<size_t>(impl_->scan_links);
+  st.left_out = static_cast<size_t>(impl_->scan_left_out);
   for (const auto& g : impl_->scans) {
     st.databases += g->db.ready() && g->db_plain.ready();  // two in this group
     st.patterns += g->db.size() + g->db_plain.size();

@@ -363,6 +363,9 @@ struct Engine::Impl {
   std::vector<uint16_t> known_lists;
   std::vector<const CompiledVar*> list_owner;  // by var_list: a variable with that list (what collect() reads)
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
+  // Links a group would decide whose pattern Hyperscan refused or scans
+  // slower than RE2 (HsPrefilter::add, build): evaluated in full.
+  int scan_left_out = 0;
 };
 
 }  // namespace rampart::waf

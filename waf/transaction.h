@@ -134,9 +134,11 @@ class Engine {
   // Rules (chain heads and SecActions) by profile index, 0 .. ruleCount()-1.
   RuleInfo ruleInfo(size_t index) const;
   // The batched prefilter: Hyperscan databases (one per phase and set of
-  // variables), the rule links they decide, and patterns only in prefilter mode.
+  // variables), the rule links they decide, patterns only in prefilter mode,
+  // and links left out (Hyperscan refuses their pattern or scans it slower
+  // than RE2 runs it: evaluated in full).
   struct ScanStats {
-    size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0, bytes = 0;
+    size_t databases = 0, links = 0, patterns = 0, prefilter_mode = 0, bytes = 0, left_out = 0;
   };
   ScanStats scanStats() const;
   // Phase-1 rules run once at compile time (TX-only initialisation, see engine.cc).

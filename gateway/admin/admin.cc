@@ -44,6 +44,7 @@ std::string label(std::string_view v) {
 struct EngineCosts {
   std::string name;
   std::vector<waf::RuleCost> costs;
+  waf::Engine::ScanStats scans;
 };
 std::vector<EngineCosts> wafCosts(core::Server& s) {
   std::vector<EngineCosts> out;
@@ -51,7 +52,7 @@ std::vector<EngineCosts> wafCosts(core::Server& s) {
   for (size_t e = 0; e < w.engines.size(); ++e) {
     std::vector<const waf::RuleProfile*> ps;
     for (auto& p : w.profiles[e]) ps.push_back(p.get());
-    out.push_back({w.engine_names[e], waf::ruleCosts(*w.engines[e], ps)});
+    out.push_back({w.engine_names[e], waf::ruleCosts(*w.engines[e], ps), w.engines[e]->scanStats()});
   }
   return out;
 }
@@ -76,6 +77,11 @@ std::string wafRules(core::Server& s, std::string_view query) {
     first = false;
     o += "{\"name\":";
     log::appendJsonString(o, ec.name);
+    // How the rule set compiled: its Hyperscan databases, the rule links they
+    // decide and those left to RE2 (Hyperscan refuses the pattern or scans it
+    // slower), evaluated in full on every request.
+    o += fmt::format(",\"prefilter\":{{\"databases\":{},\"kib\":{},\"patterns\":{},\"links\":{},\"left_out\":{}}}",
+                     ec.scans.databases, ec.scans.bytes / 1024, ec.scans.patterns, ec.scans.links, ec.scans.left_out);
     o += ",\"rules\":[";
     for (size_t i = 0; i < ec.costs.size() && i < top; ++i) {
       const auto& c = ec.costs[i];

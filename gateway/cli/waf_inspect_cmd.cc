@@ -265,8 +265,8 @@ int wafInspectMain(int argc, char** argv) {
   {
     auto st = rules.engine->scanStats();
     std::printf("prefilter: %zu Hyperscan databases (%.0f KiB), %zu patterns (%zu in prefilter mode), deciding %zu "
-                "rule links\n",
-                st.databases, double(st.bytes) / 1024, st.patterns, st.prefilter_mode, st.links);
+                "rule links; %zu left to RE2 (refused by Hyperscan or scanned slower)\n",
+                st.databases, double(st.bytes) / 1024, st.patterns, st.prefilter_mode, st.links, st.left_out);
     std::printf("folded: %zu TX-only phase-1 rules run once at compile time; %zu rules decided by their TX; %zu "
                 "replayed while a request leaves their TX alone\n",
                 rules.engine->foldedRules(), rules.engine->constantRules(), rules.engine->replayedRules());

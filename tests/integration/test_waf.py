@@ -386,6 +386,13 @@ class WafTest(unittest.TestCase):
         self.assertEqual(st, 200)
         sets = {r["name"]: r["rules"] for r in json.loads(data)["rule_sets"]}
         self.assertIn("crs", sets)
+        # How CRS compiled: its databases decide ~120 links; the RCE command
+        # lists Hyperscan refuses or scans slower are left to RE2 (a handful,
+        # not the word lists: a stale or noisy measure once left out ten).
+        pf = {r["name"]: r["prefilter"] for r in json.loads(data)["rule_sets"]}["crs"]
+        self.assertGreater(pf["databases"], 20, pf)
+        self.assertGreater(pf["links"], 100, pf)
+        self.assertTrue(1 <= pf["left_out"] <= 8, pf)
         rules = sets["crs"]
         self.assertEqual(len(rules), 5)
         est = [r["est_seconds"] for r in rules]
