@@ -475,6 +475,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_seps.clear();
   scan_vals.clear();
   scan_stages.clear();
+  scan_have.clear();
   targets_buf.clear();
   tmp_buf.clear();
   removals_buf.clear();
@@ -485,7 +486,7 @@ void Transaction::Impl::Workspace::reset() {
 bool Transaction::Impl::Workspace::worthKeeping() const {
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
-                 (scan_stages.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
+                 (scan_stages.capacity() + scan_have.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
                  (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity()) *
                      sizeof(void*) +
                  pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit);
@@ -700,19 +701,26 @@ void Transaction::Impl::scanGroup(size_t gi) {
       append(t.value);
       continue;
     }
-    // Each distinct result once: the stages this value has in the buffer
-    // are those after `first`.
-    const size_t first = scan_seps.size();
+    // Each distinct result once. A pipeline that leaves the value as it is
+    // (most, for most values) or a cached result another pipeline shares
+    // returns the same bytes at the same address: compared by address first.
+    // (The views stay valid while the group is gathered: the thread's cache
+    // and the transaction's storage keep them.)
+    auto& have = scan_have;
+    have.clear();
     for (const auto& [pipeline, multi] : g.pipelines) {
       transformedValues(t, *pipeline, multi, scan_stages);
       for (std::string_view v : scan_stages) {
-        bool have = false;
-        for (size_t k = first; k < scan_seps.size() && !have; ++k) {
-          const size_t begin = k == 0 ? 0 : scan_seps[k - 1] + 1;
-          have = scan_seps[k] - begin == v.size() &&
-                 (v.empty() || std::memcmp(scan_buf.data() + begin, v.data(), v.size()) == 0);
+        bool seen = false;
+        for (std::string_view h : have)
+          if (h.size() == v.size() && (h.data() == v.data() || std::memcmp(h.data(), v.data(), v.size()) == 0)) {
+            seen = true;
+            break;
+          }
+        if (!seen) {
+          append(v);
+          have.push_back(v);
         }
-        if (!have) append(v);
       }
     }
   }

@@ -429,6 +429,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<uint32_t>& scan_seps = ws->scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue>& scan_vals = ws->scan_vals;
   std::vector<std::string_view>& scan_stages = ws->scan_stages;
+  std::vector<std::string_view>& scan_have = ws->scan_have;  // scanGroup: a value's distinct stages
   const bool memo_on = match::ValueMemo::enabled();  // read once per transaction
   // The request's values in the thread's match::ValueMemo, by address (a
   // stable value stays put and unchanged for the transaction), each hashed
@@ -498,7 +499,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string scan_buf;
     std::vector<uint32_t> scan_seps;
     std::vector<VarValue> scan_vals;
-    std::vector<std::string_view> scan_stages;
+    std::vector<std::string_view> scan_stages, scan_have;
     std::vector<VarValue> targets_buf, tmp_buf;
     std::vector<const RemovedTarget*> removals_buf;
     std::vector<std::string_view> candidates_buf;
