@@ -452,8 +452,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   MemoTable* memo_table = nullptr;  // the thread's, since this transaction last took it
   // The thread's table, taken over (a new generation; the entries the
   // request's KVs remember are forgotten) when another transaction had it.
+  // memo_table is reset at each phase's start (runPhase), and a phase runs
+  // through without another transaction on its thread: once taken in a
+  // phase, the table stays this transaction's until the phase ends.
   MemoTable& memoTable() {
-    if (!memo_table || memo_table->owner != serial) takeMemoTable();
+    if (!memo_table) takeMemoTable();
     return *memo_table;
   }
   void takeMemoTable();
