@@ -398,9 +398,10 @@ constexpr double kSlowRatio = 2.5;
 // each side is compared. Both sides see the same machine at the same moment,
 // so a busy machine slows both. Timing Hyperscan alone against a fixed 5 ns
 // a byte (the rule until 2026-12-05) once left out, on the benchmarks'
-// machine, ten patterns that it scans at 0.2-0.8 ns a byte (CRS 941160,
-// 942151, 933120, 934100...; why that start measured them 6x slower is not
-// known: a busy or migrating VM), and the cache kept that decision.
+// machine, ten patterns that it scans at 0.2-1.5 ns a byte (CRS 941160,
+// 942151, 933120, 934100...; why that start measured them several times
+// slower is not known: a busy or migrating VM), and the cache kept that
+// decision.
 constexpr int kCalibrationRounds = 16;
 
 // Whether Hyperscan scans `t` alone slower than RE2 runs it over the same
