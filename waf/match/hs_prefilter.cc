@@ -432,16 +432,16 @@ bool tooSlow(const std::string& t, unsigned flags) {
     hs_database_t* db = nullptr;
     hs_compile_error_t* err = nullptr;
     hs_scratch_t* scratch = nullptr;
-    RE2::Options o;  // as Regex compiles a rule's pattern
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_dot_nl(true);
-    o.set_log_errors(false);
-    o.set_case_sensitive(!(flags & HS_FLAG_CASELESS));
-    o.set_max_mem(64 << 20);
-    const RE2 re(t, o);
     if (hs_compile(t.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
       hs_free_compile_error(err);
     } else if (hs_alloc_scratch(db, &scratch) == HS_SUCCESS) {
+      RE2::Options o;  // as Regex compiles a rule's pattern
+      o.set_encoding(RE2::Options::EncodingLatin1);
+      o.set_dot_nl(true);
+      o.set_log_errors(false);
+      o.set_case_sensitive(!(flags & HS_FLAG_CASELESS));
+      o.set_max_mem(64 << 20);
+      const RE2 re(t, o);
       auto none = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; };
       std::vector<std::string_view> values;
       for (size_t at = 0; at < kCalibrationSample.size();) {
