@@ -445,7 +445,7 @@ bool tooSlow(const std::string& t, unsigned flags) {
       auto none = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; };
       std::vector<std::string_view> values;
       for (size_t at = 0; at < kCalibrationSample.size();) {
-        const size_t nl = kCalibrationSample.find('\n', at);
+        const size_t nl = std::min(kCalibrationSample.find('\n', at), kCalibrationSample.size());
         values.push_back(kCalibrationSample.substr(at, nl - at));
         at = nl + 1;
       }
