@@ -1160,9 +1160,13 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
   bool short_plan = from_tx_init && !tx_target_removed && !rules_removed && !counting &&
                     !eng->short_plans[phase].empty();
   if (short_plan) plan = &eng->short_plans[phase];
+  // The plan's entries and their count, read once (again when the walk moves
+  // to the whole plan), not through `plan` at every entry.
+  const Step* steps = plan->steps.data();
+  size_t entries = plan->size();
   int skip = 0;
-  for (size_t i = 0; i < plan->size(); ++i) {
-    const Step& step = plan->steps[i];
+  for (size_t i = 0; i < entries; ++i) {
+    const Step& step = steps[i];
     if (step.flags & Step::kMarker) continue;
     if (skip > 0) {
       --skip;
@@ -1259,9 +1263,11 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
       short_plan = false;
       i = size_t(plan->cold[i].full_index);
       plan = &eng->run_plans[phase];
+      steps = plan->steps.data();
+      entries = plan->size();
     }
     if (!all) continue;
-    const bool skips_to = plan->steps[i].flags & Step::kSkipTo;
+    const bool skips_to = steps[i].flags & Step::kSkipTo;
     // A rule the simulation took as not matching changes the flow: off the path.
     if (tx_path && sim_index < 0 && step.constant < 0 && (skips_to || rule->skip > 0)) tx_path = false;
     if (allow_level > 0 && allow_phase == phase) {
