@@ -526,7 +526,8 @@ TEST(HsPrefilter, DiskCacheRoundTrip) {
 // The long word lists of the same rule set (933120's PHP settings, 942151's
 // SQL functions: Hyperscan at a tenth of RE2's time) are kept. Until
 // 2026-12-05 the measure was Hyperscan's time alone against a fixed figure,
-// and a first start on a busy machine left such lists out for good (the
+// and one start on the benchmarks' machine measured such lists several times
+// slower than they are (why is not known) and left them out for good (the
 // decision is cached): the corpus's benign requests took 15% longer. Read
 // from ../shared/crs in place; skipped without it.
 TEST(HsPrefilter, CrsSlowListsLeftOutWordListsKept) {
