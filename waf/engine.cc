@@ -518,7 +518,9 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         same = caseless ? "rxi:" + l->op_arg : "rx:" + l->op_arg;
       }
       auto it = ids.find(same);
-      std::pair<bool, int> id{false, -1};  // (in the plain database, id there)
+      // (in the plain database, id there; -1: refused or measured slower than
+      // RE2, -2: matches the empty string, never scanned for)
+      std::pair<bool, int> id{false, -1};
       if (it != ids.end()) {
         id = it->second;
       } else if (phrases) {
@@ -531,16 +533,15 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
         const auto& re = *l->op->regex();
         const bool plain =
             !match::HsPrefilter::usesLineAnchors(l->op_arg) && !re.matches(std::string_view(&kPlainSeparator, 1));
-        if (!re.matches("")) {
+        if (re.matches(""))
+          id = {plain, -2};
+        else
           id = {plain, plain ? g->db_plain.add(l->op_arg, !re.usesPcre(), false, caseless)
                              : g->db.add(l->op_arg, !re.usesPcre(), re.matches("\n"), caseless)};
-        }
       }
       ids.emplace(same, id);
-      // Refused (or measured slower than RE2), except a pattern that matches
-      // the empty string (every batch would hold it: never scanned for).
       if (id.second < 0) {
-        impl.scan_left_out += !l->op->regex() || !l->op->regex()->matches("");
+        impl.scan_left_out += id.second == -1;
         continue;
       }
       assigned.push_back({l, id});
@@ -1336,7 +1337,7 @@ void Engine::prepareTargets(Impl& impl) {
         auto& st = plan.steps[i];
         const CompiledRule* r = st.rule;
         if (!r || (st.flags & (Impl::RunStep::kMarker | Impl::RunStep::kPrecomputed | Impl::RunStep::kTxSim)) ||
-            st.constant >= 0 || st.scan_group >= 0 || r->memo_bit < 0 || !r->vars_listed || r->scan_group >= 0)
+            st.constant >= 0 || r->memo_bit < 0 || !r->vars_listed || r->scan_group >= 0)
           continue;
         st.flags |= Impl::RunStep::kMemo;
         plan.memo[i] = {r->known_at, r->known_count, r->memo_bit};

@@ -1,4 +1,5 @@
 #include "waf/match/hs_prefilter.h"
+#include "waf/match/regex.h"
 
 #include <hs/hs.h>
 #include <re2/re2.h>
@@ -435,28 +436,25 @@ bool tooSlow(const std::string& t, unsigned flags) {
     if (hs_compile(t.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
       hs_free_compile_error(err);
     } else if (hs_alloc_scratch(db, &scratch) == HS_SUCCESS) {
-      RE2::Options o;  // as Regex compiles a rule's pattern
-      o.set_encoding(RE2::Options::EncodingLatin1);
-      o.set_dot_nl(true);
-      o.set_log_errors(false);
-      o.set_case_sensitive(!(flags & HS_FLAG_CASELESS));
-      o.set_max_mem(64 << 20);
-      const RE2 re(t, o);
+      const auto re = compileRe2(t, flags & HS_FLAG_CASELESS);
       auto none = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) { return 0; };
-      std::vector<std::string_view> values;
-      for (size_t at = 0; at < kCalibrationSample.size();) {
-        const size_t nl = std::min(kCalibrationSample.find('\n', at), kCalibrationSample.size());
-        values.push_back(kCalibrationSample.substr(at, nl - at));
-        at = nl + 1;
-      }
+      static const std::vector<std::string_view> values = [] {  // the sample's values, as RE2 is run on them
+        std::vector<std::string_view> v;
+        for (size_t at = 0; at < kCalibrationSample.size();) {
+          const size_t nl = std::min(kCalibrationSample.find('\n', at), kCalibrationSample.size());
+          v.push_back(kCalibrationSample.substr(at, nl - at));
+          at = nl + 1;
+        }
+        return v;
+      }();
       double hs_best = 1e18, re2_best = 1e18;
       for (int k = 0; k <= kCalibrationRounds; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
         hs_scan(db, kCalibrationSample.data(), static_cast<unsigned>(kCalibrationSample.size()), 0, scratch, none,
                 nullptr);
         const auto t1 = std::chrono::steady_clock::now();
-        if (re.ok())
-          for (std::string_view v : values) (void)re.Match(v, 0, v.size(), RE2::UNANCHORED, nullptr, 0);
+        if (re->ok())
+          for (std::string_view v : values) (void)re->Match(v, 0, v.size(), RE2::UNANCHORED, nullptr, 0);
         const auto t2 = std::chrono::steady_clock::now();
         if (k == 0) continue;
         hs_best = std::min(hs_best, std::chrono::duration<double, std::nano>(t1 - t0).count());
@@ -464,7 +462,7 @@ bool tooSlow(const std::string& t, unsigned flags) {
       }
       // A pattern RE2 does not take (PCRE2 runs it) is held to what RE2 takes
       // for a typical pattern, ~2 ns a byte.
-      if (!re.ok()) re2_best = 2.0 * static_cast<double>(kCalibrationSample.size());
+      if (!re->ok()) re2_best = 2.0 * static_cast<double>(kCalibrationSample.size());
       decided = hs_best > kSlowRatio * re2_best;
     }
     if (scratch) hs_free_scratch(scratch);

@@ -43,6 +43,16 @@ Regex::~Regex() {
   if (pcre_) pcre2_code_free(static_cast<pcre2_code*>(pcre_));
 }
 
+std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless) {
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  o.set_dot_nl(true);
+  o.set_log_errors(false);
+  o.set_case_sensitive(!caseless);
+  o.set_max_mem(64 << 20);
+  return std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
+}
+
 std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptions& opts, std::string* error) {
   std::unique_ptr<Regex> r(new Regex());
   r->pattern_ = std::string(pattern);
@@ -110,13 +120,7 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   }
   r->match_limit_ = opts.match_limit;
   r->depth_limit_ = opts.depth_limit;
-  RE2::Options o;
-  o.set_encoding(RE2::Options::EncodingLatin1);
-  o.set_dot_nl(true);
-  o.set_log_errors(false);
-  o.set_case_sensitive(!opts.caseless);
-  o.set_max_mem(64 << 20);
-  auto re = std::make_unique<RE2>(r->pattern_, o);
+  auto re = compileRe2(r->pattern_, opts.caseless);
   if (re->ok()) {
     r->groups_ = re->NumberOfCapturingGroups();
     r->re2_ = std::move(re);

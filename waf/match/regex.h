@@ -31,6 +31,11 @@ struct RegexOptions {
   uint64_t depth_limit = 1000000;  // PCRE2 only (SecPcreMatchLimitRecursion)
 };
 
+// RE2 compiled as a rule's pattern is (Latin-1, dot matches newline, no
+// logging, a 64 MiB budget): Regex's own, and the prefilter's calibration
+// (HsPrefilter) that weighs Hyperscan against it. Check ok() before use.
+std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless);
+
 class Regex {
  public:
   static std::unique_ptr<Regex> compile(std::string_view pattern, const RegexOptions& opts, std::string* error);
