@@ -64,8 +64,9 @@ ValueMemo::Key ValueMemo::hash(std::string_view value) {
     // The bytes themselves and the length: no hash to take (about half the
     // values of a browser's request: "navigate", "?1", "en-US", "_ga"...),
     // and no two of them share a key.
+    // (An empty view may have no data: memcpy's pointers must not be null.)
     Key k;
-    std::memcpy(&k.a, value.data(), std::min<size_t>(value.size(), 8));
+    if (!value.empty()) std::memcpy(&k.a, value.data(), std::min<size_t>(value.size(), 8));
     uint32_t b = 0;
     if (value.size() > 8) std::memcpy(&b, value.data() + 8, value.size() - 8);
     k.b = b | (uint32_t(value.size() + 1) << 24);
