@@ -732,15 +732,45 @@ bool analyse(std::string_view input, char ctx, std::string* fingerprint) {
   return true;
 }
 
-}  // namespace
+// One token and nothing else: a run of digits (a number) or a word of letters,
+// digits and underscores that starts with a letter or underscore. Neither holds
+// a quote, so only the bare context reads it, and no shape of dangerousShape is
+// one token long (each needs a second token, a comment or a call's
+// parenthesis), whatever the word (UNION, SELECT, OR, SLEEP, TRUE...). Many of
+// a request's values are such (session ids, language tags, numbers), and the
+// lexer and the shape walk cost a few hundred instructions a value.
+bool singleToken(std::string_view s) {
+  if (isDigit(s[0])) {
+    for (char c : s)
+      if (!isDigit(c)) return false;
+    return true;
+  }
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(isDigit(c) || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') || c == '_')) return false;
+  }
+  return true;  // (the first is not a digit: a letter or '_')
+}
 
-bool detectSqli(std::string_view input, std::string* fingerprint) {
-  if (input.empty()) return false;
+bool detectAll(std::string_view input, std::string* fingerprint) {
   if (analyse(input, 0, fingerprint)) return true;
   if (std::memchr(input.data(), '\'', input.size()) && analyse(input, '\'', fingerprint)) return true;
   if (std::memchr(input.data(), '"', input.size()) && analyse(input, '"', fingerprint)) return true;
   if (std::memchr(input.data(), '`', input.size()) && analyse(input, '`', fingerprint)) return true;
   return false;
 }
+
+}  // namespace
+
+bool detectSqli(std::string_view input, std::string* fingerprint) {
+  if (input.empty() || singleToken(input)) return false;
+  return detectAll(input, fingerprint);
+}
+
+namespace detail {
+bool detectSqliEveryValue(std::string_view input, std::string* fingerprint) {
+  return !input.empty() && detectAll(input, fingerprint);
+}
+}  // namespace detail
 
 }  // namespace rampart::waf::detect

@@ -33,4 +33,10 @@ namespace rampart::waf::detect {
 
 bool detectSqli(std::string_view input, std::string* fingerprint);
 
+namespace detail {
+// detectSqli without its shortcut for one-token values (a number, a word):
+// what the tests compare the shortcut with.
+bool detectSqliEveryValue(std::string_view input, std::string* fingerprint);
+}  // namespace detail
+
 }  // namespace rampart::waf::detect

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -471,6 +472,59 @@ TEST(DetectSqli, FingerprintNamesTheShape) {
   EXPECT_EQ(fp, "s&sos");
   ASSERT_TRUE(detectSqli("1 union select 1,2", &fp));
   EXPECT_EQ(fp.substr(0, 3), "nUE");
+}
+
+// A value of one token (a run of digits, or a word of letters, digits and
+// underscores) is passed over without lexing: no shape is one token long,
+// whatever SQL word it is. The shortcut must agree with the whole analysis on
+// these and on their near neighbours that are two tokens or more ("1union" is
+// a number then UNION, which is a shape; "0x41", "1e5", "a.b", "@@version").
+TEST(DetectSqli, OneTokenShortcutAgreesWithTheWholeAnalysis) {
+  const std::vector<std::string> words = {
+      "SELECT", "INSERT", "UPDATE", "DELETE", "DROP", "CREATE", "ALTER", "TRUNCATE", "EXEC", "EXECUTE",
+      "DECLARE", "SHUTDOWN", "CALL", "GRANT", "REVOKE", "RENAME", "MERGE", "HANDLER", "REPLACE", "LOAD",
+      "AND", "OR", "XOR", "LIKE", "RLIKE", "REGEXP", "SOUNDS", "ILIKE", "SIMILAR", "IS", "IN", "BETWEEN",
+      "DIV", "MOD", "ESCAPE", "COLLATE", "GLOB", "MATCH", "AGAINST", "FROM", "WHERE", "HAVING", "LIMIT",
+      "OFFSET", "INTO", "AS", "JOIN", "ON", "USING", "VALUES", "SET", "TABLE", "DATABASE", "SCHEMA",
+      "PROCEDURE", "THEN", "ELSE", "END", "CASE", "WHEN", "ASC", "DESC", "TOP", "OUTFILE", "DUMPFILE",
+      "ALL", "ANY", "SOME", "DISTINCT", "ORDER", "GROUP", "BY", "FETCH", "ROWS", "ONLY", "WITH",
+      "RETURNING", "SLEEP", "BENCHMARK", "PG_SLEEP", "LOAD_FILE", "EXTRACTVALUE", "UPDATEXML",
+      "XP_CMDSHELL", "SYS_EVAL", "RANDOMBLOB", "NAME_CONST", "CHAR", "CONCAT", "GROUP_CONCAT", "VERSION",
+      "USER", "CURRENT_USER", "ASCII", "SUBSTRING", "HEX", "MD5", "IF", "IFNULL", "CAST", "CONVERT",
+      "ANALYSE", "UNION", "WAITFOR", "NOT", "TRUE", "FALSE", "NULL", "sp_who", "xp_regread", "orderby",
+      "unionselect", "_", "__utma", "a1", "A_1_b", "navigate", "en", "GA1", "Mozilla"};
+  std::vector<std::string> values;
+  for (const auto& w : words) {
+    std::string lower = w, mixed = w;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (size_t i = 0; i < mixed.size(); i += 2) mixed[i] = lower[i];
+    values.insert(values.end(), {w, lower, mixed, w + "1", "1" + w, w + "_" + lower});
+  }
+  for (const char* v : {"0", "1", "12", "0000", "123456789012345678901234567890", "1union", "1or1", "0x41",
+                        "0b1", "1e5", "1.5", "a.b", "a$b", "@@version", "@a", "1_", "a-1", "a 1", "or 1",
+                        "1 or 1", "sleep(1)", "union select", "1\n", "é", "aé"})
+    values.push_back(v);
+  uint64_t x = 88172645463325252ull;  // xorshift: random runs over the one-token alphabet and a few others
+  const std::string alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_ .'()=-#";
+  for (int i = 0; i < 20000; ++i) {
+    std::string v;
+    const size_t len = 1 + (x % 12);
+    for (size_t k = 0; k < len; ++k) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      v.push_back(alphabet[x % (i % 4 == 0 ? alphabet.size() : 63)]);
+    }
+    values.push_back(v);
+  }
+  size_t sql = 0;
+  for (const auto& v : values) {
+    std::string fa = "-", fb = "-";
+    const bool a = detectSqli(v, &fa), b = detail::detectSqliEveryValue(v, &fb);
+    EXPECT_EQ(a, b) << v;
+    EXPECT_EQ(fa, fb) << v;
+    sql += b;
+  }
+  EXPECT_TRUE(detectSqli("1union", nullptr));  // two tokens: the shortcut must not take it
+  EXPECT_GT(sql, 10u);                          // the random values hold shapes too
 }
 
 TEST(DetectSqli, LongInputsAreBounded) {
