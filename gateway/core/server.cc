@@ -11,6 +11,7 @@
 #include <csignal>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "gateway/admin/admin.h"
 #include "waf/match/value_memo.h"
@@ -39,6 +40,9 @@ struct Server::Impl {
   asio::steady_timer expiry_timer{ioc};  // rate-limit keys whose bucket is full again are dropped
   asio::steady_timer watch_timer{ioc};   // TLS files of listeners with tls.watch
   std::string watched;                   // their last signature (path, mtime, size)
+  std::thread reload_thread;             // builds the generation a reload puts in force
+  bool reloading = false;                // a reload is under way (this thread's flag)
+  bool reload_again = false;             // asked for meanwhile: another follows it
 };
 
 std::string tlsFileSignature(const config::Config& cfg);
@@ -186,8 +190,7 @@ int Server::run() {
     if (!now.empty() && now != impl_->watched) {
       impl_->watched = now;
       spdlog::info("tls: certificate files changed (tls.watch): reloading");
-      reload();
-      impl_->watched = tlsFileSignature(*runtime_->config);
+      reload();  // (finishReload takes the files' signature again under the new configuration)
     }
     impl_->watch_timer.expires_after(std::chrono::seconds(2));
     impl_->watch_timer.async_wait(watch);
@@ -215,6 +218,7 @@ int Server::run() {
   };
   signals.async_wait(on_signal);
   impl_->ioc.run();
+  if (impl_->reload_thread.joinable()) impl_->reload_thread.join();  // its result is dropped with the queue
 
   impl_->checker->stop();
   for (auto& w : workers_) w->stop();
@@ -255,8 +259,34 @@ void Server::configureRedis() {
 }
 
 void Server::reload() {
+  if (impl_->reloading) {
+    spdlog::info("reload: one is under way; another follows it");
+    impl_->reload_again = true;
+    return;
+  }
+  impl_->reloading = true;
+  if (impl_->reload_thread.joinable()) impl_->reload_thread.join();  // the last one, done
   spdlog::info("SIGHUP: reloading {}", path_);
-  auto loaded = config::loadFile(path_);
+  // The generation in force is only replaced by finishReload, on this thread:
+  // `previous` stays as the builder reads it (its pools' health, limiters,
+  // ticket keys: shared with the workers already, so safe to read from here).
+  impl_->reload_thread = std::thread([this, previous = runtime_] {
+    auto loaded = config::loadFile(path_);
+    std::vector<std::string> errors;
+    std::shared_ptr<const Runtime> rt;
+    if (loaded.config) rt = Runtime::build(loaded.config, previous.get(), &errors);
+    asio::post(impl_->ioc, [this, loaded = std::move(loaded), rt = std::move(rt), errors = std::move(errors)]() mutable {
+      finishReload(std::move(loaded), std::move(rt), std::move(errors));
+      impl_->reloading = false;
+      if (impl_->reload_again && !shared_.draining.load()) {
+        impl_->reload_again = false;
+        reload();
+      }
+    });
+  });
+}
+
+void Server::finishReload(config::LoadResult loaded, std::shared_ptr<const Runtime> rt, std::vector<std::string> errors) {
   if (!loaded.config) {
     for (auto& e : loaded.errors) spdlog::error("{}", config::format(e));
     spdlog::error("reload failed: the configuration has {} error(s); the running configuration stays in force",
@@ -264,8 +294,6 @@ void Server::reload() {
     ++reloads_failed_;
     return;
   }
-  std::vector<std::string> errors;
-  auto rt = Runtime::build(loaded.config, runtime_.get(), &errors);
   if (!rt) {
     for (auto& e : errors) spdlog::error("{}", e);
     spdlog::error("reload failed; the running configuration stays in force");
@@ -333,6 +361,7 @@ void Server::reload() {
   }
   runtime_ = std::move(rt);
   configureRedis();
+  impl_->watched = tlsFileSignature(*runtime_->config);
   ++reloads_ok_;
   ::malloc_trim(0);  // what the compile left free; the old generation's share follows
   impl_->trim_timer.expires_after(std::chrono::seconds(2));

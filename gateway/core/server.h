@@ -36,7 +36,13 @@ class Server {
 
  private:
   struct Impl;
+  // Starts a reload: the file is read and the new generation built (its rule
+  // sets compiled: seconds for CRS without the disk cache) on a thread of its
+  // own, so that the admin listener, the health checker and the signals go on
+  // meanwhile; finishReload puts it in force on this thread. A reload asked
+  // for while one is under way follows it.
   void reload();
+  void finishReload(config::LoadResult loaded, std::shared_ptr<const Runtime> rt, std::vector<std::string> errors);
   void drain();
 
   std::string path_;

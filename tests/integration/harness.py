@@ -46,7 +46,8 @@ def wait_port(port, timeout=10.0, interval=0.02):
 class Gateway:
     """Runs rampart with a config template; {port} and {admin} are filled in."""
 
-    def __init__(self, config, workers=2, extra=None):
+    def __init__(self, config, workers=2, extra=None, env=None):
+        self.env = env  # the process's environment (None: this one's)
         self.port = free_port()
         self.admin = free_port()
         self.dir = tempfile.mkdtemp(prefix="rampart-it-")
@@ -66,7 +67,8 @@ class Gateway:
     def spawn(self):
         """Starts the process without waiting for its ports."""
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([RAMPART, "run", "-c", self.path], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([RAMPART, "run", "-c", self.path], stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env)
         return self
 
     def start(self):
@@ -319,9 +321,9 @@ class Backend:
             return len(self.requests)
 
 
-def metric(admin_port, name, labels=None):
+def metric(admin_port, name, labels=None, timeout=5):
     """Sum of a Prometheus metric's samples (whose labels include `labels`)."""
-    _, _, body = http(admin_port, "GET", "/metrics")
+    _, _, body = http(admin_port, "GET", "/metrics", timeout=timeout)
     total = 0.0
     for line in body.decode().splitlines():
         if line.startswith("#") or not line.startswith(name):

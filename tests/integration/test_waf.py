@@ -6,7 +6,9 @@ redaction, reloads."""
 import json
 import os
 import re
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import unittest
@@ -565,6 +567,60 @@ class WafReloadTest(unittest.TestCase):
                     self.assertEqual(http(gw.port, "GET", "/?x=evil")[0], 200)
         finally:
             b.close()
+
+    @unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
+    def test_admin_answers_while_a_reload_compiles(self):
+        """A reload builds the new generation off the main thread: while CRS at
+        a new paranoia level compiles (seconds: its patterns measured and
+        compiled, nothing in the disk cache of a fresh HOME), /metrics and
+        /ready answer at once (a probe with a 1 s timeout, as Kubernetes sends,
+        used to wait for the whole compile), and the reload then lands."""
+        cfg = """
+waf:
+  audit: {{ path: "off" }}
+  rule_sets:
+    crs:
+      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
+      paranoia_level: {pl}
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: crs, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: app
+    pool: app
+"""
+        b = Backend()
+        home = tempfile.mkdtemp(prefix="rampart-home-")
+        env = dict(os.environ, HOME=home)
+        try:
+            with Gateway(cfg, workers=1, extra={"backend": b.address, "crs": CRS, "pl": 1}, env=env) as gw:
+                self.assertEqual(http(gw.port, "GET", "/?q=1%20union%20select%20password%20from%20users")[0], 403)
+                before = metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}) or 0
+                gw.write(cfg, {"backend": b.address, "crs": CRS, "pl": 2})
+                gw.signal(signal.SIGHUP)
+                answered, slowest = 0, 0.0
+                deadline = time.time() + 120
+                while time.time() < deadline:
+                    t0 = time.time()
+                    done = (metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}, timeout=1) or 0) > before
+                    self.assertEqual(http(gw.admin, "GET", "/ready", timeout=1)[0], 200)
+                    slowest = max(slowest, time.time() - t0)
+                    if done:
+                        break
+                    answered += 1
+                    time.sleep(0.05)
+                self.assertIn("reload done", gw.output())
+                # The compile took seconds and the admin listener answered all along.
+                self.assertGreaterEqual(answered, 10, "the reload was quick: the test showed nothing")
+                self.assertLess(slowest, 1.0)
+                self.assertEqual(http(gw.port, "GET", "/?q=1%20union%20select%20password%20from%20users")[0], 403)
+        finally:
+            b.close()
+            shutil.rmtree(home, ignore_errors=True)
 
     @unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
     def test_crs_reload_under_load_fails_nothing_and_memory_stays_flat(self):
