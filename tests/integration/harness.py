@@ -76,7 +76,7 @@ class Gateway:
         # A gateway compiles its rule sets before it listens: CRS on a loaded
         # 2-core CI machine (ctest -j2 beside another test) may take seconds.
         # One that exited is reported at once.
-        deadline = time.time() + 30.0
+        deadline = time.time() + (300.0 if SANITIZED else 30.0)  # (a sanitized CRS compile: minutes)
         up = False
         while time.time() < deadline and self.proc.poll() is None:
             if wait_port(self.port, 0.5) and wait_port(self.admin, 0.5):
