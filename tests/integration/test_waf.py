@@ -532,6 +532,27 @@ class WafInspectProfileTest(unittest.TestCase):
         self.assertIn("--memo must be pass, warm or off", bad.stderr)
 
 
+# CRS in block mode in front of one backend, at paranoia level {pl}.
+CRS_BLOCK = """
+waf:
+  audit: {{ path: "off" }}
+  rule_sets:
+    crs:
+      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
+      paranoia_level: {pl}
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: crs, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: app
+    pool: app
+"""
+
+
 class WafReloadTest(unittest.TestCase):
     def test_bad_rules_keep_the_old_set_and_name_the_line(self):
         b = Backend()
@@ -575,24 +596,7 @@ class WafReloadTest(unittest.TestCase):
         compiled, nothing in the disk cache of a fresh HOME), /metrics and
         /ready answer at once (a probe with a 1 s timeout, as Kubernetes sends,
         used to wait for the whole compile), and the reload then lands."""
-        cfg = """
-waf:
-  audit: {{ path: "off" }}
-  rule_sets:
-    crs:
-      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
-      paranoia_level: {pl}
-listeners:
-  - name: main
-    listen: 127.0.0.1:{port}
-    waf: {{ rule_set: crs, mode: block }}
-pools:
-  - name: app
-    endpoints: ["{backend}"]
-routes:
-  - name: app
-    pool: app
-"""
+        cfg = CRS_BLOCK
         b = Backend()
         home = tempfile.mkdtemp(prefix="rampart-home-")
         env = dict(os.environ, HOME=home)
@@ -624,26 +628,10 @@ routes:
 
     @unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
     def test_crs_reload_under_load_fails_nothing_and_memory_stays_flat(self):
-        cfg = """
-waf:
-  audit: {{ path: "off" }}
-  rule_sets:
-    crs:
-      files: ["{crs}/crs-setup.conf.example", "{crs}/rules/*.conf"]
-listeners:
-  - name: main
-    listen: 127.0.0.1:{port}
-    waf: {{ rule_set: crs, mode: block }}
-pools:
-  - name: app
-    endpoints: ["{backend}"]
-routes:
-  - name: app
-    pool: app
-"""
+        cfg = CRS_BLOCK
         b = Backend()
         try:
-            with Gateway(cfg, workers=2, extra={"backend": b.address, "crs": CRS}) as gw:
+            with Gateway(cfg, workers=2, extra={"backend": b.address, "crs": CRS, "pl": 1}) as gw:
                 failures, done = [], [0]
                 stop = threading.Event()
 
