@@ -535,6 +535,11 @@ TEST(HsPrefilter, CrsSlowListsLeftOutWordListsKept) {
   const std::string crs = env ? env : std::string(RAMPART_SOURCE_DIR) + "/../shared/crs";
   if (!std::filesystem::exists(crs + "/rules/REQUEST-932-APPLICATION-ATTACK-RCE.conf"))
     GTEST_SKIP() << "CRS not found at " << crs << " (set RAMPART_CRS_DIR): SKIPPED";
+#if defined(__SANITIZE_THREAD__)
+  // TSan intercepts RE2's allocations and locks (Hyperscan's scan makes none):
+  // the two are not timed alike, and 932350 measures as fast as RE2 there.
+  GTEST_SKIP() << "a timing decision: meaningless under ThreadSanitizer";
+#endif
   auto loaded = rules::loadFiles({crs + "/rules/REQUEST-932-APPLICATION-ATTACK-RCE.conf",
                                   crs + "/rules/REQUEST-933-APPLICATION-ATTACK-PHP.conf",
                                   crs + "/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf"});
