@@ -40,8 +40,7 @@ struct Server::Impl {
   asio::steady_timer expiry_timer{ioc};  // rate-limit keys whose bucket is full again are dropped
   asio::steady_timer watch_timer{ioc};   // TLS files of listeners with tls.watch
   std::string watched;                   // their last signature (path, mtime, size)
-  std::thread reload_thread;             // builds the generation a reload puts in force
-  bool reloading = false;                // a reload is under way (this thread's flag)
+  std::thread reload_thread;             // builds the generation a reload puts in force (joinable: under way)
   bool reload_again = false;             // asked for meanwhile: another follows it
 };
 
@@ -259,13 +258,11 @@ void Server::configureRedis() {
 }
 
 void Server::reload() {
-  if (impl_->reloading) {
+  if (impl_->reload_thread.joinable()) {
     spdlog::info("reload: one is under way; another follows it");
     impl_->reload_again = true;
     return;
   }
-  impl_->reloading = true;
-  if (impl_->reload_thread.joinable()) impl_->reload_thread.join();  // the last one, done
   spdlog::info("SIGHUP: reloading {}", path_);
   // The generation in force is only replaced by finishReload, on this thread:
   // `previous` stays as the builder reads it (its pools' health, limiters,
@@ -276,8 +273,8 @@ void Server::reload() {
     std::shared_ptr<const Runtime> rt;
     if (loaded.config) rt = Runtime::build(loaded.config, previous.get(), &errors);
     asio::post(impl_->ioc, [this, loaded = std::move(loaded), rt = std::move(rt), errors = std::move(errors)]() mutable {
+      impl_->reload_thread.join();  // it posted this last: it is returning
       finishReload(std::move(loaded), std::move(rt), std::move(errors));
-      impl_->reloading = false;
       if (impl_->reload_again && !shared_.draining.load()) {
         impl_->reload_again = false;
         reload();

@@ -18,8 +18,8 @@ import tempfile
 import threading
 import time
 
-# Set by scripts/sanitize.sh: the binary is built with AddressSanitizer, whose
-# shadow memory and quarantine of freed blocks make resident-memory bounds moot.
+# Set by scripts/sanitize.sh: the binary is built with a sanitizer, whose shadow
+# memory and allocator make resident-memory bounds moot and compiles slow.
 SANITIZED = os.environ.get("RAMPART_SANITIZED") == "1"
 RAMPART = os.environ.get("RAMPART_BIN", os.path.join(os.path.dirname(__file__), "../../build/rampart"))
 
