@@ -471,6 +471,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_memo.clear();
   nextVarEpoch();
   head_epoch = var_epoch;
+  nextSetGen();
   matched_vars.clear();
   scan_seps.clear();
   scan_vals.clear();
@@ -776,7 +777,7 @@ bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view v
   SetMemo* free_slot = nullptr;  // none in a crowded neighbourhood: the answer is not remembered
   for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
     SetMemo& m = set_memo[at];
-    if (m.gen != set_gen) {
+    if (m.gen != ws->set_gen) {
       free_slot = &m;
       break;
     }
@@ -785,7 +786,7 @@ bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view v
   }
   uint64_t bits = 0;
   if (!eng->regex_sets[size_t(link.regex_set)]->match(value, &bits)) return false;
-  if (free_slot) *free_slot = {value.data(), static_cast<uint32_t>(value.size()), set_gen, link.regex_set, bits};
+  if (free_slot) *free_slot = {value.data(), static_cast<uint32_t>(value.size()), ws->set_gen, link.regex_set, bits};
   return !(bits >> link.regex_set_bit & 1);
 }
 
