@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -526,6 +527,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         set_gen = 1;
       }
     }
+    std::vector<std::span<const VarValue>> scan_parts;  // scanGroup's: the lists it reads
     std::vector<MemoValue*> scan_memo;  // scanGroup's: each scanned value's entry (null: none)
     // Engine::Impl::var_lists resolved (varList): current while `epoch` is
     // var_epoch, which moves at each phase, each ctl that changes what the
