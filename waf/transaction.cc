@@ -259,16 +259,16 @@ static bool inRuleSet(const std::vector<uint8_t>& set, const CompiledRule& head)
 
 bool Transaction::Impl::ruleRemoved(const CompiledRule& head) {
   if (head.id && actions::idInRanges(head.id, removed_ids)) return true;
-  for (auto& rb : removed_tags) {
-    if (rb.matching_rules && inRuleSet(*rb.matching_rules, head)) return true;
+  for (const actions::Ctl* rb : removed_tags) {
+    if (rb->matching_rules && inRuleSet(*rb->matching_rules, head)) return true;
     if (!head.macro_tags) continue;  // literal tags were resolved at compile time
     for (auto& tag : head.tags) {
       if (!operators::hasMacro(tag)) continue;
-      if (rb.re && rb.re->matches(expand(tag))) return true;
+      if (rb->re && rb->re->matches(expand(tag))) return true;
     }
   }
-  for (auto& rb : removed_msgs)
-    if (rb.matching_rules ? inRuleSet(*rb.matching_rules, head) : (rb.re && rb.re->matches(head.msg))) return true;
+  for (const actions::Ctl* rb : removed_msgs)
+    if (rb->matching_rules ? inRuleSet(*rb->matching_rules, head) : (rb->re && rb->re->matches(head.msg))) return true;
   return false;
 }
 
@@ -276,22 +276,24 @@ bool Transaction::Impl::ruleRemoved(const CompiledRule& head) {
 // done once per rule evaluation, not per target).
 void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out) {
   out.clear();
-  for (auto& rt : removed_targets) {
+  using K = actions::Ctl::Kind;
+  for (const RemovedTarget* rt : removed_targets) {
+    const bool by_tag = rt->kind == K::RuleRemoveTargetByTag, by_msg = rt->kind == K::RuleRemoveTargetByMsg;
     bool applies = false;
-    if ((rt.by_tag || rt.by_msg) && rt.matching_rules) {
-      applies = inRuleSet(*rt.matching_rules, head);
-    } else if (rt.by_tag) {
+    if ((by_tag || by_msg) && rt->matching_rules) {
+      applies = inRuleSet(*rt->matching_rules, head);
+    } else if (by_tag) {
       for (auto& t : head.tags)
-        if (rt.re && rt.re->matches(t)) {
+        if (rt->re && rt->re->matches(t)) {
           applies = true;
           break;
         }
-    } else if (rt.by_msg) {
-      applies = rt.re && rt.re->matches(head.msg);
+    } else if (by_msg) {
+      applies = rt->re && rt->re->matches(head.msg);
     } else {
-      applies = head.id && actions::idInRanges(head.id, rt.ids);
+      applies = head.id && actions::idInRanges(head.id, rt->ids);
     }
-    if (applies) out.push_back(&rt);
+    if (applies) out.push_back(rt);
   }
 }
 
@@ -470,6 +472,10 @@ void Transaction::Impl::Workspace::reset() {
   scan_hits.clear();
   scan_memo.clear();
   scan_parts.clear();
+  removed_ids.clear();
+  removed_tags.clear();
+  removed_msgs.clear();
+  removed_targets.clear();
   nextVarEpoch();
   head_epoch = var_epoch;
   nextSetGen();
@@ -489,8 +495,10 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + scan_have.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
-                 (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity()) *
+                 (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() +
+                  removed_tags.capacity() + removed_msgs.capacity() + removed_targets.capacity()) *
                      sizeof(void*) +
+                 removed_ids.capacity() * sizeof(actions::IdRange) +
                  scan_parts.capacity() * sizeof(std::span<const VarValue>) +
                  pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit);
   for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);

@@ -69,19 +69,11 @@ struct MemoValue {
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
 };
 
-struct RemovedTarget {
-  bool by_tag = false;
-  bool by_msg = false;
-  std::vector<actions::IdRange> ids;
-  std::shared_ptr<match::Regex> re;
-  std::shared_ptr<const std::vector<uint8_t>> matching_rules;  // actions::Ctl::matching_rules
-  actions::TargetSpec target;
-};
-
-struct RemovedBy {
-  std::shared_ptr<match::Regex> re;
-  std::shared_ptr<const std::vector<uint8_t>> matching_rules;  // actions::Ctl::matching_rules
-};
+// A ctl:ruleRemoveTarget* (or ruleRemoveByTag/ByMsg) that ran: the action
+// itself, in its compiled rule (the engine outlives the transaction). Not a
+// copy: CRS's 941010 runs one on most requests, and a copy took two
+// allocations and two reference counts every worker shares.
+using RemovedTarget = actions::Ctl;
 
 struct Transaction::Impl : public operators::MacroExpander {
   // The buffers every transaction works in (Workspace, below), taken from the
@@ -250,9 +242,11 @@ struct Transaction::Impl : public operators::MacroExpander {
   };
   MatchedVars& matched_vars = ws->matched_vars;
   const CompiledRule* current_head = nullptr;
-  std::vector<actions::IdRange> removed_ids;
-  std::vector<RemovedBy> removed_tags, removed_msgs;
-  std::vector<RemovedTarget> removed_targets;
+  // The ctls that removed rules or targets (in the Workspace: not allocated per request).
+  std::vector<actions::IdRange>& removed_ids = ws->removed_ids;
+  std::vector<const actions::Ctl*>& removed_tags = ws->removed_tags;
+  std::vector<const actions::Ctl*>& removed_msgs = ws->removed_msgs;
+  std::vector<const RemovedTarget*>& removed_targets = ws->removed_targets;
 
   // scratch: values computed for the current rule link (TX copies, numbers...)
   std::deque<std::string>& scratch = ws->scratch;
@@ -507,6 +501,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<std::string_view> scan_stages, scan_have;
     std::vector<VarValue> targets_buf, tmp_buf;
     std::vector<const RemovedTarget*> removals_buf;
+    std::vector<actions::IdRange> removed_ids;
+    std::vector<const actions::Ctl*> removed_tags, removed_msgs;
+    std::vector<const RemovedTarget*> removed_targets;
     std::vector<std::string_view> candidates_buf;
     std::vector<const Collection::Item*> coll_items;  // Collection::forEachSorted's
     std::string out_buf;

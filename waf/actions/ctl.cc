@@ -149,28 +149,21 @@ void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) 
       rules_removed = true;
       break;
     case K::RuleRemoveByTag:
-      removed_tags.push_back({c.re, c.matching_rules});
+      removed_tags.push_back(&c);
       rules_removed = true;
       break;
     case K::RuleRemoveByMsg:
-      removed_msgs.push_back({c.re, c.matching_rules});
+      removed_msgs.push_back(&c);
       rules_removed = true;
       break;
     case K::RuleRemoveTargetById:
     case K::RuleRemoveTargetByTag:
     case K::RuleRemoveTargetByMsg: {
-      RemovedTarget rt;
-      rt.by_tag = c.kind == K::RuleRemoveTargetByTag;
-      rt.by_msg = c.kind == K::RuleRemoveTargetByMsg;
-      rt.ids = c.ids;
-      rt.re = c.re;
-      rt.matching_rules = c.matching_rules;
-      rt.target = c.target;
-      if (rt.target.name == "TX") {
+      if (c.target.name == "TX") {
         tx_target_removed = true;  // (constant rules read TX only)
         tx_path = false;           // (and the replayed ones)
       }
-      removed_targets.push_back(std::move(rt));
+      removed_targets.push_back(&c);
       break;
     }
     case K::RequestBodyProcessor: {
