@@ -152,13 +152,13 @@ void Transaction::Impl::prepareRequest() {
       std::string_view host = trim(h.value);
       if (!host.empty() && host.front() == '[') {
         auto rb = host.find(']');
-        server_name = std::string(host.substr(0, rb == std::string_view::npos ? host.size() : rb + 1));
+        server_name.assign(host.substr(0, rb == std::string_view::npos ? host.size() : rb + 1));
       } else {
-        server_name = std::string(host.substr(0, host.find(':')));
+        server_name.assign(host.substr(0, host.find(':')));
       }
     }
   }
-  if (server_name.empty()) server_name = std::string(server_ip);
+  if (server_name.empty()) server_name.assign(server_ip);
   // Body processor from Content-Type, as v2 decides it before phase 1.
   if (content_type.size() >= 33 && iequals(content_type.substr(0, 33), "application/x-www-form-urlencoded"))
     reqbody_processor = "URLENCODED";

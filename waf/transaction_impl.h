@@ -113,7 +113,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<KV>& cookies = ws->cookies;
   body::Result args_get_result;
   std::vector<KV>& args_get = ws->args_get;
-  std::string server_name;
+  std::string& server_name = ws->server_name;  // (a host name over 15 bytes: not allocated per request)
 
   // request body
   std::string& req_body = ws->req_body;
@@ -509,7 +509,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string out_buf;
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;
-    std::string unique_id, path_decoded_buf, req_body;
+    std::string unique_id, path_decoded_buf, req_body, server_name;
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
     std::string decoded_filename, decoded_basename, decoded_uri;
@@ -561,7 +561,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
-        &Workspace::req_body};
+        &Workspace::req_body,         &Workspace::server_name};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
                                                              &Workspace::args_post, &Workspace::resp_headers};
