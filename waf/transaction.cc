@@ -274,10 +274,10 @@ bool Transaction::Impl::ruleRemoved(const CompiledRule& head) {
 
 // The ctl:ruleRemoveTarget* entries that apply to this rule (tag/msg/id tests
 // done once per rule evaluation, not per target).
-void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out) {
+void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector<const actions::Ctl*>& out) {
   out.clear();
   using K = actions::Ctl::Kind;
-  for (const RemovedTarget* rt : removed_targets) {
+  for (const actions::Ctl* rt : removed_targets) {
     const bool by_tag = rt->kind == K::RuleRemoveTargetByTag, by_msg = rt->kind == K::RuleRemoveTargetByMsg;
     bool applies = false;
     if ((by_tag || by_msg) && rt->matching_rules) {
@@ -297,9 +297,9 @@ void Transaction::Impl::applicableRemovals(const CompiledRule& head, std::vector
   }
 }
 
-bool Transaction::Impl::targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll,
+bool Transaction::Impl::targetRemoved(const std::vector<const actions::Ctl*>& removals, std::string_view coll,
                                       std::string_view key) {
-  for (const RemovedTarget* rt : removals) {
+  for (const actions::Ctl* rt : removals) {
     if (!iequals(rt->target.name, coll)) continue;
     if (rt->target.selector_re) {
       if (rt->target.selector_re->matches(key)) return true;
@@ -900,7 +900,7 @@ bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, boo
   return true;
 }
 
-bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals,
+bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const std::vector<const actions::Ctl*>& removals,
                                         uint64_t bit, size_t* values) {
   size_t n = 0;
   const uint16_t* ids = eng->known_lists.data() + link.known_at;

@@ -69,12 +69,6 @@ struct MemoValue {
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
 };
 
-// A ctl:ruleRemoveTarget* (or ruleRemoveByTag/ByMsg) that ran: the action
-// itself, in its compiled rule (the engine outlives the transaction). Not a
-// copy: CRS's 941010 runs one on most requests, and a copy took two
-// allocations and two reference counts every worker shares.
-using RemovedTarget = actions::Ctl;
-
 struct Transaction::Impl : public operators::MacroExpander {
   // The buffers every transaction works in (Workspace, below), taken from the
   // thread's free ones and handed back when the transaction ends. Declared
@@ -242,11 +236,14 @@ struct Transaction::Impl : public operators::MacroExpander {
   };
   MatchedVars& matched_vars = ws->matched_vars;
   const CompiledRule* current_head = nullptr;
-  // The ctls that removed rules or targets (in the Workspace: not allocated per request).
+  // The ctls that removed rules or targets: the actions themselves, in their
+  // compiled rules (the engine outlives the transaction), in the Workspace.
+  // Not copies: CRS's 941010 runs one on most requests, and a copy took two
+  // allocations and two reference counts every worker shares.
   std::vector<actions::IdRange>& removed_ids = ws->removed_ids;
   std::vector<const actions::Ctl*>& removed_tags = ws->removed_tags;
   std::vector<const actions::Ctl*>& removed_msgs = ws->removed_msgs;
-  std::vector<const RemovedTarget*>& removed_targets = ws->removed_targets;
+  std::vector<const actions::Ctl*>& removed_targets = ws->removed_targets;
 
   // scratch: values computed for the current rule link (TX copies, numbers...)
   std::deque<std::string>& scratch = ws->scratch;
@@ -480,7 +477,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // Buffers reused by every rule evaluation (no allocation per rule once warm).
   std::vector<VarValue>& targets_buf = ws->targets_buf;
   std::vector<VarValue>& tmp_buf = ws->tmp_buf;
-  std::vector<const RemovedTarget*>& removals_buf = ws->removals_buf;
+  std::vector<const actions::Ctl*>& removals_buf = ws->removals_buf;
   std::vector<std::string_view>& candidates_buf = ws->candidates_buf;
   std::vector<const Collection::Item*>& coll_items = ws->coll_items;
   std::string& out_buf = ws->out_buf;
@@ -500,10 +497,10 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<VarValue> scan_vals;
     std::vector<std::string_view> scan_stages, scan_have;
     std::vector<VarValue> targets_buf, tmp_buf;
-    std::vector<const RemovedTarget*> removals_buf;
+    std::vector<const actions::Ctl*> removals_buf;
     std::vector<actions::IdRange> removed_ids;
     std::vector<const actions::Ctl*> removed_tags, removed_msgs;
-    std::vector<const RemovedTarget*> removed_targets;
+    std::vector<const actions::Ctl*> removed_targets;
     std::vector<std::string_view> candidates_buf;
     std::vector<const Collection::Item*> coll_items;  // Collection::forEachSorted's
     std::string out_buf;
@@ -622,7 +619,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // removals that apply to it: 941010's of REQUEST_FILENAME) do not count.
   // Such a value is tested once here for the memo (learnLink), so that from
   // the next request on the list itself is known for the link.
-  bool linkValuesKnown(const CompiledRule& link, const std::vector<const RemovedTarget*>& removals, uint64_t bit,
+  bool linkValuesKnown(const CompiledRule& link, const std::vector<const actions::Ctl*>& removals, uint64_t bit,
                        size_t* values);
   void setListMasks(Workspace::VarList& l);
   // The link's operator on t (which the link does not read on this request),
@@ -726,8 +723,8 @@ struct Transaction::Impl : public operators::MacroExpander {
     newVarEpoch();
   }
   bool ruleRemoved(const CompiledRule& head);
-  void applicableRemovals(const CompiledRule& head, std::vector<const RemovedTarget*>& out);
-  bool targetRemoved(const std::vector<const RemovedTarget*>& removals, std::string_view coll, std::string_view key);
+  void applicableRemovals(const CompiledRule& head, std::vector<const actions::Ctl*>& out);
+  bool targetRemoved(const std::vector<const actions::Ctl*>& removals, std::string_view coll, std::string_view key);
   void takeDisruptive(const CompiledRule& head);
   // A constant or replayed rule's match (neither has a severity: Engine::
   // precomputeInit, simulateTxPath): takeDisruptive, or for a quiet rule

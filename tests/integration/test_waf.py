@@ -596,15 +596,14 @@ class WafReloadTest(unittest.TestCase):
         compiled, nothing in the disk cache of a fresh HOME), /metrics and
         /ready answer at once (a probe with a 1 s timeout, as Kubernetes sends,
         used to wait for the whole compile), and the reload then lands."""
-        cfg = CRS_BLOCK
         b = Backend()
         home = tempfile.mkdtemp(prefix="rampart-home-")
         env = dict(os.environ, HOME=home)
         try:
-            with Gateway(cfg, workers=1, extra={"backend": b.address, "crs": CRS, "pl": 1}, env=env) as gw:
+            with Gateway(CRS_BLOCK, workers=1, extra={"backend": b.address, "crs": CRS, "pl": 1}, env=env) as gw:
                 self.assertEqual(http(gw.port, "GET", "/?q=1%20union%20select%20password%20from%20users")[0], 403)
                 before = metric(gw.admin, "rampart_config_reloads_total", {"result": "ok"}) or 0
-                gw.write(cfg, {"backend": b.address, "crs": CRS, "pl": 2})
+                gw.write(CRS_BLOCK, {"backend": b.address, "crs": CRS, "pl": 2})
                 gw.signal(signal.SIGHUP)
                 answered, slowest = 0, 0.0
                 deadline = time.time() + (900 if SANITIZED else 120)
@@ -628,10 +627,9 @@ class WafReloadTest(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_CRS, f"no OWASP CRS at {CRS}")
     def test_crs_reload_under_load_fails_nothing_and_memory_stays_flat(self):
-        cfg = CRS_BLOCK
         b = Backend()
         try:
-            with Gateway(cfg, workers=2, extra={"backend": b.address, "crs": CRS, "pl": 1}) as gw:
+            with Gateway(CRS_BLOCK, workers=2, extra={"backend": b.address, "crs": CRS, "pl": 1}) as gw:
                 failures, done = [], [0]
                 stop = threading.Event()
 

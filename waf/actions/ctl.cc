@@ -158,14 +158,13 @@ void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) 
       break;
     case K::RuleRemoveTargetById:
     case K::RuleRemoveTargetByTag:
-    case K::RuleRemoveTargetByMsg: {
+    case K::RuleRemoveTargetByMsg:
       if (c.target.name == "TX") {
         tx_target_removed = true;  // (constant rules read TX only)
         tx_path = false;           // (and the replayed ones)
       }
       removed_targets.push_back(&c);
       break;
-    }
     case K::RequestBodyProcessor: {
       std::string p = c.value;
       for (auto& ch : p) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
