@@ -718,7 +718,7 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
       break;
     }
     const Collection before = t.txColl();
-    const size_t hits_before = t.hits.size(), logged_before = t.logged_matches.size();
+    const size_t hits_before = t.hits.size(), logged_before = t.logged_count;
     t.current_head = rule;
     t.matched_vars.clear();
     const bool all = t.evaluateRule(*rule);
@@ -726,7 +726,7 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
     if (t.intercepted || (all && !quiet_match)) {
       t.txColl() = before;  // this one runs per request, and everything after it
       t.hits.resize(hits_before);
-      t.logged_matches.resize(logged_before);
+      t.logged_count = logged_before;
       break;
     }
     auto* r = const_cast<CompiledRule*>(rule);

@@ -89,6 +89,14 @@ void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
           if (e && e->second.p) out.append(e->second.p->value);
           return;
         }
+        if (key.empty() && iequals(coll, "MATCHED_VAR")) {  // (logdata's, with TX:0, on most matches)
+          out.append(matchedVar());
+          return;
+        }
+        if (key.empty() && iequals(coll, "MATCHED_VAR_NAME")) {
+          out.append(matchedVarName());
+          return;
+        }
         std::string upper(coll);
         for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         CompiledVar v;
@@ -341,18 +349,30 @@ void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
   h.logged = -1;
   if (head.auditlog) audit_relevant = true;
   if (!head.log) return;  // CRS's paranoia-level skips, TX bookkeeping: ~40 a request
-  h.logged = static_cast<int32_t>(logged_matches.size());
-  MatchedRule& m = logged_matches.emplace_back();
+  h.logged = static_cast<int32_t>(logged_count);
+  if (logged_count == logged_matches.size()) logged_matches.emplace_back();
+  MatchedRule& m = logged_matches[logged_count++];
+  ws->logged_dirty = true;
   m.id = head.id;
   m.phase = current_phase;
   m.severity = head.severity;
   m.disruptive = disruptive;
   m.logged = true;
-  m.msg = operators::hasMacro(head.msg) ? expand(head.msg) : head.msg;
-  m.logdata = operators::hasMacro(head.logdata) ? expand(head.logdata) : head.logdata;
-  for (auto& t : head.tags) m.tags.push_back(operators::hasMacro(t) ? expand(t) : t);
-  m.matched_var_name = matchedVarName();
-  m.matched_data = matchedVar();
+  // Into the strings the record has (the macros expanded in place).
+  auto text = [&](std::string& out, const std::string& from) {
+    if (!operators::hasMacro(from)) {
+      out.assign(from);
+      return;
+    }
+    out.clear();
+    expandInto(out, from);
+  };
+  text(m.msg, head.msg);
+  text(m.logdata, head.logdata);
+  m.tags.resize(head.tags.size());
+  for (size_t i = 0; i < head.tags.size(); ++i) text(m.tags[i], head.tags[i]);
+  m.matched_var_name.assign(matchedVarName());
+  m.matched_data.assign(matchedVar());
 }
 
 void Transaction::Impl::takeDisruptive(const CompiledRule& head) {
@@ -491,7 +511,16 @@ void Transaction::Impl::Workspace::reset() {
   coll_items.clear();
 }
 
-bool Transaction::Impl::Workspace::worthKeeping() const {
+bool Transaction::Impl::Workspace::worthKeeping() {
+  if (logged_dirty) {  // (a request that logged nothing left the records as they were)
+    logged_dirty = false;
+    logged_bytes = logged.capacity() * sizeof(MatchedRule);
+    for (const auto& m : logged) {
+      logged_bytes += m.msg.capacity() + m.logdata.capacity() + m.matched_var_name.capacity() +
+                      m.matched_data.capacity() + m.tags.capacity() * sizeof(std::string);
+      for (const auto& t : m.tags) logged_bytes += t.capacity();
+    }
+  }
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
                  (scan_stages.capacity() + scan_have.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
@@ -500,7 +529,7 @@ bool Transaction::Impl::Workspace::worthKeeping() const {
                      sizeof(void*) +
                  removed_ids.capacity() * sizeof(actions::IdRange) +
                  scan_parts.capacity() * sizeof(std::span<const VarValue>) +
-                 pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit);
+                 pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit) + logged_bytes;
   for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
@@ -1492,7 +1521,9 @@ const std::vector<MatchedRule>& Transaction::matches() const {
   return t.all_matches;
 }
 
-const std::vector<MatchedRule>& Transaction::loggedMatches() const { return impl_->logged_matches; }
+std::span<const MatchedRule> Transaction::loggedMatches() const {
+  return {impl_->logged_matches.data(), impl_->logged_count};
+}
 const Verdict& Transaction::verdict() const { return impl_->verdict; }
 
 std::string Transaction::txValue(std::string_view name) const {

@@ -22,9 +22,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <span>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -209,7 +209,7 @@ class Transaction {
   const std::vector<MatchedRule>& matches() const;  // in firing order, every phase so far
   // The same without the nolog rules' (the ones an audit event lists): cheaper,
   // matches() builds its list when asked.
-  const std::vector<MatchedRule>& loggedMatches() const;
+  std::span<const MatchedRule> loggedMatches() const;
   const Verdict& verdict() const;                   // the first disruptive verdict, or None
   // The first disruptive decision a rule made, whether or not it took effect: in
   // DetectionOnly this is what blocking mode would have done (shadow rule sets, audit).

@@ -167,7 +167,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     bool disruptive;
   };
   std::vector<Hit>& hits = ws->hits;
-  std::vector<MatchedRule> logged_matches;
+  // The logged records: the first logged_count of the Workspace's, written
+  // over with their strings' capacity kept from request to request (an XSS
+  // attack logs ~8 rules of ~12 strings each: ~90 allocations a request when
+  // each was a new record).
+  std::vector<MatchedRule>& logged_matches = ws->logged;
+  size_t logged_count = 0;
   mutable std::vector<MatchedRule> all_matches;  // matches()' join, made when hits grew
   mutable size_t all_matches_hits = 0;
   Verdict verdict;
@@ -509,6 +514,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string unique_id, path_decoded_buf, req_body, server_name;
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
+    std::vector<MatchedRule> logged;  // Impl::logged_matches
+    size_t logged_bytes = 0;  // its strings' capacity (worthKeeping), worked out again once logged_dirty
+    bool logged_dirty = false;
     std::string decoded_filename, decoded_basename, decoded_uri;
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post, resp_headers;
     std::vector<int8_t> scan_state;
@@ -564,7 +572,7 @@ struct Transaction::Impl : public operators::MacroExpander {
                                                              &Workspace::args_post, &Workspace::resp_headers};
 
     void reset();
-    bool worthKeeping() const;  // false when one request grew it too much
+    bool worthKeeping();  // false when one request grew it too much
   };
 
   explicit Impl(const Engine& e);
