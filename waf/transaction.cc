@@ -1017,10 +1017,25 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   ctx.macros = this;
   ctx.capture = link.capture;
   auto& candidates = candidates_buf;
+  // A link its group's scan decides runs when the scan found its pattern in
+  // one of the group's values: a value the memo knows the group's patterns
+  // to match nothing in (through every pipeline of the group, its own among
+  // them) is not that one, and is neither transformed nor tested (an attack's
+  // headers, sent before, beside the argument that holds it).
+  // (Not for a lone value: the one the scan found, as a rule, where asking
+  // costs more than it saves: a warm GET's method and protocol.)
+  const uint64_t clean_bit =
+      memo_on && link.scan_group >= 0 && targets.size() > 1 && eng->scans[size_t(link.scan_group)]->memo
+          ? uint64_t(1) << link.scan_group
+          : 0;
   // A value this link is known not to match (match::ValueMemo) is passed
   // over; one it does not match now is remembered.
   for (const auto& t : targets) {
     if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+    if (clean_bit && t.stable) {
+      const MemoValue* known = memoValue(t);
+      if (known && (known->clean & clean_bit)) continue;
+    }
     MemoValue* mv = nullptr;
     if (memo_bit && t.stable) {
       mv = memoValue(t);
