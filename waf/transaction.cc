@@ -135,9 +135,12 @@ void Transaction::Impl::prepareRequest() {
     it->value = merged_storage.back();
   }
   // Query string arguments, v2 style (URL-decoded names and values).
-  args_get_result = body::parseUrlEncoded(query_string, limitsOf(s), s.argument_separator);
+  // (The first SecArgumentsLimit of them; more is no error in the query string.)
+  body::parseUrlEncodedViews(query_string, s.argument_separator, ws->args_get_store, ws->url_pairs, nullptr);
   args_get.clear();
-  for (auto& f : args_get_result.args) args_get.push_back({f.name, f.value});
+  const size_t max_args = limitsOf(s).max_args;
+  for (size_t i = 0; i < ws->url_pairs.size() && i < max_args; ++i)
+    args_get.push_back({ws->url_pairs[i].first, ws->url_pairs[i].second});
   // Cookies (version 0 format: ';'-separated, leading spaces dropped, empty names ignored).
   cookies.clear();
   std::string_view content_type;
@@ -187,8 +190,22 @@ void Transaction::Impl::processBody() {
     }
   const std::string& p = reqbody_processor;
   if (req_body.empty() || p.empty()) return;
-  if (p == "URLENCODED") body_result = body::parseUrlEncoded(req_body, limitsOf(s), s.argument_separator);
-  else if (p == "MULTIPART") body_result = body::parseMultipart(req_body, content_type, limitsOf(s));
+  if (p == "URLENCODED") {
+    // Views into the body and the Workspace (as parseUrlEncoded, without its
+    // allocation per name and value): the first SecArgumentsLimit arguments,
+    // and REQBODY_ERROR past it.
+    body::parseUrlEncodedViews(req_body, s.argument_separator, ws->args_post_store, ws->url_pairs, nullptr);
+    const size_t max_args = limitsOf(s).max_args;
+    args_post.clear();
+    for (size_t i = 0; i < ws->url_pairs.size() && i < max_args; ++i)
+      args_post.push_back({ws->url_pairs[i].first, ws->url_pairs[i].second});
+    if (ws->url_pairs.size() > max_args) {
+      reqbody_error = true;
+      reqbody_error_msg = "SecArgumentsLimit exceeded";
+    }
+    return;
+  }
+  if (p == "MULTIPART") body_result = body::parseMultipart(req_body, content_type, limitsOf(s));
   else if (p == "JSON") body_result = body::parseJson(req_body, limitsOf(s));
   else if (p == "XML") body_result = body::parseXml(req_body, limitsOf(s));
   else return;
@@ -492,6 +509,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_hits.clear();
   scan_memo.clear();
   scan_parts.clear();
+  url_pairs.clear();
   removed_ids.clear();
   removed_tags.clear();
   removed_msgs.clear();
@@ -529,6 +547,7 @@ bool Transaction::Impl::Workspace::worthKeeping() {
                      sizeof(void*) +
                  removed_ids.capacity() * sizeof(actions::IdRange) +
                  scan_parts.capacity() * sizeof(std::span<const VarValue>) +
+                 url_pairs.capacity() * sizeof(url_pairs[0]) +
                  pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit) + logged_bytes;
   for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
   for (auto s : kStrings) bytes += (this->*s).capacity();

@@ -105,7 +105,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string& decoded_basename = ws->decoded_basename;
   std::string& decoded_uri = ws->decoded_uri;
   std::vector<KV>& cookies = ws->cookies;
-  body::Result args_get_result;
   std::vector<KV>& args_get = ws->args_get;
   std::string& server_name = ws->server_name;  // (a host name over 15 bytes: not allocated per request)
 
@@ -512,6 +511,10 @@ struct Transaction::Impl : public operators::MacroExpander {
     // The request's (Transaction::Impl has references to them).
     std::string request_line, request_uri, request_filename, request_basename, query_string;
     std::string unique_id, path_decoded_buf, req_body, server_name;
+    // The query string's and a form's decoded names and values (the others
+    // view query_string and req_body): body::parseUrlEncodedViews.
+    std::string args_get_store, args_post_store;
+    std::vector<std::pair<std::string_view, std::string_view>> url_pairs;
     std::deque<std::string> merged_storage;
     std::vector<Hit> hits;
     std::vector<MatchedRule> logged;  // Impl::logged_matches
@@ -566,7 +569,8 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::request_uri,      &Workspace::request_filename, &Workspace::request_basename,
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
-        &Workspace::req_body,         &Workspace::server_name};
+        &Workspace::req_body,         &Workspace::server_name,      &Workspace::args_get_store,
+        &Workspace::args_post_store};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
                                                              &Workspace::args_post, &Workspace::resp_headers};

@@ -78,6 +78,15 @@ struct Result {
 // application/x-www-form-urlencoded; `separator` is SecArgumentSeparator.
 // Names and values are URL-decoded the way ModSecurity does for ARGS.
 Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator = '&');
+// The same parse without an allocation per argument (what the engine runs on
+// every query string and form): each (name, value) into `out`, cleared first,
+// all of them (no limit: the caller keeps the first max_args). A name or
+// value without an escape or '+' views `body`; the others are decoded into
+// `storage`, cleared and given room for body.size() bytes first, so that the
+// views into it stay valid while storage is left alone. *invalid as
+// Result::urlencoded_error.
+void parseUrlEncodedViews(std::string_view body, char separator, std::string& storage,
+                          std::vector<std::pair<std::string_view, std::string_view>>& out, bool* invalid);
 
 // JSON with ModSecurity's argument names: v2 by default (keys joined with '.',
 // no prefix: {"a":{"b":1}} -> `a.b`), v3 (`json.a.b`) with

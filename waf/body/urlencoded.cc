@@ -22,34 +22,32 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "waf/body/body.h"
 #include "waf/body/internal.h"
 #include "waf/transformations/internal.h"
 
 namespace rampart::waf::body {
-namespace {
 
-// urldecode_nonstrict: t:urlDecode's decoding (invalid escapes copied through
-// unchanged), and whether any '%' did not start a valid escape.
-std::string urlDecodeNonStrict(std::string_view in, bool& invalid) {
-  std::string out;
-  if (!transformations::urlDecode(in, out, &invalid)) return std::string(in);  // (unchanged: out left empty)
-  return out;
-}
-
-}  // namespace
-
-Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator) {
-  Result result;
-  // One allocation for the arguments, not one per doubling (a query string's few).
-  if (!body.empty()) {
-    size_t pieces = 1;
-    for (size_t at = body.find(separator); at != std::string_view::npos && pieces < 64;
-         at = body.find(separator, at + 1))
-      ++pieces;
-    result.args.reserve(pieces);
-  }
+void parseUrlEncodedViews(std::string_view body, char separator, std::string& storage,
+                          std::vector<std::pair<std::string_view, std::string_view>>& out, bool* invalid) {
+  out.clear();
+  storage.clear();
+  storage.reserve(body.size());  // every decoded piece together is no longer than the body
+  // urldecode_nonstrict: t:urlDecode's decoding, invalid escapes copied through.
+  auto decoded = [&](std::string_view in) -> std::string_view {
+    const size_t at = storage.size();
+    storage.resize(at + in.size());  // (within the room reserved: nothing moves)
+    const size_t n = transformations::urlDecodeInto(in, storage.data() + at, invalid);
+    if (n == std::string_view::npos) {
+      storage.resize(at);
+      return in;
+    }
+    storage.resize(at + n);
+    return {storage.data() + at, n};
+  };
   size_t i = 0;
   const size_t n = body.size();
   while (i < n) {
@@ -57,13 +55,21 @@ Result parseUrlEncoded(std::string_view body, const Limits& limits, char separat
     const size_t end = std::min(body.find(separator, i), n);
     const std::string_view piece = body.substr(i, end - i);
     const size_t eq = piece.find('=');
-    std::string name = urlDecodeNonStrict(piece.substr(0, eq), result.urlencoded_error);
+    const std::string_view name = decoded(piece.substr(0, eq));
     // No '=': an empty value (also for an empty piece between separators).
-    std::string value =
-        eq == std::string_view::npos ? std::string() : urlDecodeNonStrict(piece.substr(eq + 1), result.urlencoded_error);
-    detail::addArg(result, limits, std::move(name), std::move(value));
+    out.emplace_back(name, eq == std::string_view::npos ? std::string_view() : decoded(piece.substr(eq + 1)));
     i = end + 1;
   }
+}
+
+Result parseUrlEncoded(std::string_view body, const Limits& limits, char separator) {
+  Result result;
+  std::string storage;
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  parseUrlEncodedViews(body, separator, storage, pairs, &result.urlencoded_error);
+  result.args.reserve(std::min<size_t>(pairs.size(), limits.max_args));
+  for (const auto& [name, value] : pairs)
+    if (!detail::addArg(result, limits, std::string(name), std::string(value))) break;
   return result;
 }
 

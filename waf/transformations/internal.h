@@ -59,6 +59,9 @@ bool urlDecode(std::string_view in, std::string& out);
 // The same, also setting *invalid when a '%' does not start an escape (the
 // URLENCODED body processor's URLENCODED_ERROR).
 bool urlDecode(std::string_view in, std::string& out, bool* invalid);
+// The same into out, which has room for in.size() bytes (decoding never
+// lengthens): the decoded length, or npos when nothing changes (out untouched).
+std::size_t urlDecodeInto(std::string_view in, char* out, bool* invalid);
 bool urlDecodeUni(std::string_view in, std::string& out);
 bool urlEncode(std::string_view in, std::string& out);
 bool utf8toUnicode(std::string_view in, std::string& out);

@@ -7,30 +7,39 @@
 
 namespace rampart::waf::transformations {
 
-bool urlDecode(std::string_view in, std::string& out, bool* invalid) {
+namespace {
+
+constexpr detail::ByteSet kStart("%+");
+
+// in[i] is '%': whether two hex digits follow (*invalid set when not).
+bool escapeAt(std::string_view in, std::size_t i, bool* invalid) {
+  const bool ok = i + 2 < in.size() && detail::isHex(in[i + 1]) && detail::isHex(in[i + 2]);
+  if (!ok && invalid) *invalid = true;
+  return ok;
+}
+
+// The first byte decoding changes (in.size() when none: a '%' not followed
+// by two hex digits stays).
+std::size_t firstChange(std::string_view in, bool* invalid) {
   const std::size_t n = in.size();
-  static constexpr detail::ByteSet kStart("%+");
-  auto escape = [&](std::size_t i) {  // in[i] is '%': two hex digits follow
-    const bool ok = i + 2 < n && detail::isHex(in[i + 1]) && detail::isHex(in[i + 2]);
-    if (!ok && invalid) *invalid = true;
-    return ok;
-  };
-  // Up to the first byte that changes (a '%' not followed by two hex digits stays).
   std::size_t i = detail::findFirst(in, kStart);
-  while (i < n && in[i] == '%' && !escape(i)) i = detail::findFirst(in, kStart, i + 1);
-  if (i == n) return false;
-  // Then byte by byte into an output never longer than the input: a form's
-  // text has a '+' every few bytes, too often for a search per run to pay.
-  out.resize(n);
-  char* const begin = out.data();
-  std::memcpy(begin, in.data(), i);
-  char* o = begin + i;
+  while (i < n && in[i] == '%' && !escapeAt(in, i, invalid)) i = detail::findFirst(in, kStart, i + 1);
+  return i;
+}
+
+// in decoded from its first change `i` on into out (room for in.size()
+// bytes): its length. Byte by byte: a form's text has a '+' every few
+// bytes, too often for a search per run to pay.
+std::size_t decodeFrom(std::string_view in, std::size_t i, char* out, bool* invalid) {
+  const std::size_t n = in.size();
+  std::memcpy(out, in.data(), i);
+  char* o = out + i;
   while (i < n) {
     const char c = in[i];
     if (c == '+') {
       *o++ = ' ';
       ++i;
-    } else if (c == '%' && escape(i)) {
+    } else if (c == '%' && escapeAt(in, i, invalid)) {
       *o++ = static_cast<char>(detail::x2c(in.data() + i + 1));
       i += 3;
     } else {
@@ -38,8 +47,22 @@ bool urlDecode(std::string_view in, std::string& out, bool* invalid) {
       ++i;
     }
   }
-  out.resize(static_cast<std::size_t>(o - begin));
+  return static_cast<std::size_t>(o - out);
+}
+
+}  // namespace
+
+bool urlDecode(std::string_view in, std::string& out, bool* invalid) {
+  const std::size_t i = firstChange(in, invalid);
+  if (i == in.size()) return false;
+  out.resize(in.size());  // (never longer than the input)
+  out.resize(decodeFrom(in, i, out.data(), invalid));
   return true;
+}
+
+std::size_t urlDecodeInto(std::string_view in, char* out, bool* invalid) {
+  const std::size_t i = firstChange(in, invalid);
+  return i == in.size() ? std::string_view::npos : decodeFrom(in, i, out, invalid);
 }
 
 bool urlDecode(std::string_view in, std::string& out) { return urlDecode(in, out, nullptr); }
