@@ -3,6 +3,10 @@
 // Example: "a%20b+c%2" -> "a b c%2".
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "waf/transformations/internal.h"
 
 namespace rampart::waf::transformations {
@@ -28,22 +32,36 @@ std::size_t firstChange(std::string_view in, bool* invalid) {
 }
 
 // in decoded from its first change `i` on into out (room for in.size()
-// bytes): its length. Byte by byte: a form's text has a '+' every few
-// bytes, too often for a search per run to pay.
+// bytes): its length. Sixteen bytes at a time while they hold no '%' (their
+// '+' become spaces in the same step: a form's text has one every few
+// bytes), then byte by byte up to the next '%'.
 std::size_t decodeFrom(std::string_view in, std::size_t i, char* out, bool* invalid) {
   const std::size_t n = in.size();
-  std::memcpy(out, in.data(), i);
+  const char* const s = in.data();
+  std::memcpy(out, s, i);
   char* o = out + i;
   while (i < n) {
-    const char c = in[i];
-    if (c == '+') {
-      *o++ = ' ';
-      ++i;
-    } else if (c == '%' && escapeAt(in, i, invalid)) {
-      *o++ = static_cast<char>(detail::x2c(in.data() + i + 1));
+#ifdef __SSE2__
+    const __m128i pct = _mm_set1_epi8('%'), plus = _mm_set1_epi8('+'), space = _mm_set1_epi8(' ');
+    while (i + 16 <= n) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, pct))) break;
+      const __m128i is_plus = _mm_cmpeq_epi8(v, plus);
+      v = _mm_or_si128(_mm_andnot_si128(is_plus, v), _mm_and_si128(is_plus, space));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);  // (o + 16 <= out + n: never longer than in)
+      i += 16;
+      o += 16;
+    }
+#endif
+    const void* p = std::memchr(s + i, '%', n - i);
+    const std::size_t stop = p ? std::size_t(static_cast<const char*>(p) - s) : n;
+    for (; i < stop; ++i) *o++ = s[i] == '+' ? ' ' : s[i];
+    if (i == n) break;
+    if (escapeAt(in, i, invalid)) {  // s[i] is '%'
+      *o++ = static_cast<char>(detail::x2c(s + i + 1));
       i += 3;
     } else {
-      *o++ = c;
+      *o++ = '%';
       ++i;
     }
   }
