@@ -1330,6 +1330,12 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans)
     if (g->vars_listed) g->vars_listed = know(g->vars, g->known_at, g->known_count);
+  impl.scan_hot.assign(impl.scans.size(), {});
+  for (size_t gi = 0; gi < impl.scans.size(); ++gi) {
+    const Impl::ScanGroup& g = *impl.scans[gi];
+    impl.scan_hot[gi] = {static_cast<uint32_t>(g.hits_offset), static_cast<uint32_t>(g.db.size() + g.db_plain.size()),
+                         g.known_at, g.known_count, g.memo, g.vars_listed};
+  }
   for (auto* plans : {&impl.run_plans, &impl.short_plans})
     for (auto& plan : *plans) {
       plan.memo.assign(plan.steps.size(), {});

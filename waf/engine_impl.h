@@ -349,6 +349,20 @@ struct Engine::Impl {
     uint16_t known_count = 0;
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
+  // What a scan that gathers nothing (every value known, or none) and a link
+  // asking a scan read of a group, 16 bytes each beside one another
+  // (prepareTargets): a warm GET asks ~37 groups and gathers from ~1, and a
+  // ScanGroup is three cache lines away from the next.
+  struct ScanHot {
+    uint32_t hits_offset = 0;  // ScanGroup::hits_offset (a transaction's hits: far below 4 GB)
+    uint32_t hits = 0;         // db's and db_plain's patterns
+    uint32_t known_at = 0;     // ScanGroup::known_at, known_count
+    uint16_t known_count = 0;
+    bool memo = false;         // ScanGroup::memo
+    bool vars_listed = false;  // ScanGroup::vars_listed
+  };
+  static_assert(sizeof(ScanHot) == 16);
+  std::vector<ScanHot> scan_hot;  // by group
   // Per phase, the @rx patterns no scan decides that read untransformed request
   // values (CRS's four long RCE command lists and 932340): matched in one pass.
   std::vector<std::unique_ptr<match::RegexSet>> regex_sets;

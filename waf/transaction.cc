@@ -726,14 +726,18 @@ void Transaction::Impl::endMemo() {
 void Transaction::Impl::scanGroup(size_t gi) {
   std::chrono::steady_clock::time_point t0;
   if (profile_timed) t0 = std::chrono::steady_clock::now();
+  // (The group itself is read only to gather and scan: what a scan that
+  // gathers nothing reads is in Engine::Impl::scan_hot.)
+  const auto& hot = eng->scan_hot[gi];
   const auto& g = *eng->scans[gi];
   // Values this group matched nothing in before (match::ValueMemo) are left
   // out; the others' entries are kept to record them if nothing matches now.
   // When every value of every variable it reads is known (asked of each
   // variable's list once a phase), none is gathered.
-  const uint64_t memo_bit = memo_on && g.memo ? uint64_t(1) << gi : 0;
+  const uint64_t memo_bit = memo_on && hot.memo ? uint64_t(1) << gi : 0;
   size_t listed = 0;
-  const bool all_known = memo_bit && g.vars_listed && varsKnown(g.known_at, g.known_count, memo_bit, false, &listed);
+  const bool all_known =
+      memo_bit && hot.vars_listed && varsKnown(hot.known_at, hot.known_count, memo_bit, false, &listed);
   scan_buf.clear();
   scan_seps.clear();
   if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
@@ -801,8 +805,8 @@ void Transaction::Impl::scanGroup(size_t gi) {
     }
   }
   bool ok = true;
-  uint8_t* hits = scan_hits.data() + g.hits_offset;
-  const size_t nhits = g.db.size() + g.db_plain.size();
+  uint8_t* hits = scan_hits.data() + hot.hits_offset;
+  const size_t nhits = hot.hits;
   if (scan_seps.empty()) {
     // None of the group's variables has a value, or every value is known to
     // match nothing here: its links match nothing (a database not read is
@@ -1001,7 +1005,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // its targets view it pins the values (CompiledRule::pin_values).
   pin_values = link.pin_values;
   if (link.scan_group >= 0 && !scanSays(size_t(link.scan_group),
-                                         eng->scans[size_t(link.scan_group)]->hits_offset + size_t(link.scan_id)))
+                                         eng->scan_hot[size_t(link.scan_group)].hits_offset + size_t(link.scan_id)))
     return 0;
   // A link the memo knows every value of not to match (asked of each
   // variable's list once a phase) matches nothing: its values are not gathered.
@@ -1044,7 +1048,7 @@ int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule
   // (Not for a lone value: the one the scan found, as a rule, where asking
   // costs more than it saves: a warm GET's method and protocol.)
   const uint64_t clean_bit =
-      memo_on && link.scan_group >= 0 && targets.size() > 1 && eng->scans[size_t(link.scan_group)]->memo
+      memo_on && link.scan_group >= 0 && targets.size() > 1 && eng->scan_hot[size_t(link.scan_group)].memo
           ? uint64_t(1) << link.scan_group
           : 0;
   // A value this link is known not to match (match::ValueMemo) is passed
