@@ -50,6 +50,49 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
 
 }  // namespace
 
+namespace {
+
+// Transaction::Impl's freed blocks, per thread (a transaction ends on the
+// thread that runs its request; one ending elsewhere leaves its block there).
+struct FreeImpls {
+  std::array<void*, 64> blocks{};
+  size_t n = 0;
+  ~FreeImpls() {
+    while (n > 0) ::operator delete(blocks[--n]);
+  }
+};
+thread_local FreeImpls t_free_impls;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPoolImpls = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kPoolImpls = false;
+#else
+constexpr bool kPoolImpls = true;
+#endif
+#else
+constexpr bool kPoolImpls = true;
+#endif
+
+}  // namespace
+
+static_assert(alignof(Transaction::Impl) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+void* Transaction::Impl::operator new(std::size_t size) {
+  auto& f = t_free_impls;
+  if (kPoolImpls && size == sizeof(Impl) && f.n > 0) return f.blocks[--f.n];
+  return ::operator new(size);
+}
+
+void Transaction::Impl::operator delete(void* p, std::size_t size) {
+  auto& f = t_free_impls;
+  if (kPoolImpls && size == sizeof(Impl) && f.n < f.blocks.size()) {
+    f.blocks[f.n++] = p;
+    return;
+  }
+  ::operator delete(p);
+}
+
 Transaction::Impl::Impl(const Engine& e) {
   eng = &e.impl();
   scan_state.assign(eng->scans.size(), 0);

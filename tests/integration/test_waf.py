@@ -504,6 +504,31 @@ class WafInspectProfileTest(unittest.TestCase):
         self.assertRegex(slowest[0], r"^ +[0-9.]+ +0  #1 GET /\?x0=%41")
         self.assertRegex(slowest[1], r"^ +[0-9.]+ +0  #[023] GET /\?x=a$")
 
+    def test_warm_requests_allocate_nothing(self):
+        # A GET with a query and a form POST seen before, a logged match on each (its record's
+        # strings over the short-string size), TX set: the transaction, its Workspace, the
+        # arguments and the match records all come from what the thread kept.
+        if os.environ.get("RAMPART_SANITIZED"):
+            self.skipTest("the transactions' own blocks are not pooled under AddressSanitizer")
+        rules = ('SecRequestBodyAccess On\n'
+                 'SecRule REQUEST_HEADERS:User-Agent "@rx ^Mozilla" "id:1001,phase:1,pass,log,'
+                 'msg:\'a browser sent this request to us\',logdata:\'Matched Data: %{MATCHED_VAR} in %{MATCHED_VAR_NAME}\','
+                 'tag:\'application-multi-long-tag\',tag:\'language-multi-long-tag\',setvar:tx.browsers=+1"\n'
+                 'SecRule ARGS "@rx evil" "id:1002,phase:2,t:none,t:urlDecodeUni,t:lowercase,deny"\n'
+                 'SecRule ARGS_NAMES "@rx ^[a-z_]+$" "id:1003,phase:2,pass,nolog,setvar:tx.args_checked=1"\n')
+        ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+        get = dict(self.GET, uri="/search?query=leather+running+shoes&contact=someone%40example.com",
+                   headers=[["Host", "shop.example.com"], ["User-Agent", ua]])
+        form = "email=someone%40example.com&message=" + "a+longer+message+than+fifteen+bytes+" * 4
+        post = dict(get, method="POST", uri="/contact", body=form,
+                    headers=get["headers"] + [["Content-Type", "application/x-www-form-urlencoded"],
+                                              ["Content-Length", str(len(form))]])
+        for request in (get, post):
+            out = self.inspect(rules, [request], "--passes", "20", "--memo", "warm")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("intervened: 0 of 1", out.stdout)
+            self.assertIn("allocations/request: 0.0\n", out.stdout)
+
     def test_inspect_value_memo_modes(self):
         rules = ('SecRule ARGS|REQUEST_HEADERS "@rx evil" "id:1001,phase:2,t:none,t:lowercase,deny"\n'
                  'SecRule ARGS "@detectSQLi" "id:1002,phase:2,deny"\n')
