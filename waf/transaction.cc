@@ -48,10 +48,6 @@ bool evaluateOperator(const CompiledRule& link, operators::EvalContext& ctx, std
   return link.negated ? !m : m;
 }
 
-}  // namespace
-
-namespace {
-
 // Transaction::Impl's freed blocks, per thread (a transaction ends on the
 // thread that runs its request; one ending elsewhere leaves its block there).
 struct FreeImpls {
@@ -1486,7 +1482,9 @@ Verdict Transaction::processRequestHeaders() {
 bool Transaction::appendRequestBody(std::string_view chunk) {
   auto& t = *impl_;
   const auto& s = t.eng->ruleset.settings;
-  if (t.req_body_truncated || !t.request_body_access || !t.active()) return true;  // not inspected: not buffered
+  // Not inspected, so not buffered; nor once the body was processed (its
+  // arguments and REQUEST_BODY view the bytes buffered then).
+  if (t.req_body_truncated || !t.request_body_access || !t.active() || t.body_processed) return true;
   uint64_t limit = s.request_body_limit;
   if (t.reqbody_processor != "MULTIPART") limit = std::min(limit, s.request_body_no_files_limit);
   if (t.req_body.size() + chunk.size() > limit) {

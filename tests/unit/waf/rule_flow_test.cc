@@ -559,6 +559,33 @@ SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:134,phase:5,pass,nolog,t:l
 // A transaction made from a reference to the engine (the gateway's: its
 // connection keeps the engine alive) does not copy the engine's shared_ptr,
 // and runs the rules as one made from the shared_ptr does.
+// A form's arguments view the body as it was buffered when phase 2 ran:
+// body bytes handed over after that are not buffered (and so cannot move
+// what the arguments view), and the phase-5 rules see the arguments of the
+// body that was inspected.
+TEST(RuleFlow, BodyAppendedAfterProcessingIsNotBuffered) {
+  auto e = compileRules(R"X(
+SecRequestBodyAccess On
+SecRule ARGS_POST:message "@rx ^[a-z ]+$" "id:141,phase:2,pass,nolog,setvar:tx.p2=%{matched_var}"
+SecRule ARGS_POST:message "@rx ^[a-z ]+$" "id:142,phase:5,pass,nolog,setvar:tx.p5=%{matched_var}"
+SecRule &ARGS_POST "@eq 2" "id:143,phase:5,pass,nolog,setvar:tx.count=2"
+SecRule REQUEST_BODY "@rx later" "id:144,phase:5,pass,nolog,setvar:tx.later=1")X");
+  Transaction tx(e, "t");
+  tx.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+  tx.processUri("POST", "/contact", "HTTP/1.1");
+  tx.addRequestHeader("Content-Type", "application/x-www-form-urlencoded");
+  tx.processRequestHeaders();
+  ASSERT_TRUE(tx.appendRequestBody("email=a%40b.example&message=a+longer+message+than+a+short+string"));
+  tx.processRequestBody();
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(tx.appendRequestBody("&later=" + std::string(1000, 'x')));
+  tx.processResponseHeaders();
+  tx.processLogging();
+  EXPECT_EQ(tx.txValue("p2"), "a longer message than a short string");
+  EXPECT_EQ(tx.txValue("p5"), "a longer message than a short string");
+  EXPECT_EQ(tx.txValue("count"), "2");
+  EXPECT_EQ(tx.txValue("later"), "");
+}
+
 TEST(RuleFlow, TransactionBorrowingTheEngineLeavesItsCountAlone) {
   auto e = compileRules(R"(SecRule ARGS:q "@contains evil" "id:1,phase:1,deny")");
   ASSERT_TRUE(e);
