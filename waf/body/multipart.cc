@@ -72,10 +72,8 @@
 #include <cctype>
 #include <cstring>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "waf/body/body.h"
@@ -154,19 +152,46 @@ std::string_view stripLineEnd(std::string_view s) {
   return s;
 }
 
+struct PartHeader {
+  std::string key;  // the name in lower case
+  std::string name, value;
+};
+
+// The part being read. One for the whole body, emptied at each boundary:
+// its headers' strings keep their capacity from part to part (a part's few
+// headers took a map with its nodes and six strings apiece before).
 struct Part {
-  std::optional<std::string> name;
-  std::optional<std::string> filename;
+  std::string name, filename;
+  bool has_name = false, has_filename = false;
   bool is_file = false;
   bool counted_file = false;
-  // header name (lower case) -> (original name, value)
-  std::unordered_map<std::string, std::pair<std::string, std::string>> headers;
-  std::optional<std::string> last_header_key;   // lower-case key of the header being built
-  std::optional<std::string> last_header_line;  // "Name: value" of the header being built
+  std::vector<PartHeader> headers;  // the first header_count in use
+  size_t header_count = 0;
+  int last_header = -1;             // the header being built (-1: none)
+  std::string last_header_line;     // "Name: value" of the header being built
+  bool has_last_line = false;
   bool last_line_folded = false;  // rebuild last_header_line from the header when recorded
-  std::vector<std::string> header_lines;
-  std::string value;
+  std::vector<std::string> header_lines;  // moved out when the part completes
+  std::string value;                      // (the same)
   uint64_t length = 0;
+
+  PartHeader* find(std::string_view key) {
+    for (size_t i = 0; i < header_count; ++i)
+      if (headers[i].key == key) return &headers[i];
+    return nullptr;
+  }
+  void reset() {
+    name.clear();
+    filename.clear();
+    has_name = has_filename = is_file = counted_file = false;
+    header_count = 0;
+    last_header = -1;
+    last_header_line.clear();
+    has_last_line = last_line_folded = false;
+    header_lines.clear();
+    value.clear();
+    length = 0;
+  }
 };
 
 class MultipartParser {
@@ -331,7 +356,7 @@ class MultipartParser {
     }
 
     if (processed_as_boundary) return true;
-    if (!mpp_) {
+    if (!in_part_) {
       r_.multipart.data_before = 1;
       return true;
     }
@@ -351,7 +376,7 @@ class MultipartParser {
   }
 
   bool processPartHeader(std::string_view line) {
-    Part& part = *mpp_;
+    Part& part = part_;
     if (line.find('\0') != std::string_view::npos) return fail("Multipart: Nul byte in part headers.");
     if (line.size() > 1 && line[line.size() - 2] == '\r') {
       r_.multipart.crlf_line = 1;
@@ -360,16 +385,16 @@ class MultipartParser {
     }
 
     if (line == "\r\n" || line == "\n") {
-      auto cd = part.headers.find("content-disposition");
-      if (cd == part.headers.end()) return fail("Multipart: Part missing Content-Disposition header.");
-      const std::string& value = cd->second.second;
+      const PartHeader* cd = part.find("content-disposition");
+      if (!cd) return fail("Multipart: Part missing Content-Disposition header.");
+      const std::string& value = cd->value;
       const int rc = parseContentDisposition(value, part);
       if (rc < 0) {
         return fail("Multipart: Invalid Content-Disposition header (" + std::to_string(rc) + "): " + value +
                     ".");
       }
-      if (!part.name) return fail("Multipart: Content-Disposition header missing name field.");
-      if (part.filename) {
+      if (!part.has_name) return fail("Multipart: Content-Disposition header missing name field.");
+      if (part.has_filename) {
         if (value.find("filename=") == std::string::npos) {
           return fail("Multipart: Invalid Content-Disposition header (filename).");
         }
@@ -378,23 +403,23 @@ class MultipartParser {
       mpp_state_ = 1;
       part_data_read_ = false;
       recordLastHeaderLine(part);
-      part.last_header_key.reset();
+      part.last_header = -1;
       return true;
     }
 
     if (cIsSpace(line[0])) {
       r_.multipart.header_folding = 1;
       if (line[0] != '\t' && line[0] != ' ') r_.multipart.invalid_header_folding = 1;
-      if (!part.last_header_key) return fail("Multipart: Invalid part header (folding error).");
+      if (part.last_header < 0) return fail("Multipart: Invalid part header (folding error).");
       size_t p = 0;
       while (p < line.size() && cIsSpace(line[p])) {
         if (line[p] != '\t' && line[p] != ' ') r_.multipart.invalid_header_folding = 1;
         ++p;
       }
-      auto& header = part.headers[*part.last_header_key];
-      header.second += ' ';
-      header.second += stripLineEnd(line.substr(p));
-      if (header.second.size() > kBufSize) return fail("Multipart: Part header too long.");
+      std::string& header = part.headers[size_t(part.last_header)].value;
+      header += ' ';
+      header += stripLineEnd(line.substr(p));
+      if (header.size() > kBufSize) return fail("Multipart: Part header too long.");
       // v2 rebuilds "Name: value" here on every fold; doing it once when the
       // line is recorded keeps many short folds linear.
       part.last_line_folded = true;
@@ -403,7 +428,8 @@ class MultipartParser {
 
     recordLastHeaderLine(part);
     const std::string_view stripped = stripLineEnd(line);
-    part.last_header_line = std::string(stripped);
+    part.last_header_line.assign(stripped);
+    part.has_last_line = true;
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
       return fail("Multipart: Invalid part header (colon missing): " + std::string(stripped) + ".");
@@ -416,25 +442,28 @@ class MultipartParser {
     }
     size_t v = colon + 1;
     while (v < line.size() && (line[v] == '\t' || line[v] == ' ')) ++v;
-    std::string key = toLower(name);
-    if (part.headers.count(key) != 0) {
-      return fail("Multipart: Duplicate part header: " + std::string(name) + ".");
-    }
-    part.headers.emplace(key, std::make_pair(std::string(name), std::string(stripLineEnd(line.substr(v)))));
-    part.last_header_key = std::move(key);
+    key_.assign(name);
+    for (char& c : key_) c = lower(c);
+    if (part.find(key_)) return fail("Multipart: Duplicate part header: " + std::string(name) + ".");
+    if (part.header_count == part.headers.size()) part.headers.emplace_back();
+    PartHeader& h = part.headers[part.header_count];
+    h.key.assign(key_);
+    h.name.assign(name);
+    h.value.assign(stripLineEnd(line.substr(v)));
+    part.last_header = static_cast<int>(part.header_count++);
     return true;
   }
 
   // Moves the header line being built into the part's MULTIPART_PART_HEADERS.
   void recordLastHeaderLine(Part& part) {
-    if (!part.last_header_line) return;
-    if (part.last_line_folded && part.last_header_key) {
-      const auto& header = part.headers[*part.last_header_key];
-      part.header_lines.push_back(header.first + ": " + header.second);
+    if (!part.has_last_line) return;
+    if (part.last_line_folded && part.last_header >= 0) {
+      const PartHeader& header = part.headers[size_t(part.last_header)];
+      part.header_lines.push_back(header.name + ": " + header.value);
     } else {
-      part.header_lines.push_back(std::move(*part.last_header_line));
+      part.header_lines.push_back(part.last_header_line);  // (a copy: the line keeps its buffer for the next)
     }
-    part.last_header_line.reset();
+    part.has_last_line = false;
     part.last_line_folded = false;
   }
 
@@ -496,13 +525,15 @@ class MultipartParser {
       if (pname == "name") {
         validateQuotes(value, quote);
         r_.multipart_names.push_back(value);
-        if (part.name) return -14;
+        if (part.has_name) return -14;
         part.name = std::move(value);
+        part.has_name = true;
       } else if (pname == "filename") {
         validateQuotes(value, quote);
         r_.multipart_filenames.push_back(value);
-        if (part.filename) return -15;
+        if (part.has_filename) return -15;
         part.filename = std::move(value);
+        part.has_filename = true;
       } else {
         return -11;
       }
@@ -520,7 +551,7 @@ class MultipartParser {
   }
 
   void processPartData(std::string_view seg) {
-    Part& part = *mpp_;
+    Part& part = part_;
     part_data_read_ = true;
     size_t keep = 0;
     if (!seg.empty() && seg.back() == '\n') keep = (seg.size() >= 2 && seg[seg.size() - 2] == '\r') ? 2 : 1;
@@ -544,31 +575,30 @@ class MultipartParser {
   }
 
   void processBoundary(bool last_part) {
-    if (mpp_) {
-      Part& part = *mpp_;
-      if (part.name) {
+    if (in_part_) {
+      Part& part = part_;
+      if (part.has_name) {
         for (std::string& line : part.header_lines) {
-          r_.part_headers.push_back(Field{*part.name, std::move(line)});
+          r_.part_headers.push_back(Field{part.name, std::move(line)});
         }
         if (part.is_file) {
           FileInfo file;
-          file.field_name = *part.name;
-          file.filename = part.filename.value_or("");
-          if (auto ct = part.headers.find("content-type"); ct != part.headers.end()) {
-            file.content_type = ct->second.second;
-          }
+          file.field_name = part.name;
+          if (part.has_filename) file.filename = part.filename;
+          if (const PartHeader* ct = part.find("content-type")) file.content_type = ct->value;
           file.size = part.length;
           r_.files.push_back(std::move(file));
         } else {
-          pending_args_.push_back(Field{*part.name, std::move(part.value)});
+          pending_args_.push_back(Field{part.name, std::move(part.value)});
         }
       } else {
         r_.multipart.invalid_part = 1;
       }
-      mpp_.reset();
+      in_part_ = false;
     }
     if (!last_part) {
-      mpp_.emplace();
+      part_.reset();
+      in_part_ = true;
       mpp_state_ = 0;
       part_data_read_ = false;
       reserve_.clear();
@@ -613,7 +643,9 @@ class MultipartParser {
   uint64_t boundary_count_ = 0;
   bool buf_contains_line_ = true;
   int crlf_state_buf_end_ = 0;
-  std::optional<Part> mpp_;
+  Part part_;             // the part being read, while in_part_
+  bool in_part_ = false;
+  std::string key_;       // a header name in lower case (processPartHeader)
   int mpp_state_ = 0;
   bool part_data_read_ = false;
   std::string reserve_;
