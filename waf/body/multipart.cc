@@ -152,6 +152,13 @@ std::string_view stripLineEnd(std::string_view s) {
   return s;
 }
 
+// Room for a few before the first: a form's 3-6 parts in one allocation
+// rather than a vector doubled from one.
+template <class V>
+void roomFor(V& v) {
+  if (v.capacity() == 0) v.reserve(8);
+}
+
 struct PartHeader {
   std::string key;  // the name in lower case
   std::string name, value;
@@ -524,12 +531,14 @@ class MultipartParser {
       }
       if (pname == "name") {
         validateQuotes(value, quote);
+        roomFor(r_.multipart_names);
         r_.multipart_names.push_back(value);
         if (part.has_name) return -14;
         part.name = std::move(value);
         part.has_name = true;
       } else if (pname == "filename") {
         validateQuotes(value, quote);
+        roomFor(r_.multipart_filenames);
         r_.multipart_filenames.push_back(value);
         if (part.has_filename) return -15;
         part.filename = std::move(value);
@@ -578,6 +587,7 @@ class MultipartParser {
     if (in_part_) {
       Part& part = part_;
       if (part.has_name) {
+        roomFor(r_.part_headers);
         for (std::string& line : part.header_lines) {
           r_.part_headers.push_back(Field{part.name, std::move(line)});
         }
@@ -587,8 +597,10 @@ class MultipartParser {
           if (part.has_filename) file.filename = part.filename;
           if (const PartHeader* ct = part.find("content-type")) file.content_type = ct->value;
           file.size = part.length;
+          roomFor(r_.files);
           r_.files.push_back(std::move(file));
         } else {
+          roomFor(pending_args_);
           pending_args_.push_back(Field{part.name, std::move(part.value)});
         }
       } else {
@@ -623,6 +635,7 @@ class MultipartParser {
   }
 
   void finish() {
+    r_.args.reserve(r_.args.size() + std::min<size_t>(pending_args_.size(), limits_.max_args));
     for (Field& f : pending_args_) detail::addArg(r_, limits_, std::move(f.name), std::move(f.value));
     pending_args_.clear();
     MultipartFlags& f = r_.multipart;
