@@ -156,7 +156,6 @@ void Transaction::Impl::prepareRequest() {
   // Once: cached transformations are keyed by the address of these values.
   if (request_prepared) return;
   request_prepared = true;
-  const auto& s = eng->ruleset.settings;
   // Apache merges repeated request headers into one ("a, b") before v2 sees them.
   // Cookie lines are joined with "; " instead (RFC 9113 8.2.3, as HTTP/2 and
   // libmodsecurity have them): with ", " a cookie in a second line hides inside
@@ -173,13 +172,9 @@ void Transaction::Impl::prepareRequest() {
     merged_storage.push_back(std::string(it->value) + sep + std::string(h.value));
     it->value = merged_storage.back();
   }
-  // Query string arguments, v2 style (URL-decoded names and values).
-  // (The first SecArgumentsLimit of them; more is no error in the query string.)
-  body::parseUrlEncodedViews(query_string, s.argument_separator, ws->args_get_store, ws->url_pairs, nullptr);
-  args_get.clear();
-  const size_t max_args = limitsOf(s).max_args;
-  for (size_t i = 0; i < ws->url_pairs.size() && i < max_args; ++i)
-    args_get.push_back({ws->url_pairs[i].first, ws->url_pairs[i].second});
+  // Query string arguments, v2 style (URL-decoded names and values); more
+  // than SecArgumentsLimit is no error in the query string.
+  urlArgs(query_string, ws->args_get_store, args_get);
   // Cookies (version 0 format: ';'-separated, leading spaces dropped, empty names ignored).
   cookies.clear();
   std::string_view content_type;
@@ -216,6 +211,19 @@ void Transaction::Impl::prepareRequest() {
     reqbody_processor = "MULTIPART";
 }
 
+// A query string's or a form's arguments (body::parseUrlEncodedViews): the
+// first SecArgumentsLimit of them into `out`, viewing `from` or `store`;
+// true when there were more.
+bool Transaction::Impl::urlArgs(std::string_view from, std::string& store, std::vector<KV>& out) {
+  const auto& s = eng->ruleset.settings;
+  body::parseUrlEncodedViews(from, s.argument_separator, store, ws->url_pairs, nullptr);
+  const auto& pairs = ws->url_pairs;
+  const size_t max_args = limitsOf(s).max_args;
+  out.clear();
+  for (size_t i = 0; i < pairs.size() && i < max_args; ++i) out.push_back({pairs[i].first, pairs[i].second});
+  return pairs.size() > max_args;
+}
+
 void Transaction::Impl::processBody() {
   if (body_processed) return;
   body_processed = true;
@@ -229,18 +237,10 @@ void Transaction::Impl::processBody() {
     }
   const std::string& p = reqbody_processor;
   if (req_body.empty() || p.empty()) return;
-  if (p == "URLENCODED") {
-    // Views into the body and the Workspace (as parseUrlEncoded, without its
-    // allocation per name and value): the first SecArgumentsLimit arguments,
-    // and REQBODY_ERROR past it.
-    body::parseUrlEncodedViews(req_body, s.argument_separator, ws->args_post_store, ws->url_pairs, nullptr);
-    const size_t max_args = limitsOf(s).max_args;
-    args_post.clear();
-    for (size_t i = 0; i < ws->url_pairs.size() && i < max_args; ++i)
-      args_post.push_back({ws->url_pairs[i].first, ws->url_pairs[i].second});
-    if (ws->url_pairs.size() > max_args) {
+  if (p == "URLENCODED") {  // (as parseUrlEncoded, without its allocation per name and value)
+    if (urlArgs(req_body, ws->args_post_store, args_post)) {
       reqbody_error = true;
-      reqbody_error_msg = "SecArgumentsLimit exceeded";
+      reqbody_error_msg = body::kArgumentsLimitExceeded;
     }
     return;
   }

@@ -756,6 +756,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void recordMatch(const CompiledRule& head, bool disruptive);
   void prepareRequest();
+  bool urlArgs(std::string_view from, std::string& store, std::vector<KV>& out);
   void processBody();
   void decodePathForLaterPhases();
   void normalizePath(const std::string& raw, std::string& out);  // decodePathForLaterPhases' slow path

@@ -47,6 +47,9 @@ struct MultipartFlags {
   int error = 0;               // v2's flag_error: a parse error (part of strict_error)
 };
 
+// The error (REQBODY_ERROR_MSG) of a body with more arguments than max_args.
+inline constexpr const char* kArgumentsLimitExceeded = "SecArgumentsLimit exceeded";
+
 struct Limits {
   uint32_t max_args = 1000;            // SecArgumentsLimit for this call (v2 counts ARGS_GET too)
   uint32_t json_depth = 10000;         // SecRequestBodyJsonDepthLimit

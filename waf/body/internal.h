@@ -16,7 +16,7 @@ namespace rampart::waf::body::detail {
 // Appends (name, value) to result.args unless the limit is reached; returns
 // false (and sets the error once) when the argument was dropped.
 inline bool addArg(Result& result, const Limits& limits, std::string name, std::string value,
-                   const char* limit_msg = "SecArgumentsLimit exceeded") {
+                   const char* limit_msg = kArgumentsLimitExceeded) {
   if (result.args.size() >= limits.max_args) {
     if (!result.error) {
       result.error = true;
