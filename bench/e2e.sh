@@ -12,15 +12,16 @@
 #                  its arguments and cookies)
 # The WAF pair needs ../shared/crs (or $RAMPART_CRS_DIR); WAF=0 skips it.
 #
-#   bench/e2e.sh                 # env: DURATION=10s CONNECTIONS=32 WAF=1 RAMPART_BUILD_DIR=build
+#   bench/e2e.sh                 # env: DURATION=10s CONNECTIONS=32 WAF=1 UNLOADED_ROUNDS=5 RAMPART_BUILD_DIR=build
 #
 # The backend is a third nginx process answering `return 200` (so the backend is
 # never the bottleneck). Access logs are off in both proxies. Everything binds
 # 127.0.0.1. nginx and wrk are installed with apt-get only when missing (only
 # this script needs them). Prints requests/s, p50 and p99 for each proxy and
 # request (two interleaved runs averaged), the ratios, and the unloaded latency
-# (one connection) each WAF adds; for rampart also with busy_poll_us: 200 (a
-# worker polls 200 us before it sleeps: on a VM an idle vCPU wakes slow and cold).
+# (one connection; the median of 5 interleaved rounds) each WAF adds; for
+# rampart also with busy_poll_us: 200 (a worker polls 200 us before it sleeps:
+# on a VM an idle vCPU wakes slow and cold).
 # Also the proxy's own CPU time per request under load (its process and
 # children, from /proc): steadier than requests/s when the machine's other
 # tenants take the cores for a while.
@@ -191,14 +192,36 @@ for req in get post; do
     printf '%-6s %-15s %12.0f %10.3f %10.3f %8s %12.1f\n' "$req" "$sys" "$rps" "$p50" "$p99" "${BAD[$req.$sys]}" "${C[$req.$sys]}"
   done
 done
-# Unloaded latency: one connection, one request at a time.
+# Unloaded latency: one connection, one request at a time, in UNLOADED_ROUNDS
+# rounds of 2 s per system (each round in the order given, the next reversed),
+# so that a slow spell of the machine hits a WAF and its baseline alike. A
+# system's figure is its median p50 over the rounds; what a WAF adds is the
+# median of its differences to its baseline in the same round, with their range.
+ROUNDS_U=${UNLOADED_ROUNDS:-5}
+declare -A LR  # per system: the rounds' p50s (ms), space-separated
+order="$systems $bp_systems"
+for req in get post; do
+  for r in $(seq "$ROUNDS_U"); do
+    for sys in $order; do
+      read -r rps p50 p99 bad < <(CONNECTIONS=1 DURATION=2s run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
+      LR[$req.$sys]="${LR[$req.$sys]:-} $p50"
+    done
+    order=$(echo $order | tr ' ' '\n' | tac | tr '\n' ' ')
+  done
+done
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+# added REQ A B: "median min max" of A's p50 minus B's, round by round, in us
+added() {
+  paste -d' ' <(echo ${LR[$1.$2]} | tr ' ' '\n') <(echo ${LR[$1.$3]} | tr ' ' '\n') |
+    awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' | sort -g |
+    awk '{ v[NR] = $1 } END { printf "%.0f %.0f %.0f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
+}
 echo
-printf '%-6s %-15s %16s\n' request system "unloaded p50 ms"
+printf '%-6s %-15s %16s  (median of %s rounds)\n' request system "unloaded p50 ms" "$ROUNDS_U"
 for req in get post; do
   for sys in $systems $bp_systems; do
-    read -r rps p50 p99 bad < <(CONNECTIONS=1 DURATION=3s run_wrk "${PORT[$sys]}" "$WORK/$req.lua")
-    L[$req.$sys]=$p50
-    printf '%-6s %-15s %16.3f\n' "$req" "$sys" "$p50"
+    L[$req.$sys]=$(echo ${LR[$req.$sys]} | median)
+    printf '%-6s %-15s %16.3f\n' "$req" "$sys" "${L[$req.$sys]}"
   done
 done
 echo
@@ -214,15 +237,17 @@ for req in get post; do
   if [ "$WAF" = 1 ]; then
     ratio "$up rampart+crs / nginx+modsec" "$req.rampart+crs" "$req.nginx+modsec"
     ratio "$up rampart+crs / nginx (no WAF)" "$req.rampart+crs" "$req.nginx"
-    awk -v n="$up" -v w="${L[$req.rampart+crs]}" -v p="${L[$req.rampart]}" -v mw="${L[$req.nginx+modsec]}" -v mp="${L[$req.nginx]}" \
-      'BEGIN { printf "%s unloaded latency added by the WAF: rampart %.0f us, nginx+modsec %.0f us\n", n, (w-p)*1000, (mw-mp)*1000 }'
-    awk -v n="$up" -v w="${L[$req.rampart+crs/bp]}" -v p="${L[$req.rampart/bp]}" \
-      'BEGIN { printf "%s unloaded latency added by the WAF with busy_poll_us: 200: rampart %.0f us\n", n, (w-p)*1000 }'
+    read -r a lo hi < <(added "$req" rampart+crs rampart)
+    read -r ma mlo mhi < <(added "$req" nginx+modsec nginx)
+    echo "$up unloaded latency added by the WAF: rampart $a us (rounds $lo..$hi), nginx+modsec $ma us ($mlo..$mhi)"
+    read -r a lo hi < <(added "$req" rampart+crs/bp rampart/bp)
+    echo "$up unloaded latency added by the WAF with busy_poll_us: 200: rampart $a us (rounds $lo..$hi)"
     awk -v n="$up" -v w="${C[$req.rampart+crs]}" -v p="${C[$req.rampart]}" -v mw="${C[$req.nginx+modsec]}" -v mp="${C[$req.nginx]}" \
       'BEGIN { printf "%s proxy CPU per request under load: rampart+crs %.1f us (WAF +%.1f), nginx+modsec %.1f us (WAF +%.1f): %.2fx less\n", n, w, w-p, mw, mw-mp, mw/w }'
     ratio "$up rampart+crs/nm / nginx+modsec" "$req.rampart+crs/nm" "$req.nginx+modsec"
     ratio "$up rampart+crs/nm / nginx (no WAF)" "$req.rampart+crs/nm" "$req.nginx"
-    awk -v n="$up" -v w="${L[$req.rampart+crs/nm]}" -v p="${L[$req.rampart]}" -v c="${C[$req.rampart+crs/nm]}" -v cp="${C[$req.rampart]}" \
-      'BEGIN { printf "%s value memo off: unloaded latency added %.0f us, CPU per request %.1f us (WAF +%.1f)\n", n, (w-p)*1000, c, c-cp }'
+    read -r a lo hi < <(added "$req" rampart+crs/nm rampart)
+    awk -v n="$up" -v a="$a" -v lo="$lo" -v hi="$hi" -v c="${C[$req.rampart+crs/nm]}" -v cp="${C[$req.rampart]}" \
+      'BEGIN { printf "%s value memo off: unloaded latency added %s us (rounds %s..%s), CPU per request %.1f us (WAF +%.1f)\n", n, a, lo, hi, c, c-cp }'
   fi
 done
