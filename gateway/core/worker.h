@@ -111,6 +111,9 @@ class Worker {
 
   // Client connections waiting for their next request (closed at drain).
   std::set<tcp::socket*> idle_clients;
+  // Requests in progress on this worker (a head read, not yet finished): the
+  // WAF step yields to the others only when there are others.
+  uint32_t exchanges = 0;
 
  private:
   asio::awaitable<void> acceptLoop(std::shared_ptr<tcp::acceptor> acc, std::string listener,

@@ -51,6 +51,8 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kChunk = 64 * 1024;
+// Conn::waf_resp_heads above this after a large response head is let go.
+constexpr size_t kKeptRespHeads = 16 * 1024;
 
 bool isIdempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
@@ -85,6 +87,10 @@ struct Conn {
   std::vector<char> chunk = std::vector<char>(kChunk);
   std::vector<char> rbuf;  // upstream response bytes; sized once per connection
   std::string out;  // serialized heads
+  // The response head's header names and values the WAF's transactions view
+  // (phase 3 on): one buffer for the connection, its capacity kept from one
+  // request to the next (an exchange's transactions end before the next).
+  std::string waf_resp_heads;
 
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
@@ -208,9 +214,8 @@ struct Exchange {
 
   // WAF.
   const filters::WafPolicy* waf = nullptr;   // null or inactive: not inspected
-  std::unique_ptr<waf::Transaction> tx;
-  std::unique_ptr<waf::Transaction> shadow_tx;
-  std::vector<std::string> resp_header_store;  // response header copies the engine points into
+  std::optional<waf::Transaction> tx;
+  std::optional<waf::Transaction> shadow_tx;
   Clock::duration waf_time{};
   std::string waf_action;                    // "blocked", "detected" (access log)
   std::string ban_key;                       // set when the listener has bans: the client's key
@@ -253,6 +258,10 @@ class Handler {
   asio::awaitable<void> yieldToReadyRequests() {
     co_await asio::post(c_->client.get_executor(), asio::use_awaitable);
   }
+  // Another request is in progress on this worker: a yield may let it run
+  // (alone, one only costs: two coroutine frames and a trip through the
+  // event loop, each way).
+  bool othersInProgress() const { return w_.exchanges > 1; }
   asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
   asio::awaitable<void> respondRateLimited(Exchange& x, const filters::RateLimiters::Result& r);
   void wafError(Exchange& x, const char* where, const std::exception& e);
@@ -695,7 +704,7 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
     timed(x, [&] {
       // The engine by reference: rt_ (this connection's configuration
       // generation) holds it past the exchange, and no shared count is written.
-      x.tx = std::make_unique<waf::Transaction>(*wp.engine, x.request_id);
+      x.tx.emplace(*wp.engine, x.request_id);
       x.tx->setRuleEngine(wp.mode == config::WafMode::Block ? rules::EngineSettings::RuleEngine::On
                                                             : rules::EngineSettings::RuleEngine::DetectionOnly);
       // Per-rule counts and times on a sample of the transactions (WafPolicies).
@@ -706,7 +715,7 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
         x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), timed_too, uint32_t(P::kProfileSampling));
       feedRequest(*x.tx, *c_, x.req);
       if (wp.shadow) {
-        x.shadow_tx = std::make_unique<waf::Transaction>(*wp.shadow, x.request_id);
+        x.shadow_tx.emplace(*wp.shadow, x.request_id);
         x.shadow_tx->setRuleEngine(rules::EngineSettings::RuleEngine::DetectionOnly);
         if (sampled)
           x.shadow_tx->setProfile(rt_->waf.profile(wp.shadow_index, w_.id()), timed_too, uint32_t(P::kProfileSampling));
@@ -718,7 +727,7 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
     // The ready requests' phase 1 first, then their phase 2: each phase's
     // rules and databases, a part of the whole, serve them all while cached.
     // 1 KB POST: worker CPU -2.2% (6 of 6 pairs); the GET: no change.
-    if (!v.disruptive()) co_await yieldToReadyRequests();
+    if (!v.disruptive() && othersInProgress()) co_await yieldToReadyRequests();
     if (!v.disruptive() && !x.body_done && x.tx->wantsRequestBody()) {
       const auto& es = wp.engine->settings();
       const uint64_t limit = es.request_body_limit;  // multipart; the engine applies the no-files limit itself
@@ -801,7 +810,7 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
   // Before this request's upstream send, the other ready requests run their
   // inspection. Under wrk -c32 the worker's CPU per inspected GET fell ~20%
   // (alternating pairs).
-  co_await yieldToReadyRequests();
+  if (othersInProgress()) co_await yieldToReadyRequests();
   co_return true;
 }
 
@@ -930,6 +939,11 @@ asio::awaitable<void> Handler::run() {
     x.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
     if (r < 0) break;
+    ++w_.exchanges;  // until this iteration ends (Worker::exchanges)
+    struct InProgress {
+      core::Worker& w;
+      ~InProgress() { --w.exchanges; }
+    } in_progress{w_};
     if (r > 0) {
       // A malformed or oversized head: answer and close (framing is in doubt).
       w_.metrics().parse_errors.add();
@@ -1440,17 +1454,24 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     bool failed = false;
     try {
       v = timed(x, [&] {
-        auto& store = x.resp_header_store;
-        store.clear();
-        store.reserve(resp.headers.size() * 2);  // no reallocation: the engine keeps views
+        auto& bytes = c_->waf_resp_heads;
+        size_t total = 0;
+        for (const auto& h : resp.headers) total += h.name.size() + h.value.size();
+        if (bytes.capacity() > kKeptRespHeads && total <= kKeptRespHeads) std::string().swap(bytes);
+        bytes.clear();
+        bytes.reserve(total);  // no reallocation below: the transactions keep views
+        auto copy = [&](std::string_view v) {
+          const size_t at = bytes.size();
+          bytes.append(v);
+          return std::string_view(bytes.data() + at, v.size());
+        };
+        waf::Transaction* const txs[2] = {&*x.tx, x.shadow_tx ? &*x.shadow_tx : nullptr};
+        for (waf::Transaction* t : txs)
+          if (t) t->setResponseStatus(resp.status, "HTTP/1.1");
         for (const auto& h : resp.headers) {
-          store.emplace_back(h.name);
-          store.emplace_back(h.value);
-        }
-        for (waf::Transaction* t : {x.tx.get(), x.shadow_tx.get()}) {
-          if (!t) continue;
-          t->setResponseStatus(resp.status, "HTTP/1.1");
-          for (size_t i = 0; i + 1 < store.size(); i += 2) t->addResponseHeader(store[i], store[i + 1]);
+          const std::string_view name = copy(h.name), value = copy(h.value);
+          for (waf::Transaction* t : txs)
+            if (t) t->addResponseHeader(name, value);
         }
         if (x.shadow_tx) x.shadow_tx->processResponseHeaders();
         return x.tx->processResponseHeaders();

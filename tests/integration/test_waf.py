@@ -444,6 +444,84 @@ def rss_kib(pid):
                 return int(line.split()[1])
     return 0
 
+RESPONSE_HEADERS_CONFIG = """
+waf:
+  rule_sets:
+    resp:
+      rules: |
+        SecRule RESPONSE_HEADERS:X-Leak "@beginsWith token-" "id:6001,phase:3,deny,status:502,log,msg:'token in a response header'"
+    shadowresp:
+      rules: |
+        SecRule RESPONSE_HEADERS:X-Shadow "@streq yes" "id:6101,phase:3,deny,log"
+listeners:
+  - name: main
+    listen: 127.0.0.1:{port}
+    waf: {{ rule_set: resp, mode: block }}
+pools:
+  - name: app
+    endpoints: ["{backend}"]
+routes:
+  - name: resp
+    pool: app
+    waf: {{ shadow: shadowresp }}
+"""
+
+
+def headers_handler(req):
+    """/h?leak=...&shadow=...&fill=N: those as response headers, with N bytes of filler headers."""
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(req["path"]).query)
+    hd = {"Content-Type": "text/plain", "X-Leak": q.get("leak", ["fine"])[0]}
+    if "shadow" in q:
+        hd["X-Shadow"] = q["shadow"][0]
+    fill = int(q.get("fill", ["0"])[0])
+    for i in range(0, fill, 1000):
+        hd[f"X-Filler-{i}"] = "f" * min(1000, fill - i)
+    return 200, hd, b"body"
+
+
+class WafResponseHeadersTest(unittest.TestCase):
+    """Phase 3 reads the response head's headers, of each request on a kept-alive
+    connection (the gateway copies them into one buffer a connection keeps), in
+    the main and the shadow set."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.backend = Backend(headers_handler, name="headers")
+        cls.gw = Gateway(RESPONSE_HEADERS_CONFIG, workers=1, extra={"backend": cls.backend.address}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.backend.close()
+
+    def test_each_response_head_is_inspected_on_a_kept_alive_connection(self):
+        import http.client as httpclient
+        c = httpclient.HTTPConnection("127.0.0.1", self.gw.port, timeout=5)
+        try:
+            # Larger and smaller heads by turns (20 KB is past what a connection keeps
+            # between requests), the token only in the one before the last.
+            for i, (leak, fill, want) in enumerate([("fine-" + "a" * 40, 20000, 200), ("fine", 0, 200),
+                                                    ("fine-" + "b" * 300, 3000, 200), ("x", 0, 200),
+                                                    ("token-" + "c" * 30, 0, 502), ("fine", 10, 200)]):
+                c.request("GET", f"/h?leak={leak}&fill={fill}")
+                r = c.getresponse()
+                body = r.read()
+                self.assertEqual(r.status, want, f"request {i} (X-Leak: {leak[:12]}..., {fill} bytes of filler): {body[:200]}")
+                if r.getheader("Connection", "").lower() == "close":
+                    c.close()
+        finally:
+            c.close()
+
+    def test_the_shadow_set_reads_the_response_headers_too(self):
+        before = metric(self.gw.admin, "rampart_waf_shadow_differences_total", {"route": "resp"}) or 0
+        st, _, _ = http(self.gw.port, "GET", "/h?shadow=yes&fill=2000")
+        self.assertEqual(st, 200, "the shadow set never blocks")
+        st2, _, _ = http(self.gw.port, "GET", "/h?shadow=no")
+        self.assertEqual(st2, 200)
+        wait_metric(self.gw.admin, "rampart_waf_shadow_differences_total", {"route": "resp"}, before + 1)
+        time.sleep(0.1)  # (a second difference, were there one, would be counted by now)
+        self.assertEqual(metric(self.gw.admin, "rampart_waf_shadow_differences_total", {"route": "resp"}), before + 1)
+
 
 class WafInspectProfileTest(unittest.TestCase):
     """`rampart waf inspect --bench` on a small rule file and corpus written for each test."""
