@@ -505,6 +505,10 @@ std::vector<std::unique_ptr<Transaction::Impl::Workspace>>& freeWorkspaces() {
 }
 constexpr size_t kFreeWorkspaces = 64;
 constexpr size_t kKeptBytes = size_t(1) << 20;
+// The variables' lists grow with a request's arguments, headers and cookies
+// (each under SecArgumentsLimit and the head's limits), not with its body: a
+// workspace they grew past kKeptBytes is dropped at most this many requests late.
+constexpr uint32_t kListsCheckEvery = 16;
 }  // namespace
 
 Transaction::Impl::ThreadCache& Transaction::Impl::threadCache() {
@@ -588,7 +592,11 @@ bool Transaction::Impl::Workspace::worthKeeping() {
                  scan_parts.capacity() * sizeof(std::span<const VarValue>) +
                  url_pairs.capacity() * sizeof(url_pairs[0]) +
                  pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit) + logged_bytes;
-  for (const auto& l : var_lists) bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
+  if (releases++ % kListsCheckEvery == 0) {
+    lists_bytes = 0;
+    for (const auto& l : var_lists) lists_bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);
+  }
+  bytes += lists_bytes;
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
