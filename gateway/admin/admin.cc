@@ -143,7 +143,7 @@ std::string metrics(core::Server& s) {
       for (size_t i = 0; i < a.lat.size(); ++i) a.lat[i] += rm->latency[i].get();
       a.sum_us += rm->latency_sum_us.get();
       const Counter* wc[6] = {&rm->waf_inspected, &rm->waf_blocked,        &rm->waf_detected,
-                              &rm->waf_errors,    &rm->waf_shadow_differs, &rm->waf_time_us};
+                              &rm->waf_errors,    &rm->waf_shadow_differs, &rm->waf_time_ns};
       for (int i = 0; i < 6; ++i) a.waf[i] += wc[i]->get();
     }
   }
@@ -242,7 +242,7 @@ std::string metrics(core::Server& s) {
     o += fmt::format("# HELP {} {}\n# TYPE {} counter\n", kWaf[i].name, kWaf[i].help, kWaf[i].name);
     for (auto& [name, a] : routes) {
       if (!a.waf[0]) continue;
-      if (i == 5) o += fmt::format("{}{{route=\"{}\"}} {:.6f}\n", kWaf[i].name, label(name), a.waf[i] / 1e6);
+      if (i == 5) o += fmt::format("{}{{route=\"{}\"}} {:.9f}\n", kWaf[i].name, label(name), double(a.waf[i]) / 1e9);
       else o += fmt::format("{}{{route=\"{}\"}} {}\n", kWaf[i].name, label(name), a.waf[i]);
     }
   }

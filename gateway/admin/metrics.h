@@ -39,7 +39,7 @@ struct RouteMetrics {
   Counter waf_detected;       // detect mode: verdicts that block mode would have taken
   Counter waf_errors;         // engine errors (by fail mode: passed or answered 500)
   Counter waf_shadow_differs; // live and shadow rule sets disagreed on blocking
-  Counter waf_time_us;        // time spent in the engine (phases 1-5)
+  Counter waf_time_ns;        // time spent in the engine (phases 1-5), in nanoseconds
   void observe(uint16_t status, double seconds);
 };
 

@@ -836,7 +836,8 @@ void Handler::finishWaf(Exchange& x) {
     shadow_differs = x.shadow_tx->wouldBeVerdict().disruptive() != would_block;
     if (shadow_differs) rm.waf_shadow_differs.add();
   }
-  rm.waf_time_us.add(uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(x.waf_time).count()));
+  // In nanoseconds: a request's WAF time is a few microseconds, and whole ones would drop ~0.5 us of each.
+  rm.waf_time_ns.add(uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(x.waf_time).count()));
   {
     const auto& ms = x.tx->valueMemoStats();
     auto& wm = w_.metrics();
