@@ -216,6 +216,7 @@ struct Exchange {
   const filters::WafPolicy* waf = nullptr;   // null or inactive: not inspected
   std::optional<waf::Transaction> tx;
   std::optional<waf::Transaction> shadow_tx;
+  admin::RouteMetrics* route_metrics = nullptr;  // Handler::routeMetrics, once the route is known
   Clock::duration waf_time{};
   std::string waf_action;                    // "blocked", "detected" (access log)
   std::string ban_key;                       // set when the listener has bans: the client's key
@@ -262,6 +263,15 @@ class Handler {
   // (alone, one only costs: two coroutine frames and a trip through the
   // event loop, each way).
   bool othersInProgress() const { return w_.exchanges > 1; }
+  // The exchange's route's metrics ("(none)" without a route), looked up by
+  // name once (the WAF step and the exchange's end both count into them).
+  admin::RouteMetrics& routeMetrics(Exchange& x) {
+    if (!x.route_metrics) {
+      static const std::string kNoRoute = "(none)";
+      x.route_metrics = &w_.metrics().route(x.route ? x.route->name : kNoRoute);
+    }
+    return *x.route_metrics;
+  }
   asio::awaitable<void> respondBlocked(Exchange& x, const waf::Verdict& v);
   asio::awaitable<void> respondRateLimited(Exchange& x, const filters::RateLimiters::Result& r);
   void wafError(Exchange& x, const char* where, const std::exception& e);
@@ -439,8 +449,7 @@ void Handler::finish(Exchange& x) {
   if (x.tx) finishWaf(x);
   auto now = Clock::now();
   double secs = std::chrono::duration<double>(now - x.start).count();
-  auto& m = w_.metrics();
-  m.route(x.route ? x.route->name : std::string("(none)")).observe(x.status, secs);
+  routeMetrics(x).observe(x.status, secs);
   if (auto* log = w_.shared().access_log) {
     log::AccessRecord r;  // views of this exchange, rendered into the worker's ring by record()
     r.time_ms = x.start_unix_ms;
@@ -585,7 +594,7 @@ void feedRequest(waf::Transaction& tx, const Conn& c, const http::RequestHead& r
 }
 
 void Handler::wafError(Exchange& x, const char* where, const std::exception& e) {
-  if (x.route) w_.metrics().route(x.route->name).waf_errors.add();
+  if (x.route) routeMetrics(x).waf_errors.add();
   static std::atomic<int64_t> last_log{0};
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
   if (last_log.exchange(now) != now)  // at most one line per second
@@ -596,7 +605,7 @@ void Handler::wafError(Exchange& x, const char* where, const std::exception& e) 
 
 asio::awaitable<void> Handler::respondBlocked(Exchange& x, const waf::Verdict& v) {
   x.waf_action = "blocked";
-  if (x.route) w_.metrics().route(x.route->name).waf_blocked.add();
+  if (x.route) routeMetrics(x).waf_blocked.add();
   // Counted before the answer goes out, so the client's next request sees the ban.
   if (!x.ban_key.empty()) rt_->rate_limits.offence(x.listener_index, x.ban_key, true, false);
   // The body is not read any further: a large or slow attack body is not worth
@@ -696,7 +705,7 @@ asio::awaitable<void> Handler::respondBanned(Exchange& x, const ratelimit::BanLi
 
 asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
   const auto& wp = *x.waf;
-  auto& rm = w_.metrics().route(x.route ? x.route->name : std::string("(none)"));
+  auto& rm = routeMetrics(x);
   rm.waf_inspected.add();
   waf::Verdict v;
   bool failed = false;
@@ -816,7 +825,7 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
 
 void Handler::finishWaf(Exchange& x) {
   const auto& wp = *x.waf;
-  auto& rm = w_.metrics().route(x.route ? x.route->name : std::string("(none)"));
+  auto& rm = routeMetrics(x);
   try {
     timed(x, [&] {
       if (x.status) x.tx->setResponseStatus(x.status, "HTTP/1.1");
