@@ -5,7 +5,7 @@ import threading
 import time
 import unittest
 
-from harness import SANITIZED, Backend, Gateway, http, raw, recv_until
+from harness import SANITIZED, Backend, Gateway, http, metric, raw, recv_until
 
 CONFIG = """
 listeners:
@@ -276,6 +276,10 @@ routes: [ {{ name: only, match: {{ path: {{ exact: "/only" }} }}, direct_respons
             status, headers, body = http(gw.port, "GET", "/other")
             self.assertEqual(status, 404)
             self.assertIn(headers["x-request-id"].encode(), body)
+            self.assertEqual(http(gw.port, "GET", "/only")[0], 200)
+            # Counted under "(none)", the routed one under its route.
+            self.assertEqual(metric(gw.admin, "rampart_requests_total", {"route": "(none)", "class": "4xx"}), 1)
+            self.assertEqual(metric(gw.admin, "rampart_requests_total", {"route": "only", "class": "2xx"}), 1)
         finally:
             gw.stop()
 
