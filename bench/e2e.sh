@@ -212,9 +212,10 @@ done
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 # added REQ A B: "median min max" of A's p50 minus B's, round by round, in us
 added() {
-  paste -d' ' <(echo ${LR[$1.$2]} | tr ' ' '\n') <(echo ${LR[$1.$3]} | tr ' ' '\n') |
-    awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' | sort -g |
-    awk '{ v[NR] = $1 } END { printf "%.0f %.0f %.0f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
+  local d
+  d=$(paste -d' ' <(echo ${LR[$1.$2]} | tr ' ' '\n') <(echo ${LR[$1.$3]} | tr ' ' '\n') |
+    awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' | sort -g)
+  printf '%.0f %.0f %.0f\n' "$(echo $d | median)" "$(echo "$d" | head -1)" "$(echo "$d" | tail -1)"
 }
 echo
 printf '%-6s %-15s %16s  (median of %s rounds)\n' request system "unloaded p50 ms" "$ROUNDS_U"

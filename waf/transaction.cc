@@ -105,7 +105,8 @@ Transaction::Impl::Impl(const Engine& e) {
 // ---------------------------------------------------------------- macros
 
 bool Transaction::Impl::txView(std::string_view key, std::string_view* out) {
-  const Collection::Item* e = tx_coll ? tx_coll->find(key) : nullptr;
+  const Collection* tx = txIfMade();
+  const Collection::Item* e = tx ? tx->find(key) : nullptr;
   if (!e || !e->second.p) return false;
   *out = e->second.p->value;
   return true;
@@ -123,8 +124,9 @@ void Transaction::Impl::expandInto(std::string& out, std::string_view text) {
       [&](std::string_view coll, std::string_view key) {
         if (operators::isTxCollection(coll) && !key.empty()) {
           // %{tx.name}, most macros CRS expands: a direct lookup (TX keys are stored lower case).
-          if (!tx_coll) return;
-          const Collection::Item* e = tx_coll->find(asciiLowered(key, lower_key));
+          const Collection* tx = txIfMade();
+          if (!tx) return;
+          const Collection::Item* e = tx->find(asciiLowered(key, lower_key));
           if (e && e->second.p) out.append(e->second.p->value);
           return;
         }
@@ -1277,7 +1279,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
   resetScans();
   // The phase-1 rules folded at compile time: their TX, unless something set TX
   // or removed rules before they would have run.
-  if (phase == 1 && !eng->tx_init.empty() && (!tx_coll || tx_coll->empty()) && removed_ids.empty() &&
+  if (phase == 1 && !eng->tx_init.empty() && (!tx_store || tx_store->empty()) && removed_ids.empty() &&
       removed_tags.empty() && removed_msgs.empty() && removed_targets.empty()) {
     txColl() = eng->tx_init;
     from_tx_init = true;
@@ -1614,7 +1616,7 @@ std::span<const MatchedRule> Transaction::loggedMatches() const {
 const Verdict& Transaction::verdict() const { return impl_->verdict; }
 
 std::string Transaction::txValue(std::string_view name) const {
-  const Collection* tx = impl_->tx_coll;
+  const Collection* tx = impl_->txIfMade();
   if (!tx) return {};
   const Collection::Item* e = tx->find(toLower(name));
   return !e || !e->second.p ? std::string() : std::string(e->second.p->value);

@@ -34,7 +34,7 @@ struct ValueSlot {
 struct KV {
   std::string_view name;
   std::string_view value;
-  mutable ValueSlot name_slot, value_slot;
+  mutable ValueSlot name_slot{}, value_slot{};
 };
 
 // One resolved target value.
@@ -140,9 +140,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::pmr::monotonic_buffer_resource coll_arena{ws->coll_bytes, Workspace::kCollBytes};
   std::map<std::string, Collection, std::less<>> collections;  // "ip", "session", ... (not TX)
   // TX, made at its first use (txColl): a member, not a map node allocated
-  // per request.
+  // per request. Readers that must not make it: txIfMade().
   std::optional<Collection> tx_store;
-  Collection* tx_coll = nullptr;                  // tx_store once made
+  Collection* txIfMade() { return tx_store ? &*tx_store : nullptr; }
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
   // On the TX path (Engine::Impl::tx_sims): nothing but replayed rules wrote a
@@ -669,15 +669,14 @@ struct Transaction::Impl : public operators::MacroExpander {
     if (x >= 0 && x < 100) return kSmall[size_t(x)];
     return keep(std::to_string(x));
   }
-  // TX is reached through tx_coll only (readers: null means no TX yet).
+  // TX is reached through txColl / txIfMade only (readers: null means no TX yet).
   Collection& coll(std::string_view name) {
     if (name == "tx") return txColl();
     auto it = collections.find(name);
     return it != collections.end() ? it->second : collections.try_emplace(std::string(name), &coll_arena).first->second;
   }
   Collection& txColl() {
-    if (!tx_coll) tx_coll = &tx_store.emplace(&coll_arena);
-    return *tx_coll;
+    return tx_store ? *tx_store : tx_store.emplace(&coll_arena);
   }
   void expandMacro(std::string& out, const actions::MacroText& m, std::string_view text);
   void setTx(std::string_view lkey, std::string_view value);  // key in lower case (the captures' TX:0-9)

@@ -163,8 +163,8 @@ void Transaction::Impl::expandMacro(std::string& out, const actions::MacroText& 
   for (const auto& p : m.parts) {
     if (!p.tx) {
       out.append(p.text);
-    } else if (tx_coll) {
-      const Collection::Item* e = tx_coll->find(p.text);
+    } else if (const Collection* tx = txIfMade()) {
+      const Collection::Item* e = tx->find(p.text);
       if (e && e->second.p) out.append(e->second.p->value);
     }
   }

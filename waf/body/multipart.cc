@@ -89,9 +89,15 @@ bool cIsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' |
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string toLower(std::string_view s) {
-  std::string out(s);
+// s in lower case into out (its buffer reused).
+void assignLower(std::string& out, std::string_view s) {
+  out.assign(s);
   for (char& c : out) c = lower(c);
+}
+
+std::string toLower(std::string_view s) {
+  std::string out;
+  assignLower(out, s);
   return out;
 }
 
@@ -449,8 +455,7 @@ class MultipartParser {
     }
     size_t v = colon + 1;
     while (v < line.size() && (line[v] == '\t' || line[v] == ' ')) ++v;
-    key_.assign(name);
-    for (char& c : key_) c = lower(c);
+    assignLower(key_, name);
     if (part.find(key_)) return fail("Multipart: Duplicate part header: " + std::string(name) + ".");
     if (part.header_count == part.headers.size()) part.headers.emplace_back();
     PartHeader& h = part.headers[part.header_count];

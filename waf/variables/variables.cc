@@ -211,7 +211,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::User:
     case K::Global:
     case K::Resource: {
-      const Collection* c = tx_coll;  // TX: the cached pointer (null: no TX yet)
+      const Collection* c = txIfMade();  // TX (null: no TX yet)
       if (v.kind != K::Tx) {
         auto it = collections.find(variables::collectionName(v.kind));
         c = it == collections.end() ? nullptr : &it->second;
@@ -239,7 +239,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
       };
       // A TX that began as tx_init: the selector's matches among its items are
       // known (a caseless selector matches a key as it matches its spelling).
-      if (v.tx_init_known && from_tx_init && c == tx_coll) {
+      if (v.tx_init_known && from_tx_init && c == txIfMade()) {
         c->forEachSortedFrom(
             v.tx_init_hits, eng->tx_init.itemCount(), pre, coll_items,
             [](const Collection::Item& it) { return it.second.p != nullptr; }, selects, emit);

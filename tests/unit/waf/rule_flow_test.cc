@@ -556,9 +556,6 @@ SecRule REQUEST_HEADERS:X-Tag "@rx ^evil-[a-z]+$" "id:134,phase:5,pass,nolog,t:l
   }
 }
 
-// A transaction made from a reference to the engine (the gateway's: its
-// connection keeps the engine alive) does not copy the engine's shared_ptr,
-// and runs the rules as one made from the shared_ptr does.
 // A form's arguments view the body as it was buffered when phase 2 ran:
 // body bytes handed over after that are not buffered (and so cannot move
 // what the arguments view), and the phase-5 rules see the arguments of the
@@ -586,6 +583,9 @@ SecRule REQUEST_BODY "@rx later" "id:144,phase:5,pass,nolog,setvar:tx.later=1")X
   EXPECT_EQ(tx.txValue("later"), "");
 }
 
+// A transaction made from a reference to the engine (the gateway's: its
+// connection keeps the engine alive) does not copy the engine's shared_ptr,
+// and runs the rules as one made from the shared_ptr does.
 TEST(RuleFlow, TransactionBorrowingTheEngineLeavesItsCountAlone) {
   auto e = compileRules(R"(SecRule ARGS:q "@contains evil" "id:1,phase:1,deny")");
   ASSERT_TRUE(e);
