@@ -1348,6 +1348,18 @@ void Engine::prepareTargets(Impl& impl) {
         st.flags |= Impl::RunStep::kMemo;
         plan.memo[i] = {r->known_at, r->known_count, r->memo_bit};
       }
+      // Runs of entries one group's scan decides (markers between them pass too).
+      for (size_t i = 0; i < plan.steps.size(); ++i) {
+        auto& st = plan.steps[i];
+        if (st.scan_group < 0 || (st.flags & Impl::RunStep::kMarker)) continue;
+        size_t end = i + 1;
+        while (end < plan.steps.size() && end - i < UINT16_MAX) {
+          const auto& next = plan.steps[end];
+          if (!(next.flags & Impl::RunStep::kMarker) && next.scan_group != st.scan_group) break;
+          ++end;
+        }
+        st.run = static_cast<uint16_t>(end - i);
+      }
     }
 }
 

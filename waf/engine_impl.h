@@ -235,6 +235,11 @@ struct Engine::Impl {
     int16_t scan_hit = -1;
     int8_t constant = -1;
     uint8_t flags = 0;
+    // A scan-decided entry: how many entries from it on (itself included)
+    // are decided by the same group's scan or are markers. When the group
+    // found none of its patterns, runPhase passes them all at once (CRS runs
+    // ten to forty rules of one attack family that read the same variables).
+    uint16_t run = 1;
   };
   static_assert(sizeof(RunStep) == 16);
   struct RunCold {

@@ -854,6 +854,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
     }
   }
   bool ok = true;
+  bool clean = true;  // no pattern a link reads was found
   uint8_t* hits = scan_hits.data() + hot.hits_offset;
   const size_t nhits = hot.hits;
   if (scan_seps.empty()) {
@@ -869,6 +870,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
     }
     bool none = ok;
     for (size_t i = 0; i < nhits && none; ++i) none = hits[i] == 0 || g.unread[i];
+    clean = none;
     if (memo_bit && none) {
       // Nothing matched: none of these values matches any of the group's
       // patterns through any of its pipelines (alone, each is matched by no
@@ -883,7 +885,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
     memo_stats.scans += 1;
     memo_stats.scans_skipped += scan_seps.empty();
   }
-  scan_state[gi] = ok ? 1 : -1;
+  scan_state[gi] = !ok ? -1 : clean ? 2 : 1;
   if (profile) {
     auto& c = profile->scans();
     bumpCounter(c.evaluations, profile_weight);
@@ -1324,8 +1326,15 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
     // A rule its phase's scan rules out (~40% of the entries a request
     // passes): nothing of it runs, removed or not. (Not while profiling or
     // probing: those count every rule reached.)
-    if (step.scan_group >= 0 && !counting && !scanSays(size_t(step.scan_group), size_t(step.scan_hit)))
-      continue;
+    if (step.scan_group >= 0 && !counting) {
+      const size_t g = size_t(step.scan_group);
+      if (scan_state[g] == 0) scanGroup(g);
+      if (scan_state[g] == 2) {  // the group found nothing: its whole run passes
+        i += step.run - 1;
+        continue;
+      }
+      if (scan_state[g] == 1 && scan_hits[size_t(step.scan_hit)] == 0) continue;
+    }
     const CompiledRule* rule = step.rule;
     if (rules_removed && ruleRemoved(*rule)) {
       if ((step.flags & Step::kTxSim) || step.constant >= 0) tx_path = false;  // the simulation ran it

@@ -732,13 +732,14 @@ struct Transaction::Impl : public operators::MacroExpander {
     if (t.slot) t.slot->cls = t.cls;
     return t.cls;
   }
-  // Runs the phase scan of group gi: its hits, and scan_state[gi] 1 (or -1 on a failure).
+  // Runs the phase scan of group gi: its hits, and scan_state[gi] 1, or 2
+  // when no pattern a link reads was found (-1 on a failure).
   void scanGroup(size_t gi);
   // False when the phase scan of group gi (run now if it has not run in this
   // phase) proves the pattern of hit index `hit` matches none of its values.
   bool scanSays(size_t gi, size_t hit) {
     if (scan_state[gi] == 0) scanGroup(gi);
-    return scan_state[gi] != 1 || scan_hits[hit] != 0;
+    return scan_state[gi] < 0 || scan_hits[hit] != 0;
   }
   // What was found in the request's values is found again (a phase begins, a ctl ran).
   void resetScans() {

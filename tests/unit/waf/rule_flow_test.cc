@@ -1340,6 +1340,46 @@ SecRule ARGS "@contains evil" "id:65,phase:2,pass,log"
   EXPECT_TRUE(r.fired(65));
 }
 
+// Entries one scan group decides, markers among them, are passed at once
+// when the group found none of its patterns (RunStep::run); a rule of
+// another group after them, a hit of the group and a skipAfter landing
+// inside the run still take their course.
+TEST(RuleFlow, ARunOfRulesOneScanDecidesIsPassedOnlyWhenItsScanFoundNothing) {
+  auto e = compileRules(R"(
+SecRule REQUEST_HEADERS:X-Skip "@streq yes" "id:70,phase:2,pass,nolog,skipAfter:MID"
+SecRule ARGS "@rx aaa1" "id:71,phase:2,pass,log"
+SecRule ARGS "@rx bbb2" "id:72,phase:2,pass,log"
+SecMarker MID
+SecRule ARGS "@rx ccc3" "id:73,phase:2,pass,log"
+SecRule REQUEST_HEADERS:X-T "@rx zzz9" "id:74,phase:2,pass,log"
+SecRule ARGS "@rx ddd4" "id:75,phase:2,pass,log"
+)");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scanStats().links, 5u);  // every @rx decided by a scan: 71-73 and 75 by one group
+  const std::vector<int64_t> all = {71, 72, 73, 74, 75};
+  auto only = [&](const Request& req, std::vector<int64_t> want) {
+    auto r = run(e, req);
+    for (int64_t id : all)
+      EXPECT_EQ(r.fired(id), std::find(want.begin(), want.end(), id) != want.end()) << "rule " << id;
+  };
+  Request clean;
+  clean.uri = "/?q=fine";
+  only(clean, {});
+  Request other = clean;  // ARGS's group found nothing: 71-73 passed at once, 74 still runs
+  other.headers.push_back({"X-T", "zzz9"});
+  only(other, {74});
+  Request third;
+  third.uri = "/?q=ccc3";
+  only(third, {73});
+  Request last;
+  last.uri = "/?q=ddd4&r=bbb2";
+  last.headers.push_back({"X-T", "zzz9"});
+  only(last, {72, 74, 75});
+  Request skipped = last;  // on after MID: 72 skipped, 74 and 75 as before
+  skipped.headers.push_back({"X-Skip", "yes"});
+  only(skipped, {74, 75});
+}
+
 // The request line's and headers' values are read once a request
 // (variables::fixedByHead); the path is read again in phase 2, decoded, and a
 // pooled workspace's next request reads its own headers.
