@@ -4,6 +4,7 @@
 // must give the same verdict as the whole buffer.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -585,6 +586,58 @@ TEST(RequestHead, ClassicClTePayloadIsRefused) {
   EXPECT_EQ(parseRequestHead(raw, testLimits(), h, err), ParseStatus::Error);
   EXPECT_EQ(err.status, 400);
   EXPECT_TRUE(err.close);
+}
+
+// Field names and values of every length around the parser's 16-byte steps, with
+// one byte they may not hold at any position (or none): the verdict and the fields
+// are what the grammar says, wherever the byte falls.
+TEST(RequestHead, FieldBytesAreCheckedAtEveryPosition) {
+  std::mt19937 rng(7);
+  auto pick = [&](std::string_view from) { return from[rng() % from.size()]; };
+  const std::string tchar = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`|~";
+  std::string vchar = tchar + " \t\"(),/:;<=>?@[\\]{}";
+  for (int c = 0x80; c <= 0xff; c += 13) vchar.push_back(static_cast<char>(c));
+  const std::string not_tchar = std::string("\"(),/;<=>?@[\\]{} \t\x7f\x01\x80\xff", 20);
+  const std::string not_vchar = std::string("\x00\x01\x08\x0b\x0c\x1f\x7f", 7);
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::string fields;
+    std::vector<std::pair<std::string, std::string>> want;
+    const int bad_at = static_cast<int>(rng() % 8);  // which field holds the bad byte (none when past the last)
+    const int nfields = 1 + static_cast<int>(rng() % 6);
+    bool bad = false;
+    for (int f = 0; f < nfields; ++f) {
+      std::string name = "x-";
+      const size_t nlen = rng() % 40;
+      for (size_t i = 0; i < nlen; ++i) name.push_back(pick(tchar));
+      std::string value;
+      const size_t vlen = rng() % 70;
+      for (size_t i = 0; i < vlen; ++i) value.push_back(pick(vchar));
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+      if (f == bad_at) {
+        bad = true;
+        if (rng() % 2) name.insert(1 + rng() % name.size(), 1, pick(not_tchar));
+        else value.insert(rng() % (value.size() + 1), 1, pick(not_vchar));
+      }
+      fields += name + ": " + value + "\r\n";
+      want.emplace_back(name, value);
+    }
+    const std::string raw = get11(fields);
+    RequestHead h;
+    ParseError err;
+    const ParseStatus st = parseRequestHead(raw, testLimits(), h, err);
+    if (bad) {
+      ASSERT_EQ(st, ParseStatus::Error) << iter << ": " << raw;
+      EXPECT_EQ(err.status, 400) << iter;
+      continue;
+    }
+    ASSERT_EQ(st, ParseStatus::Done) << iter << ": " << err.reason << "\n" << raw;
+    ASSERT_EQ(h.headers.size(), want.size() + 1) << iter;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(h.headers[i + 1].name, want[i].first) << iter;
+      EXPECT_EQ(h.headers[i + 1].value, want[i].second) << iter;
+    }
+  }
 }
 
 }  // namespace
