@@ -1505,7 +1505,11 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
 
   // The response body, decoded, one slice at a time (views into rbuf, valid until
-  // the next call): 1 a slice, 0 the end, -1 the upstream failed.
+  // the next call): 1 a slice, 0 the end, -1 the upstream failed. Read into rbuf
+  // after the response head, which resp's views keep reading until the client's
+  // head is written (phase 4 holds the body back first: ~16 KiB at least a read).
+  char* const body_at = rbuf.data() + resp.head_size;
+  const size_t body_room = rbuf.size() - resp.head_size;
   std::string_view pending(rbuf.data() + resp.head_size, rend - resp.head_size);
   uint64_t left = resp.framing == http::BodyFraming::ContentLength ? resp.content_length : 0;
   http::ChunkedDecoder dec{http::Limits{}};  // the upstream's body is not bound by client limits
@@ -1513,9 +1517,9 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
                   (resp.framing == http::BodyFraming::ContentLength && left == 0);
   auto readUpstream = [&]() -> asio::awaitable<std::string_view> {
     c_->arm(Phase::Streaming, route.timeouts.idle);
-    auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(rbuf.data(), rbuf.size()), kTuple);
+    auto [ec, n] = co_await uc.sock->async_read_some(asio::buffer(body_at, body_room), kTuple);
     if (ec || n == 0) co_return std::string_view();
-    co_return std::string_view(rbuf.data(), n);
+    co_return std::string_view(body_at, n);
   };
   auto next = [&](std::string_view& out) -> asio::awaitable<int> {
     out = {};
