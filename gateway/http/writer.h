@@ -25,6 +25,38 @@ void appendRequestLine(std::string& out, std::string_view method, std::string_vi
 void appendStatusLine(std::string& out, uint16_t status, std::string_view reason = {});
 // "name: value\r\n"
 void appendHeader(std::string& out, std::string_view name, std::string_view value);
+// Header lines as they were received, for a proxy that forwards most of a head's
+// fields: the lines of parsed fields (views into the buffer parseRequestHead or
+// parseResponseHead read, which the parser left as `name: OWS value OWS CRLF`)
+// that follow one another there are copied as one run. flush() before anything
+// else is appended to `out`.
+//   http::ReceivedLines lines(head);
+//   for (const auto& h : req.headers) if (keep(h)) lines.add(h);
+//   lines.flush();
+class ReceivedLines {
+ public:
+  explicit ReceivedLines(std::string& out) : out_(out) {}
+  void add(const Header& h) {
+    const char* end = h.value.data() + h.value.size();
+    while (*end != '\r') ++end;  // the value's trailing OWS
+    end += 2;
+    if (h.name.data() != to_) {
+      flush();
+      from_ = h.name.data();
+    }
+    to_ = end;
+  }
+  void flush() {
+    if (from_) out_.append(from_, size_t(to_ - from_));
+    from_ = to_ = nullptr;
+  }
+
+ private:
+  std::string& out_;
+  const char* from_ = nullptr;
+  const char* to_ = nullptr;
+};
+
 // Each header in order; with skip_hop_by_hop, leaves out those HopByHop(headers) drops.
 void appendHeaders(std::string& out, std::span<const Header> headers, bool skip_hop_by_hop = false);
 

@@ -1155,6 +1155,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     http::appendRequestLine(head, req.method, target);
     std::string xff, via;
     const http::HopByHop hop(req.headers);
+    http::ReceivedLines lines(head);  // the client's lines kept, as received
     for (const auto& h : req.headers) {
       if (hop.drops(h.name)) continue;
       if (http::iequals(h.name, "Content-Length") || http::iequals(h.name, "Expect")) continue;
@@ -1177,8 +1178,9 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
       for (auto& r : route.request_headers.remove)
         if (http::iequals(h.name, r)) removed = true;
       if (removed) continue;
-      http::appendHeader(head, h.name, h.value);
+      lines.add(h);
     }
+    lines.flush();
     if (req.host.empty()) http::appendHeader(head, "Host", pool.endpoints().front()->config().address);
     xff.append(xff.empty() ? "" : ", ").append(c_->peer_ip);
     http::appendHeader(head, "X-Forwarded-For", xff);
@@ -1621,6 +1623,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   o.clear();
   http::appendStatusLine(o, resp.status, resp.reason);
   const http::HopByHop hop(resp.headers);
+  http::ReceivedLines lines(o);  // the upstream's lines kept, as received
   for (const auto& h : resp.headers) {
     if (!upgrade_ok && hop.drops(h.name)) continue;
     if (upgrade_ok && (http::iequals(h.name, "Connection") || http::iequals(h.name, "Upgrade"))) continue;
@@ -1630,8 +1633,9 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
     for (auto& r : route.response_headers.remove)
       if (http::iequals(h.name, r)) removed = true;
     if (removed) continue;
-    http::appendHeader(o, h.name, h.value);
+    lines.add(h);
   }
+  lines.flush();
   for (auto& [n, v] : route.response_headers.add) http::appendHeader(o, n, v);
   if (!route.hsts.empty() && c_->client.tls()) http::appendHeader(o, "Strict-Transport-Security", route.hsts);
   x.appendLimitHeaders(o);

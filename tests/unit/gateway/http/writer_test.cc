@@ -45,6 +45,32 @@ TEST(Writer, SkipsHopByHopAndConnectionNamedFields) {
   EXPECT_EQ(out, "Host: a\r\nX-Kept: k\r\n");
 }
 
+// Lines of a parsed head as received, runs of neighbouring lines copied whole: a
+// field left out splits the run, a field's OWS stays as it came.
+TEST(Writer, ReceivedLinesCopyTheParsedLinesAsTheyCame) {
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: a\r\nX-One:1\r\nX-Two:  two  \t\r\nX-Drop: d\r\nX-Three: 3\r\nX-Empty:\r\n\r\n";
+  RequestHead h;
+  ParseError err;
+  ASSERT_EQ(parseRequestHead(raw, Limits{}, h, err), ParseStatus::Done);
+  std::string out = "GET /up HTTP/1.1\r\n";
+  ReceivedLines lines(out);
+  for (const auto& f : h.headers)
+    if (f.name != "X-Drop") lines.add(f);
+  lines.flush();
+  out += "Via: 1.1 x\r\n";
+  EXPECT_EQ(out, "GET /up HTTP/1.1\r\nHost: a\r\nX-One:1\r\nX-Two:  two  \t\r\nX-Three: 3\r\nX-Empty:\r\nVia: 1.1 x\r\n");
+  RequestHead again;
+  ASSERT_EQ(parseRequestHead(out + "\r\n", Limits{}, again, err), ParseStatus::Done);
+  ASSERT_EQ(again.headers.size(), 6u);
+  EXPECT_EQ(again.headers[2].value, "two");
+  EXPECT_EQ(again.headers[4].value, "");
+  std::string none;
+  ReceivedLines empty(none);
+  empty.flush();
+  EXPECT_EQ(none, "");
+}
+
 TEST(Writer, ChunkFraming) {
   std::string out;
   appendChunkHeader(out, 0);
