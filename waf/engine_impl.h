@@ -237,8 +237,8 @@ struct Engine::Impl {
     uint8_t flags = 0;
     // A scan-decided entry: how many entries from it on (itself included)
     // are decided by the same group's scan or are markers. When the group
-    // found none of its patterns, runPhase passes them all at once (CRS runs
-    // ten to forty rules of one attack family that read the same variables).
+    // found none of its patterns, runPhase passes them all at once (a warm
+    // GET through CRS 4.28 PL1 passes 65 runs, ~3 entries each, a request).
     uint16_t run = 1;
   };
   static_assert(sizeof(RunStep) == 16);
