@@ -57,11 +57,16 @@ inline std::string_view asciiLowered(std::string_view s, std::string& buf) {
 }
 std::string toLower(std::string_view s);
 // Inline: the engine compares names this way ~1,000 times a request.
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
+inline bool iequalsSameSize(const char* a, const char* b, size_t n) {
+  for (size_t i = 0; i < n; ++i)
     if (a[i] != b[i] && asciiLower(a[i]) != asciiLower(b[i])) return false;
   return true;
+}
+// The sizes first, where it is called: most names compared differ in length
+// (a request's header merge alone asks ~50 times), and a call of the whole
+// comparison cost ~16 instructions for that answer.
+[[gnu::always_inline]] inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequalsSameSize(a.data(), b.data(), a.size());
 }
 
 struct CompiledVar {
