@@ -868,10 +868,9 @@ void Transaction::Impl::scanGroup(size_t gi) {
       for (uint32_t at : scan_seps) scan_buf[at] = kPlainSeparator;
       ok = g.db_plain.scan(scan_buf, hits + g.db.size(), nullptr) && ok;
     }
-    bool none = ok;
-    for (size_t i = 0; i < nhits && none; ++i) none = hits[i] == 0 || g.unread[i];
-    clean = none;
-    if (memo_bit && none) {
+    clean = ok;
+    for (size_t i = 0; i < nhits && clean; ++i) clean = hits[i] == 0 || g.unread[i];
+    if (memo_bit && clean) {
       // Nothing matched: none of these values matches any of the group's
       // patterns through any of its pipelines (alone, each is matched by no
       // more than among the others). Patterns no link reads do not count.
@@ -1327,13 +1326,9 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
     // passes): nothing of it runs, removed or not. (Not while profiling or
     // probing: those count every rule reached.)
     if (step.scan_group >= 0 && !counting) {
-      const size_t g = size_t(step.scan_group);
-      if (scan_state[g] == 0) scanGroup(g);
-      if (scan_state[g] == 2) {  // the group found nothing: its whole run passes
-        i += step.run - 1;
-        continue;
-      }
-      if (scan_state[g] == 1 && scan_hits[size_t(step.scan_hit)] == 0) continue;
+      const ScanAnswer a = scanAnswer(size_t(step.scan_group), size_t(step.scan_hit));
+      if (a == kGroupFoundNothing) i += step.run - 1;  // its whole run passes
+      if (a != kMayMatch) continue;
     }
     const CompiledRule* rule = step.rule;
     if (rules_removed && ruleRemoved(*rule)) {

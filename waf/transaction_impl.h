@@ -735,12 +735,18 @@ struct Transaction::Impl : public operators::MacroExpander {
   // Runs the phase scan of group gi: its hits, and scan_state[gi] 1, or 2
   // when no pattern a link reads was found (-1 on a failure).
   void scanGroup(size_t gi);
-  // False when the phase scan of group gi (run now if it has not run in this
-  // phase) proves the pattern of hit index `hit` matches none of its values.
-  bool scanSays(size_t gi, size_t hit) {
+  // What the phase scan of group gi (run now if it has not run in this phase)
+  // says of the pattern of hit index `hit`: kMayMatch, kNotFound (it matches
+  // none of the group's values) or kGroupFoundNothing (nor does any other).
+  enum ScanAnswer { kMayMatch, kNotFound, kGroupFoundNothing };
+  ScanAnswer scanAnswer(size_t gi, size_t hit) {
     if (scan_state[gi] == 0) scanGroup(gi);
-    return scan_state[gi] < 0 || scan_hits[hit] != 0;
+    const int8_t st = scan_state[gi];
+    if (st == 2) return kGroupFoundNothing;
+    return st < 0 || scan_hits[hit] != 0 ? kMayMatch : kNotFound;
   }
+  // False when the scan proves the pattern matches none of the group's values.
+  bool scanSays(size_t gi, size_t hit) { return scanAnswer(gi, hit) == kMayMatch; }
   // What was found in the request's values is found again (a phase begins, a ctl ran).
   void resetScans() {
     std::fill(scan_state.begin(), scan_state.end(), int8_t(0));

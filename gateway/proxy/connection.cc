@@ -1512,7 +1512,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   // head is written (phase 4 holds the body back first: ~16 KiB at least a read).
   char* const body_at = rbuf.data() + resp.head_size;
   const size_t body_room = rbuf.size() - resp.head_size;
-  std::string_view pending(rbuf.data() + resp.head_size, rend - resp.head_size);
+  std::string_view pending(body_at, rend - resp.head_size);
   uint64_t left = resp.framing == http::BodyFraming::ContentLength ? resp.content_length : 0;
   http::ChunkedDecoder dec{http::Limits{}};  // the upstream's body is not bound by client limits
   bool src_done = resp.framing == http::BodyFraming::None ||
