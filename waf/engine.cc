@@ -1361,6 +1361,32 @@ void Engine::prepareTargets(Impl& impl) {
         st.run = static_cast<uint16_t>(end - i);
       }
     }
+  // The literal keys of REQUEST_HEADERS(_NAMES) variables (Impl::header_keys).
+  std::map<std::string, int16_t, std::less<>> keys;
+  auto keyHeaders = [&](std::vector<CompiledVar>& vars) {
+    for (auto& v : vars) {
+      if ((v.kind != variables::Kind::RequestHeaders && v.kind != variables::Kind::RequestHeadersNames) ||
+          v.selector.empty() || v.selector_re || keys.size() >= 1024)
+        continue;
+      v.header_key = keys.emplace(v.selector_lower, static_cast<int16_t>(keys.size())).first->second;
+    }
+  };
+  for (auto& head : impl.rules) {
+    if (head->is_marker) continue;
+    keyHeaders(head->vars);
+    for (auto& l : head->chain) keyHeaders(l->vars);
+  }
+  for (auto& g : impl.scans) keyHeaders(g->vars);
+  impl.header_keys.assign(keys.size(), {});
+  for (auto& [k, id] : keys) impl.header_keys[size_t(id)] = k;
+  size_t table = 8;
+  while (table < keys.size() * 4) table *= 2;
+  impl.header_key_table.assign(keys.empty() ? 0 : table, 0);
+  for (size_t id = 0; id < impl.header_keys.size(); ++id) {
+    size_t at = Impl::headerKeyHash(impl.header_keys[id]) & (table - 1);
+    while (impl.header_key_table[at] != 0) at = (at + 1) & (table - 1);
+    impl.header_key_table[at] = static_cast<uint16_t>(id + 1);
+  }
 }
 
 // CompiledRule::KeyedSet. 920450's chain otherwise builds a TX variable per

@@ -83,6 +83,11 @@ struct CompiledVar {
   // Its values are the request line's or headers' (variables::fixedByHead):
   // the list is resolved once a request, not again each phase.
   bool head_list = false;
+  // REQUEST_HEADERS(_NAMES) with a literal selector: its key's id in
+  // Engine::Impl::header_keys (-1: none), by which a transaction finds the one
+  // header it selects (request headers are merged by name) without comparing
+  // every header's name.
+  int16_t header_key = -1;
   // TX with a regex selector: the items of Engine::Impl::tx_init (by index,
   // live or not) whose key it matches. A TX copied from tx_init keeps them at
   // those indices; only the items added after them are tested per request.
@@ -386,6 +391,32 @@ struct Engine::Impl {
   // over the heap (a cache miss apiece in a busy gateway).
   std::vector<uint16_t> known_lists;
   std::vector<const CompiledVar*> list_owner;  // by var_list: a variable with that list (what collect() reads)
+  // The literal keys REQUEST_HEADERS(_NAMES) variables select, lower case, by
+  // CompiledVar::header_key (CRS reads ~20: Content-Type, User-Agent,
+  // Referer...), and an open-addressed table of their ids + 1 by
+  // headerKeyHash: a transaction looks each of its merged headers up once
+  // (Transaction::Impl::prepareRequest) instead of each such list comparing
+  // every header's name.
+  std::vector<std::string> header_keys;
+  std::vector<uint16_t> header_key_table;  // a power of two long; 0: empty
+  // A name's id in header_keys (caseless), -1 when no variable selects it.
+  int headerKey(std::string_view name) const {
+    if (header_key_table.empty()) return -1;
+    const size_t mask = header_key_table.size() - 1;
+    for (size_t at = headerKeyHash(name) & mask;; at = (at + 1) & mask) {
+      const uint16_t id = header_key_table[at];
+      if (id == 0) return -1;
+      if (iequals(name, header_keys[id - 1])) return id - 1;
+    }
+  }
+  // Caseless (ASCII letters): the length and five of the bytes.
+  static size_t headerKeyHash(std::string_view name) {
+    const size_t n = name.size();
+    if (n == 0) return 0;
+    auto at = [&](size_t i) { return size_t(uint8_t(name[i]) | 0x20); };
+    const size_t h = n ^ at(0) << 6 ^ at(n / 2) << 12 ^ at(n - 1) << 18 ^ at(n > 1 ? 1 : 0) << 24 ^ at(n > 2 ? n - 2 : 0) << 30;
+    return size_t((uint64_t(h) * 0x9E3779B97F4A7C15ull) >> 40);
+  }
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
   // Links a group would decide whose pattern Hyperscan refused or scans
   // slower than RE2 (HsPrefilter::add, build): evaluated in full.

@@ -192,6 +192,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool audit_relevant = false;
   bool phase_done[6] = {};
   bool request_prepared = false;
+  bool headers_indexed = false;  // Workspace::header_at holds this request's headers
 
   // rule evaluation state
   // MATCHED_VAR(_NAME): the last matched value, or, after a rule decided at
@@ -520,6 +521,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string args_get_store, args_post_store;
     std::vector<std::pair<std::string_view, std::string_view>> url_pairs;
     std::deque<std::string> merged_storage;
+    // By Engine::Impl::header_keys: the merged request header of that name
+    // (its index in req_headers + 1; 0: none), set by prepareRequest.
+    std::vector<uint16_t> header_at;
     std::vector<Hit> hits;
     std::vector<MatchedRule> logged;  // Impl::logged_matches
     size_t logged_bytes = 0;  // its strings' capacity (worthKeeping), worked out again once logged_dirty

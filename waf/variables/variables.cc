@@ -129,6 +129,11 @@ bool keyMatches(const CompiledVar& v, std::string_view key) {
   return iequals(key, v.selector_lower);
 }
 
+void addOne(std::string_view coll, const KV& kv, bool names, std::vector<VarValue>& out) {
+  ValueSlot& slot = names ? kv.name_slot : kv.value_slot;
+  out.emplace_back(coll, kv.name, names ? kv.name : kv.value, true, slot.cls, &slot);
+}
+
 void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>& list, bool names,
              std::vector<VarValue>& out) {
   const bool all = selectsAll(v);
@@ -137,9 +142,7 @@ void addList(const CompiledVar& v, std::string_view coll, const std::vector<KV>&
   const bool literal = !all && !v.selector_re;
   for (const auto& kv : list) {
     if (literal ? !iequals(kv.name, v.selector_lower) : !all && !keyMatches(v, kv.name)) continue;
-    const std::string_view value = names ? kv.name : kv.value;
-    ValueSlot& slot = names ? kv.name_slot : kv.value_slot;
-    out.emplace_back(coll, kv.name, value, true, slot.cls, &slot);
+    addOne(coll, kv, names, out);
   }
 }
 
@@ -175,8 +178,16 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::ArgsPostNames: addList(v, n, args_post, true, out); break;
     case K::RequestCookies: addList(v, n, cookies, false, out); break;
     case K::RequestCookiesNames: addList(v, n, cookies, true, out); break;
-    case K::RequestHeaders: addList(v, n, req_headers, false, out); break;
-    case K::RequestHeadersNames: addList(v, n, req_headers, true, out); break;
+    case K::RequestHeaders:
+    case K::RequestHeadersNames: {
+      const bool names = v.kind == K::RequestHeadersNames;
+      if (v.header_key >= 0 && headers_indexed) {  // its one header, looked up once a request
+        if (const uint16_t at = ws->header_at[size_t(v.header_key)]) addOne(n, req_headers[at - 1u], names, out);
+        break;
+      }
+      addList(v, n, req_headers, names, out);
+      break;
+    }
     case K::ResponseHeaders: addList(v, n, resp_headers, false, out); break;
     case K::ResponseHeadersNames: addList(v, n, resp_headers, true, out); break;
     case K::Files:

@@ -82,6 +82,37 @@ SecRule REQUEST_HEADERS:X-A "@streq a, b" "id:2,phase:1,pass,setvar:tx.merged=1"
   EXPECT_EQ(r.tx_("merged"), "1");
 }
 
+// Each header a variable selects by name is found by its key (Engine::Impl::
+// header_keys), among many keys alike in length and in their first and last
+// bytes (the key table's hash reads those): every present one matched once
+// with its own value (a repeated one merged), every absent one not at all;
+// the names' list and the count likewise.
+TEST(Variables, EveryHeaderSelectedByNameIsFoundAmongManyAlike) {
+  std::string rules;
+  Request req;
+  int present = 0;
+  for (int i = 0; i < 64; ++i) {
+    const std::string name = "X-H" + std::string(1, char('a' + i % 26)) + "d-" + std::to_string(i % 10) + char('A' + i / 10);
+    const std::string value = i == 3 ? "v3, w3" : "v" + std::to_string(i);
+    rules += "SecRule REQUEST_HEADERS:" + name + " \"@streq " + value + "\" \"id:" + std::to_string(1000 + i) +
+             ",phase:1,pass,setvar:tx.values=+1\"\n";
+    rules += "SecRule REQUEST_HEADERS_NAMES:" + name + " \"@rx (?i)^x-h\" \"id:" + std::to_string(2000 + i) +
+             ",phase:1,pass,setvar:tx.names=+1\"\n";
+    rules += "SecRule &REQUEST_HEADERS:" + name + " \"@eq " + (i % 3 == 0 ? "1" : "0") + "\" \"id:" +
+             std::to_string(3000 + i) + ",phase:2,pass,setvar:tx.counts=+1\"\n";
+    if (i % 3 != 0) continue;
+    ++present;
+    std::string sent = name;
+    for (size_t k = 0; k < sent.size(); k += 2) sent[k] = char(std::tolower(static_cast<unsigned char>(sent[k])));
+    req.headers.push_back({sent, i == 3 ? "v3" : value});
+    if (i == 3) req.headers.push_back({name, "w3"});
+  }
+  auto r = run(compileRules(rules), req);
+  EXPECT_EQ(r.tx_("values"), std::to_string(present));
+  EXPECT_EQ(r.tx_("names"), std::to_string(present));
+  EXPECT_EQ(r.tx_("counts"), "64");
+}
+
 TEST(Variables, CookiesV0) {
   Request req;
   req.headers.push_back({"Cookie", "a=1; session=abc%20d;  flag; =x"});
