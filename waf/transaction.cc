@@ -747,7 +747,7 @@ MemoValue* Transaction::Impl::memoValue(MemoTable& tab, std::string_view v) {
       m.size = static_cast<uint32_t>(v.size());
       m.gen = tab.gen;
       m.key = match::ValueMemo::hash(v);
-      const auto* e = match::ValueMemo::forThread().find(m.key, eng->memo_id);
+      const auto* e = tab.memo.find(m.key, eng->memo_id);
       m.clean = m.clean_before = e ? e->clean : 0;
       m.links = m.links_before = e ? e->links : 0;
       tab.touched.push_back(&m);
@@ -762,7 +762,6 @@ MemoValue* Transaction::Impl::memoValue(MemoTable& tab, std::string_view v) {
 // value (a value pushed out meanwhile is put back).
 void Transaction::Impl::MemoTable::flush() {
   if (touched.empty()) return;
-  auto& memo = match::ValueMemo::forThread();
   for (MemoValue* m : touched) {
     if (m->clean == m->clean_before && m->links == m->links_before) continue;
     auto* e = memo.find(m->key, memo_id);

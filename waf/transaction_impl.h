@@ -448,6 +448,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     uint64_t owner = 0;                 // the serial of the transaction whose entries these are (0: none)
     uint32_t memo_id = 0;               // its engine's (Engine::Impl::memo_id)
     std::vector<MemoValue*> touched;    // the entries it made (flush)
+    match::ValueMemo& memo = match::ValueMemo::forThread();  // (this thread's, as the table is)
     void flush();                       // what they learnt, into the thread's match::ValueMemo
   };
   static MemoTable& threadMemoTable();
