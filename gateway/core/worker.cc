@@ -183,10 +183,10 @@ void Worker::beginDrain() {
       error_code ec;
       a.acc->close(ec);
     }
-    for (auto* s : idle_clients) {
+    idle_clients.forEach([](tcp::socket* s) {
       error_code ec;
       s->cancel(ec);
-    }
+    });
     cache_.closeAll();
   });
 }

@@ -64,6 +64,37 @@ class UpstreamCache {
 // "listener|host|port": one listen address of one listener.
 std::string listenKey(const std::string& listener, const config::ListenAddress& a);
 
+// Client connections waiting for their next request: each connection keeps
+// its place in the list (its Slot), so that a keep-alive connection enters
+// and leaves the list at each request without an allocation (a std::set
+// took a node apiece).
+class IdleClients {
+ public:
+  struct Slot {
+    size_t at = SIZE_MAX;  // index in the list; SIZE_MAX: not in it
+  };
+  void insert(tcp::socket* s, Slot& slot) {
+    if (slot.at != SIZE_MAX) return;
+    slot.at = list_.size();
+    list_.push_back({s, &slot});
+  }
+  void erase(Slot& slot) {
+    if (slot.at == SIZE_MAX) return;
+    list_[slot.at] = list_.back();
+    list_[slot.at].second->at = slot.at;
+    list_.pop_back();
+    slot.at = SIZE_MAX;
+  }
+  size_t size() const { return list_.size(); }
+  template <typename F>
+  void forEach(F f) const {
+    for (const auto& [s, slot] : list_) f(s);
+  }
+
+ private:
+  std::vector<std::pair<tcp::socket*, Slot*>> list_;
+};
+
 class Worker {
  public:
   Worker(unsigned id, Shared& shared);
@@ -110,7 +141,7 @@ class Worker {
   std::string nextRequestId();
 
   // Client connections waiting for their next request (closed at drain).
-  std::set<tcp::socket*> idle_clients;
+  IdleClients idle_clients;
   // Requests in progress on this worker (a head read, not yet finished): the
   // WAF step yields to the others only when there are others.
   uint32_t exchanges = 0;

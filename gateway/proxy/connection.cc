@@ -53,6 +53,22 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kChunk = 64 * 1024;
 // Conn::waf_resp_heads above this after a large response head is let go.
 constexpr size_t kKeptRespHeads = 16 * 1024;
+// Conn::up_head above this after a large request head is let go.
+constexpr size_t kKeptHead = 16 * 1024;
+
+// A field list's buffer lent by the connection for one exchange and handed
+// back (emptied) at the scope's end, wherever that is.
+struct LentFields {
+  std::vector<http::Header>& mine;
+  std::vector<http::Header>& kept;
+  LentFields(std::vector<http::Header>& m, std::vector<http::Header>& k) : mine(m), kept(k) { mine.swap(kept); }
+  ~LentFields() {
+    mine.swap(kept);
+    kept.clear();
+  }
+  LentFields(const LentFields&) = delete;
+  LentFields& operator=(const LentFields&) = delete;
+};
 
 bool isIdempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
@@ -64,6 +80,9 @@ enum class Phase : uint8_t { None, ClientRead, ClientWrite, UpstreamConnect, Ups
 struct Conn {
   Conn(core::Worker& w, tcp::socket s, std::string l)
       : worker(w), client(std::move(s)), listener(std::move(l)) {}
+  ~Conn() { worker.idle_clients.erase(idle_slot); }  // (gone while waiting: its io_context ended)
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
 
   core::Worker& worker;
   Stream client;
@@ -91,6 +110,13 @@ struct Conn {
   // (phase 3 on): one buffer for the connection, its capacity kept from one
   // request to the next (an exchange's transactions end before the next).
   std::string waf_resp_heads;
+  // Kept from one exchange to the next (their capacity, not their contents):
+  // the parsed request's and upstream response's field lists, and the
+  // upstream request head (Handler::proxy). A keep-alive request then
+  // allocates none of them; let go above kKeptHead.
+  std::vector<http::Header> req_fields, resp_fields;
+  std::string up_head;
+  core::IdleClients::Slot idle_slot;  // in Worker::idle_clients while waiting for a next request
 
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
@@ -336,10 +362,10 @@ asio::awaitable<int> Handler::readHead(http::RequestHead& head, http::ParseError
     }
     const auto& t = rt_->config->timeouts;
     c_->arm(Phase::ClientRead, (waiting_first_byte && !first) ? t.keepalive : t.client_header);
-    if (waiting_first_byte && !first) w_.idle_clients.insert(&c_->client.socket());
+    if (waiting_first_byte && !first) w_.idle_clients.insert(&c_->client.socket(), c_->idle_slot);
     auto [ec, n] = co_await c_->client.async_read_some(asio::buffer(c_->in.data() + c_->end, c_->in.size() - c_->end),
                                                        kTuple);
-    w_.idle_clients.erase(&c_->client.socket());
+    w_.idle_clients.erase(c_->idle_slot);
     c_->disarm();
     if (ec || n == 0) {
       if (c_->expired && !waiting_first_byte) co_return 408;
@@ -942,6 +968,7 @@ asio::awaitable<void> Handler::run() {
   bool first = true;
   for (;;) {
     Exchange x;
+    const LentFields lent(x.req.headers, c_->req_fields);
     http::ParseError perr;
     int r = co_await readHead(x.req, perr, first);
     first = false;
@@ -1135,24 +1162,27 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   }
   const bool chunk_upstream = has_body && !x.body_done && req.framing == http::BodyFraming::Chunked;
 
-  // Build the upstream request head once, in one allocation: the client's
-  // head and what is added to it (X-Forwarded-*, Via, X-Request-Id...).
-  std::string head;
+  // Build the upstream request head once, in the connection's buffer (its
+  // capacity kept from one request to the next): the client's head and what
+  // is added to it (X-Forwarded-*, Via, X-Request-Id...). A retry by status
+  // (the call below) builds its own there: this call reads it no more then.
+  std::string& head = c_->up_head;
+  if (head.capacity() > kKeptHead && req.head_size + 512 <= kKeptHead) std::string().swap(head);
+  head.clear();
   head.reserve(req.head_size + 512);
   {
-    std::string target;
     std::string_view orig = originTarget(req.target);
     if (route.rewrite_prefix && route.path.kind == config::PathMatch::Kind::Prefix &&
         orig.substr(0, route.path.value.size()) == route.path.value) {
       std::string_view rest = orig.substr(route.path.value.size());
-      target = *route.rewrite_prefix;
+      std::string target = *route.rewrite_prefix;
       if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
       target.append(rest);
       if (target.empty() || (target[0] != '/')) target.insert(0, "/");
+      http::appendRequestLine(head, req.method, target);
     } else {
-      target = std::string(orig);
+      http::appendRequestLine(head, req.method, orig);
     }
-    http::appendRequestLine(head, req.method, target);
     std::string xff, via;
     const http::HopByHop hop(req.headers);
     http::ReceivedLines lines(head);  // the client's lines kept, as received
@@ -1238,6 +1268,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   const upstream::Endpoint* last = avoid;
   bool body_sent = false;
   http::ResponseHead resp;
+  const LentFields lent(resp.headers, c_->resp_fields);
   if (c_->rbuf.size() < limits_.max_header_bytes + 16 * 1024) c_->rbuf.resize(limits_.max_header_bytes + 16 * 1024);
   std::vector<char>& rbuf = c_->rbuf;
   size_t rend = 0;

@@ -51,6 +51,9 @@ class ProxyTest(unittest.TestCase):
         def handler(req):
             if req["path"].startswith("/chunked"):
                 return 200, {"Content-Type": "application/octet-stream"}, lambda: (b"x" * 65536 for _ in range(160))
+            if req["path"].startswith("/fields/"):  # as many response fields as the path says
+                n = int(req["path"].split("/")[2])
+                return 200, {f"X-R-{i}": f"r{i}" for i in range(n)}, b"fields"
             if req["path"].startswith("/nocontent"):
                 return 204, {}, b""
             if req["path"].startswith("/echo"):
@@ -201,6 +204,38 @@ class ProxyTest(unittest.TestCase):
             self.assertGreater(i, -1, f"{b} missing or out of order")
             pos = i
         self.assertEqual(data.count(b"HTTP/1.1 200"), 6)
+
+    def test_keepalive_requests_carry_only_their_own_fields(self):
+        # One client connection, requests and responses of many fields and of
+        # few by turns, one head over 16 KiB: the connection keeps the buffers
+        # the heads are parsed and built in from one request to the next, never
+        # what was in them.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        try:
+            for k, big in ((40, False), (2, False), (3, True), (0, False), (60, False), (1, False)):
+                fields = "".join(f"X-Q-{i}: q{i}\r\n" for i in range(k))
+                if big:
+                    fields += "X-Big-1: " + "a" * 9000 + "\r\nX-Big-2: " + "b" * 9000 + "\r\n"
+                s.sendall(f"GET /fields/{k} HTTP/1.1\r\nHost: x\r\n{fields}\r\n".encode())
+                data = recv_until(s, b"\r\n\r\n")
+                head, _, rest = data.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                self.assertTrue(lines[0].startswith("HTTP/1.1 200"), lines[0])
+                got = {n.strip().lower(): v.strip() for n, v in (line.split(":", 1) for line in lines[1:])}
+                while len(rest) < int(got["content-length"]):
+                    rest += s.recv(4096)
+                self.assertEqual(rest, b"fields")
+                self.assertEqual(sorted(n for n in got if n.startswith("x-r-")), sorted(f"x-r-{i}" for i in range(k)))
+                self.assertTrue(all(got[f"x-r-{i}"] == f"r{i}" for i in range(k)))
+                req = self.last()
+                self.assertEqual(req["path"], f"/fields/{k}")
+                sent = {n.lower(): v for n, v in req["headers"] if n.lower().startswith(("x-q-", "x-big-"))}
+                want = {f"x-q-{i}": f"q{i}" for i in range(k)}
+                if big:
+                    want.update({"x-big-1": "a" * 9000, "x-big-2": "b" * 9000})
+                self.assertEqual(sent, want)
+        finally:
+            s.close()
 
     def test_keepalive_reuses_upstream_connection(self):
         before = self.backend.connections
