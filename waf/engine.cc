@@ -1275,10 +1275,18 @@ void Engine::prepareTargets(Impl& impl) {
   // True when every variable it reads got an id. A count gets its variable's
   // list (its length, &REQUEST_HEADERS:Content-Length) but is never asked of
   // the memo: its link reads a number.
+  // The literal keys of REQUEST_HEADERS(_NAMES) variables (Impl::header_keys).
+  std::map<std::string, int16_t, std::less<>> header_keys;
+  auto keyHeader = [&](CompiledVar& v) {
+    if ((v.kind == variables::Kind::RequestHeaders || v.kind == variables::Kind::RequestHeadersNames) &&
+        !v.selector.empty() && !v.selector_re && header_keys.size() < 1024)
+      v.header_key = header_keys.emplace(v.selector_lower, static_cast<int16_t>(header_keys.size())).first->second;
+  };
   auto assign = [&](std::vector<CompiledVar>& vars) {
     bool all = !vars.empty();
     for (auto& v : vars) {
       knowTxInit(v);
+      keyHeader(v);
       const bool listed = v.count ? batchable(v.kind) : fixed(v);
       if (!listed || ids.size() >= size_t(INT16_MAX)) {
         all = all && v.exclude;  // (an exclusion's values are only taken away)
@@ -1361,27 +1369,11 @@ void Engine::prepareTargets(Impl& impl) {
         st.run = static_cast<uint16_t>(end - i);
       }
     }
-  // The literal keys of REQUEST_HEADERS(_NAMES) variables (Impl::header_keys).
-  std::map<std::string, int16_t, std::less<>> keys;
-  auto keyHeaders = [&](std::vector<CompiledVar>& vars) {
-    for (auto& v : vars) {
-      if ((v.kind != variables::Kind::RequestHeaders && v.kind != variables::Kind::RequestHeadersNames) ||
-          v.selector.empty() || v.selector_re || keys.size() >= 1024)
-        continue;
-      v.header_key = keys.emplace(v.selector_lower, static_cast<int16_t>(keys.size())).first->second;
-    }
-  };
-  for (auto& head : impl.rules) {
-    if (head->is_marker) continue;
-    keyHeaders(head->vars);
-    for (auto& l : head->chain) keyHeaders(l->vars);
-  }
-  for (auto& g : impl.scans) keyHeaders(g->vars);
-  impl.header_keys.assign(keys.size(), {});
-  for (auto& [k, id] : keys) impl.header_keys[size_t(id)] = k;
+  impl.header_keys.assign(header_keys.size(), {});
+  for (auto& [k, id] : header_keys) impl.header_keys[size_t(id)] = k;
   size_t table = 8;
-  while (table < keys.size() * 4) table *= 2;
-  impl.header_key_table.assign(keys.empty() ? 0 : table, 0);
+  while (table < header_keys.size() * 4) table *= 2;
+  impl.header_key_table.assign(header_keys.empty() ? 0 : table, 0);
   for (size_t id = 0; id < impl.header_keys.size(); ++id) {
     size_t at = Impl::headerKeyHash(impl.header_keys[id]) & (table - 1);
     while (impl.header_key_table[at] != 0) at = (at + 1) & (table - 1);

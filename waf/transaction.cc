@@ -178,10 +178,9 @@ void Transaction::Impl::prepareRequest() {
   // lists a request with CRS), each looked up once here.
   auto& at = ws->header_at;
   at.assign(eng->header_keys.size(), 0);
-  headers_indexed = req_headers.size() < UINT16_MAX;
-  if (headers_indexed && !at.empty())
+  if (!at.empty())
     for (size_t i = 0; i < req_headers.size(); ++i)
-      if (const int k = eng->headerKey(req_headers[i].name); k >= 0) at[size_t(k)] = static_cast<uint16_t>(i + 1);
+      if (const int k = eng->headerKey(req_headers[i].name); k >= 0) at[size_t(k)] = static_cast<uint32_t>(i + 1);
   // Query string arguments, v2 style (URL-decoded names and values); more
   // than SecArgumentsLimit is no error in the query string.
   urlArgs(query_string, ws->args_get_store, args_get);

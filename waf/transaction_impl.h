@@ -192,7 +192,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool audit_relevant = false;
   bool phase_done[6] = {};
   bool request_prepared = false;
-  bool headers_indexed = false;  // Workspace::header_at holds this request's headers
 
   // rule evaluation state
   // MATCHED_VAR(_NAME): the last matched value, or, after a rule decided at
@@ -524,7 +523,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::deque<std::string> merged_storage;
     // By Engine::Impl::header_keys: the merged request header of that name
     // (its index in req_headers + 1; 0: none), set by prepareRequest.
-    std::vector<uint16_t> header_at;
+    std::vector<uint32_t> header_at;
     std::vector<Hit> hits;
     std::vector<MatchedRule> logged;  // Impl::logged_matches
     size_t logged_bytes = 0;  // its strings' capacity (worthKeeping), worked out again once logged_dirty

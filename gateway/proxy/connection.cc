@@ -51,10 +51,16 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kChunk = 64 * 1024;
-// Conn::waf_resp_heads above this after a large response head is let go.
-constexpr size_t kKeptRespHeads = 16 * 1024;
-// Conn::up_head above this after a large request head is let go.
-constexpr size_t kKeptHead = 16 * 1024;
+// A connection's buffers kept from one exchange to the next (Conn::up_head,
+// Conn::waf_resp_heads): emptied and made ready for `need` bytes; one grown
+// past 16 KiB by a large head is let go when the next needs less.
+std::string& reuse(std::string& s, size_t need) {
+  constexpr size_t kKept = 16 * 1024;
+  if (s.capacity() > kKept && need <= kKept) std::string().swap(s);
+  s.clear();
+  s.reserve(need);
+  return s;
+}
 
 // A field list's buffer lent by the connection for one exchange and handed
 // back (emptied) at the scope's end, wherever that is.
@@ -113,7 +119,7 @@ struct Conn {
   // Kept from one exchange to the next (their capacity, not their contents):
   // the parsed request's and upstream response's field lists, and the
   // upstream request head (Handler::proxy). A keep-alive request then
-  // allocates none of them; let go above kKeptHead.
+  // allocates none of them (reuse()).
   std::vector<http::Header> req_fields, resp_fields;
   std::string up_head;
   core::IdleClients::Slot idle_slot;  // in Worker::idle_clients while waiting for a next request
@@ -1166,10 +1172,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
   // capacity kept from one request to the next): the client's head and what
   // is added to it (X-Forwarded-*, Via, X-Request-Id...). A retry by status
   // (the call below) builds its own there: this call reads it no more then.
-  std::string& head = c_->up_head;
-  if (head.capacity() > kKeptHead && req.head_size + 512 <= kKeptHead) std::string().swap(head);
-  head.clear();
-  head.reserve(req.head_size + 512);
+  std::string& head = reuse(c_->up_head, req.head_size + 512);
   {
     std::string_view orig = originTarget(req.target);
     if (route.rewrite_prefix && route.path.kind == config::PathMatch::Kind::Prefix &&
@@ -1500,9 +1503,7 @@ asio::awaitable<void> Handler::proxy(Exchange& x, uint32_t attempt, const upstre
         auto& bytes = c_->waf_resp_heads;
         size_t total = 0;
         for (const auto& h : resp.headers) total += h.name.size() + h.value.size();
-        if (bytes.capacity() > kKeptRespHeads && total <= kKeptRespHeads) std::string().swap(bytes);
-        bytes.clear();
-        bytes.reserve(total);  // no reallocation below: the transactions keep views
+        reuse(bytes, total);  // no reallocation below: the transactions keep views
         auto copy = [&](std::string_view v) {
           const size_t at = bytes.size();
           bytes.append(v);

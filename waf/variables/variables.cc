@@ -181,8 +181,8 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::RequestHeaders:
     case K::RequestHeadersNames: {
       const bool names = v.kind == K::RequestHeadersNames;
-      if (v.header_key >= 0 && headers_indexed) {  // its one header, looked up once a request
-        if (const uint16_t at = ws->header_at[size_t(v.header_key)]) addOne(n, req_headers[at - 1u], names, out);
+      if (v.header_key >= 0 && request_prepared) {  // its one header, looked up once a request
+        if (const uint32_t at = ws->header_at[size_t(v.header_key)]) addOne(n, req_headers[at - 1u], names, out);
         break;
       }
       addList(v, n, req_headers, names, out);
