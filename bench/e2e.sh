@@ -47,6 +47,7 @@ source "$here/lib.sh"
 apt_install_missing e2e "${need[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$BUILD/rampart" ] || { echo "e2e: build rampart first ($BUILD/rampart missing)" >&2; exit 1; }
+echo "e2e: $("$BUILD/rampart" version)"
 BACKEND=$(free_port); NGINX_PORT=$(free_port); RAMPART_PORT=$(free_port); ADMIN=$(free_port)
 MODSEC_PORT=$(free_port); RAMPART_CRS_PORT=$(free_port); ADMIN2=$(free_port)
 

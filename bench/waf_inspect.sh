@@ -51,13 +51,17 @@ fi
 echo "== building modsec_inspect"
 oracle=$(OUT="$WORK/oracle" bash "$ORACLE_DIR/build.sh" | tail -n 1)
 [ -x "$oracle" ] || die "modsec_inspect did not build"
-if [ ! -f "$BUILD/build.ninja" ] && [ ! -f "$BUILD/Makefile" ]; then
-  cmake -S "$root" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
-fi
+# scripts/build.sh: a Release build is profile-guided (trained again only when
+# the code changed); another build type in $BUILD is built as it is.
 echo "== building rampart ($BUILD)"
-cmake --build "$BUILD" --target rampart -j2
+if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
+  cmake --build "$BUILD" --target rampart -j2
+else
+  RAMPART_BUILD_DIR="$BUILD" "$root/scripts/build.sh"
+fi
 rampart="$BUILD/rampart"
 [ -x "$rampart" ] || die "no rampart binary in $BUILD"
+echo "== $("$rampart" version)"
 
 # 3. The corpus.
 corpus="$WORK/corpus-s$SEED-n$COUNT.jsonl"

@@ -116,10 +116,10 @@ int serverMain(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "version" || cmd == "--version") {
     if (wantsHelp(argc, argv)) {
-      fmt::print("usage: rampart version\n  Prints the version.\n");
+      fmt::print("usage: rampart version\n  Prints the version and how the binary was built.\n");
       return 0;
     }
-    fmt::print("rampart {}\n", RAMPART_VERSION);
+    fmt::print("rampart {} ({})\n", RAMPART_VERSION, RAMPART_BUILD);
     return 0;
   }
   if (cmd == "run") {

@@ -14,6 +14,8 @@ PKGS=(
   libcurl4-openssl-dev libzstd-dev
   # tests
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # the training run of the profile-guided build (scripts/pgo-train.sh)
+  wrk
   curl python3 python3-yaml python3-boto3 python3-zstandard procps iproute2 netcat-openbsd redis-server openssl testssl.sh bsdextrautils dnsutils
 )
 

@@ -259,7 +259,7 @@ int wafInspectMain(int argc, char** argv) {
     return 0;
   }
 
-  std::printf("rampart: %s\n", RAMPART_VERSION);
+  std::printf("rampart: %s (%s)\n", RAMPART_VERSION, RAMPART_BUILD);
   std::printf("rules: %zu rules (%s%s), loaded in %.0f ms, compiled in %.0f ms\n", rules.engine->ruleCount(),
               o.rules.front().c_str(), o.rules.size() > 1 ? " ..." : "", rules.load_ms, rules.compile_ms);
   {
