@@ -178,8 +178,8 @@ int Server::run() {
   std::string addrs;
   for (auto& l : cfg.listeners)
     for (auto& a : l.listen) addrs += (addrs.empty() ? "" : ", ") + a.text;
-  spdlog::info("rampart {} started: {} worker(s), listening on {}{}", RAMPART_VERSION, cfg.workers, addrs,
-               cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
+  spdlog::info("rampart {} ({}) started: {} worker(s), listening on {}{}", RAMPART_VERSION, RAMPART_BUILD, cfg.workers,
+               addrs, cfg.admin.enabled ? ", admin on " + cfg.admin.listen.text : std::string());
 
   configureRedis();
   impl_->watched = tlsFileSignature(*runtime_->config);
