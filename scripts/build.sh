@@ -17,7 +17,7 @@ export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 
 pgo=${RAMPART_PGO:-1}
 if [ "$type" != Release ] || [[ " $* " == *SANITIZE=ON* || " $* " == *TSAN=ON* || " $* " == *FUZZ=ON* ]] ||
-   ! "${CXX:-c++}" --version 2>/dev/null | grep -q -e '(GCC)' -e 'g++' -e 'Free Software Foundation'; then
+   ! "${CXX:-c++}" --version 2>/dev/null | grep -q 'Free Software Foundation'; then  # GCC only
   pgo=0
 fi
 

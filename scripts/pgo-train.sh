@@ -17,9 +17,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$1
 [ -x "$bin" ] || { echo "pgo-train: no binary at $bin" >&2; exit 1; }
 work=$(mktemp -d /tmp/rampart-pgo.XXXXXX)
-pids=()
+backend_pid="" gw=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in $backend_pid $gw; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,7 +76,8 @@ admin: { listen: "127.0.0.1:$(free_port)" }
 listeners: [ { name: main, listen: ["127.0.0.1:$backend"] } ]
 routes: [ { name: ok, match: { path: { prefix: "/" } }, direct_response: { status: 200, body: "ok\n" } } ]
 YAML
-"$bin" run -c "$work/backend.yaml" >"$work/backend.log" 2>&1 & pids+=($!)
+"$bin" run -c "$work/backend.yaml" >"$work/backend.log" 2>&1 & backend_pid=$!
+wait_port "$backend"
 quoted=$(printf '"%s", ' "${rules[@]}")
 # A browser's GET and a form POST.
 headers='wrk.headers["Host"] = "shop.example.com"
@@ -105,8 +106,8 @@ listeners: [ { name: main, listen: ["127.0.0.1:$port"]$listener_waf } ]
 routes: [ { name: app, match: { path: { prefix: "/" } }, pool: app } ]
 pools: [ { name: app, endpoints: [ { address: "127.0.0.1:$backend" } ] } ]
 YAML
-  "$bin" run -c "$work/gateway.yaml" >"$work/gateway.log" 2>&1 & gw=$!; pids+=($gw)
-  wait_port "$backend"; wait_port "$port"
+  "$bin" run -c "$work/gateway.yaml" >"$work/gateway.log" 2>&1 & gw=$!
+  wait_port "$port"
   # Most of the counts come from here: a gateway's traffic under load (wrk,
   # 32 connections), not the corpus's attacks.
   for run in "get 32 $([ $waf = on ] && echo 4 || echo 2)" "post 32 $([ $waf = on ] && echo 2 || echo 1)" "get 1 1"; do
@@ -119,7 +120,7 @@ YAML
   done
   # SIGTERM: the gateway drains and exits, writing its counts.
   kill -TERM $gw; wait $gw || { echo "pgo-train: the gateway exited with $?" >&2; exit 1; }
-  pids=("${pids[0]}")
+  gw=""
 done
-kill -TERM "${pids[0]}"; wait "${pids[0]}" || { echo "pgo-train: the backend exited with $?" >&2; exit 1; }
-pids=()
+kill -TERM $backend_pid; wait $backend_pid || { echo "pgo-train: the backend exited with $?" >&2; exit 1; }
+backend_pid=""

@@ -1272,9 +1272,6 @@ void Engine::prepareTargets(Impl& impl) {
       if (v.selector_re->matches(it.first)) v.tx_init_hits.push_back(static_cast<uint32_t>(i));
     });
   };
-  // True when every variable it reads got an id. A count gets its variable's
-  // list (its length, &REQUEST_HEADERS:Content-Length) but is never asked of
-  // the memo: its link reads a number.
   // The literal keys of REQUEST_HEADERS(_NAMES) variables (Impl::header_keys).
   std::map<std::string, int16_t, std::less<>> header_keys;
   auto keyHeader = [&](CompiledVar& v) {
@@ -1282,6 +1279,9 @@ void Engine::prepareTargets(Impl& impl) {
         !v.selector.empty() && !v.selector_re && header_keys.size() < 1024)
       v.header_key = header_keys.emplace(v.selector_lower, static_cast<int16_t>(header_keys.size())).first->second;
   };
+  // True when every variable it reads got an id. A count gets its variable's
+  // list (its length, &REQUEST_HEADERS:Content-Length) but is never asked of
+  // the memo: its link reads a number.
   auto assign = [&](std::vector<CompiledVar>& vars) {
     bool all = !vars.empty();
     for (auto& v : vars) {

@@ -418,7 +418,8 @@ struct Engine::Impl {
     const size_t n = name.size();
     if (n == 0) return 0;
     auto at = [&](size_t i) { return size_t(uint8_t(name[i]) | 0x20); };
-    const size_t h = n ^ at(0) << 6 ^ at(n / 2) << 12 ^ at(n - 1) << 18 ^ at(n > 1 ? 1 : 0) << 24 ^ at(n > 2 ? n - 2 : 0) << 30;
+    const size_t h = n ^ at(0) << 6 ^ at(n / 2) << 12 ^ at(n - 1) << 18 ^ at(n > 1 ? 1 : 0) << 24 ^
+                     at(n > 2 ? n - 2 : 0) << 30;
     return size_t((uint64_t(h) * 0x9E3779B97F4A7C15ull) >> 40);
   }
   int scan_links = 0;  // links prefiltered, for `waf inspect` and logs
