@@ -1328,6 +1328,22 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans) g->vars_listed = assign(g->vars);
   impl.var_lists = ids.size();
+  impl.header_list_slot.assign(impl.var_lists, -1);
+  impl.header_list_ids.clear();
+  // RAMPART_WAF_HEAD_MEMO=0: no request takes its header lists' masks from
+  // an earlier one's (A/B measurements, tests).
+  const char* hm = std::getenv("RAMPART_WAF_HEAD_MEMO");
+  const bool head_memo = !(hm && std::string_view(hm) == "0");
+  for (size_t id = 0; head_memo && id < impl.list_owner.size(); ++id) {
+    const CompiledVar* v = impl.list_owner[id];
+    using K = variables::Kind;
+    if (!v || !v->head_list ||
+        (v->kind != K::RequestHeaders && v->kind != K::RequestHeadersNames && v->kind != K::RequestCookies &&
+         v->kind != K::RequestCookiesNames))
+      continue;
+    impl.header_list_slot[id] = static_cast<int16_t>(impl.header_list_ids.size());
+    impl.header_list_ids.push_back(static_cast<uint16_t>(id));
+  }
   // Only what the memo is asked of: links with a memo bit, and scan groups.
   for (auto& head : impl.rules) {
     if (head->is_marker) continue;

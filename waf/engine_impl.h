@@ -395,6 +395,14 @@ struct Engine::Impl {
   // over the heap (a cache miss apiece in a busy gateway).
   std::vector<uint16_t> known_lists;
   std::vector<const CompiledVar*> list_owner;  // by var_list: a variable with that list (what collect() reads)
+  // The lists whose values are the merged request headers' alone
+  // (REQUEST_HEADERS, REQUEST_HEADERS_NAMES, REQUEST_COOKIES,
+  // REQUEST_COOKIES_NAMES and their selections): by var_list, its slot among
+  // them (-1: another list). A request with the very headers of one the thread
+  // saw lately takes their memo masks from it (Transaction::Impl::HeadMemo)
+  // instead of looking each value up.
+  std::vector<int16_t> header_list_slot;
+  std::vector<uint16_t> header_list_ids;  // by slot: the list's var_list
   // The literal keys REQUEST_HEADERS(_NAMES) variables select, lower case, by
   // CompiledVar::header_key (CRS reads ~20: Content-Type, User-Agent,
   // Referer...), and an open-addressed table of their ids + 1 by

@@ -174,6 +174,8 @@ void Transaction::Impl::prepareRequest() {
     merged_storage.push_back(std::string(it->value) + sep + std::string(h.value));
     it->value = merged_storage.back();
   }
+  // Headers the thread saw lately, as a set: what the memo knew of their lists (HeadMemo).
+  if (memo_on && !eng->header_list_ids.empty()) findHeadMemo();
   // The headers variables select by name (REQUEST_HEADERS:User-Agent, ~20
   // lists a request with CRS), each looked up once here.
   auto& at = ws->header_at;
@@ -978,7 +980,19 @@ void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std
   if (vars.empty()) targets.push_back({{}, {}, {}, false});
 }
 
-inline void Transaction::Impl::setListMasks(Workspace::VarList& l) {
+inline void Transaction::Impl::setListMasks(Workspace::VarList& l, size_t id) {
+  l.masks_set = true;
+  if (head_hit) {
+    if (const int16_t slot = eng->header_list_slot[id]; slot >= 0) {
+      const HeadMasks& m = ws->head_masks[size_t(slot)];
+      if (m.set) {
+        l.clean = m.clean;
+        l.links = m.links;
+        l.memo_full = m.memo_full;
+        return;
+      }
+    }
+  }
   // Asked once an epoch: a value learnt later in it only counts at the next.
   l.clean = l.links = ~uint64_t(0);
   l.memo_full = true;
@@ -992,7 +1006,92 @@ inline void Transaction::Impl::setListMasks(Workspace::VarList& l) {
     l.clean &= mv->clean;
     l.links &= mv->links;
   }
-  l.masks_set = true;
+}
+
+Transaction::Impl::HeadMemo& Transaction::Impl::threadHeadMemo() {
+  thread_local HeadMemo m;
+  return m;
+}
+
+void Transaction::Impl::findHeadMemo() {
+  // The tag picks the entry and tells most other headers apart: each field's
+  // lengths and first and last bytes. The bytes decide (headMemoHolds).
+  auto word = [](std::string_view v, size_t at) {
+    uint64_t w = 0;
+    std::memcpy(&w, v.data() + at, std::min<size_t>(8, v.size() - at));
+    return w;
+  };
+  uint64_t t = req_headers.size();
+  for (const KV& h : req_headers) {
+    t = (t ^ (h.name.size() << 32 | h.value.size())) * 0x9E3779B97F4A7C15ull;
+    if (!h.name.empty()) t = (t ^ word(h.name, 0)) * 0xC2B2AE3D27D4EB4Full;
+    if (!h.value.empty()) {
+      t = (t ^ word(h.value, 0)) * 0x165667B19E3779F9ull;
+      t = (t ^ word(h.value, h.value.size() > 8 ? h.value.size() - 8 : 0)) * 0x9E3779B97F4A7C15ull;
+    }
+  }
+  head_tag = t ^ (t >> 29);
+  head_entry = size_t(head_tag >> 58) % HeadMemo::kEntries;
+  head_keyed = true;
+  ++memo_stats.header_sets;
+  ws->head_masks.reserve(eng->header_list_ids.size());  // (once a workspace)
+  head_generation = match::ValueMemo::forThread().generation();
+  const HeadMemo::Entry& e = threadHeadMemo().entries[head_entry];
+  if (e.engine != eng->memo_id || e.tag != head_tag || e.uses >= HeadMemo::kUses ||
+      e.memo_generation != head_generation || !headMemoHolds(e.key))
+    return;
+  ++threadHeadMemo().entries[head_entry].uses;
+  // Copied: the entry may be made again for other headers (another
+  // transaction's end) while this one runs, and a phase may run on another thread.
+  ws->head_masks.assign(e.masks.begin(), e.masks.end());
+  head_hit = true;
+  ++memo_stats.header_sets_known;
+}
+
+bool Transaction::Impl::headMemoHolds(std::string_view key) const {
+  size_t at = 0;
+  auto take = [&](std::string_view v) {
+    if (key.size() - at < v.size() + 1 || std::memcmp(key.data() + at, v.data(), v.size()) != 0 ||
+        key[at + v.size()] != '\0')
+      return false;
+    at += v.size() + 1;
+    return true;
+  };
+  for (const KV& h : req_headers)
+    if (!take(h.name) || !take(h.value)) return false;
+  return at == key.size();
+}
+
+void Transaction::Impl::keepHeadMemo() {
+  HeadMemo::Entry& e = threadHeadMemo().entries[head_entry];
+  if (e.tag != head_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
+    // Headers seen once are not kept (most of a crawler's or an attacker's):
+    // the entry only notes their tag, and is made when they come again, with
+    // what the memo learnt of them the first time.
+    e.engine = 0;
+    e.noted = eng->memo_id;
+    e.memo_generation = head_generation;
+    e.tag = head_tag;
+    // (Room for them now: a warm request allocates nothing.)
+    size_t bytes = 0;
+    for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+    e.key.reserve(bytes);
+    e.masks.reserve(eng->header_list_ids.size());
+    return;
+  }
+  e.engine = eng->memo_id;
+  e.uses = 0;
+  e.memo_generation = head_generation;
+  e.key.clear();
+  for (const KV& h : req_headers) {
+    e.key.append(h.name).push_back('\0');
+    e.key.append(h.value).push_back('\0');
+  }
+  e.masks.assign(eng->header_list_ids.size(), {});
+  for (size_t slot = 0; slot < eng->header_list_ids.size(); ++slot) {
+    const auto& l = ws->var_lists[eng->header_list_ids[slot]];
+    if (l.epoch == ws->head_epoch && l.masks_set) e.masks[slot] = {l.clean, l.links, true, l.memo_full};
+  }
 }
 
 bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
@@ -1000,7 +1099,7 @@ bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, boo
   const uint16_t* ids = eng->known_lists.data() + at;
   for (uint16_t k = 0; k < count; ++k) {
     auto& l = varList(ids[k] >> 1, ids[k] & 1);
-    if (!l.masks_set) setListMasks(l);
+    if (!l.masks_set) setListMasks(l, ids[k] >> 1);
     if (!((links ? l.links : l.clean) & bit)) return false;
     n += l.values.size();
   }
@@ -1014,7 +1113,7 @@ bool Transaction::Impl::linkValuesKnown(const CompiledRule& link, const std::vec
   const uint16_t* ids = eng->known_lists.data() + link.known_at;
   for (uint16_t k = 0; k < link.known_count; ++k) {
     auto& l = varList(ids[k] >> 1, ids[k] & 1);
-    if (!l.masks_set) setListMasks(l);
+    if (!l.masks_set) setListMasks(l, ids[k] >> 1);
     if (l.links & bit) {
       n += l.values.size();
       continue;

@@ -491,6 +491,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<const Collection::Item*>& coll_items = ws->coll_items;
   std::string& out_buf = ws->out_buf;
 
+  // A request-header list's memo masks (Workspace::VarList's), as HeadMemo keeps them.
+  struct HeadMasks {
+    uint64_t clean = 0, links = 0;
+    bool set = false;  // the list's masks were taken (asked of) on that request
+    bool memo_full = false;
+  };
   // What a transaction works in, kept from one transaction to the next on a
   // thread (CRS PL1 made ~80 allocations a request in these otherwise, and the
   // reused memory may still be cached): each is emptied, its capacity kept,
@@ -519,6 +525,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     // The query string's and a form's decoded names and values (the others
     // view query_string and req_body): body::parseUrlEncodedViews.
     std::string args_get_store, args_post_store;
+    std::vector<HeadMasks> head_masks;  // a copy of its entry's, when the thread had one (head_hit)
     std::vector<std::pair<std::string_view, std::string_view>> url_pairs;
     std::deque<std::string> merged_storage;
     // By Engine::Impl::header_keys: the merged request header of that name
@@ -601,8 +608,10 @@ struct Transaction::Impl : public operators::MacroExpander {
   // before it goes.
   ~Impl() {
     pins.clear();
+    if (head_keyed && !head_hit) keepHeadMemo();
     endMemo();
-    if (memo_stats.values != 0 || memo_stats.link_values != 0) match::ValueMemo::forThread().stats += memo_stats;
+    if (memo_stats.values != 0 || memo_stats.link_values != 0 || memo_stats.header_sets != 0)
+      match::ValueMemo::forThread().stats += memo_stats;
   }
   void endMemo();  // at the end: what this transaction learnt, into the memo
   Impl(const Impl&) = delete;
@@ -650,7 +659,41 @@ struct Transaction::Impl : public operators::MacroExpander {
   // the next request on the list itself is known for the link.
   bool linkValuesKnown(const CompiledRule& link, const std::vector<const actions::Ctl*>& removals, uint64_t bit,
                        size_t* values);
-  void setListMasks(Workspace::VarList& l);
+  // `id`: the list's (var_list).
+  void setListMasks(Workspace::VarList& l, size_t id);
+  // What the memo knew of the request-header lists (Engine::Impl::
+  // header_list_slot) of a request with the very same merged headers, per
+  // thread: a browser sends its headers again and again, and copying a list's
+  // masks costs less than looking each of its ~40 values up (a hash, the
+  // request's table, the thread's 512 KiB memo: cache misses in a busy
+  // worker). Exact: the key is the headers' bytes, and what the memo knows of
+  // a value holds for as long as its engine. An entry is made again after
+  // kUses requests, so that what the memo learnt since reaches it.
+  struct HeadMemo {
+    static constexpr size_t kEntries = 16;
+    static constexpr uint32_t kUses = 64;
+    struct Entry {
+      uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
+      uint32_t noted = 0;   // the engine its tag was noted for (keepHeadMemo)
+      uint32_t uses = 0;
+      uint64_t memo_generation = 0;  // the thread's ValueMemo's, when noted and made
+      uint64_t tag = 0;
+      std::string key;  // the merged headers, each name and value followed by a NUL (headMemoHolds)
+      std::vector<HeadMasks> masks;  // by header-list slot
+    };
+    std::array<Entry, kEntries> entries;
+  };
+  static HeadMemo& threadHeadMemo();
+  // prepareRequest: the request's key and the thread's entry for it (head_hit).
+  void findHeadMemo();
+  bool headMemoHolds(std::string_view key) const;  // the key is the request's merged headers
+  // At the end: the masks its header lists took, for the next request with its headers.
+  void keepHeadMemo();
+  bool head_hit = false;  // ws->head_masks hold the masks of this request's header lists
+  size_t head_entry = 0;
+  uint64_t head_tag = 0;
+  uint64_t head_generation = 0;  // the thread's ValueMemo's when the request was keyed
+  bool head_keyed = false;
   // The link's operator on t (which the link does not read on this request),
   // for the memo: t's entry learns `bit` when it does not match.
   void learnLink(const CompiledRule& link, const VarValue& t, MemoValue* mv, uint64_t bit);

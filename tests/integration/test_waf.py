@@ -236,6 +236,10 @@ class WafTest(unittest.TestCase):
         self.assertLess(known, values)
         self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_scans_skipped_total"), 0)
         self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_rule_tests_known_total"), 0)
+        # The browser's header set, seen three times or more by at least one worker, was known as a set.
+        sets = metric(self.gw.admin, "rampart_waf_memo_header_sets_total")
+        self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_header_sets_known_total"), 0)
+        self.assertGreaterEqual(sets, 11)
 
     def test_expect_continue_with_inspection(self):
         # (CRS 4 scores the Expect header itself at PL1, 920450: detect mode lets it through.)

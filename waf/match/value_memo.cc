@@ -109,6 +109,7 @@ uint32_t ValueMemo::newEngineId() {
 
 void ValueMemo::clear() {
   for (size_t i = 0; i < kSets; ++i) sets_[i] = Set{};
+  ++generation_;
 }
 
 }  // namespace rampart::waf::match

@@ -89,6 +89,9 @@ class ValueMemo {
     return set.way[0];
   }
   void clear();  // forgets every value (waf inspect between passes); the stats stay
+  // Moves at each clear(): what was read from the memo before is not to be
+  // used after (Transaction::Impl::HeadMemo keeps it).
+  uint64_t generation() const { return generation_; }
 
   // What the thread's scans did with it (waf inspect prints them).
   struct Stats {
@@ -100,6 +103,8 @@ class ValueMemo {
     uint64_t link_values_known = 0;  // ... of them passed over, known not to match
     uint64_t links = 0;              // remembered rule links evaluated
     uint64_t links_skipped = 0;      // ... of them decided without their values: every one known
+    uint64_t header_sets = 0;        // requests whose merged headers were looked up as a set
+    uint64_t header_sets_known = 0;  // ... of them found: their header lists' masks taken whole
     Stats& operator+=(const Stats& o) {
       values += o.values;
       values_known += o.values_known;
@@ -109,6 +114,8 @@ class ValueMemo {
       link_values_known += o.link_values_known;
       links += o.links;
       links_skipped += o.links_skipped;
+      header_sets += o.header_sets;
+      header_sets_known += o.header_sets_known;
       return *this;
     }
   };
@@ -124,6 +131,7 @@ class ValueMemo {
     return static_cast<size_t>(((k.a ^ (uint64_t(uint32_t(k.b)) << 21)) * 0x9E3779B97F4A7C15ull) >> (64 - 13));
   }
   std::unique_ptr<Set[]> sets_;
+  uint64_t generation_ = 1;
   static std::atomic<bool> enabled_;
 };
 

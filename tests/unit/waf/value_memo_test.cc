@@ -178,6 +178,8 @@ ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& 
   d.link_values_known -= before.link_values_known;
   d.links -= before.links;
   d.links_skipped -= before.links_skipped;
+  d.header_sets -= before.header_sets;
+  d.header_sets_known -= before.header_sets_known;
   return d;
 }
 
@@ -222,6 +224,58 @@ TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
   s = statsOf(e, withHeaders({}, "/?q=harmless"), &denied);
   EXPECT_FALSE(denied);
   EXPECT_EQ(s.scans_skipped, 1u);
+}
+
+// A request with the very headers of an earlier one takes what the memo knew
+// of its header lists from the thread's entry for them (the third time they
+// are seen: the first notes them, the second makes the entry): the same
+// values known, the same scans skipped, none looked up. Headers that differ
+// anywhere are not taken for them, even where they agree in every length and
+// in the bytes that pick the entry; and what the entry holds goes with the
+// memo it was read from.
+TEST(ValueMemo, HeadersSeenAgainAreKnownAsASet) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
+  ASSERT_TRUE(e);
+  const Request fine = withHeaders({{"X-A", "aaaaaaaa-harmless-bbbbbbbb"}, {"Cookie", "s=1; t=2"}});
+  const Request alike = withHeaders({{"X-A", "aaaaaaaa-evil-xxx-bbbbbbbb"}, {"Cookie", "s=1; t=2"}});
+  bool denied = false;
+  auto s = statsOf(e, fine, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets, 1u);
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+  s = statsOf(e, fine, &denied);  // every value known, looked up one by one
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 1u);
+  const auto looked_up = s;
+  s = statsOf(e, fine, &denied);  // known as a set
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets_known, 1u);
+  EXPECT_EQ(s.scans_skipped, 1u);
+  EXPECT_EQ(s.values, looked_up.values);
+  EXPECT_EQ(s.values_known, s.values);
+  s = statsOf(e, alike, &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+  for (int i = 0; i < 3; ++i) {
+    s = statsOf(e, alike, &denied);  // what matched is never known
+    EXPECT_TRUE(denied);
+  }
+  // Each set again, from its first sight: the entry now holds `alike`'s.
+  for (int i = 0; i < 3; ++i) statsOf(e, fine, &denied);
+  s = statsOf(e, fine, &denied);
+  EXPECT_EQ(s.header_sets_known, 1u);
+  // The memo emptied: nothing read from it before is known after.
+  ValueMemo::forThread().clear();
+  s = statsOf(e, fine, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.values_known, 0u);
+  EXPECT_EQ(s.scans, 1u);
+  EXPECT_EQ(s.scans_skipped, 0u);
 }
 
 // A ctl that removes a target or a rule leaves the values as they were: a
