@@ -982,16 +982,11 @@ void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std
 
 inline void Transaction::Impl::setListMasks(Workspace::VarList& l, size_t id) {
   l.masks_set = true;
-  if (head_hit) {
-    if (const int16_t slot = eng->header_list_slot[id]; slot >= 0) {
-      const HeadMasks& m = ws->head_masks[size_t(slot)];
-      if (m.set) {
-        l.clean = m.clean;
-        l.links = m.links;
-        l.memo_full = m.memo_full;
-        return;
-      }
-    }
+  if (const HeadMasks* m = headMasks(id)) {
+    l.clean = m->clean;
+    l.links = m->links;
+    l.memo_full = m->memo_full;
+    return;
   }
   // Asked once an epoch: a value learnt later in it only counts at the next.
   l.clean = l.links = ~uint64_t(0);
@@ -1051,11 +1046,20 @@ void Transaction::Impl::findHeadMemo() {
 bool Transaction::Impl::headMemoHolds(std::string_view key) const {
   size_t at = 0;
   auto take = [&](std::string_view v) {
-    if (key.size() - at < v.size() + 1 || std::memcmp(key.data() + at, v.data(), v.size()) != 0 ||
-        key[at + v.size()] != '\0')
-      return false;
-    at += v.size() + 1;
-    return true;
+    const size_t n = v.size();
+    if (key.size() - at < n + 1 || key[at + n] != '\0') return false;
+    const char* p = key.data() + at;
+    at += n + 1;
+    if (n > 16) return std::memcmp(p, v.data(), n) == 0;
+    // Most fields: two words each side, overlapping (no call).
+    uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    if (n >= 8) {
+      std::memcpy(&a0, p, 8), std::memcpy(&a1, p + n - 8, 8);
+      std::memcpy(&b0, v.data(), 8), std::memcpy(&b1, v.data() + n - 8, 8);
+    } else {
+      for (size_t i = 0; i < n; ++i) a0 = a0 << 8 | uint8_t(p[i]), b0 = b0 << 8 | uint8_t(v[i]);
+    }
+    return a0 == b0 && a1 == b1;
   };
   for (const KV& h : req_headers)
     if (!take(h.name) || !take(h.value)) return false;
@@ -1090,18 +1094,34 @@ void Transaction::Impl::keepHeadMemo() {
   e.masks.assign(eng->header_list_ids.size(), {});
   for (size_t slot = 0; slot < eng->header_list_ids.size(); ++slot) {
     const auto& l = ws->var_lists[eng->header_list_ids[slot]];
-    if (l.epoch == ws->head_epoch && l.masks_set) e.masks[slot] = {l.clean, l.links, true, l.memo_full};
+    if (l.epoch == ws->head_epoch && l.masks_set)
+      e.masks[slot] = {l.clean, l.links, static_cast<uint32_t>(l.values.size()), true, l.memo_full};
   }
 }
 
 bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
   size_t n = 0;
   const uint16_t* ids = eng->known_lists.data() + at;
-  for (uint16_t k = 0; k < count; ++k) {
-    auto& l = varList(ids[k] >> 1, ids[k] & 1);
-    if (!l.masks_set) setListMasks(l, ids[k] >> 1);
-    if (!((links ? l.links : l.clean) & bit)) return false;
-    n += l.values.size();
+  if (head_hit) {
+    for (uint16_t k = 0; k < count; ++k) {
+      // A header list HeadMemo knows is not resolved for it.
+      if (const HeadMasks* m = headMasks(ids[k] >> 1)) {
+        if (!((links ? m->links : m->clean) & bit)) return false;
+        n += m->values;
+        continue;
+      }
+      auto& l = varList(ids[k] >> 1, ids[k] & 1);
+      if (!l.masks_set) setListMasks(l, ids[k] >> 1);
+      if (!((links ? l.links : l.clean) & bit)) return false;
+      n += l.values.size();
+    }
+  } else {
+    for (uint16_t k = 0; k < count; ++k) {
+      auto& l = varList(ids[k] >> 1, ids[k] & 1);
+      if (!l.masks_set) setListMasks(l, ids[k] >> 1);
+      if (!((links ? l.links : l.clean) & bit)) return false;
+      n += l.values.size();
+    }
   }
   *values = n;
   return true;

@@ -494,9 +494,16 @@ struct Transaction::Impl : public operators::MacroExpander {
   // A request-header list's memo masks (Workspace::VarList's), as HeadMemo keeps them.
   struct HeadMasks {
     uint64_t clean = 0, links = 0;
+    uint32_t values = 0;  // the list's (the same for the same headers)
     bool set = false;  // the list's masks were taken (asked of) on that request
     bool memo_full = false;
   };
+  // The masks of list `id` when they come from HeadMemo (null: not so).
+  const HeadMasks* headMasks(size_t id) const {
+    if (!head_hit) return nullptr;
+    const int16_t slot = eng->header_list_slot[id];
+    return slot >= 0 && ws->head_masks[size_t(slot)].set ? &ws->head_masks[size_t(slot)] : nullptr;
+  }
   // What a transaction works in, kept from one transaction to the next on a
   // thread (CRS PL1 made ~80 allocations a request in these otherwise, and the
   // reused memory may still be cached): each is emptied, its capacity kept,
@@ -670,7 +677,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // a value holds for as long as its engine. An entry is made again after
   // kUses requests, so that what the memo learnt since reaches it.
   struct HeadMemo {
-    static constexpr size_t kEntries = 16;
+    static constexpr size_t kEntries = 64;
     static constexpr uint32_t kUses = 64;
     struct Entry {
       uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
