@@ -1031,16 +1031,25 @@ void Transaction::Impl::findHeadMemo() {
   ++memo_stats.header_sets;
   ws->head_masks.reserve(eng->header_list_ids.size());  // (once a workspace)
   head_generation = match::ValueMemo::forThread().generation();
-  const HeadMemo::Entry& e = threadHeadMemo().entries[head_entry];
+  HeadMemo::Entry& thread_entry = threadHeadMemo().entries[head_entry];
+  if (conn_memo && findIn(*conn_memo)) {
+    head_hit = true;
+  } else if (findIn(thread_entry)) {
+    head_hit = true;
+    if (conn_memo) *conn_memo = thread_entry;  // (a new connection of a client the thread knows)
+  }
+  memo_stats.header_sets_known += head_hit;
+}
+
+bool Transaction::Impl::findIn(HeadMemo::Entry& e) {
   if (e.engine != eng->memo_id || e.tag != head_tag || e.uses >= HeadMemo::kUses ||
       e.memo_generation != head_generation || !headMemoHolds(e.key))
-    return;
-  ++threadHeadMemo().entries[head_entry].uses;
+    return false;
+  ++e.uses;
   // Copied: the entry may be made again for other headers (another
   // transaction's end) while this one runs, and a phase may run on another thread.
   ws->head_masks.assign(e.masks.begin(), e.masks.end());
-  head_hit = true;
-  ++memo_stats.header_sets_known;
+  return true;
 }
 
 bool Transaction::Impl::headMemoHolds(std::string_view key) const {
@@ -1067,7 +1076,11 @@ bool Transaction::Impl::headMemoHolds(std::string_view key) const {
 }
 
 void Transaction::Impl::keepHeadMemo() {
-  HeadMemo::Entry& e = threadHeadMemo().entries[head_entry];
+  if (conn_memo) keepIn(*conn_memo);
+  keepIn(threadHeadMemo().entries[head_entry]);
+}
+
+void Transaction::Impl::keepIn(HeadMemo::Entry& e) {
   if (e.tag != head_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
     // Headers seen once are not kept (most of a crawler's or an attacker's):
     // the entry only notes their tag, and is made when they come again, with
@@ -1645,7 +1658,11 @@ Verdict Transaction::processRequestBody() {
   if (impl_->intercepted) return impl_->verdict;
   impl_->processBody();
   impl_->decodePathForLaterPhases();
-  return impl_->runPhase(2);
+  const Verdict v = impl_->runPhase(2);
+  // The request's questions are asked: what its header lists took, kept
+  // (here, while the caller's HeaderMemo is surely alive).
+  if (impl_->head_keyed && !impl_->head_hit) impl_->keepHeadMemo();
+  return v;
 }
 
 void Transaction::setResponseStatus(int status, std::string_view protocol) {
@@ -1704,6 +1721,12 @@ Verdict Transaction::processResponseBody() {
 const Verdict& Transaction::wouldBeVerdict() const { return impl_->would_be; }
 
 void Transaction::setRuleEngine(rules::EngineSettings::RuleEngine mode) { impl_->mode = mode; }
+
+void Transaction::HeaderMemoDelete::operator()(HeaderMemo* m) const { delete m; }
+
+Transaction::HeaderMemoPtr Transaction::newHeaderMemo() { return HeaderMemoPtr(new HeaderMemo); }
+
+void Transaction::useHeaderMemo(HeaderMemo* m) { impl_->conn_memo = m; }
 
 void Transaction::setProfile(RuleProfile* profile, bool timed, uint32_t weight) {
   impl_->profile = profile;

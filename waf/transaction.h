@@ -225,6 +225,20 @@ class Transaction {
   bool wantsRequestBody() const;
   // What the value memo spared this transaction so far (match::ValueMemo).
   const match::ValueMemo::Stats& valueMemoStats() const;
+  // What the value memo knew of a request's header and cookie lists, kept for
+  // the next request with the very same headers: each thread keeps 64 such
+  // header sets, and a caller may keep one more per client connection (a
+  // browser's keep-alive requests carry the same headers, whatever the
+  // other clients of its worker send). Opaque; made by newHeaderMemo().
+  struct HeaderMemo;
+  struct HeaderMemoDelete {
+    void operator()(HeaderMemo* m) const;
+  };
+  using HeaderMemoPtr = std::unique_ptr<HeaderMemo, HeaderMemoDelete>;
+  static HeaderMemoPtr newHeaderMemo();
+  // Before processRequestHeaders: `m` is asked first and kept up to date
+  // beside the thread's; it must outlive the transaction. Null: none.
+  void useHeaderMemo(HeaderMemo* m);
   // A TX collection value ("blocking_inbound_anomaly_score"), empty when unset.
   std::string txValue(std::string_view name) const;
   bool isAuditRelevant() const;

@@ -70,6 +70,23 @@ struct MemoValue {
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
 };
 
+// Transaction::HeaderMemo (Impl::HeadMemo's entries, and a connection's).
+struct Transaction::HeaderMemo {
+  uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
+  uint32_t noted = 0;   // the engine its tag was noted for (Impl::keepIn)
+  uint32_t uses = 0;
+  uint64_t memo_generation = 0;  // the thread's ValueMemo's, when noted and made
+  uint64_t tag = 0;
+  std::string key;  // the merged headers, each name and value followed by a NUL (Impl::headMemoHolds)
+  struct Masks {    // a request-header list's memo masks (Impl::Workspace::VarList's)
+    uint64_t clean = 0, links = 0;
+    uint32_t values = 0;  // the list's (the same for the same headers)
+    bool set = false;     // the list's masks were taken (asked of) on that request
+    bool memo_full = false;
+  };
+  std::vector<Masks> masks;  // by header-list slot
+};
+
 struct Transaction::Impl : public operators::MacroExpander {
   // The buffers every transaction works in (Workspace, below), taken from the
   // thread's free ones and handed back when the transaction ends. Declared
@@ -491,13 +508,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<const Collection::Item*>& coll_items = ws->coll_items;
   std::string& out_buf = ws->out_buf;
 
-  // A request-header list's memo masks (Workspace::VarList's), as HeadMemo keeps them.
-  struct HeadMasks {
-    uint64_t clean = 0, links = 0;
-    uint32_t values = 0;  // the list's (the same for the same headers)
-    bool set = false;  // the list's masks were taken (asked of) on that request
-    bool memo_full = false;
-  };
+  using HeadMasks = Transaction::HeaderMemo::Masks;
   // The masks of list `id` when they come from HeadMemo (null: not so).
   const HeadMasks* headMasks(size_t id) const {
     if (!head_hit) return nullptr;
@@ -615,7 +626,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   // before it goes.
   ~Impl() {
     pins.clear();
-    if (head_keyed && !head_hit) keepHeadMemo();
     endMemo();
     if (memo_stats.values != 0 || memo_stats.link_values != 0 || memo_stats.header_sets != 0)
       match::ValueMemo::forThread().stats += memo_stats;
@@ -679,23 +689,19 @@ struct Transaction::Impl : public operators::MacroExpander {
   struct HeadMemo {
     static constexpr size_t kEntries = 64;
     static constexpr uint32_t kUses = 64;
-    struct Entry {
-      uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
-      uint32_t noted = 0;   // the engine its tag was noted for (keepHeadMemo)
-      uint32_t uses = 0;
-      uint64_t memo_generation = 0;  // the thread's ValueMemo's, when noted and made
-      uint64_t tag = 0;
-      std::string key;  // the merged headers, each name and value followed by a NUL (headMemoHolds)
-      std::vector<HeadMasks> masks;  // by header-list slot
-    };
+    using Entry = Transaction::HeaderMemo;
     std::array<Entry, kEntries> entries;
   };
   static HeadMemo& threadHeadMemo();
-  // prepareRequest: the request's key and the thread's entry for it (head_hit).
+  // prepareRequest: the request's key, and the masks of the connection's
+  // entry (conn_memo) or the thread's for it, if either holds its headers (head_hit).
   void findHeadMemo();
+  bool findIn(HeadMemo::Entry& e);
   bool headMemoHolds(std::string_view key) const;  // the key is the request's merged headers
-  // At the end: the masks its header lists took, for the next request with its headers.
+  // After phase 2: the masks its header lists took, for the next request with its headers.
   void keepHeadMemo();
+  void keepIn(HeadMemo::Entry& e);
+  Transaction::HeaderMemo* conn_memo = nullptr;  // Transaction::useHeaderMemo
   bool head_hit = false;  // ws->head_masks hold the masks of this request's header lists
   size_t head_entry = 0;
   uint64_t head_tag = 0;

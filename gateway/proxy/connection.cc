@@ -122,6 +122,9 @@ struct Conn {
   // allocates none of them (reuse()).
   std::vector<http::Header> req_fields, resp_fields;
   std::string up_head;
+  // What the WAF's value memo knew of this client's header lists, for its
+  // next request with the very same headers (waf::Transaction::HeaderMemo).
+  waf::Transaction::HeaderMemoPtr waf_headers;
   core::IdleClients::Slot idle_slot;  // in Worker::idle_clients while waiting for a next request
 
   void arm(Phase p, std::chrono::milliseconds d) {
@@ -754,6 +757,8 @@ asio::awaitable<bool> Handler::inspectRequest(Exchange& x) {
       const bool sampled = seq % P::kProfileSampling == 0, timed_too = seq % P::kProfileTiming == 0;
       if (sampled)
         x.tx->setProfile(rt_->waf.profile(wp.engine_index, w_.id()), timed_too, uint32_t(P::kProfileSampling));
+      if (!c_->waf_headers) c_->waf_headers = waf::Transaction::newHeaderMemo();
+      x.tx->useHeaderMemo(c_->waf_headers.get());  // (the shadow set's engine keeps to the thread's)
       feedRequest(*x.tx, *c_, x.req);
       if (wp.shadow) {
         x.shadow_tx.emplace(*wp.shadow, x.request_id);

@@ -278,6 +278,66 @@ TEST(ValueMemo, HeadersSeenAgainAreKnownAsASet) {
   EXPECT_EQ(s.scans_skipped, 0u);
 }
 
+// One request through `conn` (Transaction::useHeaderMemo; null: none): the thread's counters over it.
+ValueMemo::Stats connStatsOf(const std::shared_ptr<const Engine>& e, const Request& req,
+                             Transaction::HeaderMemo* conn, bool* denied) {
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  {
+    Transaction tx(e, "conn");
+    tx.useHeaderMemo(conn);
+    tx.processUri(req.method, req.uri, req.protocol);
+    for (auto& [n, v] : req.headers) tx.addRequestHeader(n, v);
+    *denied = tx.processRequestHeaders().disruptive() || tx.processRequestBody().disruptive();
+    tx.processLogging();
+  }
+  ValueMemo::Stats d = ValueMemo::forThread().stats;
+  d.scans -= before.scans;
+  d.scans_skipped -= before.scans_skipped;
+  d.header_sets -= before.header_sets;
+  d.header_sets_known -= before.header_sets_known;
+  return d;
+}
+
+// A client's connection keeps its own header set beside the thread's 64: its
+// requests find what the memo knew of their headers however many other
+// clients' header sets the thread saw between them; without it, they do not.
+// Headers that differ are not taken for its set, which is then made again for them.
+TEST(ValueMemo, AConnectionKeepsItsClientsHeaderSet) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
+  ASSERT_TRUE(e);
+  auto conn = Transaction::newHeaderMemo();
+  const Request mine = withHeaders({{"X-A", "mine"}, {"Cookie", "s=1"}});
+  bool denied = false;
+  for (int i = 0; i < 2; ++i) connStatsOf(e, mine, conn.get(), &denied);  // noted, then made
+  auto s = connStatsOf(e, mine, conn.get(), &denied);
+  EXPECT_EQ(s.header_sets_known, 1u);
+  for (int i = 0; i < 200; ++i)  // other clients, each twice: the thread's entries made and made again
+    for (int k = 0; k < 2; ++k) statsOf(e, withHeaders({{"X-A", "other " + std::to_string(i)}}), &denied);
+  s = connStatsOf(e, mine, conn.get(), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets, 1u);
+  EXPECT_EQ(s.header_sets_known, 1u);
+  EXPECT_EQ(s.scans_skipped, 1u);
+  s = connStatsOf(e, mine, nullptr, &denied);  // the thread alone no longer has it
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 1u);  // (every value still known, one by one)
+  const Request changed = withHeaders({{"X-A", "mind"}, {"Cookie", "s=1"}});
+  s = connStatsOf(e, changed, conn.get(), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.header_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+  const Request evil = withHeaders({{"X-A", "evil"}, {"Cookie", "s=1"}});
+  for (int i = 0; i < 3; ++i) {
+    s = connStatsOf(e, evil, conn.get(), &denied);
+    EXPECT_TRUE(denied) << i;
+    EXPECT_EQ(s.header_sets_known, 0u) << i;
+  }
+  for (int i = 0; i < 2; ++i) connStatsOf(e, changed, conn.get(), &denied);
+  s = connStatsOf(e, changed, conn.get(), &denied);
+  EXPECT_EQ(s.header_sets_known, 1u);
+}
+
 // A ctl that removes a target or a rule leaves the values as they were: a
 // group already scanned is not scanned again (CRS 941010 removes a target on
 // most requests). The removal still holds for the rule it names.
