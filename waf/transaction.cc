@@ -1076,11 +1076,16 @@ bool Transaction::Impl::headMemoHolds(std::string_view key) const {
 }
 
 void Transaction::Impl::keepHeadMemo() {
-  if (conn_memo) keepIn(*conn_memo);
-  keepIn(threadHeadMemo().entries[head_entry]);
+  size_t bytes = 0;
+  for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+  // Headers larger than browsers send are not kept: each connection would
+  // hold a copy of them between its requests.
+  if (bytes > HeadMemo::kMaxKey) return;
+  if (conn_memo) keepIn(*conn_memo, bytes);
+  keepIn(threadHeadMemo().entries[head_entry], bytes);
 }
 
-void Transaction::Impl::keepIn(HeadMemo::Entry& e) {
+void Transaction::Impl::keepIn(HeadMemo::Entry& e, size_t bytes) {
   if (e.tag != head_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
     // Headers seen once are not kept (most of a crawler's or an attacker's):
     // the entry only notes their tag, and is made when they come again, with
@@ -1090,8 +1095,6 @@ void Transaction::Impl::keepIn(HeadMemo::Entry& e) {
     e.memo_generation = head_generation;
     e.tag = head_tag;
     // (Room for them now: a warm request allocates nothing.)
-    size_t bytes = 0;
-    for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
     e.key.reserve(bytes);
     e.masks.reserve(eng->header_list_ids.size());
     return;

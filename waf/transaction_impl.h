@@ -689,6 +689,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   struct HeadMemo {
     static constexpr size_t kEntries = 64;
     static constexpr uint32_t kUses = 64;
+    static constexpr size_t kMaxKey = 8192;  // a set's headers, names and values, at most
     using Entry = Transaction::HeaderMemo;
     std::array<Entry, kEntries> entries;
   };
@@ -700,7 +701,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool headMemoHolds(std::string_view key) const;  // the key is the request's merged headers
   // After phase 2: the masks its header lists took, for the next request with its headers.
   void keepHeadMemo();
-  void keepIn(HeadMemo::Entry& e);
+  void keepIn(HeadMemo::Entry& e, size_t bytes);  // bytes: the key's
   Transaction::HeaderMemo* conn_memo = nullptr;  // Transaction::useHeaderMemo
   bool head_hit = false;  // ws->head_masks hold the masks of this request's header lists
   size_t head_entry = 0;

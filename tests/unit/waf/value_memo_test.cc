@@ -336,6 +336,15 @@ TEST(ValueMemo, AConnectionKeepsItsClientsHeaderSet) {
   for (int i = 0; i < 2; ++i) connStatsOf(e, changed, conn.get(), &denied);
   s = connStatsOf(e, changed, conn.get(), &denied);
   EXPECT_EQ(s.header_sets_known, 1u);
+  // Headers over 8 KiB are not kept, by the connection or the thread.
+  const Request large = withHeaders({{"X-A", "mine"}, {"Cookie", "s=" + std::string(8200, 'a')}});
+  for (int i = 0; i < 4; ++i) {
+    s = connStatsOf(e, large, conn.get(), &denied);
+    EXPECT_FALSE(denied);
+    EXPECT_EQ(s.header_sets_known, 0u) << i;
+  }
+  s = connStatsOf(e, changed, conn.get(), &denied);  // the connection's set is still the one before
+  EXPECT_EQ(s.header_sets_known, 1u);
 }
 
 // A ctl that removes a target or a rule leaves the values as they were: a
