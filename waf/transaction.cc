@@ -1110,8 +1110,23 @@ void Transaction::Impl::keepIn(HeadMemo::Entry& e, size_t bytes) {
   e.masks.assign(eng->header_list_ids.size(), {});
   for (size_t slot = 0; slot < eng->header_list_ids.size(); ++slot) {
     const auto& l = ws->var_lists[eng->header_list_ids[slot]];
-    if (l.epoch == ws->head_epoch && l.masks_set)
-      e.masks[slot] = {l.clean, l.links, static_cast<uint32_t>(l.values.size()), true, l.memo_full};
+    if (l.epoch != ws->head_epoch || !l.masks_set) continue;
+    // Taken again now, not as the list took them at its first question: with
+    // what this request taught the memo (a link tests once the values it does
+    // not read, learnLink), which the next requests would otherwise miss
+    // until the set is made again.
+    HeadMasks& m = e.masks[slot];
+    m = {~uint64_t(0), ~uint64_t(0), static_cast<uint32_t>(l.values.size()), true, true};
+    for (const auto& t : l.values) {
+      const MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+      if (!mv) {
+        m.clean = m.links = 0;
+        m.memo_full = false;
+        break;
+      }
+      m.clean &= mv->clean;
+      m.links &= mv->links;
+    }
   }
 }
 
