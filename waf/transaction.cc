@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <type_traits>
 
 namespace rampart::waf {
 
@@ -989,18 +990,23 @@ inline void Transaction::Impl::setListMasks(Workspace::VarList& l, size_t id) {
     return;
   }
   // Asked once an epoch: a value learnt later in it only counts at the next.
-  l.clean = l.links = ~uint64_t(0);
-  l.memo_full = true;
-  for (const auto& t : l.values) {
-    MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+  l.memo_full = valuesMasks(l.values, &l.clean, &l.links);
+}
+
+bool Transaction::Impl::valuesMasks(const std::vector<VarValue>& values, uint64_t* clean, uint64_t* links) {
+  uint64_t c = ~uint64_t(0), k = ~uint64_t(0);
+  for (const auto& t : values) {
+    const MemoValue* mv = t.stable ? memoValue(t) : nullptr;
     if (!mv) {
-      l.clean = l.links = 0;
-      l.memo_full = false;
-      break;
+      *clean = *links = 0;
+      return false;
     }
-    l.clean &= mv->clean;
-    l.links &= mv->links;
+    c &= mv->clean;
+    k &= mv->links;
   }
+  *clean = c;
+  *links = k;
+  return true;
 }
 
 Transaction::Impl::HeadMemo& Transaction::Impl::threadHeadMemo() {
@@ -1116,44 +1122,35 @@ void Transaction::Impl::keepIn(HeadMemo::Entry& e, size_t bytes) {
     // not read, learnLink), which the next requests would otherwise miss
     // until the set is made again.
     HeadMasks& m = e.masks[slot];
-    m = {~uint64_t(0), ~uint64_t(0), static_cast<uint32_t>(l.values.size()), true, true};
-    for (const auto& t : l.values) {
-      const MemoValue* mv = t.stable ? memoValue(t) : nullptr;
-      if (!mv) {
-        m.clean = m.links = 0;
-        m.memo_full = false;
-        break;
-      }
-      m.clean &= mv->clean;
-      m.links &= mv->links;
-    }
+    m.values = static_cast<uint32_t>(l.values.size());
+    m.set = true;
+    m.memo_full = valuesMasks(l.values, &m.clean, &m.links);
   }
 }
 
 bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
   size_t n = 0;
   const uint16_t* ids = eng->known_lists.data() + at;
-  if (head_hit) {
+  // (One loop for each case, so that a request without a header set tests
+  // nothing more per list than before them.)
+  auto walk = [&](auto with_sets) {
     for (uint16_t k = 0; k < count; ++k) {
-      // A header list HeadMemo knows is not resolved for it.
-      if (const HeadMasks* m = headMasks(ids[k] >> 1)) {
-        if (!((links ? m->links : m->clean) & bit)) return false;
-        n += m->values;
-        continue;
+      if constexpr (with_sets) {
+        // A header list HeadMemo knows is not resolved for it.
+        if (const HeadMasks* m = headMasks(ids[k] >> 1)) {
+          if (!((links ? m->links : m->clean) & bit)) return false;
+          n += m->values;
+          continue;
+        }
       }
       auto& l = varList(ids[k] >> 1, ids[k] & 1);
       if (!l.masks_set) setListMasks(l, ids[k] >> 1);
       if (!((links ? l.links : l.clean) & bit)) return false;
       n += l.values.size();
     }
-  } else {
-    for (uint16_t k = 0; k < count; ++k) {
-      auto& l = varList(ids[k] >> 1, ids[k] & 1);
-      if (!l.masks_set) setListMasks(l, ids[k] >> 1);
-      if (!((links ? l.links : l.clean) & bit)) return false;
-      n += l.values.size();
-    }
-  }
+    return true;
+  };
+  if (!(head_hit ? walk(std::true_type{}) : walk(std::false_type{}))) return false;
   *values = n;
   return true;
 }

@@ -678,6 +678,9 @@ struct Transaction::Impl : public operators::MacroExpander {
                        size_t* values);
   // `id`: the list's (var_list).
   void setListMasks(Workspace::VarList& l, size_t id);
+  // The scan groups (*clean) and memo links (*links) every value is known for;
+  // false (and none) when a value has no room in the request's memo table.
+  bool valuesMasks(const std::vector<VarValue>& values, uint64_t* clean, uint64_t* links);
   // What the memo knew of the request-header lists (Engine::Impl::
   // header_list_slot) of a request with the very same merged headers, per
   // thread: a browser sends its headers again and again, and copying a list's
