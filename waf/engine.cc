@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -1354,6 +1355,40 @@ void Engine::prepareTargets(Impl& impl) {
   }
   for (auto& g : impl.scans)
     if (g->vars_listed) g->vars_listed = know(g->vars, g->known_at, g->known_count);
+  // The questions a request set answers (Transaction::Impl::RequestSet):
+  // those of phases 1 and 2 whose every list is the request's own.
+  // RAMPART_WAF_REQUEST_MEMO=0: none (A/B measurements, tests).
+  std::memset(impl.request_pure, 0, sizeof impl.request_pure);
+  const char* rm = std::getenv("RAMPART_WAF_REQUEST_MEMO");
+  if (!(rm && std::string_view(rm) == "0")) {
+    uint64_t seen[2] = {}, impure[2] = {};
+    auto question = [&](int phase, int kind, int bit, uint32_t at, uint16_t count) {
+      const uint64_t b = uint64_t(1) << bit;
+      bool pure = count > 0 && (phase == 1 || phase == 2) && !(seen[kind] & b);
+      for (uint16_t k = 0; pure && k < count; ++k) {
+        const CompiledVar* v = impl.list_owner[impl.known_lists[at + k] >> 1];
+        pure = v && variables::fromRequest(v->kind);
+      }
+      seen[kind] |= b;
+      if (pure) impl.request_pure[phase - 1][kind] |= b, impl.question_lists[kind][bit] = {at, count};
+      else impure[kind] |= b;  // (a bit asked twice, or of another phase: none of its questions)
+    };
+    for (size_t gi = 0; gi < impl.scans.size() && gi < 64; ++gi) {
+      const Impl::ScanGroup& g = *impl.scans[gi];
+      if (g.memo && g.vars_listed) question(g.phase, 0, int(gi), g.known_at, g.known_count);
+    }
+    for (auto& head : impl.rules) {
+      if (head->is_marker) continue;
+      if (head->vars_listed && head->memo_bit >= 0)
+        question(head->phase, 1, head->memo_bit, head->known_at, head->known_count);
+      if (head->vars_listed && head->keyed_bit >= 0)
+        question(head->phase, 1, head->keyed_bit, head->known_at, head->known_count);
+      for (auto& l : head->chain)
+        if (l->vars_listed && l->memo_bit >= 0) question(head->phase, 1, l->memo_bit, l->known_at, l->known_count);
+    }
+    for (auto& phase : impl.request_pure)
+      for (int kind = 0; kind < 2; ++kind) phase[kind] &= ~impure[kind];
+  }
   impl.scan_hot.assign(impl.scans.size(), {});
   for (size_t gi = 0; gi < impl.scans.size(); ++gi) {
     const Impl::ScanGroup& g = *impl.scans[gi];

@@ -403,6 +403,17 @@ struct Engine::Impl {
   // instead of looking each value up.
   std::vector<int16_t> header_list_slot;
   std::vector<uint16_t> header_list_ids;  // by slot: the list's var_list
+  // The memo's questions (Transaction::Impl::varsKnown: a scan group's
+  // [0], by its index, or a rule link's [1], by its memo or keyed bit) asked
+  // in phase 1 [0] or phase 2 [1] whose lists hold the request's bytes alone
+  // (variables::fromRequest). A request with the very bytes of one answered
+  // lately takes its answers (Transaction::Impl::RequestSet).
+  uint64_t request_pure[2][2] = {};
+  struct QuestionLists {  // a question's lists in known_lists
+    uint32_t at = 0;
+    uint16_t count = 0;
+  };
+  QuestionLists question_lists[2][64];  // by kind and bit, of request_pure's
   // The literal keys REQUEST_HEADERS(_NAMES) variables select, lower case, by
   // CompiledVar::header_key (CRS reads ~20: Content-Type, User-Agent,
   // Referer...), and an open-addressed table of their ids + 1 by

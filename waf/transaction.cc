@@ -175,8 +175,17 @@ void Transaction::Impl::prepareRequest() {
     merged_storage.push_back(std::string(it->value) + sep + std::string(h.value));
     it->value = merged_storage.back();
   }
-  // Headers the thread saw lately, as a set: what the memo knew of their lists (HeadMemo).
-  if (memo_on && !eng->header_list_ids.empty()) findHeadMemo();
+  // The request the thread saw lately, as a set: its answers (ReqMemo); else
+  // its headers, as a set: what the memo knew of their lists (HeadMemo).
+  const bool request_sets = memo_on && (eng->request_pure[0][0] | eng->request_pure[0][1] |
+                                        eng->request_pure[1][0] | eng->request_pure[1][1]);
+  const bool header_sets = memo_on && !eng->header_list_ids.empty();
+  if (request_sets || header_sets) {
+    head_tag = headersTag();
+    head_generation = match::ValueMemo::forThread().generation();
+  }
+  if (request_sets) findRequestSet();
+  if (header_sets && !req_hit) findHeadMemo();
   // The headers variables select by name (REQUEST_HEADERS:User-Agent, ~20
   // lists a request with CRS), each looked up once here.
   auto& at = ws->header_at;
@@ -1014,9 +1023,7 @@ Transaction::Impl::HeadMemo& Transaction::Impl::threadHeadMemo() {
   return m;
 }
 
-void Transaction::Impl::findHeadMemo() {
-  // The tag picks the entry and tells most other headers apart: each field's
-  // lengths and first and last bytes. The bytes decide (headMemoHolds).
+uint64_t Transaction::Impl::headersTag() const {
   auto word = [](std::string_view v, size_t at) {
     uint64_t w = 0;
     std::memcpy(&w, v.data() + at, std::min<size_t>(8, v.size() - at));
@@ -1031,18 +1038,22 @@ void Transaction::Impl::findHeadMemo() {
       t = (t ^ word(h.value, h.value.size() > 8 ? h.value.size() - 8 : 0)) * 0x9E3779B97F4A7C15ull;
     }
   }
-  head_tag = t ^ (t >> 29);
+  return t ^ (t >> 29);
+}
+
+void Transaction::Impl::findHeadMemo() {
+  // The tag picks the entry and tells most other headers apart. The bytes
+  // decide (headMemoHolds).
   head_entry = size_t(head_tag >> 58) % HeadMemo::kEntries;
   head_keyed = true;
   ++memo_stats.header_sets;
   ws->head_masks.reserve(eng->header_list_ids.size());  // (once a workspace)
-  head_generation = match::ValueMemo::forThread().generation();
   HeadMemo::Entry& thread_entry = threadHeadMemo().entries[head_entry];
-  if (conn_memo && findIn(*conn_memo)) {
+  if (conn_memo && findIn(conn_memo->head)) {
     head_hit = true;
   } else if (findIn(thread_entry)) {
     head_hit = true;
-    if (conn_memo) *conn_memo = thread_entry;  // (a new connection of a client the thread knows)
+    if (conn_memo) conn_memo->head = thread_entry;  // (a new connection of a client the thread knows)
   }
   memo_stats.header_sets_known += head_hit;
 }
@@ -1058,26 +1069,27 @@ bool Transaction::Impl::findIn(HeadMemo::Entry& e) {
   return true;
 }
 
+bool Transaction::Impl::keyHolds(std::string_view key, size_t& at, std::string_view v) {
+  const size_t n = v.size();
+  if (key.size() - at < n + 1 || key[at + n] != '\0') return false;
+  const char* p = key.data() + at;
+  at += n + 1;
+  if (n > 16) return std::memcmp(p, v.data(), n) == 0;
+  // Most fields: two words each side, overlapping (no call).
+  uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+  if (n >= 8) {
+    std::memcpy(&a0, p, 8), std::memcpy(&a1, p + n - 8, 8);
+    std::memcpy(&b0, v.data(), 8), std::memcpy(&b1, v.data() + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) a0 = a0 << 8 | uint8_t(p[i]), b0 = b0 << 8 | uint8_t(v[i]);
+  }
+  return a0 == b0 && a1 == b1;
+}
+
 bool Transaction::Impl::headMemoHolds(std::string_view key) const {
   size_t at = 0;
-  auto take = [&](std::string_view v) {
-    const size_t n = v.size();
-    if (key.size() - at < n + 1 || key[at + n] != '\0') return false;
-    const char* p = key.data() + at;
-    at += n + 1;
-    if (n > 16) return std::memcmp(p, v.data(), n) == 0;
-    // Most fields: two words each side, overlapping (no call).
-    uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-    if (n >= 8) {
-      std::memcpy(&a0, p, 8), std::memcpy(&a1, p + n - 8, 8);
-      std::memcpy(&b0, v.data(), 8), std::memcpy(&b1, v.data() + n - 8, 8);
-    } else {
-      for (size_t i = 0; i < n; ++i) a0 = a0 << 8 | uint8_t(p[i]), b0 = b0 << 8 | uint8_t(v[i]);
-    }
-    return a0 == b0 && a1 == b1;
-  };
   for (const KV& h : req_headers)
-    if (!take(h.name) || !take(h.value)) return false;
+    if (!keyHolds(key, at, h.name) || !keyHolds(key, at, h.value)) return false;
   return at == key.size();
 }
 
@@ -1087,7 +1099,7 @@ void Transaction::Impl::keepHeadMemo() {
   // Headers larger than browsers send are not kept: each connection would
   // hold a copy of them between its requests.
   if (bytes > HeadMemo::kMaxKey) return;
-  if (conn_memo) keepIn(*conn_memo, bytes);
+  if (conn_memo) keepIn(conn_memo->head, bytes);
   keepIn(threadHeadMemo().entries[head_entry], bytes);
 }
 
@@ -1128,7 +1140,171 @@ void Transaction::Impl::keepIn(HeadMemo::Entry& e, size_t bytes) {
   }
 }
 
-bool Transaction::Impl::varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
+Transaction::Impl::ReqMemo& Transaction::Impl::threadReqMemo() {
+  thread_local ReqMemo m;
+  return m;
+}
+
+void Transaction::Impl::findRequestSet() {
+  // The headers' tag, then the request line's fields (as headersTag): the
+  // tag picks the entry, the bytes decide (findReqIn).
+  uint64_t t = head_tag;
+  for (std::string_view v : {method, uri_raw, protocol}) {
+    uint64_t first = 0, last = 0;
+    std::memcpy(&first, v.data(), std::min<size_t>(8, v.size()));
+    if (v.size() > 8) std::memcpy(&last, v.data() + v.size() - 8, 8);
+    t = (t ^ v.size()) * 0x9E3779B97F4A7C15ull;
+    t = (t ^ first) * 0xC2B2AE3D27D4EB4Full;
+    t = (t ^ last) * 0x165667B19E3779F9ull;
+  }
+  req_tag = t ^ (t >> 31);
+  req_entry = size_t(req_tag >> 52) % ReqMemo::kEntries;
+  req_keyed = true;
+  ++memo_stats.request_sets;
+  RequestSet& thread_entry = threadReqMemo().entries[req_entry];
+  if (conn_memo && findReqIn(conn_memo->request)) {
+    req_hit = true;
+  } else if (findReqIn(thread_entry)) {
+    req_hit = true;
+    if (conn_memo) conn_memo->request = thread_entry;
+  }
+  memo_stats.request_sets_known += req_hit;
+  if (req_hit) return;
+  auto noted = [&](const RequestSet& e) {
+    return e.noted == eng->memo_id && e.tag == req_tag && e.memo_generation == head_generation;
+  };
+  req_maker = (conn_memo && noted(conn_memo->request)) || noted(thread_entry);
+  if (req_maker) ws->req_answers.asked[0] = ws->req_answers.asked[1] = 0;
+}
+
+bool Transaction::Impl::findReqIn(RequestSet& e) {
+  if (e.engine != eng->memo_id || e.tag != req_tag || e.uses >= ReqMemo::kUses ||
+      e.memo_generation != head_generation)
+    return false;
+  size_t at = 0;
+  if (!keyHolds(e.key, at, method) || !keyHolds(e.key, at, uri_raw) || !keyHolds(e.key, at, protocol)) return false;
+  for (const KV& h : req_headers)
+    if (!keyHolds(e.key, at, h.name) || !keyHolds(e.key, at, h.value)) return false;
+  if (at != e.key.size()) return false;
+  ++e.uses;
+  // Copied, as a header set's masks (findIn).
+  ws->req_answers = e.answers;
+  ws->req_set_body_kept = e.body_kept;
+  if (e.body_kept) {
+    ws->req_set_body.assign(e.body);
+    ws->req_set_processor.assign(e.processor);
+    ws->req_set_body_access = e.body_access;
+    ws->req_set_force_body = e.force_body;
+  }
+  return true;
+}
+
+void Transaction::Impl::requestBodyCtl(int phase) {
+  if (phase != 2) return;  // (in phase 1 the body is not read yet)
+  req_ok[0] = req_ok[1] = 0;
+  req_maker = false;  // (its set noted only)
+}
+
+void Transaction::Impl::requestAnswersFor(int phase) {
+  req_ok[0] = req_ok[1] = 0;
+  if (phase != 1 && phase != 2) return;
+  const uint64_t* pure = eng->request_pure[phase - 1];
+  if (req_hit) {
+    // Phase 2's lists are also the body's: the same bytes, read the same way.
+    if (phase == 2 && !(ws->req_set_body_kept && request_body_access == ws->req_set_body_access &&
+                        force_body_variable == ws->req_set_force_body &&
+                        reqbody_processor == ws->req_set_processor && req_body == ws->req_set_body))
+      return;
+    req_ok[0] = pure[0] & ws->req_answers.asked[0];
+    req_ok[1] = pure[1] & ws->req_answers.asked[1];
+  } else if (req_maker && phase == 2) {  // (as the body was read)
+    ws->req_set_body_access = request_body_access;
+    ws->req_set_force_body = force_body_variable;
+    ws->req_set_processor.assign(reqbody_processor);
+  }
+}
+
+void Transaction::Impl::answerAsked(int phase) {
+  // Asked now, at the phase's end, rather than taken as they were answered:
+  // a link tests the values it does not read once, for the memo
+  // (learnLink), and a value first seen here is learnt when its scan or link
+  // found nothing; these are the answers the next request would get. Each
+  // list's masks taken anew (varsKnown's are an epoch's first).
+  RequestAnswers& a = ws->req_answers;
+  for (int kind = 0; kind < 2; ++kind) {
+    uint64_t asked = req_asked[kind] & eng->request_pure[phase - 1][kind];
+    a.asked[kind] |= asked;
+    for (; asked; asked &= asked - 1) {
+      const int bit = std::countr_zero(asked);
+      const auto& q = eng->question_lists[kind][bit];
+      const uint64_t b = uint64_t(1) << bit;
+      size_t n = 0;
+      bool known = true;
+      for (uint16_t k = 0; known && k < q.count; ++k) {
+        const uint16_t id = eng->known_lists[q.at + k];
+        if (const HeadMasks* m = headMasks(id >> 1)) {  // (as varsKnown: a header set's list is not resolved)
+          known = (kind ? m->links : m->clean) & b;
+          n += m->values;
+          continue;
+        }
+        const auto& l = varList(id >> 1, id & 1);
+        uint64_t clean = 0, links = 0;
+        known = valuesMasks(l.values, &clean, &links) && ((kind ? links : clean) & b);
+        n += l.values.size();
+      }
+      if (known) {
+        a.known[kind] |= b;
+        a.values[size_t(kind) * 64 + size_t(bit)] = static_cast<uint32_t>(n);
+      } else {
+        a.known[kind] &= ~b;
+      }
+    }
+  }
+}
+
+void Transaction::Impl::keepRequestSet() {
+  size_t bytes = method.size() + uri_raw.size() + protocol.size() + 3;
+  for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+  if (bytes > ReqMemo::kMaxKey) return;  // (as a header set's)
+  if (conn_memo) keepReqIn(conn_memo->request, bytes);
+  keepReqIn(threadReqMemo().entries[req_entry], bytes);
+}
+
+void Transaction::Impl::keepReqIn(RequestSet& e, size_t bytes) {
+  if (!req_maker || e.tag != req_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
+    // A first sight (or another request's entry): noted, as a header set's (keepIn).
+    e.engine = 0;
+    e.noted = eng->memo_id;
+    e.memo_generation = head_generation;
+    e.tag = req_tag;
+    // (Room for them now: a warm request allocates nothing.)
+    e.key.reserve(bytes);
+    if (req_body.size() <= ReqMemo::kMaxBody) {
+      e.body.reserve(req_body.size());
+      ws->req_set_body.reserve(req_body.size());  // (findReqIn's copy)
+    }
+    return;
+  }
+  e.engine = eng->memo_id;
+  e.uses = 0;
+  e.key.clear();
+  for (std::string_view v : {method, uri_raw, protocol}) e.key.append(v).push_back('\0');
+  for (const KV& h : req_headers) {
+    e.key.append(h.name).push_back('\0');
+    e.key.append(h.value).push_back('\0');
+  }
+  e.body_kept = req_body.size() <= ReqMemo::kMaxBody;
+  if (e.body_kept) {
+    e.body.assign(req_body);
+    e.processor.assign(ws->req_set_processor);
+    e.body_access = ws->req_set_body_access;
+    e.force_body = ws->req_set_force_body;
+  }
+  e.answers = ws->req_answers;
+}
+
+bool Transaction::Impl::listsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
+  req_asked[links] |= bit;
   size_t n = 0;
   const uint16_t* ids = eng->known_lists.data() + at;
   // (One loop for each case, so that a request without a header set tests
@@ -1677,6 +1853,7 @@ Verdict Transaction::processRequestBody() {
   // The request's questions are asked: what its header lists took, kept
   // (here, while the caller's HeaderMemo is surely alive).
   if (impl_->head_keyed && !impl_->head_hit) impl_->keepHeadMemo();
+  if (impl_->req_keyed && !impl_->req_hit) impl_->keepRequestSet();
   return v;
 }
 

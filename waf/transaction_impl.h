@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -70,8 +71,8 @@ struct MemoValue {
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
 };
 
-// Transaction::HeaderMemo (Impl::HeadMemo's entries, and a connection's).
-struct Transaction::HeaderMemo {
+// A header set (Impl::HeadMemo's entries, and a connection's).
+struct HeadSet {
   uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
   uint32_t noted = 0;   // the engine its tag was noted for (Impl::keepIn)
   uint32_t uses = 0;
@@ -85,6 +86,36 @@ struct Transaction::HeaderMemo {
     bool memo_full = false;
   };
   std::vector<Masks> masks;  // by header-list slot
+};
+
+// What a request's memo questions (Impl::varsKnown) of phases 1 and 2 that
+// read its own bytes alone (Engine::Impl::request_pure) were answered: [0] the
+// scan groups', by group index, [1] the rule links', by memo or keyed bit.
+struct RequestAnswers {
+  uint64_t asked[2] = {}, known[2] = {};
+  std::array<uint32_t, 128> values{};  // a known question's values ([kind * 64 + bit]: the memo's statistics)
+};
+
+// A request set (Impl::ReqMemo's entries, and a connection's): a request's
+// answers, for the next with its very bytes.
+struct RequestSet {
+  uint32_t engine = 0, noted = 0, uses = 0;  // as HeadSet's
+  uint64_t memo_generation = 0;
+  uint64_t tag = 0;
+  std::string key;  // method, URI, protocol, the merged headers' names and values, each followed by a NUL
+  // Phase 2's lists are also the body's, as the transaction processed it:
+  // its answers hold for a request that has the same.
+  std::string body, processor;  // (Impl::reqbody_processor)
+  bool body_access = false;     // (Impl::request_body_access)
+  bool force_body = false;      // (Impl::force_body_variable)
+  bool body_kept = false;       // the body fit (kMaxBody): phase 2's answers are kept
+  RequestAnswers answers;
+};
+
+// A client connection's (Transaction::useHeaderMemo).
+struct Transaction::HeaderMemo {
+  HeadSet head;
+  RequestSet request;
 };
 
 struct Transaction::Impl : public operators::MacroExpander {
@@ -508,7 +539,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<const Collection::Item*>& coll_items = ws->coll_items;
   std::string& out_buf = ws->out_buf;
 
-  using HeadMasks = Transaction::HeaderMemo::Masks;
+  using HeadMasks = HeadSet::Masks;
   // The masks of list `id` when they come from HeadMemo (null: not so).
   const HeadMasks* headMasks(size_t id) const {
     if (!head_hit) return nullptr;
@@ -544,6 +575,11 @@ struct Transaction::Impl : public operators::MacroExpander {
     // view query_string and req_body): body::parseUrlEncodedViews.
     std::string args_get_store, args_post_store;
     std::vector<HeadMasks> head_masks;  // a copy of its entry's, when the thread had one (head_hit)
+    // The request set's answers (a copy of its entry's: req_hit), or those
+    // this request gives when it makes one (req_maker), and the entry's body.
+    RequestAnswers req_answers;
+    std::string req_set_body, req_set_processor;
+    bool req_set_body_access = false, req_set_force_body = false, req_set_body_kept = false;
     std::vector<std::pair<std::string_view, std::string_view>> url_pairs;
     std::deque<std::string> merged_storage;
     // By Engine::Impl::header_keys: the merged request header of that name
@@ -607,7 +643,7 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
         &Workspace::req_body,         &Workspace::server_name,      &Workspace::args_get_store,
-        &Workspace::args_post_store};
+        &Workspace::args_post_store,  &Workspace::req_set_body,     &Workspace::req_set_processor};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
                                                              &Workspace::args_post, &Workspace::resp_headers};
@@ -627,7 +663,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   ~Impl() {
     pins.clear();
     endMemo();
-    if (memo_stats.values != 0 || memo_stats.link_values != 0 || memo_stats.header_sets != 0)
+    if (memo_stats.values != 0 || memo_stats.link_values != 0 || memo_stats.header_sets != 0 ||
+        memo_stats.request_sets != 0)
       match::ValueMemo::forThread().stats += memo_stats;
   }
   void endMemo();  // at the end: what this transaction learnt, into the memo
@@ -667,7 +704,16 @@ struct Transaction::Impl : public operators::MacroExpander {
   // True when every value of every list known_lists[at .. at+count) names
   // (a link's or scan group's variables, all listed) is known to the memo for
   // `bit`: of the scan groups' (clean) or the links' masks; *values counts them.
-  bool varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
+  // A request set's answer when it has one (req_ok), else listsKnown.
+  [[gnu::always_inline]] bool varsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {
+    if (req_ok[links] & bit) {
+      if (!(ws->req_answers.known[links] & bit)) return false;
+      *values = ws->req_answers.values[size_t(links) * 64 + size_t(std::countr_zero(bit))];
+      return true;
+    }
+    return listsKnown(at, count, bit, links, values);
+  }
+  bool listsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
   // After varsKnown for a link's memo bit said no: a list with values the memo
   // does not know may still do, as the values the link does not read (a static
   // exclusion, !REQUEST_COOKIES:/__utm/, or one of `removals`, the ctl
@@ -693,7 +739,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     static constexpr size_t kEntries = 64;
     static constexpr uint32_t kUses = 64;
     static constexpr size_t kMaxKey = 8192;  // a set's headers, names and values, at most
-    using Entry = Transaction::HeaderMemo;
+    using Entry = HeadSet;
     std::array<Entry, kEntries> entries;
   };
   static HeadMemo& threadHeadMemo();
@@ -708,9 +754,54 @@ struct Transaction::Impl : public operators::MacroExpander {
   Transaction::HeaderMemo* conn_memo = nullptr;  // Transaction::useHeaderMemo
   bool head_hit = false;  // ws->head_masks hold the masks of this request's header lists
   size_t head_entry = 0;
-  uint64_t head_tag = 0;
+  uint64_t head_tag = 0;  // headersTag()
   uint64_t head_generation = 0;  // the thread's ValueMemo's when the request was keyed
   bool head_keyed = false;
+  // The tag of the merged headers: each field's lengths and first and last words.
+  uint64_t headersTag() const;
+  // A field of a header or request set's key (its bytes, then a NUL) at `at`
+  // that holds v: true, and `at` past it.
+  static bool keyHolds(std::string_view key, size_t& at, std::string_view v);
+  // What a request with the very bytes of one seen lately (its line, its
+  // headers; in phase 2 its body too) answered to the memo's questions whose
+  // lists are its own (Engine::Impl::request_pure), per thread: the answers
+  // are facts of those bytes (whether every value of the lists is known not
+  // to match), and taking them spares a request the walk over its lists
+  // (~67 questions a GET, each over ~5 lists). A poller, a health check, a
+  // browser asking a resource again send such requests. As HeadMemo, an
+  // entry is noted on a request's first sight, made on its second (that
+  // request's answers, asked again at each phase's end: with what it learnt)
+  // and made again after kUses requests.
+  struct ReqMemo {
+    static constexpr size_t kEntries = 64;
+    static constexpr uint32_t kUses = 64;
+    static constexpr size_t kMaxKey = HeadMemo::kMaxKey;  // a set's request line and headers, at most
+    static constexpr size_t kMaxBody = 8192;              // a larger body: phase 2's answers not kept
+    std::array<RequestSet, kEntries> entries;
+  };
+  static ReqMemo& threadReqMemo();
+  // prepareRequest (head_tag set): the request's key, and the answers of the
+  // connection's entry or the thread's for it, if either holds its bytes (req_hit).
+  void findRequestSet();
+  bool findReqIn(RequestSet& e);
+  // After phase 2: a second sight's answers, for the next request with its bytes.
+  void keepRequestSet();
+  void keepReqIn(RequestSet& e, size_t bytes);  // bytes: the key's
+  // runPhase: the questions the request set answers in `phase` (req_ok).
+  void requestAnswersFor(int phase);
+  // At the end of phase 1 or 2 of a request that makes a set: the answers to
+  // its questions of the phase (req_asked), with what the memo learnt since.
+  void answerAsked(int phase);
+  bool req_keyed = false;  // looked up (findRequestSet)
+  bool req_hit = false;    // ws->req_answers are a set's for this request's bytes
+  bool req_maker = false;  // seen once before: this request's answers make the set
+  // A ctl changed in phase 2 how the body is read (its lists then change
+  // in the middle of the phase): no more answers taken or made.
+  void requestBodyCtl(int phase);
+  size_t req_entry = 0;
+  uint64_t req_tag = 0;
+  uint64_t req_ok[2] = {};     // by kind, as RequestAnswers
+  uint64_t req_asked[2] = {};  // the questions varsKnown was asked, by kind
   // The link's operator on t (which the link does not read on this request),
   // for the memo: t's entry learns `bit` when it does not match.
   void learnLink(const CompiledRule& link, const VarValue& t, MemoValue* mv, uint64_t bit);
@@ -754,7 +845,13 @@ struct Transaction::Impl : public operators::MacroExpander {
   // rule flow (transaction.cc)
   Verdict runPhase(int phase) {
     memo_table = nullptr;  // (looked up again: a phase may run on another thread than the last)
+    const bool answers = req_keyed && !phase_done[phase];  // (a phase runs once)
+    if (answers) requestAnswersFor(phase);
     Verdict v = runPhaseRules(phase);
+    if (answers) {
+      if (req_maker && (phase == 1 || phase == 2)) answerAsked(phase);
+      req_ok[0] = req_ok[1] = 0;
+    }
     settleMatched();  // (before another transaction may empty the thread's cache)
     return v;
   }

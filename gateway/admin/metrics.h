@@ -66,10 +66,12 @@ struct WorkerMetrics {
   // The WAF's value memo (waf/match/value_memo.h), live rule sets' transactions:
   // values gathered for phase scans and of them known to match nothing there;
   // scans, and of them skipped (every value known); remembered rules' tests,
-  // and of them passed over; requests' header sets looked up, and of them found.
+  // and of them passed over; requests' header sets looked up, and of them
+  // found; requests looked up as a set (line and headers), and of them found.
   Counter waf_memo_scan_values, waf_memo_scan_values_known, waf_memo_scans, waf_memo_scans_skipped;
   Counter waf_memo_rule_tests, waf_memo_rule_tests_known;
   Counter waf_memo_header_sets, waf_memo_header_sets_known;
+  Counter waf_memo_request_sets, waf_memo_request_sets_known;
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
   // admin thread iterates under mu; the worker's own lookups need no lock.

@@ -895,6 +895,8 @@ void Handler::finishWaf(Exchange& x) {
     wm.waf_memo_rule_tests_known.add(ms.link_values_known);
     wm.waf_memo_header_sets.add(ms.header_sets);
     wm.waf_memo_header_sets_known.add(ms.header_sets_known);
+    wm.waf_memo_request_sets.add(ms.request_sets);
+    wm.waf_memo_request_sets_known.add(ms.request_sets_known);
   }
 
   auto* audit = w_.shared().audit_log;

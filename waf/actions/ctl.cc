@@ -135,8 +135,10 @@ void Transaction::Impl::runCtl(const actions::Ctl& c, const CompiledRule& rule) 
   // ctls leave them as they are (a removed target is left out by the links
   // that read it; the scans ask more than it, never less). CRS 941010 removes
   // a target on most requests.
-  if (c.kind == K::RequestBodyProcessor || c.kind == K::ForceRequestBodyVariable || c.kind == K::RequestBodyAccess)
+  if (c.kind == K::RequestBodyProcessor || c.kind == K::ForceRequestBodyVariable || c.kind == K::RequestBodyAccess) {
     resetScans();
+    if (req_keyed) requestBodyCtl(current_phase);
+  }
   auto on = [&](std::string_view v) { return iequals(v, "on") || iequals(v, "1") || iequals(v, "true"); };
   switch (c.kind) {
     case K::RuleEngine:

@@ -105,6 +105,8 @@ class ValueMemo {
     uint64_t links_skipped = 0;      // ... of them decided without their values: every one known
     uint64_t header_sets = 0;        // requests whose merged headers were looked up as a set
     uint64_t header_sets_known = 0;  // ... of them found: their header lists' masks taken whole
+    uint64_t request_sets = 0;        // requests looked up as a set (their line and headers)
+    uint64_t request_sets_known = 0;  // ... of them found: their memo questions answered as before
     Stats& operator+=(const Stats& o) {
       values += o.values;
       values_known += o.values_known;
@@ -116,6 +118,8 @@ class ValueMemo {
       links_skipped += o.links_skipped;
       header_sets += o.header_sets;
       header_sets_known += o.header_sets_known;
+      request_sets += o.request_sets;
+      request_sets_known += o.request_sets_known;
       return *this;
     }
   };

@@ -97,6 +97,21 @@ bool fixedByHead(Kind k) {
   }
 }
 
+bool fromRequest(Kind k) {
+  switch (k) {
+    case Kind::Args: case Kind::ArgsGet: case Kind::ArgsPost: case Kind::ArgsNames: case Kind::ArgsGetNames:
+    case Kind::ArgsPostNames: case Kind::RequestCookies: case Kind::RequestCookiesNames: case Kind::RequestHeaders:
+    case Kind::RequestHeadersNames: case Kind::Files: case Kind::FilesNames: case Kind::MultipartPartHeaders:
+    case Kind::MultipartFilename: case Kind::MultipartName: case Kind::Xml: case Kind::QueryString:
+    case Kind::RequestBasename: case Kind::RequestBody: case Kind::RequestFilename: case Kind::RequestLine:
+    case Kind::RequestMethod:
+    case Kind::RequestProtocol: case Kind::RequestUri: case Kind::RequestUriRaw:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view collectionName(Kind k) {
   switch (k) {
     case Kind::Tx: return "tx";

@@ -50,5 +50,11 @@ std::string_view collectionName(Kind k);
 // request's end (not REQUEST_URI, REQUEST_FILENAME or REQUEST_BASENAME, which
 // phase 2 reads decoded, nor ARGS, which the body adds to).
 bool fixedByHead(Kind k);
+// The variables whose values in phases 1 and 2 are a function of the
+// request's bytes alone: its line, its headers and, in phase 2, its body as
+// the transaction read it (the body processor, requestBodyAccess and
+// forceRequestBodyVariable as phase 2 began); not the connection's
+// addresses, TX, the clock.
+bool fromRequest(Kind k);
 
 }  // namespace rampart::waf::variables

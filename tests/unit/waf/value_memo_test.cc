@@ -20,6 +20,8 @@ namespace {
 
 using match::ValueMemo;
 using testing::compileRules;
+using testing::compileRulesWith;
+using testing::formPost;
 using testing::Request;
 using testing::run;
 
@@ -180,6 +182,8 @@ ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& 
   d.links_skipped -= before.links_skipped;
   d.header_sets -= before.header_sets;
   d.header_sets_known -= before.header_sets_known;
+  d.request_sets -= before.request_sets;
+  d.request_sets_known -= before.request_sets_known;
   return d;
 }
 
@@ -233,9 +237,11 @@ TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
 // anywhere are not taken for them, even where they agree in every length and
 // in the bytes that pick the entry; and what the entry holds goes with the
 // memo it was read from.
+// (Request sets off: these requests, the same again, would be found whole.)
 TEST(ValueMemo, HeadersSeenAgainAreKnownAsASet) {
   ValueMemo::forThread().clear();
-  auto e = compileRules(R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
+  auto e = compileRulesWith("RAMPART_WAF_REQUEST_MEMO", "0",
+                            R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
   ASSERT_TRUE(e);
   const Request fine = withHeaders({{"X-A", "aaaaaaaa-harmless-bbbbbbbb"}, {"Cookie", "s=1; t=2"}});
   const Request alike = withHeaders({{"X-A", "aaaaaaaa-evil-xxx-bbbbbbbb"}, {"Cookie", "s=1; t=2"}});
@@ -304,7 +310,8 @@ ValueMemo::Stats connStatsOf(const std::shared_ptr<const Engine>& e, const Reque
 // Headers that differ are not taken for its set, which is then made again for them.
 TEST(ValueMemo, AConnectionKeepsItsClientsHeaderSet) {
   ValueMemo::forThread().clear();
-  auto e = compileRules(R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
+  auto e = compileRulesWith("RAMPART_WAF_REQUEST_MEMO", "0",
+                            R"(SecRule REQUEST_HEADERS|REQUEST_COOKIES "@rx evil" "id:1,phase:1,deny,t:lowercase")");
   ASSERT_TRUE(e);
   auto conn = Transaction::newHeaderMemo();
   const Request mine = withHeaders({{"X-A", "mine"}, {"Cookie", "s=1"}});
@@ -345,6 +352,140 @@ TEST(ValueMemo, AConnectionKeepsItsClientsHeaderSet) {
   }
   s = connStatsOf(e, changed, conn.get(), &denied);  // the connection's set is still the one before
   EXPECT_EQ(s.header_sets_known, 1u);
+}
+
+// A request with the very bytes of one seen twice lately (its line, its
+// headers; in phase 2 its body too) takes the answers that one's memo
+// questions got: the same values known, the same scans skipped and links
+// decided, nothing looked up. A request that differs anywhere is not taken
+// for it, even where the bytes that pick the entry agree; one whose line and
+// headers agree but whose body differs takes phase 1's answers, not phase
+// 2's; and what the entry holds goes with the memo it was read from.
+TEST(ValueMemo, RequestsSeenAgainAreKnownAsASet) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule REQUEST_FILENAME|REQUEST_HEADERS "@rx evil" "id:1,phase:1,deny,t:lowercase"
+SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:2,phase:2,deny,t:lowercase"
+SecRule ARGS "@detectSQLi" "id:3,phase:2,deny,t:urlDecodeUni"
+)");
+  ASSERT_TRUE(e);
+  const Request get = withHeaders({{"X-A", "aaaaaaaa-harmless-bbbbbbbb"}}, "/a?q=hello");
+  const Request alike = withHeaders({{"X-A", "aaaaaaaa-evil-xxx-bbbbbbbb"}}, "/a?q=hello");
+  bool denied = false;
+  auto s = statsOf(e, get, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets, 1u);
+  EXPECT_EQ(s.request_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+  s = statsOf(e, get, &denied);  // its answers looked up list by list, kept as a set
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 2u);
+  EXPECT_EQ(s.links_skipped, 1u);
+  const auto looked_up = s;
+  for (int i = 0; i < 3; ++i) {
+    s = statsOf(e, get, &denied);  // known as a set
+    EXPECT_FALSE(denied);
+    EXPECT_EQ(s.request_sets_known, 1u);
+    EXPECT_EQ(s.header_sets, 0u);  // (not looked up: the set answers for its lists)
+    EXPECT_EQ(s.scans_skipped, looked_up.scans_skipped);
+    EXPECT_EQ(s.values, looked_up.values);
+    EXPECT_EQ(s.values_known, looked_up.values_known);
+    EXPECT_EQ(s.links_skipped, looked_up.links_skipped);
+    EXPECT_EQ(s.link_values_known, looked_up.link_values_known);
+  }
+  // Another line, or a header alike in its length and in the words the tag reads.
+  s = statsOf(e, withHeaders({{"X-A", "aaaaaaaa-harmless-bbbbbbbb"}}, "/a?q=evil"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.request_sets_known, 0u);
+  s = statsOf(e, withHeaders({{"X-A", "aaaaaaaa-harmless-bbbbbbbb"}}, "/evil?q=hello"), &denied);
+  EXPECT_TRUE(denied);
+  for (int i = 0; i < 3; ++i) {
+    s = statsOf(e, alike, &denied);
+    EXPECT_TRUE(denied);
+    EXPECT_EQ(s.request_sets_known, 0u);
+  }
+  // A form: the same line and headers with another body take phase 1's
+  // answers, not phase 2's.
+  const Request form = formPost("/f", "q=hello&r=1");
+  for (int i = 0; i < 2; ++i) statsOf(e, form, &denied);
+  s = statsOf(e, form, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  EXPECT_EQ(s.scans, s.scans_skipped);
+  EXPECT_EQ(s.links_skipped, 1u);
+  for (const char* body : {"q=evil&r=1", "q=hello&r=1' or '1'='1"}) {
+    s = statsOf(e, formPost("/f", body), &denied);
+    EXPECT_TRUE(denied) << body;
+    EXPECT_EQ(s.request_sets_known, 1u) << body;  // (its line and headers are the set's)
+  }
+  s = statsOf(e, form, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  // The memo emptied: nothing read from it before is known after.
+  ValueMemo::forThread().clear();
+  s = statsOf(e, get, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 0u);
+  EXPECT_EQ(s.values_known, 0u);
+  EXPECT_EQ(s.scans_skipped, 0u);
+}
+
+// One request (with its body) from client port `port`: the thread's counters over it.
+ValueMemo::Stats portStatsOf(const std::shared_ptr<const Engine>& e, const Request& req, uint16_t port,
+                             bool* denied) {
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  {
+    Transaction tx(e, "port");
+    tx.processConnection("192.0.2.10", port, "127.0.0.1", 8080);
+    tx.processUri(req.method, req.uri, req.protocol);
+    for (auto& [n, v] : req.headers) tx.addRequestHeader(n, v);
+    *denied = tx.processRequestHeaders().disruptive();
+    if (!*denied) {
+      tx.appendRequestBody(req.body);
+      *denied = tx.processRequestBody().disruptive();
+    }
+    tx.processLogging();
+  }
+  ValueMemo::Stats d = ValueMemo::forThread().stats;
+  d.request_sets -= before.request_sets;
+  d.request_sets_known -= before.request_sets_known;
+  return d;
+}
+
+// A ctl that changes in phase 2 how the body is read changes the lists
+// (REQUEST_BODY here) in the middle of the phase: a request whose own rules
+// run it (here by its client's port, which is not in the set's key) takes no
+// answer after it, and a request that runs it makes no set.
+TEST(ValueMemo, ABodyCtlInPhase2EndsTheSetsAnswers) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule REQUEST_BODY "@rx harmless" "id:1,phase:2,pass,nolog"
+SecRule REMOTE_PORT "@eq 2000" "id:2,phase:2,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@rx evil" "id:3,phase:2,deny"
+)");
+  ASSERT_TRUE(e);
+  Request post = withHeaders({}, "/p");
+  post.method = "POST";
+  post.body = "x=evil";  // (no Content-Type: no body processor, REQUEST_BODY only when forced)
+  bool denied = false;
+  for (int i = 0; i < 2; ++i) {
+    portStatsOf(e, post, 1000, &denied);
+    EXPECT_FALSE(denied);
+  }
+  auto s = portStatsOf(e, post, 1000, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  s = portStatsOf(e, post, 2000, &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  // From port 2000 alone: the ctl runs on each, no set is made.
+  ValueMemo::forThread().clear();
+  for (int i = 0; i < 4; ++i) {
+    s = portStatsOf(e, post, 2000, &denied);
+    EXPECT_TRUE(denied) << i;
+    EXPECT_EQ(s.request_sets_known, 0u) << i;
+  }
 }
 
 // A ctl that removes a target or a rule leaves the values as they were: a
