@@ -805,6 +805,19 @@ void Transaction::Impl::scanGroup(size_t gi) {
   size_t listed = 0;
   const bool all_known =
       memo_bit && hot.vars_listed && varsKnown(hot.known_at, hot.known_count, memo_bit, false, &listed);
+  if (all_known && !profile) {
+    // Every value known to match nothing here (most groups of a request
+    // seen before): its links match nothing, and nothing is gathered.
+    std::memset(scan_hits.data() + hot.hits_offset, 0, hot.hits);
+    if (listed > 0) {
+      memo_stats.values += listed;
+      memo_stats.values_known += listed;
+      memo_stats.scans += 1;
+      memo_stats.scans_skipped += 1;
+    }
+    scan_state[gi] = 2;
+    return;
+  }
   scan_buf.clear();
   scan_seps.clear();
   if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
