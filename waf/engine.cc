@@ -1203,6 +1203,33 @@ void Engine::assignMemoBits(Impl& impl) {
   std::stable_sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (size_t i = 0; i < cands.size() && i < 64; ++i)
     (cands[i].second->keyed ? cands[i].second->keyed_bit : cands[i].second->memo_bit) = static_cast<int8_t>(i);
+  // The links left without a bit whose outcome is a function of the
+  // request's bytes: what the counts and the numeric compares CRS runs on
+  // every request (920280's &REQUEST_HEADERS:Host "@eq 0", 920170's chained
+  // Content-Length...) gave is a request set's answer (outcome_bit), the
+  // reached ones first.
+  auto outcome = [](const CompiledRule& l) {
+    static constexpr std::string_view kNumeric[] = {"eq", "ge", "gt", "le", "lt"};
+    if (l.scan_group >= 0 || !l.op || l.memo_bit >= 0 || l.keyed || l.capture || l.phase > 2 ||
+        l.op_arg.find("%{") != std::string::npos || l.vars.empty())
+      return false;
+    const std::string& op = l.op_name;
+    const bool pure_op = pureOperator(op) || op == "detectsqli" || op == "detectxss" || op == "validatebyterange" ||
+                         op == "validateurlencoding" || op == "validateutf8encoding" ||
+                         std::find(std::begin(kNumeric), std::end(kNumeric), op) != std::end(kNumeric);
+    return pure_op && std::all_of(l.vars.begin(), l.vars.end(),
+                                  [](const CompiledVar& v) { return variables::fromRequest(v.kind); });
+  };
+  std::vector<std::pair<int, CompiledRule*>> links;
+  for (auto& head : impl.rules) {
+    if (head->is_marker || head->precomputed || head->constant >= 0) continue;
+    const int unreached = reached.count(head.get()) ? 0 : 1;
+    if (outcome(*head)) links.emplace_back(unreached, head.get());
+    for (auto& l : head->chain)
+      if (outcome(*l)) links.emplace_back(unreached, l.get());
+  }
+  std::stable_sort(links.begin(), links.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < links.size() && i < 64; ++i) links[i].second->outcome_bit = static_cast<int8_t>(i);
 }
 
 namespace {
@@ -1388,6 +1415,12 @@ void Engine::prepareTargets(Impl& impl) {
     }
     for (auto& phase : impl.request_pure)
       for (int kind = 0; kind < 2; ++kind) phase[kind] &= ~impure[kind];
+    for (auto& head : impl.rules) {
+      if (head->is_marker || (head->phase != 1 && head->phase != 2)) continue;
+      if (head->outcome_bit >= 0) impl.request_pure[head->phase - 1][2] |= uint64_t(1) << head->outcome_bit;
+      for (auto& l : head->chain)
+        if (l->outcome_bit >= 0) impl.request_pure[head->phase - 1][2] |= uint64_t(1) << l->outcome_bit;
+    }
   }
   impl.scan_hot.assign(impl.scans.size(), {});
   for (size_t gi = 0; gi < impl.scans.size(); ++gi) {

@@ -134,6 +134,12 @@ struct alignas(64) CompiledRule {
   // A head of the keyed-set pattern (CompiledRule::keyed): its bit in the
   // memo, set for a value that leaves its chain nothing to match (-1: none).
   int8_t keyed_bit = -1;
+  // A link whose outcome is a function of the request's bytes alone (its
+  // variables the request's own or their counts, its operator pure, its
+  // argument without macros) and that has no memo bit: its bit among a
+  // request set's answers (Transaction::Impl::RequestSet), set when it
+  // matched nothing on a request with these bytes (-1: none).
+  int8_t outcome_bit = -1;
   // Every variable it reads (exclusions aside) has a var_list: whether the
   // request's memo knows every value not to match it can be asked per list.
   bool vars_listed = false;
@@ -406,9 +412,10 @@ struct Engine::Impl {
   // The memo's questions (Transaction::Impl::varsKnown: a scan group's
   // [0], by its index, or a rule link's [1], by its memo or keyed bit) asked
   // in phase 1 [0] or phase 2 [1] whose lists hold the request's bytes alone
-  // (variables::fromRequest). A request with the very bytes of one answered
-  // lately takes its answers (Transaction::Impl::RequestSet).
-  uint64_t request_pure[2][2] = {};
+  // (variables::fromRequest), and the links of [2] (CompiledRule::outcome_bit).
+  // A request with the very bytes of one answered lately takes its answers
+  // (Transaction::Impl::RequestSet).
+  uint64_t request_pure[2][3] = {};  // [2]: CompiledRule::outcome_bit
   struct QuestionLists {  // a question's lists in known_lists
     uint32_t at = 0;
     uint16_t count = 0;

@@ -177,8 +177,8 @@ void Transaction::Impl::prepareRequest() {
   }
   // The request the thread saw lately, as a set: its answers (ReqMemo); else
   // its headers, as a set: what the memo knew of their lists (HeadMemo).
-  const bool request_sets = memo_on && (eng->request_pure[0][0] | eng->request_pure[0][1] |
-                                        eng->request_pure[1][0] | eng->request_pure[1][1]);
+  const bool request_sets = memo_on && (eng->request_pure[0][0] | eng->request_pure[0][1] | eng->request_pure[0][2] |
+                                        eng->request_pure[1][0] | eng->request_pure[1][1] | eng->request_pure[1][2]);
   const bool header_sets = memo_on && !eng->header_list_ids.empty();
   if (request_sets || header_sets) {
     head_tag = headersTag();
@@ -1187,7 +1187,7 @@ void Transaction::Impl::findRequestSet() {
     return e.noted == eng->memo_id && e.tag == req_tag && e.memo_generation == head_generation;
   };
   req_maker = (conn_memo && noted(conn_memo->request)) || noted(thread_entry);
-  if (req_maker) ws->req_answers.asked[0] = ws->req_answers.asked[1] = 0;
+  if (req_maker) ws->req_answers.asked[0] = ws->req_answers.asked[1] = ws->req_answers.asked[2] = 0;
 }
 
 bool Transaction::Impl::findReqIn(RequestSet& e) {
@@ -1214,12 +1214,12 @@ bool Transaction::Impl::findReqIn(RequestSet& e) {
 
 void Transaction::Impl::requestBodyCtl(int phase) {
   if (phase != 2) return;  // (in phase 1 the body is not read yet)
-  req_ok[0] = req_ok[1] = 0;
+  req_ok[0] = req_ok[1] = req_ok[2] = 0;
   req_maker = false;  // (its set noted only)
 }
 
 void Transaction::Impl::requestAnswersFor(int phase) {
-  req_ok[0] = req_ok[1] = 0;
+  req_ok[0] = req_ok[1] = req_ok[2] = 0;
   if (phase != 1 && phase != 2) return;
   const uint64_t* pure = eng->request_pure[phase - 1];
   if (req_hit) {
@@ -1230,6 +1230,7 @@ void Transaction::Impl::requestAnswersFor(int phase) {
       return;
     req_ok[0] = pure[0] & ws->req_answers.asked[0];
     req_ok[1] = pure[1] & ws->req_answers.asked[1];
+    req_ok[2] = pure[2] & ws->req_answers.asked[2] & ws->req_answers.known[2];
   } else if (req_maker && phase == 2) {  // (as the body was read)
     ws->req_set_body_access = request_body_access;
     ws->req_set_force_body = force_body_variable;
@@ -1390,7 +1391,23 @@ void Transaction::Impl::learnLink(const CompiledRule& link, const VarValue& t, M
 }
 
 // Returns true when the link matched at least once.
-int Transaction::Impl::evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
+int Transaction::Impl::evaluateOutcomeLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
+  const uint64_t bit = uint64_t(1) << link.outcome_bit;
+  // (A ctl's removal of a target may differ between requests with the same
+  // bytes; profiling and probing count every evaluation.)
+  const bool plain = removed_targets.empty() && !profile && !reached;
+  if (plain && (req_ok[2] & bit)) return 0;
+  const int matched = evaluateLinkNow(link, head, is_last);
+  if (plain && req_maker && (current_phase == 1 || current_phase == 2)) {
+    RequestAnswers& a = ws->req_answers;
+    a.asked[2] |= bit;
+    if (matched == 0) a.known[2] |= bit;
+    else a.known[2] &= ~bit;
+  }
+  return matched;
+}
+
+int Transaction::Impl::evaluateLinkNow(const CompiledRule& link, const CompiledRule& head, bool is_last) {
   if (!scratch.empty()) scratch.clear();  // (a deque's clear() costs ~50 instructions even when empty)
   pins.clear();
   // Only a link whose actions or captures can change a collection value while

@@ -90,9 +90,11 @@ struct HeadSet {
 
 // What a request's memo questions (Impl::varsKnown) of phases 1 and 2 that
 // read its own bytes alone (Engine::Impl::request_pure) were answered: [0] the
-// scan groups', by group index, [1] the rule links', by memo or keyed bit.
+// scan groups', by group index, [1] the rule links', by memo or keyed bit;
+// and [2] whether its links with an outcome bit (CompiledRule::outcome_bit)
+// matched nothing ("known").
 struct RequestAnswers {
-  uint64_t asked[2] = {}, known[2] = {};
+  uint64_t asked[3] = {}, known[3] = {};
   std::array<uint32_t, 128> values{};  // a known question's values ([kind * 64 + bit]: the memo's statistics)
 };
 
@@ -767,7 +769,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // lists are its own (Engine::Impl::request_pure), per thread: the answers
   // are facts of those bytes (whether every value of the lists is known not
   // to match), and taking them spares a request the walk over its lists
-  // (~67 questions a GET, each over ~5 lists). A poller, a health check, a
+  // (~67 questions a GET, each over ~5 lists); so is whether a link with an
+  // outcome bit matched nothing (CompiledRule::outcome_bit), which then is not
+  // evaluated again. A poller, a health check, a
   // browser asking a resource again send such requests. As HeadMemo, an
   // entry is noted on a request's first sight, made on its second (that
   // request's answers, asked again at each phase's end: with what it learnt)
@@ -776,7 +780,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     static constexpr size_t kEntries = 64;
     static constexpr uint32_t kUses = 64;
     static constexpr size_t kMaxKey = HeadMemo::kMaxKey;  // a set's request line and headers, at most
-    static constexpr size_t kMaxBody = 8192;              // a larger body: phase 2's answers not kept
+    static constexpr size_t kMaxBody = 4096;              // a larger body: phase 2's answers not kept
     std::array<RequestSet, kEntries> entries;
   };
   static ReqMemo& threadReqMemo();
@@ -800,7 +804,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   void requestBodyCtl(int phase);
   size_t req_entry = 0;
   uint64_t req_tag = 0;
-  uint64_t req_ok[2] = {};     // by kind, as RequestAnswers
+  uint64_t req_ok[3] = {};     // by kind, as RequestAnswers
   uint64_t req_asked[2] = {};  // the questions varsKnown was asked, by kind
   // The link's operator on t (which the link does not read on this request),
   // for the memo: t's entry learns `bit` when it does not match.
@@ -850,13 +854,20 @@ struct Transaction::Impl : public operators::MacroExpander {
     Verdict v = runPhaseRules(phase);
     if (answers) {
       if (req_maker && (phase == 1 || phase == 2)) answerAsked(phase);
-      req_ok[0] = req_ok[1] = 0;
+      req_ok[0] = req_ok[1] = req_ok[2] = 0;
     }
     settleMatched();  // (before another transaction may empty the thread's cache)
     return v;
   }
   Verdict runPhaseRules(int phase);
-  int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
+  int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
+    if (link.outcome_bit >= 0 && req_keyed) return evaluateOutcomeLink(link, head, is_last);
+    return evaluateLinkNow(link, head, is_last);
+  }
+  int evaluateLinkNow(const CompiledRule& link, const CompiledRule& head, bool is_last);
+  // A link with an outcome bit: nothing matched on a request with these
+  // bytes, nothing matches (req_ok); a request that makes a set records it.
+  int evaluateOutcomeLink(const CompiledRule& link, const CompiledRule& head, bool is_last);
   bool evaluateRule(const CompiledRule& rule);
   void noteMatch(const CompiledRule& link, const CompiledRule& head, const VarValue& t, std::string_view value,
                  const operators::EvalContext& ctx);

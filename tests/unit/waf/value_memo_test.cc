@@ -488,6 +488,42 @@ SecRule REQUEST_BODY "@rx evil" "id:3,phase:2,deny"
   }
 }
 
+// A link whose outcome is a function of the request's bytes (a count, a
+// numeric compare: no memo bit) and that matched nothing is taken not to
+// match on a request with the same bytes; in phase 2 only with the same body,
+// and not when a ctl removed a target on either request (here by the client's
+// port, which is not in the set's key).
+TEST(ValueMemo, AnOutcomeIsTakenForTheSameBytesOnly) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule &ARGS_POST "@gt 2" "id:1,phase:2,deny"
+SecRule REMOTE_PORT "@eq 2000" "id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;REQUEST_HEADERS:x-a"
+SecRule REQUEST_HEADERS:X-A "@eq 5" "id:3,phase:1,deny"
+)");
+  ASSERT_TRUE(e);
+  bool denied = false;
+  const Request form = formPost("/f", "q=hello&r=1");
+  for (int i = 0; i < 3; ++i) {
+    auto s = statsOf(e, form, &denied);
+    EXPECT_FALSE(denied) << i;
+    EXPECT_EQ(s.request_sets_known, i == 2 ? 1u : 0u) << i;
+  }
+  auto s = statsOf(e, formPost("/f", "q=hello&r=1&s=2"), &denied);  // (its line and headers are the set's)
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  Request get = withHeaders({{"X-A", "5"}}, "/g");
+  for (int i = 0; i < 3; ++i) {
+    portStatsOf(e, get, 2000, &denied);  // X-A removed for rule 3: nothing matches
+    EXPECT_FALSE(denied) << i;
+  }
+  s = portStatsOf(e, get, 2000, &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+  s = portStatsOf(e, get, 1000, &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.request_sets_known, 1u);
+}
+
 // A ctl that removes a target or a rule leaves the values as they were: a
 // group already scanned is not scanned again (CRS 941010 removes a target on
 // most requests). The removal still holds for the rule it names.
