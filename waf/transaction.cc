@@ -1036,20 +1036,40 @@ Transaction::Impl::HeadMemo& Transaction::Impl::threadHeadMemo() {
   return m;
 }
 
+namespace {
+
+// A field's first bytes as a word for a tag (up to 8; shorter fields by
+// overlapping or single loads: no call), and its last eight (0: 8 or fewer).
+uint64_t firstWord(std::string_view v) {
+  const char* p = v.data();
+  const size_t n = v.size();
+  uint64_t w = 0;
+  if (n >= 8) {
+    std::memcpy(&w, p, 8);
+  } else if (n >= 4) {
+    uint32_t a = 0, b = 0;
+    std::memcpy(&a, p, 4), std::memcpy(&b, p + n - 4, 4);
+    w = uint64_t(a) << 32 | b;
+  } else if (n > 0) {
+    w = uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n >> 1])) << 8 | uint8_t(p[n - 1]);
+  }
+  return w;
+}
+uint64_t lastWord(std::string_view v) {
+  uint64_t w = 0;
+  if (v.size() > 8) std::memcpy(&w, v.data() + v.size() - 8, 8);
+  return w;
+}
+
+}  // namespace
+
 uint64_t Transaction::Impl::headersTag() const {
-  auto word = [](std::string_view v, size_t at) {
-    uint64_t w = 0;
-    std::memcpy(&w, v.data() + at, std::min<size_t>(8, v.size() - at));
-    return w;
-  };
   uint64_t t = req_headers.size();
   for (const KV& h : req_headers) {
     t = (t ^ (h.name.size() << 32 | h.value.size())) * 0x9E3779B97F4A7C15ull;
-    if (!h.name.empty()) t = (t ^ word(h.name, 0)) * 0xC2B2AE3D27D4EB4Full;
-    if (!h.value.empty()) {
-      t = (t ^ word(h.value, 0)) * 0x165667B19E3779F9ull;
-      t = (t ^ word(h.value, h.value.size() > 8 ? h.value.size() - 8 : 0)) * 0x9E3779B97F4A7C15ull;
-    }
+    t = (t ^ firstWord(h.name)) * 0xC2B2AE3D27D4EB4Full;
+    t = (t ^ firstWord(h.value)) * 0x165667B19E3779F9ull;
+    t = (t ^ lastWord(h.value)) * 0x9E3779B97F4A7C15ull;
   }
   return t ^ (t >> 29);
 }
@@ -1163,12 +1183,9 @@ void Transaction::Impl::findRequestSet() {
   // tag picks the entry, the bytes decide (findReqIn).
   uint64_t t = head_tag;
   for (std::string_view v : {method, uri_raw, protocol}) {
-    uint64_t first = 0, last = 0;
-    std::memcpy(&first, v.data(), std::min<size_t>(8, v.size()));
-    if (v.size() > 8) std::memcpy(&last, v.data() + v.size() - 8, 8);
     t = (t ^ v.size()) * 0x9E3779B97F4A7C15ull;
-    t = (t ^ first) * 0xC2B2AE3D27D4EB4Full;
-    t = (t ^ last) * 0x165667B19E3779F9ull;
+    t = (t ^ firstWord(v)) * 0xC2B2AE3D27D4EB4Full;
+    t = (t ^ lastWord(v)) * 0x165667B19E3779F9ull;
   }
   req_tag = t ^ (t >> 31);
   req_entry = size_t(req_tag >> 52) % ReqMemo::kEntries;
