@@ -164,13 +164,8 @@ TEST(ValueMemo, RecentKeysAreOnlyForTheSameBytes) {
   }
 }
 
-// The thread's counters over one request (its transaction ended: flushed).
-ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& req, bool* denied) {
-  const ValueMemo::Stats before = ValueMemo::forThread().stats;
-  {
-    auto r = run(e, req);
-    *denied = r.first.disruptive();
-  }
+// The thread's counters since `before`.
+ValueMemo::Stats since(const ValueMemo::Stats& before) {
   ValueMemo::Stats d = ValueMemo::forThread().stats;
   d.values -= before.values;
   d.values_known -= before.values_known;
@@ -185,6 +180,16 @@ ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& 
   d.request_sets -= before.request_sets;
   d.request_sets_known -= before.request_sets_known;
   return d;
+}
+
+// The thread's counters over one request (its transaction ended: flushed).
+ValueMemo::Stats statsOf(const std::shared_ptr<const Engine>& e, const Request& req, bool* denied) {
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  {
+    auto r = run(e, req);
+    *denied = r.first.disruptive();
+  }
+  return since(before);
 }
 
 Request withHeaders(std::vector<std::pair<std::string, std::string>> extra, std::string uri = "/") {
@@ -284,24 +289,25 @@ TEST(ValueMemo, HeadersSeenAgainAreKnownAsASet) {
   EXPECT_EQ(s.scans_skipped, 0u);
 }
 
-// One request through `conn` (Transaction::useHeaderMemo; null: none): the thread's counters over it.
+// One request, its body too, through `conn` (Transaction::useHeaderMemo;
+// null: none) from client port `port`: the thread's counters over it.
 ValueMemo::Stats connStatsOf(const std::shared_ptr<const Engine>& e, const Request& req,
-                             Transaction::HeaderMemo* conn, bool* denied) {
+                             Transaction::HeaderMemo* conn, bool* denied, uint16_t port = 40000) {
   const ValueMemo::Stats before = ValueMemo::forThread().stats;
   {
     Transaction tx(e, "conn");
     tx.useHeaderMemo(conn);
+    tx.processConnection("192.0.2.10", port, "127.0.0.1", 8080);
     tx.processUri(req.method, req.uri, req.protocol);
     for (auto& [n, v] : req.headers) tx.addRequestHeader(n, v);
-    *denied = tx.processRequestHeaders().disruptive() || tx.processRequestBody().disruptive();
+    *denied = tx.processRequestHeaders().disruptive();
+    if (!*denied) {
+      if (!req.body.empty()) tx.appendRequestBody(req.body);
+      *denied = tx.processRequestBody().disruptive();
+    }
     tx.processLogging();
   }
-  ValueMemo::Stats d = ValueMemo::forThread().stats;
-  d.scans -= before.scans;
-  d.scans_skipped -= before.scans_skipped;
-  d.header_sets -= before.header_sets;
-  d.header_sets_known -= before.header_sets_known;
-  return d;
+  return since(before);
 }
 
 // A client's connection keeps its own header set beside the thread's 64: its
@@ -431,28 +437,6 @@ SecRule ARGS "@detectSQLi" "id:3,phase:2,deny,t:urlDecodeUni"
   EXPECT_EQ(s.scans_skipped, 0u);
 }
 
-// One request (with its body) from client port `port`: the thread's counters over it.
-ValueMemo::Stats portStatsOf(const std::shared_ptr<const Engine>& e, const Request& req, uint16_t port,
-                             bool* denied) {
-  const ValueMemo::Stats before = ValueMemo::forThread().stats;
-  {
-    Transaction tx(e, "port");
-    tx.processConnection("192.0.2.10", port, "127.0.0.1", 8080);
-    tx.processUri(req.method, req.uri, req.protocol);
-    for (auto& [n, v] : req.headers) tx.addRequestHeader(n, v);
-    *denied = tx.processRequestHeaders().disruptive();
-    if (!*denied) {
-      tx.appendRequestBody(req.body);
-      *denied = tx.processRequestBody().disruptive();
-    }
-    tx.processLogging();
-  }
-  ValueMemo::Stats d = ValueMemo::forThread().stats;
-  d.request_sets -= before.request_sets;
-  d.request_sets_known -= before.request_sets_known;
-  return d;
-}
-
 // A ctl that changes in phase 2 how the body is read changes the lists
 // (REQUEST_BODY here) in the middle of the phase: a request whose own rules
 // run it (here by its client's port, which is not in the set's key) takes no
@@ -470,19 +454,19 @@ SecRule REQUEST_BODY "@rx evil" "id:3,phase:2,deny"
   post.body = "x=evil";  // (no Content-Type: no body processor, REQUEST_BODY only when forced)
   bool denied = false;
   for (int i = 0; i < 2; ++i) {
-    portStatsOf(e, post, 1000, &denied);
+    connStatsOf(e, post, nullptr, &denied, 1000);
     EXPECT_FALSE(denied);
   }
-  auto s = portStatsOf(e, post, 1000, &denied);
+  auto s = connStatsOf(e, post, nullptr, &denied, 1000);
   EXPECT_FALSE(denied);
   EXPECT_EQ(s.request_sets_known, 1u);
-  s = portStatsOf(e, post, 2000, &denied);
+  s = connStatsOf(e, post, nullptr, &denied, 2000);
   EXPECT_TRUE(denied);
   EXPECT_EQ(s.request_sets_known, 1u);
   // From port 2000 alone: the ctl runs on each, no set is made.
   ValueMemo::forThread().clear();
   for (int i = 0; i < 4; ++i) {
-    s = portStatsOf(e, post, 2000, &denied);
+    s = connStatsOf(e, post, nullptr, &denied, 2000);
     EXPECT_TRUE(denied) << i;
     EXPECT_EQ(s.request_sets_known, 0u) << i;
   }
@@ -513,13 +497,13 @@ SecRule REQUEST_HEADERS:X-A "@eq 5" "id:3,phase:1,deny"
   EXPECT_EQ(s.request_sets_known, 1u);
   Request get = withHeaders({{"X-A", "5"}}, "/g");
   for (int i = 0; i < 3; ++i) {
-    portStatsOf(e, get, 2000, &denied);  // X-A removed for rule 3: nothing matches
+    connStatsOf(e, get, nullptr, &denied, 2000);  // X-A removed for rule 3: nothing matches
     EXPECT_FALSE(denied) << i;
   }
-  s = portStatsOf(e, get, 2000, &denied);
+  s = connStatsOf(e, get, nullptr, &denied, 2000);
   EXPECT_FALSE(denied);
   EXPECT_EQ(s.request_sets_known, 1u);
-  s = portStatsOf(e, get, 1000, &denied);
+  s = connStatsOf(e, get, nullptr, &denied, 1000);
   EXPECT_TRUE(denied);
   EXPECT_EQ(s.request_sets_known, 1u);
 }
