@@ -241,6 +241,36 @@ class WafTest(unittest.TestCase):
         self.assertGreater(metric(self.gw.admin, "rampart_waf_memo_header_sets_known_total"), 0)
         self.assertGreaterEqual(sets, 11)
 
+    def test_a_request_seen_again_is_known_as_a_set(self):
+        # One keep-alive client sends one form POST again and again: from its third sight the
+        # request is found whole on its connection (waf.value_memo's request sets: its line and
+        # headers, and in phase 2 its body, take the answers the memo gave it before). The same
+        # line and headers with another body of the same length are found too, but the body is
+        # read again: the attack in it is blocked.
+        import http.client as httpclient
+        name = "rampart_waf_memo_request_sets_known_total"
+        c = httpclient.HTTPConnection("127.0.0.1", self.gw.port, timeout=5)
+        headers = dict(BROWSER, **{"Host": "shop.example.com", "Content-Type": "application/x-www-form-urlencoded"})
+
+        def post(body):
+            c.request("POST", "/contact", body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            return r.status
+
+        try:
+            before = metric(self.gw.admin, name)
+            for _ in range(4):
+                self.assertEqual(post(b"q=hello&r=1"), 200)
+            found = wait_metric(self.gw.admin, name, at_least=before + 2)
+            self.assertEqual(found, before + 2)  # the third and the fourth
+            n = self.backend.count()
+            self.assertEqual(post(b"x=<script>1"), 403)  # (the same length: the same headers)
+            self.assertEqual(wait_metric(self.gw.admin, name, at_least=found + 1), found + 1)
+            self.assertEqual(self.backend.count(), n, "a blocked request reached the backend")
+        finally:
+            c.close()
+
     def test_expect_continue_with_inspection(self):
         # (CRS 4 scores the Expect header itself at PL1, 920450: detect mode lets it through.)
         req = (b"POST /detect/contact HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n"
