@@ -1142,6 +1142,14 @@ bool pureOperator(std::string_view op) {
   return std::find(std::begin(kPure), std::end(kPure), op) != std::end(kPure);
 }
 
+// Operators whose outcome is a function of the (transformed) value alone, and
+// of their argument: the string compares, the detectors, the validators.
+bool valueOperator(std::string_view op) {
+  static constexpr std::string_view kValue[] = {"detectsqli", "detectxss", "validatebyterange", "validateurlencoding",
+                                                "validateutf8encoding"};
+  return pureOperator(op) || std::find(std::begin(kValue), std::end(kValue), op) != std::end(kValue);
+}
+
 // Every macro of the text reads one of the captures TX:0-9.
 bool capturesOnly(const actions::MacroText& m) {
   if (!m.tx_only) return false;
@@ -1214,9 +1222,8 @@ void Engine::assignMemoBits(Impl& impl) {
         l.op_arg.find("%{") != std::string::npos || l.vars.empty())
       return false;
     const std::string& op = l.op_name;
-    const bool pure_op = pureOperator(op) || op == "detectsqli" || op == "detectxss" || op == "validatebyterange" ||
-                         op == "validateurlencoding" || op == "validateutf8encoding" ||
-                         std::find(std::begin(kNumeric), std::end(kNumeric), op) != std::end(kNumeric);
+    const bool pure_op =
+        valueOperator(op) || std::find(std::begin(kNumeric), std::end(kNumeric), op) != std::end(kNumeric);
     return pure_op && std::all_of(l.vars.begin(), l.vars.end(),
                                   [](const CompiledVar& v) { return variables::fromRequest(v.kind); });
   };
@@ -1404,24 +1411,28 @@ void Engine::prepareTargets(Impl& impl) {
       const Impl::ScanGroup& g = *impl.scans[gi];
       if (g.memo && g.vars_listed) question(g.phase, 0, int(gi), g.known_at, g.known_count);
     }
+    auto outcome = [&](int phase, const CompiledRule& l) {
+      if (l.outcome_bit >= 0 && (phase == 1 || phase == 2))
+        impl.request_pure[phase - 1][2] |= uint64_t(1) << l.outcome_bit;
+    };
     for (auto& head : impl.rules) {
       if (head->is_marker) continue;
       if (head->vars_listed && head->memo_bit >= 0)
         question(head->phase, 1, head->memo_bit, head->known_at, head->known_count);
       if (head->vars_listed && head->keyed_bit >= 0)
         question(head->phase, 1, head->keyed_bit, head->known_at, head->known_count);
-      for (auto& l : head->chain)
+      outcome(head->phase, *head);
+      for (auto& l : head->chain) {
         if (l->vars_listed && l->memo_bit >= 0) question(head->phase, 1, l->memo_bit, l->known_at, l->known_count);
+        outcome(head->phase, *l);
+      }
     }
     for (auto& phase : impl.request_pure)
       for (int kind = 0; kind < 2; ++kind) phase[kind] &= ~impure[kind];
-    for (auto& head : impl.rules) {
-      if (head->is_marker || (head->phase != 1 && head->phase != 2)) continue;
-      if (head->outcome_bit >= 0) impl.request_pure[head->phase - 1][2] |= uint64_t(1) << head->outcome_bit;
-      for (auto& l : head->chain)
-        if (l->outcome_bit >= 0) impl.request_pure[head->phase - 1][2] |= uint64_t(1) << l->outcome_bit;
-    }
   }
+  impl.request_sets = false;
+  for (const auto& phase : impl.request_pure)
+    for (uint64_t mask : phase) impl.request_sets |= mask != 0;
   impl.scan_hot.assign(impl.scans.size(), {});
   for (size_t gi = 0; gi < impl.scans.size(); ++gi) {
     const Impl::ScanGroup& g = *impl.scans[gi];

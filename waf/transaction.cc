@@ -177,12 +177,11 @@ void Transaction::Impl::prepareRequest() {
   }
   // The request the thread saw lately, as a set: its answers (ReqMemo); else
   // its headers, as a set: what the memo knew of their lists (HeadMemo).
-  const bool request_sets = memo_on && (eng->request_pure[0][0] | eng->request_pure[0][1] | eng->request_pure[0][2] |
-                                        eng->request_pure[1][0] | eng->request_pure[1][1] | eng->request_pure[1][2]);
+  const bool request_sets = memo_on && eng->request_sets;
   const bool header_sets = memo_on && !eng->header_list_ids.empty();
   if (request_sets || header_sets) {
     head_tag = headersTag();
-    head_generation = match::ValueMemo::forThread().generation();
+    set_generation = match::ValueMemo::forThread().generation();
   }
   if (request_sets) findRequestSet();
   if (header_sets && !req_hit) findHeadMemo();
@@ -805,17 +804,34 @@ void Transaction::Impl::scanGroup(size_t gi) {
   size_t listed = 0;
   const bool all_known =
       memo_bit && hot.vars_listed && varsKnown(hot.known_at, hot.known_count, memo_bit, false, &listed);
-  if (all_known && !profile) {
+  uint8_t* hits = scan_hits.data() + hot.hits_offset;
+  const size_t nhits = hot.hits;
+  // The scan's end: the memo's counts, its state, its profile.
+  auto finish = [&](bool ok, bool clean, size_t gathered, size_t known, bool skipped) __attribute__((always_inline)) {
+    if (memo_bit && gathered + listed > 0) {
+      memo_stats.values += gathered + listed;
+      memo_stats.values_known += known;
+      memo_stats.scans += 1;
+      memo_stats.scans_skipped += skipped;
+    }
+    scan_state[gi] = !ok ? -1 : clean ? 2 : 1;
+    if (profile) {
+      auto& c = profile->scans();
+      bumpCounter(c.evaluations, profile_weight);
+      if (profile_timed) {
+        auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+                               .count());
+        scan_ns += ns;
+        bumpCounter(c.sampled_evaluations, 1);
+        bumpCounter(c.time_ns, ns);
+      }
+    }
+  };
+  if (all_known) {
     // Every value known to match nothing here (most groups of a request
     // seen before): its links match nothing, and nothing is gathered.
-    std::memset(scan_hits.data() + hot.hits_offset, 0, hot.hits);
-    if (listed > 0) {
-      memo_stats.values += listed;
-      memo_stats.values_known += listed;
-      memo_stats.scans += 1;
-      memo_stats.scans_skipped += 1;
-    }
-    scan_state[gi] = 2;
+    std::memset(hits, 0, nhits);
+    finish(true, true, 0, listed, true);
     return;
   }
   scan_buf.clear();
@@ -886,8 +902,6 @@ void Transaction::Impl::scanGroup(size_t gi) {
   }
   bool ok = true;
   bool clean = true;  // no pattern a link reads was found
-  uint8_t* hits = scan_hits.data() + hot.hits_offset;
-  const size_t nhits = hot.hits;
   if (scan_seps.empty()) {
     // None of the group's variables has a value, or every value is known to
     // match nothing here: its links match nothing (a database not read is
@@ -909,24 +923,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
         if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
     }
   }
-  if (memo_bit && gathered + listed > 0) {
-    memo_stats.values += gathered + listed;
-    memo_stats.values_known += known;
-    memo_stats.scans += 1;
-    memo_stats.scans_skipped += scan_seps.empty();
-  }
-  scan_state[gi] = !ok ? -1 : clean ? 2 : 1;
-  if (profile) {
-    auto& c = profile->scans();
-    bumpCounter(c.evaluations, profile_weight);
-    if (profile_timed) {
-      auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
-                             .count());
-      scan_ns += ns;
-      bumpCounter(c.sampled_evaluations, 1);
-      bumpCounter(c.time_ns, ns);
-    }
-  }
+  finish(ok, clean, gathered, known, scan_seps.empty());
 }
 
 const match::ValueMemo::Stats& Transaction::valueMemoStats() const { return impl_->memo_stats; }
@@ -1076,7 +1073,7 @@ uint64_t Transaction::Impl::headersTag() const {
 
 void Transaction::Impl::findHeadMemo() {
   // The tag picks the entry and tells most other headers apart. The bytes
-  // decide (headMemoHolds).
+  // decide (findIn).
   head_entry = size_t(head_tag >> 58) % HeadMemo::kEntries;
   head_keyed = true;
   ++memo_stats.header_sets;
@@ -1092,9 +1089,8 @@ void Transaction::Impl::findHeadMemo() {
 }
 
 bool Transaction::Impl::findIn(HeadMemo::Entry& e) {
-  if (e.engine != eng->memo_id || e.tag != head_tag || e.uses >= HeadMemo::kUses ||
-      e.memo_generation != head_generation || !headMemoHolds(e.key))
-    return false;
+  size_t at = 0;
+  if (!e.live(eng->memo_id, head_tag, set_generation) || !headersHeld(e.key, at) || at != e.key.size()) return false;
   ++e.uses;
   // Copied: the entry may be made again for other headers (another
   // transaction's end) while this one runs, and a phase may run on another thread.
@@ -1119,16 +1115,27 @@ bool Transaction::Impl::keyHolds(std::string_view key, size_t& at, std::string_v
   return a0 == b0 && a1 == b1;
 }
 
-bool Transaction::Impl::headMemoHolds(std::string_view key) const {
-  size_t at = 0;
+bool Transaction::Impl::headersHeld(std::string_view key, size_t& at) const {
   for (const KV& h : req_headers)
     if (!keyHolds(key, at, h.name) || !keyHolds(key, at, h.value)) return false;
-  return at == key.size();
+  return true;
+}
+
+size_t Transaction::Impl::headersKeyBytes() const {
+  size_t bytes = 0;
+  for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+  return bytes;
+}
+
+void Transaction::Impl::appendHeadersKey(std::string& key) const {
+  for (const KV& h : req_headers) {
+    key.append(h.name).push_back('\0');
+    key.append(h.value).push_back('\0');
+  }
 }
 
 void Transaction::Impl::keepHeadMemo() {
-  size_t bytes = 0;
-  for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+  const size_t bytes = headersKeyBytes();
   // Headers larger than browsers send are not kept: each connection would
   // hold a copy of them between its requests.
   if (bytes > HeadMemo::kMaxKey) return;
@@ -1137,27 +1144,16 @@ void Transaction::Impl::keepHeadMemo() {
 }
 
 void Transaction::Impl::keepIn(HeadMemo::Entry& e, size_t bytes) {
-  if (e.tag != head_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
+  if (!e.notedFor(eng->memo_id, head_tag, set_generation)) {
     // Headers seen once are not kept (most of a crawler's or an attacker's):
     // the entry only notes their tag, and is made when they come again, with
     // what the memo learnt of them the first time.
-    e.engine = 0;
-    e.noted = eng->memo_id;
-    e.memo_generation = head_generation;
-    e.tag = head_tag;
-    // (Room for them now: a warm request allocates nothing.)
-    e.key.reserve(bytes);
+    e.note(eng->memo_id, head_tag, set_generation, bytes);
     e.masks.reserve(eng->header_list_ids.size());
     return;
   }
-  e.engine = eng->memo_id;
-  e.uses = 0;
-  e.memo_generation = head_generation;
-  e.key.clear();
-  for (const KV& h : req_headers) {
-    e.key.append(h.name).push_back('\0');
-    e.key.append(h.value).push_back('\0');
-  }
+  e.make(eng->memo_id);
+  appendHeadersKey(e.key);
   e.masks.assign(eng->header_list_ids.size(), {});
   for (size_t slot = 0; slot < eng->header_list_ids.size(); ++slot) {
     const auto& l = ws->var_lists[eng->header_list_ids[slot]];
@@ -1200,22 +1196,17 @@ void Transaction::Impl::findRequestSet() {
   }
   memo_stats.request_sets_known += req_hit;
   if (req_hit) return;
-  auto noted = [&](const RequestSet& e) {
-    return e.noted == eng->memo_id && e.tag == req_tag && e.memo_generation == head_generation;
-  };
-  req_maker = (conn_memo && noted(conn_memo->request)) || noted(thread_entry);
+  req_maker = (conn_memo && conn_memo->request.notedFor(eng->memo_id, req_tag, set_generation)) ||
+              thread_entry.notedFor(eng->memo_id, req_tag, set_generation);
   if (req_maker) ws->req_answers.asked[0] = ws->req_answers.asked[1] = ws->req_answers.asked[2] = 0;
 }
 
 bool Transaction::Impl::findReqIn(RequestSet& e) {
-  if (e.engine != eng->memo_id || e.tag != req_tag || e.uses >= ReqMemo::kUses ||
-      e.memo_generation != head_generation)
-    return false;
   size_t at = 0;
-  if (!keyHolds(e.key, at, method) || !keyHolds(e.key, at, uri_raw) || !keyHolds(e.key, at, protocol)) return false;
-  for (const KV& h : req_headers)
-    if (!keyHolds(e.key, at, h.name) || !keyHolds(e.key, at, h.value)) return false;
-  if (at != e.key.size()) return false;
+  if (!e.live(eng->memo_id, req_tag, set_generation) || !keyHolds(e.key, at, method) ||
+      !keyHolds(e.key, at, uri_raw) || !keyHolds(e.key, at, protocol) || !headersHeld(e.key, at) ||
+      at != e.key.size())
+    return false;
   ++e.uses;
   // Copied, as a header set's masks (findIn).
   ws->req_answers = e.answers;
@@ -1255,6 +1246,26 @@ void Transaction::Impl::requestAnswersFor(int phase) {
   }
 }
 
+template <bool kSets, bool kFresh>
+inline bool Transaction::Impl::listKnown(uint16_t id, uint64_t bit, bool links, size_t& n) {
+  if constexpr (kSets) {
+    // A header list HeadMemo knows is not resolved for it.
+    if (const HeadMasks* m = headMasks(id >> 1)) {
+      n += m->values;
+      return (links ? m->links : m->clean) & bit;
+    }
+  }
+  auto& l = varList(id >> 1, id & 1);
+  n += l.values.size();
+  if constexpr (kFresh) {
+    uint64_t clean = 0, link_mask = 0;
+    return valuesMasks(l.values, &clean, &link_mask) && ((links ? link_mask : clean) & bit);
+  } else {
+    if (!l.masks_set) setListMasks(l, id >> 1);
+    return (links ? l.links : l.clean) & bit;
+  }
+}
+
 void Transaction::Impl::answerAsked(int phase) {
   // Asked now, at the phase's end, rather than taken as they were answered:
   // a link tests the values it does not read once, for the memo
@@ -1271,18 +1282,8 @@ void Transaction::Impl::answerAsked(int phase) {
       const uint64_t b = uint64_t(1) << bit;
       size_t n = 0;
       bool known = true;
-      for (uint16_t k = 0; known && k < q.count; ++k) {
-        const uint16_t id = eng->known_lists[q.at + k];
-        if (const HeadMasks* m = headMasks(id >> 1)) {  // (as varsKnown: a header set's list is not resolved)
-          known = (kind ? m->links : m->clean) & b;
-          n += m->values;
-          continue;
-        }
-        const auto& l = varList(id >> 1, id & 1);
-        uint64_t clean = 0, links = 0;
-        known = valuesMasks(l.values, &clean, &links) && ((kind ? links : clean) & b);
-        n += l.values.size();
-      }
+      for (uint16_t k = 0; known && k < q.count; ++k)
+        known = listKnown<true, true>(eng->known_lists[q.at + k], b, kind != 0, n);
       if (known) {
         a.known[kind] |= b;
         a.values[size_t(kind) * 64 + size_t(bit)] = static_cast<uint32_t>(n);
@@ -1294,36 +1295,25 @@ void Transaction::Impl::answerAsked(int phase) {
 }
 
 void Transaction::Impl::keepRequestSet() {
-  size_t bytes = method.size() + uri_raw.size() + protocol.size() + 3;
-  for (const KV& h : req_headers) bytes += h.name.size() + h.value.size() + 2;
+  const size_t bytes = method.size() + uri_raw.size() + protocol.size() + 3 + headersKeyBytes();
   if (bytes > ReqMemo::kMaxKey) return;  // (as a header set's)
   if (conn_memo) keepReqIn(conn_memo->request, bytes);
   keepReqIn(threadReqMemo().entries[req_entry], bytes);
 }
 
 void Transaction::Impl::keepReqIn(RequestSet& e, size_t bytes) {
-  if (!req_maker || e.tag != req_tag || e.noted != eng->memo_id || e.memo_generation != head_generation) {
+  if (!req_maker || !e.notedFor(eng->memo_id, req_tag, set_generation)) {
     // A first sight (or another request's entry): noted, as a header set's (keepIn).
-    e.engine = 0;
-    e.noted = eng->memo_id;
-    e.memo_generation = head_generation;
-    e.tag = req_tag;
-    // (Room for them now: a warm request allocates nothing.)
-    e.key.reserve(bytes);
+    e.note(eng->memo_id, req_tag, set_generation, bytes);
     if (req_body.size() <= ReqMemo::kMaxBody) {
       e.body.reserve(req_body.size());
       ws->req_set_body.reserve(req_body.size());  // (findReqIn's copy)
     }
     return;
   }
-  e.engine = eng->memo_id;
-  e.uses = 0;
-  e.key.clear();
+  e.make(eng->memo_id);
   for (std::string_view v : {method, uri_raw, protocol}) e.key.append(v).push_back('\0');
-  for (const KV& h : req_headers) {
-    e.key.append(h.name).push_back('\0');
-    e.key.append(h.value).push_back('\0');
-  }
+  appendHeadersKey(e.key);
   e.body_kept = req_body.size() <= ReqMemo::kMaxBody;
   if (e.body_kept) {
     e.body.assign(req_body);
@@ -1341,20 +1331,8 @@ bool Transaction::Impl::listsKnown(uint32_t at, uint16_t count, uint64_t bit, bo
   // (One loop for each case, so that a request without a header set tests
   // nothing more per list than before them.)
   auto walk = [&](auto with_sets) {
-    for (uint16_t k = 0; k < count; ++k) {
-      if constexpr (with_sets) {
-        // A header list HeadMemo knows is not resolved for it.
-        if (const HeadMasks* m = headMasks(ids[k] >> 1)) {
-          if (!((links ? m->links : m->clean) & bit)) return false;
-          n += m->values;
-          continue;
-        }
-      }
-      auto& l = varList(ids[k] >> 1, ids[k] & 1);
-      if (!l.masks_set) setListMasks(l, ids[k] >> 1);
-      if (!((links ? l.links : l.clean) & bit)) return false;
-      n += l.values.size();
-    }
+    for (uint16_t k = 0; k < count; ++k)
+      if (!listKnown<decltype(with_sets)::value, false>(ids[k], bit, links, n)) return false;
     return true;
   };
   if (!(head_hit ? walk(std::true_type{}) : walk(std::false_type{}))) return false;

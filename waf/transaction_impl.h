@@ -71,14 +71,42 @@ struct MemoValue {
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
 };
 
-// A header set (Impl::HeadMemo's entries, and a connection's).
-struct HeadSet {
-  uint32_t engine = 0;  // Engine::Impl::memo_id; 0: empty
-  uint32_t noted = 0;   // the engine its tag was noted for (Impl::keepIn)
+// What a header set and a request set have alike: noted on a request's
+// first sight (its tag), made on its second, used kUses times, then made
+// again; the key's bytes decide, the tag only picks the entry.
+struct SetEntry {
+  static constexpr uint32_t kUses = 64;
+  uint32_t engine = 0;  // Engine::Impl::memo_id when made; 0: not made
+  uint32_t noted = 0;   // the engine its tag was noted for
   uint32_t uses = 0;
   uint64_t memo_generation = 0;  // the thread's ValueMemo's, when noted and made
   uint64_t tag = 0;
-  std::string key;  // the merged headers, each name and value followed by a NUL (Impl::headMemoHolds)
+  std::string key;  // each field's bytes followed by a NUL (Impl::keyHolds)
+  // Made for this engine, tag and memo, and not used up (its key still to compare).
+  bool live(uint32_t memo_id, uint64_t t, uint64_t generation) const {
+    return engine == memo_id && tag == t && uses < kUses && memo_generation == generation;
+  }
+  bool notedFor(uint32_t memo_id, uint64_t t, uint64_t generation) const {
+    return noted == memo_id && tag == t && memo_generation == generation;
+  }
+  // (Room for the key now: a warm request allocates nothing.)
+  void note(uint32_t memo_id, uint64_t t, uint64_t generation, size_t key_bytes) {
+    engine = 0;
+    noted = memo_id;
+    memo_generation = generation;
+    tag = t;
+    key.reserve(key_bytes);
+  }
+  void make(uint32_t memo_id) {
+    engine = memo_id;
+    uses = 0;
+    key.clear();
+  }
+};
+
+// A header set (Impl::HeadMemo's entries, and a connection's): its key the
+// merged headers.
+struct HeadSet : SetEntry {
   struct Masks {    // a request-header list's memo masks (Impl::Workspace::VarList's)
     uint64_t clean = 0, links = 0;
     uint32_t values = 0;  // the list's (the same for the same headers)
@@ -99,12 +127,9 @@ struct RequestAnswers {
 };
 
 // A request set (Impl::ReqMemo's entries, and a connection's): a request's
-// answers, for the next with its very bytes.
-struct RequestSet {
-  uint32_t engine = 0, noted = 0, uses = 0;  // as HeadSet's
-  uint64_t memo_generation = 0;
-  uint64_t tag = 0;
-  std::string key;  // method, URI, protocol, the merged headers' names and values, each followed by a NUL
+// answers, for the next with its very bytes. Its key: method, URI, protocol,
+// then the merged headers.
+struct RequestSet : SetEntry {
   // Phase 2's lists are also the body's, as the transaction processed it:
   // its answers hold for a request that has the same.
   std::string body, processor;  // (Impl::reqbody_processor)
@@ -716,6 +741,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     return listsKnown(at, count, bit, links, values);
   }
   bool listsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values);
+  // One of a question's lists (its known_lists id): whether every value is
+  // known for `bit`, its values counted into n. kSets: a header set's masks
+  // first (the list then not resolved); kFresh: its masks taken anew, not the
+  // epoch's first (answerAsked).
+  template <bool kSets, bool kFresh>
+  bool listKnown(uint16_t id, uint64_t bit, bool links, size_t& n);
   // After varsKnown for a link's memo bit said no: a list with values the memo
   // does not know may still do, as the values the link does not read (a static
   // exclusion, !REQUEST_COOKIES:/__utm/, or one of `removals`, the ctl
@@ -736,10 +767,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // request's table, the thread's 512 KiB memo: cache misses in a busy
   // worker). Exact: the key is the headers' bytes, and what the memo knows of
   // a value holds for as long as its engine. An entry is made again after
-  // kUses requests, so that what the memo learnt since reaches it.
+  // SetEntry::kUses requests, so that what the memo learnt since reaches it.
   struct HeadMemo {
     static constexpr size_t kEntries = 64;
-    static constexpr uint32_t kUses = 64;
     static constexpr size_t kMaxKey = 8192;  // a set's headers, names and values, at most
     using Entry = HeadSet;
     std::array<Entry, kEntries> entries;
@@ -749,7 +779,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   // entry (conn_memo) or the thread's for it, if either holds its headers (head_hit).
   void findHeadMemo();
   bool findIn(HeadMemo::Entry& e);
-  bool headMemoHolds(std::string_view key) const;  // the key is the request's merged headers
   // After phase 2: the masks its header lists took, for the next request with its headers.
   void keepHeadMemo();
   void keepIn(HeadMemo::Entry& e, size_t bytes);  // bytes: the key's
@@ -757,13 +786,18 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool head_hit = false;  // ws->head_masks hold the masks of this request's header lists
   size_t head_entry = 0;
   uint64_t head_tag = 0;  // headersTag()
-  uint64_t head_generation = 0;  // the thread's ValueMemo's when the request was keyed
+  uint64_t set_generation = 0;  // the thread's ValueMemo's when the request was keyed (both sets)
   bool head_keyed = false;
   // The tag of the merged headers: each field's lengths and first and last words.
   uint64_t headersTag() const;
   // A field of a header or request set's key (its bytes, then a NUL) at `at`
   // that holds v: true, and `at` past it.
   static bool keyHolds(std::string_view key, size_t& at, std::string_view v);
+  // The merged headers in a key: whether it holds them from `at` (and `at`
+  // past them), their bytes there, and the key's part they make.
+  bool headersHeld(std::string_view key, size_t& at) const;
+  size_t headersKeyBytes() const;
+  void appendHeadersKey(std::string& key) const;
   // What a request with the very bytes of one seen lately (its line, its
   // headers; in phase 2 its body too) answered to the memo's questions whose
   // lists are its own (Engine::Impl::request_pure), per thread: the answers
@@ -775,10 +809,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   // browser asking a resource again send such requests. As HeadMemo, an
   // entry is noted on a request's first sight, made on its second (that
   // request's answers, asked again at each phase's end: with what it learnt)
-  // and made again after kUses requests.
+  // and made again after SetEntry::kUses requests.
   struct ReqMemo {
     static constexpr size_t kEntries = 64;
-    static constexpr uint32_t kUses = 64;
     static constexpr size_t kMaxKey = HeadMemo::kMaxKey;  // a set's request line and headers, at most
     static constexpr size_t kMaxBody = 4096;              // a larger body: phase 2's answers not kept
     std::array<RequestSet, kEntries> entries;
