@@ -199,6 +199,24 @@ class Collection {
       if (const int d = digitOf(items_[n].first); d >= 0) digit_at_[d] = static_cast<uint32_t>(n + 1);
   }
 
+  // Every item's key (unset ones too: a watched key stays watched) copied
+  // into this collection's memory resource, in place: its items, index and
+  // digits as they were.
+  void ownAllKeys() {
+    for (auto& it : items_) {
+      const std::string_view key = it.first;
+      char* bytes = static_cast<char*>(res_->allocate(key.empty() ? 1 : key.size(), 1));
+      if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+      it.first = std::string_view(bytes, key.size());
+    }
+  }
+  // Each value given to keep(const CollValue&), which returns what the item points to instead.
+  template <class Keep>
+  void rehomeValues(Keep&& keep) {
+    for (auto& it : items_)
+      if (it.second.p) it.second.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), &keep(*it.second.p));
+  }
+
   static uint32_t hashOf(std::string_view k) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ k.size();
     size_t i = 0;

@@ -744,12 +744,7 @@ void Engine::precomputeInit(const std::shared_ptr<Engine>& engine) {
   // goes with it: the engine keeps copies, the values pointed to without a
   // reference count (the transactions that read them hold the engine).
   impl.tx_init.ownKeys();
-  impl.tx_init.forEach([&](Collection::Item& it) {
-    auto& e = it.second;
-    if (!e.p) return;
-    const CollValue& kept = impl.tx_init_values.emplace_back(*e.p);
-    e.p = std::shared_ptr<const CollValue>(std::shared_ptr<const CollValue>(), &kept);
-  });
+  impl.tx_init.rehomeValues([&](const CollValue& v) -> const CollValue& { return impl.tx_init_values.emplace_back(v); });
   for (auto* r : folded) r->precomputed = true;
 
   // After the fold: a rule whose outcome depends only on TX variables that no
@@ -1430,7 +1425,11 @@ void Engine::prepareTargets(Impl& impl) {
     for (auto& phase : impl.request_pure)
       for (int kind = 0; kind < 2; ++kind) phase[kind] &= ~impure[kind];
   }
-  impl.request_sets = false;
+  // A request seen again has its phases 1 and 2 replayed where they can be
+  // (Transaction::Impl::RequestReplay); RAMPART_WAF_REPLAY=0: never.
+  const char* rp = std::getenv("RAMPART_WAF_REPLAY");
+  impl.request_replay = !(rm && std::string_view(rm) == "0") && !(rp && std::string_view(rp) == "0");
+  impl.request_sets = impl.request_replay;
   for (const auto& phase : impl.request_pure)
     for (uint64_t mask : phase) impl.request_sets |= mask != 0;
   impl.scan_hot.assign(impl.scans.size(), {});

@@ -416,7 +416,8 @@ struct Engine::Impl {
   // A request with the very bytes of one answered lately takes its answers
   // (Transaction::Impl::RequestSet).
   uint64_t request_pure[2][3] = {};  // [2]: CompiledRule::outcome_bit
-  bool request_sets = false;         // a mask of request_pure is not empty
+  bool request_sets = false;         // a mask of request_pure is not empty, or request_replay
+  bool request_replay = false;       // a set's phases 1 and 2 are replayed (Transaction::Impl::RequestReplay)
   struct QuestionLists {  // a question's lists in known_lists
     uint32_t at = 0;
     uint16_t count = 0;

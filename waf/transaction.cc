@@ -1208,6 +1208,7 @@ bool Transaction::Impl::findReqIn(RequestSet& e) {
       at != e.key.size())
     return false;
   ++e.uses;
+  replay = e.replay;
   // Copied, as a header set's masks (findIn).
   ws->req_answers = e.answers;
   ws->req_set_body_kept = e.body_kept;
@@ -1232,10 +1233,7 @@ void Transaction::Impl::requestAnswersFor(int phase) {
   const uint64_t* pure = eng->request_pure[phase - 1];
   if (req_hit) {
     // Phase 2's lists are also the body's: the same bytes, read the same way.
-    if (phase == 2 && !(ws->req_set_body_kept && request_body_access == ws->req_set_body_access &&
-                        force_body_variable == ws->req_set_force_body &&
-                        reqbody_processor == ws->req_set_processor && req_body == ws->req_set_body))
-      return;
+    if (phase == 2 && !sameBody()) return;
     req_ok[0] = pure[0] & ws->req_answers.asked[0];
     req_ok[1] = pure[1] & ws->req_answers.asked[1];
     req_ok[2] = pure[2] & ws->req_answers.asked[2] & ws->req_answers.known[2];
@@ -1244,6 +1242,171 @@ void Transaction::Impl::requestAnswersFor(int phase) {
     ws->req_set_force_body = force_body_variable;
     ws->req_set_processor.assign(reqbody_processor);
   }
+}
+
+bool Transaction::Impl::sameBody() const {
+  return ws->req_set_body_kept && request_body_access == ws->req_set_body_access &&
+         force_body_variable == ws->req_set_force_body && reqbody_processor == ws->req_set_processor &&
+         req_body == ws->req_set_body;
+}
+
+bool Transaction::Impl::freshForReplay() const {
+  for (int p = 1; p <= 5; ++p)
+    if (phase_done[p]) return false;
+  return !tx_store && hits.empty() && logged_count == 0 && !intercepted && allow_level == 0 &&
+         verdict.action == Verdict::Action::None && would_be.action == Verdict::Action::None && !audit_relevant &&
+         highest_severity == 255 && collections.empty() && env.empty() && user_id.empty() && session_id.empty() &&
+         removed_ids.empty() && removed_tags.empty() && removed_msgs.empty() && removed_targets.empty() &&
+         !rules_removed && !tx_target_removed && !from_tx_init && !matched_from && !matched_lazy.pending &&
+         matched_var.empty() && matched_var_name.empty() && !replay_taint && !reached && !tx_sim_record;
+}
+
+void Transaction::Impl::recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before,
+                                    size_t hits_before, size_t logged_before, bool fresh) {
+  const bool ok = !replay_taint && !reached && !tx_sim_record && collections.empty() && env.empty() &&
+                  user_id.empty() && session_id.empty() &&
+                  (phase == 1 ? fresh : replay_rec && req_body.size() <= ReqMemo::kMaxBody);
+  if (!ok) {
+    if (phase == 1) replay_rec.reset();  // (phase 2 then neither; a phase 1 recorded stays)
+    return;
+  }
+  if (phase == 1) {
+    replay_rec = recordRoom();
+    replay_rec->client_ip.assign(client_ip);
+    replay_rec->server_ip.assign(server_ip);
+    replay_rec->server_port = server_port;
+  }
+  writePhase(*replay_rec, phase, v, mode_before, hits_before, logged_before);
+  replay_rec->phase[phase - 1].valid = true;
+}
+
+std::shared_ptr<RequestReplay> Transaction::Impl::recordRoom() {
+  RequestSet& e = threadReqMemo().entries[req_entry];
+  if (e.replay && e.replay.use_count() == 1 && !e.inUse(eng->memo_id, set_generation)) {
+    e.replay->reset();
+    return e.replay;
+  }
+  auto rr = std::make_shared<RequestReplay>();
+  rr->reset();
+  return rr;
+}
+
+void Transaction::Impl::noteRecordRoom(RequestSet& e) {
+  if (!e.replay) e.replay = std::make_shared<RequestReplay>();
+  if (e.replay.use_count() != 1 || e.replay->arena.capacity() != 0) return;  // (its room taken before)
+  // This request's end state written as each phase's: the room its making takes.
+  RequestReplay& rr = *e.replay;
+  rr.reset();
+  rr.client_ip.assign(client_ip);
+  rr.server_ip.assign(server_ip);
+  for (int phase = 1; phase <= 2; ++phase) writePhase(rr, phase, verdict, mode, 0, 0);
+  // With room to spare: the phases' own states differ (a chunk's end falls
+  // elsewhere; phase 1's last match may be the longer value; an IPv6 address).
+  rr.arena.reserve(rr.arena.used() * 3 / 2);
+  for (auto& p : rr.phase) {
+    p.matched_var.reserve(256);
+    p.matched_var_name.reserve(64);
+  }
+  rr.client_ip.reserve(64);
+  rr.server_ip.reserve(64);
+  rr.reset();
+}
+
+void Transaction::Impl::writePhase(RequestReplay& rr, int phase, const Verdict& v,
+                                   rules::EngineSettings::RuleEngine mode_before, size_t hits_before,
+                                   size_t logged_before) {
+  RequestReplay::Phase& r = rr.phase[phase - 1];
+  r.mode_before = mode_before;
+  r.hits_before = hits_before;
+  r.logged_before = logged_before;
+  r.returned = v;
+  if (tx_store) {  // its keys and values the record's own: the transaction's go with it
+    r.tx.emplace(&rr.arena);
+    *r.tx = *tx_store;
+    r.tx->ownAllKeys();
+    r.tx->rehomeValues([&](const CollValue& c) -> const CollValue& { return rr.values->emplace_back(c); });
+  }
+  r.hits.assign(hits.begin() + std::ptrdiff_t(hits_before), hits.end());
+  r.logged_count = logged_count - logged_before;
+  if (r.logged.size() < r.logged_count) r.logged.resize(r.logged_count);
+  for (size_t i = 0; i < r.logged_count; ++i) r.logged[i] = logged_matches[logged_before + i];
+  r.verdict = verdict;
+  r.would_be = would_be;
+  r.intercepted = intercepted;
+  r.audit_relevant = audit_relevant;
+  r.allow_level = allow_level;
+  r.allow_phase = allow_phase;
+  r.highest_severity = highest_severity;
+  r.mode = mode;
+  r.audit_engine.assign(audit_engine);
+  r.audit_log_parts.assign(audit_log_parts);
+  r.reqbody_processor.assign(reqbody_processor);
+  r.force_body_variable = force_body_variable;
+  r.request_body_access = request_body_access;
+  r.response_body_access = response_body_access;
+  r.removed_ids.assign(removed_ids.begin(), removed_ids.end());
+  r.removed_tags.assign(removed_tags.begin(), removed_tags.end());
+  r.removed_msgs.assign(removed_msgs.begin(), removed_msgs.end());
+  r.removed_targets.assign(removed_targets.begin(), removed_targets.end());
+  r.rules_removed = rules_removed;
+  r.tx_target_removed = tx_target_removed;
+  r.from_tx_init = from_tx_init;
+  r.tx_path = tx_path;
+  r.tx_path_ran = tx_path_ran;
+  r.matched_from = matched_from;
+  r.matched_var.assign(matched_var);  // (settled: runPhase)
+  r.matched_var_name.assign(matched_var_name);
+}
+
+bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
+  const RequestReplay& rr = *replay;
+  const RequestReplay::Phase& r = rr.phase[phase - 1];
+  // (A profiled transaction walks: its counts stand for the requests not profiled.)
+  if (!r.valid || mode != r.mode_before || profile) return false;
+  if (phase == 1 ? !(freshForReplay() && client_ip == rr.client_ip && server_ip == rr.server_ip &&
+                     server_port == rr.server_port)
+                 : !((replayed & 2) && hits.size() == r.hits_before && logged_count == r.logged_before && sameBody()))
+    return false;
+  if (r.tx) txColl() = *r.tx;
+  hits.insert(hits.end(), r.hits.begin(), r.hits.end());
+  for (size_t i = 0; i < r.logged_count; ++i) {
+    if (logged_count == logged_matches.size()) logged_matches.emplace_back();
+    logged_matches[logged_count++] = r.logged[i];
+    ws->logged_dirty = true;
+  }
+  verdict = r.verdict;
+  would_be = r.would_be;
+  intercepted = r.intercepted;
+  audit_relevant = r.audit_relevant;
+  allow_level = r.allow_level;
+  allow_phase = r.allow_phase;
+  highest_severity = r.highest_severity;
+  mode = r.mode;
+  audit_engine.assign(r.audit_engine);
+  audit_log_parts.assign(r.audit_log_parts);
+  reqbody_processor.assign(r.reqbody_processor);
+  force_body_variable = r.force_body_variable;
+  request_body_access = r.request_body_access;
+  response_body_access = r.response_body_access;
+  removed_ids.assign(r.removed_ids.begin(), r.removed_ids.end());
+  removed_tags.assign(r.removed_tags.begin(), r.removed_tags.end());
+  removed_msgs.assign(r.removed_msgs.begin(), r.removed_msgs.end());
+  removed_targets.assign(r.removed_targets.begin(), r.removed_targets.end());
+  rules_removed = r.rules_removed;
+  tx_target_removed = r.tx_target_removed;
+  from_tx_init = r.from_tx_init;
+  tx_path = r.tx_path;
+  tx_path_ran = r.tx_path_ran;
+  matched_from = r.matched_from;
+  matched_lazy.pending = false;
+  matched_var.assign(r.matched_var);
+  matched_var_name.assign(r.matched_var_name);
+  current_phase = phase;
+  phase_done[phase] = true;
+  replayed |= uint8_t(1u << phase);
+  ++memo_stats.request_phases_replayed;
+  v = r.returned;
+  return true;
 }
 
 template <bool kSets, bool kFresh>
@@ -1297,14 +1460,16 @@ void Transaction::Impl::answerAsked(int phase) {
 void Transaction::Impl::keepRequestSet() {
   const size_t bytes = method.size() + uri_raw.size() + protocol.size() + 3 + headersKeyBytes();
   if (bytes > ReqMemo::kMaxKey) return;  // (as a header set's)
-  if (conn_memo) keepReqIn(conn_memo->request, bytes);
-  keepReqIn(threadReqMemo().entries[req_entry], bytes);
+  if (conn_memo) keepReqIn(conn_memo->request, bytes, false);
+  keepReqIn(threadReqMemo().entries[req_entry], bytes, true);
 }
 
-void Transaction::Impl::keepReqIn(RequestSet& e, size_t bytes) {
+void Transaction::Impl::keepReqIn(RequestSet& e, size_t bytes, bool thread_entry) {
   if (!req_maker || !e.notedFor(eng->memo_id, req_tag, set_generation)) {
     // A first sight (or another request's entry): noted, as a header set's (keepIn).
     e.note(eng->memo_id, req_tag, set_generation, bytes);
+    if (!thread_entry) e.replay.reset();  // (a connection's shares the thread's)
+    else if (eng->request_replay) noteRecordRoom(e);
     if (req_body.size() <= ReqMemo::kMaxBody) {
       e.body.reserve(req_body.size());
       ws->req_set_body.reserve(req_body.size());  // (findReqIn's copy)
@@ -1322,6 +1487,7 @@ void Transaction::Impl::keepReqIn(RequestSet& e, size_t bytes) {
     e.force_body = ws->req_set_force_body;
   }
   e.answers = ws->req_answers;
+  e.replay = replay_rec;  // (null when its phase 1 could not be recorded)
 }
 
 bool Transaction::Impl::listsKnown(uint32_t at, uint16_t count, uint64_t bit, bool links, size_t* values) {

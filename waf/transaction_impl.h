@@ -3,6 +3,7 @@
 // expander can work on it; nothing here is visible outside waf/.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <span>
@@ -89,6 +91,10 @@ struct SetEntry {
   bool notedFor(uint32_t memo_id, uint64_t t, uint64_t generation) const {
     return noted == memo_id && tag == t && memo_generation == generation;
   }
+  // Made, whatever its tag, and not used up: a request may find it.
+  bool inUse(uint32_t memo_id, uint64_t generation) const {
+    return engine == memo_id && uses < kUses && memo_generation == generation;
+  }
   // (Room for the key now: a warm request allocates nothing.)
   void note(uint32_t memo_id, uint64_t t, uint64_t generation, size_t key_bytes) {
     engine = 0;
@@ -126,6 +132,8 @@ struct RequestAnswers {
   std::array<uint32_t, 128> values{};  // a known question's values ([kind * 64 + bit]: the memo's statistics)
 };
 
+struct RequestReplay;
+
 // A request set (Impl::ReqMemo's entries, and a connection's): a request's
 // answers, for the next with its very bytes. Its key: method, URI, protocol,
 // then the merged headers.
@@ -137,6 +145,10 @@ struct RequestSet : SetEntry {
   bool force_body = false;      // (Impl::force_body_variable)
   bool body_kept = false;       // the body fit (kMaxBody): phase 2's answers are kept
   RequestAnswers answers;
+  // What its phases 1 and 2 did, when they can be replayed (a phase's `valid`;
+  // null: nothing recorded). A thread's entry keeps it, with its room, for its
+  // next making when nothing else holds it (Impl::recordRoom).
+  std::shared_ptr<RequestReplay> replay;
 };
 
 // A client connection's (Transaction::useHeaderMemo).
@@ -158,6 +170,9 @@ struct Transaction::Impl : public operators::MacroExpander {
 
   std::shared_ptr<const Engine> engine;  // null when the caller keeps the engine alive
   const Engine::Impl* eng = nullptr;
+  // The request set's replay (findReqIn), held to the transaction's end: a
+  // replayed TX views its keys and values (declared before tx_store).
+  std::shared_ptr<const RequestReplay> replay;
   std::string& unique_id = ws->unique_id;
   std::chrono::system_clock::time_point start = std::chrono::system_clock::now();
 
@@ -823,12 +838,37 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool findReqIn(RequestSet& e);
   // After phase 2: a second sight's answers, for the next request with its bytes.
   void keepRequestSet();
-  void keepReqIn(RequestSet& e, size_t bytes);  // bytes: the key's
+  void keepReqIn(RequestSet& e, size_t bytes, bool thread_entry);  // bytes: the key's
   // runPhase: the questions the request set answers in `phase` (req_ok).
   void requestAnswersFor(int phase);
   // At the end of phase 1 or 2 of a request that makes a set: the answers to
   // its questions of the phase (req_asked), with what the memo learnt since.
   void answerAsked(int phase);
+  // A request set's phases 1 and 2 replayed (RequestReplay): what they
+  // did applied, instead of walking their rules. replayPhase: true when it
+  // was (v what runPhaseRules would have returned).
+  bool replayPhase(int phase, Verdict& v);
+  // A request that makes a set, at the end of phase 1 or 2: what the phase
+  // did, when it can be replayed (from the state it started in: mode_before,
+  // hits_before, logged_before; fresh: phase 1 began as a new transaction's).
+  void recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before, size_t hits_before,
+                   size_t logged_before, bool fresh);
+  // Nothing ran on the transaction yet but its request's preparation.
+  bool freshForReplay() const;
+  // The request's body, and how it was read, are the set's (ws->req_set_*).
+  bool sameBody() const;
+  // A record for a maker to write: its set's thread entry's when nothing else
+  // holds it and no request may find it (emptied, its room kept), else a new one.
+  std::shared_ptr<RequestReplay> recordRoom();
+  // What recordPhase writes of the phase into rr (its `valid` aside).
+  void writePhase(RequestReplay& rr, int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before,
+                  size_t hits_before, size_t logged_before);
+  // A thread entry noted: its record (made once), given the room a recording
+  // of this request takes, so that its maker's allocates nothing.
+  void noteRecordRoom(RequestSet& e);
+  std::shared_ptr<RequestReplay> replay_rec;  // a maker's, as its phases are recorded
+  bool replay_taint = false;  // a rule read what a replay cannot stand for (variables::replayable)
+  uint8_t replayed = 0;       // the phases replayed (bit p)
   bool req_keyed = false;  // looked up (findRequestSet)
   bool req_hit = false;    // ws->req_answers are a set's for this request's bytes
   bool req_maker = false;  // seen once before: this request's answers make the set
@@ -883,13 +923,22 @@ struct Transaction::Impl : public operators::MacroExpander {
   Verdict runPhase(int phase) {
     memo_table = nullptr;  // (looked up again: a phase may run on another thread than the last)
     const bool answers = req_keyed && !phase_done[phase];  // (a phase runs once)
+    const bool request_phase = phase == 1 || phase == 2;
+    Verdict v;
+    if (answers && replay && request_phase && replayPhase(phase, v)) return v;
+    // The state the phase starts from, for a request that makes a set.
+    const bool record = answers && req_maker && request_phase && eng->request_replay;
+    const auto mode_before = mode;
+    const size_t hits_before = hits.size(), logged_before = logged_count;
+    const bool fresh = record && phase == 1 && freshForReplay();
     if (answers) requestAnswersFor(phase);
-    Verdict v = runPhaseRules(phase);
+    v = runPhaseRules(phase);
     if (answers) {
-      if (req_maker && (phase == 1 || phase == 2)) answerAsked(phase);
+      if (req_maker && request_phase) answerAsked(phase);
       req_ok[0] = req_ok[1] = req_ok[2] = 0;
     }
     settleMatched();  // (before another transaction may empty the thread's cache)
+    if (record && req_maker) recordPhase(phase, v, mode_before, hits_before, logged_before, fresh);
     return v;
   }
   Verdict runPhaseRules(int phase);
@@ -976,6 +1025,122 @@ struct Transaction::Impl : public operators::MacroExpander {
   void decodePathForLaterPhases();
   void normalizePath(const std::string& raw, std::string& out);  // decodePathForLaterPhases' slow path
   bool active() const { return mode != rules::EngineSettings::RuleEngine::Off; }
+};
+
+// What a request's phases 1 and 2 did (Transaction::Impl::recordPhase), for
+// the next request with its very bytes (a request set's): that request's
+// phase, from the same state, would do it again, and replayPhase applies it
+// instead of walking the phase's rules (~380 plan entries, ~20 rules a GET
+// evaluated). Recorded only when every variable a rule of the phase read is
+// one variables::replayable names (the request's bytes, the connection's
+// addresses, TX and what the rules did: not the clock, UNIQUE_ID,
+// REMOTE_PORT, ENV), no rule made a collection but TX or set an environment
+// variable, a user or a session id, and no compile-time probe runs. Phase 1
+// is replayed for a transaction that nothing ran on yet, from the same
+// connection addresses and in the same rule engine mode, and not profiled
+// (a profiled transaction's counts stand for the others'); phase 2 only
+// after phase 1 was, for the same body read the same way (sameBody).
+// Unchanged once made, shared by the sets that hold it and by the
+// transactions that replayed it (their TX views its keys and values); written
+// again (RequestReplay::reset, its room kept) only when nothing else holds it.
+// Bytes from chunks kept from one use to the next: after reset() a record
+// made again writes into the room its earlier making took (no allocation).
+class KeptArena final : public std::pmr::memory_resource {
+ public:
+  // Everything handed out is free again (nothing handed out may live on).
+  void reset() {
+    chunk_ = 0;
+    used_ = 0;
+    handed_ = 0;
+    if (capacity_ > kMaxKept) {  // (one large record's chunks are not kept for good)
+      chunks_.clear();
+      capacity_ = 0;
+    }
+  }
+  size_t capacity() const { return capacity_; }
+  size_t used() const { return handed_; }
+  // Room for `bytes` in all (kept): another chunk for what is missing.
+  void reserve(size_t bytes) {
+    if (bytes <= capacity_) return;
+    chunks_.push_back({std::make_unique_for_overwrite<std::byte[]>(bytes - capacity_), bytes - capacity_});
+    capacity_ = bytes;
+  }
+
+ private:
+  static constexpr size_t kMaxKept = size_t(1) << 20;
+  static constexpr size_t kMinChunk = 8192;
+  struct Chunk {
+    std::unique_ptr<std::byte[]> bytes;
+    size_t size = 0;
+  };
+  void* do_allocate(size_t n, size_t align) override {
+    for (;;) {
+      if (chunk_ < chunks_.size()) {
+        Chunk& c = chunks_[chunk_];
+        const uintptr_t base = reinterpret_cast<uintptr_t>(c.bytes.get());
+        const size_t at = ((base + used_ + align - 1) & ~uintptr_t(align - 1)) - base;
+        if (at + n <= c.size) {
+          used_ = at + n;
+          handed_ += n;
+          return c.bytes.get() + at;
+        }
+        ++chunk_;
+        used_ = 0;
+        continue;
+      }
+      const size_t size = std::max({n + align, kMinChunk, capacity_});  // (doubling the room)
+      chunks_.push_back({std::make_unique_for_overwrite<std::byte[]>(size), size});
+      capacity_ += size;
+    }
+  }
+  void do_deallocate(void*, size_t, size_t) override {}
+  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override { return this == &o; }
+  std::vector<Chunk> chunks_;
+  size_t capacity_ = 0;
+  size_t chunk_ = 0, used_ = 0;  // chunks_[chunk_] is being filled
+  size_t handed_ = 0;
+};
+
+struct RequestReplay {
+  struct Phase {
+    bool valid = false;
+    // The state it started from.
+    rules::EngineSettings::RuleEngine mode_before = rules::EngineSettings::RuleEngine::Off;
+    size_t hits_before = 0, logged_before = 0;
+    // What it left.
+    Verdict returned;  // runPhaseRules'
+    std::optional<Collection> tx;  // its keys and values in the record's arena
+    std::vector<Transaction::Impl::Hit> hits;  // the phase's
+    std::vector<MatchedRule> logged;           // the phase's logged records: the first logged_count
+    size_t logged_count = 0;
+    Verdict verdict, would_be;
+    bool intercepted = false, audit_relevant = false;
+    int allow_level = 0, allow_phase = 0, highest_severity = 255;
+    rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::Off;
+    std::string audit_engine, audit_log_parts, reqbody_processor;
+    bool force_body_variable = false, request_body_access = false, response_body_access = false;
+    std::vector<actions::IdRange> removed_ids;
+    std::vector<const actions::Ctl*> removed_tags, removed_msgs, removed_targets;
+    bool rules_removed = false, tx_target_removed = false, from_tx_init = false, tx_path = false;
+    uint8_t tx_path_ran = 0;
+    const CompiledRule* matched_from = nullptr;
+    std::string matched_var, matched_var_name;
+  };
+  std::string client_ip, server_ip;
+  uint16_t server_port = 0;
+  KeptArena arena;  // (before what lives in it)
+  std::optional<std::pmr::deque<CollValue>> values;
+  Phase phase[2];
+  // Emptied for another recording, its room kept.
+  void reset() {
+    for (Phase& p : phase) {
+      p.valid = false;
+      p.tx.reset();
+    }
+    values.reset();
+    arena.reset();
+    values.emplace(&arena);
+  }
 };
 
 }  // namespace rampart::waf

@@ -106,7 +106,7 @@ std::string metrics(core::Server& s) {
   uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0,
            budget_out = 0;
   uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0, rl_delayed = 0, utls_ok = 0, utls_resumed = 0, utls_failed = 0;
-  uint64_t memo[10] = {};
+  uint64_t memo[11] = {};
   struct Agg {
     std::array<uint64_t, 6> cls{};
     std::array<uint64_t, kLatencyBuckets.size() + 1> lat{};
@@ -133,11 +133,11 @@ std::string metrics(core::Server& s) {
     utls_resumed += m.upstream_tls_resumed.get();
     utls_failed += m.upstream_tls_failures.get();
     rl_delayed += m.ratelimit_delayed.get();
-    const Counter* mc[10] = {&m.waf_memo_scan_values,   &m.waf_memo_scan_values_known, &m.waf_memo_scans,
+    const Counter* mc[11] = {&m.waf_memo_scan_values,   &m.waf_memo_scan_values_known, &m.waf_memo_scans,
                              &m.waf_memo_scans_skipped, &m.waf_memo_rule_tests,        &m.waf_memo_rule_tests_known,
                              &m.waf_memo_header_sets,   &m.waf_memo_header_sets_known, &m.waf_memo_request_sets,
-                             &m.waf_memo_request_sets_known};
-    for (int i = 0; i < 10; ++i) memo[i] += mc[i]->get();
+                             &m.waf_memo_request_sets_known, &m.waf_memo_request_phases_replayed};
+    for (int i = 0; i < 11; ++i) memo[i] += mc[i]->get();
     std::lock_guard<std::mutex> g(m.mu);
     for (auto& [name, rm] : m.routes) {
       auto& a = routes[name];
@@ -197,6 +197,10 @@ std::string metrics(core::Server& s) {
           "Requests (their line and merged headers) the WAF looked up as a set.", memo[8]);
   counter("rampart_waf_memo_request_sets_known_total",
           "Of them, found: the memo's questions answered as for an earlier request with the same bytes.", memo[9]);
+  counter("rampart_waf_memo_request_phases_replayed_total",
+          "Request phases (1 and 2) of requests found as a set replayed: what the earlier request's did, applied "
+          "without walking their rules.",
+          memo[10]);
   o += fmt::format(
       "# HELP rampart_config_reloads_total Configuration reloads by result.\n"
       "# TYPE rampart_config_reloads_total counter\n"

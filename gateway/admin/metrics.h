@@ -71,7 +71,7 @@ struct WorkerMetrics {
   Counter waf_memo_scan_values, waf_memo_scan_values_known, waf_memo_scans, waf_memo_scans_skipped;
   Counter waf_memo_rule_tests, waf_memo_rule_tests_known;
   Counter waf_memo_header_sets, waf_memo_header_sets_known;
-  Counter waf_memo_request_sets, waf_memo_request_sets_known;
+  Counter waf_memo_request_sets, waf_memo_request_sets_known, waf_memo_request_phases_replayed;
 
   // Route name -> metrics. Only the owner worker inserts (under mu, rare); the
   // admin thread iterates under mu; the worker's own lookups need no lock.

@@ -897,6 +897,7 @@ void Handler::finishWaf(Exchange& x) {
     wm.waf_memo_header_sets_known.add(ms.header_sets_known);
     wm.waf_memo_request_sets.add(ms.request_sets);
     wm.waf_memo_request_sets_known.add(ms.request_sets_known);
+    wm.waf_memo_request_phases_replayed.add(ms.request_phases_replayed);
   }
 
   auto* audit = w_.shared().audit_log;

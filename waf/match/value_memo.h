@@ -107,6 +107,7 @@ class ValueMemo {
     uint64_t header_sets_known = 0;  // ... of them found: their header lists' masks taken whole
     uint64_t request_sets = 0;        // requests looked up as a set (their line and headers)
     uint64_t request_sets_known = 0;  // ... of them found: their memo questions answered as before
+    uint64_t request_phases_replayed = 0;  // phases 1 and 2 of those replayed (not walked)
     Stats& operator+=(const Stats& o) {
       values += o.values;
       values_known += o.values_known;
@@ -120,6 +121,7 @@ class ValueMemo {
       header_sets_known += o.header_sets_known;
       request_sets += o.request_sets;
       request_sets_known += o.request_sets_known;
+      request_phases_replayed += o.request_phases_replayed;
       return *this;
     }
   };

@@ -112,6 +112,28 @@ bool fromRequest(Kind k) {
   }
 }
 
+bool replayable(Kind k) {
+  if (fromRequest(k)) return true;
+  switch (k) {
+    case Kind::Tx: case Kind::Rule: case Kind::MatchedVars: case Kind::MatchedVarsNames: case Kind::MatchedVar:
+    case Kind::MatchedVarName: case Kind::HighestSeverity:
+    case Kind::RemoteAddr: case Kind::RemoteHost: case Kind::ServerAddr: case Kind::ServerPort: case Kind::ServerName:
+    case Kind::ArgsCombinedSize: case Kind::FilesCombinedSize: case Kind::FilesSizes: case Kind::FullRequest:
+    case Kind::FullRequestLength: case Kind::RequestBodyLength: case Kind::PathInfo: case Kind::AuthType:
+    case Kind::RemoteUser: case Kind::ReqbodyError: case Kind::ReqbodyErrorMsg: case Kind::ReqbodyProcessor:
+    case Kind::ReqbodyProcessorError: case Kind::ReqbodyProcessorErrorMsg: case Kind::UrlencodedError:
+    case Kind::InboundDataError: case Kind::MultipartBoundaryQuoted: case Kind::MultipartBoundaryWhitespace:
+    case Kind::MultipartCrlfLfLines: case Kind::MultipartDataAfter: case Kind::MultipartDataBefore:
+    case Kind::MultipartFileLimitExceeded: case Kind::MultipartHeaderFolding:
+    case Kind::MultipartInvalidHeaderFolding: case Kind::MultipartInvalidPart: case Kind::MultipartInvalidQuoting:
+    case Kind::MultipartLfLine: case Kind::MultipartMissingSemicolon: case Kind::MultipartStrictError:
+    case Kind::MultipartUnmatchedBoundary:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view collectionName(Kind k) {
   switch (k) {
     case Kind::Tx: return "tx";
@@ -178,6 +200,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
   auto flag = [&](int x) { scalar(x ? "1" : "0", true); };
   // Asked by the MULTIPART_* cases only (a string compare on every call otherwise).
   auto multipart = [&] { return body_processed && reqbody_processor == "MULTIPART"; };
+  if (!variables::replayable(v.kind)) replay_taint = true;  // (its phases not recorded: RequestReplay)
   switch (v.kind) {
     case K::Args:
       addList(v, n, args_get, false, out);

@@ -56,5 +56,12 @@ bool fixedByHead(Kind k);
 // forceRequestBodyVariable as phase 2 began); not the connection's
 // addresses, TX, the clock.
 bool fromRequest(Kind k);
+// The variables whose values in phases 1 and 2 follow from the request's
+// bytes, the connection's addresses (not the client's port) and what the
+// rules did before (TX, MATCHED_*, HIGHEST_SEVERITY, RULE): a request that a
+// rule reads anything else of (the clock, UNIQUE_ID, REMOTE_PORT, ENV, the
+// persistent collections) cannot have its phases replayed
+// (Transaction::Impl::RequestReplay).
+bool replayable(Kind k);
 
 }  // namespace rampart::waf::variables

@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "rules/parser.h"
 #include "tests/unit/waf/harness.h"
 #include "waf/match/siphash.h"
 
@@ -179,6 +182,7 @@ ValueMemo::Stats since(const ValueMemo::Stats& before) {
   d.header_sets_known -= before.header_sets_known;
   d.request_sets -= before.request_sets;
   d.request_sets_known -= before.request_sets_known;
+  d.request_phases_replayed -= before.request_phases_replayed;
   return d;
 }
 
@@ -367,9 +371,10 @@ TEST(ValueMemo, AConnectionKeepsItsClientsHeaderSet) {
 // for it, even where the bytes that pick the entry agree; one whose line and
 // headers agree but whose body differs takes phase 1's answers, not phase
 // 2's; and what the entry holds goes with the memo it was read from.
+// (Replays off: the phases of these requests would be replayed, not walked.)
 TEST(ValueMemo, RequestsSeenAgainAreKnownAsASet) {
   ValueMemo::forThread().clear();
-  auto e = compileRules(R"(
+  auto e = compileRulesWith("RAMPART_WAF_REPLAY", "0", R"(
 SecRule REQUEST_FILENAME|REQUEST_HEADERS "@rx evil" "id:1,phase:1,deny,t:lowercase"
 SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:2,phase:2,deny,t:lowercase"
 SecRule ARGS "@detectSQLi" "id:3,phase:2,deny,t:urlDecodeUni"
@@ -477,9 +482,10 @@ SecRule REQUEST_BODY "@rx evil" "id:3,phase:2,deny"
 // match on a request with the same bytes; in phase 2 only with the same body,
 // and not when a ctl removed a target on either request (here by the client's
 // port, which is not in the set's key).
+// (Replays off, as above.)
 TEST(ValueMemo, AnOutcomeIsTakenForTheSameBytesOnly) {
   ValueMemo::forThread().clear();
-  auto e = compileRules(R"(
+  auto e = compileRulesWith("RAMPART_WAF_REPLAY", "0", R"(
 SecRule &ARGS_POST "@gt 2" "id:1,phase:2,deny"
 SecRule REMOTE_PORT "@eq 2000" "id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;REQUEST_HEADERS:x-a"
 SecRule REQUEST_HEADERS:X-A "@eq 5" "id:3,phase:1,deny"
@@ -506,6 +512,216 @@ SecRule REQUEST_HEADERS:X-A "@eq 5" "id:3,phase:1,deny"
   s = connStatsOf(e, get, nullptr, &denied, 1000);
   EXPECT_TRUE(denied);
   EXPECT_EQ(s.request_sets_known, 1u);
+}
+
+// What a request's transaction left, as its caller and the audit log see it.
+struct Outcome {
+  Verdict::Action action = Verdict::Action::None;
+  int64_t rule = 0;
+  std::vector<std::string> matches;  // each: id, phase, msg, logdata, variable, data, disruptive
+  std::string score, ua;             // TX:score, TX:ua
+  std::vector<std::string> tx;       // From::tx's
+  bool audit = false;
+  ValueMemo::Stats stats;
+};
+struct From {
+  const char* ip = "192.0.2.10";
+  uint16_t port = 40000;
+  RuleProfile* profile = nullptr;
+  rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::On;
+  std::vector<std::string> tx;  // TX variables to read at the end
+};
+Outcome outcomeOf(const std::shared_ptr<const Engine>& e, const Request& req, From from = {}) {
+  const ValueMemo::Stats before = ValueMemo::forThread().stats;
+  Outcome o;
+  {
+    Transaction tx(e, "replay");
+    tx.setRuleEngine(from.mode);
+    if (from.profile) tx.setProfile(from.profile, false, 1);
+    tx.processConnection(from.ip, from.port, "127.0.0.1", 8080);
+    tx.processUri(req.method, req.uri, req.protocol);
+    for (auto& [n, v] : req.headers) tx.addRequestHeader(n, v);
+    Verdict v = tx.processRequestHeaders();
+    if (!v.disruptive()) {
+      if (!req.body.empty()) tx.appendRequestBody(req.body);
+      v = tx.processRequestBody();
+    }
+    if (!v.disruptive()) {
+      tx.setResponseStatus(200, "HTTP/1.1");
+      tx.addResponseHeader("Content-Type", "text/html");
+      v = tx.processResponseHeaders();
+    }
+    tx.processLogging();
+    o.action = v.action;
+    o.rule = v.rule_id;
+    for (const auto& m : tx.matches())
+      o.matches.push_back(std::to_string(m.id) + "/" + std::to_string(m.phase) + "/" + m.msg + "/" + m.logdata + "/" +
+                          m.matched_var_name + "/" + m.matched_data + "/" + (m.disruptive ? "d" : "-"));
+    o.score = tx.txValue("score");
+    o.ua = tx.txValue("ua");
+    for (const auto& name : from.tx) o.tx.push_back(tx.txValue(name));
+    o.audit = tx.isAuditRelevant();
+  }
+  o.stats = since(before);
+  return o;
+}
+
+// A request with the very bytes of one seen twice lately, from the same
+// addresses, has its phases 1 and 2 replayed: what that request's did (TX,
+// the matches and their records, a ctl's removal, the verdict) is applied
+// instead of their rules walked, and the phases after them run from there as
+// they would have. Not replayed: phase 2 of a request with another body (its
+// phase 1 is); a request from another client address; a transaction in
+// another rule engine mode; any request of a rule set whose rules read what
+// a replay cannot stand for (REMOTE_PORT, a macro of UNIQUE_ID); a profiled
+// transaction.
+TEST(ValueMemo, ARequestSeenAgainHasItsPhasesReplayed) {
+  const std::string rules = R"(
+SecAction "id:10,phase:1,pass,nolog,setvar:tx.score=0"
+SecRule REQUEST_HEADERS:User-Agent "@contains bot" "id:11,phase:1,pass,log,msg:'ua %{MATCHED_VAR}',setvar:tx.score=+3,setvar:'tx.ua=%{MATCHED_VAR}'"
+SecRule REMOTE_ADDR "@ipMatch 192.0.2.99" "id:12,phase:1,deny"
+SecRule REQUEST_FILENAME "@beginsWith /" "id:13,phase:1,pass,nolog,ctl:ruleRemoveTargetById=21;ARGS:skip"
+SecRule ARGS "@rx evil" "id:21,phase:2,deny,log"
+SecRule ARGS:q "@rx ^hello" "id:22,phase:2,pass,log,logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}',setvar:tx.score=+1"
+SecRule TX:score "@ge 5" "id:23,phase:2,deny"
+SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
+)";
+  ValueMemo::forThread().clear();
+  auto e = compileRules(rules);
+  ASSERT_TRUE(e);
+  Request form = formPost("/f", "q=hello&skip=evil");
+  form.headers.push_back({"User-Agent", "a bot"});
+  const Outcome first = outcomeOf(e, form);
+  EXPECT_EQ(first.action, Verdict::Action::None);
+  ASSERT_EQ(first.matches.size(), 4u);
+  EXPECT_EQ(first.matches[0], "11/1/ua a bot//REQUEST_HEADERS:User-Agent/a bot/-");
+  EXPECT_EQ(first.matches[1], "13/1/////-");  // (nolog: its id and phase)
+  EXPECT_EQ(first.matches[2], "22/2//ARGS:q=hello/ARGS:q/hello/-");
+  EXPECT_EQ(first.matches[3], "50/5/score 4//TX:score/4/-");
+  EXPECT_EQ(first.score, "4");
+  EXPECT_EQ(first.ua, "a bot");
+  EXPECT_EQ(first.stats.request_phases_replayed, 0u);
+  EXPECT_EQ(outcomeOf(e, form).stats.request_phases_replayed, 0u);  // (the set made)
+  for (int i = 0; i < 3; ++i) {
+    const Outcome again = outcomeOf(e, form);
+    EXPECT_EQ(again.stats.request_sets_known, 1u);
+    EXPECT_EQ(again.stats.request_phases_replayed, 2u);
+    EXPECT_EQ(again.stats.scans + again.stats.links, 0u);  // (no rule of phases 1 and 2 walked)
+    EXPECT_EQ(again.action, first.action);
+    EXPECT_EQ(again.matches, first.matches);
+    EXPECT_EQ(again.score, first.score);
+    EXPECT_EQ(again.ua, first.ua);
+    EXPECT_EQ(again.audit, first.audit);
+  }
+  // Another body: phase 1 replayed, phase 2 walked (the removal replayed holds).
+  Request other = form;
+  other.body = "q=hello&skip=evil&t=evil";
+  Outcome o = outcomeOf(e, other);
+  EXPECT_EQ(o.stats.request_phases_replayed, 1u);
+  EXPECT_EQ(o.action, Verdict::Action::Deny);
+  EXPECT_EQ(o.rule, 21);
+  other.body = "q=hello&skip=evilish";  // (the same length)
+  o = outcomeOf(e, other);
+  EXPECT_EQ(o.stats.request_phases_replayed, 1u);
+  EXPECT_EQ(o.action, Verdict::Action::None);
+  EXPECT_EQ(o.score, "4");
+  // Another client address, another mode: walked.
+  o = outcomeOf(e, form, {.ip = "192.0.2.99"});
+  EXPECT_EQ(o.stats.request_sets_known, 1u);
+  EXPECT_EQ(o.stats.request_phases_replayed, 0u);
+  EXPECT_EQ(o.action, Verdict::Action::Deny);
+  EXPECT_EQ(o.rule, 12);
+  o = outcomeOf(e, form, {.mode = rules::EngineSettings::RuleEngine::DetectionOnly});
+  EXPECT_EQ(o.stats.request_phases_replayed, 0u);
+  EXPECT_EQ(o.matches, first.matches);
+  EXPECT_EQ(outcomeOf(e, form).stats.request_phases_replayed, 2u);  // (and the set still there)
+  // A profiled transaction walks its rules (its counts stand for the others').
+  RuleProfile profile(*e);
+  o = outcomeOf(e, form, {.profile = &profile});
+  EXPECT_EQ(o.stats.request_phases_replayed, 0u);
+  EXPECT_EQ(o.matches, first.matches);
+  uint64_t evaluations = 0;
+  for (size_t i = 0; i < profile.size(); ++i) evaluations += profile.at(i).evaluations;
+  EXPECT_GE(evaluations, 5u);
+  // A rule that reads the client's port (in phase 1: neither phase
+  // replayed), a macro of the transaction's id (in phase 2: phase 1 is).
+  const std::pair<const char*, uint64_t> reading[] = {
+      {R"(SecRule REMOTE_PORT "@eq 1" "id:14,phase:1,pass,nolog")", 0},
+      {R"(SecRule ARGS:q "@rx ^hello" "id:24,phase:2,pass,log,logdata:'%{UNIQUE_ID}'")", 1}};
+  for (const auto& [more, replayed] : reading) {
+    ValueMemo::forThread().clear();
+    auto f = compileRules(rules + more);
+    ASSERT_TRUE(f);
+    for (int i = 0; i < 4; ++i) {
+      o = outcomeOf(f, form, {.port = uint16_t(40000 + i)});
+      EXPECT_EQ(o.stats.request_sets_known, i >= 2 ? 1u : 0u) << more;
+      EXPECT_EQ(o.stats.request_phases_replayed, i >= 2 ? replayed : 0u) << more;
+      EXPECT_EQ(o.score, "4") << more;
+    }
+  }
+}
+
+// CRS 4.28 at PL1: the bench's browser GET and form POST, an XSS in a query
+// and a SQL injection in a form (blocked in phase 2), in block and in
+// detection mode: each one's third and fourth run replay phases 1 and 2 and
+// end as its first (the matches with their messages and data, the anomaly
+// scores, the verdict, phase 5's reports). Read from ../shared/crs in place;
+// skipped without it.
+TEST(ValueMemo, CrsRequestsReplayedEndAsTheyRan) {
+  const char* env = std::getenv("RAMPART_CRS_DIR");
+  const std::string crs = env ? env : std::string(RAMPART_SOURCE_DIR) + "/../shared/crs";
+  if (!std::filesystem::exists(crs + "/crs-setup.conf.example"))
+    GTEST_SKIP() << "CRS not found at " << crs << " (set RAMPART_CRS_DIR): SKIPPED";
+  rules::ParseOptions opts;
+  opts.base_dir = crs;
+  auto loaded = rules::loadString("SecRequestBodyAccess On\nInclude " + crs + "/crs-setup.conf.example\nInclude " +
+                                      crs + "/rules/*.conf\n",
+                                  crs + "/replay-test.conf", opts);
+  ASSERT_TRUE(loaded.ok());
+  auto compiled = Engine::compile(loaded.ruleset);
+  ASSERT_TRUE(compiled.ok());
+  const auto& e = compiled.engine;
+  const std::vector<std::pair<std::string, std::string>> browser = {
+      {"Host", "shop.example.com"},
+      {"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"},
+      {"Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+      {"Accept-Language", "en-US,en;q=0.9"},
+      {"Cookie", "sessionid=k3J9xQ2mZp7LwT4vB8nR1cY6hF0sD5aE; _ga=GA1.2.1638273645.1700412345"}};
+  Request get = withHeaders({}, "/products/leather-running-shoes-48213?color=black&size=42");
+  get.headers = browser;
+  Request xss = get;
+  xss.uri = "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+  Request form = formPost("/contact", "name=Jane+Doe&email=jane%40example.com&message=Hello+there%2C+a+question");
+  form.headers = browser;
+  form.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+  Request sqli = form;
+  sqli.body = "name=x&email=y&message=1%27+or+%271%27%3D%271%27+union+select+password+from+users--";
+  form.headers.push_back({"Content-Length", std::to_string(form.body.size())});
+  sqli.headers.push_back({"Content-Length", std::to_string(sqli.body.size())});
+  using M = rules::EngineSettings::RuleEngine;
+  for (M mode : {M::On, M::DetectionOnly}) {
+    for (const Request* req : {&get, &form, &xss, &sqli}) {
+      const From from{.mode = mode,
+                      .tx = {"blocking_inbound_anomaly_score", "detection_inbound_anomaly_score",
+                             "inbound_anomaly_score_pl1", "anomaly_score_pl1"}};
+      ValueMemo::forThread().clear();
+      const Outcome first = outcomeOf(e, *req, from);
+      outcomeOf(e, *req, from);
+      const bool attack = req == &xss || req == &sqli;
+      EXPECT_EQ(first.action, attack && mode == M::On ? Verdict::Action::Deny : Verdict::Action::None) << req->uri;
+      EXPECT_EQ(first.tx[0] != "0", attack) << req->uri << " " << first.tx[0];
+      EXPECT_GT(first.matches.size(), 10u) << req->uri;
+      for (int i = 0; i < 2; ++i) {
+        const Outcome again = outcomeOf(e, *req, from);
+        EXPECT_EQ(again.stats.request_phases_replayed, 2u) << req->uri;
+        EXPECT_EQ(again.action, first.action) << req->uri;
+        EXPECT_EQ(again.rule, first.rule) << req->uri;
+        EXPECT_EQ(again.matches, first.matches) << req->uri;
+        EXPECT_EQ(again.tx, first.tx) << req->uri;
+        EXPECT_EQ(again.audit, first.audit) << req->uri;
+      }
+    }
+  }
 }
 
 // A ctl that removes a target or a rule leaves the values as they were: a
@@ -759,10 +975,11 @@ SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:10,phase:1,deny,capture,t:none,t:lo
 
 // The keyed set is decided by the memo once every header name is known to
 // give the chain nothing: without building the TX variables. A restricted
-// name is never so known, whatever names came before it.
+// name is never so known, whatever names came before it. (Replays off: the
+// third request with X-A alone would be replayed.)
 TEST(ValueMemo, KeyedSetIsDecidedByTheHeaderNamesItKnows) {
   ValueMemo::forThread().clear();
-  auto e = compileRules(kKeyedSet);
+  auto e = compileRulesWith("RAMPART_WAF_REPLAY", "0", kKeyedSet);
   ASSERT_TRUE(e);
   ASSERT_EQ(e->memoLinks(), 1u);  // the head (whose ^.*$ alone is not remembered)
   bool denied = false;
