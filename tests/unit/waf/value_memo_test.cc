@@ -626,18 +626,24 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
   EXPECT_EQ(o.action, Verdict::Action::None);
   EXPECT_EQ(o.score, "4");
   // Another client address, another mode: walked.
-  o = outcomeOf(e, form, {.ip = "192.0.2.99"});
+  From other_client;
+  other_client.ip = "192.0.2.99";
+  o = outcomeOf(e, form, other_client);
   EXPECT_EQ(o.stats.request_sets_known, 1u);
   EXPECT_EQ(o.stats.request_phases_replayed, 0u);
   EXPECT_EQ(o.action, Verdict::Action::Deny);
   EXPECT_EQ(o.rule, 12);
-  o = outcomeOf(e, form, {.mode = rules::EngineSettings::RuleEngine::DetectionOnly});
+  From detecting;
+  detecting.mode = rules::EngineSettings::RuleEngine::DetectionOnly;
+  o = outcomeOf(e, form, detecting);
   EXPECT_EQ(o.stats.request_phases_replayed, 0u);
   EXPECT_EQ(o.matches, first.matches);
   EXPECT_EQ(outcomeOf(e, form).stats.request_phases_replayed, 2u);  // (and the set still there)
   // A profiled transaction walks its rules (its counts stand for the others').
   RuleProfile profile(*e);
-  o = outcomeOf(e, form, {.profile = &profile});
+  From profiled;
+  profiled.profile = &profile;
+  o = outcomeOf(e, form, profiled);
   EXPECT_EQ(o.stats.request_phases_replayed, 0u);
   EXPECT_EQ(o.matches, first.matches);
   uint64_t evaluations = 0;
@@ -653,7 +659,9 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
     auto f = compileRules(rules + more);
     ASSERT_TRUE(f);
     for (int i = 0; i < 4; ++i) {
-      o = outcomeOf(f, form, {.port = uint16_t(40000 + i)});
+      From port;
+      port.port = uint16_t(40000 + i);
+      o = outcomeOf(f, form, port);
       EXPECT_EQ(o.stats.request_sets_known, i >= 2 ? 1u : 0u) << more;
       EXPECT_EQ(o.stats.request_phases_replayed, i >= 2 ? replayed : 0u) << more;
       EXPECT_EQ(o.score, "4") << more;
@@ -701,9 +709,10 @@ TEST(ValueMemo, CrsRequestsReplayedEndAsTheyRan) {
   using M = rules::EngineSettings::RuleEngine;
   for (M mode : {M::On, M::DetectionOnly}) {
     for (const Request* req : {&get, &form, &xss, &sqli}) {
-      const From from{.mode = mode,
-                      .tx = {"blocking_inbound_anomaly_score", "detection_inbound_anomaly_score",
-                             "inbound_anomaly_score_pl1", "anomaly_score_pl1"}};
+      From from;
+      from.mode = mode;
+      from.tx = {"blocking_inbound_anomaly_score", "detection_inbound_anomaly_score", "inbound_anomaly_score_pl1",
+                 "anomaly_score_pl1"};
       ValueMemo::forThread().clear();
       const Outcome first = outcomeOf(e, *req, from);
       outcomeOf(e, *req, from);
