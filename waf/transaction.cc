@@ -1282,7 +1282,9 @@ void Transaction::Impl::recordPhase(int phase, const Verdict& v, rules::EngineSe
 
 std::shared_ptr<RequestReplay> Transaction::Impl::recordRoom() {
   RequestSet& e = threadReqMemo().entries[req_entry];
-  if (e.replay && e.replay.use_count() == 1 && !e.inUse(eng->memo_id, set_generation)) {
+  // (Not one a request may find: a request of another engine, a shadow rule
+  // set's, may be its maker through its connection's set.)
+  if (e.replay && e.replay.use_count() == 1 && !e.inUse(set_generation)) {
     e.replay->reset();
     return e.replay;
   }

@@ -91,10 +91,8 @@ struct SetEntry {
   bool notedFor(uint32_t memo_id, uint64_t t, uint64_t generation) const {
     return noted == memo_id && tag == t && memo_generation == generation;
   }
-  // Made, whatever its tag, and not used up: a request may find it.
-  bool inUse(uint32_t memo_id, uint64_t generation) const {
-    return engine == memo_id && uses < kUses && memo_generation == generation;
-  }
+  // Made (for any engine, with any tag) and not used up: a request may find it.
+  bool inUse(uint64_t generation) const { return engine != 0 && uses < kUses && memo_generation == generation; }
   // (Room for the key now: a warm request allocates nothing.)
   void note(uint32_t memo_id, uint64_t t, uint64_t generation, size_t key_bytes) {
     engine = 0;

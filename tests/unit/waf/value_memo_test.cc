@@ -669,6 +669,44 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
   }
 }
 
+// A request of one engine (a listener's rule set, with its connection's
+// set) may make its set while the thread's entry for its bytes is another
+// engine's (a shadow rule set's, without a connection's set) and found by its
+// requests: its record is then its own, not that entry's written over. (Here
+// the shadow engine's request in the middle of the other's phases would have
+// replayed the other's phase 1, and passed.)
+TEST(ValueMemo, AnotherEnginesSetIsNotWrittenOver) {
+  ValueMemo::forThread().clear();
+  auto shadow = compileRules(R"(
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"
+SecRule TX:a "@eq 1" "id:2,phase:2,deny"
+)");
+  auto live = compileRules(R"(SecAction "id:1,phase:1,pass,nolog,setvar:tx.b=1")");
+  ASSERT_TRUE(shadow && live);
+  const Request get = withHeaders({}, "/same?bytes=1");
+  auto conn = Transaction::newHeaderMemo();
+  bool denied = false;
+  connStatsOf(live, get, conn.get(), &denied);  // noted on the connection and the thread
+  for (int i = 0; i < 3; ++i) {                 // the thread's entry noted, made, found: the shadow's
+    auto s = statsOf(shadow, get, &denied);
+    EXPECT_TRUE(denied) << i;
+    EXPECT_EQ(s.request_phases_replayed, i == 2 ? 2u : 0u) << i;
+  }
+  {
+    Transaction maker(live, "live");  // its connection's set noted: it makes it
+    maker.useHeaderMemo(conn.get());
+    maker.processConnection("192.0.2.10", 40000, "127.0.0.1", 8080);
+    maker.processUri(get.method, get.uri, get.protocol);
+    for (auto& [n, v] : get.headers) maker.addRequestHeader(n, v);
+    EXPECT_FALSE(maker.processRequestHeaders().disruptive());
+    auto s = statsOf(shadow, get, &denied);  // between the maker's phases
+    EXPECT_TRUE(denied);
+    EXPECT_EQ(s.request_phases_replayed, 2u);
+    EXPECT_FALSE(maker.processRequestBody().disruptive());
+    maker.processLogging();
+  }
+}
+
 // CRS 4.28 at PL1: the bench's browser GET and form POST, an XSS in a query
 // and a SQL injection in a form (blocked in phase 2), in block and in
 // detection mode: each one's third and fourth run replay phases 1 and 2 and
