@@ -1250,22 +1250,56 @@ bool Transaction::Impl::sameBody() const {
          req_body == ws->req_set_body;
 }
 
+bool Transaction::Impl::replayable() const {
+  return !replay_taint && !reached && !tx_sim_record && collections.empty() && env.empty() && user_id.empty() &&
+         session_id.empty();
+}
+
 bool Transaction::Impl::freshForReplay() const {
   for (int p = 1; p <= 5; ++p)
     if (phase_done[p]) return false;
-  return !tx_store && hits.empty() && logged_count == 0 && !intercepted && allow_level == 0 &&
+  return replayable() && !tx_store && hits.empty() && logged_count == 0 && !intercepted && allow_level == 0 &&
          verdict.action == Verdict::Action::None && would_be.action == Verdict::Action::None && !audit_relevant &&
-         highest_severity == 255 && collections.empty() && env.empty() && user_id.empty() && session_id.empty() &&
-         removed_ids.empty() && removed_tags.empty() && removed_msgs.empty() && removed_targets.empty() &&
-         !rules_removed && !tx_target_removed && !from_tx_init && !matched_from && !matched_lazy.pending &&
-         matched_var.empty() && matched_var_name.empty() && !replay_taint && !reached && !tx_sim_record;
+         highest_severity == 255 && removed_ids.empty() && removed_tags.empty() && removed_msgs.empty() &&
+         removed_targets.empty() && !rules_removed && !tx_target_removed && !from_tx_init && !matched_from &&
+         !matched_lazy.pending && matched_var.empty() && matched_var_name.empty();
+}
+
+// The state a phase leaves that a replay sets again, beside TX, its hits and
+// its logged records: f(the transaction's, the record's) for each.
+template <class Impl, class Phase, class F>
+static void eachReplayedState(Impl& t, Phase& r, F&& f) {
+  f(t.verdict, r.verdict);
+  f(t.would_be, r.would_be);
+  f(t.intercepted, r.intercepted);
+  f(t.audit_relevant, r.audit_relevant);
+  f(t.allow_level, r.allow_level);
+  f(t.allow_phase, r.allow_phase);
+  f(t.highest_severity, r.highest_severity);
+  f(t.mode, r.mode);
+  f(t.audit_engine, r.audit_engine);
+  f(t.audit_log_parts, r.audit_log_parts);
+  f(t.reqbody_processor, r.reqbody_processor);
+  f(t.force_body_variable, r.force_body_variable);
+  f(t.request_body_access, r.request_body_access);
+  f(t.response_body_access, r.response_body_access);
+  f(t.removed_ids, r.removed_ids);  // (vectors and strings assigned in their capacity)
+  f(t.removed_tags, r.removed_tags);
+  f(t.removed_msgs, r.removed_msgs);
+  f(t.removed_targets, r.removed_targets);
+  f(t.rules_removed, r.rules_removed);
+  f(t.tx_target_removed, r.tx_target_removed);
+  f(t.from_tx_init, r.from_tx_init);
+  f(t.tx_path, r.tx_path);
+  f(t.tx_path_ran, r.tx_path_ran);
+  f(t.matched_from, r.matched_from);
+  f(t.matched_var, r.matched_var);  // (settled: runPhase)
+  f(t.matched_var_name, r.matched_var_name);
 }
 
 void Transaction::Impl::recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before,
                                     size_t hits_before, size_t logged_before, bool fresh) {
-  const bool ok = !replay_taint && !reached && !tx_sim_record && collections.empty() && env.empty() &&
-                  user_id.empty() && session_id.empty() &&
-                  (phase == 1 ? fresh : replay_rec && req_body.size() <= ReqMemo::kMaxBody);
+  const bool ok = replayable() && (phase == 1 ? fresh : replay_rec && req_body.size() <= ReqMemo::kMaxBody);
   if (!ok) {
     if (phase == 1) replay_rec.reset();  // (phase 2 then neither; a phase 1 recorded stays)
     return;
@@ -1332,32 +1366,7 @@ void Transaction::Impl::writePhase(RequestReplay& rr, int phase, const Verdict& 
   r.logged_count = logged_count - logged_before;
   if (r.logged.size() < r.logged_count) r.logged.resize(r.logged_count);
   for (size_t i = 0; i < r.logged_count; ++i) r.logged[i] = logged_matches[logged_before + i];
-  r.verdict = verdict;
-  r.would_be = would_be;
-  r.intercepted = intercepted;
-  r.audit_relevant = audit_relevant;
-  r.allow_level = allow_level;
-  r.allow_phase = allow_phase;
-  r.highest_severity = highest_severity;
-  r.mode = mode;
-  r.audit_engine.assign(audit_engine);
-  r.audit_log_parts.assign(audit_log_parts);
-  r.reqbody_processor.assign(reqbody_processor);
-  r.force_body_variable = force_body_variable;
-  r.request_body_access = request_body_access;
-  r.response_body_access = response_body_access;
-  r.removed_ids.assign(removed_ids.begin(), removed_ids.end());
-  r.removed_tags.assign(removed_tags.begin(), removed_tags.end());
-  r.removed_msgs.assign(removed_msgs.begin(), removed_msgs.end());
-  r.removed_targets.assign(removed_targets.begin(), removed_targets.end());
-  r.rules_removed = rules_removed;
-  r.tx_target_removed = tx_target_removed;
-  r.from_tx_init = from_tx_init;
-  r.tx_path = tx_path;
-  r.tx_path_ran = tx_path_ran;
-  r.matched_from = matched_from;
-  r.matched_var.assign(matched_var);  // (settled: runPhase)
-  r.matched_var_name.assign(matched_var_name);
+  eachReplayedState(*this, r, [](const auto& mine, auto& rec) { rec = mine; });
 }
 
 bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
@@ -1376,33 +1385,8 @@ bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
     logged_matches[logged_count++] = r.logged[i];
     ws->logged_dirty = true;
   }
-  verdict = r.verdict;
-  would_be = r.would_be;
-  intercepted = r.intercepted;
-  audit_relevant = r.audit_relevant;
-  allow_level = r.allow_level;
-  allow_phase = r.allow_phase;
-  highest_severity = r.highest_severity;
-  mode = r.mode;
-  audit_engine.assign(r.audit_engine);
-  audit_log_parts.assign(r.audit_log_parts);
-  reqbody_processor.assign(r.reqbody_processor);
-  force_body_variable = r.force_body_variable;
-  request_body_access = r.request_body_access;
-  response_body_access = r.response_body_access;
-  removed_ids.assign(r.removed_ids.begin(), r.removed_ids.end());
-  removed_tags.assign(r.removed_tags.begin(), r.removed_tags.end());
-  removed_msgs.assign(r.removed_msgs.begin(), r.removed_msgs.end());
-  removed_targets.assign(r.removed_targets.begin(), r.removed_targets.end());
-  rules_removed = r.rules_removed;
-  tx_target_removed = r.tx_target_removed;
-  from_tx_init = r.from_tx_init;
-  tx_path = r.tx_path;
-  tx_path_ran = r.tx_path_ran;
-  matched_from = r.matched_from;
+  eachReplayedState(*this, r, [](auto& mine, const auto& rec) { mine = rec; });
   matched_lazy.pending = false;
-  matched_var.assign(r.matched_var);
-  matched_var_name.assign(r.matched_var_name);
   current_phase = phase;
   phase_done[phase] = true;
   replayed |= uint8_t(1u << phase);

@@ -853,6 +853,8 @@ struct Transaction::Impl : public operators::MacroExpander {
                    size_t logged_before, bool fresh);
   // Nothing ran on the transaction yet but its request's preparation.
   bool freshForReplay() const;
+  // No rule read what a replay cannot stand for, nor made what it does not set again.
+  bool replayable() const;
   // The request's body, and how it was read, are the set's (ws->req_set_*).
   bool sameBody() const;
   // A record for a maker to write: its set's thread entry's when nothing else
