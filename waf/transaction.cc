@@ -1323,7 +1323,7 @@ std::shared_ptr<RequestReplay> Transaction::Impl::recordRoom() {
     return e.replay;
   }
   auto rr = std::make_shared<RequestReplay>();
-  rr->reset();
+  rr->reset();  // (which makes its values' store)
   return rr;
 }
 
@@ -1333,8 +1333,6 @@ void Transaction::Impl::noteRecordRoom(RequestSet& e) {
   // This request's end state written as each phase's: the room its making takes.
   RequestReplay& rr = *e.replay;
   rr.reset();
-  rr.client_ip.assign(client_ip);
-  rr.server_ip.assign(server_ip);
   for (int phase = 1; phase <= 2; ++phase) writePhase(rr, phase, verdict, mode, 0, 0);
   // With room to spare: the phases' own states differ (a chunk's end falls
   // elsewhere; phase 1's last match may be the longer value; an IPv6 address).
@@ -1383,8 +1381,8 @@ bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
   for (size_t i = 0; i < r.logged_count; ++i) {
     if (logged_count == logged_matches.size()) logged_matches.emplace_back();
     logged_matches[logged_count++] = r.logged[i];
-    ws->logged_dirty = true;
   }
+  ws->logged_dirty |= r.logged_count != 0;
   eachReplayedState(*this, r, [](auto& mine, const auto& rec) { mine = rec; });
   matched_lazy.pending = false;
   current_phase = phase;
