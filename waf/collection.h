@@ -83,6 +83,48 @@ class Collection {
     return *this;
   }
 
+  // The same keys, in the same order, with the same values (a recorded phase
+  // that left TX as it found it: RequestReplay).
+  bool sameAs(const Collection& o) const {
+    if (items_.size() != o.items_.size() || live_ != o.live_) return false;
+    for (size_t i = 0; i < items_.size(); ++i)
+      if (!sameItem(i, o)) return false;
+    return true;
+  }
+  // Item i is o's item i: the same key, value and flags.
+  bool sameItem(size_t i, const Collection& o) const {
+    const Item& a = items_[i];
+    const Item& b = o.items_[i];
+    if (a.live != b.live || a.watched != b.watched || a.first != b.first) return false;
+    const CollValue* pa = a.second.p.get();
+    const CollValue* pb = b.second.p.get();
+    return pa == pb || (pa && pb && pa->name == pb->name && pa->value == pb->value);
+  }
+  // Item i made o's item i (its key, value and flags), for a collection that
+  // is o before o changed some of its items and added others: i is one of
+  // this collection's items or the next (RequestReplay's phase applied as
+  // what it changed). The key and value are o's (o outlives this).
+  void setItemAs(size_t i, const Collection& o) {
+    const Item& src = o.items_[i];
+    const uint16_t bit = digitBit(src.first);
+    if (i == items_.size()) {
+      if ((items_.size() + 1) * 2 > index_.size()) grow();
+      size_t s = src.hash & mask();
+      while (index_[s] != 0) s = (s + 1) & mask();
+      items_.push_back(src);
+      index_[s] = static_cast<uint32_t>(items_.size());
+      if (const int d = digitOf(src.first); d >= 0) digit_at_[d] = static_cast<uint32_t>(items_.size());
+      if (src.live) ++live_, digits_ |= bit;
+      return;
+    }
+    Item& it = items_[i];
+    if (it.live != src.live) {
+      if (src.live) ++live_, digits_ |= bit;
+      else --live_, digits_ &= static_cast<uint16_t>(~bit);
+    }
+    it = src;
+  }
+
   bool empty() const { return live_ == 0; }
   size_t size() const { return live_; }
 
@@ -173,6 +215,7 @@ class Collection {
   }
   // Items ever added (live or not): a copy has its source's at the same indices.
   size_t itemCount() const { return items_.size(); }
+  std::string_view keyAt(size_t i) const { return items_[i].first; }
   template <class F>
   void forEachItem(F&& f) const {
     for (size_t i = 0; i < items_.size(); ++i) f(i, items_[i]);

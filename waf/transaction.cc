@@ -159,6 +159,7 @@ void Transaction::Impl::prepareRequest() {
   // Once: cached transformations are keyed by the address of these values.
   if (request_prepared) return;
   request_prepared = true;
+  lists_prepared = false;  // (made from what is prepared here, when first read)
   // Apache merges repeated request headers into one ("a, b") before v2 sees them.
   // Cookie lines are joined with "; " instead (RFC 9113 8.2.3, as HTTP/2 and
   // libmodsecurity have them): with ", " a cookie in a second line hides inside
@@ -185,6 +186,21 @@ void Transaction::Impl::prepareRequest() {
   }
   if (request_sets) findRequestSet();
   if (header_sets && !req_hit) findHeadMemo();
+  // Body processor from Content-Type, as v2 decides it before phase 1.
+  std::string_view content_type;
+  for (auto& h : req_headers)
+    if (iequals(h.name, "content-type")) {
+      content_type = h.value;
+      break;
+    }
+  if (content_type.size() >= 33 && iequals(content_type.substr(0, 33), "application/x-www-form-urlencoded"))
+    reqbody_processor = "URLENCODED";
+  else if (content_type.size() >= 19 && iequals(content_type.substr(0, 19), "multipart/form-data"))
+    reqbody_processor = "MULTIPART";
+}
+
+void Transaction::Impl::prepareLists() {
+  lists_prepared = true;
   // The headers variables select by name (REQUEST_HEADERS:User-Agent, ~20
   // lists a request with CRS), each looked up once here.
   auto& at = ws->header_at;
@@ -197,7 +213,6 @@ void Transaction::Impl::prepareRequest() {
   urlArgs(query_string, ws->args_get_store, args_get);
   // Cookies (version 0 format: ';'-separated, leading spaces dropped, empty names ignored).
   cookies.clear();
-  std::string_view content_type;
   for (auto& h : req_headers) {
     if (iequals(h.name, "cookie")) {
       std::string_view rest = h.value;
@@ -211,8 +226,6 @@ void Transaction::Impl::prepareRequest() {
         std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
         if (!name.empty()) cookies.push_back({name, value});
       }
-    } else if (iequals(h.name, "content-type") && content_type.empty()) {
-      content_type = h.value;
     } else if (iequals(h.name, "host") && server_name.empty()) {
       std::string_view host = trim(h.value);
       if (!host.empty() && host.front() == '[') {
@@ -224,11 +237,6 @@ void Transaction::Impl::prepareRequest() {
     }
   }
   if (server_name.empty()) server_name.assign(server_ip);
-  // Body processor from Content-Type, as v2 decides it before phase 1.
-  if (content_type.size() >= 33 && iequals(content_type.substr(0, 33), "application/x-www-form-urlencoded"))
-    reqbody_processor = "URLENCODED";
-  else if (content_type.size() >= 19 && iequals(content_type.substr(0, 19), "multipart/form-data"))
-    reqbody_processor = "MULTIPART";
 }
 
 // A query string's or a form's arguments (body::parseUrlEncodedViews): the
@@ -1258,7 +1266,7 @@ bool Transaction::Impl::replayable() const {
 bool Transaction::Impl::freshForReplay() const {
   for (int p = 1; p <= 5; ++p)
     if (phase_done[p]) return false;
-  return replayable() && !tx_store && hits.empty() && logged_count == 0 && !intercepted && allow_level == 0 &&
+  return replayable() && !txIfMade() && hits.empty() && logged_count == 0 && !intercepted && allow_level == 0 &&
          verdict.action == Verdict::Action::None && would_be.action == Verdict::Action::None && !audit_relevant &&
          highest_severity == 255 && removed_ids.empty() && removed_tags.empty() && removed_msgs.empty() &&
          removed_targets.empty() && !rules_removed && !tx_target_removed && !from_tx_init && !matched_from &&
@@ -1266,7 +1274,9 @@ bool Transaction::Impl::freshForReplay() const {
 }
 
 // The state a phase leaves that a replay sets again, beside TX, its hits and
-// its logged records: f(the transaction's, the record's) for each.
+// its logged records: f(the transaction's, the record's) for each (or two
+// records' the same way: the fields have the same names). Bit i of a
+// record's `changed` is the i-th.
 template <class Impl, class Phase, class F>
 static void eachReplayedState(Impl& t, Phase& r, F&& f) {
   f(t.verdict, r.verdict);
@@ -1298,10 +1308,19 @@ static void eachReplayedState(Impl& t, Phase& r, F&& f) {
 }
 
 void Transaction::Impl::recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before,
-                                    size_t hits_before, size_t logged_before, bool fresh) {
-  const bool ok = replayable() && (phase == 1 ? fresh : replay_rec && req_body.size() <= ReqMemo::kMaxBody);
+                                    uint8_t done_before, size_t hits_before, size_t logged_before, bool fresh) {
+  bool ok = replayable();
+  if (phase == 1) {
+    ok = ok && fresh;
+  } else {
+    // Every phase that ran before it recorded (phase 2: its body kept with
+    // the set; 3 to 5: on the thread whose sets share the record).
+    ok = ok && replay_rec && (phase == 2 ? req_body.size() <= ReqMemo::kMaxBody : replay_rec->owner == &threadReqMemo());
+    for (int q = 1; ok && q < phase; ++q)
+      if (done_before >> q & 1) ok = replay_rec->phase[q - 1].valid;
+  }
   if (!ok) {
-    if (phase == 1) replay_rec.reset();  // (phase 2 then neither; a phase 1 recorded stays)
+    if (phase == 1) replay_rec.reset();  // (nor the later ones; a phase recorded stays)
     return;
   }
   if (phase == 1) {
@@ -1309,8 +1328,9 @@ void Transaction::Impl::recordPhase(int phase, const Verdict& v, rules::EngineSe
     replay_rec->client_ip.assign(client_ip);
     replay_rec->server_ip.assign(server_ip);
     replay_rec->server_port = server_port;
+    replay_rec->owner = &threadReqMemo();
   }
-  writePhase(*replay_rec, phase, v, mode_before, hits_before, logged_before);
+  writePhase(*replay_rec, phase, v, mode_before, done_before, hits_before, logged_before);
   replay_rec->phase[phase - 1].valid = true;
 }
 
@@ -1330,14 +1350,19 @@ std::shared_ptr<RequestReplay> Transaction::Impl::recordRoom() {
 void Transaction::Impl::noteRecordRoom(RequestSet& e) {
   if (!e.replay) e.replay = std::make_shared<RequestReplay>();
   if (e.replay.use_count() != 1 || e.replay->arena.capacity() != 0) return;  // (its room taken before)
-  // This request's end state written as each phase's: the room its making takes.
+  // This request's end state written thrice (phases 1 and 2, and one of 3 to
+  // 5 that changes TX): the room its making takes.
   RequestReplay& rr = *e.replay;
   rr.reset();
-  for (int phase = 1; phase <= 2; ++phase) writePhase(rr, phase, verdict, mode, 0, 0);
+  for (int phase = 1; phase <= 3; ++phase) {
+    writePhase(rr, phase, verdict, mode, 0, 0, 0);
+    rr.phase[phase - 1].tx.reset();  // (its bytes stay taken: the next TX is written beside them, not left out)
+  }
   // With room to spare: the phases' own states differ (a chunk's end falls
   // elsewhere; phase 1's last match may be the longer value; an IPv6 address).
   rr.arena.reserve(rr.arena.used() * 3 / 2);
   for (auto& p : rr.phase) {
+    p.tx_changed.reserve(64);
     p.matched_var.reserve(256);
     p.matched_var_name.reserve(64);
   }
@@ -1347,43 +1372,101 @@ void Transaction::Impl::noteRecordRoom(RequestSet& e) {
 }
 
 void Transaction::Impl::writePhase(RequestReplay& rr, int phase, const Verdict& v,
-                                   rules::EngineSettings::RuleEngine mode_before, size_t hits_before,
-                                   size_t logged_before) {
+                                   rules::EngineSettings::RuleEngine mode_before, uint8_t done_before,
+                                   size_t hits_before, size_t logged_before) {
   RequestReplay::Phase& r = rr.phase[phase - 1];
   r.mode_before = mode_before;
+  r.done_before = done_before;
   r.hits_before = hits_before;
   r.logged_before = logged_before;
   r.returned = v;
-  if (tx_store) {  // its keys and values the record's own: the transaction's go with it
+  r.tx.reset();
+  // TX as the phase found it (the last recorded before it: each phase before
+  // it that ran was): nothing to set again.
+  const Collection* found = nullptr;
+  for (int q = phase - 1; q >= 1 && !found; --q)
+    if (rr.phase[q - 1].tx) found = &*rr.phase[q - 1].tx;
+  r.tx_base = 0;
+  r.tx_changed.clear();
+  const Collection* tx = txIfMade();
+  if (tx && !(found && tx->sameAs(*found))) {  // its keys and values the record's own
     r.tx.emplace(&rr.arena);
-    *r.tx = *tx_store;
+    *r.tx = *tx;
     r.tx->ownAllKeys();
     r.tx->rehomeValues([&](const CollValue& c) -> const CollValue& { return rr.values->emplace_back(c); });
+    // And what changed, when it is a few of the items TX had (a replay then
+    // sets those instead of copying every item and the index).
+    const size_t base = found ? found->itemCount() : 0;
+    if (base > 0 && r.tx->itemCount() >= base) {
+      bool same_keys = true;
+      found->forEachItem([&](size_t i, const Collection::Item& it) {
+        same_keys = same_keys && r.tx->keyAt(i) == it.first;
+      });
+      for (size_t i = 0; same_keys && i < r.tx->itemCount(); ++i)
+        if (i >= base || !r.tx->sameItem(i, *found)) r.tx_changed.push_back(static_cast<uint32_t>(i));
+      if (same_keys && r.tx_changed.size() * 4 <= base) r.tx_base = base;
+    }
   }
   r.hits.assign(hits.begin() + std::ptrdiff_t(hits_before), hits.end());
   r.logged_count = logged_count - logged_before;
   if (r.logged.size() < r.logged_count) r.logged.resize(r.logged_count);
   for (size_t i = 0; i < r.logged_count; ++i) r.logged[i] = logged_matches[logged_before + i];
   eachReplayedState(*this, r, [](const auto& mine, auto& rec) { rec = mine; });
+  // What it changed of the state the phase before it left (a replay sets
+  // only that: the rest is as that phase's replay left it). Phase 1 sets
+  // all; `intercepted` always (phase 5 starts with it false).
+  r.changed = ~uint32_t(0);
+  const RequestReplay::Phase* before = nullptr;
+  for (int q = phase - 1; q >= 1 && !before; --q)
+    if (done_before >> q & 1) before = &rr.phase[q - 1];
+  if (before) {
+    r.changed = RequestReplay::kAlwaysSet;
+    uint32_t bit = 1;
+    eachReplayedState(r, *before, [&](const auto& now, const auto& then) {
+      if (!(now == then)) r.changed |= bit;
+      bit <<= 1;
+    });
+  }
 }
 
 bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
   const RequestReplay& rr = *replay;
+  if (phase > 2 && rr.owner != &threadReqMemo()) return false;  // (written on that thread only)
   const RequestReplay::Phase& r = rr.phase[phase - 1];
   // (A profiled transaction walks: its counts stand for the requests not profiled.)
   if (!r.valid || mode != r.mode_before || profile) return false;
-  if (phase == 1 ? !(freshForReplay() && client_ip == rr.client_ip && server_ip == rr.server_ip &&
-                     server_port == rr.server_port)
-                 : !((replayed & 2) && hits.size() == r.hits_before && logged_count == r.logged_before && sameBody()))
-    return false;
-  if (r.tx) txColl() = *r.tx;
+  if (phase == 1) {
+    if (!(freshForReplay() && client_ip == rr.client_ip && server_ip == rr.server_ip && server_port == rr.server_port))
+      return false;
+  } else {
+    // The phases before it that ran were replayed, and are the recorded one's.
+    const uint8_t done = doneMask();
+    if (done != r.done_before || replayed != done || hits.size() != r.hits_before || logged_count != r.logged_before ||
+        (phase == 2 && !sameBody()))
+      return false;
+  }
+  if (r.tx) {
+    // Viewed while nothing wrote TX (no copy); else what the phase changed set
+    // (or the whole copied).
+    if (!tx_store) {
+      tx_shared = &*r.tx;
+    } else if (r.tx_base != 0 && tx_store->itemCount() == r.tx_base) {
+      for (const uint32_t i : r.tx_changed) tx_store->setItemAs(i, *r.tx);
+    } else {
+      *tx_store = *r.tx;
+    }
+  }
   hits.insert(hits.end(), r.hits.begin(), r.hits.end());
   for (size_t i = 0; i < r.logged_count; ++i) {
     if (logged_count == logged_matches.size()) logged_matches.emplace_back();
     logged_matches[logged_count++] = r.logged[i];
   }
   ws->logged_dirty |= r.logged_count != 0;
-  eachReplayedState(*this, r, [](auto& mine, const auto& rec) { mine = rec; });
+  uint32_t bit = 1;
+  eachReplayedState(*this, r, [&](auto& mine, const auto& rec) {
+    if (r.changed & bit) mine = rec;
+    bit <<= 1;
+  });
   matched_lazy.pending = false;
   current_phase = phase;
   phase_done[phase] = true;
@@ -1784,7 +1867,7 @@ Verdict Transaction::Impl::runPhaseRules(int phase) {
   resetScans();
   // The phase-1 rules folded at compile time: their TX, unless something set TX
   // or removed rules before they would have run.
-  if (phase == 1 && !eng->tx_init.empty() && (!tx_store || tx_store->empty()) && removed_ids.empty() &&
+  if (phase == 1 && !eng->tx_init.empty() && (!txIfMade() || txIfMade()->empty()) && removed_ids.empty() &&
       removed_tags.empty() && removed_msgs.empty() && removed_targets.empty()) {
     txColl() = eng->tx_init;
     from_tx_init = true;
@@ -2143,6 +2226,7 @@ std::string Transaction::txValue(std::string_view name) const {
 
 void Transaction::forEachArgument(
     const std::function<void(std::string_view, std::string_view, std::string_view)>& fn) const {
+  if (impl_->request_prepared && !impl_->lists_prepared) impl_->prepareLists();
   for (auto& kv : impl_->args_get) fn("ARGS_GET", kv.name, kv.value);
   for (auto& kv : impl_->args_post) fn("ARGS_POST", kv.name, kv.value);
   for (auto& kv : impl_->cookies) fn("REQUEST_COOKIES", kv.name, kv.value);

@@ -56,6 +56,7 @@ struct Verdict {
   int64_t rule_id = 0;           // the rule that decided
   int phase = 0;                 // the phase of the decision
   bool disruptive() const { return action == Action::Deny || action == Action::Drop || action == Action::Redirect; }
+  bool operator==(const Verdict&) const = default;
 };
 
 class Engine;

@@ -230,7 +230,10 @@ struct Transaction::Impl : public operators::MacroExpander {
   // TX, made at its first use (txColl): a member, not a map node allocated
   // per request. Readers that must not make it: txIfMade().
   std::optional<Collection> tx_store;
-  Collection* txIfMade() { return tx_store ? &*tx_store : nullptr; }
+  // Or a replayed phase's TX (RequestReplay: the record's, which `replay`
+  // holds), read in place until something writes TX (txColl copies it then).
+  const Collection* tx_shared = nullptr;
+  const Collection* txIfMade() const { return tx_store ? &*tx_store : tx_shared; }
   bool from_tx_init = false;                      // phase 1 began from Engine::Impl::tx_init
   bool tx_target_removed = false;                 // a ctl removed a TX target (constant rules then run)
   // On the TX path (Engine::Impl::tx_sims): nothing but replayed rules wrote a
@@ -842,15 +845,16 @@ struct Transaction::Impl : public operators::MacroExpander {
   // At the end of phase 1 or 2 of a request that makes a set: the answers to
   // its questions of the phase (req_asked), with what the memo learnt since.
   void answerAsked(int phase);
-  // A request set's phases 1 and 2 replayed (RequestReplay): what they
-  // did applied, instead of walking their rules. replayPhase: true when it
-  // was (v what runPhaseRules would have returned).
+  // A request set's phases replayed (RequestReplay): what they did
+  // applied, instead of walking their rules. replayPhase: true when it was
+  // (v what runPhaseRules would have returned).
   bool replayPhase(int phase, Verdict& v);
-  // A request that makes a set, at the end of phase 1 or 2: what the phase
-  // did, when it can be replayed (from the state it started in: mode_before,
-  // hits_before, logged_before; fresh: phase 1 began as a new transaction's).
-  void recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before, size_t hits_before,
-                   size_t logged_before, bool fresh);
+  // A request that makes a set, at the end of a phase: what the phase did,
+  // when it can be replayed (from the state it started in: mode_before,
+  // done_before, hits_before, logged_before; fresh: phase 1 began as a new
+  // transaction's).
+  void recordPhase(int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before, uint8_t done_before,
+                   size_t hits_before, size_t logged_before, bool fresh);
   // Nothing ran on the transaction yet but its request's preparation.
   bool freshForReplay() const;
   // No rule read what a replay cannot stand for, nor made what it does not set again.
@@ -862,7 +866,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::shared_ptr<RequestReplay> recordRoom();
   // What recordPhase writes of the phase into rr (its `valid` aside).
   void writePhase(RequestReplay& rr, int phase, const Verdict& v, rules::EngineSettings::RuleEngine mode_before,
-                  size_t hits_before, size_t logged_before);
+                  uint8_t done_before, size_t hits_before, size_t logged_before);
   // A thread entry noted: its record (made once), given the room a recording
   // of this request takes, so that its maker's allocates nothing.
   void noteRecordRoom(RequestSet& e);
@@ -908,7 +912,10 @@ struct Transaction::Impl : public operators::MacroExpander {
     return it != collections.end() ? it->second : collections.try_emplace(std::string(name), &coll_arena).first->second;
   }
   Collection& txColl() {
-    return tx_store ? *tx_store : tx_store.emplace(&coll_arena);
+    if (tx_store) return *tx_store;
+    tx_store.emplace(&coll_arena);
+    if (tx_shared) *tx_store = *std::exchange(tx_shared, nullptr);
+    return *tx_store;
   }
   void expandMacro(std::string& out, const actions::MacroText& m, std::string_view text);
   void setTx(std::string_view lkey, std::string_view value);  // key in lower case (the captures' TX:0-9)
@@ -925,10 +932,12 @@ struct Transaction::Impl : public operators::MacroExpander {
     const bool answers = req_keyed && !phase_done[phase];  // (a phase runs once)
     const bool request_phase = phase == 1 || phase == 2;
     Verdict v;
-    if (answers && replay && request_phase && replayPhase(phase, v)) return v;
-    // The state the phase starts from, for a request that makes a set.
-    const bool record = answers && req_maker && request_phase && eng->request_replay;
+    if (answers && replay && replayPhase(phase, v)) return v;
+    // The state the phase starts from, for a request that makes a set (its
+    // phases 3 to 5 once its phases 1 and 2 were recorded).
+    const bool record = answers && req_maker && eng->request_replay && (request_phase || replay_rec);
     const auto mode_before = mode;
+    const uint8_t done_before = doneMask();
     const size_t hits_before = hits.size(), logged_before = logged_count;
     const bool fresh = record && phase == 1 && freshForReplay();
     if (answers) requestAnswersFor(phase);
@@ -938,8 +947,14 @@ struct Transaction::Impl : public operators::MacroExpander {
       req_ok[0] = req_ok[1] = req_ok[2] = 0;
     }
     settleMatched();  // (before another transaction may empty the thread's cache)
-    if (record && req_maker) recordPhase(phase, v, mode_before, hits_before, logged_before, fresh);
+    if (record && req_maker) recordPhase(phase, v, mode_before, done_before, hits_before, logged_before, fresh);
     return v;
+  }
+  // The phases run so far (bit p).
+  uint8_t doneMask() const {
+    uint8_t m = 0;
+    for (int p = 1; p <= 5; ++p) m |= uint8_t(phase_done[p] ? 1u << p : 0u);
+    return m;
   }
   Verdict runPhaseRules(int phase);
   int evaluateLink(const CompiledRule& link, const CompiledRule& head, bool is_last) {
@@ -1020,6 +1035,12 @@ struct Transaction::Impl : public operators::MacroExpander {
   }
   void recordMatch(const CompiledRule& head, bool disruptive);
   void prepareRequest();
+  // What the request's variables read that a replayed request does not need
+  // (its phases' rules do not run): the header keys' positions, the query's
+  // arguments, the cookies, SERVER_NAME. Made when a variable is first
+  // collected (collect) or the arguments are asked for.
+  void prepareLists();
+  bool lists_prepared = false;
   bool urlArgs(std::string_view from, std::string& store, std::vector<KV>& out);
   void processBody();
   void decodePathForLaterPhases();
@@ -1027,22 +1048,27 @@ struct Transaction::Impl : public operators::MacroExpander {
   bool active() const { return mode != rules::EngineSettings::RuleEngine::Off; }
 };
 
-// What a request's phases 1 and 2 did (Transaction::Impl::recordPhase), for
-// the next request with its very bytes (a request set's): that request's
-// phase, from the same state, would do it again, and replayPhase applies it
-// instead of walking the phase's rules (~380 plan entries, ~20 rules a GET
-// evaluated). Recorded only when every variable a rule of the phase read is
+// What a request's phases did (Transaction::Impl::recordPhase), for the next
+// request with its very bytes (a request set's): that request's phase, from
+// the same state, would do it again, and replayPhase applies it instead of
+// walking the phase's rules (~380 plan entries, ~20 rules a GET evaluated in
+// phases 1 and 2; the TX path's rules of phases 3 and 5). Recorded only when
+// every variable a rule of the phase (and of every phase before it) read is
 // one variables::replayable names (the request's bytes, the connection's
 // addresses, TX and what the rules did: not the clock, UNIQUE_ID,
-// REMOTE_PORT, ENV), no rule made a collection but TX or set an environment
-// variable, a user or a session id, and no compile-time probe runs. Phase 1
-// is replayed for a transaction that nothing ran on yet, from the same
-// connection addresses and in the same rule engine mode, and not profiled
-// (a profiled transaction's counts stand for the others'); phase 2 only
-// after phase 1 was, for the same body read the same way (sameBody).
-// Unchanged once made, shared by the sets that hold it and by the
-// transactions that replayed it (their TX views its keys and values); written
-// again (RequestReplay::reset, its room kept) only when nothing else holds it.
+// REMOTE_PORT, ENV, nor anything of the response, so a phase 3 to 5 is
+// recorded only when its rules read TX and the request alone), no rule made
+// a collection but TX or set an environment variable, a user or a session
+// id, and no compile-time probe runs. Phase 1 is replayed for a transaction
+// that nothing ran on yet, from the same connection addresses and in the
+// same rule engine mode, and not profiled (a profiled transaction's counts
+// stand for the others'); a later phase only when every phase before it that
+// ran was replayed and the same ones ran before the recorded one (phase 2:
+// for the same body read the same way, sameBody). Phases 1 and 2 unchanged
+// once the record is shared (by the sets that hold it and the transactions
+// that replayed it: their TX views its keys and values); phases 3 to 5,
+// recorded later, only on the record's thread (`owner`). Written again
+// (RequestReplay::reset, its room kept) only when nothing else holds it.
 // Bytes from chunks kept from one use to the next: after reset() a record
 // made again writes into the room its earlier making took (no allocation).
 class KeptArena final : public std::pmr::memory_resource {
@@ -1106,10 +1132,18 @@ struct RequestReplay {
     bool valid = false;
     // The state it started from.
     rules::EngineSettings::RuleEngine mode_before = rules::EngineSettings::RuleEngine::Off;
+    uint8_t done_before = 0;  // the phases run before it (bit p): each recorded
     size_t hits_before = 0, logged_before = 0;
     // What it left.
     Verdict returned;  // runPhaseRules'
-    std::optional<Collection> tx;  // its keys and values in the record's arena
+    // TX, its keys and values in the record's arena; none: TX as the phase
+    // found it (none made, or none changed).
+    std::optional<Collection> tx;
+    // Or what the phase changed of TX as it found it (tx_base items: the
+    // TX recorded before it), ascending indices of tx's items; tx_base 0: no
+    // such list (a replay copies tx whole).
+    size_t tx_base = 0;
+    std::vector<uint32_t> tx_changed;
     std::vector<Transaction::Impl::Hit> hits;  // the phase's
     std::vector<MatchedRule> logged;           // the phase's logged records: the first logged_count
     size_t logged_count = 0;
@@ -1125,12 +1159,20 @@ struct RequestReplay {
     uint8_t tx_path_ran = 0;
     const CompiledRule* matched_from = nullptr;
     std::string matched_var, matched_var_name;
+    // The fields above (eachReplayedState's order) a replay sets: those the
+    // phase changed (Impl::writePhase).
+    uint32_t changed = ~uint32_t(0);
   };
+  static constexpr uint32_t kAlwaysSet = 1u << 2;  // intercepted
   std::string client_ip, server_ip;
   uint16_t server_port = 0;
+  // The thread whose request sets hold it (its ReqMemo): phases 3 to 5 are
+  // recorded after it is shared (its maker's response comes later), so they
+  // are written and read on that thread only.
+  const void* owner = nullptr;
   KeptArena arena;  // (before what lives in it)
   std::optional<std::pmr::deque<CollValue>> values;
-  Phase phase[2];
+  Phase phase[5];
   // Emptied for another recording, its room kept.
   void reset() {
     for (Phase& p : phase) {

@@ -198,8 +198,8 @@ std::string metrics(core::Server& s) {
   counter("rampart_waf_memo_request_sets_known_total",
           "Of them, found: the memo's questions answered as for an earlier request with the same bytes.", memo[9]);
   counter("rampart_waf_memo_request_phases_replayed_total",
-          "Request phases (1 and 2) of requests found as a set replayed: what the earlier request's did, applied "
-          "without walking their rules.",
+          "Phases of requests found as a set replayed: what the earlier request's did, applied without walking "
+          "their rules.",
           memo[10]);
   o += fmt::format(
       "# HELP rampart_config_reloads_total Configuration reloads by result.\n"

@@ -51,6 +51,7 @@ struct TargetSpec {
 // An id range list as in ruleRemoveById=1-3,920100
 struct IdRange {
   int64_t lo = 0, hi = 0;
+  bool operator==(const IdRange&) const = default;
 };
 
 struct Ctl {

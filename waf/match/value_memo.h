@@ -107,7 +107,7 @@ class ValueMemo {
     uint64_t header_sets_known = 0;  // ... of them found: their header lists' masks taken whole
     uint64_t request_sets = 0;        // requests looked up as a set (their line and headers)
     uint64_t request_sets_known = 0;  // ... of them found: their memo questions answered as before
-    uint64_t request_phases_replayed = 0;  // phases 1 and 2 of those replayed (not walked)
+    uint64_t request_phases_replayed = 0;  // phases of those replayed (not walked)
     Stats& operator+=(const Stats& o) {
       values += o.values;
       values_known += o.values_known;

@@ -522,6 +522,7 @@ struct Outcome {
   std::string score, ua;             // TX:score, TX:ua
   std::vector<std::string> tx;       // From::tx's
   bool audit = false;
+  std::vector<std::string> args;  // forEachArgument's
   ValueMemo::Stats stats;
 };
 struct From {
@@ -530,6 +531,7 @@ struct From {
   RuleProfile* profile = nullptr;
   rules::EngineSettings::RuleEngine mode = rules::EngineSettings::RuleEngine::On;
   std::vector<std::string> tx;  // TX variables to read at the end
+  int status = 200;             // the response's
 };
 Outcome outcomeOf(const std::shared_ptr<const Engine>& e, const Request& req, From from = {}) {
   const ValueMemo::Stats before = ValueMemo::forThread().stats;
@@ -547,7 +549,7 @@ Outcome outcomeOf(const std::shared_ptr<const Engine>& e, const Request& req, Fr
       v = tx.processRequestBody();
     }
     if (!v.disruptive()) {
-      tx.setResponseStatus(200, "HTTP/1.1");
+      tx.setResponseStatus(from.status, "HTTP/1.1");
       tx.addResponseHeader("Content-Type", "text/html");
       v = tx.processResponseHeaders();
     }
@@ -561,6 +563,9 @@ Outcome outcomeOf(const std::shared_ptr<const Engine>& e, const Request& req, Fr
     o.ua = tx.txValue("ua");
     for (const auto& name : from.tx) o.tx.push_back(tx.txValue(name));
     o.audit = tx.isAuditRelevant();
+    tx.forEachArgument([&](std::string_view from_, std::string_view name, std::string_view value) {
+      o.args.push_back(std::string(from_) + ":" + std::string(name) + "=" + std::string(value));
+    });
   }
   o.stats = since(before);
   return o;
@@ -605,8 +610,8 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
   for (int i = 0; i < 3; ++i) {
     const Outcome again = outcomeOf(e, form);
     EXPECT_EQ(again.stats.request_sets_known, 1u);
-    EXPECT_EQ(again.stats.request_phases_replayed, 2u);
-    EXPECT_EQ(again.stats.scans + again.stats.links, 0u);  // (no rule of phases 1 and 2 walked)
+    EXPECT_EQ(again.stats.request_phases_replayed, 4u);  // (1, 2, 3 without rules, and 5)
+    EXPECT_EQ(again.stats.scans + again.stats.links, 0u);  // (no rule walked)
     EXPECT_EQ(again.action, first.action);
     EXPECT_EQ(again.matches, first.matches);
     EXPECT_EQ(again.score, first.score);
@@ -638,7 +643,7 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
   o = outcomeOf(e, form, detecting);
   EXPECT_EQ(o.stats.request_phases_replayed, 0u);
   EXPECT_EQ(o.matches, first.matches);
-  EXPECT_EQ(outcomeOf(e, form).stats.request_phases_replayed, 2u);  // (and the set still there)
+  EXPECT_EQ(outcomeOf(e, form).stats.request_phases_replayed, 4u);  // (and the set still there)
   // A profiled transaction walks its rules (its counts stand for the others').
   RuleProfile profile(*e);
   From profiled;
@@ -669,6 +674,70 @@ SecRule TX:score "@eq 4" "id:50,phase:5,pass,log,msg:'score %{tx.score}'"
   }
 }
 
+// The response phases of a request found as a set are replayed too, after
+// its phases 1 and 2 were, when their rules read TX and the request alone
+// (CRS's at paranoia level 1: the anomaly scores' sums and reports). A phase
+// whose rules read the response is walked, on every request (what the
+// response held is no part of the set), and the phases after it with it; so
+// is a phase 3 after a phase 2 that was walked. The request's lists a replay
+// did not need are made when a walked phase (or forEachArgument) reads them.
+TEST(ValueMemo, ResponsePhasesReplayedWhenTheyReadNoResponse) {
+  const std::string rules = R"(
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.score=0"
+SecRule ARGS:q "@rx ^hello" "id:21,phase:2,pass,log,setvar:tx.score=+1,setvar:'tx.p2=%{MATCHED_VAR}'"
+SecRule ARGS:q "@rx evil" "id:22,phase:2,pass,log,setvar:tx.score=+10"
+SecRule TX:score "@eq 1" "id:31,phase:3,pass,log,msg:'p3 %{tx.score}',setvar:tx.score=+1"
+SecRule TX:score "@eq 2" "id:51,phase:5,pass,log,msg:'p5 %{tx.score} %{tx.p2}'"
+)";
+  ValueMemo::forThread().clear();
+  auto e = compileRules(rules);
+  ASSERT_TRUE(e);
+  From from;
+  from.tx = {"score", "p2"};
+  const Request form = formPost("/f?q=hello", "r=1");
+  const Outcome first = outcomeOf(e, form, from);
+  ASSERT_EQ(first.matches.size(), 3u);
+  EXPECT_EQ(first.matches[1], "31/3/p3 2//TX:score/1/-");  // (msg expanded after the setvar)
+  EXPECT_EQ(first.matches[2], "51/5/p5 2 hello//TX:score/2/-");
+  EXPECT_EQ(first.tx, (std::vector<std::string>{"2", "hello"}));
+  ASSERT_EQ(first.args.size(), 2u);
+  EXPECT_EQ(first.args[0], "ARGS_GET:q=hello");
+  outcomeOf(e, form, from);
+  for (int i = 0; i < 2; ++i) {
+    const Outcome again = outcomeOf(e, form, from);
+    EXPECT_EQ(again.stats.request_phases_replayed, 4u);
+    EXPECT_EQ(again.stats.scans + again.stats.links, 0u);
+    EXPECT_EQ(again.matches, first.matches);
+    EXPECT_EQ(again.tx, first.tx);
+    EXPECT_EQ(again.args, first.args);  // (made for forEachArgument)
+  }
+  // Phase 2 walked (another body): phases 3 and 5 too.
+  Request other = form;
+  other.body = "q=evil";
+  Outcome o = outcomeOf(e, other, from);
+  EXPECT_EQ(o.stats.request_phases_replayed, 1u);
+  EXPECT_EQ(o.tx, (std::vector<std::string>{"11", "hello"}));
+  EXPECT_EQ(o.matches.size(), 2u);  // (21 and 22: 31 and 51 walked, and not matched)
+
+  // A phase 3 that reads the response status: walked, and phase 5 after it.
+  // Its rule reads the request's arguments too (made when it is walked).
+  ValueMemo::forThread().clear();
+  auto f = compileRules(rules + R"(
+SecRule RESPONSE_STATUS "@streq 500" "id:32,phase:3,deny,status:502,chain"
+  SecRule ARGS:q "@rx ^hel" "t:none"
+)");
+  ASSERT_TRUE(f);
+  for (int i = 0; i < 5; ++i) {
+    From status = from;
+    status.status = i == 3 ? 500 : 200;
+    o = outcomeOf(f, form, status);
+    EXPECT_EQ(o.stats.request_phases_replayed, i >= 2 ? 2u : 0u) << i;
+    EXPECT_EQ(o.action, i == 3 ? Verdict::Action::Deny : Verdict::Action::None) << i;
+    EXPECT_EQ(o.rule, i == 3 ? 32 : 0) << i;
+    EXPECT_EQ(o.tx[0], "2") << i;
+  }
+}
+
 // A request of one engine (a listener's rule set, with its connection's
 // set) may make its set while the thread's entry for its bytes is another
 // engine's (a shadow rule set's, without a connection's set) and found by its
@@ -690,7 +759,7 @@ SecRule TX:a "@eq 1" "id:2,phase:2,deny"
   for (int i = 0; i < 3; ++i) {                 // the thread's entry noted, made, found: the shadow's
     auto s = statsOf(shadow, get, &denied);
     EXPECT_TRUE(denied) << i;
-    EXPECT_EQ(s.request_phases_replayed, i == 2 ? 2u : 0u) << i;
+    EXPECT_EQ(s.request_phases_replayed, i == 2 ? 3u : 0u) << i;  // (1, 2 and 5)
   }
   {
     Transaction maker(live, "live");  // its connection's set noted: it makes it
@@ -701,7 +770,7 @@ SecRule TX:a "@eq 1" "id:2,phase:2,deny"
     EXPECT_FALSE(maker.processRequestHeaders().disruptive());
     auto s = statsOf(shadow, get, &denied);  // between the maker's phases
     EXPECT_TRUE(denied);
-    EXPECT_EQ(s.request_phases_replayed, 2u);
+    EXPECT_EQ(s.request_phases_replayed, 3u);
     EXPECT_FALSE(maker.processRequestBody().disruptive());
     maker.processLogging();
   }
@@ -760,12 +829,14 @@ TEST(ValueMemo, CrsRequestsReplayedEndAsTheyRan) {
       EXPECT_GT(first.matches.size(), 10u) << req->uri;
       for (int i = 0; i < 2; ++i) {
         const Outcome again = outcomeOf(e, *req, from);
-        EXPECT_EQ(again.stats.request_phases_replayed, 2u) << req->uri;
+        // (1, 2, 3 and 5; a request blocked in phase 2 has no phase 3)
+        EXPECT_EQ(again.stats.request_phases_replayed, attack && mode == M::On ? 3u : 4u) << req->uri;
         EXPECT_EQ(again.action, first.action) << req->uri;
         EXPECT_EQ(again.rule, first.rule) << req->uri;
         EXPECT_EQ(again.matches, first.matches) << req->uri;
         EXPECT_EQ(again.tx, first.tx) << req->uri;
         EXPECT_EQ(again.audit, first.audit) << req->uri;
+        EXPECT_EQ(again.args, first.args) << req->uri;
       }
     }
   }
