@@ -189,6 +189,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<KV>& raw_req_headers = ws->raw_req_headers;  // as received
   std::deque<std::string>& merged_storage = ws->merged_storage;  // repeated headers joined (KVs view them)
   bool path_decoded = false;
+  bool path_pending = false;  // phase 2 began: decodePathForLaterPhases at the path's first read
   // Phase 2+ (Apache unescapes r->uri in place).
   std::string& decoded_filename = ws->decoded_filename;
   std::string& decoded_basename = ws->decoded_basename;

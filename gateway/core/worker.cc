@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "gateway/core/coarse_clock.h"
 #include "gateway/core/thread_name.h"
 #include "gateway/proxy/connection.h"
 
@@ -16,7 +17,7 @@ std::optional<proxy::Stream> UpstreamCache::take(const tcp::endpoint& ep, const 
   auto it = idle_.find(Key{ep, tls});
   if (it == idle_.end()) return std::nullopt;
   auto& q = it->second;
-  auto now = std::chrono::steady_clock::now();
+  auto now = coarseNow();
   while (!q.empty()) {
     Idle idle = std::move(q.back());
     q.pop_back();
@@ -43,7 +44,7 @@ std::optional<proxy::Stream> UpstreamCache::take(const tcp::endpoint& ep, const 
 void UpstreamCache::put(const tcp::endpoint& ep, const void* tls, proxy::Stream s, size_t max_idle) {
   auto& q = idle_[Key{ep, tls}];
   if (q.size() >= max_idle) return;  // s closes
-  q.push_back(Idle{std::move(s), std::chrono::steady_clock::now()});
+  q.push_back(Idle{std::move(s), coarseNow()});
 }
 
 void UpstreamCache::closeAll() { idle_.clear(); }

@@ -152,7 +152,12 @@ class Worker {
 
   unsigned id_;
   Shared& shared_;
-  asio::io_context ioc_{1};
+  // One thread runs it, and only that thread starts I/O on its sockets
+  // (other threads post to it: the scheduler keeps its lock; acceptors opened
+  // elsewhere are registered under the reactor's lock, then handed over by a
+  // post): the reactor's per-socket locks left out (~8 lock and unlock pairs
+  // a proxied request).
+  asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::shared_ptr<const Runtime> runtime_;
