@@ -256,6 +256,16 @@ void Transaction::Impl::processBody() {
   if (body_processed) return;
   body_processed = true;
   if (!request_body_access) return;
+  const std::string& p = reqbody_processor;
+  if (req_body.empty() || (p != "URLENCODED" && p != "MULTIPART" && p != "JSON" && p != "XML")) return;
+  // Read as it stands now (the processor and the access decided), parsed when
+  // a rule first reads a variable (collect) or the arguments are asked for: a
+  // request whose phase 2 is replayed is not parsed.
+  body_pending = true;
+}
+
+void Transaction::Impl::parseBody() {
+  body_pending = false;
   const auto& s = eng->ruleset.settings;
   std::string_view content_type;
   for (auto& h : req_headers)
@@ -264,7 +274,6 @@ void Transaction::Impl::processBody() {
       break;
     }
   const std::string& p = reqbody_processor;
-  if (req_body.empty() || p.empty()) return;
   if (p == "URLENCODED") {  // (as parseUrlEncoded, without its allocation per name and value)
     if (urlArgs(req_body, ws->args_post_store, args_post)) {
       reqbody_error = true;
@@ -274,8 +283,7 @@ void Transaction::Impl::processBody() {
   }
   if (p == "MULTIPART") body_result = body::parseMultipart(req_body, content_type, limitsOf(s));
   else if (p == "JSON") body_result = body::parseJson(req_body, limitsOf(s));
-  else if (p == "XML") body_result = body::parseXml(req_body, limitsOf(s));
-  else return;
+  else body_result = body::parseXml(req_body, limitsOf(s));
   reqbody_error = body_result.error;
   if (reqbody_error) {
     std::string prefix = p == "JSON"        ? "JSON parser error: "
@@ -2233,6 +2241,7 @@ std::string Transaction::txValue(std::string_view name) const {
 void Transaction::forEachArgument(
     const std::function<void(std::string_view, std::string_view, std::string_view)>& fn) const {
   if (impl_->request_prepared && !impl_->lists_prepared) impl_->prepareLists();
+  if (impl_->body_pending) impl_->parseBody();
   for (auto& kv : impl_->args_get) fn("ARGS_GET", kv.name, kv.value);
   for (auto& kv : impl_->args_post) fn("ARGS_POST", kv.name, kv.value);
   for (auto& kv : impl_->cookies) fn("REQUEST_COOKIES", kv.name, kv.value);

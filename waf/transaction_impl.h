@@ -1043,7 +1043,9 @@ struct Transaction::Impl : public operators::MacroExpander {
   void prepareLists();
   bool lists_prepared = false;
   bool urlArgs(std::string_view from, std::string& store, std::vector<KV>& out);
-  void processBody();
+  void processBody();  // at phase 2's start: decides what is read (body_pending)
+  void parseBody();    // at the first read of a variable (collect) or of the arguments
+  bool body_pending = false;
   void decodePathForLaterPhases();
   void normalizePath(const std::string& raw, std::string& out);  // decodePathForLaterPhases' slow path
   bool active() const { return mode != rules::EngineSettings::RuleEngine::Off; }

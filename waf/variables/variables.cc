@@ -201,7 +201,10 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
   // Asked by the MULTIPART_* cases only (a string compare on every call otherwise).
   auto multipart = [&] { return body_processed && reqbody_processor == "MULTIPART"; };
   if (!variables::replayable(v.kind)) replay_taint = true;  // (its phases not recorded: RequestReplay)
-  if (!lists_prepared) [[unlikely]] prepareLists();
+  if (!lists_prepared || body_pending) [[unlikely]] {
+    if (!lists_prepared) prepareLists();
+    if (body_pending) parseBody();
+  }
   switch (v.kind) {
     case K::Args:
       addList(v, n, args_get, false, out);
