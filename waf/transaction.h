@@ -67,8 +67,8 @@ class Engine;
 // read by others when summed. Time is measured only on the transactions asked
 // to; `sampled_evaluations` counts the evaluations those cover, so time per
 // evaluation is time_ns / sampled_evaluations and the estimated total is that
-// times evaluations. The gateway profiles one transaction in 16 per worker
-// with weight 16 (Transaction::setProfile): evaluations and matches are then
+// times evaluations. The gateway profiles one transaction in 64 per worker
+// with weight 64 (Transaction::setProfile): evaluations and matches are then
 // estimates too.
 class RuleProfile {
  public:
