@@ -2120,7 +2120,7 @@ Verdict Transaction::processRequestBody() {
   if (!impl_->phase_done[1]) processRequestHeaders();
   if (impl_->intercepted) return impl_->verdict;
   impl_->processBody();
-  impl_->path_pending = true;  // (decoded when a rule of phase 2 or later first reads the path: collect)
+  impl_->path_pending = true;  // (decoded when a rule of phase 2 or later first reads a variable: collect)
   const Verdict v = impl_->runPhase(2);
   // The request's questions are asked: what its header lists took, kept
   // (here, while the caller's HeaderMemo is surely alive).

@@ -189,7 +189,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::vector<KV>& raw_req_headers = ws->raw_req_headers;  // as received
   std::deque<std::string>& merged_storage = ws->merged_storage;  // repeated headers joined (KVs view them)
   bool path_decoded = false;
-  bool path_pending = false;  // phase 2 began: decodePathForLaterPhases at the path's first read
+  bool path_pending = false;  // phase 2 began: decodePathForLaterPhases before the next collect
   // Phase 2+ (Apache unescapes r->uri in place).
   std::string& decoded_filename = ws->decoded_filename;
   std::string& decoded_basename = ws->decoded_basename;
@@ -1042,6 +1042,13 @@ struct Transaction::Impl : public operators::MacroExpander {
   // collected (collect) or the arguments are asked for.
   void prepareLists();
   bool lists_prepared = false;
+  // What a replayed request leaves unmade (the lists, the parsed body, the
+  // decoded path), made before a variable is first collected.
+  void prepareForCollect() {
+    if (!lists_prepared) prepareLists();
+    if (body_pending) parseBody();
+    if (path_pending) decodePathForLaterPhases();
+  }
   bool urlArgs(std::string_view from, std::string& store, std::vector<KV>& out);
   void processBody();  // at phase 2's start: decides what is read (body_pending)
   void parseBody();    // at the first read of a variable (collect) or of the arguments

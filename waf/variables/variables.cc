@@ -201,10 +201,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
   // Asked by the MULTIPART_* cases only (a string compare on every call otherwise).
   auto multipart = [&] { return body_processed && reqbody_processor == "MULTIPART"; };
   if (!variables::replayable(v.kind)) replay_taint = true;  // (its phases not recorded: RequestReplay)
-  if (!lists_prepared || body_pending) [[unlikely]] {
-    if (!lists_prepared) prepareLists();
-    if (body_pending) parseBody();
-  }
+  if (!lists_prepared || body_pending || path_pending) [[unlikely]] prepareForCollect();
   switch (v.kind) {
     case K::Args:
       addList(v, n, args_get, false, out);
@@ -380,14 +377,8 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::ServerAddr: scalar(server_ip, true); break;
     case K::ServerPort: num(server_port); break;
     case K::ServerName: scalar(server_name, true); break;
-    case K::RequestBasename:
-      if (path_pending) decodePathForLaterPhases();
-      scalar(path_decoded ? decoded_basename : request_basename, true);
-      break;
-    case K::RequestFilename:
-      if (path_pending) decodePathForLaterPhases();
-      scalar(path_decoded ? decoded_filename : request_filename, true);
-      break;
+    case K::RequestBasename: scalar(path_decoded ? decoded_basename : request_basename, true); break;
+    case K::RequestFilename: scalar(path_decoded ? decoded_filename : request_filename, true); break;
     case K::RequestBody:
       if (body_processed && (reqbody_processor == "URLENCODED" || force_body_variable) && !req_body.empty())
         scalar(req_body, true);
@@ -396,10 +387,7 @@ void Transaction::Impl::collect(const CompiledVar& v, std::vector<VarValue>& out
     case K::RequestLine: scalar(request_line, true); break;
     case K::RequestMethod: scalar(method, true); break;
     case K::RequestProtocol: scalar(protocol, true); break;
-    case K::RequestUri:
-      if (path_pending) decodePathForLaterPhases();
-      scalar(path_decoded ? decoded_uri : request_uri, true);
-      break;
+    case K::RequestUri: scalar(path_decoded ? decoded_uri : request_uri, true); break;
     case K::RequestUriRaw: scalar(uri_raw, true); break;
     case K::ReqbodyError:
     case K::ReqbodyProcessorError: flag(reqbody_error); break;
