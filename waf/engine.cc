@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "waf/engine_impl.h"
+#include "waf/match/needed_bytes.h"
 #include "waf/transaction_impl.h"
 
 namespace rampart::waf {
@@ -547,6 +548,10 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
       }
       assigned.push_back({l, id});
       addPipeline(pipeline, l->multi_match);
+      if (const auto need = phrases ? match::neededClassesOfPhrases(*phrases) : match::neededClasses(l->op_arg))
+        g->need |= *need;
+      else
+        g->need_any = true;
       for (const auto& v : l->vars) {
         if (v.exclude) continue;
         const std::string sel = gatherSelector(v);

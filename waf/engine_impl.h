@@ -372,6 +372,11 @@ struct Engine::Impl {
     bool vars_listed = false;  // as CompiledRule::vars_listed
     uint32_t known_at = 0;     // as CompiledRule::known_at, known_count
     uint16_t known_count = 0;
+    // The byte classes (match::neededClasses) one of which a value must hold
+    // for any of the group's patterns to match it; a value without is not
+    // scanned. need_any: some pattern needs none known (every value scanned).
+    uint64_t need = 0;
+    bool need_any = false;
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
   // What a scan that gathers nothing (every value known, or none) and a link

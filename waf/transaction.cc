@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "waf/transaction_impl.h"
+#include "waf/match/needed_bytes.h"
 #include "waf/transformations/internal.h"
 
 #include <chrono>
@@ -782,6 +783,7 @@ MemoValue* Transaction::Impl::memoValue(MemoTable& tab, std::string_view v) {
       const auto* e = tab.memo.find(m.key, eng->memo_id);
       m.clean = m.clean_before = e ? e->clean : 0;
       m.links = m.links_before = e ? e->links : 0;
+      m.classes = 0;
       tab.touched.push_back(&m);
       return &m;
     }
@@ -829,12 +831,14 @@ void Transaction::Impl::scanGroup(size_t gi) {
   uint8_t* hits = scan_hits.data() + hot.hits_offset;
   const size_t nhits = hot.hits;
   // The scan's end: the memo's counts, its state, its profile.
-  auto finish = [&](bool ok, bool clean, size_t gathered, size_t known, bool skipped) __attribute__((always_inline)) {
+  auto finish = [&](bool ok, bool clean, size_t gathered, size_t known, bool skipped, bool sieved)
+                    __attribute__((always_inline)) {
     if (memo_bit && gathered + listed > 0) {
       memo_stats.values += gathered + listed;
       memo_stats.values_known += known;
       memo_stats.scans += 1;
       memo_stats.scans_skipped += skipped;
+      memo_stats.scans_sieved += sieved;
     }
     scan_state[gi] = !ok ? -1 : clean ? 2 : 1;
     if (profile) {
@@ -853,9 +857,14 @@ void Transaction::Impl::scanGroup(size_t gi) {
     // Every value known to match nothing here (most groups of a request
     // seen before): its links match nothing, and nothing is gathered.
     std::memset(hits, 0, nhits);
-    finish(true, true, 0, listed, true);
+    finish(true, true, 0, listed, true, false);
     return;
   }
+  // A value (a stage of one) that holds none of the bytes the group's patterns
+  // need is matched by none of them: not scanned (a scan whose every value is
+  // so costs no Hyperscan call).
+  const uint64_t need = g.need_any ? ~uint64_t(0) : g.need;
+  size_t sieved = 0;
   scan_buf.clear();
   scan_seps.clear();
   if (scan_buf.capacity() < 4096) scan_buf.reserve(4096);  // once per transaction, not grown value by value
@@ -886,16 +895,28 @@ void Transaction::Impl::scanGroup(size_t gi) {
   for (const std::span<const VarValue> part : parts) {
     gathered += part.size();
     for (const auto& t : part) {
+      MemoValue* mv = nullptr;
       if (memo_bit) {
-        MemoValue* mv = t.stable ? memoValue(t) : nullptr;
+        mv = t.stable ? memoValue(t) : nullptr;
         if (mv && (mv->clean & memo_bit)) {
           ++known;
           continue;
         }
         memo_list.push_back(mv);
       }
+      // The value's byte classes (kept in its memo entry), when a need can rule it out.
+      uint64_t classes = ~uint64_t(0);
+      if (need != ~uint64_t(0)) {
+        if (mv && mv->classes) {
+          classes = mv->classes;
+        } else {
+          classes = match::byteClasses(t.value);
+          if (mv) mv->classes = classes;
+        }
+      }
       if (!mayChange(t, g.triggers)) {  // no pipeline changes it
-        append(t.value);
+        if (classes & need) append(t.value);
+        else ++sieved;
         continue;
       }
       // Each distinct result once. A pipeline that leaves the value as it is
@@ -915,8 +936,10 @@ void Transaction::Impl::scanGroup(size_t gi) {
               break;
             }
           if (!seen) {
-            append(v);
             have.push_back(v);
+            const bool as_is = v.data() == t.value.data() && v.size() == t.value.size();
+            if ((as_is || need == ~uint64_t(0) ? classes : match::byteClasses(v)) & need) append(v);
+            else ++sieved;
           }
         }
       }
@@ -926,8 +949,8 @@ void Transaction::Impl::scanGroup(size_t gi) {
   bool clean = true;  // no pattern a link reads was found
   if (scan_seps.empty()) {
     // None of the group's variables has a value, or every value is known to
-    // match nothing here: its links match nothing (a database not read is
-    // one less to fetch).
+    // match nothing here or holds none of the bytes its patterns need: its
+    // links match nothing (a database not read is one less to fetch).
     std::memset(hits, 0, nhits);
   } else {
     if (g.db.ready()) ok = g.db.scan(scan_buf, hits, &scan_seps);
@@ -937,15 +960,16 @@ void Transaction::Impl::scanGroup(size_t gi) {
     }
     clean = ok;
     for (size_t i = 0; i < nhits && clean; ++i) clean = hits[i] == 0 || g.unread[i];
-    if (memo_bit && clean) {
-      // Nothing matched: none of these values matches any of the group's
-      // patterns through any of its pipelines (alone, each is matched by no
-      // more than among the others). Patterns no link reads do not count.
-      for (MemoValue* mv : memo_list)
-        if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
-    }
   }
-  finish(ok, clean, gathered, known, scan_seps.empty());
+  if (memo_bit && clean) {
+    // Nothing matched: none of these values matches any of the group's
+    // patterns through any of its pipelines (alone, each is matched by no
+    // more than among the others). Patterns no link reads do not count.
+    for (MemoValue* mv : memo_list)
+      if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
+  }
+  const bool sieved_all = scan_seps.empty() && sieved > 0;
+  finish(ok, clean, gathered, known, scan_seps.empty() && !sieved_all, sieved_all);
 }
 
 const match::ValueMemo::Stats& Transaction::valueMemoStats() const { return impl_->memo_stats; }

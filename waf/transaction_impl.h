@@ -71,6 +71,7 @@ struct MemoValue {
   uint64_t clean = 0;  // the scan groups it is known to match nothing in
   uint64_t links = 0;  // the rule links (memo_bit) it is known not to match
   uint64_t clean_before = 0, links_before = 0;  // as the thread's memo had them
+  uint64_t classes = 0;  // its bytes' match::byteClasses, once a scan needs them (0: not yet)
 };
 
 // What a header set and a request set have alike: noted on a request's

@@ -106,7 +106,7 @@ std::string metrics(core::Server& s) {
   uint64_t accepted = 0, active = 0, req_active = 0, bin = 0, bout = 0, perr = 0, cfail = 0, retries = 0, nohealthy = 0,
            budget_out = 0;
   uint64_t tls_ok = 0, tls_resumed = 0, tls_failed = 0, rl_delayed = 0, utls_ok = 0, utls_resumed = 0, utls_failed = 0;
-  uint64_t memo[11] = {};
+  uint64_t memo[12] = {};
   struct Agg {
     std::array<uint64_t, 6> cls{};
     std::array<uint64_t, kLatencyBuckets.size() + 1> lat{};
@@ -133,11 +133,12 @@ std::string metrics(core::Server& s) {
     utls_resumed += m.upstream_tls_resumed.get();
     utls_failed += m.upstream_tls_failures.get();
     rl_delayed += m.ratelimit_delayed.get();
-    const Counter* mc[11] = {&m.waf_memo_scan_values,   &m.waf_memo_scan_values_known, &m.waf_memo_scans,
+    const Counter* mc[12] = {&m.waf_memo_scan_values,   &m.waf_memo_scan_values_known, &m.waf_memo_scans,
                              &m.waf_memo_scans_skipped, &m.waf_memo_rule_tests,        &m.waf_memo_rule_tests_known,
                              &m.waf_memo_header_sets,   &m.waf_memo_header_sets_known, &m.waf_memo_request_sets,
-                             &m.waf_memo_request_sets_known, &m.waf_memo_request_phases_replayed};
-    for (int i = 0; i < 11; ++i) memo[i] += mc[i]->get();
+                             &m.waf_memo_request_sets_known, &m.waf_memo_request_phases_replayed,
+                             &m.waf_memo_scans_sieved};
+    for (int i = 0; i < 12; ++i) memo[i] += mc[i]->get();
     std::lock_guard<std::mutex> g(m.mu);
     for (auto& [name, rm] : m.routes) {
       auto& a = routes[name];
@@ -187,6 +188,8 @@ std::string metrics(core::Server& s) {
   counter("rampart_waf_memo_scans_total", "WAF phase scans with values to scan.", memo[2]);
   counter("rampart_waf_memo_scans_skipped_total", "Of them, scans not run: every value known to match nothing.",
           memo[3]);
+  counter("rampart_waf_memo_scans_sieved_total",
+          "Of them, scans not run: no value not known holds a byte the scan's patterns need.", memo[11]);
   counter("rampart_waf_memo_rule_tests_total", "Request values the WAF's remembered rules had to test.", memo[4]);
   counter("rampart_waf_memo_rule_tests_known_total", "Of them, tests passed over: the value known not to match.",
           memo[5]);

@@ -68,7 +68,8 @@ struct WorkerMetrics {
   // scans, and of them skipped (every value known); remembered rules' tests,
   // and of them passed over; requests' header sets looked up, and of them
   // found; requests looked up as a set (line and headers), and of them found.
-  Counter waf_memo_scan_values, waf_memo_scan_values_known, waf_memo_scans, waf_memo_scans_skipped;
+  Counter waf_memo_scan_values, waf_memo_scan_values_known, waf_memo_scans, waf_memo_scans_skipped,
+      waf_memo_scans_sieved;
   Counter waf_memo_rule_tests, waf_memo_rule_tests_known;
   Counter waf_memo_header_sets, waf_memo_header_sets_known;
   Counter waf_memo_request_sets, waf_memo_request_sets_known, waf_memo_request_phases_replayed;

@@ -336,12 +336,13 @@ int wafInspectMain(int argc, char** argv) {
     const auto& ms = memo.stats;
     auto pct = [](uint64_t a, uint64_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
     std::printf("value memo: %s (%zu rule links%s); timed passes: %.1f%% of scans skipped (every value known), "
-                "%.1f%% of scanned values and %.1f%% of remembered links' tests passed over, %.1f%% of remembered "
-                "links decided without their values (every one known), %.1f%% of requests known as a set "
+                "%.1f%% sieved (no value not known holds a byte their patterns need), %.1f%% of scanned values "
+                "and %.1f%% of remembered links' tests passed over, %.1f%% of remembered links decided without "
+                "their values (every one known), %.1f%% of requests known as a set "
                 "(%.2f of their phases replayed each), %.1f%% of the others' headers\n",
                 o.memo == "off" ? "off" : o.memo == "pass" ? "emptied before each pass" : "kept across passes",
                 rules.engine->memoLinks(), o.memo == "off" ? "" : ", up to 64 scan groups",
-                pct(ms.scans_skipped, ms.scans), pct(ms.values_known, ms.values),
+                pct(ms.scans_skipped, ms.scans), pct(ms.scans_sieved, ms.scans), pct(ms.values_known, ms.values),
                 pct(ms.link_values_known, ms.link_values), pct(ms.links_skipped, ms.links),
                 pct(ms.request_sets_known, ms.request_sets), ms.request_sets_known ? double(ms.request_phases_replayed) / double(ms.request_sets_known) : 0.0,
                 pct(ms.header_sets_known, ms.header_sets));

@@ -892,6 +892,7 @@ void Handler::finishWaf(Exchange& x) {
     wm.waf_memo_scan_values_known.add(ms.values_known);
     wm.waf_memo_scans.add(ms.scans);
     wm.waf_memo_scans_skipped.add(ms.scans_skipped);
+    wm.waf_memo_scans_sieved.add(ms.scans_sieved);
     wm.waf_memo_rule_tests.add(ms.link_values);
     wm.waf_memo_rule_tests_known.add(ms.link_values_known);
     wm.waf_memo_header_sets.add(ms.header_sets);

@@ -99,6 +99,9 @@ class ValueMemo {
     uint64_t values_known = 0;   // ... of them left out, known to match nothing there
     uint64_t scans = 0;          // groups with values to scan
     uint64_t scans_skipped = 0;  // ... of them not scanned: every value known
+    // ... of them not scanned: the values not known hold none of the bytes
+    // the group's patterns need (match::neededClasses)
+    uint64_t scans_sieved = 0;
     uint64_t link_values = 0;        // values a remembered rule link tested
     uint64_t link_values_known = 0;  // ... of them passed over, known not to match
     uint64_t links = 0;              // remembered rule links evaluated
@@ -113,6 +116,7 @@ class ValueMemo {
       values_known += o.values_known;
       scans += o.scans;
       scans_skipped += o.scans_skipped;
+      scans_sieved += o.scans_sieved;
       link_values += o.link_values;
       link_values_known += o.link_values_known;
       links += o.links;

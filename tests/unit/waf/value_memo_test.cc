@@ -174,6 +174,7 @@ ValueMemo::Stats since(const ValueMemo::Stats& before) {
   d.values_known -= before.values_known;
   d.scans -= before.scans;
   d.scans_skipped -= before.scans_skipped;
+  d.scans_sieved -= before.scans_sieved;
   d.link_values -= before.link_values;
   d.link_values_known -= before.link_values_known;
   d.links -= before.links;
@@ -201,6 +202,30 @@ Request withHeaders(std::vector<std::pair<std::string, std::string>> extra, std:
   q.uri = std::move(uri);
   for (auto& h : extra) q.headers.push_back(std::move(h));
   return q;
+}
+
+// A value (a stage of one) that holds none of the bytes the group's patterns
+// need (match::neededClasses: '<' of "<script") is not scanned, and is
+// remembered as matching nothing; a stage a transformation gives the byte is.
+TEST(ValueMemo, ValuesWithoutTheBytesAPatternNeedsAreNotScanned) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none,t:urlDecodeUni")");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->scanStats().links, 1u);
+  bool denied = false;
+  auto s = statsOf(e, withHeaders({}, "/?q=hello+world"), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.scans, 1u);
+  EXPECT_EQ(s.scans_sieved, 1u);
+  s = statsOf(e, withHeaders({}, "/?q=hello+world"), &denied);
+  EXPECT_EQ(s.scans_skipped, 1u);  // remembered
+  EXPECT_EQ(s.scans_sieved, 0u);
+  // "%3Cscript" holds no '<'; its urlDecodeUni stage does.
+  s = statsOf(e, withHeaders({}, "/?q=%253Cscript"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_EQ(s.scans_sieved, 0u);
+  s = statsOf(e, withHeaders({}, "/?q=%3Cscript"), &denied);
+  EXPECT_TRUE(denied);
 }
 
 TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
