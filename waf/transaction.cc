@@ -937,8 +937,10 @@ void Transaction::Impl::scanGroup(size_t gi) {
             }
           if (!seen) {
             have.push_back(v);
+            // (A stage that is the value itself has the value's classes.)
             const bool as_is = v.data() == t.value.data() && v.size() == t.value.size();
-            if ((as_is || need == ~uint64_t(0) ? classes : match::byteClasses(v)) & need) append(v);
+            const uint64_t stage_classes = as_is || need == ~uint64_t(0) ? classes : match::byteClasses(v);
+            if (stage_classes & need) append(v);
             else ++sieved;
           }
         }
