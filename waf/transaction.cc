@@ -904,9 +904,12 @@ void Transaction::Impl::scanGroup(size_t gi) {
         }
         memo_list.push_back(mv);
       }
-      // The value's byte classes (kept in its memo entry), when a need can rule it out.
+      // The value's byte classes (kept in its memo entry), when a need can
+      // rule it out. A long value (a body) is scanned as it is: a pass to
+      // work its classes out would cost about what the scan does, and it
+      // would seldom hold none of what the group needs.
       uint64_t classes = ~uint64_t(0);
-      if (need != ~uint64_t(0)) {
+      if (need != ~uint64_t(0) && t.value.size() <= kMemoMaxValue) {
         if (mv && mv->classes) {
           classes = mv->classes;
         } else {
@@ -939,7 +942,9 @@ void Transaction::Impl::scanGroup(size_t gi) {
             have.push_back(v);
             // (A stage that is the value itself has the value's classes.)
             const bool as_is = v.data() == t.value.data() && v.size() == t.value.size();
-            const uint64_t stage_classes = as_is || need == ~uint64_t(0) ? classes : match::byteClasses(v);
+            uint64_t stage_classes = classes;
+            if (!as_is && need != ~uint64_t(0))
+              stage_classes = v.size() > kMemoMaxValue ? ~uint64_t(0) : match::byteClasses(v);
             if (stage_classes & need) append(v);
             else ++sieved;
           }

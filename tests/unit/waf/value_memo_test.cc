@@ -226,6 +226,10 @@ TEST(ValueMemo, ValuesWithoutTheBytesAPatternNeedsAreNotScanned) {
   EXPECT_EQ(s.scans_sieved, 0u);
   s = statsOf(e, withHeaders({}, "/?q=%3Cscript"), &denied);
   EXPECT_TRUE(denied);
+  // A long value (over 4 KiB) is scanned as it is, its classes not worked out.
+  s = statsOf(e, withHeaders({}, "/?q=" + std::string(5000, 'a')), &denied);
+  EXPECT_FALSE(denied);
+  EXPECT_EQ(s.scans_sieved, 0u);
 }
 
 TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
