@@ -548,10 +548,8 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
       }
       assigned.push_back({l, id});
       addPipeline(pipeline, l->multi_match);
-      if (const auto need = phrases ? match::neededClassesOfPhrases(*phrases) : match::neededClasses(l->op_arg))
-        g->need |= *need;
-      else
-        g->need_any = true;
+      const auto need = phrases ? match::neededClassesOfPhrases(*phrases) : match::neededClasses(l->op_arg);
+      g->need |= need ? *need : ~uint64_t(0);
       for (const auto& v : l->vars) {
         if (v.exclude) continue;
         const std::string sel = gatherSelector(v);

@@ -374,9 +374,9 @@ struct Engine::Impl {
     uint16_t known_count = 0;
     // The byte classes (match::neededClasses) one of which a value must hold
     // for any of the group's patterns to match it; a value without is not
-    // scanned. need_any: some pattern needs none known (every value scanned).
+    // scanned. ~0 (bit 63 is no class's): some pattern needs none known, every
+    // value is scanned.
     uint64_t need = 0;
-    bool need_any = false;
   };
   std::vector<std::unique_ptr<ScanGroup>> scans;
   // What a scan that gathers nothing (every value known, or none) and a link

@@ -863,7 +863,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
   // A value (a stage of one) that holds none of the bytes the group's patterns
   // need is matched by none of them: not scanned (a scan whose every value is
   // so costs no Hyperscan call).
-  const uint64_t need = g.need_any ? ~uint64_t(0) : g.need;
+  const uint64_t need = g.need;
   size_t sieved = 0;
   scan_buf.clear();
   scan_seps.clear();
@@ -975,8 +975,9 @@ void Transaction::Impl::scanGroup(size_t gi) {
     for (MemoValue* mv : memo_list)
       if (mv) mv->clean |= memo_bit;  // (into the thread's memo when the transaction ends)
   }
-  const bool sieved_all = scan_seps.empty() && sieved > 0;
-  finish(ok, clean, gathered, known, scan_seps.empty() && !sieved_all, sieved_all);
+  // Not scanned: every value known (skipped), or some sieved (sieved).
+  const bool unscanned = scan_seps.empty();
+  finish(ok, clean, gathered, known, unscanned && sieved == 0, unscanned && sieved > 0);
 }
 
 const match::ValueMemo::Stats& Transaction::valueMemoStats() const { return impl_->memo_stats; }
@@ -2271,8 +2272,7 @@ std::string Transaction::txValue(std::string_view name) const {
 
 void Transaction::forEachArgument(
     const std::function<void(std::string_view, std::string_view, std::string_view)>& fn) const {
-  if (impl_->request_prepared && !impl_->lists_prepared) impl_->prepareLists();
-  if (impl_->body_pending) impl_->parseBody();
+  if (impl_->request_prepared) impl_->prepareForCollect();  // (what a replay left unmade)
   for (auto& kv : impl_->args_get) fn("ARGS_GET", kv.name, kv.value);
   for (auto& kv : impl_->args_post) fn("ARGS_POST", kv.name, kv.value);
   for (auto& kv : impl_->cookies) fn("REQUEST_COOKIES", kv.name, kv.value);

@@ -1044,7 +1044,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   void prepareLists();
   bool lists_prepared = false;
   // What a replayed request leaves unmade (the lists, the parsed body, the
-  // decoded path), made before a variable is first collected.
+  // decoded path), made before a variable is first collected or the
+  // arguments are asked for (forEachArgument).
   void prepareForCollect() {
     if (!lists_prepared) prepareLists();
     if (body_pending) parseBody();

@@ -1,7 +1,10 @@
 #include "waf/match/needed_bytes.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+
+#include "waf/transformations/internal.h"
 
 namespace rampart::waf::match {
 
@@ -287,25 +290,16 @@ class Parser {
       default: break;
     }
     if (c == 'x') {
+      // \x{H...} (any number of digits, braced) or \xHH (up to two).
+      const bool braced = at('{');
+      if (braced) ++i_;
       unsigned v = 0;
-      if (at('{')) {
-        ++i_;
-        size_t n = 0;
-        while (i_ < p_.size() && std::isxdigit(static_cast<unsigned char>(p_[i_]))) {
-          v = v * 16 + unsigned(std::isdigit(static_cast<unsigned char>(p_[i_])) ? p_[i_] - '0'
-                                                                                   : (p_[i_] | 0x20) - 'a' + 10);
-          if (v > 0x10FFFF) v = 0x10FFFF;
-          ++i_, ++n;
-        }
+      size_t n = 0;
+      for (; i_ < p_.size() && transformations::detail::isHex(p_[i_]) && (braced || n < 2); ++i_, ++n)
+        v = std::min<unsigned>(v * 16 + transformations::detail::xsingle2c(p_[i_]), 0x10FFFF);
+      if (braced) {
         if (!at('}') || n == 0) return -2;
         ++i_;
-      } else {
-        size_t n = 0;
-        while (n < 2 && i_ < p_.size() && std::isxdigit(static_cast<unsigned char>(p_[i_]))) {
-          v = v * 16 + unsigned(std::isdigit(static_cast<unsigned char>(p_[i_])) ? p_[i_] - '0'
-                                                                                   : (p_[i_] | 0x20) - 'a' + 10);
-          ++i_, ++n;
-        }
       }
       return v > 0xFF ? 0x80 : int(v);  // a code point past a byte: its encoding's bytes are high
     }
@@ -408,7 +402,7 @@ class Parser {
       if (c == ']' && !first) break;
       first = false;
       if (c == '[' && i_ + 1 < p_.size() && (p_[i_ + 1] == ':' || p_[i_ + 1] == '=' || p_[i_ + 1] == '.')) {
-        const size_t end = p_.find(std::string_view(&p_[i_ + 1], 1).data(), i_ + 2, 1);
+        const size_t end = p_.find(p_[i_ + 1], i_ + 2);  // its closing ':', '=' or '.'
         if (end == std::string_view::npos || end + 1 >= p_.size() || p_[end + 1] != ']') {
           fail();
           return 0;

@@ -17,6 +17,7 @@
 #include "rules/parser.h"
 #include "waf/match/needed_bytes.h"
 #include "waf/match/regex.h"
+#include "waf/transformations/transformation.h"
 
 namespace rampart::waf::match {
 namespace {
@@ -95,18 +96,15 @@ TEST(NeededBytes, Phrases) {
   EXPECT_FALSE(neededClassesOfPhrases({"a", ""}));
 }
 
-std::string percentDecode(std::string_view s) {
+// A payload line as the rules see it after ModSecurity's urlDecode (%XX, '+').
+std::string percentDecoded(const std::string& line) {
   std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
+  return transformations::find("urlDecode")->fn(line, out) ? out : line;
+}
+
+std::string lowered(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 // Every CRS @rx, @pm and @pmFromFile pattern the analysis gives a mask: none
@@ -165,7 +163,7 @@ TEST(NeededBytes, CrsPatternsMatchNothingWithoutWhatTheyNeed) {
                                                   "expect_ids", "no_expect_ids", "Accept", "User-Agent"};
       if (stock.count(key)) continue;
       lines.insert(line);
-      lines.insert(percentDecode(line));
+      lines.insert(percentDecoded(line));
     }
   }
   const std::vector<std::string> payloads(lines.begin(), lines.end());
@@ -177,11 +175,8 @@ TEST(NeededBytes, CrsPatternsMatchNothingWithoutWhatTheyNeed) {
     if (!need) continue;
     ++with_mask;
     std::unique_ptr<Regex> re;
-    std::vector<std::string> lowered;
-    for (const auto& ph : p.phrases) {
-      lowered.push_back(ph);
-      for (char& c : lowered.back()) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
+    std::vector<std::string> phrases;
+    for (const auto& ph : p.phrases) phrases.push_back(lowered(ph));
     if (!p.text.empty()) {
       std::string err;
       re = Regex::compile(p.text, {}, &err);
@@ -189,10 +184,9 @@ TEST(NeededBytes, CrsPatternsMatchNothingWithoutWhatTheyNeed) {
     }
     auto matches = [&](const std::string& v) {
       if (re) return re->matches(v);
-      std::string lower = v;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      for (const auto& l : lowered)
-        if (lower.find(l) != std::string::npos) return true;
+      const std::string lower = lowered(v);
+      for (const auto& ph : phrases)
+        if (lower.find(ph) != std::string::npos) return true;
       return false;
     };
     // The bytes the mask leaves: what a value the scan passes over holds.
