@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -433,6 +434,78 @@ std::string gatherKey(const CompiledRule& l) {
   return key;
 }
 
+// A gatherKey part that gathers one value, or the few of one name: a variable
+// that is not a collection (the request line's parts), or a collection's
+// named member (REQUEST_HEADERS:referer). Not the body, nor an XPath.
+bool singleValuePart(std::string_view part) {
+  const size_t colon = part.find(':');
+  const std::string_view name = part.substr(0, colon);
+  const std::string_view sel = colon == std::string_view::npos ? std::string_view() : part.substr(colon + 1);
+  if (!sel.empty()) return sel.front() != '/';
+  static constexpr std::string_view kSingle[] = {"REQUEST_FILENAME", "REQUEST_BASENAME", "REQUEST_LINE",
+                                                 "REQUEST_URI",      "REQUEST_URI_RAW",  "REQUEST_METHOD",
+                                                 "REQUEST_PROTOCOL", "QUERY_STRING",     "PATH_INFO"};
+  return std::find(std::begin(kSingle), std::end(kSingle), name) != std::end(kSingle);
+}
+
+// Scan groups (phase, gatherKey) whose variables differ by single values only
+// join: the smaller group's links into the group with the fewest more. Each
+// Hyperscan call on a request's first sight of a value costs ~0.5 us of cache
+// misses whatever it scans (its database's and Hyperscan's own lines), so two
+// small groups scanned as one cost about one; the links that do not read the
+// extra value may be reported for it and are then evaluated in full (time,
+// never a verdict). Groups of more than kSmallGroup links stay apart: a large
+// database costs by what it holds, not by its calls.
+constexpr size_t kSmallGroup = 8;
+void joinSmallGroups(std::map<std::pair<int, std::string>, std::vector<CompiledRule*>>& groups) {
+  struct Entry {
+    std::pair<int, std::string> key;
+    std::vector<std::string> parts;  // sorted (gatherKey's order)
+    size_t links = 0;                // before any joined
+    Entry* into = nullptr;
+  };
+  std::vector<Entry> all;
+  for (const auto& [key, links] : groups) {
+    Entry e{key, {}, links.size(), nullptr};
+    for (size_t at = 0; at < key.second.size();) {
+      const size_t nl = key.second.find('\n', at);
+      e.parts.push_back(key.second.substr(at, nl - at));
+      at = nl + 1;
+    }
+    all.push_back(std::move(e));
+  }
+  // Larger sets first: a group joins one already decided to stay.
+  std::vector<Entry*> order;
+  for (auto& e : all) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Entry* a, const Entry* b) { return a->parts.size() > b->parts.size(); });
+  for (size_t i = 0; i < order.size(); ++i) {
+    Entry& a = *order[i];
+    if (a.links > kSmallGroup) continue;
+    Entry* best = nullptr;
+    size_t best_extra = 0;
+    for (size_t j = 0; j < i; ++j) {
+      Entry& b = *order[j];
+      if (b.into || b.links > kSmallGroup || b.key.first != a.key.first || b.parts.size() <= a.parts.size() ||
+          !std::includes(b.parts.begin(), b.parts.end(), a.parts.begin(), a.parts.end()))
+        continue;
+      std::vector<std::string> extra;
+      std::set_difference(b.parts.begin(), b.parts.end(), a.parts.begin(), a.parts.end(), std::back_inserter(extra));
+      if (!std::all_of(extra.begin(), extra.end(), [](const std::string& p) { return singleValuePart(p); })) continue;
+      if (!best || extra.size() < best_extra) best = &b, best_extra = extra.size();
+    }
+    if (!best) continue;
+    a.into = best;
+    // After the group's own links: theirs name the wider variables, which the
+    // group's gathering then takes first (a named member of one is not gathered twice).
+    auto& to = groups[best->key];
+    auto& from = groups[a.key];
+    to.insert(to.end(), from.begin(), from.end());
+  }
+  for (const auto& e : all)
+    if (e.into) groups.erase(e.key);
+}
+
 }  // namespace
 
 // Which rules a benign request reaches: a DetectionOnly probe (GET / with a
@@ -466,9 +539,10 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   // values), against every pattern of the group. A pattern may so be reported
   // for another pipeline's result than its own: the scan is a necessary
   // condition (a reported link is evaluated in full), so that costs time,
-  // never a verdict. Links with other variables scan apart: a pattern
+  // never a verdict. Links with other variables scan apart (a pattern
   // reported for a value its rules do not read would be a candidate for
-  // nothing, and RE2 would confirm it on every value they do read.
+  // nothing, and RE2 would confirm it on every value they do read), unless
+  // the groups are small and differ by single values (joinSmallGroups).
   // Every link of the rules the probe reached, with its rule's phase.
   auto forEachReachedLink = [&](auto&& fn) {
     for (auto& r : impl.rules) {
@@ -481,6 +555,7 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   forEachReachedLink([&](int phase, CompiledRule& l) {
     if (scannable(l)) by_group[{phase, gatherKey(l)}].push_back(&l);
   });
+  joinSmallGroups(by_group);
   for (auto& [key, links] : by_group) {
     auto g = std::make_unique<Impl::ScanGroup>();
     g->phase = key.first;

@@ -430,6 +430,33 @@ SecRule ARGS "@rx ^x" "id:93,phase:1,pass,setvar:tx.start=1")X");
   for (const char* v : {"anchored", "separated", "start"}) EXPECT_EQ(r.tx_(v), "") << v;
 }
 
+// Small groups whose variables differ by single values (a request line part,
+// a named header) share one scan: one Hyperscan call where there were two. A
+// link is still matched only in the values it reads: reported for the extra
+// value, it is evaluated in full. A group that would add a whole collection
+// (every header) stays apart.
+TEST(RuleFlow, PrefilterJoinsSmallGroupsThatDifferBySingleValues) {
+  auto e = compileRules(R"X(
+SecRule ARGS|REQUEST_FILENAME "@rx wide1" "id:121,phase:2,pass,setvar:tx.wide=1"
+SecRule ARGS "@rx narrow2" "id:122,phase:2,pass,setvar:tx.narrow=1"
+SecRule ARGS|REQUEST_HEADERS:User-Agent "@rx agent3" "id:123,phase:2,pass,setvar:tx.agent=1"
+SecRule ARGS|REQUEST_HEADERS "@rx header4" "id:124,phase:2,pass,setvar:tx.header=1")X");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->scanStats().links, 4u);
+  EXPECT_EQ(e->scanStats().databases, 3u);  // ARGS joins ARGS|REQUEST_FILENAME; the others apart
+  Request in_path;
+  in_path.uri = "/narrow2/header4?a=1";  // in REQUEST_FILENAME, which 122 and 124 do not read
+  in_path.headers.push_back({"X-Other", "agent3"});  // a header 123 does not read
+  auto r = run(e, in_path);
+  for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "") << v;
+  Request hits;
+  hits.uri = "/wide1?a=narrow2&b=agent3";
+  hits.headers.push_back({"User-Agent", "x"});
+  hits.headers.push_back({"X-Other", "header4"});
+  r = run(e, hits);
+  for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "1") << v;
+}
+
 // Links no database decides that read untransformed values share a RegexSet:
 // the same matches, variables and captures as without the prefilter.
 TEST(RuleFlow, RegexSetKeepsResults) {
