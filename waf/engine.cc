@@ -555,7 +555,9 @@ void Engine::buildScans(const std::shared_ptr<Engine>& engine) {
   forEachReachedLink([&](int phase, CompiledRule& l) {
     if (scannable(l)) by_group[{phase, gatherKey(l)}].push_back(&l);
   });
-  joinSmallGroups(by_group);
+  // RAMPART_WAF_JOIN_GROUPS=0: every set of variables scans apart (A/B measurements, tests).
+  if (const char* j = std::getenv("RAMPART_WAF_JOIN_GROUPS"); !(j && std::string_view(j) == "0"))
+    joinSmallGroups(by_group);
   for (auto& [key, links] : by_group) {
     auto g = std::make_unique<Impl::ScanGroup>();
     g->phase = key.first;

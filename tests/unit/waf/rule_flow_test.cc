@@ -436,25 +436,30 @@ SecRule ARGS "@rx ^x" "id:93,phase:1,pass,setvar:tx.start=1")X");
 // value, it is evaluated in full. A group that would add a whole collection
 // (every header) stays apart.
 TEST(RuleFlow, PrefilterJoinsSmallGroupsThatDifferBySingleValues) {
-  auto e = compileRules(R"X(
+  const char* rules = R"X(
 SecRule ARGS|REQUEST_FILENAME "@rx wide1" "id:121,phase:2,pass,setvar:tx.wide=1"
 SecRule ARGS "@rx narrow2" "id:122,phase:2,pass,setvar:tx.narrow=1"
 SecRule ARGS|REQUEST_HEADERS:User-Agent "@rx agent3" "id:123,phase:2,pass,setvar:tx.agent=1"
-SecRule ARGS|REQUEST_HEADERS "@rx header4" "id:124,phase:2,pass,setvar:tx.header=1")X");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->scanStats().links, 4u);
-  EXPECT_EQ(e->scanStats().databases, 3u);  // ARGS joins ARGS|REQUEST_FILENAME; the others apart
-  Request in_path;
-  in_path.uri = "/narrow2/header4?a=1";  // in REQUEST_FILENAME, which 122 and 124 do not read
-  in_path.headers.push_back({"X-Other", "agent3"});  // a header 123 does not read
-  auto r = run(e, in_path);
-  for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "") << v;
-  Request hits;
-  hits.uri = "/wide1?a=narrow2&b=agent3";
-  hits.headers.push_back({"User-Agent", "x"});
-  hits.headers.push_back({"X-Other", "header4"});
-  r = run(e, hits);
-  for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "1") << v;
+SecRule ARGS|REQUEST_HEADERS "@rx header4" "id:124,phase:2,pass,setvar:tx.header=1")X";
+  auto joined = compileRules(rules);
+  auto apart = compileRulesWith("RAMPART_WAF_JOIN_GROUPS", "0", rules);
+  ASSERT_TRUE(joined && apart);
+  EXPECT_EQ(joined->scanStats().links, 4u);
+  EXPECT_EQ(joined->scanStats().databases, 3u);  // ARGS joins ARGS|REQUEST_FILENAME; the others apart
+  EXPECT_EQ(apart->scanStats().databases, 4u);
+  for (const auto& e : {joined, apart}) {
+    Request in_path;
+    in_path.uri = "/narrow2/header4?a=1";  // in REQUEST_FILENAME, which 122 and 124 do not read
+    in_path.headers.push_back({"X-Other", "agent3"});  // a header 123 does not read
+    auto r = run(e, in_path);
+    for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "") << v;
+    Request hits;
+    hits.uri = "/wide1?a=narrow2&b=agent3";
+    hits.headers.push_back({"User-Agent", "x"});
+    hits.headers.push_back({"X-Other", "header4"});
+    r = run(e, hits);
+    for (const char* v : {"wide", "narrow", "agent", "header"}) EXPECT_EQ(r.tx_(v), "1") << v;
+  }
 }
 
 // Links no database decides that read untransformed values share a RegexSet:
