@@ -454,19 +454,27 @@ bool singleValuePart(std::string_view part) {
 // misses whatever it scans (its database's and Hyperscan's own lines), so two
 // small groups scanned as one cost about one; the links that do not read the
 // extra value may be reported for it and are then evaluated in full (time,
-// never a verdict). Groups of more than kSmallGroup links stay apart: a large
-// database costs by what it holds, not by its calls.
+// never a verdict). Groups of more than kSmallGroup links stay apart (a large
+// database costs by what it holds, not by its calls), and so do groups with
+// a pattern longer than HsPrefilter::kLongPattern: such command lists may be
+// refused by Hyperscan beside patterns they compiled apart from (CRS PL2's
+// 932239 beside 932205-207), and their rule would then always run in full.
 constexpr size_t kSmallGroup = 8;
+bool smallGroup(const std::vector<CompiledRule*>& links) {
+  return links.size() <= kSmallGroup && std::none_of(links.begin(), links.end(), [](const CompiledRule* l) {
+           return !l->op->phrases() && l->op_arg.size() > match::HsPrefilter::kLongPattern;
+         });
+}
 void joinSmallGroups(std::map<std::pair<int, std::string>, std::vector<CompiledRule*>>& groups) {
   struct Entry {
     std::pair<int, std::string> key;
     std::vector<std::string> parts;  // sorted (gatherKey's order)
-    size_t links = 0;                // before any joined
+    bool small = false;              // smallGroup, before any joined
     Entry* into = nullptr;
   };
   std::vector<Entry> all;
   for (const auto& [key, links] : groups) {
-    Entry e{key, {}, links.size(), nullptr};
+    Entry e{key, {}, smallGroup(links), nullptr};
     for (size_t at = 0; at < key.second.size();) {
       const size_t nl = key.second.find('\n', at);
       e.parts.push_back(key.second.substr(at, nl - at));
@@ -481,12 +489,12 @@ void joinSmallGroups(std::map<std::pair<int, std::string>, std::vector<CompiledR
                    [](const Entry* a, const Entry* b) { return a->parts.size() > b->parts.size(); });
   for (size_t i = 0; i < order.size(); ++i) {
     Entry& a = *order[i];
-    if (a.links > kSmallGroup) continue;
+    if (!a.small) continue;
     Entry* best = nullptr;
     size_t best_extra = 0;
     for (size_t j = 0; j < i; ++j) {
       Entry& b = *order[j];
-      if (b.into || b.links > kSmallGroup || b.key.first != a.key.first || b.parts.size() <= a.parts.size() ||
+      if (b.into || !b.small || b.key.first != a.key.first || b.parts.size() <= a.parts.size() ||
           !std::includes(b.parts.begin(), b.parts.end(), a.parts.begin(), a.parts.end()))
         continue;
       std::vector<std::string> extra;

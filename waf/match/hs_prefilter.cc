@@ -38,12 +38,13 @@ constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMA
 // Part of every cache key: bumped whenever the flags or build()'s fallbacks
 // change, so that a database cached by an older build is not taken for this one's.
 constexpr std::string_view kBuildScheme = "scheme 5\n";
-// Patterns longer than this are measured (tooSlow) and never compiled in
-// prefilter mode: Hyperscan's approximation of a long command list (CRS
-// 932230, 932235, 932250, 932260) matches nearly every batch, so it filters
-// nothing and slows the scan of its database (a third of the 1 KB POST's
-// RCE scan); such a pattern is left out and its rule always evaluated.
-constexpr size_t kLongPattern = 1500;
+// Patterns longer than HsPrefilter::kLongPattern are measured (tooSlow) and
+// never compiled in prefilter mode: Hyperscan's approximation of a long
+// command list (CRS 932230, 932235, 932250, 932260) matches nearly every
+// batch, so it filters nothing and slows the scan of its database (a third of
+// the 1 KB POST's RCE scan); such a pattern is left out and its rule always
+// evaluated.
+constexpr size_t kLongPattern = HsPrefilter::kLongPattern;
 // Hyperscan refuses an expression longer than 16000 bytes ("Pattern length
 // exceeds limit"): a long phrase list (CRS 930120's lfi-os-files.data, 1,100
 // file names, ~21 KB as an alternation) is split into expressions of up to

@@ -84,6 +84,12 @@ class HsPrefilter {
   // The same into hits[0 .. size()-1] (the engine keeps every group's in one array).
   bool scan(std::string_view buffer, uint8_t* hits, const std::vector<uint32_t>* separators = nullptr) const;
 
+  // Patterns longer than this (translated) are measured against RE2 when
+  // added and never compiled in prefilter mode: CRS's long command lists
+  // (932230, 932235, 932250, 932260...), which Hyperscan scans slowly or
+  // refuses alongside others.
+  static constexpr size_t kLongPattern = 1500;
+
   // Where compiled databases are kept ("" turns the disk cache off). Process-wide.
   static void setCacheDir(std::string dir);
   static std::string cacheDir();
