@@ -436,16 +436,14 @@ std::string gatherKey(const CompiledRule& l) {
 
 // A gatherKey part that gathers one value, or the few of one name: a variable
 // that is not a collection (the request line's parts), or a collection's
-// named member (REQUEST_HEADERS:referer). Not the body, nor an XPath.
+// named member (REQUEST_HEADERS:referer). Not a body, nor an XPath.
 bool singleValuePart(std::string_view part) {
   const size_t colon = part.find(':');
-  const std::string_view name = part.substr(0, colon);
   const std::string_view sel = colon == std::string_view::npos ? std::string_view() : part.substr(colon + 1);
   if (!sel.empty()) return sel.front() != '/';
-  static constexpr std::string_view kSingle[] = {"REQUEST_FILENAME", "REQUEST_BASENAME", "REQUEST_LINE",
-                                                 "REQUEST_URI",      "REQUEST_URI_RAW",  "REQUEST_METHOD",
-                                                 "REQUEST_PROTOCOL", "QUERY_STRING",     "PATH_INFO"};
-  return std::find(std::begin(kSingle), std::end(kSingle), name) != std::end(kSingle);
+  using variables::Kind;
+  const Kind k = variables::lookup(part.substr(0, colon));
+  return k != Kind::Unknown && !variables::isCollection(k) && k != Kind::RequestBody && k != Kind::ResponseBody;
 }
 
 // Scan groups (phase, gatherKey) whose variables differ by single values only

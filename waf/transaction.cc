@@ -864,6 +864,10 @@ void Transaction::Impl::scanGroup(size_t gi) {
   // need is matched by none of them: not scanned (a scan whose every value is
   // so costs no Hyperscan call).
   const uint64_t need = g.need;
+  // A long value or stage (a body) is taken as holding every class: a pass to
+  // work its classes out would cost about what its scan does, and it would
+  // seldom hold none of what the group needs.
+  auto classesOf = [](std::string_view v) { return v.size() > kMemoMaxValue ? ~uint64_t(0) : match::byteClasses(v); };
   size_t sieved = 0;
   scan_buf.clear();
   scan_seps.clear();
@@ -904,16 +908,13 @@ void Transaction::Impl::scanGroup(size_t gi) {
         }
         memo_list.push_back(mv);
       }
-      // The value's byte classes (kept in its memo entry), when a need can
-      // rule it out. A long value (a body) is scanned as it is: a pass to
-      // work its classes out would cost about what the scan does, and it
-      // would seldom hold none of what the group needs.
+      // The value's byte classes (kept in its memo entry), when a need can rule it out.
       uint64_t classes = ~uint64_t(0);
-      if (need != ~uint64_t(0) && t.value.size() <= kMemoMaxValue) {
+      if (need != ~uint64_t(0)) {
         if (mv && mv->classes) {
           classes = mv->classes;
         } else {
-          classes = match::byteClasses(t.value);
+          classes = classesOf(t.value);
           if (mv) mv->classes = classes;
         }
       }
@@ -942,9 +943,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
             have.push_back(v);
             // (A stage that is the value itself has the value's classes.)
             const bool as_is = v.data() == t.value.data() && v.size() == t.value.size();
-            uint64_t stage_classes = classes;
-            if (!as_is && need != ~uint64_t(0))
-              stage_classes = v.size() > kMemoMaxValue ? ~uint64_t(0) : match::byteClasses(v);
+            const uint64_t stage_classes = as_is || need == ~uint64_t(0) ? classes : classesOf(v);
             if (stage_classes & need) append(v);
             else ++sieved;
           }

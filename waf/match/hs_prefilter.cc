@@ -38,13 +38,6 @@ constexpr unsigned kBase = HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SINGLEMA
 // Part of every cache key: bumped whenever the flags or build()'s fallbacks
 // change, so that a database cached by an older build is not taken for this one's.
 constexpr std::string_view kBuildScheme = "scheme 5\n";
-// Patterns longer than HsPrefilter::kLongPattern are measured (tooSlow) and
-// never compiled in prefilter mode: Hyperscan's approximation of a long
-// command list (CRS 932230, 932235, 932250, 932260) matches nearly every
-// batch, so it filters nothing and slows the scan of its database (a third of
-// the 1 KB POST's RCE scan); such a pattern is left out and its rule always
-// evaluated.
-constexpr size_t kLongPattern = HsPrefilter::kLongPattern;
 // Hyperscan refuses an expression longer than 16000 bytes ("Pattern length
 // exceeds limit"): a long phrase list (CRS 930120's lfi-os-files.data, 1,100
 // file names, ~21 KB as an alternation) is split into expressions of up to
@@ -53,7 +46,7 @@ constexpr size_t kMaxExpression = 12000;
 
 // Whether a pattern Hyperscan refuses in exact mode may try prefilter mode.
 bool approximable(const std::string& t, unsigned flags) {
-  return !(flags & HS_FLAG_PREFILTER) && t.size() <= kLongPattern;
+  return !(flags & HS_FLAG_PREFILTER) && t.size() <= HsPrefilter::kLongPattern;
 }
 
 std::atomic<uint64_t> next_db_id{1};
@@ -491,7 +484,7 @@ int HsPrefilter::add(const std::string& pattern, bool re2, bool matches_separato
     flags |= HS_FLAG_PREFILTER;
     if (!parses(t, flags)) return -1;
   }
-  if (t.size() > kLongPattern && tooSlow(t, flags)) return -1;
+  if (t.size() > HsPrefilter::kLongPattern && tooSlow(t, flags)) return -1;
   patterns_.push_back(std::move(t));
   flags_.push_back(flags);
   id_of_.push_back(static_cast<uint32_t>(ids_));

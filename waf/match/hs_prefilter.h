@@ -85,9 +85,12 @@ class HsPrefilter {
   bool scan(std::string_view buffer, uint8_t* hits, const std::vector<uint32_t>* separators = nullptr) const;
 
   // Patterns longer than this (translated) are measured against RE2 when
-  // added and never compiled in prefilter mode: CRS's long command lists
-  // (932230, 932235, 932250, 932260...), which Hyperscan scans slowly or
-  // refuses alongside others.
+  // added (tooSlow) and never compiled in prefilter mode: Hyperscan's
+  // approximation of a long command list (CRS 932230, 932235, 932250, 932260)
+  // matches nearly every batch, so it filters nothing and slows the scan of
+  // its database (a third of the 1 KB POST's RCE scan); such a pattern is
+  // left out and its rule always evaluated. Beside others, Hyperscan may also
+  // refuse one it compiles alone.
   static constexpr size_t kLongPattern = 1500;
 
   // Where compiled databases are kept ("" turns the disk cache off). Process-wide.
