@@ -147,6 +147,19 @@ class BusyPollTest(unittest.TestCase):
             backend.close()
 
 
+def thread_names(pid):
+    """{tid: name} of a process's threads. A thread that ends between the
+    listing and the read is left out (CI once saw one go: ENOENT on its comm)."""
+    names = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names[tid] = f.read().strip()
+        except FileNotFoundError:
+            pass
+    return names
+
+
 class ThreadNamesTest(unittest.TestCase):
     def test_threads_are_named(self):
         """top -H, perf and gdb show what each thread is."""
@@ -161,10 +174,7 @@ class ThreadNamesTest(unittest.TestCase):
             want = {"worker-0", "worker-1", "log-access", "log-audit", "sink-archive"}
             deadline = time.time() + 5
             while True:
-                names = set()
-                for tid in os.listdir(f"/proc/{gw.proc.pid}/task"):
-                    with open(f"/proc/{gw.proc.pid}/task/{tid}/comm") as f:
-                        names.add(f.read().strip())
+                names = set(thread_names(gw.proc.pid).values())
                 if want <= names or time.time() > deadline:
                     break
                 time.sleep(0.02)
@@ -191,9 +201,7 @@ routes: [ {{ name: d, match: {{ path: {{ prefix: "/" }} }}, direct_response: {{ 
 
             def wakeups():
                 n = {}
-                for tid in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                        name = f.read().strip()
+                for tid, name in thread_names(pid).items():
                     if name in ("log-access", "log-audit", "sink-archive"):
                         with open(f"/proc/{pid}/task/{tid}/status") as f:
                             n[name] = next(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
