@@ -923,30 +923,39 @@ void Transaction::Impl::scanGroup(size_t gi) {
         else ++sieved;
         continue;
       }
-      // Each distinct result once. A pipeline that leaves the value as it is
-      // (most, for most values) or a cached result another pipeline shares
-      // returns the same bytes at the same address: compared by address first.
+      // Each distinct result once. The value as it is (what most pipelines
+      // leave, for most values: no step runs for them) is taken once, by a
+      // flag; the other results are compared with those taken, by address
+      // first (a cached result another pipeline shares is at the same address).
       // (The views stay valid while the group is gathered: the thread's cache
       // and the transaction's storage keep them.)
-      auto& have = scan_have;
+      bool value_taken = false;
+      auto takeValue = [&] {
+        if (value_taken) return;
+        value_taken = true;
+        if (classes & need) append(t.value);
+        else ++sieved;
+      };
+      auto& have = scan_have;  // the results other than the value
       have.clear();
       for (const auto& [pipeline, multi] : g.pipelines) {
-        transformedValues(t, *pipeline, multi, scan_stages);
+        if (!pipeline->tfn_triggers || !mayChange(t, pipeline->tfn_triggers)) {
+          takeValue();  // (transformedValues' answer, without its vector)
+          continue;
+        }
+        transformedValuesSlow(t, *pipeline, multi, scan_stages);
         for (std::string_view v : scan_stages) {
-          bool seen = false;
-          for (std::string_view h : have)
-            if (h.size() == v.size() && (h.data() == v.data() || std::memcmp(h.data(), v.data(), v.size()) == 0)) {
-              seen = true;
-              break;
-            }
-          if (!seen) {
-            have.push_back(v);
-            // (A stage that is the value itself has the value's classes.)
-            const bool as_is = v.data() == t.value.data() && v.size() == t.value.size();
-            const uint64_t stage_classes = as_is || need == ~uint64_t(0) ? classes : classesOf(v);
-            if (stage_classes & need) append(v);
-            else ++sieved;
+          auto same = [v](std::string_view h) {
+            return h.size() == v.size() && (h.data() == v.data() || std::memcmp(h.data(), v.data(), v.size()) == 0);
+          };
+          if (same(t.value)) {
+            takeValue();
+            continue;
           }
+          if (std::any_of(have.begin(), have.end(), same)) continue;
+          have.push_back(v);
+          if ((need == ~uint64_t(0) ? classes : classesOf(v)) & need) append(v);
+          else ++sieved;
         }
       }
     }
