@@ -4,6 +4,7 @@
 #include <cstring>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <emmintrin.h>
 #include <pcre2.h>
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
@@ -177,18 +178,35 @@ void Regex::buildAtomGuard() {
 
 bool Regex::holdsLiteral(std::string_view input) const {
   const std::string& lit = literal_text_;
+  const size_t n = lit.size();
+  if (input.size() < n) return false;
+  const char* s = input.data();
   auto eq = [&](size_t at) {
-    for (size_t k = 0; k < lit.size(); ++k) {
-      char c = input[at + k];
+    for (size_t k = 0; k < n; ++k) {
+      char c = s[at + k];
       if (caseless_ && c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
       if (c != lit[k]) return false;
     }
     return true;
   };
-  if (input.size() < lit.size()) return false;
   if (literal_anchored_) return eq(0);
-  for (size_t at = 0; at + lit.size() <= input.size(); ++at)
-    if (eq(at)) return true;
+  // The places that hold the literal's first byte (either case of a letter
+  // when caseless: the literal is lower case then), 16 at a time, and the
+  // literal compared there; a short or clean value costs a few instructions
+  // a block instead of a comparison at every place.
+  const size_t last = input.size() - n;  // the last place the literal can start
+  const char f = lit[0];
+  const char g = caseless_ && f >= 'a' && f <= 'z' ? char(f - 'a' + 'A') : f;
+  size_t at = 0;
+  const __m128i vf = _mm_set1_epi8(f), vg = _mm_set1_epi8(g);
+  for (; at + 16 <= last + 1; at += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + at));
+    for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, vf), _mm_cmpeq_epi8(b, vg))));
+         m; m &= m - 1)
+      if (eq(at + size_t(__builtin_ctz(m)))) return true;
+  }
+  for (; at <= last; ++at)
+    if ((s[at] == f || s[at] == g) && eq(at)) return true;
   return false;
 }
 

@@ -42,6 +42,37 @@ TEST(Regex, CaselessOption) {
   EXPECT_TRUE(re->matches("ID_x"));
 }
 
+// A pattern that is a literal is looked for without the engine: found at
+// every place of values around the 16-byte blocks it is looked for in, in
+// either case when caseless, and not where only a part of it or its other
+// case is.
+TEST(Regex, WholeLiteralFoundAtEveryPlace) {
+  for (bool caseless : {false, true}) {
+    RegexOptions o;
+    o.caseless = caseless;
+    for (const std::string lit : {"x", "sel", "select", "<script", "0123456789abcdefghij"}) {
+      auto re = Regex::compile(lit, o, nullptr);
+      ASSERT_TRUE(re);
+      for (size_t len = lit.size(); len <= 40; ++len)
+        for (size_t at = 0; at + lit.size() <= len; ++at) {
+          std::string v(len, '.');
+          v.replace(at, lit.size(), lit);
+          EXPECT_TRUE(re->matches(v)) << lit << " at " << at << " of " << len;
+          std::string upper = v;
+          for (auto& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+          const bool has_letter = std::any_of(lit.begin(), lit.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+          EXPECT_EQ(re->matches(upper), caseless || !has_letter) << lit << " upper at " << at << " of " << len;
+          if (lit.size() > 1) {
+            std::string cut = v;
+            cut[at + lit.size() - 1] = '.';  // all but its last byte
+            EXPECT_FALSE(re->matches(cut)) << lit << " cut at " << at << " of " << len;
+          }
+        }
+      EXPECT_FALSE(re->matches(std::string(lit.size() - 1, lit[0])));
+    }
+  }
+}
+
 // A pattern that starts with a literal rejects inputs without it before the
 // engine runs: the answers are the engine's, quantified last characters and
 // alternations included.
