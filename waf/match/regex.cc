@@ -1,10 +1,11 @@
 #include "waf/match/regex.h"
 
+#include <emmintrin.h>
+
 #include <cctype>
 #include <cstring>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <emmintrin.h>
 #include <pcre2.h>
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
@@ -180,6 +181,7 @@ bool Regex::holdsLiteral(std::string_view input) const {
   const std::string& lit = literal_text_;
   const size_t n = lit.size();
   if (input.size() < n) return false;
+  if (n == 0) return true;  // (never made: a literal is a byte at least)
   const char* s = input.data();
   auto eq = [&](size_t at) {
     for (size_t k = 0; k < n; ++k) {
