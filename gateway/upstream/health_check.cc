@@ -208,12 +208,16 @@ void HealthChecker::start(std::vector<std::shared_ptr<Pool>> pools) {
   impl_ = std::make_unique<Impl>();
   impl_->on_change = on_change;
   impl_->pools = std::move(pools);
+  size_t loops = 0;
   for (const auto& pool : impl_->pools) {
     if (!pool || !pool->config().active.enabled) continue;
     for (const auto& ep : pool->endpoints()) {
       asio::co_spawn(impl_->io, checkLoop(*impl_, pool, *ep), asio::detached);
+      ++loops;
     }
   }
+  // No pool checked actively: no thread (it would find no work and end at once).
+  if (loops == 0) return;
   Impl* impl = impl_.get();
   impl_->thread = std::thread([impl] {
     nameThisThread("health-check");

@@ -149,7 +149,8 @@ class BusyPollTest(unittest.TestCase):
 
 def thread_names(pid):
     """{tid: name} of a process's threads. A thread that ends between the
-    listing and the read is left out (CI once saw one go: ENOENT on its comm)."""
+    listing and the read is left out (CI once saw one go, ENOENT on its comm:
+    the health checker's, which then started without a pool to check)."""
     names = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
