@@ -939,7 +939,7 @@ void Transaction::Impl::scanGroup(size_t gi) {
       auto& have = scan_have;  // the results other than the value
       have.clear();
       for (const auto& [pipeline, multi] : g.pipelines) {
-        if (!pipeline->tfn_triggers || !mayChange(t, pipeline->tfn_triggers)) {
+        if (leavesAsIs(t, *pipeline)) {
           takeValue();  // (transformedValues' answer, without its vector)
           continue;
         }

@@ -979,10 +979,14 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string_view transformStep(std::string_view value, std::string_view cur, const CompiledRule& link, size_t i);
   std::string_view transformStepUncached(ThreadCache& tc, const CacheKey& key, std::string_view cur,
                                          const CompiledRule& link, size_t i);
+  // No steps, or none that would change this value: it is its own result, no
+  // step runs, no cache entry is looked up or made (most benign values for
+  // most pipelines).
+  __attribute__((always_inline)) static bool leavesAsIs(const VarValue& t, const CompiledRule& link) {
+    return !link.tfn_triggers || !mayChange(t, link.tfn_triggers);
+  }
   void transformedValues(const VarValue& t, const CompiledRule& link, bool multi, std::vector<std::string_view>& out) {
-    // No steps, or none that would change this value: no step runs, no cache
-    // entry is looked up or made (most benign values for most pipelines).
-    if (!link.tfn_triggers || !mayChange(t, link.tfn_triggers)) {
+    if (leavesAsIs(t, link)) {
       out.clear();
       out.push_back(t.value);
       return;
