@@ -990,23 +990,55 @@ void Transaction::Impl::scanGroup(size_t gi) {
 
 const match::ValueMemo::Stats& Transaction::valueMemoStats() const { return impl_->memo_stats; }
 
-bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
+Transaction::Impl::SetMemo* Transaction::Impl::setMemoOf(int set, std::string_view value, SetMemo** free_slot) {
   const size_t mask = set_memo.size() - 1;
   size_t at = ((reinterpret_cast<uintptr_t>(value.data()) >> 3) * 0x9E3779B97F4A7C15ull >> 40) & mask;
-  SetMemo* free_slot = nullptr;  // none in a crowded neighbourhood: the answer is not remembered
+  *free_slot = nullptr;  // none in a crowded neighbourhood: the answer is not remembered
   for (size_t probe = 0; probe < 8; ++probe, at = (at + 1) & mask) {
     SetMemo& m = set_memo[at];
     if (m.gen != ws->set_gen) {
-      free_slot = &m;
-      break;
+      *free_slot = &m;
+      return nullptr;
     }
-    if (m.data == value.data() && m.size == value.size() && m.set == link.regex_set)
-      return !(m.bits >> link.regex_set_bit & 1);
+    if (m.data == value.data() && m.size == value.size() && m.set == set) return &m;
   }
+  return nullptr;
+}
+
+bool Transaction::Impl::setRulesOut(const CompiledRule& link, std::string_view value) {
+  SetMemo* free_slot;
+  if (const SetMemo* m = setMemoOf(link.regex_set, value, &free_slot)) return !(m->bits >> link.regex_set_bit & 1);
   uint64_t bits = 0;
   if (!eng->regex_sets[size_t(link.regex_set)]->match(value, &bits)) return false;
   if (free_slot) *free_slot = {value.data(), static_cast<uint32_t>(value.size()), ws->set_gen, link.regex_set, bits};
   return !(bits >> link.regex_set_bit & 1);
+}
+
+void Transaction::Impl::askSetJoined(const CompiledRule& link, std::span<const VarValue> targets,
+                                     const std::vector<const actions::Ctl*>& removals, uint64_t memo_bit) {
+  const match::RegexSet& set = *eng->regex_sets[size_t(link.regex_set)];
+  SetMemo* free_slot;
+  if (!set.canJoin() || setMemoOf(link.regex_set, targets.front().value, &free_slot)) return;
+  auto& joined = ws->set_joined;
+  auto& values = ws->set_values;
+  joined.clear();
+  values.clear();
+  for (const auto& t : targets) {
+    if (setMemoOf(link.regex_set, t.value, &free_slot) || !free_slot) continue;  // (no room: asked alone)
+    // The values evaluateLinkNow passes over.
+    if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
+    if (memo_bit && t.stable) {
+      const MemoValue* mv = memoValue(t);
+      if (mv && (mv->links & memo_bit)) continue;
+    }
+    if (!values.empty()) joined.push_back('\n');
+    values.push_back(t.value);
+    joined.append(t.value);
+  }
+  if (values.size() < 2 || !set.noneMatchJoined(joined)) return;
+  for (std::string_view v : values)
+    if (!setMemoOf(link.regex_set, v, &free_slot) && free_slot)
+      *free_slot = {v.data(), static_cast<uint32_t>(v.size()), ws->set_gen, link.regex_set, 0};
 }
 
 void Transaction::Impl::resolveTargets(const std::vector<CompiledVar>& vars, std::vector<VarValue>& out) {
@@ -1742,6 +1774,11 @@ int Transaction::Impl::evaluateLinkNow(const CompiledRule& link, const CompiledR
       memo_on && link.scan_group >= 0 && targets.size() > 1 && eng->scan_hot[size_t(link.scan_group)].memo
           ? uint64_t(1) << link.scan_group
           : 0;
+  // A RegexSet's values: when the set has no answer for the first value the
+  // loop tests, that one and those after it that the loop does not pass over
+  // are asked at once (most match none of the set's members) rather than each
+  // alone. (When it has one, another link of the set asked them already.)
+  bool set_joined = link.regex_set < 0 || targets.size() < 2;
   // A value this link is known not to match (match::ValueMemo) is passed
   // over; one it does not match now is remembered.
   for (const auto& t : targets) {
@@ -1763,7 +1800,13 @@ int Transaction::Impl::evaluateLinkNow(const CompiledRule& link, const CompiledR
     transformedValues(t, link, link.multi_match, candidates);
     for (std::string_view value : candidates) {
       ctx.ncaps = 0;
-      if (link.regex_set >= 0 && setRulesOut(link, value)) continue;
+      if (link.regex_set >= 0) {
+        if (!set_joined) {
+          set_joined = true;
+          askSetJoined(link, std::span<const VarValue>(&t, targets.data() + targets.size()), removals, memo_bit);
+        }
+        if (setRulesOut(link, value)) continue;
+      }
       if (!evaluateOperator(link, ctx, value)) continue;
       ++matched;
       noteMatch(link, head, t, value, ctx);

@@ -508,7 +508,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   // What the phase's RegexSets found in a value, by its address (the values
   // they read stay put for a phase); entries of another generation (an
   // earlier phase or transaction) are free. In the Workspace (set_memo,
-  // set_gen) rather than in each transaction: 2 KiB not cleared per request.
+  // set_gen) rather than in each transaction: 8 KiB not cleared per request.
   struct SetMemo {
     const char* data = nullptr;
     uint32_t size = 0;
@@ -516,9 +516,19 @@ struct Transaction::Impl : public operators::MacroExpander {
     int set = -1;
     uint64_t bits = 0;
   };
-  std::array<SetMemo, 64>& set_memo = ws->set_memo;
+  std::array<SetMemo, 256>& set_memo = ws->set_memo;
   // True when the link's RegexSet shows its pattern absent from `value`.
   bool setRulesOut(const CompiledRule& link, std::string_view value);
+  // The entry of (value, set) in set_memo; null when it has none, and then
+  // *free_slot: where one could go (null in a crowded neighbourhood).
+  SetMemo* setMemoOf(int set, std::string_view value, SetMemo** free_slot);
+  // For a link of a RegexSet about to test `targets` one by one (from the
+  // first it tests): when the set has no answer for the first, the values it
+  // has none for asked at once (RegexSet::noneMatchJoined), and when no
+  // member matches any, each remembered as matching none. Those the link
+  // passes over (removed by a ctl, known to the memo for memo_bit) are left out.
+  [[gnu::noinline]] void askSetJoined(const CompiledRule& link, std::span<const VarValue> targets,
+                                      const std::vector<const actions::Ctl*>& removals, uint64_t memo_bit);
   std::string& scan_buf = ws->scan_buf;
   std::vector<uint32_t>& scan_seps = ws->scan_seps;  // offsets of the '\n's between scan_buf's values
   std::vector<VarValue>& scan_vals = ws->scan_vals;
@@ -642,7 +652,9 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post, resp_headers;
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
-    std::array<SetMemo, 64> set_memo{};  // Impl::SetMemo
+    std::array<SetMemo, 256> set_memo{};  // Impl::SetMemo
+    std::string set_joined;  // askSetJoined's values
+    std::vector<std::string_view> set_values;
     uint32_t set_gen = 1;
     void nextSetGen() {
       if (++set_gen == 0) {  // wrapped: no entry may look current

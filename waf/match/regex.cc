@@ -263,8 +263,11 @@ int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_cap
 }
 
 struct RegexSet::Impl {
-  explicit Impl(const RE2::Options& o) : set(o, RE2::UNANCHORED), case_sensitive(o.case_sensitive()) {}
+  explicit Impl(const RE2::Options& o)
+      : set(o, RE2::UNANCHORED), joined(o, RE2::UNANCHORED), case_sensitive(o.case_sensitive()) {}
   RE2::Set set;
+  RE2::Set joined;  // the members in multi-line mode (noneMatchJoined)
+  bool can_join = false;
   bool case_sensitive;
 };
 
@@ -281,7 +284,35 @@ std::unique_ptr<RegexSet> RegexSet::build(const std::vector<const Regex*>& membe
     if (s->impl_->set.Add(r->re2_->pattern(), nullptr) < 0) return nullptr;
   }
   if (!s->impl_->set.Compile()) return nullptr;
+  // The joined form: (?m) before each member, unless one asserts the text's
+  // own ends (\A, \z) or turns the mode off ((?-m), (?i-sm:...)).
+  auto turnsMultiLineOff = [](std::string_view p) {
+    for (size_t at = p.find("(?"); at != std::string_view::npos; at = p.find("(?", at + 2)) {
+      bool off = false;
+      for (size_t i = at + 2; i < p.size() && p[i] != ')' && p[i] != ':'; ++i) {
+        if (p[i] == '-') off = true;
+        else if (p[i] == 'm' && off) return true;
+      }
+    }
+    return false;
+  };
+  bool join = true;
+  for (const Regex* r : members) {
+    const std::string& p = r->re2_->pattern();
+    join = join && p.find("\\A") == std::string::npos && p.find("\\z") == std::string::npos &&
+           !turnsMultiLineOff(p) && s->impl_->joined.Add("(?m)" + p, nullptr) >= 0;
+  }
+  s->impl_->can_join = join && s->impl_->joined.Compile();
   return s;
+}
+
+bool RegexSet::canJoin() const { return impl_->can_join; }
+
+bool RegexSet::noneMatchJoined(std::string_view joined) const {
+  if (!impl_->can_join) return false;
+  RE2::Set::ErrorInfo err;
+  return !impl_->joined.Match(re2::StringPiece(joined.data(), joined.size()), nullptr, &err) &&
+         err.kind == RE2::Set::kNoError;
 }
 
 bool RegexSet::match(std::string_view input, uint64_t* bits) const {

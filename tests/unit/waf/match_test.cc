@@ -213,6 +213,60 @@ TEST(RegexSet, AgreesWithItsMembers) {
   EXPECT_FALSE(RegexSet::build({members[0], pcre.get()}));
 }
 
+// Values asked at once: whenever a member matches one of them alone, the
+// joined question does not answer "none" (^ and $ hold at each value's ends,
+// \b beside the '\n's as beside the text's ends), and it does answer "none"
+// when none matches. No joined form for a member that asserts the text's own
+// ends or turns multi-line mode off.
+TEST(RegexSet, JoinedValuesNeverHideAMatch) {
+  const char* patterns[] = {"^(?:x*|abc)$", "(?:;|^)\\s*ls\\b", "[de]ef$", "\\bxyz\\b", "[0-9]{3,}",
+                            "(?i)b[\"'\\\\]*u[\"'\\\\]*s[\"'\\\\]*y", "^$"};
+  std::vector<std::unique_ptr<Regex>> owned;
+  std::vector<const Regex*> members;
+  for (const char* p : patterns) {
+    std::string err;
+    owned.push_back(Regex::compile(p, {}, &err));
+    ASSERT_TRUE(owned.back() && owned.back()->plainRe2()) << p << " " << err;
+    members.push_back(owned.back().get());
+  }
+  auto set = RegexSet::build(members);
+  ASSERT_TRUE(set);
+  ASSERT_TRUE(set->canJoin());
+  std::mt19937 rng(5);
+  const std::string alphabet = "abcdefxyzlsBUSY\"'\\ ;0123\n";
+  size_t none = 0, some = 0;
+  for (int k = 0; k < 20000; ++k) {
+    std::string joined;
+    bool any = false;
+    const int values = 1 + static_cast<int>(rng() % 5);
+    for (int v = 0; v < values; ++v) {
+      std::string in;
+      const int len = static_cast<int>(rng() % 8);
+      for (int i = 0; i < len; ++i) in.push_back(alphabet[rng() % alphabet.size()]);
+      for (const Regex* m : members) any = any || m->matches(in);
+      if (v > 0) joined.push_back('\n');
+      joined.append(in);
+    }
+    if (any) {
+      ASSERT_FALSE(set->noneMatchJoined(joined)) << "\"" << joined << "\"";
+      ++some;
+    } else {
+      none += set->noneMatchJoined(joined);
+    }
+  }
+  EXPECT_GT(some, 1000u);
+  EXPECT_GT(none, 100u);  // (the answer "none" is given)
+  for (const char* p : {"\\A[ab]+c", "[ab]+c\\z", "(?-m)^[ab]+c", "(?i-sm:^[ab]+c)"}) {
+    std::string err;
+    auto re = Regex::compile(p, {}, &err);
+    ASSERT_TRUE(re && re->plainRe2()) << p << " " << err;
+    auto with = RegexSet::build({members[0], re.get()});
+    ASSERT_TRUE(with) << p;
+    EXPECT_FALSE(with->canJoin()) << p;
+    EXPECT_FALSE(with->noneMatchJoined("zzz\n")) << p;
+  }
+}
+
 TEST(Regex, MatchLimitStopsCatastrophicBacktracking) {
   RegexOptions o;
   o.match_limit = 1000;
