@@ -175,20 +175,32 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
   }
 }
 
+// A RegexSet of patterns RE2 runs as they are (plainRe2), and its members.
+struct SetOf {
+  std::vector<std::unique_ptr<Regex>> owned;
+  std::vector<const Regex*> members;
+  std::unique_ptr<RegexSet> set;
+};
+template <size_t N>
+void buildSet(const char* const (&patterns)[N], SetOf& s) {
+  for (const char* p : patterns) {
+    std::string err;
+    s.owned.push_back(Regex::compile(p, {}, &err));
+    ASSERT_TRUE(s.owned.back() && s.owned.back()->plainRe2()) << p << " " << err;
+    s.members.push_back(s.owned.back().get());
+  }
+  s.set = RegexSet::build(s.members);
+  ASSERT_TRUE(s.set);
+}
+
 // One pass of a RegexSet says for each member what Regex::matches says.
 TEST(RegexSet, AgreesWithItsMembers) {
   const char* patterns[] = {"(?i)b[\"'\\\\]*u[\"'\\\\]*s[\"'\\\\]*y", "^(?:x*|abc)$", "(?:;|^)\\s*ls\\b", "[0-9]{3,}",
                             "[ab].c", "(?i)select\\s+\\w+\\s+from"};
-  std::vector<std::unique_ptr<Regex>> owned;
-  std::vector<const Regex*> members;
-  for (const char* p : patterns) {
-    std::string err;
-    owned.push_back(Regex::compile(p, {}, &err));
-    ASSERT_TRUE(owned.back() && owned.back()->plainRe2()) << p << " " << err;
-    members.push_back(owned.back().get());
-  }
-  auto set = RegexSet::build(members);
-  ASSERT_TRUE(set);
+  SetOf built;
+  ASSERT_NO_FATAL_FAILURE(buildSet(patterns, built));
+  const auto& members = built.members;
+  const auto& set = built.set;
   std::mt19937 rng(3);
   const std::string alphabet = "abcxBUSY\"'\\ ;ls0123456789\nSELECT from";
   size_t matched = 0;
@@ -221,16 +233,10 @@ TEST(RegexSet, AgreesWithItsMembers) {
 TEST(RegexSet, JoinedValuesNeverHideAMatch) {
   const char* patterns[] = {"^(?:x*|abc)$", "(?:;|^)\\s*ls\\b", "[de]ef$", "\\bxyz\\b", "[0-9]{3,}",
                             "(?i)b[\"'\\\\]*u[\"'\\\\]*s[\"'\\\\]*y", "^$"};
-  std::vector<std::unique_ptr<Regex>> owned;
-  std::vector<const Regex*> members;
-  for (const char* p : patterns) {
-    std::string err;
-    owned.push_back(Regex::compile(p, {}, &err));
-    ASSERT_TRUE(owned.back() && owned.back()->plainRe2()) << p << " " << err;
-    members.push_back(owned.back().get());
-  }
-  auto set = RegexSet::build(members);
-  ASSERT_TRUE(set);
+  SetOf built;
+  ASSERT_NO_FATAL_FAILURE(buildSet(patterns, built));
+  const auto& members = built.members;
+  const auto& set = built.set;
   ASSERT_TRUE(set->canJoin());
   std::mt19937 rng(5);
   const std::string alphabet = "abcdefxyzlsBUSY\"'\\ ;0123\n";
