@@ -1025,7 +1025,9 @@ void Transaction::Impl::askSetJoined(const CompiledRule& link, std::span<const V
   values.clear();
   for (const auto& t : targets) {
     if (setMemoOf(link.regex_set, t.value, &free_slot) || !free_slot) continue;  // (no room: asked alone)
-    // The values evaluateLinkNow passes over.
+    // The values evaluateLinkNow's loop passes over (the same tests as there;
+    // should they drift apart, a value joined or not only costs time: a value
+    // left out is asked alone, one let in only lengthens the join).
     if (!removals.empty() && targetRemoved(removals, t.coll, t.key)) continue;
     if (memo_bit && t.stable) {
       const MemoValue* mv = memoValue(t);
