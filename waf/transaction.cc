@@ -282,9 +282,9 @@ void Transaction::Impl::parseBody() {
     }
     return;
   }
-  if (p == "MULTIPART") body_result = body::parseMultipart(req_body, content_type, limitsOf(s));
-  else if (p == "JSON") body_result = body::parseJson(req_body, limitsOf(s));
-  else body_result = body::parseXml(req_body, limitsOf(s));
+  if (p == "MULTIPART") body::parseMultipart(req_body, content_type, limitsOf(s), body_result);
+  else if (p == "JSON") body::parseJson(req_body, limitsOf(s), body_result);
+  else body::parseXml(req_body, limitsOf(s), body_result);
   reqbody_error = body_result.error;
   if (reqbody_error) {
     std::string prefix = p == "JSON"        ? "JSON parser error: "
@@ -574,6 +574,9 @@ Transaction::Impl::Workspace* Transaction::Impl::acquireWorkspace() {
 
 void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
   std::unique_ptr<Workspace> owned(w);
+  // The body's strings back to its spare ones now (the transaction's first
+  // body costs their lists' growth, not the next one's), an XML document freed.
+  w->body_result.reset();
   auto& free = freeWorkspaces();
   // Its size summed at one release in 16 of the thread's (~400 instructions
   // each): one a large request grew is let go within 16 releases (it goes back
@@ -596,6 +599,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_memo.clear();
   scan_parts.clear();
   url_pairs.clear();
+  body_result.reset();
   removed_ids.clear();
   removed_tags.clear();
   removed_msgs.clear();
@@ -634,7 +638,8 @@ bool Transaction::Impl::Workspace::worthKeeping() {
                  removed_ids.capacity() * sizeof(actions::IdRange) +
                  scan_parts.capacity() * sizeof(std::span<const VarValue>) +
                  url_pairs.capacity() * sizeof(url_pairs[0]) +
-                 pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit) + logged_bytes;
+                 pins.capacity() * sizeof(pins[0]) + hits.capacity() * sizeof(Hit) + logged_bytes +
+                 body_result.heldBytes();
   if (releases++ % kListsCheckEvery == 0) {
     lists_bytes = 0;
     for (const auto& l : var_lists) lists_bytes += sizeof(l) + l.values.capacity() * sizeof(VarValue);

@@ -206,7 +206,7 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string reqbody_processor;  // "", URLENCODED, MULTIPART, JSON, XML
   bool force_body_variable = false;
   bool request_body_access = false;
-  body::Result body_result;
+  body::Result& body_result = ws->body_result;  // (its strings' buffers reused from request to request)
   std::map<std::string, std::vector<std::string>, std::less<>> xpath_values;  // XML:path's, per path
   std::vector<KV>& args_post = ws->args_post;
   bool reqbody_error = false;
@@ -650,6 +650,7 @@ struct Transaction::Impl : public operators::MacroExpander {
     uint32_t releases = 0;
     std::string decoded_filename, decoded_basename, decoded_uri;
     std::vector<KV> req_headers, raw_req_headers, cookies, args_get, args_post, resp_headers;
+    body::Result body_result;  // Impl::body_result
     std::vector<int8_t> scan_state;
     std::vector<uint8_t> scan_hits;
     std::array<SetMemo, 256> set_memo{};  // Impl::SetMemo

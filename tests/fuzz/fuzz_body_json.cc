@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "waf/body/body.h"
+#include "same_result.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -16,6 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_args = (data[0] & 4) ? 5 : 1000;
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
   Result r = parseJson(body, limits);
+  // Parsed again into the Result every input is parsed into: the same.
+  static Result reused;
+  parseJson(body, limits, reused);
+  if (!rampart::fuzz::sameResult(r, reused)) abort();
   if (r.args.size() > limits.max_args) abort();
   if (r.error && r.error_msg.empty()) abort();
   return 0;

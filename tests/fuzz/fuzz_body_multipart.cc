@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "waf/body/body.h"
+#include "same_result.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rampart::waf::body;
@@ -23,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_args = 50;
   limits.max_files = 3;
   Result r = parseMultipart(body, content_type, limits);
+  // Parsed again into the Result every input is parsed into: the same.
+  static Result reused;
+  parseMultipart(body, content_type, limits, reused);
+  if (!rampart::fuzz::sameResult(r, reused)) abort();
   const MultipartFlags& f = r.multipart;
   if (r.args.size() > limits.max_args) abort();
   const int any = f.error | f.boundary_quoted | f.boundary_whitespace | f.data_before | f.data_after |

@@ -665,11 +665,31 @@ class WafInspectProfileTest(unittest.TestCase):
         post = dict(get, method="POST", uri="/contact", body=form,
                     headers=get["headers"] + [["Content-Type", "application/x-www-form-urlencoded"],
                                               ["Content-Length", str(len(form))]])
-        for request in (get, post):
+        # JSON and multipart bodies: parsed into the workspace's body::Result, whose strings
+        # keep their buffers (names and values over the short-string size here).
+        doc = ('{"customer":{"email":"someone@example.com","address":{"street":"151 Papa Street, apartment 12"}},'
+               '"items":[{"sku":"a-long-stock-keeping-unit","quantity":2}],"note":"' + "a longer note " * 4 + '"}')
+        json_post = dict(post, uri="/api/orders", body=doc,
+                         headers=get["headers"] + [["Content-Type", "application/json"],
+                                                   ["Content-Length", str(len(doc))]])
+        boundary = "----WebKitFormBoundary18b3c0e4bdfa2609"
+        upload = ("--%s\r\nContent-Disposition: form-data; name=\"description_of_the_upload\"\r\n\r\n%s\r\n"
+                  "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"quarterly-report-2026.csv\"\r\n"
+                  "Content-Type: text/csv\r\n\r\na,b\r\n1,2\r\n--%s--\r\n"
+                  % (boundary, "a longer description " * 3, boundary, boundary))
+        multipart_post = dict(post, uri="/upload", body=upload,
+                              headers=get["headers"] + [["Content-Type", "multipart/form-data; boundary=" + boundary],
+                                                        ["Content-Length", str(len(upload))]])
+        for request in (get, post, json_post, multipart_post):
             out = self.inspect(rules, [request], "--passes", "20", "--memo", "warm")
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertIn("intervened: 0 of 1", out.stdout)
             self.assertIn("allocations/request: 0.0\n", out.stdout)
+        # (The bodies were parsed: an argument of each is there to deny on.)
+        for request in (json_post, multipart_post):
+            out = self.inspect(rules + 'SecRule ARGS:note|ARGS:description_of_the_upload "@rx longer" '
+                                       '"id:1004,phase:2,deny"\n', [request])
+            self.assertIn("intervened: 1 of 1", out.stdout)
 
     def test_inspect_value_memo_modes(self):
         rules = ('SecRule ARGS|REQUEST_HEADERS "@rx evil" "id:1001,phase:2,t:none,t:lowercase,deny"\n'

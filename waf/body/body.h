@@ -76,6 +76,20 @@ struct Result {
   // URLENCODED_ERROR: parseUrlEncoded saw an invalid %-escape ("%G1", a '%'
   // without two bytes after it). Not an error: the bytes are kept as they are.
   bool urlencoded_error = false;
+
+  // For a Result parsed into again and again (the engine's, one per
+  // transaction workspace): reset() empties it as a new one is, keeping the
+  // buffers of its strings, and take() gives a string holding `s` in one of
+  // them, so that a body like the one before costs no allocation. Buffers
+  // are kept by size class (16-31 bytes, 32-63, ... up to 16 KiB; a string
+  // take() makes gets its class's whole size), so any kept one of a value's
+  // class holds it, whatever order the values come in.
+  void reset();
+  std::string take(std::string_view s);
+  size_t spareCount() const;
+  size_t heldBytes() const;  // what its strings and vectors hold on to
+  static constexpr size_t kSpareClasses = 10;
+  std::vector<std::string> spare[kSpareClasses];
 };
 
 // application/x-www-form-urlencoded; `separator` is SecArgumentSeparator.
@@ -91,17 +105,24 @@ Result parseUrlEncoded(std::string_view body, const Limits& limits, char separat
 void parseUrlEncodedViews(std::string_view body, char separator, std::string& storage,
                           std::vector<std::pair<std::string_view, std::string_view>>& out, bool* invalid);
 
+// Each processor also parses into a Result it is handed, reset() first (the
+// engine's, reused from request to request): the same values, without an
+// allocation per argument once the Result's strings have grown.
+
 // JSON with ModSecurity's argument names: v2 by default (keys joined with '.',
 // no prefix: {"a":{"b":1}} -> `a.b`), v3 (`json.a.b`) with
 // limits.json_v3_naming. json.cc's header comment documents arrays and the
 // exact naming, researched against ModSecurity's code. Depth beyond
 // limits.json_depth is an error.
 Result parseJson(std::string_view body, const Limits& limits);
+void parseJson(std::string_view body, const Limits& limits, Result& out);
 
 // multipart/form-data; `content_type` is the full request Content-Type header value.
 Result parseMultipart(std::string_view body, std::string_view content_type, const Limits& limits);
+void parseMultipart(std::string_view body, std::string_view content_type, const Limits& limits, Result& out);
 
 // XML (libxml2, no network, no external entities, no DTD loading).
 Result parseXml(std::string_view body, const Limits& limits);
+void parseXml(std::string_view body, const Limits& limits, Result& out);
 
 }  // namespace rampart::waf::body

@@ -80,9 +80,10 @@ constexpr size_t kOutputBudgetFloor = 4u << 20;
 constexpr size_t kOutputBudgetFactor = 16;
 
 // Receives yajl-style events and names the arguments. Returns false to stop.
+// One of each per thread (parseJson's): begin() readies it for a body, and
+// the strings it builds names in keep their buffers from body to body.
 class Namer {
  public:
-  Namer(Result& result, const Limits& limits) : result_(result), limits_(limits) {}
   virtual ~Namer() = default;
   virtual bool startMap() = 0;
   virtual void mapKey(std::string_view key) = 0;
@@ -91,14 +92,23 @@ class Namer {
   virtual void endArray() = 0;
   virtual bool scalar(std::string_view value) = 0;
 
+  void begin(Result& result, const Limits& limits, size_t output_budget) {
+    result_ = &result;
+    limits_ = &limits;
+    depth_ = 0;
+    depth_exceeded_ = limit_exceeded_ = budget_exceeded_ = false;
+    output_bytes_ = 0;
+    output_budget_ = output_budget;
+    clear();
+  }
   bool depthExceeded() const { return depth_exceeded_; }
   bool limitExceeded() const { return limit_exceeded_; }
   bool budgetExceeded() const { return budget_exceeded_; }
-  void setOutputBudget(size_t bytes) { output_budget_ = bytes; }
 
  protected:
+  virtual void clear() = 0;  // the naming state, for a new body
   bool enter() {
-    if (++depth_ > limits_.json_depth) {
+    if (++depth_ > limits_->json_depth) {
       depth_exceeded_ = true;
       return false;
     }
@@ -107,8 +117,8 @@ class Namer {
   void leave() {
     if (depth_ > 0) --depth_;
   }
-  bool add(std::string name, std::string_view value) {
-    if (result_.args.size() >= limits_.max_args) {
+  bool add(std::string_view name, std::string_view value) {
+    if (result_->args.size() >= limits_->max_args) {
       limit_exceeded_ = true;
       return false;
     }
@@ -117,12 +127,12 @@ class Namer {
       budget_exceeded_ = true;
       return false;
     }
-    result_.args.push_back(Field{std::move(name), std::string(value)});
+    result_->args.push_back(Field{result_->take(name), result_->take(value)});
     return true;
   }
 
-  Result& result_;
-  const Limits& limits_;
+  Result* result_ = nullptr;
+  const Limits* limits_ = nullptr;
   uint32_t depth_ = 0;
   bool depth_exceeded_ = false;
   bool limit_exceeded_ = false;
@@ -132,64 +142,89 @@ class Namer {
 };
 
 // ModSecurity v2's string prefix / current key machine (see header comment).
+// (v2's prefix and key are each a string or none: has_prefix_, has_key_.)
 class V2Namer final : public Namer {
  public:
-  using Namer::Namer;
-
   bool startMap() override {
-    if (!key_) return true;  // top-level object
-    prefix_ = prefix_ ? *prefix_ + "." + *key_ : *key_;
+    if (!has_key_) return true;  // top-level object
+    if (has_prefix_) {
+      prefix_ += '.';
+      prefix_ += key_;
+    } else {
+      prefix_.assign(key_);
+      has_prefix_ = true;
+    }
     return enter();
   }
-  void mapKey(std::string_view key) override { key_ = std::string(key); }
+  void mapKey(std::string_view key) override {
+    key_.assign(key);
+    has_key_ = true;
+  }
   void endMap() override {
-    if (!prefix_) return;
-    const size_t dot = prefix_->rfind('.');
+    if (!has_prefix_) return;
+    const size_t dot = prefix_.rfind('.');
     if (dot != std::string::npos) {
-      key_ = prefix_->substr(dot + 1);
-      prefix_->resize(dot);
+      key_.assign(prefix_, dot + 1);
+      prefix_.resize(dot);
     } else {
-      key_ = std::move(*prefix_);
-      prefix_.reset();
+      key_.assign(prefix_);
+      prefix_.clear();
+      has_prefix_ = false;
     }
+    has_key_ = true;
     leave();
   }
   bool startArray() override {
-    if (!key_ && !prefix_) {
-      prefix_ = "array";
-      key_ = "array";
-    } else if (prefix_) {
-      prefix_ = *prefix_ + "." + key_.value_or("");
+    if (!has_key_ && !has_prefix_) {
+      prefix_.assign("array");
+      key_.assign("array");
+      has_prefix_ = has_key_ = true;
+    } else if (has_prefix_) {
+      prefix_ += '.';
+      if (has_key_) prefix_ += key_;
     } else {
-      prefix_ = *key_;
+      prefix_.assign(key_);
+      has_prefix_ = true;
     }
     return enter();
   }
   void endArray() override {
-    if (!prefix_) return;
-    const size_t dot = prefix_->rfind('.');
+    if (!has_prefix_) return;
+    const size_t dot = prefix_.rfind('.');
     if (dot != std::string::npos) {
-      prefix_->resize(dot);
+      prefix_.resize(dot);
     } else {
-      prefix_.reset();
+      prefix_.clear();
+      has_prefix_ = false;
     }
     leave();
   }
   bool scalar(std::string_view value) override {
-    if (!key_) key_ = std::string();
-    return add(prefix_ ? *prefix_ + "." + *key_ : *key_, value);
+    if (!has_key_) {
+      key_.clear();
+      has_key_ = true;
+    }
+    if (!has_prefix_) return add(key_, value);
+    name_.assign(prefix_);
+    name_ += '.';
+    name_ += key_;
+    return add(name_, value);
   }
 
  private:
-  std::optional<std::string> prefix_;
-  std::optional<std::string> key_;
+  void clear() override {
+    prefix_.clear();
+    key_.clear();
+    has_prefix_ = has_key_ = false;
+  }
+  std::string prefix_, key_;
+  bool has_prefix_ = false, has_key_ = false;
+  std::string name_;  // scalar's: prefix "." key
 };
 
 // libmodsecurity v3's container stack (see header comment).
 class V3Namer final : public Namer {
  public:
-  using Namer::Namer;
-
   bool startMap() override {
     containers_.push_back(Container{currentKey(), false, 0});
     return enter();
@@ -217,10 +252,14 @@ class V3Namer final : public Namer {
     } else {
       path += currentKey();
     }
-    return add(std::move(path), value);
+    return add(path, value);
   }
 
  private:
+  void clear() override {
+    containers_.clear();
+    key_.clear();
+  }
   struct Container {
     std::string name;
     bool is_array;
@@ -396,30 +435,43 @@ bool onlyWhitespace(std::string_view s) {
 
 Result parseJson(std::string_view body, const Limits& limits) {
   Result result;
-  if (body.empty()) return result;
+  parseJson(body, limits, result);
+  return result;
+}
+
+void parseJson(std::string_view body, const Limits& limits, Result& result) {
+  result.reset();
+  if (body.empty()) return;
   if (onlyWhitespace(body)) {
     result.error = true;
     result.error_msg = "premature EOF";
-    return result;
+    return;
   }
 
-  V2Namer v2(result, limits);
-  V3Namer v3(result, limits);
+  thread_local V2Namer v2;
+  thread_local V3Namer v3;
   Namer& namer = limits.json_v3_naming ? static_cast<Namer&>(v3) : static_cast<Namer&>(v2);
-  namer.setOutputBudget(kOutputBudgetFloor + kOutputBudgetFactor * body.size());
+  namer.begin(result, limits, kOutputBudgetFloor + kOutputBudgetFactor * body.size());
 
-  simdjson::padded_string padded(body);
-  // One parser per thread for ordinary bodies (its buffers are reused: no
-  // page faults per request); a fresh one for big bodies, so a worker does
-  // not keep a huge buffer alive.
+  // One parser and one padded copy of the body per thread for ordinary
+  // bodies (their buffers are reused: no allocation, no page faults per
+  // request); fresh ones for big bodies, so a worker does not keep a huge
+  // buffer alive.
+  const bool big = body.size() > kCachedParserMaxBytes;
   thread_local od::parser cached_parser;
+  thread_local std::string cached_copy;
   od::parser big_parser;
-  od::parser& parser = body.size() <= kCachedParserMaxBytes ? cached_parser : big_parser;
+  std::string big_copy;
+  od::parser& parser = big ? big_parser : cached_parser;
+  std::string& copy = big ? big_copy : cached_copy;
+  copy.assign(body);
+  copy.resize(body.size() + simdjson::SIMDJSON_PADDING);  // (simdjson reads up to its padding past the end)
+  const simdjson::padded_string_view padded(copy.data(), body.size(), copy.size());
   const size_t max_depth = std::min<size_t>(kParserMaxDepth, size_t{limits.json_depth} + 2);
-  if (auto e = parser.allocate(std::max(padded.size(), parser.capacity()), max_depth)) {
+  if (auto e = parser.allocate(std::max(body.size(), parser.capacity()), max_depth)) {
     result.error = true;
     result.error_msg = simdjson::error_message(e);
-    return result;
+    return;
   }
   Walker walker{namer};
   od::document doc;
@@ -481,7 +533,7 @@ Result parseJson(std::string_view body, const Limits& limits) {
       }
     }
   }
-  if (ok) return result;
+  if (ok) return;
 
   result.error = true;
   if (namer.budgetExceeded()) {
@@ -496,7 +548,6 @@ Result parseJson(std::string_view body, const Limits& limits) {
     const simdjson::error_code code = e ? e : walker.error;
     result.error_msg = code ? simdjson::error_message(code) : "invalid JSON";
   }
-  return result;
 }
 
 }  // namespace rampart::waf::body

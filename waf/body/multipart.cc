@@ -71,7 +71,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,21 +94,23 @@ void assignLower(std::string& out, std::string_view s) {
   for (char& c : out) c = lower(c);
 }
 
-std::string toLower(std::string_view s) {
-  std::string out;
-  assignLower(out, s);
-  return out;
+// s == lower_word in any case (lower_word in lower case).
+bool equalsCaseless(std::string_view s, std::string_view lower_word) {
+  if (s.size() != lower_word.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (lower(s[i]) != lower_word[i]) return false;
+  return true;
 }
 
 // "boundary" (any case) occurrences that have a '=' somewhere after them.
 int countBoundaryParams(std::string_view s) {
-  const std::string low = toLower(s);
-  const size_t last_eq = low.rfind('=');
+  constexpr std::string_view kWord = "boundary";
+  const size_t last_eq = s.rfind('=');
   int count = 0;
-  size_t pos = 0;
-  while ((pos = low.find("boundary", pos)) != std::string::npos) {
-    pos += 8;
-    if (last_eq != std::string::npos && last_eq >= pos) count++;
+  for (size_t pos = 0; pos + kWord.size() <= s.size(); ++pos) {
+    if (!equalsCaseless(s.substr(pos, kWord.size()), kWord)) continue;
+    pos += kWord.size() - 1;  // (occurrences do not overlap: "boundary" has no border)
+    if (last_eq != std::string_view::npos && last_eq >= pos + 1) count++;
   }
   return count;
 }
@@ -184,8 +185,9 @@ struct Part {
   std::string last_header_line;     // "Name: value" of the header being built
   bool has_last_line = false;
   bool last_line_folded = false;  // rebuild last_header_line from the header when recorded
-  std::vector<std::string> header_lines;  // moved out when the part completes
-  std::string value;                      // (the same)
+  std::vector<std::string> header_lines;  // the first header_line_count in use
+  size_t header_line_count = 0;
+  std::string value;
   uint64_t length = 0;
 
   PartHeader* find(std::string_view key) {
@@ -201,22 +203,39 @@ struct Part {
     last_header = -1;
     last_header_line.clear();
     has_last_line = last_line_folded = false;
-    header_lines.clear();
+    header_line_count = 0;
     value.clear();
     length = 0;
   }
+  std::string& nextHeaderLine() {
+    if (header_line_count == header_lines.size()) header_lines.emplace_back();
+    return header_lines[header_line_count++];
+  }
+};
+
+// What a parser keeps from body to body, one per thread (parseMultipart's):
+// its strings' buffers.
+struct Scratch {
+  std::string boundary, dash_boundary, key, cd_value, reserve;
+  Part part;
+  std::vector<Field> pending_args;
 };
 
 class MultipartParser {
  public:
-  MultipartParser(Result& result, const Limits& limits) : r_(result), limits_(limits) {}
+  MultipartParser(Result& result, const Limits& limits, Scratch& scratch)
+      : r_(result), limits_(limits), s_(scratch) {
+    boundary_.clear();
+    dash_boundary_.clear();
+    part_.reset();
+    reserve_.clear();
+    pending_args_.clear();
+  }
 
   void run(std::string_view body, std::string_view content_type) {
     if (!init(content_type)) return finish();
     if (body.empty()) return finish();
-    const std::string dash_boundary = "--" + boundary_;
-    const std::boyer_moore_searcher searcher(dash_boundary.begin(), dash_boundary.end());
-    searcher_ = &searcher;
+    dash_boundary_.assign("--").append(boundary_);
 
     size_t pos = 0;
     const size_t n = body.size();
@@ -268,7 +287,7 @@ class MultipartParser {
     if (const size_t nul = ct.find('\0'); nul != std::string_view::npos) ct = ct.substr(0, nul);
     if (ct.empty()) return fail("Multipart: Content-Type header not available.");
     if (ct.size() > kMaxContentType) return fail("Multipart: Invalid boundary in C-T (length).");
-    if (ct.size() < 19 || toLower(ct.substr(0, 19)) != "multipart/form-data") {
+    if (ct.size() < 19 || !equalsCaseless(ct.substr(0, 19), "multipart/form-data")) {
       return fail("Multipart: Invalid MIME type.");
     }
     if (countBoundaryParams(ct) > 1) return fail("Multipart: Multiple boundary parameters in C-T.");
@@ -299,13 +318,13 @@ class MultipartParser {
     const std::string_view b = ct.substr(eq + 1);
     if (!b.empty() && cIsSpace(b[0])) r_.multipart.boundary_whitespace = 1;
     if (b.size() >= 2 && b.front() == '"' && b.back() == '"') {
-      boundary_ = std::string(b.substr(1, b.size() - 2));
+      boundary_.assign(b.substr(1, b.size() - 2));
       r_.multipart.boundary_quoted = 1;
     } else {
       if ((!b.empty() && b.front() == '"') || (b.size() >= 2 && b.back() == '"')) {
         return fail("Multipart: Invalid boundary in C-T (quote).");
       }
-      boundary_ = std::string(b);
+      boundary_.assign(b);
     }
     if (countBoundaryParams(boundary_) != 0) return fail("Multipart: Invalid boundary in C-T (content).");
     if (!boundaryCharactersValid(boundary_)) return fail("Multipart: Invalid boundary in C-T (characters).");
@@ -363,7 +382,8 @@ class MultipartParser {
         r_.multipart.unmatched_boundary = 1;
       }
     } else if (buf_contains_line_) {
-      if (std::search(seg.begin(), seg.end(), *searcher_) != seg.end()) {
+      // (memmem: linear in the line whatever the boundary, as Boyer-Moore was.)
+      if (memmem(seg.data(), seg.size(), dash_boundary_.data(), dash_boundary_.size()) != nullptr) {
         r_.multipart.unmatched_boundary = 1;
       }
     }
@@ -471,9 +491,9 @@ class MultipartParser {
     if (!part.has_last_line) return;
     if (part.last_line_folded && part.last_header >= 0) {
       const PartHeader& header = part.headers[size_t(part.last_header)];
-      part.header_lines.push_back(header.name + ": " + header.value);
+      part.nextHeaderLine().assign(header.name).append(": ").append(header.value);
     } else {
-      part.header_lines.push_back(part.last_header_line);  // (a copy: the line keeps its buffer for the next)
+      part.nextHeaderLine().assign(part.last_header_line);  // (a copy: the line keeps its buffer for the next)
     }
     part.has_last_line = false;
     part.last_line_folded = false;
@@ -509,7 +529,8 @@ class MultipartParser {
       ws();
       if (at(v, p) == '\0') return -6;
       char quote = '\0';
-      std::string value;
+      std::string& value = cd_value_;
+      value.clear();
       if (at(v, p) == '"' || at(v, p) == '\'') {
         quote = at(v, p);
         if (quote == '\'') r_.multipart.invalid_quoting = 1;
@@ -532,21 +553,21 @@ class MultipartParser {
       } else {
         start = p;
         while (at(v, p) != '\0' && isTokenChar(static_cast<unsigned char>(at(v, p)))) ++p;
-        value = std::string(v.substr(start, p - start));
+        value.assign(v.substr(start, p - start));
       }
       if (pname == "name") {
         validateQuotes(value, quote);
         roomFor(r_.multipart_names);
-        r_.multipart_names.push_back(value);
+        r_.multipart_names.push_back(r_.take(value));
         if (part.has_name) return -14;
-        part.name = std::move(value);
+        part.name.assign(value);
         part.has_name = true;
       } else if (pname == "filename") {
         validateQuotes(value, quote);
         roomFor(r_.multipart_filenames);
-        r_.multipart_filenames.push_back(value);
+        r_.multipart_filenames.push_back(r_.take(value));
         if (part.has_filename) return -15;
-        part.filename = std::move(value);
+        part.filename.assign(value);
         part.has_filename = true;
       } else {
         return -11;
@@ -593,20 +614,19 @@ class MultipartParser {
       Part& part = part_;
       if (part.has_name) {
         roomFor(r_.part_headers);
-        for (std::string& line : part.header_lines) {
-          r_.part_headers.push_back(Field{part.name, std::move(line)});
-        }
+        for (size_t i = 0; i < part.header_line_count; ++i)
+          r_.part_headers.push_back(Field{r_.take(part.name), r_.take(part.header_lines[i])});
         if (part.is_file) {
           FileInfo file;
-          file.field_name = part.name;
-          if (part.has_filename) file.filename = part.filename;
-          if (const PartHeader* ct = part.find("content-type")) file.content_type = ct->value;
+          file.field_name = r_.take(part.name);
+          if (part.has_filename) file.filename = r_.take(part.filename);
+          if (const PartHeader* ct = part.find("content-type")) file.content_type = r_.take(ct->value);
           file.size = part.length;
           roomFor(r_.files);
           r_.files.push_back(std::move(file));
         } else {
           roomFor(pending_args_);
-          pending_args_.push_back(Field{part.name, std::move(part.value)});
+          pending_args_.push_back(Field{r_.take(part.name), r_.take(part.value)});
         }
       } else {
         r_.multipart.invalid_part = 1;
@@ -655,29 +675,37 @@ class MultipartParser {
 
   Result& r_;
   const Limits& limits_;
-  std::string boundary_;
-  const std::boyer_moore_searcher<std::string::const_iterator>* searcher_ = nullptr;
+  Scratch& s_;
+  std::string& boundary_ = s_.boundary;
+  std::string& dash_boundary_ = s_.dash_boundary;  // "--" boundary_
   bool is_complete_ = false;
   uint64_t boundary_count_ = 0;
   bool buf_contains_line_ = true;
   int crlf_state_buf_end_ = 0;
-  Part part_;             // the part being read, while in_part_
+  Part& part_ = s_.part;  // the part being read, while in_part_
   bool in_part_ = false;
-  std::string key_;       // a header name in lower case (processPartHeader)
+  std::string& key_ = s_.key;            // a header name in lower case (processPartHeader)
+  std::string& cd_value_ = s_.cd_value;  // a Content-Disposition parameter's value (parseContentDisposition)
   int mpp_state_ = 0;
   bool part_data_read_ = false;
-  std::string reserve_;
+  std::string& reserve_ = s_.reserve;
   uint32_t files_ = 0;
-  std::vector<Field> pending_args_;
+  std::vector<Field>& pending_args_ = s_.pending_args;
 };
 
 }  // namespace
 
 Result parseMultipart(std::string_view body, std::string_view content_type, const Limits& limits) {
   Result result;
-  MultipartParser parser(result, limits);
-  parser.run(body, content_type);
+  parseMultipart(body, content_type, limits, result);
   return result;
+}
+
+void parseMultipart(std::string_view body, std::string_view content_type, const Limits& limits, Result& out) {
+  out.reset();
+  thread_local Scratch scratch;
+  MultipartParser parser(out, limits, scratch);
+  parser.run(body, content_type);
 }
 
 }  // namespace rampart::waf::body

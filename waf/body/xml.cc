@@ -126,17 +126,24 @@ class ContentWriter {
 
 Result parseXml(std::string_view body, const Limits& limits) {
   Result result;
+  parseXml(body, limits, result);
+  return result;
+}
+
+// (libxml2 allocates the document whatever is handed to it: nothing reused here.)
+void parseXml(std::string_view body, const Limits& limits, Result& result) {
+  result.reset();
   initLibxml();
   if (body.size() > static_cast<size_t>(INT_MAX)) {
     result.error = true;
     result.error_msg = "XML: body too large.";
-    return result;
+    return;
   }
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
   if (ctxt == nullptr) {
     result.error = true;
     result.error_msg = "XML: Failed to create parsing context.";
-    return result;
+    return;
   }
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
   if (limits.xml_external_entities) options |= XML_PARSE_DTDLOAD | XML_PARSE_NOENT;
@@ -153,11 +160,10 @@ Result parseXml(std::string_view body, const Limits& limits) {
     }
     if (doc != nullptr) xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
-    return result;
+    return;
   }
   xmlFreeParserCtxt(ctxt);
   result.xml_doc = std::shared_ptr<void>(doc, [](void* p) { xmlFreeDoc(static_cast<xmlDocPtr>(p)); });
-  return result;
 }
 
 std::vector<std::string> evaluateXPath(const Result& result, std::string_view xpath,
