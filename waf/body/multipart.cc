@@ -108,7 +108,7 @@ int countBoundaryParams(std::string_view s) {
   const size_t last_eq = s.rfind('=');
   int count = 0;
   for (size_t pos = 0; pos + kWord.size() <= s.size(); ++pos) {
-    if (!equalsCaseless(s.substr(pos, kWord.size()), kWord)) continue;
+    if (lower(s[pos]) != 'b' || !equalsCaseless(s.substr(pos, kWord.size()), kWord)) continue;
     pos += kWord.size() - 1;  // (occurrences do not overlap: "boundary" has no border)
     if (last_eq != std::string_view::npos && last_eq >= pos + 1) count++;
   }
