@@ -27,9 +27,33 @@ bool ieq(std::string_view a, std::string_view upper_b) {
   return true;
 }
 
-template <size_t N>
-bool inList(std::string_view w, const std::string_view (&list)[N]) {
-  for (auto x : list)
+// Which (length, first letter) pairs some word of a set has: a bitmap of
+// first letters per length. Lengths from 31 up share the last row; a word not
+// starting with A-Z sets every bit of its row (the table stays a necessary
+// condition whatever the words are).
+class WordShapes {
+ public:
+  void add(std::string_view x) { by_length_[row(x.size())] |= bit(x[0]); }
+  bool mayHold(std::string_view w) const { return !w.empty() && (by_length_[row(w.size())] & bit(upper(w[0]))) != 0; }
+
+ private:
+  static constexpr size_t kRows = 32;
+  static size_t row(size_t n) { return n < kRows ? n : kRows - 1; }
+  static uint32_t bit(char c) { return c >= 'A' && c <= 'Z' ? 1u << (c - 'A') : ~0u; }
+  std::array<uint32_t, kRows> by_length_{};
+};
+
+// Whether w is one of List's words (any case); a word no word of the list has
+// the length and first letter of is not compared with any.
+template <const auto& List>
+bool inList(std::string_view w) {
+  static const WordShapes shapes = [] {
+    WordShapes t;
+    for (auto x : List) t.add(x);
+    return t;
+  }();
+  if (!shapes.mayHold(w)) return false;
+  for (auto x : List)
     if (ieq(w, x)) return true;
   return false;
 }
@@ -68,29 +92,23 @@ constexpr std::string_view kDangerousFunctions[] = {
 // The words the lexer tests by name outside the lists above.
 constexpr std::string_view kOtherWords[] = {"UNION", "WAITFOR", "NOT", "TRUE", "FALSE", "NULL"};
 
-// Whether `w` can be any word the lexer tells apart (the lists and kOtherWords):
-// a bitmap of first letters per length, built once. Most words of ordinary text
-// are not, and skip the ~90 comparisons that would find no list holding them.
-// Lengths from 31 up share the last row; a word not starting with A-Z sets
-// every bit of its row (the table stays a necessary condition whatever the lists hold).
+// Whether `w` can be any word the lexer tells apart (the lists and kOtherWords),
+// built once. Most words of ordinary text are not, and skip the ~90
+// comparisons that would find no list holding them; a word that may be one is
+// then compared only with the lists that have its shape (inList).
 bool maybeSqlWord(std::string_view w) {
-  constexpr size_t kRows = 32;
-  auto row = [](size_t n) { return n < kRows ? n : kRows - 1; };
-  auto bit = [](char c) { return c >= 'A' && c <= 'Z' ? 1u << (c - 'A') : ~0u; };
-  static const std::array<uint32_t, kRows> kByLength = [&] {
-    std::array<uint32_t, kRows> t{};
-    auto add = [&](std::string_view x) { t[row(x.size())] |= bit(x[0]); };
-    for (auto x : kStatement) add(x);
-    for (auto x : kLogical) add(x);
-    for (auto x : kOperatorWords) add(x);
-    for (auto x : kKeywords) add(x);
-    for (auto x : kTailKeywords) add(x);
-    for (auto x : kDangerousFunctions) add(x);
-    for (auto x : kOtherWords) add(x);
+  static const WordShapes kAll = [] {
+    WordShapes t;
+    for (auto x : kStatement) t.add(x);
+    for (auto x : kLogical) t.add(x);
+    for (auto x : kOperatorWords) t.add(x);
+    for (auto x : kKeywords) t.add(x);
+    for (auto x : kTailKeywords) t.add(x);
+    for (auto x : kDangerousFunctions) t.add(x);
+    for (auto x : kOtherWords) t.add(x);
     return t;
   }();
-  if (w.empty()) return false;
-  return (kByLength[row(w.size())] & bit(upper(w[0]))) != 0;
+  return kAll.mayHold(w);
 }
 
 // MSSQL's extended and system stored procedures (xp_cmdshell, sp_configure), also
@@ -355,16 +373,16 @@ class Lexer {
         t.type = 'N';
         return true;
       }
-      if (inList(w, kLogical)) {
+      if (inList<kLogical>(w)) {
         t.type = '&';
         t.is_and = ieq(w, "AND");
         return true;
       }
-      if (inList(w, kOperatorWords)) {
+      if (inList<kOperatorWords>(w)) {
         t.type = 'o';
         return true;
       }
-      if (inList(w, kStatement) && !(call && (ieq(w, "REPLACE") || ieq(w, "LOAD")))) {
+      if (inList<kStatement>(w) && !(call && (ieq(w, "REPLACE") || ieq(w, "LOAD")))) {
         t.type = 'E';
         t.is_select = ieq(w, "SELECT");
         t.is_exec = ieq(w, "EXEC") || ieq(w, "EXECUTE");
@@ -377,12 +395,12 @@ class Lexer {
       }
       if (call) {
         t.type = 'f';
-        t.dangerous = inList(w, kDangerousFunctions);
+        t.dangerous = inList<kDangerousFunctions>(w);
         return true;
       }
-      if (inList(w, kKeywords)) {
+      if (inList<kKeywords>(w)) {
         t.type = 'k';
-        t.tail_keyword = inList(w, kTailKeywords);
+        t.tail_keyword = inList<kTailKeywords>(w);
         t.is_from = ieq(w, "FROM");
         t.is_as = ieq(w, "AS");
         t.object_keyword =
