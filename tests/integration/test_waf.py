@@ -611,7 +611,9 @@ class WafInspectProfileTest(unittest.TestCase):
     def test_inspect_profile_lists_rules_by_cost(self):
         out = self.inspect('SecRule ARGS "!@rx ^(a+)+$" "id:1001,phase:1,pass,log"\n'
                            'SecRule REQUEST_HEADERS:Host "@streq never" "id:1002,phase:1,pass,log"\n',
-                           [dict(self.GET, uri="/?x=" + "a" * 20 + "b")], "--passes", "20", "--profile", "5",
+                           # (A value long enough that 1001 costs microseconds: a rule's mean over the
+                           # 19 timed samples can take a microsecond from one spike of a busy machine.)
+                           [dict(self.GET, uri="/?x=" + "a" * 4000 + "b")], "--passes", "20", "--profile", "5",
                            timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         report = out.stdout.split("per-rule cost", 1)[1].splitlines()
