@@ -599,7 +599,7 @@ void Transaction::Impl::Workspace::reset() {
   scan_memo.clear();
   scan_parts.clear();
   url_pairs.clear();
-  body_result.reset();
+  // (body_result: emptied when the workspace was released, WorkspaceRelease.)
   removed_ids.clear();
   removed_tags.clear();
   removed_msgs.clear();
@@ -631,7 +631,8 @@ bool Transaction::Impl::Workspace::worthKeeping() {
   }
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
-                 (scan_stages.capacity() + scan_have.capacity() + candidates_buf.capacity()) * sizeof(std::string_view) +
+                 (scan_stages.capacity() + scan_have.capacity() + candidates_buf.capacity() + set_values.capacity()) *
+                     sizeof(std::string_view) +
                  (removals_buf.capacity() + coll_items.capacity() + scan_memo.capacity() +
                   removed_tags.capacity() + removed_msgs.capacity() + removed_targets.capacity()) *
                      sizeof(void*) +

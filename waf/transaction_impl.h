@@ -701,7 +701,8 @@ struct Transaction::Impl : public operators::MacroExpander {
         &Workspace::query_string,     &Workspace::decoded_filename, &Workspace::decoded_basename,
         &Workspace::decoded_uri,      &Workspace::unique_id,        &Workspace::path_decoded_buf,
         &Workspace::req_body,         &Workspace::server_name,      &Workspace::args_get_store,
-        &Workspace::args_post_store,  &Workspace::req_set_body,     &Workspace::req_set_processor};
+        &Workspace::args_post_store,  &Workspace::req_set_body,     &Workspace::req_set_processor,
+        &Workspace::set_joined};
     static constexpr std::vector<KV> Workspace::*kLists[] = {&Workspace::req_headers, &Workspace::raw_req_headers,
                                                              &Workspace::cookies, &Workspace::args_get,
                                                              &Workspace::args_post, &Workspace::resp_headers};
