@@ -174,8 +174,11 @@ void Transaction::Impl::prepareRequest() {
       continue;
     }
     const char* sep = iequals(h.name, "cookie") ? "; " : ", ";
-    merged_storage.push_back(std::string(it->value) + sep + std::string(h.value));
-    it->value = merged_storage.back();
+    auto& storage = ws->merged_storage;
+    if (ws->merged_used == storage.size()) storage.emplace_back();
+    std::string& joined = storage[ws->merged_used++];  // (it->value views another one, or the request)
+    joined.assign(it->value).append(sep).append(h.value);
+    it->value = joined;
   }
   // The request the thread saw lately, as a set: its answers (ReqMemo); else
   // its headers, as a set: what the memo knew of their lists (HeadMemo).
@@ -434,6 +437,41 @@ void Transaction::Impl::runStep(const actions::Step& s, const CompiledRule& rule
   }
 }
 
+// As many tag strings as n: those over are set aside (Workspace::spare_tags),
+// and those missing taken from there. A resize would free the ones over, and
+// a record with more tags in this place would make them again (CRS's rules
+// have 5 to 12, most longer than a string holds without its own buffer).
+void Transaction::Impl::sizeTags(std::vector<std::string>& tags, size_t n) {
+  auto& spare = ws->spare_tags;
+  for (; tags.size() > n; tags.pop_back()) spare.push_back(std::move(tags.back()));
+  while (tags.size() < n) {
+    if (spare.empty()) {
+      tags.emplace_back();
+    } else {
+      tags.push_back(std::move(spare.back()));
+      spare.pop_back();
+    }
+  }
+}
+
+// to = from, into the strings `to` has (a replay's records and the
+// transaction's, each kept from one request to the next).
+void Transaction::Impl::copyRecord(MatchedRule& to, const MatchedRule& from) {
+  static_assert(sizeof(MatchedRule) == 4 * sizeof(std::string) + sizeof(std::vector<std::string>) + 32,
+                "a field of MatchedRule is not copied here");
+  to.id = from.id;
+  to.phase = from.phase;
+  to.msg.assign(from.msg);
+  to.logdata.assign(from.logdata);
+  to.severity = from.severity;
+  sizeTags(to.tags, from.tags.size());
+  for (size_t i = 0; i < from.tags.size(); ++i) to.tags[i].assign(from.tags[i]);
+  to.matched_var_name.assign(from.matched_var_name);
+  to.matched_data.assign(from.matched_data);
+  to.disruptive = from.disruptive;
+  to.logged = from.logged;
+}
+
 void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
   Hit& h = hits.emplace_back();
   h.id = head.id;
@@ -463,7 +501,7 @@ void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {
   };
   text(m.msg, head.msg);
   text(m.logdata, head.logdata);
-  m.tags.resize(head.tags.size());
+  sizeTags(m.tags, head.tags.size());
   for (size_t i = 0; i < head.tags.size(); ++i) text(m.tags[i], head.tags[i]);
   m.matched_var_name.assign(matchedVarName());
   m.matched_data.assign(matchedVar());
@@ -590,7 +628,7 @@ void Transaction::Impl::WorkspaceRelease::operator()(Workspace* w) const {
 void Transaction::Impl::Workspace::reset() {
   scratch.clear();
   pins.clear();
-  merged_storage.clear();
+  merged_used = 0;
   hits.clear();
   for (auto s : kStrings) (this->*s).clear();
   for (auto l : kLists) (this->*l).clear();
@@ -628,6 +666,8 @@ bool Transaction::Impl::Workspace::worthKeeping() {
                       m.matched_data.capacity() + m.tags.capacity() * sizeof(std::string);
       for (const auto& t : m.tags) logged_bytes += t.capacity();
     }
+    logged_bytes += spare_tags.capacity() * sizeof(std::string);
+    for (const auto& t : spare_tags) logged_bytes += t.capacity();
   }
   size_t bytes = scan_seps.capacity() * sizeof(uint32_t) +
                  (scan_vals.capacity() + targets_buf.capacity() + tmp_buf.capacity()) * sizeof(VarValue) +
@@ -648,6 +688,7 @@ bool Transaction::Impl::Workspace::worthKeeping() {
   bytes += lists_bytes;
   for (auto s : kStrings) bytes += (this->*s).capacity();
   for (auto l : kLists) bytes += (this->*l).capacity() * sizeof(KV);
+  for (const auto& joined : merged_storage) bytes += sizeof(std::string) + joined.capacity();
   for (const auto& [name, value] : matched_vars.v) bytes += name.capacity() + value.capacity();
   return bytes <= kKeptBytes;
 }
@@ -1504,7 +1545,7 @@ void Transaction::Impl::writePhase(RequestReplay& rr, int phase, const Verdict& 
   r.hits.assign(hits.begin() + std::ptrdiff_t(hits_before), hits.end());
   r.logged_count = logged_count - logged_before;
   if (r.logged.size() < r.logged_count) r.logged.resize(r.logged_count);
-  for (size_t i = 0; i < r.logged_count; ++i) r.logged[i] = logged_matches[logged_before + i];
+  for (size_t i = 0; i < r.logged_count; ++i) copyRecord(r.logged[i], logged_matches[logged_before + i]);
   eachReplayedState(*this, r, [](const auto& mine, auto& rec) { rec = mine; });
   // What it changed of the state the phase before it left (a replay sets
   // only that: the rest is as that phase's replay left it). Phase 1 sets
@@ -1553,7 +1594,7 @@ bool Transaction::Impl::replayPhase(int phase, Verdict& v) {
   hits.insert(hits.end(), r.hits.begin(), r.hits.end());
   for (size_t i = 0; i < r.logged_count; ++i) {
     if (logged_count == logged_matches.size()) logged_matches.emplace_back();
-    logged_matches[logged_count++] = r.logged[i];
+    copyRecord(logged_matches[logged_count++], r.logged[i]);
   }
   ws->logged_dirty |= r.logged_count != 0;
   uint32_t bit = 1;

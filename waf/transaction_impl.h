@@ -188,7 +188,6 @@ struct Transaction::Impl : public operators::MacroExpander {
   std::string path_info;
   std::vector<KV>& req_headers = ws->req_headers;  // as Apache hands them to v2: repeated names merged with ", "
   std::vector<KV>& raw_req_headers = ws->raw_req_headers;  // as received
-  std::deque<std::string>& merged_storage = ws->merged_storage;  // repeated headers joined (KVs view them)
   bool path_decoded = false;
   bool path_pending = false;  // phase 2 began: decodePathForLaterPhases before the next collect
   // Phase 2+ (Apache unescapes r->uri in place).
@@ -268,6 +267,8 @@ struct Transaction::Impl : public operators::MacroExpander {
   // attack logs ~8 rules of ~12 strings each: ~90 allocations a request when
   // each was a new record).
   std::vector<MatchedRule>& logged_matches = ws->logged;
+  void sizeTags(std::vector<std::string>& tags, size_t n);
+  void copyRecord(MatchedRule& to, const MatchedRule& from);
   size_t logged_count = 0;
   mutable std::vector<MatchedRule> all_matches;  // matches()' join, made when hits grew
   mutable size_t all_matches_hits = 0;
@@ -636,12 +637,19 @@ struct Transaction::Impl : public operators::MacroExpander {
     std::string req_set_body, req_set_processor;
     bool req_set_body_access = false, req_set_force_body = false, req_set_body_kept = false;
     std::vector<std::pair<std::string_view, std::string_view>> url_pairs;
+    // Repeated request headers joined: the first merged_used strings hold this
+    // request's (KVs view them; a deque's strings stay put as it grows), the
+    // others are kept for the next request's.
     std::deque<std::string> merged_storage;
+    size_t merged_used = 0;
     // By Engine::Impl::header_keys: the merged request header of that name
     // (its index in req_headers + 1; 0: none), set by prepareRequest.
     std::vector<uint32_t> header_at;
     std::vector<Hit> hits;
     std::vector<MatchedRule> logged;  // Impl::logged_matches
+    // Tag strings a record with fewer tags than the last one in its place
+    // left over, for a record with more (recordMatch): not freed and made again.
+    std::vector<std::string> spare_tags;
     size_t logged_bytes = 0;  // its strings' capacity (worthKeeping), worked out again once logged_dirty
     bool logged_dirty = false;
     // var_lists' capacity (worthKeeping), worked out again every
