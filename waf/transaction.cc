@@ -454,8 +454,9 @@ void Transaction::Impl::sizeTags(std::vector<std::string>& tags, size_t n) {
   }
 }
 
-// to = from, into the strings `to` has (a replay's records and the
-// transaction's, each kept from one request to the next).
+// to = from, into the strings `to` has: a replay's record into one of the
+// transaction's (the workspace's spare tag strings, not the replay's own:
+// those stay with the thread's request set).
 void Transaction::Impl::copyRecord(MatchedRule& to, const MatchedRule& from) {
   static_assert(sizeof(MatchedRule) == 4 * sizeof(std::string) + sizeof(std::vector<std::string>) + 32,
                 "a field of MatchedRule is not copied here");
@@ -1545,7 +1546,7 @@ void Transaction::Impl::writePhase(RequestReplay& rr, int phase, const Verdict& 
   r.hits.assign(hits.begin() + std::ptrdiff_t(hits_before), hits.end());
   r.logged_count = logged_count - logged_before;
   if (r.logged.size() < r.logged_count) r.logged.resize(r.logged_count);
-  for (size_t i = 0; i < r.logged_count; ++i) copyRecord(r.logged[i], logged_matches[logged_before + i]);
+  for (size_t i = 0; i < r.logged_count; ++i) r.logged[i] = logged_matches[logged_before + i];
   eachReplayedState(*this, r, [](const auto& mine, auto& rec) { rec = mine; });
   // What it changed of the state the phase before it left (a replay sets
   // only that: the rest is as that phase's replay left it). Phase 1 sets
