@@ -659,7 +659,10 @@ class WafInspectProfileTest(unittest.TestCase):
                  'msg:\'a browser sent this request to us\',logdata:\'Matched Data: %{MATCHED_VAR} in %{MATCHED_VAR_NAME}\','
                  'tag:\'application-multi-long-tag\',tag:\'language-multi-long-tag\',setvar:tx.browsers=+1"\n'
                  'SecRule ARGS "@rx evil" "id:1002,phase:2,t:none,t:urlDecodeUni,t:lowercase,deny"\n'
-                 'SecRule ARGS_NAMES "@rx ^[a-z_]+$" "id:1003,phase:2,pass,nolog,setvar:tx.args_checked=1"\n')
+                 'SecRule ARGS_NAMES "@rx ^[a-z_]+$" "id:1003,phase:2,pass,nolog,setvar:tx.args_checked=1"\n'
+                 # A match's groups (RE2's own search for them allocates at each call).
+                 'SecRule ARGS:contact|ARGS:email "@rx ^([^@]+)@([a-z]+)\\." "id:1005,phase:2,pass,log,capture,'
+                 'logdata:\'%{TX.1} at %{TX.2}\'"\n')
         ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
         get = dict(self.GET, uri="/search?query=leather+running+shoes&contact=someone%40example.com",
                    headers=[["Host", "shop.example.com"], ["User-Agent", ua]])

@@ -39,10 +39,34 @@ PcreThreadState& pcreState() {
   return s;
 }
 
+// How ModSecurity v2 compiles a rule's pattern (PCRE_DOTALL | PCRE_DOLLAR_ENDONLY,
+// no UTF: byte semantics), JIT when it can; null when PCRE2 refuses it
+// (*error says why, when asked).
+pcre2_code* compilePcre(const std::string& pattern, bool caseless, std::string* error) {
+  int errcode = 0;
+  PCRE2_SIZE erroff = 0;
+  uint32_t flags = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY;
+  if (caseless) flags |= PCRE2_CASELESS;
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), flags, &errcode, &erroff, nullptr);
+  if (!code) {
+    if (error) {
+      PCRE2_UCHAR buf[256];
+      pcre2_get_error_message(errcode, buf, sizeof(buf));
+      *error = "invalid regular expression at offset " + std::to_string(erroff) + ": " +
+               reinterpret_cast<const char*>(buf);
+    }
+    return nullptr;
+  }
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // best effort: the interpreter still works
+  return code;
+}
+
 }  // namespace
 
 Regex::~Regex() {
   if (pcre_) pcre2_code_free(static_cast<pcre2_code*>(pcre_));
+  if (groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(groups_pcre_));
 }
 
 std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless) {
@@ -126,25 +150,12 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   if (re->ok()) {
     r->groups_ = re->NumberOfCapturingGroups();
     r->re2_ = std::move(re);
+    if (r->groups_ > 0) r->groups_pcre_ = compilePcre(r->pattern_, opts.caseless, nullptr);
     if (r->literal_ == Literal::None) r->buildAtomGuard();
     return r;
   }
-  int errcode = 0;
-  PCRE2_SIZE erroff = 0;
-  uint32_t flags = PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY;
-  if (opts.caseless) flags |= PCRE2_CASELESS;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(r->pattern_.data()), r->pattern_.size(), flags,
-                                   &errcode, &erroff, nullptr);
-  if (!code) {
-    if (error) {
-      PCRE2_UCHAR buf[256];
-      pcre2_get_error_message(errcode, buf, sizeof(buf));
-      *error = "invalid regular expression at offset " + std::to_string(erroff) + ": " +
-               reinterpret_cast<const char*>(buf);
-    }
-    return nullptr;
-  }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // best effort: the interpreter still works
+  pcre2_code* code = compilePcre(r->pattern_, opts.caseless, error);
+  if (!code) return nullptr;
   uint32_t cap = 0;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
   r->groups_ = static_cast<int>(cap);
@@ -235,14 +246,38 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.
     if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0)) return 0;
-    int n = std::min(max_caps, groups_ + 1);
+    const int n = std::min({max_caps, groups_ + 1, 10});
     re2::StringPiece sp[10];
-    n = std::min(n, 10);
+    if (n > 1) {
+      // Where the match is (RE2's DFA, forward then backward), then its groups.
+      if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, 1)) return 0;
+      if (groupsByPcre(input, size_t(sp[0].data() - input.data()), sp[0].size(), caps, n)) return n;
+    }
     if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, n)) return 0;
     for (int i = 0; i < n; ++i) caps[i] = sp[i].data() ? std::string_view(sp[i].data(), sp[i].size()) : std::string_view();
     return n;
   }
   return pcreMatch(input, caps, max_caps);
+}
+
+bool Regex::groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const {
+  auto* code = static_cast<pcre2_code*>(groups_pcre_);
+  auto& st = pcreState();
+  if (!code || !st.md || !st.mctx) return false;
+  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, UINT32_MAX)));
+  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, UINT32_MAX)));
+  // The whole input from `at` (what is before it still seen by \b and the like),
+  // anchored there: RE2's leftmost-first match is PCRE2's first match from its start.
+  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(input.data()), input.size(), at, PCRE2_ANCHORED,
+                             st.md, st.mctx);
+  if (rc <= 0) return false;  // (a case folding RE2 does and PCRE2 does not, a limit): RE2's groups
+  const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
+  if (ov[0] != at || ov[1] != at + size) return false;
+  for (int i = 0; i < n; ++i) {
+    if (i >= rc || ov[2 * i] == PCRE2_UNSET) caps[i] = {};
+    else caps[i] = input.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+  }
+  return true;
 }
 
 int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const {

@@ -304,6 +304,82 @@ TEST(Regex, MatchEverythingPatternsAgreeWithRe2) {
   }
 }
 
+// A match's groups are found by PCRE2 where RE2's match is (RE2's own search
+// for them allocates its state at every call): the same as RE2's, also where
+// PCRE2 would not match there (a Latin-1 letter of another case: RE2's groups
+// are taken), but for a group that can match nothing inside a repeat
+// (GroupOfAnEmptyLastTurnIsPcres).
+TEST(Regex, GroupsAreRe2s) {
+  RegexOptions ci;
+  ci.caseless = true;
+  struct Case {
+    const char* pattern;
+    bool caseless;
+  } cases[] = {
+      {R"(\.([^.]+)$)", false},                      // 920440's extension
+      {R"(^([^=]+)=(.*)$)", false},
+      {R"((a|ab)(c|bcd)(d*))", false},                // leftmost-first, not longest
+      {R"((a)|(b)|(c))", false},                      // unset groups
+      {R"(((a)|b)+)", false},                         // a group in a repeat: its last turn
+      {R"((x?)(x?)(x))", false},
+      {R"(\b(\w+)@(\w+)\.com\b)", false},            // \b before the match's start
+      {R"((?i)(select)\s+(\w+)\s+(from))", false},
+      {R"((caf\xc9)(s?))", true},                     // RE2 folds the Latin-1 letter, PCRE2 does not
+      {R"(^(?:(GET)|(POST)) (/\S*))", false},
+  };
+  const char* pieces[] = {"a", "b", "c", "d", "ab", "bcd", "x", "xx", ".", "..", "=", "==", "@", "example", ".com",
+                          " ", "select", "SELECT", "from", "FROM", "id", "caf\xe9", "CAF\xc9", "s", "GET", "POST",
+                          "/", "/p", "\n", "\xe9", "select id from", "GET /x", "POST /", "me@example.com", "abc",
+                          "abcd"};
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (const auto& c : cases) {
+    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
+    auto plain = compileRe2(c.pattern, c.caseless);
+    ASSERT_TRUE(plain->ok());
+    const int n = std::min(10, plain->NumberOfCapturingGroups() + 1);
+    int matched = 0;
+    for (int k = 0; k < 4000; ++k) {
+      std::string input;
+      for (int m = int(next() % 8); m >= 0; --m) input += pieces[next() % (sizeof pieces / sizeof *pieces)];
+      re2::StringPiece want[10];
+      const bool hit = plain->Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
+      std::string_view got[10];
+      ASSERT_EQ(re->match(input, got, 10), hit ? n : 0) << c.pattern << " on " << input;
+      if (!hit) continue;
+      ++matched;
+      for (int i = 0; i < n; ++i) {
+        // The same bytes of the input (an empty group anywhere, set or not, is the empty string).
+        if (want[i].empty() && got[i].empty()) continue;
+        EXPECT_EQ(got[i].data(), want[i].data()) << c.pattern << " on " << input << " group " << i;
+        EXPECT_EQ(got[i].size(), want[i].size()) << c.pattern << " on " << input << " group " << i;
+      }
+    }
+    EXPECT_GT(matched, 50) << c.pattern << ": the inputs seldom matched";
+  }
+}
+
+// A group that can match nothing, repeated: its value is that of the
+// repeat's last turn, which PCRE (ModSecurity's engine) takes to be the empty
+// one after the last character, where RE2 keeps the turn before it.
+TEST(Regex, GroupOfAnEmptyLastTurnIsPcres) {
+  std::string_view caps[2];
+  auto star = Regex::compile("(a*)*b", {}, nullptr);
+  ASSERT_EQ(star->match("xaab", caps, 2), 2);
+  EXPECT_EQ(caps[0], "aab");
+  EXPECT_EQ(caps[1], "");
+  auto plus = Regex::compile("(a*)+$", {}, nullptr);
+  ASSERT_EQ(plus->match("aa", caps, 2), 2);
+  EXPECT_EQ(caps[0], "aa");
+  EXPECT_EQ(caps[1], "");
+}
+
 TEST(Regex, UnsetGroupIsEmpty) {
   auto re = Regex::compile("(a)|(b)", {}, nullptr);
   std::string_view caps[3];
