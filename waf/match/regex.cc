@@ -248,7 +248,7 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
     if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0)) return 0;
     const int n = std::min({max_caps, groups_ + 1, 10});
     re2::StringPiece sp[10];
-    if (n > 1) {
+    if (n > 1 && groups_pcre_) {
       // Where the match is (RE2's DFA, forward then backward), then its groups.
       if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, 1)) return 0;
       if (groupsByPcre(input, size_t(sp[0].data() - input.data()), sp[0].size(), caps, n)) return n;

@@ -82,7 +82,7 @@ class Regex {
     return !atoms_ || atoms_->findFirst(input).has_value();
   }
   int pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const;  // match() by PCRE2
-  // The groups of RE2's match [at, at + size) by PCRE2 (groupsPcre), into
+  // The groups of RE2's match [at, at + size) by PCRE2 (groups_pcre_), into
   // caps[0..n): false when PCRE2 does not give that very match.
   bool groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const;
   std::string pattern_;
