@@ -125,6 +125,23 @@ TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
 // A pattern with no leading literal but a few literals every match holds (RE2's
 // prefilter atoms) is tried by RE2 only on inputs holding one: the answers are
 // RE2's own, on inputs made of those literals' pieces in either case.
+// Inputs joined from 1 to `most` pieces, drawn by a xorshift from a fixed seed.
+struct Pieces {
+  uint64_t state;
+  uint64_t next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+  template <size_t N>
+  std::string join(const char* const (&pieces)[N], int most) {
+    std::string s;
+    for (int k = int(next() % uint64_t(most)); k >= 0; --k) s += pieces[next() % N];
+    return s;
+  }
+};
+
 TEST(Regex, AtomGuardKeepsRe2sAnswers) {
   RegexOptions ci;
   ci.caseless = true;
@@ -142,13 +159,7 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
   const char* pieces[] = {"eval", "EVAL", "(", " ", "new", "Function", "FUNCTION", "this.", "constructor", "_$$ND_FUNC$$_",
                           "__js_function", "<", ">", "script", "SCRIPT", "style", "iframe", "select", "SELECT", "union",
                           "from", "FROM", "<SCRIPT", "<iframe ", "x", "1", "12345", "a=", "sleep(", "abc", "ABC", "\x0b", "$", "_", "\xe9"};
-  uint64_t state = 0x2545F4914F6CDD1Dull;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  Pieces random{0x2545F4914F6CDD1Dull};
   for (const auto& c : cases) {
     auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
     ASSERT_TRUE(re) << c.pattern;
@@ -165,8 +176,7 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
     ASSERT_TRUE(plain.ok());
     int matched = 0;
     for (int n = 0; n < 3000; ++n) {
-      std::string input;
-      for (int k = int(next() % 7); k >= 0; --k) input += pieces[next() % (sizeof pieces / sizeof *pieces)];
+      const std::string input = random.join(pieces, 7);
       const bool want = RE2::PartialMatch(input, plain);
       matched += want;
       ASSERT_EQ(re->matches(input), want) << c.pattern << " on " << input;
@@ -333,13 +343,7 @@ TEST(Regex, GroupsAreRe2s) {
                           " ", "select", "SELECT", "from", "FROM", "id", "caf\xe9", "CAF\xc9", "s", "GET", "POST",
                           "/", "/p", "\n", "\xe9", "select id from", "GET /x", "POST /", "me@example.com", "abc",
                           "abcd"};
-  uint64_t state = 0x9E3779B97F4A7C15ull;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  Pieces random{0x9E3779B97F4A7C15ull};
   for (const auto& c : cases) {
     auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
     ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
@@ -348,8 +352,7 @@ TEST(Regex, GroupsAreRe2s) {
     const int n = std::min(10, plain->NumberOfCapturingGroups() + 1);
     int matched = 0;
     for (int k = 0; k < 4000; ++k) {
-      std::string input;
-      for (int m = int(next() % 8); m >= 0; --m) input += pieces[next() % (sizeof pieces / sizeof *pieces)];
+      const std::string input = random.join(pieces, 8);
       re2::StringPiece want[10];
       const bool hit = plain->Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
       std::string_view got[10];
