@@ -3,6 +3,7 @@ $RAMPART_CRS_DIR): attacks are blocked before the backend with the request id, b
 passes, detect mode passes and audits, limits, response rules, shadow sets, exclusions,
 redaction, reloads."""
 
+import itertools
 import json
 import os
 import re
@@ -660,8 +661,9 @@ class WafInspectProfileTest(unittest.TestCase):
                  'tag:\'application-multi-long-tag\',tag:\'language-multi-long-tag\',setvar:tx.browsers=+1"\n'
                  'SecRule ARGS "@rx evil" "id:1002,phase:2,t:none,t:urlDecodeUni,t:lowercase,deny"\n'
                  'SecRule ARGS_NAMES "@rx ^[a-z_]+$" "id:1003,phase:2,pass,nolog,setvar:tx.args_checked=1"\n'
-                 # A match's groups (RE2's own search for them allocates at each call).
-                 'SecRule ARGS:contact|ARGS:email "@rx ^([^@]+)@([a-z]+)\\." "id:1005,phase:2,pass,log,capture,'
+                 # A match's groups, of a pattern RE2 cannot search in one pass (its own search for
+                 # groups then allocates at each call).
+                 'SecRule ARGS:contact|ARGS:email "@rx (.*)@(.*)\\.com" "id:1005,phase:2,pass,log,capture,'
                  'logdata:\'%{TX.1} at %{TX.2}\'"\n')
         ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
         get = dict(self.GET, uri="/search?query=leather+running+shoes&contact=someone%40example.com",
@@ -685,11 +687,16 @@ class WafInspectProfileTest(unittest.TestCase):
         multipart_post = dict(post, uri="/upload", body=upload,
                               headers=get["headers"] + [["Content-Type", "multipart/form-data; boundary=" + boundary],
                                                         ["Content-Length", str(len(upload))]])
-        for request in (get, post, json_post, multipart_post):
-            out = self.inspect(rules, [request], "--passes", "20", "--memo", "warm")
+        # Evaluated in each pass, and replayed (the phases of a request seen before).
+        for request, env in itertools.product((get, post, json_post, multipart_post),
+                                              ({"RAMPART_WAF_REPLAY": "0"}, {})):
+            out = self.inspect(rules, [request], "--passes", "20", "--memo", "warm", env=env)
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertIn("intervened: 0 of 1", out.stdout)
             self.assertIn("allocations/request: 0.0\n", out.stdout)
+        # (The groups were asked for: the rule matches.)
+        out = self.inspect(rules.replace("id:1005,phase:2,pass", "id:1005,phase:2,deny"), [get])
+        self.assertIn("intervened: 1 of 1", out.stdout)
         # (The bodies were parsed: an argument of each is there to deny on.)
         for request in (json_post, multipart_post):
             out = self.inspect(rules + 'SecRule ARGS:note|ARGS:description_of_the_upload "@rx longer" '
