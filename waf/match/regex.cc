@@ -260,12 +260,19 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   return pcreMatch(input, caps, max_caps);
 }
 
+// PCRE2's match limit for the groups of a match RE2 found (its calls of its
+// internal match function: a CRS pattern's groups take tens).
+constexpr uint64_t kGroupsMatchLimit = 10000;
+
 bool Regex::groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const {
   auto* code = static_cast<pcre2_code*>(groups_pcre_);
   auto& st = pcreState();
   if (!code || !st.md || !st.mctx) return false;
-  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, UINT32_MAX)));
-  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, UINT32_MAX)));
+  // A match is known to start here, so PCRE2 finds it without much
+  // backtracking, but a pattern can be made to backtrack on the way to it:
+  // past a small budget RE2's own search (linear) takes over.
+  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, kGroupsMatchLimit)));
+  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, kGroupsMatchLimit)));
   // The whole input from `at` (what is before it still seen by \b and the like),
   // anchored there: RE2's leftmost-first match is PCRE2's first match from its start.
   const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(input.data()), input.size(), at, PCRE2_ANCHORED,

@@ -385,6 +385,20 @@ TEST(Regex, GroupOfAnEmptyLastTurnIsPcres) {
   EXPECT_EQ(caps[1], "");
 }
 
+// A pattern PCRE2 would backtrack through at length before reaching the match
+// RE2 found (its first branch fails on every split of the a's): past a small
+// budget the groups are RE2's.
+TEST(Regex, GroupsPastPcresBudgetAreRe2s) {
+  auto re = Regex::compile("(a*)*b|(a+)c?", {}, nullptr);
+  ASSERT_TRUE(re && !re->usesPcre());
+  const std::string input = "x" + std::string(40, 'a');
+  std::string_view caps[3];
+  ASSERT_EQ(re->match(input, caps, 3), 3);
+  EXPECT_EQ(caps[0], std::string(40, 'a'));
+  EXPECT_TRUE(caps[1].empty());
+  EXPECT_EQ(caps[2], std::string(40, 'a'));
+}
+
 TEST(Regex, UnsetGroupIsEmpty) {
   auto re = Regex::compile("(a)|(b)", {}, nullptr);
   std::string_view caps[3];
