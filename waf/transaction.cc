@@ -456,21 +456,11 @@ void Transaction::Impl::sizeTags(std::vector<std::string>& tags, size_t n) {
 
 // to = from, into the strings `to` has: a replay's record into one of the
 // transaction's (the workspace's spare tag strings, not the replay's own:
-// those stay with the thread's request set).
+// those stay with the thread's request set). With as many tags on both
+// sides, the copy assigns string to string, each keeping its buffer.
 void Transaction::Impl::copyRecord(MatchedRule& to, const MatchedRule& from) {
-  static_assert(sizeof(MatchedRule) == 4 * sizeof(std::string) + sizeof(std::vector<std::string>) + 32,
-                "a field of MatchedRule is not copied here");
-  to.id = from.id;
-  to.phase = from.phase;
-  to.msg.assign(from.msg);
-  to.logdata.assign(from.logdata);
-  to.severity = from.severity;
   sizeTags(to.tags, from.tags.size());
-  for (size_t i = 0; i < from.tags.size(); ++i) to.tags[i].assign(from.tags[i]);
-  to.matched_var_name.assign(from.matched_var_name);
-  to.matched_data.assign(from.matched_data);
-  to.disruptive = from.disruptive;
-  to.logged = from.logged;
+  to = from;
 }
 
 void Transaction::Impl::recordMatch(const CompiledRule& head, bool disruptive) {

@@ -245,13 +245,14 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.
-    if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0)) return 0;
     const int n = std::min({max_caps, groups_ + 1, 10});
     re2::StringPiece sp[10];
     if (n > 1 && groups_pcre_) {
       // Where the match is (RE2's DFA, forward then backward), then its groups.
       if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, 1)) return 0;
       if (groupsByPcre(input, size_t(sp[0].data() - input.data()), sp[0].size(), caps, n)) return n;
+    } else if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0)) {
+      return 0;
     }
     if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, n)) return 0;
     for (int i = 0; i < n; ++i) caps[i] = sp[i].data() ? std::string_view(sp[i].data(), sp[i].size()) : std::string_view();
@@ -264,43 +265,54 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
 // internal match function: a CRS pattern's groups take tens).
 constexpr uint64_t kGroupsMatchLimit = 10000;
 
-bool Regex::groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const {
-  auto* code = static_cast<pcre2_code*>(groups_pcre_);
+namespace {
+
+// One PCRE2 match from `at` in the thread's match data: the number of pairs
+// set (<= 0: no match, or an error such as a limit), their offsets in *ov.
+int pcreRun(const void* code, std::string_view input, size_t at, uint32_t options, uint64_t match_limit,
+            uint64_t depth_limit, const PCRE2_SIZE** ov) {
   auto& st = pcreState();
-  if (!code || !st.md || !st.mctx) return false;
-  // A match is known to start here, so PCRE2 finds it without much
-  // backtracking, but a pattern can be made to backtrack on the way to it:
-  // past a small budget RE2's own search (linear) takes over.
-  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, kGroupsMatchLimit)));
-  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, kGroupsMatchLimit)));
-  // The whole input from `at` (what is before it still seen by \b and the like),
-  // anchored there: RE2's leftmost-first match is PCRE2's first match from its start.
-  const int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(input.data()), input.size(), at, PCRE2_ANCHORED,
-                             st.md, st.mctx);
-  if (rc <= 0) return false;  // (a case folding RE2 does and PCRE2 does not, a limit): RE2's groups
-  const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
-  if (ov[0] != at || ov[1] != at + size) return false;
+  if (!code || !st.md || !st.mctx) return 0;
+  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit, UINT32_MAX)));
+  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit, UINT32_MAX)));
+  const int rc = pcre2_match(static_cast<const pcre2_code*>(code), reinterpret_cast<PCRE2_SPTR>(input.data()),
+                             input.size(), at, options, st.md, st.mctx);
+  *ov = pcre2_get_ovector_pointer(st.md);
+  return rc;
+}
+
+// caps[0..n) from PCRE2's offsets, `set` pairs of them set (the others, and
+// unset groups, empty).
+void capsFrom(const PCRE2_SIZE* ov, int set, std::string_view input, std::string_view* caps, int n) {
   for (int i = 0; i < n; ++i) {
-    if (i >= rc || ov[2 * i] == PCRE2_UNSET) caps[i] = {};
+    if (i >= set || ov[2 * i] == PCRE2_UNSET) caps[i] = {};
     else caps[i] = input.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
   }
+}
+
+}  // namespace
+
+bool Regex::groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const {
+  // A match is known to start here, so PCRE2 finds it without much
+  // backtracking, but a pattern can be made to backtrack on the way to it:
+  // past a small budget RE2's own search (linear) takes over. The whole
+  // input from `at` (what is before it still seen by \b and the like),
+  // anchored there: RE2's leftmost-first match is PCRE2's first match from its start.
+  const PCRE2_SIZE* ov = nullptr;
+  const int rc = pcreRun(groups_pcre_, input, at, PCRE2_ANCHORED, std::min(match_limit_, kGroupsMatchLimit),
+                         std::min(depth_limit_, kGroupsMatchLimit), &ov);
+  // (Not that very match: a case folding RE2 does and PCRE2 does not, a limit: RE2's groups.)
+  if (rc <= 0 || ov[0] != at || ov[1] != at + size) return false;
+  capsFrom(ov, rc, input, caps, n);
   return true;
 }
 
 int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const {
-  auto& st = pcreState();
-  if (!st.md || !st.mctx) return 0;
-  pcre2_set_match_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(match_limit_, UINT32_MAX)));
-  pcre2_set_depth_limit(st.mctx, static_cast<uint32_t>(std::min<uint64_t>(depth_limit_, UINT32_MAX)));
-  auto* code = static_cast<pcre2_code*>(pcre_);
-  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(input.data()), input.size(), 0, 0, st.md, st.mctx);
+  const PCRE2_SIZE* ov = nullptr;
+  const int rc = pcreRun(pcre_, input, 0, 0, match_limit_, depth_limit_, &ov);
   if (rc <= 0) return 0;  // no match, or a limit error: v2 treats an error as "no match" (and logs it)
-  PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
-  int n = std::min({rc, max_caps, groups_ + 1});
-  for (int i = 0; i < n; ++i) {
-    if (ov[2 * i] == PCRE2_UNSET) caps[i] = {};
-    else caps[i] = input.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
-  }
+  const int n = std::min({rc, max_caps, groups_ + 1});
+  capsFrom(ov, rc, input, caps, n);
   return std::max(n, 1);
 }
 
