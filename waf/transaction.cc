@@ -1071,6 +1071,10 @@ void Transaction::Impl::askSetJoined(const CompiledRule& link, std::span<const V
       const MemoValue* mv = memoValue(t);
       if (mv && (mv->links & memo_bit)) continue;
     }
+    if (!set.mayMatch(t.value)) {  // no byte a member needs: its answer without the join
+      *free_slot = {t.value.data(), static_cast<uint32_t>(t.value.size()), ws->set_gen, link.regex_set, 0};
+      continue;
+    }
     if (!values.empty()) joined.push_back('\n');
     values.push_back(t.value);
     joined.append(t.value);

@@ -144,6 +144,8 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
       r->literal_ = whole ? Literal::Whole : Literal::Guard;
     }
   }
+  if (r->literal_ == Literal::None || r->literal_ == Literal::Guard)
+    if (const auto need = neededClasses(r->pattern_); need && *need) r->need_ = *need;
   r->match_limit_ = opts.match_limit;
   r->depth_limit_ = opts.depth_limit;
   auto re = compileRe2(r->pattern_, opts.caseless);
@@ -336,6 +338,7 @@ std::unique_ptr<RegexSet> RegexSet::build(const std::vector<const Regex*>& membe
     if (!s->impl_) s->impl_ = std::make_unique<Impl>(r->re2_->options());
     if (r->re2_->options().case_sensitive() != s->impl_->case_sensitive) return nullptr;
     if (s->impl_->set.Add(r->re2_->pattern(), nullptr) < 0) return nullptr;
+    s->need_ |= r->need_;
   }
   if (!s->impl_->set.Compile()) return nullptr;
   // The joined form: (?m) before each member, unless one asserts the text's
@@ -370,6 +373,10 @@ bool RegexSet::noneMatchJoined(std::string_view joined) const {
 }
 
 bool RegexSet::match(std::string_view input, uint64_t* bits) const {
+  if (!mayMatch(input)) {
+    *bits = 0;
+    return true;
+  }
   const re2::StringPiece text(input.data(), input.size());
   RE2::Set::ErrorInfo err;
   // Whether any member matches first: asked for which ones, RE2 allocates a

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "waf/match/aho_corasick.h"
+#include "waf/match/needed_bytes.h"
 
 namespace re2 {
 class RE2;
@@ -39,6 +40,7 @@ std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless);
 
 class Regex {
  public:
+  static constexpr uint64_t kNoNeed = ~uint64_t(0);
   static std::unique_ptr<Regex> compile(std::string_view pattern, const RegexOptions& opts, std::string* error);
   ~Regex();
 
@@ -73,13 +75,17 @@ class Regex {
   // when there is no such guard. An input holding none is not matched.
   size_t atomCount() const { return atoms_ ? atoms_->size() : 0; }
 
+  // The byte classes (match::byteClasses) every match holds one of; kNoNeed
+  // when none are known. An input holding none is not matched.
+  uint64_t need() const { return need_; }
+
  private:
   friend class RegexSet;
   Regex() = default;
   bool holdsLiteral(std::string_view input) const;  // literal_text_ in input (at its start when anchored)
   void buildAtomGuard();  // atoms_, from re2_
-  bool mayMatch(std::string_view input) const {  // false: no atom (when there are atoms), so no match
-    return !atoms_ || atoms_->findFirst(input).has_value();
+  bool mayMatch(std::string_view input) const {  // false: a needed byte or an atom missing, so no match
+    return (need_ == kNoNeed || (byteClasses(input) & need_)) && (!atoms_ || atoms_->findFirst(input).has_value());
   }
   int pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const;  // match() by PCRE2
   // The groups of RE2's match [at, at + size) by PCRE2 (groups_pcre_), into
@@ -108,6 +114,13 @@ class Regex {
   // automaton instead of RE2's call (~1,000 instructions on a short value,
   // per stage of a multiMatch pipeline). Null: no guard.
   std::unique_ptr<AhoCorasick> atoms_;
+  // The byte classes every match holds one of (match::neededClasses: the
+  // scan groups' sieve, for the patterns an engine runs): an input holding
+  // none is not matched, for a pass over its bytes instead of an engine's
+  // call (the corpus at PL1: ~1.6 calls a request, REQBODY_PROCESSOR's
+  // `(?:URLENCODED|...)` on a GET, the path traversal's `\.{2,3}[/;\x5c]` on a word).
+  // kNoNeed: none known.
+  uint64_t need_ = kNoNeed;
   bool literal_anchored_ = false;
   bool caseless_ = false;
   uint64_t match_limit_ = 0;
@@ -135,9 +148,15 @@ class RegexSet {
   // Whether noneMatchJoined can answer: no member asserts the text's own ends
   // (\A, \z) or turns multi-line mode off.
   bool canJoin() const;
+  // False when `input` holds none of the bytes every member's matches need
+  // (Regex's need): no member matches it, asked of no DFA.
+  bool mayMatch(std::string_view input) const {
+    return need_ == Regex::kNoNeed || (byteClasses(input) & need_);
+  }
 
  private:
   RegexSet() = default;
+  uint64_t need_ = 0;  // the members' needs together
   struct Impl;  // the RE2::Set
   std::unique_ptr<Impl> impl_;
 };

@@ -187,6 +187,74 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
   }
 }
 
+// A pattern whose every match needs a byte of some classes (neededClasses:
+// CRS's command lists need one of `;|&$<>(` and the like) is run only on an
+// input holding one: the answers stay RE2's (PCRE2's for a lookbehind), on
+// inputs with and without those bytes; a RegexSet asks its DFA only of an
+// input holding a byte one of its members needs.
+TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
+  const char* patterns[] = {R"((?:[;\n\r|&`]|\$\()\s*(?:cat|ls|id)\b)", R"((?i)[<>][\s/]*(?:script|img)\b)",
+                            R"(\.\./|%2e%2e)", R"((?i)(?:\bor\b|\|\|)\s*\d+\s*=)"};
+  const char* pieces[] = {"cat", "ls", "id", " ", ";", "|", "&", "`", "$(", "\n", "<", ">", "/", "script", "SCRIPT",
+                          "img", "../", "..", ".", "%2e", "%2E", "or", "OR", "||", "1", "=", "x", "abc", "\xe9",
+                          "<script", "/img", " or 1=", "||2 ="};
+  Pieces random{0xD1B54A32D192ED03ull};
+  for (const char* p : patterns) {
+    auto re = Regex::compile(p, {}, nullptr);
+    ASSERT_TRUE(re) << p;
+    ASSERT_NE(re->need(), Regex::kNoNeed) << p << ": no need found (the test would not test it)";
+    RE2::Options o;
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    o.set_dot_nl(true);
+    RE2 plain(p, o);
+    ASSERT_TRUE(plain.ok());
+    int matched = 0, without = 0;
+    for (int n = 0; n < 4000; ++n) {
+      const std::string input = random.join(pieces, 6);
+      const bool want = RE2::PartialMatch(input, plain);
+      matched += want;
+      without += (byteClasses(input) & re->need()) == 0;
+      ASSERT_EQ(re->matches(input), want) << p << " on " << input;
+      std::string_view cap;
+      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << p << " on " << input;
+    }
+    EXPECT_GT(matched, 100) << p;
+    EXPECT_GT(without, 100) << p << ": the inputs always held a needed byte";
+  }
+  // PCRE2's (a lookbehind): "ab;" is the only way to match.
+  auto pcre = Regex::compile("(?<=a)b;", {}, nullptr);
+  ASSERT_TRUE(pcre && pcre->usesPcre());
+  ASSERT_NE(pcre->need(), Regex::kNoNeed);
+  const char* bits[] = {"a", "b", ";", "ab", "b;", "x", " "};
+  for (int n = 0; n < 4000; ++n) {
+    const std::string input = random.join(bits, 6);
+    ASSERT_EQ(pcre->matches(input), input.find("ab;") != std::string::npos) << input;
+  }
+  // A set: an input without its members' needs is answered without its DFA,
+  // and every answer is its members' (as RE2 gives them).
+  std::vector<std::unique_ptr<Regex>> owned;
+  std::vector<const Regex*> members;
+  for (const char* p : {patterns[0], patterns[2]}) {
+    owned.push_back(Regex::compile(p, {}, nullptr));
+    members.push_back(owned.back().get());
+  }
+  auto set = RegexSet::build(members);
+  ASSERT_TRUE(set);
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  o.set_dot_nl(true);
+  const RE2 first(patterns[0], o), second(patterns[2], o);
+  EXPECT_FALSE(set->mayMatch("session 48b82b1d910ddd76"));
+  EXPECT_TRUE(set->mayMatch("a;b"));
+  for (int n = 0; n < 4000; ++n) {
+    const std::string input = random.join(pieces, 6);
+    uint64_t got = 0;
+    ASSERT_TRUE(set->match(input, &got));
+    for (size_t i = 0; i < members.size(); ++i)
+      ASSERT_EQ((got >> i & 1) != 0, RE2::PartialMatch(input, i == 0 ? first : second)) << input;
+  }
+}
+
 // A RegexSet of patterns RE2 runs as they are (plainRe2), and its members.
 struct SetOf {
   std::vector<std::unique_ptr<Regex>> owned;
