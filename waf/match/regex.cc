@@ -133,8 +133,17 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
       lit += byte;
       i += k;
     }
-    const bool whole = !skipped && !p.empty() && i == p.size();
-    if (!whole && !lit.empty() && i < p.size() && (p[i] == '*' || p[i] == '?' || p[i] == '{')) lit.pop_back();
+    bool whole = !skipped && !p.empty() && i == p.size();
+    // The literal's last atom repeated or made optional, and nothing after it
+    // (TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/, 922100's and 922110's
+    // selector, asked of every TX key): the pattern is found where the
+    // literal (without that atom when it may be absent) is, so it is one too
+    // for matches(); match() still runs an engine for the match's span.
+    if (!whole && !skipped && !lit.empty() && i < p.size() && (p[i] == '*' || p[i] == '?' || p[i] == '+')) {
+      const size_t end = i + 1 < p.size() && p[i + 1] == '?' ? i + 2 : i + 1;  // (lazy)
+      whole = end == p.size();
+    }
+    if (!lit.empty() && i < p.size() && (p[i] == '*' || p[i] == '?' || p[i] == '{')) lit.pop_back();
     if (!lit.empty() && (whole || pattern.find('|') == std::string_view::npos)) {
       r->caseless_ = opts.caseless;
       if (opts.caseless)

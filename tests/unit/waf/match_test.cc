@@ -142,6 +142,52 @@ struct Pieces {
   }
 };
 
+// A literal whose last atom is repeated or optional, with nothing after it
+// (TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/), is found where the literal is:
+// compared bytes, the engine's answers (RE2's, on inputs of the literal's
+// pieces), and an anchored caseless one is a key range (onlyAnchoredLiteral).
+TEST(Regex, LiteralWithARepeatedLastAtomIsALiteral) {
+  RegexOptions ci;
+  ci.caseless = true;
+  struct Case {
+    const char* pattern;
+    bool caseless;
+  } cases[] = {{"MULTIPART_HEADERS_CONTENT_TYPES_*", true}, {"abc_+", false}, {"^ab_?", true},
+               {"ab\\.*?", false},  {"x\\x41*", false},                 {"^ab_*c", true}};
+  const char* pieces[] = {"MULTIPART_HEADERS_CONTENT_TYPES", "multipart_headers_content_types", "MULTIPART_", "_",
+                          "a", "ab", "AB", "abc", "abc_", "c", ".", "x", "xA", "A", "z", "\xe9"};
+  Pieces random{0x94D049BB133111EBull};
+  for (const auto& c : cases) {
+    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    ASSERT_TRUE(re) << c.pattern;
+    RE2::Options o;
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    o.set_dot_nl(true);
+    o.set_case_sensitive(!c.caseless);
+    RE2 plain(c.pattern, o);
+    ASSERT_TRUE(plain.ok());
+    int matched = 0;
+    for (int n = 0; n < 3000; ++n) {
+      const std::string input = random.join(pieces, 5);
+      const bool want = RE2::PartialMatch(input, plain);
+      matched += want;
+      ASSERT_EQ(re->matches(input), want) << c.pattern << " on " << input;
+      std::string_view cap;
+      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << c.pattern << " on " << input;
+      if (want) {
+        re2::StringPiece whole;
+        ASSERT_TRUE(plain.Match(input, 0, input.size(), RE2::UNANCHORED, &whole, 1));
+        EXPECT_EQ(cap, std::string_view(whole.data(), whole.size())) << c.pattern << " on " << input;  // the span
+      }
+    }
+    EXPECT_GT(matched, 100) << c.pattern;
+  }
+  EXPECT_TRUE(Regex::compile("^ab_?", ci, nullptr)->onlyAnchoredLiteral());
+  EXPECT_EQ(Regex::compile("^ab_?", ci, nullptr)->anchoredLiteral(), "ab");
+  EXPECT_FALSE(Regex::compile("^ab_*c", ci, nullptr)->onlyAnchoredLiteral());
+  EXPECT_FALSE(Regex::compile("^ab_*", RegexOptions{}, nullptr)->onlyAnchoredLiteral());  // (caseless only)
+}
+
 TEST(Regex, AtomGuardKeepsRe2sAnswers) {
   RegexOptions ci;
   ci.caseless = true;
