@@ -39,6 +39,40 @@ PcreThreadState& pcreState() {
   return s;
 }
 
+int pcreRun(const void* code, std::string_view input, size_t at, uint32_t options, uint64_t match_limit,
+            uint64_t depth_limit, const PCRE2_SIZE** ov);
+void capsFrom(const PCRE2_SIZE* ov, int set, std::string_view input, std::string_view* caps, int n);
+
+// Whether PCRE2 reads `pattern` (one RE2 compiled, Latin-1, dot matching
+// newline, $ at the end only) as RE2 does: ASCII only (no byte >= 0x80, no
+// \x80-\xff: the engines fold Latin-1 letters differently), and escapes the
+// two mean alike (\d \w \s \b, their negations, \A \z, \n \r \t \f, \xHH,
+// punctuation); no {,n} (a quantifier in newer PCRE2s). *space: it has \s or
+// \S, which hold \x0b for PCRE2 and not for RE2 (an input with one is then
+// RE2's). For any such input the two find the same matches, the first of
+// them the same (leftmost, the same alternative and repeat priorities).
+bool pcreReadsAsRe2(std::string_view pattern, bool* space) {
+  *space = false;
+  if (pattern.find("{,") != std::string_view::npos) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const auto c = static_cast<unsigned char>(pattern[i]);
+    if (c >= 0x80) return false;
+    if (c != '\\') continue;
+    if (++i == pattern.size()) return false;
+    const char e = pattern[i];
+    if (e == 's' || e == 'S') *space = true;
+    if (e == 'x') {
+      if (i + 2 >= pattern.size() || pattern[i + 1] < '0' || pattern[i + 1] > '7' ||
+          !std::isxdigit(static_cast<unsigned char>(pattern[i + 2])))
+        return false;
+      i += 2;
+      continue;
+    }
+    if (std::isalnum(static_cast<unsigned char>(e)) && !std::strchr("dDwWsSbBAznrtf", e)) return false;
+  }
+  return true;
+}
+
 // How ModSecurity v2 compiles a rule's pattern (PCRE_DOTALL | PCRE_DOLLAR_ENDONLY,
 // no UTF: byte semantics), JIT when it can; null when PCRE2 refuses it
 // (*error says why, when asked).
@@ -67,6 +101,7 @@ pcre2_code* compilePcre(const std::string& pattern, bool caseless, std::string* 
 Regex::~Regex() {
   if (pcre_) pcre2_code_free(static_cast<pcre2_code*>(pcre_));
   if (groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(groups_pcre_));
+  if (first_pcre_ && first_pcre_ != groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(first_pcre_));
 }
 
 std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless) {
@@ -162,6 +197,14 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
     r->groups_ = re->NumberOfCapturingGroups();
     r->re2_ = std::move(re);
     if (r->groups_ > 0) r->groups_pcre_ = compilePcre(r->pattern_, opts.caseless, nullptr);
+    if (r->literal_ != Literal::Whole && r->pattern_.size() <= kFirstPatternMax && pcreReadsAsRe2(r->pattern_, &r->space_class_)) {
+      r->first_pcre_ = r->groups_pcre_ ? r->groups_pcre_ : compilePcre(r->pattern_, opts.caseless, nullptr);
+      size_t jit = 0;
+      if (r->first_pcre_ && (pcre2_pattern_info(static_cast<pcre2_code*>(r->first_pcre_), PCRE2_INFO_JITSIZE, &jit) != 0 || jit == 0)) {
+        if (r->first_pcre_ != r->groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(r->first_pcre_));
+        r->first_pcre_ = nullptr;  // (not JIT-compiled: RE2's DFA is the faster)
+      }
+    }
     if (r->literal_ == Literal::None) r->buildAtomGuard();
     return r;
   }
@@ -239,6 +282,12 @@ bool Regex::matches(std::string_view input) const {
   if (literal_ == Literal::Whole) return holdsLiteral(input);
   if (literal_ == Literal::Guard && !holdsLiteral(input)) return false;
   if (!mayMatch(input)) return false;
+  if (firstByPcre(input)) {
+    const PCRE2_SIZE* ov = nullptr;
+    const int rc = pcreRun(first_pcre_, input, 0, 0, std::min(match_limit_, kFirstMatchLimit),
+                           std::min(depth_limit_, kFirstMatchLimit), &ov);
+    if (rc > 0 || rc == PCRE2_ERROR_NOMATCH) return rc > 0;  // (a limit: RE2's answer)
+  }
   // RE2::Match without submatches: PartialMatch's argument handling costs ~10% of a short value's call.
   if (re2_) return re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0);
   std::string_view cap;
@@ -253,6 +302,17 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   }
   if (literal_ != Literal::None && !holdsLiteral(input)) return 0;
   if (!mayMatch(input)) return 0;
+  if (firstByPcre(input)) {
+    const PCRE2_SIZE* ov = nullptr;
+    const int rc = pcreRun(first_pcre_, input, 0, 0, std::min(match_limit_, kFirstMatchLimit),
+                           std::min(depth_limit_, kFirstMatchLimit), &ov);
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc > 0) {
+      const int n = std::min({max_caps, groups_ + 1, 10});
+      capsFrom(ov, rc, input, caps, n);
+      return n;
+    }
+  }
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -101,6 +102,22 @@ class Regex {
   // JIT runs in the thread's match data: RE2 finds the match (its DFA, both
   // ways), PCRE2 its groups, anchored there.
   void* groups_pcre_ = nullptr;  // pcre2_code*
+  // A short input's match by PCRE2's JIT rather than RE2's DFA, for a
+  // pattern both read alike (pcreReadsAsRe2): a DFA's states for a value it
+  // has not seen are built or fetched from memory byte by byte (CRS 920100's
+  // request line: ~1,500 cycles a call warm, ~12,900 in a fresh DFA, against
+  // PCRE2's ~900), where PCRE2 runs compiled code over it. Within a small
+  // budget (kFirstMatchLimit): past it, or for a longer input, RE2's linear
+  // search, as before. Null: RE2 only (the groups_pcre_ when it has one).
+  void* first_pcre_ = nullptr;  // pcre2_code*
+  bool space_class_ = false;    // \s or \S: an input holding \x0b is RE2's
+  static constexpr size_t kFirstPatternMax = 2048;
+  static constexpr size_t kFirstInputMax = 1024;
+  static constexpr uint64_t kFirstMatchLimit = 10000;
+  bool firstByPcre(std::string_view input) const {
+    return first_pcre_ && input.size() <= kFirstInputMax &&
+           !(space_class_ && std::memchr(input.data(), '\x0b', input.size()));
+  }
   // Whole: the pattern is a plain literal, optionally anchored with '^' (TX:/^header_name_/,
   // ARGS:/^id_/): matches() compares bytes instead of running a regex engine. Guard: the
   // pattern starts with that literal, which an input must hold before an engine runs.

@@ -301,6 +301,79 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
   }
 }
 
+// A short input is matched by PCRE2's JIT where the pattern reads alike in
+// both engines (Regex::first_pcre_): the answers, the match's span and its
+// groups stay RE2's (leftmost, the same alternative first), on inputs with
+// \x0b, Latin-1 letters and longer than kFirstInputMax (RE2's then); where
+// the engines differ, RE2's: \s and \x0b, a caseless Latin-1 letter, a
+// pattern past PCRE2's budget.
+TEST(Regex, ShortInputsByPcreKeepRe2sAnswers) {
+  RegexOptions ci;
+  ci.caseless = true;
+  struct Case {
+    const char* pattern;
+    bool caseless;
+  } cases[] = {
+      {R"((?i)^(?:connect (?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\.?(?::[0-9]+)?|[\--9A-Z_a-z]+:[0-9]+)|options \*|[a-z]{3,10}[\s\x0b]+(?:[0-9A-Z_a-z]{3,7}?://[\--9A-Z_a-z]*(?::[0-9]+)?)?/[^#\?]*(?:\?[^\s\x0b#]*)?(?:#[^\s\x0b]*)?)[\s\x0b]+[\.-9A-Z_a-z]+$)",
+       false},
+      {R"(^content-type\s*:\s*(.*)$)", true},
+      {R"([^\x21-\x7E][\x21-\x39\x3B-\x7E]*:)", false},
+      {R"((a|ab)(c|bcd)(d*))", false},
+      {R"(\bget\b\s+(\w+)|(\d+)\W)", true},
+      {R"(x(a*)*y|(b+?)c)", false},
+  };
+  const char* pieces[] = {"GET", "get", " ", "/", "/a?b=1", "#x", "HTTP/1.1", "connect ", "1.2.3.4", ":80",
+                          "content-type", "Content-Type", ":", " text/html", "\x0b", "\t", "a", "ab", "b", "c",
+                          "bcd", "d", "x", "y", "12", "=", "\xe9", "\xc9", "options *", "\r\n", "GET /a?b=1 HTTP/1.1",
+                          "Content-Type: text/html", "get /x#y http/2"};
+  Pieces random{0xA0761D6478BD642Full};
+  for (const auto& c : cases) {
+    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
+    RE2::Options o;
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    o.set_dot_nl(true);
+    o.set_case_sensitive(!c.caseless);
+    RE2 plain(c.pattern, o);
+    ASSERT_TRUE(plain.ok());
+    const int n = std::min(10, plain.NumberOfCapturingGroups() + 1);
+    int matched = 0;
+    for (int k = 0; k < 4000; ++k) {
+      std::string input = random.join(pieces, 8);
+      if (k % 50 == 0) input = std::string(1100, 'a') + input;  // past kFirstInputMax: RE2's
+      re2::StringPiece want[10];
+      const bool found = plain.Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
+      matched += found;
+      ASSERT_EQ(re->matches(input), found) << c.pattern << " on " << input;
+      std::string_view caps[10];
+      const int got = re->match(input, caps, 10);
+      ASSERT_EQ(got > 0, found) << c.pattern << " on " << input;
+      if (!found) continue;
+      ASSERT_EQ(got, n);
+      for (int i = 0; i < n; ++i) {
+        const bool same = (caps[i].empty() && want[i].empty()) ||
+                          (caps[i].data() == want[i].data() && caps[i].size() == want[i].size());
+        ASSERT_TRUE(same) << c.pattern << " on " << input << ": group " << i << " [" << caps[i] << "] against ["
+                          << std::string_view(want[i].data(), want[i].size()) << "]";
+      }
+    }
+    EXPECT_GT(matched, 5) << c.pattern;
+  }
+  // Where the engines differ, RE2's answer: \s does not hold \x0b for RE2
+  // (PCRE2's does), a caseless Latin-1 letter folds for RE2 only.
+  auto space = Regex::compile(R"(a\sb)", {}, nullptr);
+  EXPECT_FALSE(space->matches("a\x0b" "b"));
+  EXPECT_TRUE(space->matches("a b"));
+  auto latin = Regex::compile("x\xe9", ci, nullptr);
+  EXPECT_TRUE(latin->matches("X\xc9"));
+  auto latin_escape = Regex::compile(R"(x\xe9)", ci, nullptr);
+  EXPECT_TRUE(latin_escape->matches("X\xc9"));
+  // Past PCRE2's budget (its backtracking on a run of a's): RE2's answer.
+  auto heavy = Regex::compile(R"((a|aa)+(b|c)+d)", {}, nullptr);
+  EXPECT_FALSE(heavy->matches(std::string(60, 'a') + "bcx"));
+  EXPECT_TRUE(heavy->matches(std::string(60, 'a') + "bcd"));
+}
+
 // A RegexSet of patterns RE2 runs as they are (plainRe2), and its members.
 struct SetOf {
   std::vector<std::unique_ptr<Regex>> owned;
