@@ -142,6 +142,57 @@ struct Pieces {
   }
 };
 
+// Regex's answers on `input` (matches(), and match() with the whole match
+// only: found or not, and where) are RE2's; *found: RE2's.
+testing::AssertionResult answersAsRe2(const Regex& re, const RE2& plain, const std::string& input, bool* found) {
+  re2::StringPiece whole;
+  *found = plain.Match(input, 0, input.size(), RE2::UNANCHORED, &whole, 1);
+  std::string_view cap;
+  if (re.matches(input) != *found || (re.match(input, &cap, 1) > 0) != *found)
+    return testing::AssertionFailure() << plain.pattern() << " on " << input << ": RE2 says " << *found;
+  if (*found && (cap.data() != whole.data() || cap.size() != whole.size()))
+    return testing::AssertionFailure() << plain.pattern() << " on " << input << ": the match [" << cap
+                                       << "], RE2's [" << std::string_view(whole.data(), whole.size()) << "]";
+  return testing::AssertionSuccess();
+}
+
+// `count` inputs joined from up to `most` of `pieces`, each answered by
+// Regex as by RE2 (answersAsRe2); how many matched.
+template <size_t N>
+int matchedAsRe2(const Regex& re, const RE2& plain, Pieces& random, const char* const (&pieces)[N], int most,
+                 int count) {
+  int matched = 0;
+  for (int n = 0; n < count; ++n) {
+    bool want = false;
+    const testing::AssertionResult same = answersAsRe2(re, plain, random.join(pieces, most), &want);
+    EXPECT_TRUE(same);
+    if (!same) break;
+    matched += want;
+  }
+  return matched;
+}
+
+// Regex's match() of `input` with up to 10 groups is RE2's: found or not, and
+// the whole match and each group the same bytes of the input (an empty group
+// anywhere, set or not, is the empty string); *found: RE2's.
+testing::AssertionResult groupsAsRe2(const Regex& re, const RE2& plain, const std::string& input, bool* found) {
+  const int n = std::min(10, plain.NumberOfCapturingGroups() + 1);
+  re2::StringPiece want[10];
+  *found = plain.Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
+  std::string_view got[10];
+  const int k = re.match(input, got, 10);
+  if (k != (*found ? n : 0))
+    return testing::AssertionFailure() << plain.pattern() << " on " << input << ": " << k << " groups, RE2 "
+                                       << (*found ? n : 0);
+  for (int i = 0; i < k; ++i) {
+    if (want[i].empty() && got[i].empty()) continue;
+    if (got[i].data() != want[i].data() || got[i].size() != want[i].size())
+      return testing::AssertionFailure() << plain.pattern() << " on " << input << ": group " << i << " [" << got[i]
+                                         << "], RE2's [" << std::string_view(want[i].data(), want[i].size()) << "]";
+  }
+  return testing::AssertionSuccess();
+}
+
 // A literal whose last atom is repeated or optional, with nothing after it
 // (TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/), is found where the literal is:
 // compared bytes, the engine's answers (RE2's, on inputs of the literal's
@@ -160,27 +211,9 @@ TEST(Regex, LiteralWithARepeatedLastAtomIsALiteral) {
   for (const auto& c : cases) {
     auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
     ASSERT_TRUE(re) << c.pattern;
-    RE2::Options o;
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_dot_nl(true);
-    o.set_case_sensitive(!c.caseless);
-    RE2 plain(c.pattern, o);
-    ASSERT_TRUE(plain.ok());
-    int matched = 0;
-    for (int n = 0; n < 3000; ++n) {
-      const std::string input = random.join(pieces, 5);
-      const bool want = RE2::PartialMatch(input, plain);
-      matched += want;
-      ASSERT_EQ(re->matches(input), want) << c.pattern << " on " << input;
-      std::string_view cap;
-      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << c.pattern << " on " << input;
-      if (want) {
-        re2::StringPiece whole;
-        ASSERT_TRUE(plain.Match(input, 0, input.size(), RE2::UNANCHORED, &whole, 1));
-        EXPECT_EQ(cap, std::string_view(whole.data(), whole.size())) << c.pattern << " on " << input;  // the span
-      }
-    }
-    EXPECT_GT(matched, 100) << c.pattern;
+    const auto plain = compileRe2(c.pattern, c.caseless);
+    ASSERT_TRUE(plain->ok());
+    EXPECT_GT(matchedAsRe2(*re, *plain, random, pieces, 5, 3000), 100) << c.pattern;
   }
   EXPECT_TRUE(Regex::compile("^ab_?", ci, nullptr)->onlyAnchoredLiteral());
   EXPECT_EQ(Regex::compile("^ab_?", ci, nullptr)->anchoredLiteral(), "ab");
@@ -214,22 +247,9 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
     } else if (std::string_view(c.pattern).find('|') != std::string_view::npos) {
       EXPECT_EQ(re->atomCount(), 0u) << c.pattern;
     }
-    RE2::Options o;
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_dot_nl(true);
-    o.set_case_sensitive(!c.caseless);
-    RE2 plain(c.pattern, o);
-    ASSERT_TRUE(plain.ok());
-    int matched = 0;
-    for (int n = 0; n < 3000; ++n) {
-      const std::string input = random.join(pieces, 7);
-      const bool want = RE2::PartialMatch(input, plain);
-      matched += want;
-      ASSERT_EQ(re->matches(input), want) << c.pattern << " on " << input;
-      std::string_view cap;
-      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << c.pattern << " on " << input;
-    }
-    EXPECT_GT(matched, 0) << c.pattern << ": the inputs never matched";
+    const auto plain = compileRe2(c.pattern, c.caseless);
+    ASSERT_TRUE(plain->ok());
+    EXPECT_GT(matchedAsRe2(*re, *plain, random, pieces, 7, 3000), 0) << c.pattern << ": the inputs never matched";
   }
 }
 
@@ -249,20 +269,15 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
     auto re = Regex::compile(p, {}, nullptr);
     ASSERT_TRUE(re) << p;
     ASSERT_NE(re->need(), Regex::kNoNeed) << p << ": no need found (the test would not test it)";
-    RE2::Options o;
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_dot_nl(true);
-    RE2 plain(p, o);
-    ASSERT_TRUE(plain.ok());
+    const auto plain = compileRe2(p, false);
+    ASSERT_TRUE(plain->ok());
     int matched = 0, without = 0;
     for (int n = 0; n < 4000; ++n) {
       const std::string input = random.join(pieces, 6);
-      const bool want = RE2::PartialMatch(input, plain);
+      bool want = false;
+      ASSERT_TRUE(answersAsRe2(*re, *plain, input, &want));
       matched += want;
       without += (byteClasses(input) & re->need()) == 0;
-      ASSERT_EQ(re->matches(input), want) << p << " on " << input;
-      std::string_view cap;
-      ASSERT_EQ(re->match(input, &cap, 1) > 0, want) << p << " on " << input;
     }
     EXPECT_GT(matched, 100) << p;
     EXPECT_GT(without, 100) << p << ": the inputs always held a needed byte";
@@ -286,10 +301,7 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
   }
   auto set = RegexSet::build(members);
   ASSERT_TRUE(set);
-  RE2::Options o;
-  o.set_encoding(RE2::Options::EncodingLatin1);
-  o.set_dot_nl(true);
-  const RE2 first(patterns[0], o), second(patterns[2], o);
+  const auto first = compileRe2(patterns[0], false), second = compileRe2(patterns[2], false);
   EXPECT_FALSE(set->mayMatch("session 48b82b1d910ddd76"));
   EXPECT_TRUE(set->mayMatch("a;b"));
   for (int n = 0; n < 4000; ++n) {
@@ -297,7 +309,7 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
     uint64_t got = 0;
     ASSERT_TRUE(set->match(input, &got));
     for (size_t i = 0; i < members.size(); ++i)
-      ASSERT_EQ((got >> i & 1) != 0, RE2::PartialMatch(input, i == 0 ? first : second)) << input;
+      ASSERT_EQ((got >> i & 1) != 0, RE2::PartialMatch(input, i == 0 ? *first : *second)) << input;
   }
 }
 
@@ -330,32 +342,16 @@ TEST(Regex, ShortInputsByPcreKeepRe2sAnswers) {
   for (const auto& c : cases) {
     auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
     ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
-    RE2::Options o;
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_dot_nl(true);
-    o.set_case_sensitive(!c.caseless);
-    RE2 plain(c.pattern, o);
-    ASSERT_TRUE(plain.ok());
-    const int n = std::min(10, plain.NumberOfCapturingGroups() + 1);
+    const auto plain = compileRe2(c.pattern, c.caseless);
+    ASSERT_TRUE(plain->ok());
     int matched = 0;
     for (int k = 0; k < 4000; ++k) {
       std::string input = random.join(pieces, 8);
       if (k % 50 == 0) input = std::string(1100, 'a') + input;  // past kFirstInputMax: RE2's
-      re2::StringPiece want[10];
-      const bool found = plain.Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
-      matched += found;
+      bool found = false;
+      ASSERT_TRUE(groupsAsRe2(*re, *plain, input, &found));
       ASSERT_EQ(re->matches(input), found) << c.pattern << " on " << input;
-      std::string_view caps[10];
-      const int got = re->match(input, caps, 10);
-      ASSERT_EQ(got > 0, found) << c.pattern << " on " << input;
-      if (!found) continue;
-      ASSERT_EQ(got, n);
-      for (int i = 0; i < n; ++i) {
-        const bool same = (caps[i].empty() && want[i].empty()) ||
-                          (caps[i].data() == want[i].data() && caps[i].size() == want[i].size());
-        ASSERT_TRUE(same) << c.pattern << " on " << input << ": group " << i << " [" << caps[i] << "] against ["
-                          << std::string_view(want[i].data(), want[i].size()) << "]";
-      }
+      matched += found;
     }
     EXPECT_GT(matched, 5) << c.pattern;
   }
@@ -487,14 +483,11 @@ TEST(Regex, MatchEverythingPatternsAgreeWithRe2) {
   // ^.*$ and friends take a fast path; the answers are RE2's (dot matches newline, $ at the end).
   for (const char* p : {"^.*$", ".*", "^.*", ".*$"}) {
     auto fast = Regex::compile(p, {}, nullptr);
-    RE2::Options o;
-    o.set_dot_nl(true);
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    RE2 slow(p, o);
+    const auto slow = compileRe2(p, false);
     for (std::string_view in : {std::string_view(""), std::string_view("Content-Type"),
                                 std::string_view("a\nb"), std::string_view("x\0y", 3)}) {
       re2::StringPiece sp;
-      ASSERT_TRUE(slow.Match(in, 0, in.size(), RE2::UNANCHORED, &sp, 1));
+      ASSERT_TRUE(slow->Match(in, 0, in.size(), RE2::UNANCHORED, &sp, 1));
       std::string_view cap;
       EXPECT_TRUE(fast->matches(in));
       EXPECT_EQ(fast->match(in, &cap, 1), 1);
@@ -536,22 +529,11 @@ TEST(Regex, GroupsAreRe2s) {
     ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
     auto plain = compileRe2(c.pattern, c.caseless);
     ASSERT_TRUE(plain->ok());
-    const int n = std::min(10, plain->NumberOfCapturingGroups() + 1);
     int matched = 0;
     for (int k = 0; k < 4000; ++k) {
-      const std::string input = random.join(pieces, 8);
-      re2::StringPiece want[10];
-      const bool hit = plain->Match(input, 0, input.size(), RE2::UNANCHORED, want, n);
-      std::string_view got[10];
-      ASSERT_EQ(re->match(input, got, 10), hit ? n : 0) << c.pattern << " on " << input;
-      if (!hit) continue;
-      ++matched;
-      for (int i = 0; i < n; ++i) {
-        // The same bytes of the input (an empty group anywhere, set or not, is the empty string).
-        if (want[i].empty() && got[i].empty()) continue;
-        EXPECT_EQ(got[i].data(), want[i].data()) << c.pattern << " on " << input << " group " << i;
-        EXPECT_EQ(got[i].size(), want[i].size()) << c.pattern << " on " << input << " group " << i;
-      }
+      bool hit = false;
+      ASSERT_TRUE(groupsAsRe2(*re, *plain, random.join(pieces, 8), &hit));
+      matched += hit;
     }
     EXPECT_GT(matched, 50) << c.pattern << ": the inputs seldom matched";
   }
