@@ -100,8 +100,7 @@ pcre2_code* compilePcre(const std::string& pattern, bool caseless, std::string* 
 
 Regex::~Regex() {
   if (pcre_) pcre2_code_free(static_cast<pcre2_code*>(pcre_));
-  if (groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(groups_pcre_));
-  if (first_pcre_ && first_pcre_ != groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(first_pcre_));
+  if (pcre_twin_) pcre2_code_free(static_cast<pcre2_code*>(pcre_twin_));
 }
 
 std::unique_ptr<re2::RE2> compileRe2(std::string_view pattern, bool caseless) {
@@ -196,15 +195,13 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, const RegexOptio
   if (re->ok()) {
     r->groups_ = re->NumberOfCapturingGroups();
     r->re2_ = std::move(re);
-    if (r->groups_ > 0) r->groups_pcre_ = compilePcre(r->pattern_, opts.caseless, nullptr);
-    if (r->literal_ != Literal::Whole && r->pattern_.size() <= kFirstPatternMax && pcreReadsAsRe2(r->pattern_, &r->space_class_)) {
-      r->first_pcre_ = r->groups_pcre_ ? r->groups_pcre_ : compilePcre(r->pattern_, opts.caseless, nullptr);
-      size_t jit = 0;
-      if (r->first_pcre_ && (pcre2_pattern_info(static_cast<pcre2_code*>(r->first_pcre_), PCRE2_INFO_JITSIZE, &jit) != 0 || jit == 0)) {
-        if (r->first_pcre_ != r->groups_pcre_) pcre2_code_free(static_cast<pcre2_code*>(r->first_pcre_));
-        r->first_pcre_ = nullptr;  // (not JIT-compiled: RE2's DFA is the faster)
-      }
-    }
+    const bool alike = r->literal_ != Literal::Whole && r->pattern_.size() <= kFirstPatternMax &&
+                       pcreReadsAsRe2(r->pattern_, &r->space_class_);
+    if (r->groups_ > 0 || alike) r->pcre_twin_ = compilePcre(r->pattern_, opts.caseless, nullptr);
+    size_t jit = 0;  // (not JIT-compiled: RE2's DFA is the faster)
+    r->pcre_first_ = alike && r->pcre_twin_ &&
+                     pcre2_pattern_info(static_cast<pcre2_code*>(r->pcre_twin_), PCRE2_INFO_JITSIZE, &jit) == 0 &&
+                     jit > 0;
     if (r->literal_ == Literal::None) r->buildAtomGuard();
     return r;
   }
@@ -282,12 +279,8 @@ bool Regex::matches(std::string_view input) const {
   if (literal_ == Literal::Whole) return holdsLiteral(input);
   if (literal_ == Literal::Guard && !holdsLiteral(input)) return false;
   if (!mayMatch(input)) return false;
-  if (firstByPcre(input)) {
-    const PCRE2_SIZE* ov = nullptr;
-    const int rc = pcreRun(first_pcre_, input, 0, 0, std::min(match_limit_, kFirstMatchLimit),
-                           std::min(depth_limit_, kFirstMatchLimit), &ov);
-    if (rc > 0 || rc == PCRE2_ERROR_NOMATCH) return rc > 0;  // (a limit: RE2's answer)
-  }
+  const void* ov = nullptr;
+  if (const int rc = pcre_first_ ? pcreFirst(input, &ov) : 0; rc != 0) return rc > 0;
   // RE2::Match without submatches: PartialMatch's argument handling costs ~10% of a short value's call.
   if (re2_) return re2_->Match(input, 0, input.size(), RE2::UNANCHORED, nullptr, 0);
   std::string_view cap;
@@ -302,23 +295,18 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   }
   if (literal_ != Literal::None && !holdsLiteral(input)) return 0;
   if (!mayMatch(input)) return 0;
-  if (firstByPcre(input)) {
-    const PCRE2_SIZE* ov = nullptr;
-    const int rc = pcreRun(first_pcre_, input, 0, 0, std::min(match_limit_, kFirstMatchLimit),
-                           std::min(depth_limit_, kFirstMatchLimit), &ov);
-    if (rc == PCRE2_ERROR_NOMATCH) return 0;
-    if (rc > 0) {
-      const int n = std::min({max_caps, groups_ + 1, 10});
-      capsFrom(ov, rc, input, caps, n);
-      return n;
-    }
+  if (const void* ov = nullptr; const int rc = pcre_first_ ? pcreFirst(input, &ov) : 0) {
+    if (rc < 0) return 0;
+    const int n = std::min({max_caps, groups_ + 1, 10});
+    capsFrom(static_cast<const PCRE2_SIZE*>(ov), rc, input, caps, n);
+    return n;
   }
   if (re2_) {
     // The DFA answers "no match" (the common case) much faster than a
     // submatch search: only a value that matches pays for the captures.
     const int n = std::min({max_caps, groups_ + 1, 10});
     re2::StringPiece sp[10];
-    if (n > 1 && groups_pcre_) {
+    if (n > 1 && pcre_twin_) {
       // Where the match is (RE2's DFA, forward then backward), then its groups.
       if (!re2_->Match(input, 0, input.size(), RE2::UNANCHORED, sp, 1)) return 0;
       if (groupsByPcre(input, size_t(sp[0].data() - input.data()), sp[0].size(), caps, n)) return n;
@@ -331,10 +319,6 @@ int Regex::match(std::string_view input, std::string_view* caps, int max_caps) c
   }
   return pcreMatch(input, caps, max_caps);
 }
-
-// PCRE2's match limit for the groups of a match RE2 found (its calls of its
-// internal match function: a CRS pattern's groups take tens).
-constexpr uint64_t kGroupsMatchLimit = 10000;
 
 namespace {
 
@@ -370,12 +354,21 @@ bool Regex::groupsByPcre(std::string_view input, size_t at, size_t size, std::st
   // input from `at` (what is before it still seen by \b and the like),
   // anchored there: RE2's leftmost-first match is PCRE2's first match from its start.
   const PCRE2_SIZE* ov = nullptr;
-  const int rc = pcreRun(groups_pcre_, input, at, PCRE2_ANCHORED, std::min(match_limit_, kGroupsMatchLimit),
-                         std::min(depth_limit_, kGroupsMatchLimit), &ov);
+  const int rc = pcreRun(pcre_twin_, input, at, PCRE2_ANCHORED, std::min(match_limit_, kBudget),
+                         std::min(depth_limit_, kBudget), &ov);
   // (Not that very match: a case folding RE2 does and PCRE2 does not, a limit: RE2's groups.)
   if (rc <= 0 || ov[0] != at || ov[1] != at + size) return false;
   capsFrom(ov, rc, input, caps, n);
   return true;
+}
+
+int Regex::pcreFirst(std::string_view input, const void** ov) const {
+  if (input.size() > kFirstInputMax || (space_class_ && std::memchr(input.data(), '\x0b', input.size()))) return 0;
+  const PCRE2_SIZE* offsets = nullptr;
+  const int rc = pcreRun(pcre_twin_, input, 0, 0, std::min(match_limit_, kBudget), std::min(depth_limit_, kBudget),
+                         &offsets);
+  *ov = offsets;
+  return rc > 0 || rc == PCRE2_ERROR_NOMATCH ? rc : 0;  // (a limit, a short ovector: RE2's answer)
 }
 
 int Regex::pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const {

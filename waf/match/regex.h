@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,39 +84,44 @@ class Regex {
   Regex() = default;
   bool holdsLiteral(std::string_view input) const;  // literal_text_ in input (at its start when anchored)
   void buildAtomGuard();  // atoms_, from re2_
+  // Whether `input` holds a byte of `need` (kNoNeed: nothing known, always).
+  static bool holdsNeed(uint64_t need, std::string_view input) {
+    return need == kNoNeed || (byteClasses(input) & need);
+  }
   bool mayMatch(std::string_view input) const {  // false: a needed byte or an atom missing, so no match
-    return (need_ == kNoNeed || (byteClasses(input) & need_)) && (!atoms_ || atoms_->findFirst(input).has_value());
+    return holdsNeed(need_, input) && (!atoms_ || atoms_->findFirst(input).has_value());
   }
   int pcreMatch(std::string_view input, std::string_view* caps, int max_caps) const;  // match() by PCRE2
-  // The groups of RE2's match [at, at + size) by PCRE2 (groups_pcre_), into
+  // The groups of RE2's match [at, at + size) by PCRE2 (pcre_twin_), into
   // caps[0..n): false when PCRE2 does not give that very match.
   bool groupsByPcre(std::string_view input, size_t at, size_t size, std::string_view* caps, int n) const;
+  // PCRE2's JIT over a short input (asked when pcre_first_): its return (> 0:
+  // a match, its offsets in *ov; PCRE2_ERROR_NOMATCH: none), 0 when not run
+  // or past its budget (then RE2 answers).
+  int pcreFirst(std::string_view input, const void** ov) const;
   std::string pattern_;
   std::unique_ptr<re2::RE2> re2_;
   void* pcre_ = nullptr;  // pcre2_code*
   int groups_ = 0;
-  // A pattern RE2 runs that has groups: the same compiled by PCRE2 with JIT
-  // (null when PCRE2 refuses it; CRS 4.28: 19 patterns, ~2 ms, ~55 KiB of
-  // code). RE2's search for groups allocates its state at each call, PCRE2's
-  // JIT runs in the thread's match data: RE2 finds the match (its DFA, both
-  // ways), PCRE2 its groups, anchored there.
-  void* groups_pcre_ = nullptr;  // pcre2_code*
-  // A short input's match by PCRE2's JIT rather than RE2's DFA, for a
-  // pattern both read alike (pcreReadsAsRe2): a DFA's states for a value it
-  // has not seen are built or fetched from memory byte by byte (CRS 920100's
-  // request line: ~1,500 cycles a call warm, ~12,900 in a fresh DFA, against
-  // PCRE2's ~900), where PCRE2 runs compiled code over it. Within a small
-  // budget (kFirstMatchLimit): past it, or for a longer input, RE2's linear
-  // search, as before. Null: RE2 only (the groups_pcre_ when it has one).
-  void* first_pcre_ = nullptr;  // pcre2_code*
-  bool space_class_ = false;    // \s or \S: an input holding \x0b is RE2's
+  // A pattern RE2 runs, compiled by PCRE2 too (JIT), when it has groups or
+  // both engines read it alike; null when PCRE2 refuses it (CRS 4.28: ~2 ms,
+  // ~2 MB). Its groups: RE2's search for them allocates its state at each
+  // call, PCRE2's JIT runs in the thread's match data, so RE2 finds the match
+  // (its DFA, both ways) and PCRE2 its groups, anchored there.
+  void* pcre_twin_ = nullptr;  // pcre2_code*
+  // A short input's match by the twin (JIT-compiled) rather than RE2's DFA,
+  // for a pattern both read alike (pcreReadsAsRe2): a DFA's states for a
+  // value it has not seen are built or fetched from memory byte by byte (CRS
+  // 920100's request line: ~1,500 cycles a call warm, ~12,900 in a fresh
+  // DFA, against PCRE2's ~900), where PCRE2 runs compiled code over it.
+  // Within kBudget: past it, or for a longer input, RE2's linear search.
+  bool pcre_first_ = false;
+  bool space_class_ = false;  // \s or \S: an input holding \x0b is RE2's
   static constexpr size_t kFirstPatternMax = 2048;
   static constexpr size_t kFirstInputMax = 1024;
-  static constexpr uint64_t kFirstMatchLimit = 10000;
-  bool firstByPcre(std::string_view input) const {
-    return first_pcre_ && input.size() <= kFirstInputMax &&
-           !(space_class_ && std::memchr(input.data(), '\x0b', input.size()));
-  }
+  // PCRE2's match and depth limit where RE2 stands behind it (the first run,
+  // the groups of a match RE2 found: a CRS pattern's take tens of calls).
+  static constexpr uint64_t kBudget = 10000;
   // Whole: the pattern is a plain literal, optionally anchored with '^' (TX:/^header_name_/,
   // ARGS:/^id_/): matches() compares bytes instead of running a regex engine. Guard: the
   // pattern starts with that literal, which an input must hold before an engine runs.
@@ -167,9 +171,7 @@ class RegexSet {
   bool canJoin() const;
   // False when `input` holds none of the bytes every member's matches need
   // (Regex's need): no member matches it, asked of no DFA.
-  bool mayMatch(std::string_view input) const {
-    return need_ == Regex::kNoNeed || (byteClasses(input) & need_);
-  }
+  bool mayMatch(std::string_view input) const { return Regex::holdsNeed(need_, input); }
 
  private:
   RegexSet() = default;

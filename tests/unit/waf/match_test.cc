@@ -73,12 +73,22 @@ TEST(Regex, WholeLiteralFoundAtEveryPlace) {
   }
 }
 
+// A pattern as a rule's (caseless: with the engine's caseless option, as a
+// selector's), and the case tables of the tests that take only that.
+std::unique_ptr<Regex> compileAs(const char* pattern, bool caseless) {
+  RegexOptions o;
+  o.caseless = caseless;
+  return Regex::compile(pattern, o, nullptr);
+}
+struct PatternCase {
+  const char* pattern;
+  bool caseless;
+};
+
 // A pattern that starts with a literal rejects inputs without it before the
 // engine runs: the answers are the engine's, quantified last characters and
 // alternations included.
 TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
-  RegexOptions ci;
-  ci.caseless = true;
   struct Case {
     const char* pattern;
     bool caseless;
@@ -114,7 +124,7 @@ TEST(Regex, LeadingLiteralGuardKeepsTheEnginesAnswers) {
       {"x\\x41*y", false, "xAAy", true},
   };
   for (const auto& c : cases) {
-    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    auto re = compileAs(c.pattern, c.caseless);
     ASSERT_TRUE(re) << c.pattern;
     EXPECT_EQ(re->matches(c.input), c.match) << c.pattern << " on " << c.input;
     std::string_view cap;
@@ -198,32 +208,25 @@ testing::AssertionResult groupsAsRe2(const Regex& re, const RE2& plain, const st
 // compared bytes, the engine's answers (RE2's, on inputs of the literal's
 // pieces), and an anchored caseless one is a key range (onlyAnchoredLiteral).
 TEST(Regex, LiteralWithARepeatedLastAtomIsALiteral) {
-  RegexOptions ci;
-  ci.caseless = true;
-  struct Case {
-    const char* pattern;
-    bool caseless;
-  } cases[] = {{"MULTIPART_HEADERS_CONTENT_TYPES_*", true}, {"abc_+", false}, {"^ab_?", true},
+  const PatternCase cases[] = {{"MULTIPART_HEADERS_CONTENT_TYPES_*", true}, {"abc_+", false}, {"^ab_?", true},
                {"ab\\.*?", false},  {"x\\x41*", false},                 {"^ab_*c", true}};
   const char* pieces[] = {"MULTIPART_HEADERS_CONTENT_TYPES", "multipart_headers_content_types", "MULTIPART_", "_",
                           "a", "ab", "AB", "abc", "abc_", "c", ".", "x", "xA", "A", "z", "\xe9"};
   Pieces random{0x94D049BB133111EBull};
   for (const auto& c : cases) {
-    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    auto re = compileAs(c.pattern, c.caseless);
     ASSERT_TRUE(re) << c.pattern;
     const auto plain = compileRe2(c.pattern, c.caseless);
     ASSERT_TRUE(plain->ok());
     EXPECT_GT(matchedAsRe2(*re, *plain, random, pieces, 5, 3000), 100) << c.pattern;
   }
-  EXPECT_TRUE(Regex::compile("^ab_?", ci, nullptr)->onlyAnchoredLiteral());
-  EXPECT_EQ(Regex::compile("^ab_?", ci, nullptr)->anchoredLiteral(), "ab");
-  EXPECT_FALSE(Regex::compile("^ab_*c", ci, nullptr)->onlyAnchoredLiteral());
+  EXPECT_TRUE(compileAs("^ab_?", true)->onlyAnchoredLiteral());
+  EXPECT_EQ(compileAs("^ab_?", true)->anchoredLiteral(), "ab");
+  EXPECT_FALSE(compileAs("^ab_*c", true)->onlyAnchoredLiteral());
   EXPECT_FALSE(Regex::compile("^ab_*", RegexOptions{}, nullptr)->onlyAnchoredLiteral());  // (caseless only)
 }
 
 TEST(Regex, AtomGuardKeepsRe2sAnswers) {
-  RegexOptions ci;
-  ci.caseless = true;
   struct Case {
     const char* pattern;
     bool caseless;
@@ -240,7 +243,7 @@ TEST(Regex, AtomGuardKeepsRe2sAnswers) {
                           "from", "FROM", "<SCRIPT", "<iframe ", "x", "1", "12345", "a=", "sleep(", "abc", "ABC", "\x0b", "$", "_", "\xe9"};
   Pieces random{0x2545F4914F6CDD1Dull};
   for (const auto& c : cases) {
-    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    auto re = compileAs(c.pattern, c.caseless);
     ASSERT_TRUE(re) << c.pattern;
     if (c.guarded) {
       EXPECT_GT(re->atomCount(), 0u) << c.pattern;
@@ -320,12 +323,7 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
 // the engines differ, RE2's: \s and \x0b, a caseless Latin-1 letter, a
 // pattern past PCRE2's budget.
 TEST(Regex, ShortInputsByPcreKeepRe2sAnswers) {
-  RegexOptions ci;
-  ci.caseless = true;
-  struct Case {
-    const char* pattern;
-    bool caseless;
-  } cases[] = {
+  const PatternCase cases[] = {
       {R"((?i)^(?:connect (?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}\.?(?::[0-9]+)?|[\--9A-Z_a-z]+:[0-9]+)|options \*|[a-z]{3,10}[\s\x0b]+(?:[0-9A-Z_a-z]{3,7}?://[\--9A-Z_a-z]*(?::[0-9]+)?)?/[^#\?]*(?:\?[^\s\x0b#]*)?(?:#[^\s\x0b]*)?)[\s\x0b]+[\.-9A-Z_a-z]+$)",
        false},
       {R"(^content-type\s*:\s*(.*)$)", true},
@@ -340,7 +338,7 @@ TEST(Regex, ShortInputsByPcreKeepRe2sAnswers) {
                           "Content-Type: text/html", "get /x#y http/2"};
   Pieces random{0xA0761D6478BD642Full};
   for (const auto& c : cases) {
-    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    auto re = compileAs(c.pattern, c.caseless);
     ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
     const auto plain = compileRe2(c.pattern, c.caseless);
     ASSERT_TRUE(plain->ok());
@@ -360,9 +358,9 @@ TEST(Regex, ShortInputsByPcreKeepRe2sAnswers) {
   auto space = Regex::compile(R"(a\sb)", {}, nullptr);
   EXPECT_FALSE(space->matches("a\x0b" "b"));
   EXPECT_TRUE(space->matches("a b"));
-  auto latin = Regex::compile("x\xe9", ci, nullptr);
+  auto latin = compileAs("x\xe9", true);
   EXPECT_TRUE(latin->matches("X\xc9"));
-  auto latin_escape = Regex::compile(R"(x\xe9)", ci, nullptr);
+  auto latin_escape = compileAs(R"(x\xe9)", true);
   EXPECT_TRUE(latin_escape->matches("X\xc9"));
   // Past PCRE2's budget (its backtracking on a run of a's): RE2's answer.
   auto heavy = Regex::compile(R"((a|aa)+(b|c)+d)", {}, nullptr);
@@ -502,12 +500,7 @@ TEST(Regex, MatchEverythingPatternsAgreeWithRe2) {
 // are taken), but for a group that can match nothing inside a repeat
 // (GroupOfAnEmptyLastTurnIsPcres).
 TEST(Regex, GroupsAreRe2s) {
-  RegexOptions ci;
-  ci.caseless = true;
-  struct Case {
-    const char* pattern;
-    bool caseless;
-  } cases[] = {
+  const PatternCase cases[] = {
       {R"(\.([^.]+)$)", false},                      // 920440's extension
       {R"(^([^=]+)=(.*)$)", false},
       {R"((a|ab)(c|bcd)(d*))", false},                // leftmost-first, not longest
@@ -525,7 +518,7 @@ TEST(Regex, GroupsAreRe2s) {
                           "abcd"};
   Pieces random{0x9E3779B97F4A7C15ull};
   for (const auto& c : cases) {
-    auto re = Regex::compile(c.pattern, c.caseless ? ci : RegexOptions{}, nullptr);
+    auto re = compileAs(c.pattern, c.caseless);
     ASSERT_TRUE(re && !re->usesPcre()) << c.pattern;
     auto plain = compileRe2(c.pattern, c.caseless);
     ASSERT_TRUE(plain->ok());
