@@ -317,7 +317,7 @@ TEST(Regex, NeededBytesKeepTheEnginesAnswers) {
 }
 
 // A short input is matched by PCRE2's JIT where the pattern reads alike in
-// both engines (Regex::first_pcre_): the answers, the match's span and its
+// both engines (Regex::pcre_first_): the answers, the match's span and its
 // groups stay RE2's (leftmost, the same alternative first), on inputs with
 // \x0b, Latin-1 letters and longer than kFirstInputMax (RE2's then); where
 // the engines differ, RE2's: \s and \x0b, a caseless Latin-1 letter, a
