@@ -277,6 +277,35 @@ TEST(Operators, ValidateByteRange) {
   EXPECT_FALSE(op("hello world\n"));
   EXPECT_TRUE(op(std::string("a\x01", 2)));
   EXPECT_TRUE(op("caf\xc3\xa9"));
+  EXPECT_FALSE(op(""));
+  // The byte outside at each place of a value longer than a step (4 bytes) and
+  // in its tail.
+  for (size_t len = 1; len <= 11; ++len)
+    for (size_t at = 0; at < len; ++at) {
+      std::string v(len, 'a');
+      v[at] = '\x7f';
+      EXPECT_TRUE(op(v)) << len << " " << at;
+      v[at] = 'b';
+      EXPECT_FALSE(op(v)) << len << " " << at;
+    }
+}
+
+TEST(Operators, ValidateByteRangeOnlyNulOutside) {
+  // 1-255 (CRS 920270): a NUL anywhere matches, any other byte does not.
+  Op op("validateByteRange", "1-255");
+  EXPECT_FALSE(op(""));
+  std::string all;
+  for (int b = 1; b < 256; ++b) all.push_back(static_cast<char>(b));
+  EXPECT_FALSE(op(all));
+  for (size_t at : {size_t(0), size_t(7), all.size()}) {
+    std::string v = all;
+    v.insert(at, 1, '\0');
+    EXPECT_TRUE(op(v)) << at;
+  }
+  // 0-255 allows everything; 0 alone allows only NUL.
+  EXPECT_FALSE(Op("validateByteRange", "0-255")(std::string("a\0b", 3)));
+  EXPECT_TRUE(Op("validateByteRange", "0")("a"));
+  EXPECT_FALSE(Op("validateByteRange", "0")(std::string("\0\0", 2)));
 }
 
 TEST(Operators, ValidateByteRangeRejectsBadSpec) {
