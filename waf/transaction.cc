@@ -926,8 +926,17 @@ void Transaction::Impl::scanGroup(size_t gi) {
   if (!all_known) {
     if (g.vars_listed) {
       for (const auto& cv : g.vars) {
-        const auto& l = varList(cv).values;
-        if (!l.empty()) parts.emplace_back(l.data(), l.size());
+        const auto& l = varList(cv);
+        // A list the memo knows every value of to match nothing here (its
+        // masks, when a question this phase took them: a request's header
+        // and argument names, most of its header values) is passed over
+        // whole, not value by value.
+        if (memo_bit && l.masks_set && (l.clean & memo_bit)) {
+          gathered += l.values.size();
+          known += l.values.size();
+          continue;
+        }
+        if (!l.values.empty()) parts.emplace_back(l.values.data(), l.values.size());
       }
     } else {
       const auto& l = targetsOf(g.vars, scan_vals);

@@ -268,6 +268,39 @@ TEST(ValueMemo, ScanGroupPassesOverKnownValuesOnly) {
   EXPECT_EQ(s.scans_skipped, 1u);
 }
 
+// A list whose every value a group knows to match nothing is passed over
+// whole by that group's scan (its masks, taken by the phase's questions), and
+// only by that group: another group that found its pattern in the list scans
+// it again, and a new value in the list makes the first scan it too.
+TEST(ValueMemo, AKnownListIsPassedOverByItsGroupOnly) {
+  ValueMemo::forThread().clear();
+  auto e = compileRules(R"(
+SecRule REQUEST_HEADERS|ARGS "@rx evil" "id:1,phase:2,deny,t:lowercase"
+SecRule REQUEST_HEADERS "@rx bad" "id:2,phase:2,deny,t:lowercase"
+)");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->scanStats().databases, 2u);  // two groups: their variables differ by a collection
+  bool denied = false;
+  // The first group learns the headers (none holds "evil"); the second finds "bad".
+  auto s = statsOf(e, withHeaders({{"X-A", "bad"}}, "/?q=one"), &denied);
+  EXPECT_TRUE(denied);
+  // The same headers, a new argument: the first group passes over the header
+  // list whole (known) and scans the argument; the second scans the headers
+  // and finds "bad" again.
+  s = statsOf(e, withHeaders({{"X-A", "bad"}}, "/?q=two"), &denied);
+  EXPECT_TRUE(denied);
+  EXPECT_GE(s.values_known, 2u);  // Host and X-A, for the first group
+  // Without X-A's "bad", the first group's known headers, a new argument: passes.
+  s = statsOf(e, withHeaders({}, "/?q=three"), &denied);
+  EXPECT_FALSE(denied);
+  // A header the first group has not seen, beside the known ones: scanned, found.
+  s = statsOf(e, withHeaders({{"X-B", "EVIL"}}, "/?q=four"), &denied);
+  EXPECT_TRUE(denied);
+  // An argument with the pattern beside the known headers: found.
+  s = statsOf(e, withHeaders({}, "/?q=evil"), &denied);
+  EXPECT_TRUE(denied);
+}
+
 // A request with the very headers of an earlier one takes what the memo knew
 // of its header lists from the thread's entry for them (the third time they
 // are seen: the first notes them, the second makes the entry): the same
